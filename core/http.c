@@ -1,0 +1,291 @@
+/* libcurl easy handles driven by the loop's multi handle. */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+#include "http.h"
+
+struct es_http_call {
+	struct es_loop *loop;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct curl_slist *connect_to;
+	char *body;
+	struct es_http_response resp;
+	es_http_done_fn done;
+	void *ud;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void response_clear_headers(struct es_http_response *r)
+{
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	r->headers = NULL;
+	r->n_headers = 0;
+}
+
+void es_http_response_free(struct es_http_response *resp)
+{
+	if (!resp)
+		return;
+	response_clear_headers(resp);
+	es_buf_free(&resp->body);
+}
+
+static void call_free(struct es_http_call *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->headers);
+	curl_slist_free_all(c->connect_to);
+	free(c->body);
+	es_http_response_free(&c->resp);
+	free(c);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct es_http_call *c = ud;
+	size_t n = size * nmemb;
+
+	if (es_buf_append(&c->resp.body, ptr, n))
+		return 0;
+	return n;
+}
+
+static char *trim_dup(const char *s, size_t len)
+{
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
+	               s[len - 1] == '\n'))
+		len--;
+	return strndup(s, len);
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct es_http_call *c = ud;
+	size_t n = size * nmemb;
+	const char *colon;
+
+	/* A new status line (after 100-continue or a redirect) starts over. */
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		response_clear_headers(&c->resp);
+		return n;
+	}
+	colon = memchr(ptr, ':', n);
+	if (!colon)
+		return n;
+	struct es_http_header *h =
+	        realloc(c->resp.headers, (c->resp.n_headers + 1) * sizeof(*c->resp.headers));
+	if (!h)
+		return 0;
+	c->resp.headers = h;
+	h[c->resp.n_headers].name = trim_dup(ptr, (size_t)(colon - ptr));
+	h[c->resp.n_headers].value = trim_dup(colon + 1, n - (size_t)(colon - ptr) - 1);
+	if (!h[c->resp.n_headers].name || !h[c->resp.n_headers].value) {
+		free(h[c->resp.n_headers].name);
+		free(h[c->resp.n_headers].value);
+		return 0;
+	}
+	c->resp.n_headers++;
+	return n;
+}
+
+const char *es_http_header(const struct es_http_response *resp, const char *name)
+{
+	for (size_t i = 0; i < resp->n_headers; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return resp->headers[i].value;
+	return NULL;
+}
+
+bool es_http_transient(int code)
+{
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void on_done(void *easy, int code, void *ud)
+{
+	struct es_http_call *c = ud;
+	double t = 0;
+	char *ip = NULL;
+
+	(void)easy;
+	c->resp.curl_code = code;
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->resp.status);
+	curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME, &t);
+	c->resp.total_seconds = t;
+	curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME, &t);
+	c->resp.connect_seconds = t;
+	if (curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
+		snprintf(c->resp.primary_ip, sizeof(c->resp.primary_ip), "%s", ip);
+	if (code != CURLE_OK) {
+		snprintf(c->resp.error, sizeof(c->resp.error), "%s",
+		         c->errbuf[0] ? c->errbuf : curl_easy_strerror((CURLcode)code));
+		/* A connection that dropped mid-answer is not an answer. */
+		c->resp.status = 0;
+	}
+	if (!c->resp.body.data)
+		es_buf_puts(&c->resp.body, "");
+	c->done(&c->resp, c->ud);
+	call_free(c);
+}
+
+int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_http_done_fn done,
+                 void *ud, struct es_http_call **out)
+{
+	struct es_http_call *c = calloc(1, sizeof(*c));
+	bool head = strcmp(req->method, "HEAD") == 0;
+
+	if (!c)
+		return es_fail(ES_ENOMEM, "out of memory");
+	c->loop = loop;
+	c->done = done;
+	c->ud = ud;
+	c->easy = curl_easy_init();
+	if (!c->easy) {
+		free(c);
+		return es_fail(ES_ERR, "libcurl could not create a transfer");
+	}
+	for (const char *const *h = req->headers; h && *h; h++) {
+		struct curl_slist *n = curl_slist_append(c->headers, *h);
+		if (!n)
+			goto nomem;
+		c->headers = n;
+	}
+	/* libcurl adds these unless told not to; SigV4 signs what we send. */
+	c->headers = curl_slist_append(c->headers, "Accept:");
+	if (!head && req->body_len)
+		c->headers = curl_slist_append(c->headers, "Expect:");
+	if (!c->headers)
+		goto nomem;
+
+	CURL *e = c->easy;
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                 req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 60000L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "edgeship/" PACKAGE_VERSION);
+	if (req->connect_to) {
+		c->connect_to = curl_slist_append(NULL, req->connect_to);
+		if (!c->connect_to)
+			goto nomem;
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
+	}
+	if (head) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(req->method, "GET") != 0 || req->body_len) {
+		c->body = malloc(req->body_len ? req->body_len : 1);
+		if (!c->body)
+			goto nomem;
+		if (req->body_len)
+			memcpy(c->body, req->body, req->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+		if (!req->body_len)
+			c->headers = curl_slist_append(c->headers, "Content-Type:");
+	}
+	if (es_loop_add_transfer(loop, e, on_done, c)) {
+		call_free(c);
+		return ES_ERR;
+	}
+	if (out)
+		*out = c;
+	return ES_OK;
+nomem:
+	call_free(c);
+	return es_fail(ES_ENOMEM, "out of memory");
+}
+
+void es_http_cancel(struct es_loop *loop, struct es_http_call *call)
+{
+	if (!call)
+		return;
+	es_loop_remove_transfer(loop, call->easy);
+	call_free(call);
+}
+
+struct sync_state {
+	bool done;
+	struct es_http_response *out;
+};
+
+static void sync_done(const struct es_http_response *resp, void *ud)
+{
+	struct sync_state *s = ud;
+	struct es_http_response *o = s->out;
+
+	o->status = resp->status;
+	o->curl_code = resp->curl_code;
+	memcpy(o->error, resp->error, sizeof(o->error));
+	es_buf_append(&o->body, resp->body.data ? resp->body.data : "", resp->body.len);
+	o->headers = calloc(resp->n_headers ? resp->n_headers : 1, sizeof(*o->headers));
+	for (size_t i = 0; o->headers && i < resp->n_headers; i++) {
+		o->headers[i].name = strdup(resp->headers[i].name);
+		o->headers[i].value = strdup(resp->headers[i].value);
+		o->n_headers++;
+	}
+	o->total_seconds = resp->total_seconds;
+	o->connect_seconds = resp->connect_seconds;
+	memcpy(o->primary_ip, resp->primary_ip, sizeof(o->primary_ip));
+	s->done = true;
+}
+
+int es_http_send_sync(struct es_loop *loop, const struct es_http_request *req,
+                      struct es_http_response *out)
+{
+	struct sync_state s = {false, out};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = es_http_send(loop, req, sync_done, &s, NULL);
+	if (rc)
+		return rc;
+	while (!s.done) {
+		rc = es_loop_turn(loop, 1000);
+		if (rc)
+			return rc;
+	}
+	return ES_OK;
+}

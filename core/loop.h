@@ -1,0 +1,59 @@
+/* The single-threaded event loop: one curl multi handle polled together with
+ * extra descriptors (stdin, a signal self-pipe), one-shot timers and idle
+ * slices, so nothing slow ever blocks a keypress. */
+#ifndef ES_LOOP_H
+#define ES_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct es_loop;
+
+typedef void (*es_fd_fn)(struct es_loop *loop, int fd, short revents, void *ud);
+typedef void (*es_timer_fn)(struct es_loop *loop, void *ud);
+/* An idle slice does a bounded piece of work; it returns true while more
+ * remains (it is then called again on a later turn) and false when done. */
+typedef bool (*es_idle_fn)(struct es_loop *loop, void *ud);
+
+/* Create a loop (owns a curl multi handle). Returns NULL on failure. */
+struct es_loop *es_loop_new(void);
+void es_loop_free(struct es_loop *loop);
+
+/* Watch fd for poll(2) events (POLLIN, …). One watcher per fd. */
+int es_loop_watch_fd(struct es_loop *loop, int fd, short events, es_fd_fn fn, void *ud);
+void es_loop_unwatch_fd(struct es_loop *loop, int fd);
+
+/* Run fn once after delay_ms. Returns a timer id (> 0) or 0 on failure. */
+uint64_t es_loop_timer(struct es_loop *loop, long delay_ms, es_timer_fn fn, void *ud);
+void es_loop_timer_cancel(struct es_loop *loop, uint64_t id);
+
+/* Call fn on turns when nothing else is ready, until it returns false. */
+int es_loop_idle(struct es_loop *loop, es_idle_fn fn, void *ud);
+void es_loop_idle_cancel(struct es_loop *loop, es_idle_fn fn, void *ud);
+
+/* One turn: wait at most max_wait_ms (−1: until something happens) for
+ * transfers, descriptors or timers; dispatch what is ready; run one idle
+ * slice when nothing was. Returns ES_OK or an error status. */
+int es_loop_turn(struct es_loop *loop, long max_wait_ms);
+
+/* Turn until es_loop_stop() is called. */
+int es_loop_run(struct es_loop *loop);
+void es_loop_stop(struct es_loop *loop);
+bool es_loop_stopped(const struct es_loop *loop);
+
+/* True when no transfer, timer due within the next turn or idle slice is
+ * pending: used by script mode to feed the next key only when idle. */
+bool es_loop_is_idle(const struct es_loop *loop);
+/* Number of transfers in flight. */
+int es_loop_transfers(const struct es_loop *loop);
+
+/* Monotonic milliseconds. */
+int64_t es_loop_now_ms(void);
+
+/* For core/http.c only: the multi handle and transfer bookkeeping. */
+void *es_loop_multi(struct es_loop *loop);
+typedef void (*es_transfer_done_fn)(void *easy, int curl_code, void *ud);
+int es_loop_add_transfer(struct es_loop *loop, void *easy, es_transfer_done_fn done, void *ud);
+void es_loop_remove_transfer(struct es_loop *loop, void *easy);
+
+#endif
