@@ -1,0 +1,144 @@
+/* CloudFront distributions and invalidations. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloudfront.h"
+#include "services.h"
+#include "xml.h"
+
+int es_cf_list_distributions_call(struct es_aws_call *call, const char *marker)
+{
+	int rc = es_aws_call_init(call, "cloudfront", "ListDistributions", ES_PROTO_REST_XML,
+	                          "GET", ES_CF_API "/distribution");
+	if (!rc && marker && *marker) {
+		es_buf_puts(&call->query, "Marker=");
+		rc = es_path_encode(&call->query, marker, false);
+	}
+	return rc;
+}
+
+int es_cf_get_distribution_call(struct es_aws_call *call, const char *id)
+{
+	int rc = es_aws_call_init(call, "cloudfront", "GetDistribution", ES_PROTO_REST_XML, "GET",
+	                          ES_CF_API "/distribution/");
+	return rc ? rc : es_path_encode(&call->path, id, false);
+}
+
+int es_cf_get_invalidation_call(struct es_aws_call *call, const char *distribution_id,
+                                const char *invalidation_id)
+{
+	int rc = es_aws_call_init(call, "cloudfront", "GetInvalidation", ES_PROTO_REST_XML, "GET",
+	                          ES_CF_API "/distribution/");
+
+	if (rc || es_path_encode(&call->path, distribution_id, false) ||
+	    es_buf_puts(&call->path, "/invalidation/"))
+		return ES_ENOMEM;
+	return es_path_encode(&call->path, invalidation_id, false);
+}
+
+int es_cf_create_invalidation_call(struct es_aws_call *call, const char *distribution_id,
+                                   const char *caller_reference, const char *const *paths,
+                                   size_t n_paths)
+{
+	struct es_buf *b = &call->body;
+	int rc = es_aws_call_init(call, "cloudfront", "CreateInvalidation", ES_PROTO_REST_XML,
+	                          "POST", ES_CF_API "/distribution/");
+
+	if (rc || es_path_encode(&call->path, distribution_id, false) ||
+	    es_buf_puts(&call->path, "/invalidation"))
+		return ES_ENOMEM;
+	call->mutating = true;
+	/* Same element order and no XML declaration, as the AWS CLI sends. */
+	es_buf_puts(b, "<InvalidationBatch xmlns=\"" ES_CF_XMLNS "\"><CallerReference>");
+	es_xml_escape(b, caller_reference);
+	es_buf_printf(b, "</CallerReference><Paths><Quantity>%zu</Quantity><Items>", n_paths);
+	for (size_t i = 0; i < n_paths; i++) {
+		es_buf_puts(b, "<Path>");
+		es_xml_escape(b, paths[i]);
+		es_buf_puts(b, "</Path>");
+	}
+	return es_buf_puts(b, "</Items></Paths></InvalidationBatch>");
+}
+
+void es_distribution_free(struct es_distribution *d)
+{
+	if (!d)
+		return;
+	free(d->id);
+	free(d->status);
+	free(d->domain_name);
+	free(d->last_modified);
+	free(d->comment);
+	free(d->etag);
+	memset(d, 0, sizeof(*d));
+}
+
+void es_distribution_list_free(struct es_distribution_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		es_distribution_free(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+static int read_summary(xmlNode *s, struct es_distribution_list *out)
+{
+	struct es_distribution *d = realloc(out->items, (out->n + 1) * sizeof(*d));
+	if (!d)
+		return es_fail(ES_ENOMEM, "out of memory");
+	out->items = d;
+	d = &d[out->n];
+	memset(d, 0, sizeof(*d));
+	d->id = es_xml_path_text(s, "Id");
+	d->status = es_xml_path_text(s, "Status");
+	d->domain_name = es_xml_path_text(s, "DomainName");
+	d->last_modified = es_xml_path_text(s, "LastModifiedTime");
+	d->comment = es_xml_path_text(s, "Comment");
+	if (!d->id || !d->status) {
+		es_distribution_free(d);
+		return es_fail(ES_EPARSE, "ListDistributions: a distribution without Id or Status");
+	}
+	out->n++;
+	return ES_OK;
+}
+
+int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_list *out)
+{
+	char *marker = NULL;
+	int rc = ES_OK;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct es_aws_call call;
+		xmlDoc *doc;
+
+		if (es_cf_list_distributions_call(&call, marker)) {
+			es_aws_call_free(&call);
+			rc = ES_ENOMEM;
+			break;
+		}
+		free(marker);
+		marker = NULL;
+		rc = es_svc_sync_xml(c, &call, &doc);
+		if (rc)
+			break;
+		xmlNode *root = xmlDocGetRootElement(doc);
+		for (xmlNode *s = es_xml_path(root, "Items/DistributionSummary"); s && !rc;
+		     s = es_xml_next(s))
+			rc = read_summary(s, out);
+		char *trunc = es_xml_path_text(root, "IsTruncated");
+		if (trunc && strcmp(trunc, "true") == 0)
+			marker = es_xml_path_text(root, "NextMarker");
+		free(trunc);
+		xmlFreeDoc(doc);
+	} while (!rc && marker && *marker);
+	free(marker);
+	if (rc)
+		es_distribution_list_free(out);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/* CloudFront over rest-xml (API 2020-05-31, global endpoint signed for
+ * us-east-1): distributions and invalidations. */
+#ifndef ES_CLOUDFRONT_H
+#define ES_CLOUDFRONT_H
+
+#include <stddef.h>
+
+#include "aws.h"
+
+#define ES_CF_API "/2020-05-31"
+#define ES_CF_XMLNS "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+struct es_distribution {
+	char *id;
+	char *status;         /* "InProgress" | "Deployed" */
+	char *domain_name;
+	char *last_modified;  /* ISO 8601 */
+	char *comment;
+	char *etag;           /* from GetDistribution only */
+};
+
+struct es_distribution_list {
+	struct es_distribution *items;
+	size_t n;
+};
+
+int es_cf_list_distributions_call(struct es_aws_call *call, const char *marker);
+int es_cf_get_distribution_call(struct es_aws_call *call, const char *id);
+int es_cf_get_invalidation_call(struct es_aws_call *call, const char *distribution_id,
+                                const char *invalidation_id);
+/* caller_reference and paths (n_paths >= 1) as given. */
+int es_cf_create_invalidation_call(struct es_aws_call *call, const char *distribution_id,
+                                   const char *caller_reference, const char *const *paths,
+                                   size_t n_paths);
+
+/* All distributions, following NextMarker pages. */
+int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_list *out);
+void es_distribution_list_free(struct es_distribution_list *l);
+void es_distribution_free(struct es_distribution *d);
+
+#endif

@@ -1,0 +1,17 @@
+/* CodePipeline over json-1.1 (CodePipeline_20150709). */
+#ifndef ES_CODEPIPELINE_H
+#define ES_CODEPIPELINE_H
+
+#include <stddef.h>
+
+#include "aws.h"
+
+#define ES_CODEPIPELINE_TARGET "CodePipeline_20150709"
+
+int es_codepipeline_list_pipelines_call(struct es_aws_call *call, const char *next_token);
+int es_codepipeline_get_pipeline_state_call(struct es_aws_call *call, const char *name);
+
+/* Names of all pipelines (caller frees each and the array). */
+int es_codepipeline_list_pipelines(struct es_aws_client *c, char ***names, size_t *n);
+
+#endif

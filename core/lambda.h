@@ -1,0 +1,28 @@
+/* Lambda over rest-json (API 2015-03-31). */
+#ifndef ES_LAMBDA_H
+#define ES_LAMBDA_H
+
+#include <stddef.h>
+
+#include "aws.h"
+
+struct es_lambda_function {
+	char *name;
+	char *arn;
+	char *runtime;
+	char *version;
+	char *code_sha256;
+};
+
+struct es_lambda_function_list {
+	struct es_lambda_function *items;
+	size_t n;
+};
+
+int es_lambda_list_functions_call(struct es_aws_call *call, const char *marker);
+int es_lambda_get_function_call(struct es_aws_call *call, const char *name);
+/* All functions, following NextMarker pages. */
+int es_lambda_list_functions(struct es_aws_client *c, struct es_lambda_function_list *out);
+void es_lambda_function_list_free(struct es_lambda_function_list *l);
+
+#endif

@@ -1,0 +1,171 @@
+/* S3 PutObject/GetObject/HeadObject/CreateBucket with path or virtual-host
+ * addressing (chosen in aws.c from the endpoint). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "s3.h"
+
+static int object_call(struct es_aws_call *call, const char *op, const char *method,
+                       const char *bucket, const char *key)
+{
+	int rc = es_aws_call_init(call, "s3", op, ES_PROTO_REST_XML, method, "/");
+
+	if (!rc)
+		rc = es_path_encode(&call->path, bucket, false);
+	if (!rc && key) {
+		es_buf_putc(&call->path, '/');
+		rc = es_path_encode(&call->path, key, true);
+	}
+	return rc;
+}
+
+int es_s3_put_object_call(struct es_aws_call *call, const char *bucket, const char *key,
+                          const void *data, size_t len, const struct es_s3_put *opt)
+{
+	int rc = object_call(call, "PutObject", "PUT", bucket, key);
+
+	if (rc)
+		return rc;
+	call->mutating = true;
+	call->content_type =
+	        opt && opt->content_type ? opt->content_type : "application/octet-stream";
+	/* Content-MD5 lets S3 refuse a body damaged on the way. */
+	unsigned char md5[EVP_MAX_MD_SIZE];
+	unsigned int md5_len = 0;
+	char b64[32];
+	if (!EVP_Digest(data, len, md5, &md5_len, EVP_md5(), NULL))
+		return es_fail(ES_ERR, "PutObject: MD5 unavailable");
+	EVP_EncodeBlock((unsigned char *)b64, md5, (int)md5_len);
+	rc = es_aws_call_header(call, "Content-MD5", b64);
+	if (!rc && opt && opt->if_none_match)
+		rc = es_aws_call_header(call, "If-None-Match", "*");
+	return rc ? rc : es_buf_append(&call->body, data, len);
+}
+
+int es_s3_get_object_call(struct es_aws_call *call, const char *bucket, const char *key)
+{
+	return object_call(call, "GetObject", "GET", bucket, key);
+}
+
+int es_s3_head_object_call(struct es_aws_call *call, const char *bucket, const char *key)
+{
+	return object_call(call, "HeadObject", "HEAD", bucket, key);
+}
+
+int es_s3_create_bucket_call(struct es_aws_call *call, const char *bucket, const char *region)
+{
+	int rc = object_call(call, "CreateBucket", "PUT", bucket, NULL);
+
+	if (rc)
+		return rc;
+	call->mutating = true;
+	/* us-east-1 is the one region that must not be named. */
+	if (region && *region && strcmp(region, "us-east-1") != 0) {
+		call->content_type = "application/xml";
+		es_buf_printf(&call->body,
+		              "<CreateBucketConfiguration "
+		              "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		              "<LocationConstraint>%s</LocationConstraint>"
+		              "</CreateBucketConfiguration>",
+		              region);
+	}
+	return ES_OK;
+}
+
+static int send_discard(struct es_aws_client *c, struct es_aws_call *call)
+{
+	struct es_http_response resp;
+	int rc = es_aws_send_sync(c, call, &resp);
+
+	if (!rc)
+		es_http_response_free(&resp);
+	return rc;
+}
+
+int es_s3_put_object(struct es_aws_client *c, const char *bucket, const char *key,
+                     const void *data, size_t len, const struct es_s3_put *opt)
+{
+	struct es_aws_call call;
+
+	if (es_s3_put_object_call(&call, bucket, key, data, len, opt)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	return send_discard(c, &call);
+}
+
+static bool is_not_found(int rc)
+{
+	const struct es_error *e = es_error_last();
+
+	return rc == ES_EAWS && (e->http_status == 404 || strcmp(e->code, "NoSuchKey") == 0);
+}
+
+int es_s3_get_object(struct es_aws_client *c, const char *bucket, const char *key,
+                     struct es_buf *out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	if (es_s3_get_object_call(&call, bucket, key)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc) {
+		if (is_not_found(rc)) {
+			struct es_error e = *es_error_last();
+			e.status = ES_ENOTFOUND;
+			es_error_restore(&e);
+			return ES_ENOTFOUND;
+		}
+		return rc;
+	}
+	es_buf_free(out);
+	*out = resp.body;
+	memset(&resp.body, 0, sizeof(resp.body));
+	es_http_response_free(&resp);
+	return ES_OK;
+}
+
+int es_s3_head_object(struct es_aws_client *c, const char *bucket, const char *key,
+                      struct es_s3_head *out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (es_s3_head_object_call(&call, bucket, key)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc)
+		return is_not_found(rc) ? ES_OK : rc;
+	out->exists = true;
+	const char *len = es_http_header(&resp, "Content-Length");
+	const char *etag = es_http_header(&resp, "ETag");
+	out->size = len ? atoll(len) : -1;
+	if (etag)
+		snprintf(out->etag, sizeof(out->etag), "%s", etag);
+	es_http_response_free(&resp);
+	return ES_OK;
+}
+
+int es_s3_create_bucket(struct es_aws_client *c, const char *bucket, const char *region)
+{
+	struct es_aws_call call;
+
+	if (es_s3_create_bucket_call(&call, bucket, region)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	return send_discard(c, &call);
+}

@@ -1,0 +1,40 @@
+/* S3 objects over rest-xml: what the artifact store and the ledger need. */
+#ifndef ES_S3_H
+#define ES_S3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws.h"
+
+struct es_s3_put {
+	const char *content_type;   /* NULL: application/octet-stream */
+	bool if_none_match;         /* create only: 412 PreconditionFailed if it exists */
+};
+
+struct es_s3_head {
+	bool exists;
+	long long size;
+	char etag[80];
+};
+
+int es_s3_put_object_call(struct es_aws_call *call, const char *bucket, const char *key,
+                          const void *data, size_t len, const struct es_s3_put *opt);
+int es_s3_get_object_call(struct es_aws_call *call, const char *bucket, const char *key);
+int es_s3_head_object_call(struct es_aws_call *call, const char *bucket, const char *key);
+int es_s3_create_bucket_call(struct es_aws_call *call, const char *bucket, const char *region);
+
+/* PutObject. With if_none_match, an existing key gives ES_EAWS with code
+ * "PreconditionFailed" (HTTP 412). */
+int es_s3_put_object(struct es_aws_client *c, const char *bucket, const char *key,
+                     const void *data, size_t len, const struct es_s3_put *opt);
+/* GetObject into out (caller frees with es_buf_free). ES_ENOTFOUND when the
+ * key does not exist. */
+int es_s3_get_object(struct es_aws_client *c, const char *bucket, const char *key,
+                     struct es_buf *out);
+/* HeadObject: out->exists false (and ES_OK) when the key is not there. */
+int es_s3_head_object(struct es_aws_client *c, const char *bucket, const char *key,
+                      struct es_s3_head *out);
+int es_s3_create_bucket(struct es_aws_client *c, const char *bucket, const char *region);
+
+#endif
