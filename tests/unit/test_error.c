@@ -1,0 +1,83 @@
+/* The last-error record and its one-line format. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "error.h"
+
+static void fail_sets_status_and_message(void **state)
+{
+	assert_int_equal(es_fail(ES_ECONFIG, "edgeship.conf:%d: unknown key", 7), ES_ECONFIG);
+	assert_int_equal(es_error_last()->status, ES_ECONFIG);
+	assert_string_equal(es_error_last()->message, "edgeship.conf:7: unknown key");
+}
+
+static void aws_error_format(void **state)
+{
+	char line[256];
+	es_fail_aws(403, "AccessDenied", "User is not authorized", "1a2b3c4d5e6f7a8b9c");
+	assert_string_equal(es_error_format(es_error_last(), line, sizeof(line)),
+	                    "AccessDenied (403): User is not authorized [req 1a2b3c4d5e6f]");
+}
+
+static void prefix_keeps_status(void **state)
+{
+	es_fail(ES_ENET, "connection reset");
+	assert_int_equal(es_fail_prefix("DescribeStacks"), ES_ENET);
+	assert_string_equal(es_error_last()->message, "DescribeStacks: connection reset");
+}
+
+static void save_restore(void **state)
+{
+	struct es_error saved;
+	es_fail(ES_EPARSE, "first");
+	es_error_save(&saved);
+	es_fail(ES_ENET, "second");
+	es_error_restore(&saved);
+	assert_string_equal(es_error_last()->message, "first");
+	assert_int_equal(es_error_last()->status, ES_EPARSE);
+}
+
+static void message_is_bounded(void **state)
+{
+	char big[4096];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	es_fail(ES_ERR, "%s", big);
+	assert_int_equal(strlen(es_error_last()->message), sizeof(es_error_last()->message) - 1);
+}
+
+static void buf_grows_and_steals(void **state)
+{
+	struct es_buf b = ES_BUF_INIT;
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(es_buf_printf(&b, "%d,", i), ES_OK);
+	assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
+	assert_int_equal(b.len, strlen(b.data));
+	char *s = es_buf_steal(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	free(s);
+	s = es_buf_steal(&b);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(fail_sets_status_and_message),
+	        cmocka_unit_test(aws_error_format),
+	        cmocka_unit_test(prefix_keeps_status),
+	        cmocka_unit_test(save_restore),
+	        cmocka_unit_test(message_is_bounded),
+	        cmocka_unit_test(buf_grows_and_steals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+/* The subcommand table and the headless commands built so far. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws.h"
+#include "cli.h"
+#include "error.h"
+#include "identity.h"
+#include "loop.h"
+#include "report.h"
+
+typedef int (*cmd_fn)(struct es_cli *cli);
+
+static int cmd_whoami(struct es_cli *cli);
+static int cmd_help(struct es_cli *cli);
+static int cmd_version(struct es_cli *cli);
+
+/* One row per subcommand: the dispatcher and `--help` both read it. */
+#define ES_COMMANDS(X)                                                                  \
+	X("whoami", cmd_whoami, "[--json]",                                              \
+	  "show the AWS identity, account, region, endpoint and credential source")      \
+	X("help", cmd_help, "", "show this help")                                        \
+	X("version", cmd_version, "", "show the version")
+
+static const struct command {
+	const char *name;
+	cmd_fn fn;
+	const char *args;
+	const char *summary;
+} commands[] = {
+#define ROW(name, fn, args, summary) {name, fn, args, summary},
+        ES_COMMANDS(ROW)
+#undef ROW
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: edgeship [global options] <command> [options]\n\n"
+	             "A terminal release console for Lambda@Edge applications on CloudFront.\n\n"
+	             "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
+		fprintf(out, "  %-24s %s\n", left, commands[i].summary);
+	}
+	fprintf(out, "\nGlobal options:\n"
+	             "  --profile NAME           AWS profile (default: $AWS_PROFILE or default)\n"
+	             "  --region NAME            AWS region (default: $AWS_REGION, profile, us-east-1)\n"
+	             "  --json                   machine-readable output on stdout\n"
+	             "  --read-only              refuse every action that changes something\n"
+	             "  -h, --help               show this help\n"
+	             "  -V, --version            show the version\n"
+	             "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
+	             "4 cancelled, 5 configuration or credentials missing.\n");
+}
+
+static int cmd_help(struct es_cli *cli)
+{
+	(void)cli;
+	usage(stdout);
+	return ES_EXIT_OK;
+}
+
+static int cmd_version(struct es_cli *cli)
+{
+	if (cli->json)
+		printf("{\"version\": \"%s\"}\n", PACKAGE_VERSION);
+	else
+		printf("edgeship %s\n", PACKAGE_VERSION);
+	return ES_EXIT_OK;
+}
+
+static int exit_for(int status)
+{
+	switch (status) {
+	case ES_OK: return ES_EXIT_OK;
+	case ES_ECONFIG:
+	case ES_ECREDS: return ES_EXIT_CONFIG;
+	case ES_EREFUSED: return ES_EXIT_REFUSED;
+	case ES_ECANCELLED: return ES_EXIT_CANCELLED;
+	case ES_EINVAL: return ES_EXIT_USAGE;
+	default: return ES_EXIT_FAILURE;
+	}
+}
+
+/* Report the last error the way the output mode asks, and map it to an exit code. */
+static int report_failure(struct es_cli *cli, const char *command, int status)
+{
+	const struct es_error *e = es_error_last();
+	char line[1400];
+
+	if (cli->json) {
+		char *j = es_report_error_json(command, e);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
+		fprintf(stderr, "edgeship %s: %s\n", command, es_error_format(e, line, sizeof(line)));
+	}
+	return exit_for(status);
+}
+
+static int cmd_whoami(struct es_cli *cli)
+{
+	struct es_loop *loop = es_loop_new();
+	struct es_aws_client *aws = NULL;
+	struct es_aws_options opt = {.profile = cli->profile, .region = cli->region};
+	struct es_identity id;
+	int rc, code;
+
+	memset(&id, 0, sizeof(id));
+	if (!loop)
+		return report_failure(cli, "whoami", ES_ERR);
+	rc = es_aws_client_new(loop, &opt, &aws);
+	if (!rc)
+		rc = es_identity_fetch(aws, &id);
+	if (rc) {
+		code = report_failure(cli, "whoami", rc);
+	} else if (cli->json) {
+		char *j = es_identity_json(&id);
+		if (j)
+			puts(j);
+		free(j);
+		code = j ? ES_EXIT_OK : ES_EXIT_FAILURE;
+	} else {
+		printf("arn         %s\n", id.arn);
+		printf("account     %s\n", id.account);
+		printf("profile     %s\n", id.profile);
+		printf("region      %s (%s)\n", id.region, id.region_source);
+		printf("endpoint    %s (%s)\n", id.endpoint, id.endpoint_source);
+		printf("credentials %s, key %s%s\n", id.credential_source, id.access_key_hint,
+		       id.temporary ? ", temporary" : "");
+		code = ES_EXIT_OK;
+	}
+	es_identity_free(&id);
+	es_aws_client_free(aws);
+	es_loop_free(loop);
+	return code;
+}
+
+int es_cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"profile", required_argument, NULL, 'p'},
+	        {"region", required_argument, NULL, 'r'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"read-only", no_argument, NULL, 'R'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct es_cli cli = {0};
+	int c;
+
+	/* '+' stops at the subcommand; its own options are parsed by it. */
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': cli.profile = optarg; break;
+		case 'r': cli.region = optarg; break;
+		case 'j': cli.json = true; break;
+		case 'R': cli.read_only = true; break;
+		case 'h': return cmd_help(&cli);
+		case 'V': return cmd_version(&cli);
+		default: usage(stderr); return ES_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stdout);
+		return ES_EXIT_OK;
+	}
+	const char *name = argv[optind];
+	cli.argc = argc - optind;
+	cli.argv = argv + optind;
+	/* Subcommand options that every command shares. */
+	for (int i = 1; i < cli.argc; i++) {
+		if (strcmp(cli.argv[i], "--json") == 0) {
+			cli.json = true;
+		} else if (strcmp(cli.argv[i], "--read-only") == 0) {
+			cli.read_only = true;
+		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
+			usage(stdout);
+			return ES_EXIT_OK;
+		} else {
+			fprintf(stderr, "edgeship %s: unknown option '%s' (see edgeship --help)\n", name,
+			        cli.argv[i]);
+			return ES_EXIT_USAGE;
+		}
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].fn(&cli);
+	fprintf(stderr, "edgeship: unknown command '%s' (see edgeship --help)\n", name);
+	return ES_EXIT_USAGE;
+}
