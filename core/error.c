@@ -54,7 +54,9 @@ int es_fail_prefix(const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, last.message, sizeof(old));
-	snprintf(last.message, sizeof(last.message), "%s: %s", prefix, old);
+	/* A long chain of context may be cut; the start matters most. */
+	if (snprintf(last.message, sizeof(last.message), "%s: %s", prefix, old) < 0)
+		last.message[0] = '\0';
 	return last.status ? last.status : ES_ERR;
 }
 

@@ -1,0 +1,646 @@
+/* Reading and checking edgeship.conf through libgit2's config parser; this
+ * file only maps entries onto struct es_config and finds line numbers for
+ * messages. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <git2.h>
+#include <regex.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "error.h"
+
+enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
+
+enum section { S_APP, S_STAGE, S_CHECK };
+
+struct key {
+	enum section section;
+	const char *name;
+	enum kind kind;
+	size_t offset;       /* of the field (char *, char **, struct es_kv *, long) */
+	size_t count_offset; /* of the size_t count for K_MULTI / K_KV */
+	const char *help;
+};
+
+#define APP(f) offsetof(struct es_config, f)
+#define STG(f) offsetof(struct es_stage_conf, f)
+#define CHK(f) offsetof(struct es_check_conf, f)
+
+/* Every key edgeship.conf accepts; the starter file and error hints use it. */
+static const struct key keys[] = {
+        {S_APP, "name", K_STR, APP(app), 0, "application name, e.g. name = my-site"},
+        {S_APP, "template", K_STR, APP(template_path), 0,
+         "template path relative to the repository root, e.g. template = template.yaml"},
+        {S_APP, "region", K_STR, APP(region), 0, "AWS region, e.g. region = us-east-1"},
+        {S_APP, "bucket", K_STR, APP(bucket), 0, "artifact bucket, e.g. bucket = my-artifacts"},
+        {S_APP, "prefix", K_STR, APP(prefix), 0, "key prefix in the bucket, e.g. prefix = my-site"},
+        {S_APP, "capability", K_MULTI, APP(capabilities), APP(n_capabilities),
+         "one per line, e.g. capability = CAPABILITY_IAM"},
+        {S_APP, "exclude", K_MULTI, APP(excludes), APP(n_excludes),
+         "packaging exclude glob, e.g. exclude = *.md"},
+        {S_STAGE, "stack", K_STR, STG(stack), 0, "stack name, e.g. stack = my-site-staging"},
+        {S_STAGE, "parameter", K_KV, STG(parameters), STG(n_parameters),
+         "template parameter, e.g. parameter = Stage=staging"},
+        {S_STAGE, "tag", K_KV, STG(tags), STG(n_tags), "stack tag, e.g. tag = team=web"},
+        {S_STAGE, "url", K_STR, STG(url), 0, "public URL, e.g. url = https://staging.example.com"},
+        {S_STAGE, "promotes-from", K_STR, STG(promotes_from), 0,
+         "stage this one receives releases from, e.g. promotes-from = staging"},
+        {S_STAGE, "probe", K_MULTI, STG(probes), STG(n_probes),
+         "edge address to sample, e.g. probe = 203.0.113.10:443"},
+        {S_STAGE, "marker-header", K_STR, STG(marker_header), 0,
+         "response header naming the release, e.g. marker-header = x-release"},
+        {S_CHECK, "stage", K_MULTI, CHK(stages), CHK(n_stages),
+         "stage to check (default: all), e.g. stage = staging"},
+        {S_CHECK, "path", K_STR, CHK(path), 0, "path on the stage URL, e.g. path = /"},
+        {S_CHECK, "url", K_STR, CHK(url), 0, "full URL instead of a path"},
+        {S_CHECK, "status", K_LONG, CHK(status), 0, "expected HTTP status, e.g. status = 200"},
+        {S_CHECK, "body-contains", K_STR, CHK(body_contains), 0,
+         "text the body must contain"},
+        {S_CHECK, "body-matches", K_STR, CHK(body_matches), 0,
+         "extended regular expression the body must match"},
+        {S_CHECK, "header", K_STR, CHK(header), 0, "expected header, e.g. header = x-cache: Hit"},
+        {S_CHECK, "timeout", K_MS, CHK(timeout_ms), 0, "per request, e.g. timeout = 5s"},
+        {S_CHECK, "samples", K_LONG, CHK(samples), 0, "requests per run, e.g. samples = 3"},
+};
+
+struct loader {
+	struct es_config *cfg;
+	char *text; /* file contents, for line numbers */
+};
+
+/* ------------------------------------------------------------ line numbers */
+
+/* Line of `key` in [section "sub"] (or of the header itself when key is
+ * NULL); 0 when not found. libgit2 gives values, not positions. */
+static int find_line(const char *text, const char *section, const char *sub, const char *key)
+{
+	int line = 0;
+	bool in = false;
+
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *s = p;
+		line++;
+		while (len && isspace((unsigned char)*s)) {
+			s++;
+			len--;
+		}
+		if (len && *s == '[') {
+			char name[64] = "", subname[256] = "";
+			int n = sscanf(s, "[%63[^] \t\"] \"%255[^\"]\"", name, subname);
+			bool sec = n >= 1 && strcasecmp(name, section) == 0;
+			in = sec && (sub ? (n == 2 && strcmp(subname, sub) == 0) : n == 1);
+			if (in && !key)
+				return line;
+		} else if (in && key && len) {
+			size_t klen = strlen(key);
+			if (strncasecmp(s, key, klen) == 0 &&
+			    (len == klen || s[klen] == '=' || isspace((unsigned char)s[klen])))
+				return line;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static int conf_fail(struct loader *l, int line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int conf_fail(struct loader *l, int line, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		return es_fail(ES_ECONFIG, "%s:%d: %s", l->cfg->path, line, msg);
+	return es_fail(ES_ECONFIG, "%s: %s", l->cfg->path, msg);
+}
+
+/* ------------------------------------------------------------ values */
+
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[64];
+
+	if (lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int prev = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int cur = row[j];
+			int sub = prev + (tolower((unsigned char)a[i - 1]) !=
+			                  tolower((unsigned char)b[j - 1]));
+			int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+			row[j] = sub < best ? sub : best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static const struct key *lookup_key(enum section s, const char *name, const struct key **near)
+{
+	int best = 99;
+
+	*near = NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].section != s)
+			continue;
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+		int d = edit_distance(name, keys[i].name);
+		if (d < best && d <= 3) {
+			best = d;
+			*near = &keys[i];
+		}
+	}
+	return NULL;
+}
+
+static int push_str(char ***arr, size_t *n, const char *v)
+{
+	char **a = realloc(*arr, (*n + 1) * sizeof(*a));
+	if (!a)
+		return es_fail(ES_ENOMEM, "out of memory");
+	*arr = a;
+	a[*n] = strdup(v);
+	if (!a[*n])
+		return es_fail(ES_ENOMEM, "out of memory");
+	(*n)++;
+	return ES_OK;
+}
+
+static int parse_ms(const char *v, long *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || errno || d < 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		*out = (long)d;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		*out = (long)(d * 1000);
+	else if (strcmp(end, "m") == 0)
+		*out = (long)(d * 60000);
+	else
+		return -1;
+	return 0;
+}
+
+static int set_value(struct loader *l, void *obj, const struct key *k, const char *value,
+                     int line)
+{
+	char *base = obj;
+
+	switch (k->kind) {
+	case K_STR: {
+		char **field = (char **)(base + k->offset);
+		if (*field)
+			return conf_fail(l, line, "'%s' is given twice; keep one", k->name);
+		if (!*value)
+			return conf_fail(l, line, "'%s' is empty: %s", k->name, k->help);
+		*field = strdup(value);
+		return *field ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
+	}
+	case K_MULTI:
+		return push_str((char ***)(base + k->offset), (size_t *)(base + k->count_offset),
+		                value);
+	case K_KV: {
+		const char *eq = strchr(value, '=');
+		if (!eq || eq == value)
+			return conf_fail(l, line, "'%s = %s' needs KEY=VALUE: %s", k->name, value,
+			                 k->help);
+		struct es_kv **arr = (struct es_kv **)(base + k->offset);
+		size_t *n = (size_t *)(base + k->count_offset);
+		struct es_kv *a = realloc(*arr, (*n + 1) * sizeof(*a));
+		if (!a)
+			return es_fail(ES_ENOMEM, "out of memory");
+		*arr = a;
+		a[*n].key = strndup(value, (size_t)(eq - value));
+		a[*n].value = strdup(eq + 1);
+		(*n)++;
+		return a[*n - 1].key && a[*n - 1].value ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
+	}
+	case K_LONG: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (end == value || *end || errno || v < 0)
+			return conf_fail(l, line, "'%s = %s' is not a whole number: %s", k->name,
+			                 value, k->help);
+		if (k->offset == CHK(samples))
+			((struct es_check_conf *)obj)->samples = (int)v;
+		else
+			*(long *)(base + k->offset) = v;
+		return ES_OK;
+	}
+	case K_MS:
+		if (parse_ms(value, (long *)(base + k->offset)))
+			return conf_fail(l, line, "'%s = %s' is not a duration: %s", k->name, value,
+			                 k->help);
+		return ES_OK;
+	}
+	return ES_OK;
+}
+
+/* ------------------------------------------------------------ objects */
+
+static struct es_stage_conf *stage_for(struct loader *l, const char *name)
+{
+	struct es_config *c = l->cfg;
+	for (size_t i = 0; i < c->n_stages; i++)
+		if (strcmp(c->stages[i].name, name) == 0)
+			return &c->stages[i];
+	struct es_stage_conf *s = realloc(c->stages, (c->n_stages + 1) * sizeof(*s));
+	if (!s)
+		return NULL;
+	c->stages = s;
+	s = &s[c->n_stages++];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	s->line = find_line(l->text, "stage", name, NULL);
+	return s->name ? s : NULL;
+}
+
+static struct es_check_conf *check_for(struct loader *l, const char *name)
+{
+	struct es_config *c = l->cfg;
+	for (size_t i = 0; i < c->n_checks; i++)
+		if (strcmp(c->checks[i].name, name) == 0)
+			return &c->checks[i];
+	struct es_check_conf *k = realloc(c->checks, (c->n_checks + 1) * sizeof(*k));
+	if (!k)
+		return NULL;
+	c->checks = k;
+	k = &k[c->n_checks++];
+	memset(k, 0, sizeof(*k));
+	k->name = strdup(name);
+	k->status = 200;
+	k->timeout_ms = 5000;
+	k->samples = 1;
+	k->line = find_line(l->text, "check", name, NULL);
+	return k->name ? k : NULL;
+}
+
+static int take_entry(struct loader *l, const char *name, const char *value)
+{
+	const char *dot1 = strchr(name, '.'), *dot2 = strrchr(name, '.');
+	char section[32], sub[256] = "";
+	const char *key = dot2 + 1;
+	enum section s;
+	void *obj;
+	const struct key *k, *near;
+	int line;
+
+	if (!dot1 || (size_t)(dot1 - name) >= sizeof(section))
+		return conf_fail(l, 0, "unreadable entry '%s'", name);
+	snprintf(section, sizeof(section), "%.*s", (int)(dot1 - name), name);
+	if (dot2 > dot1)
+		snprintf(sub, sizeof(sub), "%.*s", (int)(dot2 - dot1 - 1), dot1 + 1);
+
+	if (strcmp(section, "app") == 0)
+		s = S_APP;
+	else if (strcmp(section, "stage") == 0)
+		s = S_STAGE;
+	else if (strcmp(section, "check") == 0)
+		s = S_CHECK;
+	else
+		return conf_fail(l, find_line(l->text, section, *sub ? sub : NULL, NULL),
+		                 "unknown section [%s]; edgeship.conf has [app], [stage \"NAME\"] "
+		                 "and [check \"NAME\"]",
+		                 section);
+	line = find_line(l->text, section, *sub ? sub : NULL, key);
+	if (s == S_APP && *sub)
+		return conf_fail(l, line, "[app] takes no name; write [app]");
+	if (s != S_APP && !*sub)
+		return conf_fail(l, line, "[%s] needs a name, e.g. [%s \"staging\"]", section,
+		                 section);
+	k = lookup_key(s, key, &near);
+	if (!k) {
+		if (near)
+			return conf_fail(l, line, "unknown key '%s' in [%s]; did you mean '%s'? (%s)",
+			                 key, section, near->name, near->help);
+		return conf_fail(l, line, "unknown key '%s' in [%s]", key, section);
+	}
+	if (!value)
+		return conf_fail(l, line, "'%s' has no value: %s", key, k->help);
+	obj = s == S_APP ? (void *)l->cfg
+	                 : s == S_STAGE ? (void *)stage_for(l, sub) : (void *)check_for(l, sub);
+	if (!obj)
+		return es_fail(ES_ENOMEM, "out of memory");
+	return set_value(l, obj, k, value, line);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int validate(struct loader *l)
+{
+	struct es_config *c = l->cfg;
+	int first = 0;
+
+	if (!c->template_path && !(c->template_path = strdup("template.yaml")))
+		return es_fail(ES_ENOMEM, "out of memory");
+	if (!c->region && !(c->region = strdup("us-east-1")))
+		return es_fail(ES_ENOMEM, "out of memory");
+	if (!c->prefix && !(c->prefix = strdup("")))
+		return es_fail(ES_ENOMEM, "out of memory");
+	if (!c->app)
+		return conf_fail(l, find_line(l->text, "app", NULL, NULL),
+		                 "[app] needs a name, e.g. name = my-site");
+	if (!c->bucket)
+		return conf_fail(l, find_line(l->text, "app", NULL, NULL),
+		                 "[app] needs an artifact bucket, e.g. bucket = %s-artifacts", c->app);
+	if (strcmp(c->region, "us-east-1") != 0)
+		return conf_fail(l, find_line(l->text, "app", NULL, "region"),
+		                 "region = %s: Lambda@Edge functions must be created in us-east-1; "
+		                 "write region = us-east-1",
+		                 c->region);
+	if (c->n_stages == 0)
+		return conf_fail(l, 0, "no stage is defined; add e.g.\n[stage \"staging\"]\n"
+		                       "\tstack = %s-staging",
+		                 c->app);
+	for (size_t i = 0; i < c->n_stages; i++) {
+		struct es_stage_conf *s = &c->stages[i];
+		if (!s->stack)
+			return conf_fail(l, s->line, "[stage \"%s\"] has no stack; add stack = %s-%s",
+			                 s->name, c->app, s->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->stages[j].stack, s->stack) == 0)
+				return conf_fail(l, find_line(l->text, "stage", s->name, "stack"),
+				                 "stages \"%s\" and \"%s\" share stack %s; give each "
+				                 "its own",
+				                 c->stages[j].name, s->name, s->stack);
+		if (!s->promotes_from) {
+			first++;
+			continue;
+		}
+		if (strcmp(s->promotes_from, s->name) == 0 ||
+		    !es_config_stage(c, s->promotes_from))
+			return conf_fail(l, find_line(l->text, "stage", s->name, "promotes-from"),
+			                 "promotes-from = %s names no other stage", s->promotes_from);
+		/* Follow the chain: it must reach a stage that deploys commits. */
+		const struct es_stage_conf *t = s;
+		for (size_t hops = 0; t && t->promotes_from; hops++) {
+			if (hops > c->n_stages)
+				return conf_fail(l, s->line, "promotes-from forms a loop through \"%s\"",
+				                 s->name);
+			t = es_config_stage(c, t->promotes_from);
+		}
+	}
+	if (first == 0)
+		return conf_fail(l, 0, "every stage promotes from another; the first stage "
+		                       "(e.g. staging) must have no promotes-from");
+	for (size_t i = 0; i < c->n_checks; i++) {
+		struct es_check_conf *k = &c->checks[i];
+		if (!k->path && !k->url)
+			return conf_fail(l, k->line, "[check \"%s\"] needs path = / or url = …",
+			                 k->name);
+		if (k->path && k->path[0] != '/')
+			return conf_fail(l, find_line(l->text, "check", k->name, "path"),
+			                 "path = %s must start with '/'", k->path);
+		for (size_t j = 0; j < k->n_stages; j++)
+			if (!es_config_stage(c, k->stages[j]))
+				return conf_fail(l, find_line(l->text, "check", k->name, "stage"),
+				                 "[check \"%s\"] names stage \"%s\", which is not "
+				                 "defined",
+				                 k->name, k->stages[j]);
+		if (k->body_matches) {
+			regex_t re;
+			if (regcomp(&re, k->body_matches, REG_EXTENDED | REG_NOSUB) != 0)
+				return conf_fail(l, find_line(l->text, "check", k->name, "body-matches"),
+				                 "body-matches is not a valid extended regular "
+				                 "expression");
+			regfree(&re);
+		}
+		if (k->status < 100 || k->status > 599)
+			return conf_fail(l, find_line(l->text, "check", k->name, "status"),
+			                 "status = %ld is not an HTTP status", k->status);
+	}
+	return ES_OK;
+}
+
+/* ------------------------------------------------------------ public */
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct es_buf b = ES_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		es_buf_append(&b, chunk, n);
+	fclose(f);
+	return es_buf_steal(&b);
+}
+
+int es_config_load(const char *path, struct es_config **out)
+{
+	struct loader l = {0};
+	git_config *gc = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int rc = ES_OK, grc;
+	char *slash;
+
+	*out = NULL;
+	if (access(path, F_OK) != 0)
+		return es_fail(ES_ENOTFOUND, "%s not found: run `edgeship init` to write one", path);
+	git_libgit2_init();
+	l.cfg = calloc(1, sizeof(*l.cfg));
+	if (!l.cfg)
+		return es_fail(ES_ENOMEM, "out of memory");
+	l.cfg->path = strdup(path);
+	l.cfg->root = strdup(path);
+	if (!l.cfg->path || !l.cfg->root) {
+		rc = es_fail(ES_ENOMEM, "out of memory");
+		goto out;
+	}
+	slash = strrchr(l.cfg->root, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(l.cfg->root, ".");
+	l.text = read_text(path);
+	if (!l.text) {
+		rc = es_fail(ES_ECONFIG, "%s: cannot be read", path);
+		goto out;
+	}
+	if (git_config_open_ondisk(&gc, path) < 0 || git_config_iterator_new(&it, gc) < 0) {
+		const git_error *ge = git_error_last();
+		/* libgit2 says "failed to parse config file: … (in PATH:LINE, column N)". */
+		rc = es_fail(ES_ECONFIG, "%s", ge && ge->message ? ge->message : "unreadable");
+		const char *in = ge && ge->message ? strstr(ge->message, "(in ") : NULL;
+		int line = 0;
+		if (in) {
+			const char *colon = strrchr(in, ':');
+			if (colon)
+				line = atoi(colon + 1);
+			es_fail(ES_ECONFIG, "%s:%d: %.*s; check the brackets and quotes on that line",
+			        path, line, (int)(in - ge->message - 1), ge->message);
+		}
+		goto out;
+	}
+	while ((grc = git_config_next(&e, it)) == 0) {
+		rc = take_entry(&l, e->name, e->value);
+		if (rc)
+			goto out;
+	}
+	if (grc != GIT_ITEROVER) {
+		rc = es_fail(ES_ECONFIG, "%s: cannot be read", path);
+		goto out;
+	}
+	rc = validate(&l);
+out:
+	git_config_iterator_free(it);
+	git_config_free(gc);
+	free(l.text);
+	if (rc) {
+		es_config_free(l.cfg);
+		return rc;
+	}
+	*out = l.cfg;
+	return ES_OK;
+}
+
+static void free_strs(char **a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i]);
+	free(a);
+}
+
+static void free_kvs(struct es_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+void es_config_free(struct es_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_stages; i++) {
+		struct es_stage_conf *s = &c->stages[i];
+		free(s->name);
+		free(s->stack);
+		free_kvs(s->parameters, s->n_parameters);
+		free_kvs(s->tags, s->n_tags);
+		free(s->url);
+		free(s->promotes_from);
+		free_strs(s->probes, s->n_probes);
+		free(s->marker_header);
+	}
+	for (size_t i = 0; i < c->n_checks; i++) {
+		struct es_check_conf *k = &c->checks[i];
+		free(k->name);
+		free_strs(k->stages, k->n_stages);
+		free(k->path);
+		free(k->url);
+		free(k->body_contains);
+		free(k->body_matches);
+		free(k->header);
+	}
+	free(c->stages);
+	free(c->checks);
+	free(c->path);
+	free(c->root);
+	free(c->app);
+	free(c->template_path);
+	free(c->region);
+	free(c->bucket);
+	free(c->prefix);
+	free_strs(c->capabilities, c->n_capabilities);
+	free_strs(c->excludes, c->n_excludes);
+	free(c);
+}
+
+const struct es_stage_conf *es_config_stage(const struct es_config *c, const char *name)
+{
+	for (size_t i = 0; c && name && i < c->n_stages; i++)
+		if (strcmp(c->stages[i].name, name) == 0)
+			return &c->stages[i];
+	return NULL;
+}
+
+const struct es_stage_conf *es_config_first_stage(const struct es_config *c)
+{
+	for (size_t i = 0; c && i < c->n_stages; i++)
+		if (!c->stages[i].promotes_from)
+			return &c->stages[i];
+	return NULL;
+}
+
+int es_config_write_starter(const char *path, const char *app, const char *template_path)
+{
+	FILE *f;
+
+	if (access(path, F_OK) == 0)
+		return es_fail(ES_EINVAL, "%s already exists; edit it instead", path);
+	f = fopen(path, "wx");
+	if (!f)
+		return es_fail(ES_ECONFIG, "%s: cannot be created", path);
+	fprintf(f,
+	        "# edgeship release configuration (git-config syntax).\n"
+	        "# Check it with `edgeship status`; see README.md for every key.\n"
+	        "\n"
+	        "[app]\n"
+	        "\tname = %s\n"
+	        "\t# CloudFormation/SAM template, relative to this file.\n"
+	        "\ttemplate = %s\n"
+	        "\t# Lambda@Edge functions must live in us-east-1.\n"
+	        "\tregion = us-east-1\n"
+	        "\t# Artifacts and the release ledger are kept here.\n"
+	        "\tbucket = %s-artifacts\n"
+	        "\tprefix = %s\n"
+	        "\tcapability = CAPABILITY_IAM\n"
+	        "\tcapability = CAPABILITY_AUTO_EXPAND\n"
+	        "\t# Never packaged (.git never is).\n"
+	        "\texclude = *.md\n"
+	        "\n"
+	        "[stage \"staging\"]\n"
+	        "\tstack = %s-staging\n"
+	        "\tparameter = Stage=staging\n"
+	        "\t# url = https://staging.example.com\n"
+	        "\n"
+	        "[stage \"production\"]\n"
+	        "\tstack = %s-production\n"
+	        "\tparameter = Stage=production\n"
+	        "\tpromotes-from = staging\n"
+	        "\t# url = https://www.example.com\n"
+	        "\n"
+	        "# [check \"home\"]\n"
+	        "# \tpath = /\n"
+	        "# \tstatus = 200\n"
+	        "# \tbody-contains = Welcome\n",
+	        app, template_path ? template_path : "template.yaml", app, app, app, app);
+	if (fclose(f) != 0)
+		return es_fail(ES_ECONFIG, "%s: cannot be written", path);
+	return ES_OK;
+}

@@ -1,0 +1,75 @@
+/* edgeship.conf: the release configuration at the repository root, in
+ * git-config syntax, read with libgit2's config API. Every mistake is
+ * reported as "edgeship.conf:LINE: message" with what to write instead. */
+#ifndef ES_CONF_H
+#define ES_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cloudformation.h" /* struct es_kv */
+
+#define ES_CONFIG_FILE "edgeship.conf"
+
+struct es_stage_conf {
+	char *name;
+	char *stack;            /* CloudFormation stack name */
+	struct es_kv *parameters; /* parameter = Key=Value (multi) */
+	size_t n_parameters;
+	struct es_kv *tags;     /* tag = key=value (multi) */
+	size_t n_tags;
+	char *url;              /* public URL of the stage */
+	char *promotes_from;    /* stage whose artifact this one receives; NULL: deploys commits */
+	char **probes;          /* probe = HOST:PORT edge addresses (multi) */
+	size_t n_probes;
+	char *marker_header;    /* response header carrying the release marker */
+	int line;               /* line of the [stage] header */
+};
+
+struct es_check_conf {
+	char *name;
+	char **stages;          /* stage = NAME (multi); none: every stage */
+	size_t n_stages;
+	char *path;             /* path appended to the stage URL, or… */
+	char *url;              /* …a full URL */
+	long status;            /* expected HTTP status (default 200) */
+	char *body_contains;
+	char *body_matches;     /* POSIX extended regular expression */
+	char *header;           /* "Name: value" expected in the answer */
+	long timeout_ms;        /* default 5000 */
+	int samples;            /* requests per run (default 1) */
+	int line;
+};
+
+struct es_config {
+	char *path;             /* the file read */
+	char *root;             /* its directory (the repository root) */
+	char *app;
+	char *template_path;    /* relative to root */
+	char *region;
+	char *bucket;
+	char *prefix;           /* key prefix in the bucket ("" for none) */
+	char **capabilities;
+	size_t n_capabilities;
+	char **excludes;        /* packaging exclude globs */
+	size_t n_excludes;
+	struct es_stage_conf *stages; /* in file order */
+	size_t n_stages;
+	struct es_check_conf *checks;
+	size_t n_checks;
+};
+
+/* Load and validate path. ES_ENOTFOUND when the file does not exist;
+ * ES_ECONFIG with "FILE:LINE: message" for any mistake. */
+int es_config_load(const char *path, struct es_config **out);
+void es_config_free(struct es_config *c);
+
+/* The stage named name, or NULL. */
+const struct es_stage_conf *es_config_stage(const struct es_config *c, const char *name);
+/* The first stage that deploys commits (has no promotes-from). */
+const struct es_stage_conf *es_config_first_stage(const struct es_config *c);
+
+/* Write a commented starter file for a repository (fails if path exists). */
+int es_config_write_starter(const char *path, const char *app_name, const char *template_path);
+
+#endif

@@ -1,0 +1,347 @@
+/* libgit2 behind a small API: discovery, streamed history, details, export. */
+#include "config.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "error.h"
+#include "repo.h"
+
+struct es_repo {
+	git_repository *repo;
+	char *root;
+};
+
+struct es_history {
+	git_revwalk *walk;
+	git_repository *repo;
+};
+
+/* One place that turns libgit2's last error (which may be NULL on 1.5)
+ * into our message. */
+static int git_fail(int status, const char *what)
+{
+	const git_error *e = git_error_last();
+	return es_fail(status, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+void es_sanitize(char *s, bool keep_nl)
+{
+	for (unsigned char *p = (unsigned char *)s; p && *p; p++)
+		if ((*p < 0x20 && !(keep_nl && *p == '\n') && *p != '\t') || *p == 0x7f)
+			*p = ' ';
+		else if (*p == '\t')
+			*p = ' ';
+}
+
+int es_repo_discover(const char *dir, struct es_repo **out)
+{
+	git_buf path = {0};
+	struct es_repo *r;
+	const char *wd;
+
+	*out = NULL;
+	git_libgit2_init();
+	if (git_repository_discover(&path, dir ? dir : ".", 0, NULL) < 0)
+		return es_fail(ES_ENOTFOUND, "%s is not inside a git repository: run edgeship in "
+		                             "your application's repository",
+		               dir ? dir : "the current directory");
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		git_buf_dispose(&path);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	if (git_repository_open(&r->repo, path.ptr) < 0) {
+		git_buf_dispose(&path);
+		free(r);
+		return git_fail(ES_ERR, "opening the repository");
+	}
+	git_buf_dispose(&path);
+	wd = git_repository_workdir(r->repo);
+	if (!wd) {
+		es_repo_free(r);
+		return es_fail(ES_EINVAL, "the repository is bare: edgeship needs a working tree");
+	}
+	r->root = strdup(wd);
+	if (r->root) {
+		size_t n = strlen(r->root);
+		while (n > 1 && r->root[n - 1] == '/')
+			r->root[--n] = '\0';
+	}
+	*out = r;
+	return ES_OK;
+}
+
+void es_repo_free(struct es_repo *r)
+{
+	if (!r)
+		return;
+	git_repository_free(r->repo);
+	free(r->root);
+	free(r);
+}
+
+const char *es_repo_root(const struct es_repo *r)
+{
+	return r->root;
+}
+
+static int lookup_commit(struct es_repo *r, const char *rev, git_commit **out)
+{
+	git_object *obj = NULL;
+
+	if (git_revparse_single(&obj, r->repo, rev) < 0)
+		return es_fail(ES_ENOTFOUND, "no commit '%s' in this repository", rev);
+	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_object_free(obj);
+		return es_fail(ES_EINVAL, "'%s' is not a commit", rev);
+	}
+	git_object_free(obj);
+	return ES_OK;
+}
+
+int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41])
+{
+	git_commit *c;
+	int rc = lookup_commit(r, rev, &c);
+
+	if (rc)
+		return rc;
+	git_oid_tostr(oid, 41, git_commit_id(c));
+	git_commit_free(c);
+	return ES_OK;
+}
+
+static void fill_info(git_commit *c, struct es_commit_info *out)
+{
+	const git_signature *a = git_commit_author(c);
+	const char *summary = git_commit_summary(c);
+
+	memset(out, 0, sizeof(*out));
+	git_oid_tostr(out->oid, sizeof(out->oid), git_commit_id(c));
+	memcpy(out->short_oid, out->oid, 7);
+	snprintf(out->summary, sizeof(out->summary), "%s", summary ? summary : "");
+	es_sanitize(out->summary, false);
+	snprintf(out->author, sizeof(out->author), "%s", a && a->name ? a->name : "");
+	es_sanitize(out->author, false);
+	out->when = a ? (time_t)a->when.time : 0;
+	out->parents = git_commit_parentcount(c);
+}
+
+int es_history_open(struct es_repo *r, const char *rev, struct es_history **out)
+{
+	struct es_history *h = calloc(1, sizeof(*h));
+	git_commit *start;
+	int rc;
+
+	*out = NULL;
+	if (!h)
+		return es_fail(ES_ENOMEM, "out of memory");
+	rc = lookup_commit(r, rev ? rev : "HEAD", &start);
+	if (rc) {
+		free(h);
+		if (!rev && git_repository_head_unborn(r->repo) == 1)
+			return es_fail(ES_ENOTFOUND, "the repository has no commits yet");
+		return rc;
+	}
+	if (git_revwalk_new(&h->walk, r->repo) < 0 ||
+	    git_revwalk_push(h->walk, git_commit_id(start)) < 0) {
+		git_commit_free(start);
+		git_revwalk_free(h->walk);
+		free(h);
+		return git_fail(ES_ERR, "walking history");
+	}
+	/* Default order (no sorting): commits stream as they are read. */
+	git_revwalk_sorting(h->walk, GIT_SORT_NONE);
+	git_commit_free(start);
+	h->repo = r->repo;
+	*out = h;
+	return ES_OK;
+}
+
+int es_history_next(struct es_history *h, struct es_commit_info *out)
+{
+	git_oid id;
+	git_commit *c;
+	int rc = git_revwalk_next(&id, h->walk);
+
+	if (rc == GIT_ITEROVER)
+		return ES_ENOTFOUND;
+	if (rc < 0)
+		return git_fail(ES_ERR, "walking history");
+	if (git_commit_lookup(&c, h->repo, &id) < 0)
+		return git_fail(ES_ERR, "reading a commit");
+	fill_info(c, out);
+	git_commit_free(c);
+	return ES_OK;
+}
+
+void es_history_close(struct es_history *h)
+{
+	if (!h)
+		return;
+	git_revwalk_free(h->walk);
+	free(h);
+}
+
+struct patch_ctx {
+	struct es_buf *b;
+	size_t max;
+	bool cut;
+};
+
+static int on_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+                   void *payload)
+{
+	struct patch_ctx *p = payload;
+
+	(void)d;
+	(void)h;
+	if (p->cut)
+		return 0;
+	if (p->b->len + l->content_len + 2 > p->max) {
+		es_buf_puts(p->b, "\n[diff cut: too long]\n");
+		p->cut = true;
+		return 0;
+	}
+	if (l->origin == GIT_DIFF_LINE_CONTEXT || l->origin == GIT_DIFF_LINE_ADDITION ||
+	    l->origin == GIT_DIFF_LINE_DELETION)
+		es_buf_putc(p->b, l->origin);
+	es_buf_append(p->b, l->content, l->content_len);
+	return 0;
+}
+
+int es_repo_commit_detail(struct es_repo *r, const char *rev, size_t max_patch,
+                          struct es_commit_detail *out)
+{
+	git_commit *c = NULL, *parent = NULL;
+	git_tree *tree = NULL, *ptree = NULL;
+	git_diff *diff = NULL;
+	const git_signature *a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = lookup_commit(r, rev, &c);
+	if (rc)
+		return rc;
+	fill_info(c, &out->info);
+	out->message = strdup(git_commit_message(c) ? git_commit_message(c) : "");
+	if (out->message)
+		es_sanitize(out->message, true);
+	a = git_commit_author(c);
+	out->author_email = strdup(a && a->email ? a->email : "");
+	if (git_commit_tree(&tree, c) < 0) {
+		rc = git_fail(ES_ERR, "reading the commit's tree");
+		goto out;
+	}
+	if (git_commit_parentcount(c) > 0 &&
+	    (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&ptree, parent) < 0)) {
+		rc = git_fail(ES_ERR, "reading the parent commit");
+		goto out;
+	}
+	if (git_diff_tree_to_tree(&diff, r->repo, ptree, tree, NULL) < 0) {
+		rc = git_fail(ES_ERR, "comparing with the parent");
+		goto out;
+	}
+	git_diff_find_similar(diff, NULL);
+	size_t n = git_diff_num_deltas(diff);
+	out->files = calloc(n ? n : 1, sizeof(*out->files));
+	if (!out->files) {
+		rc = es_fail(ES_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		char st;
+		switch (d->status) {
+		case GIT_DELTA_ADDED: st = ES_FILE_ADDED; break;
+		case GIT_DELTA_DELETED: st = ES_FILE_DELETED; break;
+		case GIT_DELTA_MODIFIED: st = ES_FILE_MODIFIED; break;
+		case GIT_DELTA_RENAMED: st = ES_FILE_RENAMED; break;
+		default: st = ES_FILE_OTHER; break;
+		}
+		out->files[i].status = st;
+		out->files[i].path = strdup(d->new_file.path ? d->new_file.path : d->old_file.path);
+		out->n_files++;
+	}
+	if (max_patch) {
+		struct es_buf b = ES_BUF_INIT;
+		struct patch_ctx p = {&b, max_patch, false};
+		git_diff_print(diff, GIT_DIFF_FORMAT_PATCH, on_line, &p);
+		out->patch = es_buf_steal(&b);
+		if (out->patch)
+			es_sanitize(out->patch, true);
+	}
+out:
+	git_diff_free(diff);
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_commit_free(parent);
+	git_commit_free(c);
+	if (rc)
+		es_commit_detail_free(out);
+	return rc;
+}
+
+void es_commit_detail_free(struct es_commit_detail *d)
+{
+	if (!d)
+		return;
+	free(d->message);
+	free(d->author_email);
+	for (size_t i = 0; i < d->n_files; i++)
+		free(d->files[i].path);
+	free(d->files);
+	free(d->patch);
+	memset(d, 0, sizeof(*d));
+}
+
+int es_repo_export(struct es_repo *r, const char *rev, const char *dest)
+{
+	git_checkout_options opts;
+	git_commit *c;
+	git_tree *tree = NULL;
+	int rc;
+
+	git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
+	if (mkdir(dest, 0700) != 0 && errno != EEXIST)
+		return es_fail(ES_ERR, "cannot create %s: %s", dest, strerror(errno));
+	rc = lookup_commit(r, rev, &c);
+	if (rc)
+		return rc;
+	if (git_commit_tree(&tree, c) < 0) {
+		git_commit_free(c);
+		return git_fail(ES_ERR, "reading the commit's tree");
+	}
+	/* Write files into dest only: the index and HEAD stay as they are. */
+	opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX |
+	                         GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+	opts.target_directory = dest;
+	opts.disable_filters = 0;
+	if (git_checkout_tree(r->repo, (git_object *)tree, &opts) < 0)
+		rc = git_fail(ES_ERR, "exporting the commit");
+	git_tree_free(tree);
+	git_commit_free(c);
+	return rc;
+}
+
+int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed)
+{
+	git_status_options opts;
+	git_status_list *list;
+
+	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(&list, r->repo, &opts) < 0)
+		return git_fail(ES_ERR, "reading the working tree status");
+	*n_changed = git_status_list_entrycount(list);
+	*dirty = *n_changed > 0;
+	git_status_list_free(list);
+	return ES_OK;
+}

@@ -1,0 +1,72 @@
+/* The application's git repository through libgit2: discovery, history
+ * streamed in slices, commit details, exporting a commit's tree for
+ * packaging (deploys come from commits, never the working directory). */
+#ifndef ES_REPO_H
+#define ES_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct es_repo;
+struct es_history;
+
+struct es_commit_info {
+	char oid[41];
+	char short_oid[8];
+	char summary[256];  /* first line of the message, control characters removed */
+	char author[128];
+	time_t when;
+	unsigned parents;
+};
+
+enum es_file_change { ES_FILE_ADDED = 'A', ES_FILE_MODIFIED = 'M', ES_FILE_DELETED = 'D',
+	              ES_FILE_RENAMED = 'R', ES_FILE_OTHER = '?' };
+
+struct es_changed_file {
+	char status; /* enum es_file_change */
+	char *path;  /* owned */
+};
+
+struct es_commit_detail {
+	struct es_commit_info info;
+	char *message;          /* whole message, control characters removed */
+	char *author_email;
+	struct es_changed_file *files;
+	size_t n_files;
+	char *patch;            /* unified diff against the first parent (bounded) */
+};
+
+/* Find the repository containing dir (NULL: current directory).
+ * ES_ENOTFOUND outside a repository. */
+int es_repo_discover(const char *dir, struct es_repo **out);
+void es_repo_free(struct es_repo *r);
+/* The working directory root (no trailing slash). */
+const char *es_repo_root(const struct es_repo *r);
+
+/* Resolve a revision ("HEAD", "main~2", an abbreviated id) to a full id. */
+int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41]);
+
+/* Stream history from rev (NULL: HEAD) in libgit2's default order, which
+ * starts at once instead of reading the whole graph first. */
+int es_history_open(struct es_repo *r, const char *rev, struct es_history **out);
+/* Next commit: ES_OK, or ES_ENOTFOUND at the end. */
+int es_history_next(struct es_history *h, struct es_commit_info *out);
+void es_history_close(struct es_history *h);
+
+/* Message, changed files and patch (max_patch bytes; 0: none). */
+int es_repo_commit_detail(struct es_repo *r, const char *rev, size_t max_patch,
+                          struct es_commit_detail *out);
+void es_commit_detail_free(struct es_commit_detail *d);
+
+/* Write the tree of rev into dest (created; must be empty or absent). */
+int es_repo_export(struct es_repo *r, const char *rev, const char *dest);
+
+/* Does the working tree differ from HEAD (untracked files excluded)? */
+int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed);
+
+/* Replace control characters (escape sequences, CR, …) in s with spaces:
+ * commit messages and AWS text are untrusted. Newlines kept when keep_nl. */
+void es_sanitize(char *s, bool keep_nl);
+
+#endif

@@ -1,0 +1,222 @@
+/* edgeship.conf: what it accepts, and that every mistake names its line and
+ * says what to write instead. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "testutil.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	dir = tu_mkdtemp();
+	return dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	tu_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+static int load_text(const char *text, struct es_config **out)
+{
+	char *path = tu_write_file(dir, "edgeship.conf", text);
+	int rc = es_config_load(path, out);
+	free(path);
+	return rc;
+}
+
+/* The message of a failed load, which must start with "…edgeship.conf:LINE:". */
+static void expect_error(const char *text, int line, const char *needle)
+{
+	struct es_config *c = NULL;
+	char prefix[64];
+
+	assert_int_equal(load_text(text, &c), ES_ECONFIG);
+	assert_null(c);
+	const char *msg = es_error_last()->message;
+	snprintf(prefix, sizeof(prefix), "edgeship.conf:%d: ", line);
+	if (!strstr(msg, prefix) || !strstr(msg, needle))
+		fail_msg("expected '%s' and '%s' in: %s", prefix, needle, msg);
+}
+
+static const char *good =
+        "[app]\n"
+        "\tname = demo\n"
+        "\ttemplate = app/template.yaml\n"
+        "\tbucket = demo-artifacts\n"
+        "\tprefix = demo\n"
+        "\tcapability = CAPABILITY_IAM\n"
+        "\tcapability = CAPABILITY_AUTO_EXPAND\n"
+        "\texclude = *.md\n"
+        "[stage \"staging\"]\n"
+        "\tstack = demo-staging\n"
+        "\tparameter = Stage=staging\n"
+        "\tparameter = Extra=a=b\n"
+        "\ttag = team=web\n"
+        "\turl = http://staging.example.com\n"
+        "\tprobe = 127.0.0.1:8081\n"
+        "\tprobe = 127.0.0.1:8082\n"
+        "[stage \"production\"]\n"
+        "\tstack = demo-production\n"
+        "\tpromotes-from = staging\n"
+        "[check \"home\"]\n"
+        "\tpath = /\n"
+        "\tbody-contains = awesome\n"
+        "\ttimeout = 2.5s\n"
+        "\tsamples = 3\n";
+
+static void loads_a_full_file(void **state)
+{
+	struct es_config *c;
+
+	assert_int_equal(load_text(good, &c), ES_OK);
+	assert_string_equal(c->app, "demo");
+	assert_string_equal(c->template_path, "app/template.yaml");
+	assert_string_equal(c->region, "us-east-1");
+	assert_int_equal(c->n_capabilities, 2);
+	assert_int_equal(c->n_stages, 2);
+	assert_string_equal(c->stages[0].name, "staging");
+	assert_int_equal(c->stages[0].n_parameters, 2);
+	/* Only the first '=' splits. */
+	assert_string_equal(c->stages[0].parameters[1].key, "Extra");
+	assert_string_equal(c->stages[0].parameters[1].value, "a=b");
+	assert_int_equal(c->stages[0].n_probes, 2);
+	assert_ptr_equal(es_config_first_stage(c), &c->stages[0]);
+	assert_string_equal(es_config_stage(c, "production")->promotes_from, "staging");
+	assert_int_equal(c->n_checks, 1);
+	assert_int_equal(c->checks[0].status, 200);
+	assert_int_equal(c->checks[0].timeout_ms, 2500);
+	assert_int_equal(c->checks[0].samples, 3);
+	assert_int_equal(c->checks[0].line, 20);
+	es_config_free(c);
+}
+
+static void missing_file(void **state)
+{
+	struct es_config *c;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/nope.conf", dir);
+	assert_int_equal(es_config_load(path, &c), ES_ENOTFOUND);
+	assert_non_null(strstr(es_error_last()->message, "edgeship init"));
+}
+
+static void unknown_key_suggests(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstak = x-s\n", 5,
+	             "did you mean 'stack'");
+}
+
+static void unknown_section(void **state)
+{
+	expect_error("[app]\n\tname = x\n[stages \"s\"]\n\tstack = a\n", 3, "unknown section");
+}
+
+static void stage_without_stack(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = b\n\n[stage \"staging\"]\n\turl = http://x\n",
+	             5, "add stack = x-staging");
+}
+
+static void bad_parameter(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n"
+	             "\tparameter = Stage\n",
+	             6, "KEY=VALUE");
+}
+
+static void promotes_from_unknown(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n"
+	             "[stage \"p\"]\n\tstack = b\n\tpromotes-from = q\n",
+	             8, "names no other stage");
+}
+
+static void promotion_loop(void **state)
+{
+	struct es_config *c;
+	assert_int_equal(load_text("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n"
+	                           "\tpromotes-from = p\n[stage \"p\"]\n\tstack = b\n"
+	                           "\tpromotes-from = s\n",
+	                           &c),
+	                 ES_ECONFIG);
+	assert_non_null(strstr(es_error_last()->message, "loop"));
+}
+
+static void wrong_region(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = b\n\tregion = eu-west-1\n"
+	             "[stage \"s\"]\n\tstack = a\n",
+	             4, "us-east-1");
+}
+
+static void syntax_error_has_line(void **state)
+{
+	expect_error("[app]\n\tname = x\n[stage \"s\n\tstack = a\n", 3, "");
+}
+
+static void bad_number_and_regex(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = /\n\tstatus = abc\n",
+	             8, "whole number");
+	expect_error("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = /\n\tbody-matches = (unclosed\n",
+	             8, "regular expression");
+	expect_error("[app]\n\tname = x\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = nope\n",
+	             7, "must start with '/'");
+}
+
+static void duplicate_single_value(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tname = y\n\tbucket = b\n[stage \"s\"]\n\tstack = a\n", 2,
+	             "twice");
+}
+
+static void starter_file_is_valid(void **state)
+{
+	char path[512];
+	struct es_config *c;
+
+	snprintf(path, sizeof(path), "%s/starter.conf", dir);
+	assert_int_equal(es_config_write_starter(path, "shop", "template.yaml"), ES_OK);
+	assert_int_equal(es_config_load(path, &c), ES_OK);
+	assert_string_equal(c->bucket, "shop-artifacts");
+	assert_int_equal(c->n_stages, 2);
+	es_config_free(c);
+	/* It never overwrites. */
+	assert_int_equal(es_config_write_starter(path, "shop", NULL), ES_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(loads_a_full_file),
+	        cmocka_unit_test(missing_file),
+	        cmocka_unit_test(unknown_key_suggests),
+	        cmocka_unit_test(unknown_section),
+	        cmocka_unit_test(stage_without_stack),
+	        cmocka_unit_test(bad_parameter),
+	        cmocka_unit_test(promotes_from_unknown),
+	        cmocka_unit_test(promotion_loop),
+	        cmocka_unit_test(wrong_region),
+	        cmocka_unit_test(syntax_error_has_line),
+	        cmocka_unit_test(bad_number_and_regex),
+	        cmocka_unit_test(duplicate_single_value),
+	        cmocka_unit_test(starter_file_is_valid),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
