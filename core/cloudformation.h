@@ -3,6 +3,7 @@
 #ifndef ES_CLOUDFORMATION_H
 #define ES_CLOUDFORMATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "aws.h"
@@ -23,6 +24,87 @@ struct es_stack {
 	struct es_kv *tags;
 	size_t n_tags;
 };
+
+struct es_change {
+	char *action;        /* Add | Modify | Remove | Import | Dynamic */
+	char *logical_id;
+	char *physical_id;
+	char *type;
+	char *replacement;   /* True | False | Conditional | NULL */
+};
+
+struct es_change_set {
+	char *id;
+	char *status;           /* CREATE_PENDING … CREATE_COMPLETE | FAILED */
+	char *status_reason;
+	char *execution_status; /* AVAILABLE, EXECUTE_IN_PROGRESS, … */
+	char *creation_time;    /* ISO 8601 */
+	struct es_change *changes;
+	size_t n_changes;
+	char *next_token;       /* more changes to page through */
+};
+
+struct es_stack_event {
+	char *event_id;
+	char *stack_id;
+	char *stack_name;
+	char *logical_id;
+	char *physical_id;
+	char *type;
+	char *timestamp;        /* ISO 8601 as AWS wrote it */
+	char *status;
+	char *reason;
+};
+
+struct es_stack_event_page {
+	struct es_stack_event *events; /* newest first, as AWS returns them */
+	size_t n;
+	char *next_token;
+};
+
+/* What a change set should contain (see es_cfn_create_change_set_call). */
+struct es_change_set_request {
+	const char *stack_name;
+	const char *change_set_name;
+	const char *change_set_type;   /* "CREATE" | "UPDATE" */
+	const char *template_body;     /* one of body… */
+	const char *template_url;      /* …or URL */
+	const struct es_kv *parameters;
+	size_t n_parameters;
+	const char *const *capabilities;
+	size_t n_capabilities;
+	const struct es_kv *tags;
+	size_t n_tags;
+	const char *client_token;
+	const char *description;
+};
+
+int es_cfn_create_change_set_call(struct es_aws_call *call, const struct es_change_set_request *r);
+int es_cfn_describe_change_set_call(struct es_aws_call *call, const char *stack,
+                                    const char *change_set, const char *next_token);
+int es_cfn_execute_change_set_call(struct es_aws_call *call, const char *stack,
+                                   const char *change_set, const char *client_token);
+int es_cfn_delete_change_set_call(struct es_aws_call *call, const char *stack,
+                                  const char *change_set);
+int es_cfn_delete_stack_call(struct es_aws_call *call, const char *stack, const char *token);
+int es_cfn_describe_stack_resources_call(struct es_aws_call *call, const char *stack);
+
+/* The new change set's id from a CreateChangeSet answer (malloc'd). */
+char *es_cfn_parse_change_set_id(const char *xml, size_t len);
+int es_cfn_parse_change_set(const char *xml, size_t len, struct es_change_set *out);
+void es_change_set_free(struct es_change_set *cs);
+/* True when a FAILED change set only means "nothing to change". */
+bool es_cfn_change_set_empty(const struct es_change_set *cs);
+int es_cfn_parse_stack_events(const char *xml, size_t len, struct es_stack_event_page *out);
+void es_stack_event_page_free(struct es_stack_event_page *p);
+void es_stack_event_free(struct es_stack_event *e);
+/* Resources of a stack: (logical id → physical id) and type in value. */
+int es_cfn_parse_stack_resources(const char *xml, size_t len, struct es_kv **ids,
+                                 struct es_kv **types, size_t *n);
+
+/* Stack status classes. */
+bool es_cfn_status_in_progress(const char *status);
+bool es_cfn_status_failed(const char *status);
 
 int es_cfn_describe_stacks_call(struct es_aws_call *call, const char *stack_name);
 int es_cfn_describe_stack_events_call(struct es_aws_call *call, const char *stack_name,

@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 
 #include "s3.h"
+#include "services.h"
+#include "xml.h"
 
 static int object_call(struct es_aws_call *call, const char *op, const char *method,
                        const char *bucket, const char *key)
@@ -168,4 +170,106 @@ int es_s3_create_bucket(struct es_aws_client *c, const char *bucket, const char 
 		return ES_ENOMEM;
 	}
 	return send_discard(c, &call);
+}
+
+int es_s3_bucket_exists(struct es_aws_client *c, const char *bucket, bool *exists)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	*exists = false;
+	if (object_call(&call, "HeadBucket", "HEAD", bucket, NULL)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc)
+		return is_not_found(rc) ? ES_OK : rc;
+	*exists = true;
+	es_http_response_free(&resp);
+	return ES_OK;
+}
+
+static int query_kv(struct es_buf *q, const char *key, const char *value)
+{
+	if (q->len)
+		es_buf_putc(q, '&');
+	es_buf_puts(q, key);
+	es_buf_putc(q, '=');
+	return es_path_encode(q, value, false);
+}
+
+int es_s3_list_call(struct es_aws_call *call, const char *bucket, const char *prefix,
+                    const char *start_after, const char *token)
+{
+	int rc = object_call(call, "ListObjectsV2", "GET", bucket, NULL);
+
+	if (rc)
+		return rc;
+	/* Parameters in sorted order, the way they are signed. */
+	if (token && *token)
+		query_kv(&call->query, "continuation-token", token);
+	query_kv(&call->query, "list-type", "2");
+	if (prefix && *prefix)
+		query_kv(&call->query, "prefix", prefix);
+	if (start_after && *start_after)
+		rc = query_kv(&call->query, "start-after", start_after);
+	return rc;
+}
+
+void es_s3_listing_free(struct es_s3_listing *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->keys[i]);
+	free(l->keys);
+	l->keys = NULL;
+	l->n = 0;
+}
+
+int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
+               const char *start_after, struct es_s3_listing *out)
+{
+	char *token = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct es_aws_call call;
+		xmlDoc *doc;
+
+		rc = es_s3_list_call(&call, bucket, prefix, start_after, token);
+		free(token);
+		token = NULL;
+		if (rc) {
+			es_aws_call_free(&call);
+			break;
+		}
+		rc = es_svc_sync_xml(c, &call, &doc);
+		if (rc)
+			break;
+		xmlNode *root = xmlDocGetRootElement(doc);
+		for (xmlNode *k = es_xml_child(root, "Contents"); k && !rc; k = es_xml_next(k)) {
+			char **keys = realloc(out->keys, (out->n + 1) * sizeof(*keys));
+			if (!keys) {
+				rc = es_fail(ES_ENOMEM, "out of memory");
+				break;
+			}
+			out->keys = keys;
+			keys[out->n] = es_xml_path_text(k, "Key");
+			if (keys[out->n])
+				out->n++;
+		}
+		char *trunc = es_xml_path_text(root, "IsTruncated");
+		if (trunc && strcmp(trunc, "true") == 0)
+			token = es_xml_path_text(root, "NextContinuationToken");
+		free(trunc);
+		xmlFreeDoc(doc);
+	} while (!rc && token && *token);
+	free(token);
+	if (rc)
+		es_s3_listing_free(out);
+	return rc;
 }

@@ -18,6 +18,11 @@ struct es_s3_head {
 	char etag[80];
 };
 
+struct es_s3_listing {
+	char **keys;      /* owned, in S3's (lexicographic) order */
+	size_t n;
+};
+
 int es_s3_put_object_call(struct es_aws_call *call, const char *bucket, const char *key,
                           const void *data, size_t len, const struct es_s3_put *opt);
 int es_s3_get_object_call(struct es_aws_call *call, const char *bucket, const char *key);
@@ -36,5 +41,13 @@ int es_s3_get_object(struct es_aws_client *c, const char *bucket, const char *ke
 int es_s3_head_object(struct es_aws_client *c, const char *bucket, const char *key,
                       struct es_s3_head *out);
 int es_s3_create_bucket(struct es_aws_client *c, const char *bucket, const char *region);
+/* HeadBucket: *exists false (and ES_OK) when there is no such bucket. */
+int es_s3_bucket_exists(struct es_aws_client *c, const char *bucket, bool *exists);
+int es_s3_list_call(struct es_aws_call *call, const char *bucket, const char *prefix,
+                    const char *start_after, const char *token);
+/* Every key under prefix that sorts after start_after (NULL: all), all pages. */
+int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
+               const char *start_after, struct es_s3_listing *out);
+void es_s3_listing_free(struct es_s3_listing *l);
 
 #endif

@@ -1,0 +1,65 @@
+/* The release ledger: one immutable JSON record per action in the artifact
+ * bucket, under <prefix>/ledger/<seq>.json. A record's sequence number is
+ * claimed with a conditional create (If-None-Match: *), so two operators
+ * never overwrite each other; every action writes an intent record before
+ * it starts and an outcome record when it ends, so a crash leaves a trace.
+ * Records are cached under $XDG_STATE_HOME/edgeship/ for offline reading. */
+#ifndef ES_LEDGER_H
+#define ES_LEDGER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "aws.h"
+
+struct es_ledger;
+
+/* The fields every record has, for listing and for the screen. */
+struct es_record {
+	long seq;
+	char kind[24];      /* deploy, promotion, rollback, validation, invalidation, approval */
+	char phase[12];     /* intent | outcome */
+	long intent_seq;    /* outcome: the intent it closes; intent: its own seq */
+	char stage[64];
+	char commit[41];
+	char release[80];
+	char who[256];
+	char when[32];      /* ISO 8601 UTC */
+	char result[24];    /* outcome: success, failed, no-changes, cancelled, refused */
+	char message[512];
+	bool open;          /* intent without an outcome (running or interrupted) */
+	char *json;         /* the whole record as stored (owned) */
+};
+
+struct es_record_list {
+	struct es_record *items; /* ascending seq */
+	size_t n;
+	bool offline;            /* S3 unreachable: these come from the local cache */
+	char offline_reason[256];
+};
+
+/* Open the ledger of app in bucket/prefix. Does no I/O. */
+int es_ledger_open(struct es_aws_client *c, const char *bucket, const char *prefix,
+                   struct es_ledger **out);
+void es_ledger_free(struct es_ledger *l);
+
+/* The caller ARN written as "who" (fetched once from STS). */
+const char *es_ledger_who(struct es_ledger *l);
+
+/* Append record (an object; seq, when and who are filled in here; the
+ * caller keeps its reference). On success *seq is the number claimed. */
+int es_ledger_append(struct es_ledger *l, json_t *record, long *seq);
+
+/* Every record, oldest first: cached ones plus those written since. */
+int es_ledger_read(struct es_ledger *l, struct es_record_list *out);
+void es_record_list_free(struct es_record_list *r);
+
+/* The local cache directory (for messages and tests). */
+const char *es_ledger_cache_dir(const struct es_ledger *l);
+
+/* Current UTC time as ISO 8601 into buf[32]. */
+const char *es_ledger_now(char buf[32]);
+
+#endif
