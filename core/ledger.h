@@ -7,7 +7,6 @@
 #ifndef ES_LEDGER_H
 #define ES_LEDGER_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 #include "aws.h"
 
 struct es_ledger;
+struct json_t; /* jansson's; callers of es_ledger_append include <jansson.h> */
 
 /* The fields every record has, for listing and for the screen. */
 struct es_record {
@@ -50,7 +50,7 @@ const char *es_ledger_who(struct es_ledger *l);
 
 /* Append record (an object; seq, when and who are filled in here; the
  * caller keeps its reference). On success *seq is the number claimed. */
-int es_ledger_append(struct es_ledger *l, json_t *record, long *seq);
+int es_ledger_append(struct es_ledger *l, struct json_t *record, long *seq);
 
 /* Every record, oldest first: cached ones plus those written since. */
 int es_ledger_read(struct es_ledger *l, struct es_record_list *out);

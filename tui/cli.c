@@ -21,6 +21,12 @@ static int cmd_version(struct es_cli *cli);
 
 /* One row per subcommand: the dispatcher and `--help` both read it. */
 #define ES_COMMANDS(X)                                                                  \
+	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")  \
+	X("status", es_cmd_status, "[--json]",                                           \
+	  "each stage's stack, commit, release, outputs and last action")                \
+	X("deploy", es_cmd_deploy, "[REV] --stage NAME [--yes] [--json]",                \
+	  "package REV (default HEAD) and deploy it to a stage through a change set")    \
+	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first") \
 	X("whoami", cmd_whoami, "[--json]",                                              \
 	  "show the AWS identity, account, region, endpoint and credential source")      \
 	X("help", cmd_help, "", "show this help")                                        \
@@ -74,7 +80,7 @@ static int cmd_version(struct es_cli *cli)
 	return ES_EXIT_OK;
 }
 
-static int exit_for(int status)
+int es_cli_exit_for(int status)
 {
 	switch (status) {
 	case ES_OK: return ES_EXIT_OK;
@@ -87,8 +93,7 @@ static int exit_for(int status)
 	}
 }
 
-/* Report the last error the way the output mode asks, and map it to an exit code. */
-static int report_failure(struct es_cli *cli, const char *command, int status)
+int es_cli_fail(const struct es_cli *cli, const char *command, int status)
 {
 	const struct es_error *e = es_error_last();
 	char line[1400];
@@ -101,7 +106,7 @@ static int report_failure(struct es_cli *cli, const char *command, int status)
 	} else {
 		fprintf(stderr, "edgeship %s: %s\n", command, es_error_format(e, line, sizeof(line)));
 	}
-	return exit_for(status);
+	return es_cli_exit_for(status);
 }
 
 static int cmd_whoami(struct es_cli *cli)
@@ -114,12 +119,12 @@ static int cmd_whoami(struct es_cli *cli)
 
 	memset(&id, 0, sizeof(id));
 	if (!loop)
-		return report_failure(cli, "whoami", ES_ERR);
+		return es_cli_fail(cli, "whoami", ES_ERR);
 	rc = es_aws_client_new(loop, &opt, &aws);
 	if (!rc)
 		rc = es_identity_fetch(aws, &id);
 	if (rc) {
-		code = report_failure(cli, "whoami", rc);
+		code = es_cli_fail(cli, "whoami", rc);
 	} else if (cli->json) {
 		char *j = es_identity_json(&id);
 		if (j)
@@ -175,12 +180,23 @@ int es_cli_main(int argc, char **argv)
 	const char *name = argv[optind];
 	cli.argc = argc - optind;
 	cli.argv = argv + optind;
-	/* Subcommand options that every command shares. */
+	/* Subcommand options, shared by all commands that take them. */
 	for (int i = 1; i < cli.argc; i++) {
-		if (strcmp(cli.argv[i], "--json") == 0) {
+		const char *a = cli.argv[i];
+		if (strcmp(a, "--json") == 0) {
 			cli.json = true;
-		} else if (strcmp(cli.argv[i], "--read-only") == 0) {
+		} else if (strcmp(a, "--read-only") == 0) {
 			cli.read_only = true;
+		} else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
+			cli.yes = true;
+		} else if ((strcmp(a, "--stage") == 0 || strcmp(a, "-s") == 0) && i + 1 < cli.argc) {
+			cli.stage = cli.argv[++i];
+		} else if (strncmp(a, "--stage=", 8) == 0) {
+			cli.stage = a + 8;
+		} else if (strcmp(a, "--poll-interval") == 0 && i + 1 < cli.argc) {
+			cli.poll_ms = atol(cli.argv[++i]);
+		} else if (a[0] != '-' && !cli.rev) {
+			cli.rev = a;
 		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
 			usage(stdout);
 			return ES_EXIT_OK;

@@ -20,9 +20,25 @@ struct es_cli {
 	bool read_only;
 	const char *profile;
 	const char *region;
-	int argc;          /* arguments after the subcommand */
+	int argc;          /* the subcommand and its arguments */
 	char **argv;
+	const char *stage; /* --stage */
+	bool yes;          /* --yes */
+	const char *rev;   /* first positional argument */
+	long poll_ms;      /* --poll-interval (tests) */
 };
+
+/* Report the last core error (text on stderr, or JSON on stdout with
+ * --json) and return the exit code for status. */
+int es_cli_fail(const struct es_cli *cli, const char *command, int status);
+/* The exit code for a core status. */
+int es_cli_exit_for(int status);
+
+/* Subcommands implemented in cmd_*.c. */
+int es_cmd_init(struct es_cli *cli);
+int es_cmd_status(struct es_cli *cli);
+int es_cmd_deploy(struct es_cli *cli);
+int es_cmd_log(struct es_cli *cli);
 
 /* Run the program; returns the process exit code. */
 int es_cli_main(int argc, char **argv);

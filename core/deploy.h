@@ -1,0 +1,87 @@
+/* Deploying a release to a stage, as a state machine on the event loop:
+ * package the commit (or reuse a recorded release), upload what is missing,
+ * write the ledger intent, create a change set, show it and ask, execute,
+ * follow the stack events to the end, write the ledger outcome. */
+#ifndef ES_DEPLOY_H
+#define ES_DEPLOY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws.h"
+#include "cloudformation.h"
+#include "conf.h"
+#include "repo.h"
+
+enum es_deploy_event_kind {
+	ES_DEPLOY_LOG,         /* a progress line (text) */
+	ES_DEPLOY_CHANGES,     /* the change set is ready (change_set) */
+	ES_DEPLOY_QUESTION,    /* waiting for es_deploy_answer() (text is the question) */
+	ES_DEPLOY_STACK_EVENT, /* one stack event, oldest first (event) */
+	ES_DEPLOY_DONE         /* finished: es_deploy_result() */
+};
+
+struct es_deploy_event {
+	enum es_deploy_event_kind kind;
+	const char *text;
+	const struct es_change_set *change_set;
+	const struct es_stack_event *event;
+	bool nested;           /* the event belongs to a nested stack */
+};
+
+typedef void (*es_deploy_event_fn)(const struct es_deploy_event *ev, void *ud);
+
+/* An already packaged release (promotion and rollback reuse it). */
+struct es_release_ref {
+	const char *commit;
+	const char *release;
+	const char *template_key;     /* key in the artifact bucket */
+	const char *template_sha256;
+};
+
+struct es_deploy_request {
+	const struct es_config *conf;
+	struct es_repo *repo;         /* needed unless release is given */
+	const char *rev;              /* commit to package (default HEAD) */
+	const char *stage;
+	const struct es_release_ref *release; /* NULL: package rev */
+	const char *kind;             /* ledger kind: "deploy" (default), "promotion", "rollback" */
+	bool yes;                     /* answer every question with yes */
+	long poll_ms;                 /* stack polling interval (default 2000) */
+};
+
+struct es_deploy_result {
+	int status;                   /* ES_OK, or the failure's status */
+	char result[24];              /* success | failed | no-changes | cancelled | refused */
+	char message[1024];
+	char stack_status[64];
+	char commit[41];
+	char release[80];
+	char template_key[512];
+	char template_sha256[65];
+	char change_set_type[8];      /* CREATE | UPDATE */
+	size_t n_changes;
+	size_t n_uploaded;            /* objects uploaded (0 when all were there) */
+	size_t n_artifacts;
+	long intent_seq;
+	long outcome_seq;
+	char root_cause[1024];        /* first failure reason, for failed deploys */
+	struct es_kv *outputs;
+	size_t n_outputs;
+};
+
+struct es_deploy;
+
+/* Start a deploy; progress arrives through fn on the loop's thread. Local
+ * mistakes (unknown stage, dirty input) fail here without side effects. */
+int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
+                    es_deploy_event_fn fn, void *ud, struct es_deploy **out);
+/* Answer the pending ES_DEPLOY_QUESTION. */
+void es_deploy_answer(struct es_deploy *d, bool yes);
+bool es_deploy_done(const struct es_deploy *d);
+const struct es_deploy_result *es_deploy_result(const struct es_deploy *d);
+/* The outcome as JSON text (malloc'd), the same object the ledger keeps. */
+char *es_deploy_result_json(const struct es_deploy *d);
+void es_deploy_free(struct es_deploy *d);
+
+#endif

@@ -1,0 +1,218 @@
+/* Collecting stage status from CloudFormation and the ledger. */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "services.h"
+#include "status.h"
+
+static void copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void read_distribution(struct es_aws_client *aws, struct es_stage_status *s)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	struct es_kv *ids, *types;
+	size_t n;
+
+	if (es_cfn_describe_stack_resources_call(&call, s->stack)) {
+		es_aws_call_free(&call);
+		return;
+	}
+	if (es_aws_send_sync(aws, &call, &resp))
+		return;
+	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) ==
+	    ES_OK) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0 &&
+			    !s->distribution_id[0])
+				copy(s->distribution_id, sizeof(s->distribution_id), ids[i].value);
+			free(ids[i].key);
+			free(ids[i].value);
+			free(types[i].key);
+			free(types[i].value);
+		}
+		free(ids);
+		free(types);
+	}
+	es_http_response_free(&resp);
+}
+
+static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc,
+                       struct es_stage_status *s)
+{
+	struct es_stack st;
+	int rc;
+
+	copy(s->stage, sizeof(s->stage), sc->name);
+	copy(s->stack, sizeof(s->stack), sc->stack);
+	rc = es_cfn_describe_stack(aws, sc->stack, &st);
+	if (rc == ES_ENOTFOUND) {
+		copy(s->stack_status, sizeof(s->stack_status), "NOT_DEPLOYED");
+		return;
+	}
+	if (rc) {
+		char line[600];
+		copy(s->error, sizeof(s->error), es_error_format(es_error_last(), line, sizeof(line)));
+		copy(s->stack_status, sizeof(s->stack_status), "UNKNOWN");
+		return;
+	}
+	s->exists = true;
+	copy(s->stack_status, sizeof(s->stack_status), st.status);
+	copy(s->status_reason, sizeof(s->status_reason), st.status_reason);
+	copy(s->last_updated, sizeof(s->last_updated), st.last_updated);
+	copy(s->commit, sizeof(s->commit), es_kv_get(st.tags, st.n_tags, "edgeship:commit"));
+	copy(s->release, sizeof(s->release), es_kv_get(st.tags, st.n_tags, "edgeship:release"));
+	copy(s->template_sha256, sizeof(s->template_sha256),
+	     es_kv_get(st.tags, st.n_tags, "edgeship:template"));
+	s->outputs = st.outputs;
+	s->n_outputs = st.n_outputs;
+	st.outputs = NULL;
+	st.n_outputs = 0;
+	es_stack_free(&st);
+	read_distribution(aws, s);
+}
+
+int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
+                      struct es_overview *out)
+{
+	struct es_ledger *ledger = NULL;
+	struct es_record_list recs = {0};
+	size_t unreadable = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->stages = calloc(conf->n_stages ? conf->n_stages : 1, sizeof(*out->stages));
+	if (!out->stages)
+		return es_fail(ES_ENOMEM, "out of memory");
+	out->n = conf->n_stages;
+	for (size_t i = 0; i < conf->n_stages; i++) {
+		read_stage(aws, &conf->stages[i], &out->stages[i]);
+		if (out->stages[i].error[0])
+			unreadable++;
+	}
+	if (es_ledger_open(aws, conf->bucket, conf->prefix, &ledger) == ES_OK &&
+	    es_ledger_read(ledger, &recs) == ES_OK) {
+		out->ledger_offline = recs.offline;
+		copy(out->ledger_note, sizeof(out->ledger_note), recs.offline_reason);
+		for (size_t i = 0; i < out->n; i++) {
+			struct es_stage_status *s = &out->stages[i];
+			for (size_t j = recs.n; j-- > 0;) {
+				if (strcmp(recs.items[j].stage, s->stage) != 0)
+					continue;
+				s->last = recs.items[j];
+				s->last.json = NULL;
+				s->has_last = true;
+				break;
+			}
+			/* The newest open intent for this stage, if nothing closed it. */
+			for (size_t j = recs.n; j-- > 0;) {
+				const struct es_record *r = &recs.items[j];
+				if (strcmp(r->stage, s->stage) != 0)
+					continue;
+				if (r->open) {
+					bool busy = es_cfn_status_in_progress(s->stack_status) &&
+					            strcmp(s->stack_status, "REVIEW_IN_PROGRESS") != 0;
+					s->running = busy;
+					s->interrupted = !busy;
+				}
+				if (strcmp(r->phase, "intent") == 0 || strcmp(r->phase, "outcome") == 0)
+					break;
+			}
+		}
+	}
+	es_record_list_free(&recs);
+	es_ledger_free(ledger);
+	if (unreadable == out->n && out->n > 0) {
+		es_fail(ES_ENET, "%s", out->stages[0].error);
+		return ES_ENET;
+	}
+	return ES_OK;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+char *es_overview_json(const struct es_overview *st)
+{
+	json_t *root = json_object(), *stages = json_array();
+	char *text;
+
+	for (size_t i = 0; i < st->n; i++) {
+		const struct es_stage_status *s = &st->stages[i];
+		json_t *o = json_object(), *outs = json_object();
+		json_object_set_new(o, "stage", json_string(s->stage));
+		json_object_set_new(o, "stack", json_string(s->stack));
+		json_object_set_new(o, "exists", json_boolean(s->exists));
+		json_object_set_new(o, "stack_status", json_string(s->stack_status));
+		json_object_set_new(o, "status_reason", str_or_null(s->status_reason));
+		json_object_set_new(o, "last_updated", str_or_null(s->last_updated));
+		json_object_set_new(o, "commit", str_or_null(s->commit));
+		json_object_set_new(o, "release", str_or_null(s->release));
+		json_object_set_new(o, "template_sha256", str_or_null(s->template_sha256));
+		json_object_set_new(o, "distribution_id", str_or_null(s->distribution_id));
+		for (size_t k = 0; k < s->n_outputs; k++)
+			json_object_set_new(outs, s->outputs[k].key, json_string(s->outputs[k].value));
+		json_object_set_new(o, "outputs", outs);
+		if (s->has_last)
+			json_object_set_new(o, "last_action",
+			                    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "seq",
+			                              (json_int_t)s->last.seq, "kind", s->last.kind,
+			                              "phase", s->last.phase, "result", s->last.result,
+			                              "who", s->last.who, "when", s->last.when));
+		else
+			json_object_set_new(o, "last_action", json_null());
+		json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
+		json_object_set_new(o, "running", json_boolean(s->running));
+		json_object_set_new(o, "error", str_or_null(s->error));
+		json_array_append_new(stages, o);
+	}
+	json_object_set_new(root, "stages", stages);
+	json_object_set_new(root, "ledger_offline", json_boolean(st->ledger_offline));
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	return text;
+}
+
+void es_overview_free(struct es_overview *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		for (size_t k = 0; k < s->stages[i].n_outputs; k++) {
+			free(s->stages[i].outputs[k].key);
+			free(s->stages[i].outputs[k].value);
+		}
+		free(s->stages[i].outputs);
+	}
+	free(s->stages);
+	memset(s, 0, sizeof(*s));
+}
+
+char *es_records_json(const struct es_record_list *l, const char *stage)
+{
+	json_t *arr = json_array();
+	char *text;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct es_record *r = &l->items[i];
+		if (stage && strcmp(r->stage, stage) != 0)
+			continue;
+		json_t *o = json_loads(r->json, 0, NULL);
+		if (!o)
+			continue;
+		if (strcmp(r->phase, "intent") == 0)
+			json_object_set_new(o, "open", json_boolean(r->open));
+		json_array_append_new(arr, o);
+	}
+	text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(arr);
+	return text;
+}

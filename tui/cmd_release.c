@@ -1,0 +1,366 @@
+/* Headless release commands: init, status, deploy, log. Progress goes to
+ * stderr when --json owns stdout; lines only, no spinners, so CI logs read
+ * cleanly. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aws.h"
+#include "cli.h"
+#include "conf.h"
+#include "deploy.h"
+#include "ledger.h"
+#include "loop.h"
+#include "repo.h"
+#include "status.h"
+#include "timefmt.h"
+
+/* What every release command needs: the repository, its edgeship.conf, a
+ * loop and an AWS client. */
+struct ctx {
+	struct es_repo *repo;
+	struct es_config *conf;
+	struct es_loop *loop;
+	struct es_aws_client *aws;
+};
+
+static void ctx_free(struct ctx *c)
+{
+	es_aws_client_free(c->aws);
+	es_loop_free(c->loop);
+	es_config_free(c->conf);
+	es_repo_free(c->repo);
+}
+
+static int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
+{
+	char path[4096];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = es_repo_discover(NULL, &c->repo);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", es_repo_root(c->repo), ES_CONFIG_FILE);
+	rc = es_config_load(path, &c->conf);
+	if (rc == ES_ENOTFOUND)
+		return es_fail(ES_ECONFIG, "%s not found: run `edgeship init` to write one", path);
+	if (rc || !need_aws)
+		return rc;
+	c->loop = es_loop_new();
+	if (!c->loop)
+		return ES_ERR;
+	struct es_aws_options o = {.profile = cli->profile,
+	                           .region = cli->region ? cli->region : c->conf->region};
+	return es_aws_client_new(c->loop, &o, &c->aws);
+}
+
+/* Progress lines: stdout for people, stderr when stdout carries JSON. */
+static FILE *progress(const struct es_cli *cli)
+{
+	return cli->json ? stderr : stdout;
+}
+
+/* ------------------------------------------------------------ init */
+
+int es_cmd_init(struct es_cli *cli)
+{
+	struct es_repo *repo;
+	char path[4096], app[128];
+	const char *root, *base;
+	int rc = es_repo_discover(NULL, &repo);
+
+	if (rc)
+		return es_cli_fail(cli, "init", rc);
+	root = es_repo_root(repo);
+	base = strrchr(root, '/');
+	snprintf(app, sizeof(app), "%s", base ? base + 1 : root);
+	for (char *p = app; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			*p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : '-';
+	snprintf(path, sizeof(path), "%s/%s", root, ES_CONFIG_FILE);
+	es_repo_free(repo);
+	rc = es_config_write_starter(path, app, "template.yaml");
+	if (rc)
+		return es_cli_fail(cli, "init", rc);
+	if (cli->json)
+		printf("{\"ok\": true, \"path\": \"%s\"}\n", path);
+	else
+		printf("wrote %s: set the bucket and stages, then run `edgeship status`\n", path);
+	return ES_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ status */
+
+static const char *short_when(const char *iso, char *buf, size_t len)
+{
+	double t = es_time_parse(iso);
+	char d[32];
+
+	if (t < 0)
+		return iso;
+	snprintf(buf, len, "%s ago", es_duration_format(es_time_now() - t, d, sizeof(d)));
+	return buf;
+}
+
+int es_cmd_status(struct es_cli *cli)
+{
+	struct ctx c;
+	struct es_overview ov;
+	int rc = ctx_open(cli, &c, true);
+
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "status", rc);
+	}
+	rc = es_overview_collect(c.aws, c.conf, &ov);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "status", rc);
+	}
+	if (cli->json) {
+		char *j = es_overview_json(&ov);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
+		for (size_t i = 0; i < ov.n; i++) {
+			const struct es_stage_status *s = &ov.stages[i];
+			char ago[64];
+			printf("%-12s %-28s %s\n", s->stage, s->stack, s->stack_status);
+			if (s->error[0])
+				printf("  error      %s\n", s->error);
+			if (s->commit[0])
+				printf("  commit     %.12s  release %s\n", s->commit, s->release);
+			if (s->distribution_id[0])
+				printf("  cloudfront %s\n", s->distribution_id);
+			for (size_t k = 0; k < s->n_outputs; k++)
+				printf("  output     %s = %s\n", s->outputs[k].key, s->outputs[k].value);
+			if (s->has_last)
+				printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq, s->last.kind,
+				       s->last.phase, s->last.result, s->last.who,
+				       short_when(s->last.when, ago, sizeof(ago)));
+			if (s->interrupted)
+				printf("  warning    the last action never recorded an outcome "
+				       "(interrupted); the stack is %s\n",
+				       s->stack_status);
+			if (s->running)
+				printf("  note       an action is still running (stack %s)\n",
+				       s->stack_status);
+		}
+		if (ov.ledger_offline)
+			printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
+	}
+	es_overview_free(&ov);
+	ctx_free(&c);
+	return ES_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ deploy */
+
+struct deploy_ui {
+	struct es_cli *cli;
+	struct es_deploy *d;
+	FILE *out;
+	bool interactive;
+};
+
+static void print_event_time(FILE *f, const char *iso)
+{
+	const char *t = iso ? strchr(iso, 'T') : NULL;
+	fprintf(f, "%.8s", t ? t + 1 : "--:--:--");
+}
+
+static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
+{
+	struct deploy_ui *ui = ud;
+	FILE *f = ui->out;
+
+	switch (ev->kind) {
+	case ES_DEPLOY_LOG: fprintf(f, "%s\n", ev->text); break;
+	case ES_DEPLOY_CHANGES:
+		fprintf(f, "changes:\n");
+		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
+			const struct es_change *c = &ev->change_set->changes[i];
+			const char *mark = !c->action                          ? "?"
+			                   : strcmp(c->action, "Add") == 0    ? "+"
+			                   : strcmp(c->action, "Remove") == 0 ? "-"
+			                                                      : "~";
+			fprintf(f, "  %s %-8s %-40s %-32s%s%s\n", mark, c->action ? c->action : "",
+			        c->type ? c->type : "", c->logical_id ? c->logical_id : "",
+			        c->replacement && strcmp(c->replacement, "True") == 0 ? " REPLACEMENT" : "",
+			        c->replacement && strcmp(c->replacement, "Conditional") == 0
+			                ? " replacement: conditional"
+			                : "");
+		}
+		if (ev->change_set->n_changes == 0)
+			fprintf(f, "  (no resource changes; outputs or parameters only)\n");
+		break;
+	case ES_DEPLOY_QUESTION: {
+		bool yes = false;
+		if (ui->interactive) {
+			char line[16];
+			fprintf(stderr, "%s [y/N] ", ev->text);
+			fflush(stderr);
+			if (fgets(line, sizeof(line), stdin))
+				yes = line[0] == 'y' || line[0] == 'Y';
+		} else {
+			fprintf(f, "%s: no terminal to ask on; answering no (use --yes in scripts)\n",
+			        ev->text);
+		}
+		es_deploy_answer(ui->d, yes);
+		break;
+	}
+	case ES_DEPLOY_STACK_EVENT: {
+		const struct es_stack_event *e = ev->event;
+		print_event_time(f, e->timestamp);
+		fprintf(f, "  %s%-28s %-36s %s%s%s\n", ev->nested ? "  " : "", e->status,
+		        e->type ? e->type : "", e->logical_id ? e->logical_id : "",
+		        e->reason && *e->reason ? "  " : "", e->reason ? e->reason : "");
+		break;
+	}
+	case ES_DEPLOY_DONE: break;
+	}
+	fflush(f);
+}
+
+static int result_exit(const struct es_deploy_result *r)
+{
+	if (strcmp(r->result, "success") == 0 || strcmp(r->result, "no-changes") == 0)
+		return ES_EXIT_OK;
+	if (strcmp(r->result, "cancelled") == 0)
+		return ES_EXIT_CANCELLED;
+	if (strcmp(r->result, "refused") == 0)
+		return ES_EXIT_REFUSED;
+	return ES_EXIT_FAILURE;
+}
+
+int es_cmd_deploy(struct es_cli *cli)
+{
+	struct ctx c;
+	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
+	bool dirty = false;
+	size_t n_dirty = 0;
+	int rc, code;
+
+	if (cli->read_only) {
+		es_fail(ES_EREFUSED, "--read-only: deploy changes a stack; run without --read-only");
+		return es_cli_fail(cli, "deploy", ES_EREFUSED);
+	}
+	rc = ctx_open(cli, &c, true);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", rc);
+	}
+	const struct es_stage_conf *first = es_config_first_stage(c.conf);
+	const char *stage = cli->stage ? cli->stage : first ? first->name : NULL;
+	const struct es_stage_conf *sc = es_config_stage(c.conf, stage);
+	if (!sc) {
+		es_fail(ES_EINVAL, "no stage \"%s\" in edgeship.conf", stage ? stage : "");
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", ES_EINVAL);
+	}
+	if (sc->promotes_from) {
+		es_fail(ES_EREFUSED,
+		        "stage %s receives releases from %s: use `edgeship promote --to %s` (a "
+		        "commit goes to %s first)",
+		        sc->name, sc->promotes_from, sc->name, sc->promotes_from);
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", ES_EREFUSED);
+	}
+	if (es_repo_dirty(c.repo, &dirty, &n_dirty) == ES_OK && dirty)
+		fprintf(ui.out,
+		        "note: %zu uncommitted change%s in the working tree are not deployed; "
+		        "edgeship deploys commits\n",
+		        n_dirty, n_dirty == 1 ? "" : "s");
+	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	struct es_deploy_request req = {
+	        .conf = c.conf,
+	        .repo = c.repo,
+	        .rev = cli->rev ? cli->rev : "HEAD",
+	        .stage = sc->name,
+	        .yes = cli->yes,
+	        .poll_ms = cli->poll_ms,
+	};
+	rc = es_deploy_start(c.aws, &req, on_deploy_event, &ui, &ui.d);
+	if (rc) {
+		es_deploy_free(ui.d);
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", rc);
+	}
+	while (!es_deploy_done(ui.d)) {
+		rc = es_loop_turn(c.loop, 1000);
+		if (rc)
+			break;
+	}
+	const struct es_deploy_result *r = es_deploy_result(ui.d);
+	if (cli->json) {
+		char *j = es_deploy_result_json(ui.d);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
+		fprintf(ui.out, "%s: %s\n", r->result, r->message);
+		for (size_t i = 0; i < r->n_outputs; i++)
+			fprintf(ui.out, "  output %s = %s\n", r->outputs[i].key, r->outputs[i].value);
+		if (strcmp(r->result, "success") == 0)
+			fprintf(ui.out, "next: CloudFront propagates the change; an origin-request "
+			                "function runs only on cache misses, so invalidate the cache "
+			                "to see it at once\n");
+	}
+	if (!cli->json && strcmp(r->result, "failed") == 0 && r->root_cause[0])
+		fprintf(stderr, "root cause: %s\n", r->root_cause);
+	code = result_exit(r);
+	es_deploy_free(ui.d);
+	ctx_free(&c);
+	return code;
+}
+
+/* ------------------------------------------------------------ log */
+
+int es_cmd_log(struct es_cli *cli)
+{
+	struct ctx c;
+	struct es_ledger *ledger;
+	struct es_record_list recs;
+	int rc = ctx_open(cli, &c, true);
+
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "log", rc);
+	}
+	rc = es_ledger_open(c.aws, c.conf->bucket, c.conf->prefix, &ledger);
+	if (!rc)
+		rc = es_ledger_read(ledger, &recs);
+	if (rc) {
+		es_ledger_free(ledger);
+		ctx_free(&c);
+		return es_cli_fail(cli, "log", rc);
+	}
+	if (cli->json) {
+		char *j = es_records_json(&recs, cli->stage);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
+		if (recs.offline)
+			printf("ledger offline (%s): showing the local cache\n", recs.offline_reason);
+		for (size_t i = 0; i < recs.n; i++) {
+			const struct es_record *r = &recs.items[i];
+			if (cli->stage && strcmp(r->stage, cli->stage) != 0)
+				continue;
+			printf("#%-5ld %s %-10s %-8s %-11s %.7s %-20s %s%s%s\n", r->seq, r->when,
+			       r->kind, r->phase, r->stage, r->commit, r->release,
+			       r->result[0] ? r->result : (r->open ? "no outcome (interrupted?)" : ""),
+			       r->who[0] ? "  by " : "", r->who);
+		}
+	}
+	es_record_list_free(&recs);
+	es_ledger_free(ledger);
+	ctx_free(&c);
+	return ES_EXIT_OK;
+}
