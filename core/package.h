@@ -1,0 +1,65 @@
+/* Packaging a template: what `aws cloudformation package` does — find local
+ * code, zip it, name it by content and point the template at S3 — but the
+ * same commit always gives the same bytes, keys and template. Nothing is
+ * uploaded here; the caller sends artifacts and template to S3. */
+#ifndef ES_PACKAGE_H
+#define ES_PACKAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+
+/* One object to upload. */
+struct es_artifact {
+	char *logical_id;    /* resource logical id ("Globals" for Globals/Function) */
+	char *property;      /* "CodeUri", "Code", "ContentUri", "Content", "DefinitionUri",
+	                     * "TemplateURL" */
+	char *local_path;    /* absolute path packaged */
+	char sha256[65];     /* hex digest of bytes */
+	char *s3_key;        /* "<prefix>/artifacts/<sha256>.zip"; a file uploaded as-is keeps
+	                     * its extension; a nested template is "<prefix>/templates/<sha256>.json" */
+	struct es_buf bytes; /* the zip (or file, or nested template) bytes */
+	size_t n_files;      /* entries in the zip; 0 when not a zip we built */
+	bool is_zip;         /* bytes are a zip archive */
+	bool outside_root;   /* local_path is not under the template's directory (../) */
+};
+
+struct es_package_options {
+	const char *bucket;          /* required */
+	const char *prefix;          /* may be NULL or "" */
+	const char *const *excludes; /* globs, as in struct es_zip_options */
+	size_t n_excludes;
+	const char *region; /* for nested TemplateURL links; NULL means us-east-1 */
+};
+
+struct es_packaged {
+	json_t *template;    /* the rewritten template (owned) */
+	char *template_json; /* es_template_dump of it (owned) */
+	char template_sha256[65];
+	char *template_key;            /* "<prefix>/templates/<sha256>.json" (owned) */
+	struct es_artifact *artifacts; /* each digest once, in template order (owned) */
+	size_t n_artifacts;
+};
+
+/* Package the template at template_path (YAML or JSON) as the AWS CLI's
+ * RESOURCES_EXPORT_LIST does for AWS::Serverless::Function CodeUri,
+ * AWS::Lambda::Function Code, AWS::Serverless::LayerVersion ContentUri,
+ * AWS::Lambda::LayerVersion Content, AWS::Serverless::Api DefinitionUri and
+ * AWS::CloudFormation::Stack TemplateURL (packaged recursively). Relative
+ * paths resolve against the template's directory; s3:// URIs, mappings and
+ * InlineCode are left alone; Globals/Function/CodeUri is honoured; a
+ * function with no code at all gets the template's directory, as the CLI
+ * does, minus excludes and .git. Code properties become S3 locations.
+ * On success out (zeroed first) holds everything; release it with
+ * es_packaged_free(). On failure out is empty and the last error says
+ * "TEMPLATE: resource ID property PROP: …". */
+int es_package_template(const char *template_path, const struct es_package_options *o,
+                        struct es_packaged *out);
+
+/* Release everything p owns and zero it; NULL-safe. */
+void es_packaged_free(struct es_packaged *p);
+
+#endif
