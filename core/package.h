@@ -1,7 +1,6 @@
-/* Packaging a template: what `aws cloudformation package` does — find local
- * code, zip it, name it by content and point the template at S3 — but the
- * same commit always gives the same bytes, keys and template. Nothing is
- * uploaded here; the caller sends artifacts and template to S3. */
+/* Packaging: what `aws cloudformation package` does (zip local code, key it
+ * by content, point the template at S3), reproducibly. Nothing is uploaded
+ * here; the caller sends the artifacts and the template. */
 #ifndef ES_PACKAGE_H
 #define ES_PACKAGE_H
 
