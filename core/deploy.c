@@ -868,7 +868,7 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 		char path[4400];
 		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
 		rc = es_package_template(path, &po, &pk);
-		if (rc == ES_ENOTFOUND || (rc && access(path, F_OK) != 0))
+		if (rc && access(path, F_OK) != 0)
 			es_fail(ES_ECONFIG, "commit %.7s has no %s (edgeship.conf: template = %s)",
 			        d->res.commit, d->conf->template_path, d->conf->template_path);
 	}
@@ -886,7 +886,11 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 		                      json_pack("{s:s,s:s,s:s,s:s,s:I}", "logical_id", a->logical_id,
 		                                "property", a->property, "key", a->s3_key, "sha256",
 		                                a->sha256, "bytes", (json_int_t)a->bytes.len));
-		rc = upload_once(d, a->s3_key, a->bytes.data, a->bytes.len, "application/zip");
+		if (a->outside_root)
+			logf_(d, "warning: %s %s points outside the repository (%s)", a->logical_id,
+			      a->property, a->local_path);
+		rc = upload_once(d, a->s3_key, a->bytes.data, a->bytes.len,
+		                 a->is_zip ? "application/zip" : "application/octet-stream");
 	}
 	if (!rc)
 		rc = upload_once(d, pk.template_key, pk.template_json, strlen(pk.template_json),
