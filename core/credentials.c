@@ -31,7 +31,8 @@ extern char **environ;
 #define MAX_OUTPUT          (64 * 1024)
 #define CACHE_MARGIN        300 /* seconds before expiry a cached role is dropped */
 #define MAX_ROLE_CHAIN      8
-#define ECS_HOST            "http://169.254.170.2"
+#define ECS_HOST_NAME       "169.254.170.2"
+#define ECS_HOST            "http://" ECS_HOST_NAME
 #define IMDS_HOST           "http://169.254.169.254"
 #define IMDS_HOST_IPV6      "http://[fd00:ec2::254]"
 #define IMDS_CREDS_PATH     "/latest/meta-data/iam/security-credentials/"
@@ -814,7 +815,7 @@ static int container_url(char **url, char **host)
 	*url = *host = NULL;
 	if (rel) {
 		if (asprintf(url, "%s%s%s", ECS_HOST, *rel == '/' ? "" : "/", rel) < 0 ||
-		    !(*host = strdup(ECS_HOST + 7))) {
+		    !(*host = strdup(ECS_HOST_NAME))) {
 			free(*url);
 			*url = NULL;
 			return es_fail(ES_ENOMEM, "out of memory");
@@ -1010,7 +1011,7 @@ static int from_imds(struct chain *ch, struct es_credentials *out, char *why, si
 	}
 	rc = parse_answer(&a, "EC2 instance metadata", "EC2 instance metadata", out);
 	if (rc && rc != ES_ENOMEM) {
-		snprintf(why, len, "%s", es_error_last()->message);
+		snprintf(why, len, "%.300s", es_error_last()->message);
 		rc = ES_ENOTFOUND;
 	}
 done:
