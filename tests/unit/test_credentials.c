@@ -794,6 +794,19 @@ static void container_remote_http_refused(void **state)
 	                               "http://evil.example.test");
 }
 
+static void container_relative_uri(void **state)
+{
+	struct es_cred_options o = {.metadata_timeout_ms = 200};
+
+	(void)state;
+	/* The relative form always means the ECS agent's link-local host;
+	 * nothing answers there in a test, so only the address is checked. */
+	setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1);
+	resolve_fails(&o, ES_ECREDS);
+	assert_contains(message(), "container credentials: ");
+	assert_contains(message(), "169.254.170.2");
+}
+
 static void imds_v2(void **state)
 {
 	struct es_credentials c;
@@ -916,6 +929,7 @@ int main(void)
 	        T(container_full_uri),
 	        T(container_wrong_token),
 	        T(container_remote_http_refused),
+	        T(container_relative_uri),
 	        T(imds_v2),
 	        T(imds_silent_endpoint_times_out),
 	        T(nothing_found_lists_every_source),
