@@ -286,6 +286,18 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 		free(c);
 		return rc;
 	}
+	/* A profile someone named must exist, even when the environment
+	 * holds keys: a typo should not quietly use other credentials. */
+	if (c->settings.profile && strcmp(c->settings.profile, "default") != 0 &&
+	    !es_awsconfig_has_profile(c->settings.config, c->settings.profile)) {
+		rc = es_fail(ES_ECONFIG,
+		             "AWS profile \"%s\" not found in %s or %s: check --profile / AWS_PROFILE",
+		             c->settings.profile, es_awsconfig_path(c->settings.config, ES_AWSCONFIG_CONFIG),
+		             es_awsconfig_path(c->settings.config, ES_AWSCONFIG_CREDENTIALS));
+		es_settings_free(&c->settings);
+		free(c);
+		return rc;
+	}
 	c->max_attempts = c->settings.max_attempts > 0 ? c->settings.max_attempts : 3;
 	c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
 	         (unsigned long long)(uintptr_t)c;
