@@ -381,6 +381,15 @@ static void on_change_set_created(struct es_deploy *d, int rc, const struct es_h
 		/* Our own earlier attempt got through before the connection
 		 * dropped: the same name and client token, so carry on with it. */
 		logf_(d, "change set %s already exists (an earlier attempt got through)", d->cs_name);
+	} else if (rc == ES_EAWS && strcmp(es_error_last()->code, "ValidationError") == 0 &&
+	           (strstr(es_error_last()->message, "No updates are to be performed") ||
+	            strstr(es_error_last()->message, "didn't contain changes"))) {
+		/* Some endpoints refuse an empty change set outright instead of
+		 * creating a FAILED one: the same answer, "nothing to do". */
+		set_result(d, ES_OK, "no-changes", "no changes: stack %s already runs this release",
+		           d->stage->stack);
+		finish(d);
+		return;
 	} else if (rc) {
 		fail_with_last(d, "CreateChangeSet");
 		return;

@@ -204,7 +204,14 @@ void es_proto_parse_error(enum es_protocol proto, const struct es_http_response 
 	if (rid)
 		snprintf(out->request_id, sizeof(out->request_id), "%s", rid);
 	if (resp->body.len) {
-		if (proto == ES_PROTO_QUERY || proto == ES_PROTO_REST_XML)
+		/* Trust the body's shape over the protocol: proxies and some
+		 * servers answer an XML service with a JSON error, or the reverse. */
+		const char *b = resp->body.data;
+		while (*b == ' ' || *b == '\n' || *b == '\r' || *b == '\t')
+			b++;
+		bool xml = *b == '<' || (*b != '{' && (proto == ES_PROTO_QUERY ||
+		                                       proto == ES_PROTO_REST_XML));
+		if (xml)
 			from_xml(resp, out);
 		else
 			from_json(resp, out);

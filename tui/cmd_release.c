@@ -304,7 +304,10 @@ int es_cmd_deploy(struct es_cli *cli)
 			puts(j);
 		free(j);
 	} else {
-		fprintf(ui.out, "%s: %s\n", r->result, r->message);
+		if (strcmp(r->result, "failed") == 0)
+			fprintf(ui.out, "deploy failed: %s\n", r->message);
+		else
+			fprintf(ui.out, "%s\n", r->message);
 		for (size_t i = 0; i < r->n_outputs; i++)
 			fprintf(ui.out, "  output %s = %s\n", r->outputs[i].key, r->outputs[i].value);
 		if (strcmp(r->result, "success") == 0)

@@ -304,6 +304,20 @@ static void error_garbage_body(void **state)
 	es_http_response_free(&r);
 }
 
+static void error_json_body_on_xml_service(void **state)
+{
+	struct es_http_response r;
+	struct es_error e;
+	response(&r, 400,
+	         "{\"__type\": \"InvalidParameterValueException\", \"message\": \"The role "
+	         "cannot be assumed\"}",
+	         NULL, NULL);
+	es_proto_parse_error(ES_PROTO_QUERY, &r, &e);
+	assert_string_equal(e.code, "InvalidParameterValueException");
+	assert_string_equal(e.message, "The role cannot be assumed");
+	es_http_response_free(&r);
+}
+
 static void error_message_control_chars(void **state)
 {
 	struct es_http_response r;
@@ -350,6 +364,7 @@ int main(void)
 	        cmocka_unit_test(error_json),
 	        cmocka_unit_test(error_rest_json_header),
 	        cmocka_unit_test(error_garbage_body),
+	        cmocka_unit_test(error_json_body_on_xml_service),
 	        cmocka_unit_test(error_message_control_chars),
 	        cmocka_unit_test(form_encoding),
 	        cmocka_unit_test(s3_key_encoding),
