@@ -1,0 +1,110 @@
+/* The live picture of a release: every stage's stack, distribution and
+ * propagation, sampled edges, validation, the ledger's last actions and an
+ * activity log, kept fresh by asynchronous polling on the event loop
+ * (quick while something is in progress, slow when all is settled, backing
+ * off when AWS throttles or cannot be reached). The dashboard and `watch`
+ * read it; nothing here blocks. */
+#ifndef ES_MODEL_H
+#define ES_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws.h"
+#include "conf.h"
+
+#define ES_MODEL_MAX_EDGES 16
+#define ES_MODEL_MAX_CHECKS 16
+
+struct es_edge_sample {
+	char target[64];      /* the address probed, e.g. 127.0.0.1:8081 */
+	char pop[32];         /* X-Amz-Cf-Pop, e.g. FRA56-P1 ("" when unknown) */
+	char cache[48];       /* X-Cache */
+	long status;          /* HTTP status, 0 when unreachable */
+	double latency_ms;
+	char release[80];     /* the release marker it served ("" when none) */
+	bool is_new;          /* serves the release the stage runs */
+	char error[128];
+};
+
+struct es_check_result {
+	char name[64];
+	bool passed;
+	long status;
+	double latency_ms;
+	char detail[256];     /* why it failed, or what matched */
+};
+
+enum es_prop_state { ES_PROP_UNKNOWN, ES_PROP_IN_PROGRESS, ES_PROP_DEPLOYED };
+
+struct es_stage_view {
+	char name[64];
+	char stack[128];
+	char stack_status[64];    /* "NOT_DEPLOYED", "UNKNOWN" when unreadable */
+	char status_reason[256];
+	char commit[41];          /* the commit the stack runs */
+	char release[80];
+	char distribution_id[64];
+	char distribution_domain[128];
+	enum es_prop_state propagation;
+	double dist_modified;     /* epoch of the distribution's last change, 0 unknown */
+	double prop_elapsed_s;    /* since that change, while InProgress */
+	double prop_estimate_s;   /* median of earlier propagations, -1 when no history yet */
+	char lambda_arn[256];     /* version ARN the distribution's association points to */
+	int invalidations_in_progress;
+	struct es_edge_sample edges[ES_MODEL_MAX_EDGES];
+	size_t n_edges;
+	size_t edges_new;
+	struct es_check_result checks[ES_MODEL_MAX_CHECKS];
+	size_t n_checks;
+	bool validated;           /* checks ran for the running release */
+	bool validation_passed;
+	char validated_at[32];
+	char last_action[256];    /* "deploy success by alice, 3m ago" */
+	bool busy;                /* CloudFormation is working on the stack */
+	bool interrupted;         /* an action recorded no outcome */
+	char error[256];          /* why the stage could not be read */
+};
+
+enum es_activity_level { ES_ACT_INFO, ES_ACT_WARN, ES_ACT_ERROR, ES_ACT_EVENT };
+
+struct es_activity {
+	double when;              /* epoch seconds */
+	enum es_activity_level level;
+	char text[512];           /* control characters already removed */
+};
+
+/* What changed, for redrawing only what is needed. */
+enum {
+	ES_MODEL_STAGES = 1 << 0,
+	ES_MODEL_ACTIVITY = 1 << 1,
+	ES_MODEL_CONNECTION = 1 << 2,
+};
+
+struct es_model;
+typedef void (*es_model_changed_fn)(struct es_model *m, unsigned what, void *ud);
+
+/* Start polling conf's stages through aws on aws's loop. */
+int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct es_model **out);
+void es_model_free(struct es_model *m);
+void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
+
+/* Poll everything now (the R key). */
+void es_model_refresh(struct es_model *m);
+
+size_t es_model_stage_count(const struct es_model *m);
+const struct es_stage_view *es_model_stage(const struct es_model *m, size_t i);
+size_t es_model_activity_count(const struct es_model *m);
+/* i = 0 is the oldest kept entry. */
+const struct es_activity *es_model_activity(const struct es_model *m, size_t i);
+
+/* "" when all is well, else e.g. "offline: retrying in 8s (cannot reach …)". */
+const char *es_model_connection(const struct es_model *m);
+/* True while a poll is in flight (script mode waits for it). */
+bool es_model_busy(const struct es_model *m);
+
+/* Add a line to the activity log (deploy events, refusals, …). */
+void es_model_log(struct es_model *m, enum es_activity_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+#endif
