@@ -1,0 +1,24 @@
+'use strict';
+
+// The release marker: change it (or any other line) and redeploy to publish a
+// new function version; edges report it in the x-edgeship-release header.
+const RELEASE = 'r1';
+
+const content = 'Lambda@Edge is awesome!';
+
+// Origin-request trigger: answer every request at the edge without calling
+// the origin.
+exports.handler = async (event) => {
+  const request = event.Records[0].cf.request;
+  return {
+    status: '200',
+    statusDescription: 'OK',
+    headers: {
+      'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
+      'cache-control': [{ key: 'Cache-Control', value: 'max-age=300' }],
+      'x-edgeship-release': [{ key: 'X-Edgeship-Release', value: RELEASE }],
+      'x-edgeship-uri': [{ key: 'X-Edgeship-Uri', value: request.uri }],
+    },
+    body: content,
+  };
+};

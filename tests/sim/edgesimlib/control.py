@@ -1,0 +1,104 @@
+"""The control endpoint: faults, timing, request log, edge and distribution
+state. JSON over HTTP on its own loopback port (never subject to faults)."""
+
+import json
+import urllib.parse
+
+from . import cloudfront_ext, edges, pipeline_ext
+from .state import SIM
+
+TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step")
+
+
+class Control:
+    def __init__(self, faults, log, info):
+        self.faults = faults
+        self.log = log
+        self.info = info
+
+    def __call__(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "/").rstrip("/") or "/"
+        qs = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            n = 0
+        raw = environ["wsgi.input"].read(n) if n else b""
+        try:
+            body = json.loads(raw) if raw else {}
+            status, result = self.route(method, path, qs, body)
+        except (ValueError, TypeError, KeyError) as e:
+            status, result = 400, {"error": str(e)}
+        data = json.dumps(result, indent=1, default=str).encode()
+        start_response(f"{status} OK" if status < 400 else f"{status} Error", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def route(self, method, path, qs, body):
+        if path in ("/", "/info"):
+            return 200, self.info
+        if path == "/health":
+            return 200, {"ok": True}
+        if path == "/faults":
+            if method == "GET":
+                return 200, {"faults": self.faults.list(), "clock_offset": SIM.clock_offset}
+            if method == "POST":
+                rules = body if isinstance(body, list) else [body]
+                added = [
+                    self.faults.add(
+                        r["kind"], r.get("service"), r.get("operation"),
+                        int(r.get("count", 1)), float(r.get("seconds", 0)),
+                    )
+                    for r in rules
+                ]
+                return 200, {"added": added}
+            if method == "DELETE":
+                self.faults.clear()
+                return 200, {"cleared": True}
+        if path == "/clock" and method == "POST":
+            SIM.clock_offset = float(body.get("offset", 0))
+            return 200, {"clock_offset": SIM.clock_offset}
+        if path == "/config":
+            if method == "POST":
+                for k, v in body.items():
+                    if k in TUNABLE:
+                        SIM.params[k] = float(v)
+                    elif k == "cfn_wait_deployed":
+                        SIM.cfn_wait_deployed = bool(v)
+                    elif k == "verify_signatures":
+                        SIM.verify_signatures = bool(v)
+                    else:
+                        raise KeyError(f"unknown setting {k}")
+            return 200, dict(SIM.params, cfn_wait_deployed=SIM.cfn_wait_deployed,
+                             verify_signatures=SIM.verify_signatures, speed=SIM.speed)
+        if path == "/log":
+            if method == "DELETE":
+                self.log.clear()
+                return 200, {"cleared": True}
+            since = int((qs.get("since") or ["0"])[0])
+            entries = self.log.query(since, (qs.get("service") or [None])[0], (qs.get("operation") or [None])[0])
+            return 200, {"entries": entries, "last": self.log.seq}
+        if path == "/edges":
+            return 200, {"edges": [e.describe() for e in SIM.edges], "lambda_errors": edges.SIM_LOG[-20:]}
+        if path == "/distributions":
+            now = SIM.now()
+            out = {}
+            with SIM.lock:
+                for d in cloudfront_ext.all_distributions():
+                    gens = cloudfront_ext.GENERATIONS.get(d.distribution_id, [])
+                    out[d.distribution_id] = {
+                        "domain": d.domain_name,
+                        "status": d.status,
+                        "generations": [
+                            {"number": g.number, "edges_applied": sum(1 for t in g.apply_at if t <= now),
+                             "deployed_in": max(0.0, round(g.deployed_at - now, 3)),
+                             "origin_request": g.snapshot["default"]["lambdas"].get("origin-request")}
+                            for g in gens[-3:]
+                        ],
+                    }
+            return 200, {"distributions": out}
+        if path == "/pipeline/fail" and method == "POST":
+            pipeline_ext.FAIL_ACTIONS[body["action"]] = int(body.get("count", 1))
+            return 200, {"fail": dict(pipeline_ext.FAIL_ACTIONS)}
+        return 404, {"error": f"no such control path {method} {path}"}

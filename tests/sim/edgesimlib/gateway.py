@@ -1,0 +1,310 @@
+"""The front door of the AWS endpoint: signature check, fault injection,
+request log, CodePipeline executions, then moto's own dispatcher."""
+
+import email.utils
+import io
+import json
+import os
+import socket
+import struct
+import threading
+import time
+import uuid
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from . import pipeline_ext, protocol, sigv4
+from .state import ACCOUNT_ID, SIM
+
+FAULT_KINDS = ("throttle", "error500", "error503", "reset", "delay", "truncate", "malformed", "clock")
+
+
+class Faults:
+    """Rules: for the next `count` requests matching service/operation, do kind."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+
+    def add(self, kind, service=None, operation=None, count=1, seconds=0.0):
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if kind == "clock":
+            SIM.clock_offset = float(seconds)
+            return {"kind": "clock", "seconds": float(seconds)}
+        rule = {
+            "id": uuid.uuid4().hex[:8],
+            "kind": kind,
+            "service": service or None,
+            "operation": operation or None,
+            "remaining": int(count),
+            "seconds": float(seconds or 0),
+            "hits": 0,
+        }
+        with self.lock:
+            self.rules.append(rule)
+        return dict(rule)
+
+    def take(self, service, operation):
+        with self.lock:
+            for rule in self.rules:
+                if rule["remaining"] <= 0:
+                    continue
+                if rule["service"] and rule["service"] != service:
+                    continue
+                if rule["operation"] and rule["operation"] != operation:
+                    continue
+                rule["remaining"] -= 1
+                rule["hits"] += 1
+                return dict(rule)
+        return None
+
+    def list(self):
+        with self.lock:
+            return [dict(r) for r in self.rules if r["remaining"] > 0]
+
+    def clear(self):
+        with self.lock:
+            self.rules = []
+        SIM.clock_offset = 0.0
+
+
+class RequestLog:
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.entries = []
+        self.seq = 0
+        if path:
+            open(path, "w").close()
+
+    def add(self, entry):
+        with self.lock:
+            self.seq += 1
+            entry["seq"] = self.seq
+            self.entries.append(entry)
+            if len(self.entries) > 200000:
+                del self.entries[:100000]
+            if self.path:
+                with open(self.path, "a") as f:
+                    f.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def query(self, since=0, service=None, operation=None):
+        with self.lock:
+            return [
+                e
+                for e in self.entries
+                if e["seq"] > since
+                and (not service or e["service"] == service)
+                and (not operation or e["operation"] == operation)
+            ]
+
+    def clear(self):
+        with self.lock:
+            self.entries = []
+            if self.path:
+                open(self.path, "w").close()
+
+
+# sockets to close (or reset) once the current response is done
+_CLOSE = {}
+_CLOSE_LOCK = threading.Lock()
+
+
+def _mark(environ, how):
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with _CLOSE_LOCK:
+            _CLOSE[id(sock)] = how
+
+
+class Handler(WSGIRequestHandler):
+    def handle_one_request(self):
+        super().handle_one_request()
+        with _CLOSE_LOCK:
+            how = _CLOSE.get(id(self.connection))
+        if how:
+            self.close_connection = True
+
+    def connection_dropped(self, error, environ=None):
+        pass
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+    def log_error(self, *args):
+        pass
+
+
+class Server(ThreadedWSGIServer):
+    daemon_threads = True
+
+    def shutdown_request(self, request):
+        with _CLOSE_LOCK:
+            how = _CLOSE.pop(id(request), None)
+        if how == "reset":
+            try:
+                request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
+
+
+class ResetNow(ConnectionResetError):
+    pass
+
+
+def make_server(port, app):
+    srv = Server("127.0.0.1", port, app, handler=Handler)
+    return srv
+
+
+def _http_date():
+    return email.utils.formatdate(SIM.server_time(), usegmt=True)
+
+
+class Gateway:
+    def __init__(self, moto_app, keys, log, faults):
+        self.moto_app = moto_app
+        self.keys = keys
+        self.log = log
+        self.faults = faults
+
+    def _read_body(self, environ):
+        inp = environ.get("wsgi.input")
+        try:
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            n = 0
+        if n > 0:
+            body = inp.read(n)
+        elif environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get("wsgi.input_terminated"):
+            body = inp.read() if inp is not None else b""
+            environ["CONTENT_LENGTH"] = str(len(body))
+        else:
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    def __call__(self, environ, start_response):
+        t0 = time.time()
+        body = self._read_body(environ)
+        path, query = sigv4.raw_path_and_query(environ)
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self.moto_app(environ, start_response)
+        service, region = protocol.service_from_scope(environ)
+        region = region or SIM.region
+        operation = protocol.operation_of(service, environ, body, path, query)
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + f".{int(t0 * 1000) % 1000:03d}Z",
+            "ts": round(t0, 3),
+            "service": service,
+            "operation": operation,
+            "method": environ.get("REQUEST_METHOD"),
+            "path": path,
+            "query": query,
+            "mutating": protocol.is_mutating(operation),
+            "fault": None,
+            "access_key_id": None,
+        }
+        fault = self.faults.take(service, operation)
+        if fault:
+            entry["fault"] = fault["kind"]
+        status, headers, out = None, None, b""
+        try:
+            if fault and fault["kind"] == "delay":
+                time.sleep(fault["seconds"])
+            if fault and fault["kind"] == "reset":
+                entry["status"] = 0
+                _mark(environ, "reset")
+                raise ResetNow("injected reset")
+            akid = None
+            if SIM.verify_signatures:
+                try:
+                    akid, _, _ = sigv4.verify(environ, body, self.keys)
+                except sigv4.AuthFailure as e:
+                    status, headers, out = protocol.error_response(service, e.status, e.code, e.message, e.extra)
+            entry["access_key_id"] = akid
+            if status is None and fault and fault["kind"] == "throttle":
+                status, headers, out = protocol.throttle_response(service)
+            elif status is None and fault and fault["kind"] in ("error500", "error503"):
+                status, headers, out = protocol.server_error_response(service, int(fault["kind"][-3:]))
+            if status is None and service == "codepipeline" and operation in pipeline_ext.OPS:
+                status, headers, out = self._pipeline(operation, body, region, akid)
+            if status is None:
+                status, headers, out = self._moto(environ)
+            if fault and fault["kind"] == "malformed":
+                out = protocol.malformed_body(service)
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                if status >= 400:
+                    status = 200
+            truncate_to = None
+            if fault and fault["kind"] == "truncate":
+                truncate_to = len(out) // 2
+                _mark(environ, "close")
+        except ResetNow:
+            self._finish(entry, t0, 0, b"")
+            raise
+        headers = [(k, v) for k, v in headers if k.lower() not in ("date", "server")]
+        headers.append(("Date", _http_date()))
+        headers.append(("Server", "edgesim"))
+        if truncate_to is not None:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(out))))
+            out = out[:truncate_to]
+        else:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            if environ.get("REQUEST_METHOD") != "HEAD" or out:
+                headers.append(("Content-Length", str(len(out))))
+        self._finish(entry, t0, status, out)
+        start_response(f"{status} {_reason(status)}", headers)
+        return [out]
+
+    def _finish(self, entry, t0, status, out):
+        entry["status"] = status
+        entry["duration_ms"] = int((time.time() - t0) * 1000)
+        if status >= 400:
+            entry["error_code"] = protocol.error_code_of(out)
+        self.log.add(entry)
+
+    def _moto(self, environ):
+        captured = {}
+
+        def sr(status_line, headers, exc_info=None):
+            captured["status"] = int(status_line.split(" ", 1)[0])
+            captured["headers"] = list(headers)
+            return lambda data: None
+
+        with SIM.lock:
+            result = self.moto_app(environ, sr)
+            try:
+                out = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        return captured["status"], captured["headers"], out
+
+    def _pipeline(self, operation, body, region, akid):
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            return protocol.error_response("codepipeline", 400, "SerializationException", "malformed JSON")
+        caller = f"arn:aws:iam::{ACCOUNT_ID}:user/{akid or 'anonymous'}"
+        try:
+            with SIM.lock:
+                result = pipeline_ext.OPS[operation](ACCOUNT_ID, region, req, caller)
+        except pipeline_ext.PipelineError as e:
+            return protocol.error_response("codepipeline", 400, e.code, e.message)
+        data = json.dumps(result).encode()
+        return 200, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", str(uuid.uuid4()))], data
+
+
+def _reason(status):
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
