@@ -12,6 +12,7 @@
 #include "identity.h"
 #include "loop.h"
 #include "report.h"
+#include "dashboard.h"
 
 typedef int (*cmd_fn)(struct es_cli *cli);
 
@@ -45,7 +46,8 @@ static const struct command {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: edgeship [global options] <command> [options]\n\n"
+	fprintf(out, "usage: edgeship [global options] [<command> [options]]\n\n"
+	             "Without a command, edgeship opens the release dashboard.\n\n"
 	             "A terminal release console for Lambda@Edge applications on CloudFront.\n\n"
 	             "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -58,6 +60,9 @@ static void usage(FILE *out)
 	             "  --region NAME            AWS region (default: $AWS_REGION, profile, us-east-1)\n"
 	             "  --json                   machine-readable output on stdout\n"
 	             "  --read-only              refuse every action that changes something\n"
+	             "  --theme NAME             dashboard colour theme (default, light,\n"
+	             "                           high-contrast, mono, or a file)\n"
+	             "  --script FILE            drive the dashboard from a key script (tests)\n"
 	             "  -h, --help               show this help\n"
 	             "  -V, --version            show the version\n"
 	             "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
@@ -154,6 +159,8 @@ int es_cli_main(int argc, char **argv)
 	        {"region", required_argument, NULL, 'r'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"read-only", no_argument, NULL, 'R'},
+	        {"theme", required_argument, NULL, 't'},
+	        {"script", required_argument, NULL, 'S'},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
@@ -168,15 +175,15 @@ int es_cli_main(int argc, char **argv)
 		case 'r': cli.region = optarg; break;
 		case 'j': cli.json = true; break;
 		case 'R': cli.read_only = true; break;
+		case 't': cli.theme = optarg; break;
+		case 'S': cli.script = optarg; break;
 		case 'h': return cmd_help(&cli);
 		case 'V': return cmd_version(&cli);
 		default: usage(stderr); return ES_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		usage(stdout);
-		return ES_EXIT_OK;
-	}
+	if (optind >= argc)
+		return es_dashboard_main(&cli);
 	const char *name = argv[optind];
 	cli.argc = argc - optind;
 	cli.argv = argv + optind;

@@ -18,6 +18,8 @@ enum es_exit {
 struct es_cli {
 	bool json;
 	bool read_only;
+	const char *theme;   /* --theme */
+	const char *script;  /* --script: key script for tests */
 	const char *profile;
 	const char *region;
 	int argc;          /* the subcommand and its arguments */

@@ -1,0 +1,61 @@
+/* The release rules on top of deploy: promotion of exactly what was proven
+ * in the previous stage, rollback to a recorded release, revert commits,
+ * cache invalidation and validation checks. Each action is recorded in the
+ * ledger; a refusal is ES_EREFUSED with a one-line reason. */
+#ifndef ES_RELEASE_H
+#define ES_RELEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws.h"
+#include "conf.h"
+#include "deploy.h"
+#include "model.h"
+#include "repo.h"
+
+/* Promote to stage `to` the release running in the stage it promotes from.
+ * Refused unless that stage's latest validation passed after its
+ * distribution reached Deployed, and nothing is in progress on `to`.
+ * On success *out runs like es_deploy_start's. */
+int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
+                     bool yes, long poll_ms, es_deploy_event_fn fn, void *ud,
+                     struct es_deploy **out);
+
+/* Redeploy the artifacts recorded for commit rev to stage (no rebuild).
+ * ES_ENOTFOUND when the ledger holds no release of that commit; ES_OK with
+ * *out NULL and *already true when the stage already runs it. */
+int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf,
+                      struct es_repo *repo, const char *stage, const char *rev, bool yes,
+                      long poll_ms, es_deploy_event_fn fn, void *ud, struct es_deploy **out,
+                      bool *already);
+
+/* Create a git revert commit of rev on the current branch (clean tree
+ * required); new_oid receives the new commit's id. */
+int es_revert_commit(struct es_repo *repo, const char *rev, char new_oid[41]);
+
+struct es_invalidation {
+	char id[64];
+	char status[24];           /* InProgress | Completed */
+	char caller_reference[128];
+	char distribution_id[64];
+};
+
+/* Check invalidation paths by CloudFront's rules; ES_EINVAL with the
+ * offending path otherwise. */
+int es_invalidation_check_paths(const char *const *paths, size_t n);
+
+/* Invalidate paths (default "/*") on stage's distribution, with a caller
+ * reference derived from the release and attempt so a retry never makes a
+ * second one; recorded in the ledger. Synchronous create; follow with
+ * es_invalidation_poll(). */
+int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                  const char *const *paths, size_t n_paths, struct es_invalidation *out);
+int es_invalidation_poll(struct es_aws_client *aws, struct es_invalidation *inv);
+
+/* Run stage's checks now (concurrently), store the results in the ledger
+ * and return them; passed is true when every check passed. */
+int es_validate(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                struct es_check_result *results, size_t max, size_t *n, bool *passed);
+
+#endif
