@@ -36,6 +36,10 @@ struct es_sigv4_params {
 	bool normalize_path;       /* false for S3: keep "//" and dot segments */
 	bool add_content_sha256;   /* S3: add and sign x-amz-content-sha256 */
 	bool omit_session_token;   /* compute without X-Amz-Security-Token signed */
+	/* Also sign the headers a transport may rewrite (content-length, …;
+	 * never authorization). Off for wire requests; the aws-c-auth vectors
+	 * sign Content-Length and need it on. */
+	bool sign_all_headers;
 };
 
 /* Everything the signer produced; all strings owned by the result. */
@@ -57,14 +61,18 @@ struct es_sigv4_result {
  * req that are signed: every header given, except those a proxy or the
  * transport may rewrite (user-agent, expect, content-length,
  * accept-encoding, connection, transfer-encoding, authorization) —
- * callers pass only headers they want signed plus those. */
+ * callers pass only headers they want signed plus those. Headers the signer
+ * adds itself (X-Amz-Date; X-Amz-Security-Token when a token is given;
+ * x-amz-content-sha256 when add_content_sha256) must not be passed. */
 int es_sigv4_sign(const struct es_sigv4_request *req, const struct es_sigv4_params *p,
                   struct es_sigv4_result *out);
 
 void es_sigv4_result_free(struct es_sigv4_result *r);
 
 /* Presigned URL query (X-Amz-Algorithm … X-Amz-Signature), for tests and S3
- * links. On success *query (owned by caller) holds the full signed query. */
+ * links. On success *query (owned by caller) holds the full signed query;
+ * out->authorization is NULL and out->extra empty, since everything travels
+ * in the query. */
 int es_sigv4_presign(const struct es_sigv4_request *req, const struct es_sigv4_params *p,
                      long expires_seconds, char **query, struct es_sigv4_result *out);
 
@@ -74,6 +82,11 @@ void es_sha256_hex(const void *data, size_t len, char hex[65]);
 /* RFC 3986 percent-encoding as SigV4 wants it (unreserved kept, '/' kept
  * when keep_slash). Returns a malloc'd string or NULL. */
 char *es_uri_encode(const char *s, size_t len, bool keep_slash);
+
+/* The SigV4 signing key for secret, date ("YYYYMMDD"), region and service,
+ * from the cache when present. Returns ES_OK or an es_status. */
+int es_sigv4_signing_key(const char *secret, const char *date, const char *region,
+                         const char *service, unsigned char key[32]);
 
 /* Forget cached signing keys (tests; credential rotation). */
 void es_sigv4_cache_clear(void);
