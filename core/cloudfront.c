@@ -72,6 +72,10 @@ void es_distribution_free(struct es_distribution *d)
 	free(d->last_modified);
 	free(d->comment);
 	free(d->etag);
+	free(d->lambda_arn);
+	for (size_t i = 0; i < d->n_aliases; i++)
+		free(d->aliases[i]);
+	free(d->aliases);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -99,12 +103,44 @@ static int read_summary(xmlNode *s, struct es_distribution_list *out)
 	d->domain_name = es_xml_path_text(s, "DomainName");
 	d->last_modified = es_xml_path_text(s, "LastModifiedTime");
 	d->comment = es_xml_path_text(s, "Comment");
+	d->lambda_arn = es_xml_path_text(s, "DefaultCacheBehavior/LambdaFunctionAssociations/Items/"
+	                                    "LambdaFunctionAssociation/LambdaFunctionARN");
+	for (xmlNode *a = es_xml_path(s, "Aliases/Items/CNAME"); a; a = es_xml_next(a)) {
+		char **v = realloc(d->aliases, (d->n_aliases + 1) * sizeof(*v));
+		if (!v)
+			break;
+		d->aliases = v;
+		v[d->n_aliases] = es_xml_text(a);
+		if (v[d->n_aliases])
+			d->n_aliases++;
+	}
 	if (!d->id || !d->status) {
 		es_distribution_free(d);
 		return es_fail(ES_EPARSE, "ListDistributions: a distribution without Id or Status");
 	}
 	out->n++;
 	return ES_OK;
+}
+
+int es_cf_parse_distribution_list(const char *xml, size_t len, struct es_distribution_list *out,
+                                  char **next_marker)
+{
+	xmlDoc *doc = es_xml_parse(xml, len);
+	int rc = ES_OK;
+
+	*next_marker = NULL;
+	if (!doc)
+		return es_fail_prefix("ListDistributions");
+	xmlNode *root = xmlDocGetRootElement(doc);
+	for (xmlNode *s = es_xml_path(root, "Items/DistributionSummary"); s && !rc;
+	     s = es_xml_next(s))
+		rc = read_summary(s, out);
+	char *trunc = es_xml_path_text(root, "IsTruncated");
+	if (trunc && strcmp(trunc, "true") == 0)
+		*next_marker = es_xml_path_text(root, "NextMarker");
+	free(trunc);
+	xmlFreeDoc(doc);
+	return rc;
 }
 
 int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_list *out)
@@ -115,7 +151,6 @@ int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_lis
 	memset(out, 0, sizeof(*out));
 	do {
 		struct es_aws_call call;
-		xmlDoc *doc;
 
 		if (es_cf_list_distributions_call(&call, marker)) {
 			es_aws_call_free(&call);
@@ -124,18 +159,12 @@ int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_lis
 		}
 		free(marker);
 		marker = NULL;
-		rc = es_svc_sync_xml(c, &call, &doc);
+		struct es_http_response resp;
+		rc = es_aws_send_sync(c, &call, &resp);
 		if (rc)
 			break;
-		xmlNode *root = xmlDocGetRootElement(doc);
-		for (xmlNode *s = es_xml_path(root, "Items/DistributionSummary"); s && !rc;
-		     s = es_xml_next(s))
-			rc = read_summary(s, out);
-		char *trunc = es_xml_path_text(root, "IsTruncated");
-		if (trunc && strcmp(trunc, "true") == 0)
-			marker = es_xml_path_text(root, "NextMarker");
-		free(trunc);
-		xmlFreeDoc(doc);
+		rc = es_cf_parse_distribution_list(resp.body.data, resp.body.len, out, &marker);
+		es_http_response_free(&resp);
 	} while (!rc && marker && *marker);
 	free(marker);
 	if (rc)

@@ -17,6 +17,9 @@ struct es_distribution {
 	char *last_modified;  /* ISO 8601 */
 	char *comment;
 	char *etag;           /* from GetDistribution only */
+	char *lambda_arn;     /* default behaviour's first Lambda@Edge association */
+	char **aliases;       /* CNAMEs */
+	size_t n_aliases;
 };
 
 struct es_distribution_list {
@@ -32,6 +35,11 @@ int es_cf_get_invalidation_call(struct es_aws_call *call, const char *distributi
 int es_cf_create_invalidation_call(struct es_aws_call *call, const char *distribution_id,
                                    const char *caller_reference, const char *const *paths,
                                    size_t n_paths);
+
+/* Distributions of one ListDistributions answer; *next_marker (malloc'd)
+ * is set when more pages follow. */
+int es_cf_parse_distribution_list(const char *xml, size_t len, struct es_distribution_list *out,
+                                  char **next_marker);
 
 /* All distributions, following NextMarker pages. */
 int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_list *out);

@@ -1,0 +1,501 @@
+/* Keeping the live model fresh: one polling round asks DescribeStacks for
+ * every stage and ListDistributions once, all asynchronously; the next round
+ * comes sooner while anything is in progress and later when all is settled,
+ * and backs off while AWS cannot be reached. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloudformation.h"
+#include "cloudfront.h"
+#include "ledger.h"
+#include "model.h"
+#include "repo.h"
+#include "timefmt.h"
+
+#define ACTIVITY_MAX 500
+#define FAST_MS 2000L
+#define SLOW_MS 30000L
+#define MAX_BACKOFF_MS 60000L
+#define LEDGER_EVERY_MS 15000L
+
+struct es_model {
+	struct es_aws_client *aws;
+	struct es_loop *loop;
+	const struct es_config *conf;
+	struct es_stage_view *stages;
+	size_t n_stages;
+	struct es_activity *activity; /* ring */
+	size_t act_start, act_n;
+	es_model_changed_fn fn;
+	void *ud;
+	int outstanding;        /* requests of the current round in flight */
+	bool round_failed;
+	char round_error[256];
+	long backoff_ms;
+	char connection[320];
+	uint64_t timer;
+	uint64_t ledger_timer;
+	bool zombie; /* freed by its owner while answers were still due */
+};
+
+static void changed(struct es_model *m, unsigned what)
+{
+	if (m->fn)
+		m->fn(m, what, m->ud);
+}
+
+void es_model_log(struct es_model *m, enum es_activity_level level, const char *fmt, ...)
+{
+	struct es_activity *a;
+	va_list ap;
+
+	if (m->act_n < ACTIVITY_MAX) {
+		a = &m->activity[(m->act_start + m->act_n++) % ACTIVITY_MAX];
+	} else {
+		a = &m->activity[m->act_start];
+		m->act_start = (m->act_start + 1) % ACTIVITY_MAX;
+	}
+	a->when = es_time_now();
+	a->level = level;
+	va_start(ap, fmt);
+	vsnprintf(a->text, sizeof(a->text), fmt, ap);
+	va_end(ap);
+	es_sanitize(a->text, false);
+	changed(m, ES_MODEL_ACTIVITY);
+}
+
+size_t es_model_activity_count(const struct es_model *m)
+{
+	return m->act_n;
+}
+
+const struct es_activity *es_model_activity(const struct es_model *m, size_t i)
+{
+	if (i >= m->act_n)
+		return NULL;
+	return &m->activity[(m->act_start + i) % ACTIVITY_MAX];
+}
+
+size_t es_model_stage_count(const struct es_model *m)
+{
+	return m->n_stages;
+}
+
+const struct es_stage_view *es_model_stage(const struct es_model *m, size_t i)
+{
+	return i < m->n_stages ? &m->stages[i] : NULL;
+}
+
+const char *es_model_connection(const struct es_model *m)
+{
+	return m->connection;
+}
+
+bool es_model_busy(const struct es_model *m)
+{
+	return m->outstanding > 0;
+}
+
+void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud)
+{
+	m->fn = fn;
+	m->ud = ud;
+}
+
+/* ------------------------------------------------------------ rounds */
+
+static void start_round(struct es_model *m);
+
+static void round_timer(struct es_loop *loop, void *ud)
+{
+	struct es_model *m = ud;
+
+	(void)loop;
+	m->timer = 0;
+	start_round(m);
+}
+
+static bool anything_moving(const struct es_model *m)
+{
+	for (size_t i = 0; i < m->n_stages; i++) {
+		const struct es_stage_view *s = &m->stages[i];
+		if (s->busy || s->propagation == ES_PROP_IN_PROGRESS)
+			return true;
+	}
+	return false;
+}
+
+static void really_free(struct es_model *m)
+{
+	free(m->stages);
+	free(m->activity);
+	free(m);
+}
+
+/* An answer arrived after es_model_free(): drop it, free with the last. */
+static bool gone(struct es_model *m)
+{
+	if (!m->zombie)
+		return false;
+	if (--m->outstanding == 0)
+		really_free(m);
+	return true;
+}
+
+static void end_round(struct es_model *m)
+{
+	long next;
+	char before[sizeof(m->connection)];
+
+	snprintf(before, sizeof(before), "%s", m->connection);
+	if (m->round_failed) {
+		m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : FAST_MS;
+		if (m->backoff_ms > MAX_BACKOFF_MS)
+			m->backoff_ms = MAX_BACKOFF_MS;
+		next = m->backoff_ms;
+		snprintf(m->connection, sizeof(m->connection), "offline: retrying in %lds (%s)",
+		         next / 1000, m->round_error);
+	} else {
+		m->backoff_ms = 0;
+		m->connection[0] = '\0';
+		next = anything_moving(m) ? FAST_MS : SLOW_MS;
+	}
+	if (strcmp(before, m->connection) != 0) {
+		if (m->connection[0])
+			es_model_log(m, ES_ACT_WARN, "%s", m->connection);
+		else if (before[0])
+			es_model_log(m, ES_ACT_INFO, "connection to AWS restored");
+		changed(m, ES_MODEL_CONNECTION);
+	}
+	changed(m, ES_MODEL_STAGES);
+	if (!m->timer)
+		m->timer = es_loop_timer(m->loop, next, round_timer, m);
+}
+
+struct req {
+	struct es_model *m;
+	size_t stage;
+};
+
+static void note_failure(struct es_model *m, const struct es_error *err)
+{
+	char line[300];
+
+	m->round_failed = true;
+	snprintf(m->round_error, sizeof(m->round_error), "%s",
+	         es_error_format(err, line, sizeof(line)));
+}
+
+static void on_resources(int rc, const struct es_http_response *resp, const struct es_error *err,
+                         void *ud)
+{
+	struct req *r = ud;
+	struct es_model *m = r->m;
+	struct es_stage_view *s = &m->stages[r->stage];
+	struct es_kv *ids, *types;
+	size_t n;
+
+	if (gone(m)) {
+		free(r);
+		return;
+	}
+	if (rc == ES_OK &&
+	    es_cfn_parse_stack_resources(resp->body.data, resp->body.len, &ids, &types, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
+				snprintf(s->distribution_id, sizeof(s->distribution_id), "%s",
+				         ids[i].value);
+			free(ids[i].key);
+			free(ids[i].value);
+			free(types[i].key);
+			free(types[i].value);
+		}
+		free(ids);
+		free(types);
+	}
+	(void)err;
+	free(r);
+	if (--m->outstanding == 0)
+		end_round(m);
+}
+
+static void on_stack(int rc, const struct es_http_response *resp, const struct es_error *err,
+                     void *ud)
+{
+	struct req *r = ud;
+	struct es_model *m = r->m;
+	struct es_stage_view *s = &m->stages[r->stage];
+	struct es_stack st;
+	char old_status[64];
+
+	if (gone(m)) {
+		free(r);
+		return;
+	}
+	snprintf(old_status, sizeof(old_status), "%s", s->stack_status);
+	if (rc == ES_EAWS && strcmp(err->code, "ValidationError") == 0 &&
+	    strstr(err->message, "does not exist")) {
+		snprintf(s->stack_status, sizeof(s->stack_status), "NOT_DEPLOYED");
+		s->commit[0] = s->release[0] = s->distribution_id[0] = '\0';
+		s->busy = false;
+		s->error[0] = '\0';
+	} else if (rc) {
+		es_error_format(err, s->error, sizeof(s->error));
+		note_failure(m, err);
+	} else if (es_cfn_parse_stack(resp->body.data, resp->body.len, &st) == ES_OK) {
+		s->error[0] = '\0';
+		snprintf(s->stack_status, sizeof(s->stack_status), "%s", st.status);
+		snprintf(s->status_reason, sizeof(s->status_reason), "%s",
+		         st.status_reason ? st.status_reason : "");
+		es_sanitize(s->status_reason, false);
+		const char *c = es_kv_get(st.tags, st.n_tags, "edgeship:commit");
+		const char *rel = es_kv_get(st.tags, st.n_tags, "edgeship:release");
+		snprintf(s->commit, sizeof(s->commit), "%s", c ? c : "");
+		snprintf(s->release, sizeof(s->release), "%s", rel ? rel : "");
+		s->busy = es_cfn_status_in_progress(st.status) &&
+		          strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
+		es_stack_free(&st);
+		if (old_status[0] && strcmp(old_status, s->stack_status) != 0 &&
+		    strcmp(old_status, "UNKNOWN") != 0)
+			es_model_log(m, ES_ACT_EVENT, "%s: stack %s %s", s->name, s->stack,
+			             s->stack_status);
+		/* The distribution comes from the stack's resources, read when
+		 * unknown or when the stack just changed. */
+		if (!s->distribution_id[0] || strcmp(old_status, s->stack_status) != 0) {
+			struct es_aws_call call;
+			struct req *r2 = malloc(sizeof(*r2));
+			if (r2 && es_cfn_describe_stack_resources_call(&call, s->stack) == ES_OK) {
+				*r2 = *r;
+				m->outstanding++;
+				es_aws_send(m->aws, &call, on_resources, r2);
+			} else {
+				free(r2);
+			}
+		}
+	} else {
+		snprintf(s->error, sizeof(s->error), "%s", es_error_last()->message);
+	}
+	free(r);
+	if (--m->outstanding == 0)
+		end_round(m);
+}
+
+static void apply_distribution(struct es_model *m, const struct es_distribution *d)
+{
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		if (strcmp(s->distribution_id, d->id) != 0)
+			continue;
+		enum es_prop_state before = s->propagation;
+		s->propagation = strcmp(d->status, "Deployed") == 0 ? ES_PROP_DEPLOYED
+		                                                    : ES_PROP_IN_PROGRESS;
+		s->dist_modified = es_time_parse(d->last_modified);
+		if (s->dist_modified < 0)
+			s->dist_modified = 0;
+		s->prop_elapsed_s = s->dist_modified > 0 ? es_time_now() - s->dist_modified : 0;
+		snprintf(s->distribution_domain, sizeof(s->distribution_domain), "%s",
+		         d->domain_name ? d->domain_name : "");
+		snprintf(s->lambda_arn, sizeof(s->lambda_arn), "%s",
+		         d->lambda_arn ? d->lambda_arn : "");
+		if (before != ES_PROP_UNKNOWN && before != s->propagation) {
+			char took[32];
+			if (s->propagation == ES_PROP_DEPLOYED)
+				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s Deployed after %s",
+				             s->name, d->id,
+				             es_duration_format(s->prop_elapsed_s, took, sizeof(took)));
+			else
+				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress", s->name,
+				             d->id);
+		}
+	}
+}
+
+static void on_distributions(int rc, const struct es_http_response *resp,
+                             const struct es_error *err, void *ud)
+{
+	struct es_model *m = ud;
+	struct es_distribution_list l = {0};
+	char *marker = NULL;
+
+	if (gone(m))
+		return;
+	if (rc) {
+		note_failure(m, err);
+	} else if (es_cf_parse_distribution_list(resp->body.data, resp->body.len, &l, &marker) ==
+	           ES_OK) {
+		for (size_t i = 0; i < l.n; i++)
+			apply_distribution(m, &l.items[i]);
+		if (marker && *marker) {
+			struct es_aws_call call;
+			if (es_cf_list_distributions_call(&call, marker) == ES_OK) {
+				m->outstanding++;
+				es_aws_send(m->aws, &call, on_distributions, m);
+			} else {
+				es_aws_call_free(&call);
+			}
+		}
+	}
+	free(marker);
+	es_distribution_list_free(&l);
+	if (--m->outstanding == 0)
+		end_round(m);
+}
+
+static void start_round(struct es_model *m)
+{
+	struct es_aws_call call;
+
+	if (m->outstanding > 0)
+		return;
+	m->round_failed = false;
+	m->round_error[0] = '\0';
+	/* Count every request before sending any: an answer that arrives at
+	 * once must not end the round early. */
+	m->outstanding = (int)m->n_stages + 1;
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct req *r = malloc(sizeof(*r));
+		if (!r || es_cfn_describe_stacks_call(&call, m->stages[i].stack) != ES_OK) {
+			free(r);
+			es_aws_call_free(&call);
+			m->outstanding--;
+			continue;
+		}
+		r->m = m;
+		r->stage = i;
+		es_aws_send(m->aws, &call, on_stack, r);
+	}
+	if (es_cf_list_distributions_call(&call, NULL) == ES_OK) {
+		es_aws_send(m->aws, &call, on_distributions, m);
+	} else {
+		es_aws_call_free(&call);
+		if (--m->outstanding == 0)
+			end_round(m);
+	}
+}
+
+void es_model_refresh(struct es_model *m)
+{
+	if (m->timer) {
+		es_loop_timer_cancel(m->loop, m->timer);
+		m->timer = 0;
+	}
+	start_round(m);
+}
+
+/* ------------------------------------------------------------ ledger */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The ledger is read with blocking calls, so only from a timer after the
+ * first frame and then rarely; its records are cached on disk. */
+static void read_ledger(struct es_loop *loop, void *ud)
+{
+	struct es_model *m = ud;
+	struct es_ledger *l;
+	struct es_record_list recs;
+
+	(void)loop;
+	m->ledger_timer = es_loop_timer(m->loop, LEDGER_EVERY_MS, read_ledger, m);
+	if (es_ledger_open(m->aws, m->conf->bucket, m->conf->prefix, &l) != ES_OK)
+		return;
+	if (es_ledger_read(l, &recs) == ES_OK) {
+		for (size_t i = 0; i < m->n_stages; i++) {
+			struct es_stage_view *s = &m->stages[i];
+			double durations[64];
+			size_t nd = 0;
+			s->interrupted = false;
+			/* The newest action on this stage. */
+			for (size_t j = recs.n; j-- > 0;) {
+				const struct es_record *r = &recs.items[j];
+				if (strcmp(r->stage, s->name) != 0 ||
+				    strcmp(r->kind, "propagation") == 0)
+					continue;
+				char ago[32];
+				const char *who = strrchr(r->who, '/');
+				double t = es_time_parse(r->when);
+				snprintf(s->last_action, sizeof(s->last_action), "%s %s by %s, %s ago",
+				         r->kind, r->result[0] ? r->result : r->phase,
+				         who ? who + 1 : r->who,
+				         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
+				                            sizeof(ago)));
+				s->interrupted = r->open && !s->busy;
+				break;
+			}
+			for (size_t j = 0; j < recs.n && nd < 64; j++) {
+				const struct es_record *r = &recs.items[j];
+				if (strcmp(r->stage, s->name) == 0 && strcmp(r->kind, "propagation") == 0) {
+					double d = atof(r->message);
+					if (d > 0)
+						durations[nd++] = d;
+				}
+			}
+			if (nd) {
+				qsort(durations, nd, sizeof(durations[0]), cmp_double);
+				s->prop_estimate_s = nd % 2 ? durations[nd / 2]
+				                            : (durations[nd / 2 - 1] + durations[nd / 2]) / 2;
+			} else {
+				s->prop_estimate_s = -1;
+			}
+		}
+		es_record_list_free(&recs);
+		changed(m, ES_MODEL_STAGES);
+	}
+	es_ledger_free(l);
+}
+
+/* ------------------------------------------------------------ life */
+
+int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct es_model **out)
+{
+	struct es_model *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (!m)
+		return es_fail(ES_ENOMEM, "out of memory");
+	m->aws = aws;
+	m->loop = es_aws_loop(aws);
+	m->conf = conf;
+	m->activity = calloc(ACTIVITY_MAX, sizeof(*m->activity));
+	m->n_stages = conf->n_stages;
+	m->stages = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->stages));
+	if (!m->activity || !m->stages) {
+		es_model_free(m);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		snprintf(s->name, sizeof(s->name), "%s", conf->stages[i].name);
+		snprintf(s->stack, sizeof(s->stack), "%s", conf->stages[i].stack);
+		snprintf(s->stack_status, sizeof(s->stack_status), "UNKNOWN");
+		s->prop_estimate_s = -1;
+	}
+	/* The first round goes out at once; the ledger waits for the first frame. */
+	m->timer = es_loop_timer(m->loop, 0, round_timer, m);
+	m->ledger_timer = es_loop_timer(m->loop, 50, read_ledger, m);
+	*out = m;
+	return ES_OK;
+}
+
+void es_model_free(struct es_model *m)
+{
+	if (!m)
+		return;
+	if (m->timer)
+		es_loop_timer_cancel(m->loop, m->timer);
+	if (m->ledger_timer)
+		es_loop_timer_cancel(m->loop, m->ledger_timer);
+	m->fn = NULL;
+	if (m->outstanding > 0) {
+		m->zombie = true;
+		return;
+	}
+	really_free(m);
+}
