@@ -73,11 +73,17 @@ def _rest_matchers(service):
     return out
 
 
-def rest_operation(service, method, path, query):
+HEADER_DISCRIMINATED = {"CopyObject": "HTTP_X_AMZ_COPY_SOURCE", "UploadPartCopy": "HTTP_X_AMZ_COPY_SOURCE"}
+
+
+def rest_operation(service, method, path, query, environ=None):
     qs = urllib.parse.parse_qs(query, keep_blank_values=True)
     best = None
     for meth, rx, required, literal, opname in _rest_matchers(service):
         if meth != method or not rx.match(path):
+            continue
+        need = HEADER_DISCRIMINATED.get(opname)
+        if need and not (environ or {}).get(need):
             continue
         ok = all(k in qs and (v is None or v in qs[k]) for k, v in required)
         if not ok:
@@ -101,7 +107,7 @@ def operation_of(service, environ, body, path, query):
             except UnicodeDecodeError:
                 params = {}
         return (params.get("Action") or [None])[0]
-    return rest_operation(service, environ.get("REQUEST_METHOD", "GET"), path, query)
+    return rest_operation(service, environ.get("REQUEST_METHOD", "GET"), path, query, environ)
 
 
 def service_from_scope(environ):
