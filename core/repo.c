@@ -345,3 +345,80 @@ int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed)
 	git_status_list_free(list);
 	return ES_OK;
 }
+
+int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
+{
+	git_commit *c = NULL, *head = NULL;
+	git_index *index = NULL;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	git_oid tree_id, id;
+	git_checkout_options co;
+	bool dirty;
+	size_t n;
+	char msg[512];
+	int rc;
+
+	rc = es_repo_dirty(r, &dirty, &n);
+	if (rc)
+		return rc;
+	if (dirty)
+		return es_fail(ES_EREFUSED,
+		               "the working tree has %zu uncommitted change%s: commit or stash them "
+		               "before reverting",
+		               n, n == 1 ? "" : "s");
+	rc = lookup_commit(r, rev, &c);
+	if (rc)
+		return rc;
+	rc = lookup_commit(r, "HEAD", &head);
+	if (rc)
+		goto out;
+	if (git_commit_parentcount(c) != 1) {
+		rc = es_fail(ES_EREFUSED, "%.7s is a merge or root commit: revert it with git revert -m",
+		             git_oid_tostr_s(git_commit_id(c)));
+		goto out;
+	}
+	if (git_revert_commit(&index, r->repo, c, head, 0, NULL) < 0) {
+		rc = git_fail(ES_ERR, "reverting");
+		goto out;
+	}
+	if (git_index_has_conflicts(index)) {
+		rc = es_fail(ES_EREFUSED, "reverting %.7s conflicts with later commits: use git revert "
+		                          "and resolve the conflicts",
+		             git_oid_tostr_s(git_commit_id(c)));
+		goto out;
+	}
+	if (git_index_write_tree_to(&tree_id, index, r->repo) < 0 ||
+	    git_tree_lookup(&tree, r->repo, &tree_id) < 0) {
+		rc = git_fail(ES_ERR, "writing the reverted tree");
+		goto out;
+	}
+	if (git_signature_default(&sig, r->repo) < 0 &&
+	    git_signature_now(&sig, "edgeship", "edgeship@localhost") < 0) {
+		rc = git_fail(ES_ERR, "making a signature");
+		goto out;
+	}
+	snprintf(msg, sizeof(msg), "Revert \"%s\"\n\nThis reverts commit %s.\n",
+	         git_commit_summary(c) ? git_commit_summary(c) : "",
+	         git_oid_tostr_s(git_commit_id(c)));
+	const git_commit *parents[] = {head};
+	if (git_commit_create(&id, r->repo, "HEAD", sig, sig, NULL, msg, tree, 1, parents) < 0) {
+		rc = git_fail(ES_ERR, "committing the revert");
+		goto out;
+	}
+	/* The tree was clean, so bring the index and files up to the new HEAD. */
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE;
+	if (git_checkout_head(r->repo, &co) < 0) {
+		rc = git_fail(ES_ERR, "updating the working tree");
+		goto out;
+	}
+	git_oid_tostr(new_oid, 41, &id);
+out:
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_index_free(index);
+	git_commit_free(head);
+	git_commit_free(c);
+	return rc;
+}

@@ -171,6 +171,38 @@ static void export_writes_the_commit_not_the_worktree(void **state)
 	es_repo_free(r);
 }
 
+static void revert_creates_the_inverse_commit(void **state)
+{
+	struct es_repo *r;
+	struct es_commit_detail d;
+	char target[41], oid[41], file[1100];
+	size_t len;
+
+	assert_int_equal(es_repo_discover(dir, &r), ES_OK);
+	assert_int_equal(es_repo_resolve(r, "HEAD~1", target), ES_OK);
+	sh("cd %s && echo dirty > src/index.js", dir);
+	assert_int_equal(es_repo_revert(r, "HEAD~1", oid), ES_EREFUSED);
+	assert_non_null(strstr(es_error_last()->message, "uncommitted"));
+	sh("cd %s && git checkout -q -- src/index.js", dir);
+	assert_int_equal(es_repo_revert(r, "HEAD~1", oid), ES_OK);
+	assert_int_equal(es_repo_commit_detail(r, "HEAD", 4096, &d), ES_OK);
+	assert_string_equal(d.info.oid, oid);
+	assert_string_equal(d.info.summary, "Revert \"second: change handler\"");
+	assert_non_null(strstr(d.message, target));
+	assert_int_equal(d.n_files, 1);
+	es_commit_detail_free(&d);
+	snprintf(file, sizeof(file), "%s/src/index.js", dir);
+	char *text = tu_read_file(file, &len);
+	assert_string_equal(text, "v1\n");
+	free(text);
+	/* Nothing left uncommitted. */
+	bool dirty;
+	size_t n;
+	assert_int_equal(es_repo_dirty(r, &dirty, &n), ES_OK);
+	assert_false(dirty);
+	es_repo_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +212,7 @@ int main(void)
 	        cmocka_unit_test(resolve_revisions),
 	        cmocka_unit_test(commit_detail_lists_files_and_patch),
 	        cmocka_unit_test(export_writes_the_commit_not_the_worktree),
+	        cmocka_unit_test(revert_creates_the_inverse_commit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
