@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deploy.h"
@@ -62,6 +63,7 @@ struct es_deploy {
 	size_t n_seen;
 	bool root_settled;
 	int empty_polls_after_settle;
+	char lock_key[600];           /* held stage lock, "" when none */
 };
 
 /* ------------------------------------------------------------ events */
@@ -155,6 +157,84 @@ static json_t *outcome_record(const struct es_deploy *d)
 	return r;
 }
 
+/* ------------------------------------------------------------ stage lock */
+
+/* How long a lock outlives a crashed console before others may take it. */
+#define LOCK_TTL_S (2 * 3600)
+
+/* One action per stage at a time, across every console: a conditional
+ * create of <prefix>locks/<stage>.json; the loser is refused with who
+ * holds it. */
+static int take_lock(struct es_deploy *d)
+{
+	struct es_s3_put put = {.content_type = "application/json", .if_none_match = true};
+	const char *prefix = d->conf->prefix;
+	char body[1024], when[32];
+	time_t expires = time(NULL) + LOCK_TTL_S;
+	struct tm tm;
+	char exp[32];
+	const char *who = es_ledger_who(d->ledger);
+
+	gmtime_r(&expires, &tm);
+	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(d->lock_key, sizeof(d->lock_key), "%s%slocks/%s.json", prefix,
+	         *prefix && prefix[strlen(prefix) - 1] != '/' ? "/" : "", d->stage->name);
+	snprintf(body, sizeof(body),
+	         "{\"kind\": \"%s\", \"stage\": \"%s\", \"who\": \"%s\", \"when\": \"%s\", "
+	         "\"expires\": \"%s\"}\n",
+	         d->kind, d->stage->name, who ? who : "", es_ledger_now(when), exp);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int rc = es_s3_put_object(d->aws, d->conf->bucket, d->lock_key, body, strlen(body),
+		                          &put);
+		if (rc == ES_OK)
+			return ES_OK;
+		if (!(rc == ES_EAWS && es_error_last()->http_status == 412)) {
+			d->lock_key[0] = '\0';
+			return es_fail_prefix("taking the %s lock", d->stage->name);
+		}
+		struct es_buf held = ES_BUF_INIT;
+		if (es_s3_get_object(d->aws, d->conf->bucket, d->lock_key, &held) != ES_OK) {
+			es_buf_free(&held);
+			continue; /* released meanwhile: try again */
+		}
+		json_t *o = json_loadb(es_buf_str(&held), held.len, 0, NULL);
+		const char *hwho = json_string_value(json_object_get(o, "who"));
+		const char *hkind = json_string_value(json_object_get(o, "kind"));
+		const char *hwhen = json_string_value(json_object_get(o, "when"));
+		double hexp = es_time_parse(json_string_value(json_object_get(o, "expires")));
+		char msg[900];
+		snprintf(msg, sizeof(msg),
+		         "a %s to %s is already running (started by %s at %s): wait for it to "
+		         "finish",
+		         hkind ? hkind : "release action", d->stage->name, hwho ? hwho : "someone",
+		         hwhen ? hwhen : "an unknown time");
+		json_decref(o);
+		es_buf_free(&held);
+		if (hexp > 0 && hexp < es_time_now() && attempt == 0) {
+			/* Its console died long ago: take the stale lock over. */
+			logf_(d, "taking over a stale lock: %s", msg);
+			es_s3_delete_object(d->aws, d->conf->bucket, d->lock_key);
+			continue;
+		}
+		d->lock_key[0] = '\0';
+		return es_fail(ES_EREFUSED, "%s", msg);
+	}
+	d->lock_key[0] = '\0';
+	return es_fail(ES_EREFUSED, "the %s lock is contended; try again", d->stage->name);
+}
+
+static void drop_lock(struct es_deploy *d)
+{
+	if (!d->lock_key[0])
+		return;
+	if (es_s3_delete_object(d->aws, d->conf->bucket, d->lock_key) != ES_OK) {
+		char line[600];
+		logf_(d, "warning: could not release the %s lock (%s); it expires by itself",
+		      d->stage->name, es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	d->lock_key[0] = '\0';
+}
+
 /* The one way a deploy ends: outcome recorded, DONE emitted. */
 static void finish(struct es_deploy *d)
 {
@@ -170,6 +250,7 @@ static void finish(struct es_deploy *d)
 		}
 		json_decref(r);
 	}
+	drop_lock(d);
 	emit(d, ES_DEPLOY_DONE, d->res.message);
 }
 
@@ -1001,20 +1082,36 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 			return es_fail_prefix("creating artifact bucket %s", req->conf->bucket);
 		}
 	}
+	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
+	if (!rc)
+		rc = take_lock(d);
+	if (rc) {
+		d->st = ST_DONE;
+		if (rc == ES_EREFUSED)
+			set_result(d, rc, "refused", "%s", es_error_last()->message);
+		return rc;
+	}
 	rc = req->release ? use_release(d, req->release) : package_commit(d, req);
 	if (rc) {
+		struct es_error saved;
+		es_error_save(&saved);
+		drop_lock(d);
+		es_error_restore(&saved);
 		d->st = ST_DONE;
 		return rc;
 	}
 	logf_(d, "release %s: %zu artifact%s, %zu uploaded, template %s", d->res.release,
 	      d->res.n_artifacts, d->res.n_artifacts == 1 ? "" : "s", d->res.n_uploaded,
 	      d->res.template_key);
-	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
-	if (!rc)
-		rc = write_intent(d);
+	rc = write_intent(d);
 	if (rc) {
+		struct es_error saved;
+		es_fail_prefix("writing the ledger intent");
+		es_error_save(&saved);
+		drop_lock(d);
+		es_error_restore(&saved);
 		d->st = ST_DONE;
-		return es_fail_prefix("writing the ledger intent");
+		return saved.status;
 	}
 	/* One name per intent: a retried CreateChangeSet finds its own. */
 	snprintf(d->cs_name, sizeof(d->cs_name), "edgeship-%s-%ld", d->kind, d->res.intent_seq);

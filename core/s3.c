@@ -273,3 +273,15 @@ int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
 		es_s3_listing_free(out);
 	return rc;
 }
+
+int es_s3_delete_object(struct es_aws_client *c, const char *bucket, const char *key)
+{
+	struct es_aws_call call;
+
+	if (object_call(&call, "DeleteObject", "DELETE", bucket, key)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	call.mutating = true;
+	return send_discard(c, &call);
+}

@@ -49,5 +49,6 @@ int es_s3_list_call(struct es_aws_call *call, const char *bucket, const char *pr
 int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
                const char *start_after, struct es_s3_listing *out);
 void es_s3_listing_free(struct es_s3_listing *l);
+int es_s3_delete_object(struct es_aws_client *c, const char *bucket, const char *key);
 
 #endif
