@@ -169,7 +169,7 @@ class Simulator:
         return boto3.client(
             service, endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token,
-            config=Config(retries={"mode": "standard", "max_attempts": max_attempts},
+            config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
                           connect_timeout=5, read_timeout=10, **cfg),
         )
 

@@ -12,7 +12,11 @@ import zipfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simtest  # noqa: E402
 
-from botocore.exceptions import ClientError  # noqa: E402
+try:
+    from botocore.exceptions import ClientError
+except ImportError:
+    simtest.require_moto()
+    raise
 
 BAD = """
 Resources:

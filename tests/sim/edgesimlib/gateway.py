@@ -129,6 +129,13 @@ class Handler(WSGIRequestHandler):
     def connection_dropped(self, error, environ=None):
         pass
 
+    def date_time_string(self, timestamp=None):
+        # The Date header follows the simulated server clock (clock faults).
+        return _http_date()
+
+    def version_string(self):
+        return "edgesim"
+
     def log_request(self, *args, **kwargs):
         pass
 
@@ -248,8 +255,6 @@ class Gateway:
             self._finish(entry, t0, 0, b"")
             raise
         headers = [(k, v) for k, v in headers if k.lower() not in ("date", "server")]
-        headers.append(("Date", _http_date()))
-        headers.append(("Server", "edgesim"))
         if truncate_to is not None:
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(out))))
