@@ -171,3 +171,94 @@ int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_lis
 		es_distribution_list_free(out);
 	return rc;
 }
+
+int es_cf_get_distribution(struct es_aws_client *c, const char *id, struct es_distribution *out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	xmlDoc *doc;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (es_cf_get_distribution_call(&call, id)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc)
+		return rc;
+	doc = es_xml_parse(resp.body.data, resp.body.len);
+	if (!doc) {
+		es_http_response_free(&resp);
+		return es_fail_prefix("GetDistribution");
+	}
+	xmlNode *root = xmlDocGetRootElement(doc);
+	out->id = es_xml_path_text(root, "Id");
+	out->status = es_xml_path_text(root, "Status");
+	out->domain_name = es_xml_path_text(root, "DomainName");
+	out->last_modified = es_xml_path_text(root, "LastModifiedTime");
+	out->lambda_arn = es_xml_path_text(root, "DistributionConfig/DefaultCacheBehavior/"
+	                                         "LambdaFunctionAssociations/Items/"
+	                                         "LambdaFunctionAssociation/LambdaFunctionARN");
+	char *inv = es_xml_path_text(root, "InProgressInvalidationBatches");
+	out->invalidations_in_progress = inv ? atoi(inv) : 0;
+	free(inv);
+	const char *etag = es_http_header(&resp, "ETag");
+	out->etag = etag ? strdup(etag) : NULL;
+	xmlFreeDoc(doc);
+	es_http_response_free(&resp);
+	if (!out->id || !out->status) {
+		es_distribution_free(out);
+		return es_fail(ES_EPARSE, "GetDistribution: the answer has no Id or Status");
+	}
+	return ES_OK;
+}
+
+int es_cf_create_invalidation(struct es_aws_client *c, const char *distribution_id,
+                              const char *caller_reference, const char *const *paths,
+                              size_t n_paths, char **id, char **status)
+{
+	struct es_aws_call call;
+	xmlDoc *doc;
+	int rc;
+
+	*id = *status = NULL;
+	if (es_cf_create_invalidation_call(&call, distribution_id, caller_reference, paths,
+	                                   n_paths)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_svc_sync_xml(c, &call, &doc);
+	if (rc)
+		return rc;
+	xmlNode *root = xmlDocGetRootElement(doc);
+	*id = es_xml_path_text(root, "Id");
+	*status = es_xml_path_text(root, "Status");
+	xmlFreeDoc(doc);
+	if (!*id) {
+		free(*status);
+		*status = NULL;
+		return es_fail(ES_EPARSE, "CreateInvalidation: the answer has no Id");
+	}
+	return ES_OK;
+}
+
+int es_cf_get_invalidation(struct es_aws_client *c, const char *distribution_id,
+                           const char *invalidation_id, char **status)
+{
+	struct es_aws_call call;
+	xmlDoc *doc;
+	int rc;
+
+	*status = NULL;
+	if (es_cf_get_invalidation_call(&call, distribution_id, invalidation_id)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_svc_sync_xml(c, &call, &doc);
+	if (rc)
+		return rc;
+	*status = es_xml_path_text(xmlDocGetRootElement(doc), "Status");
+	xmlFreeDoc(doc);
+	return *status ? ES_OK : es_fail(ES_EPARSE, "GetInvalidation: the answer has no Status");
+}

@@ -18,6 +18,7 @@ struct es_distribution {
 	char *comment;
 	char *etag;           /* from GetDistribution only */
 	char *lambda_arn;     /* default behaviour's first Lambda@Edge association */
+	int invalidations_in_progress; /* from GetDistribution only */
 	char **aliases;       /* CNAMEs */
 	size_t n_aliases;
 };
@@ -40,6 +41,17 @@ int es_cf_create_invalidation_call(struct es_aws_call *call, const char *distrib
  * is set when more pages follow. */
 int es_cf_parse_distribution_list(const char *xml, size_t len, struct es_distribution_list *out,
                                   char **next_marker);
+
+/* GetDistribution: status, domain, last change, ETag and the Lambda ARN. */
+int es_cf_get_distribution(struct es_aws_client *c, const char *id, struct es_distribution *out);
+
+/* Create an invalidation; *id and *status (malloc'd) from the answer. */
+int es_cf_create_invalidation(struct es_aws_client *c, const char *distribution_id,
+                              const char *caller_reference, const char *const *paths,
+                              size_t n_paths, char **id, char **status);
+/* Current status of an invalidation (malloc'd). */
+int es_cf_get_invalidation(struct es_aws_client *c, const char *distribution_id,
+                           const char *invalidation_id, char **status);
 
 /* All distributions, following NextMarker pages. */
 int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_list *out);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cloudfront.h"
 #include "deploy.h"
 #include "ledger.h"
 #include "package.h"
@@ -217,10 +218,10 @@ static int take_lock(struct es_deploy *d)
 			continue;
 		}
 		d->lock_key[0] = '\0';
-		return es_fail(ES_EREFUSED, "%s", msg);
+		return es_fail(ES_EBUSY, "%s", msg);
 	}
 	d->lock_key[0] = '\0';
-	return es_fail(ES_EREFUSED, "the %s lock is contended; try again", d->stage->name);
+	return es_fail(ES_EBUSY, "the %s lock is contended; try again", d->stage->name);
 }
 
 static void drop_lock(struct es_deploy *d)
@@ -1012,6 +1013,49 @@ static int use_release(struct es_deploy *d, const struct es_release_ref *r)
 	return ES_OK;
 }
 
+/* The stack's distribution, if it has one and it is still InProgress. */
+static int distribution_in_progress(struct es_aws_client *aws, const char *stack, char *id,
+                                    size_t len, bool *moving)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	struct es_kv *ids, *types;
+	size_t n;
+	int rc;
+
+	*moving = false;
+	id[0] = '\0';
+	if (es_cfn_describe_stack_resources_call(&call, stack)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(aws, &call, &resp);
+	if (rc)
+		return rc;
+	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
+				snprintf(id, len, "%s", ids[i].value);
+			free(ids[i].key);
+			free(ids[i].value);
+			free(types[i].key);
+			free(types[i].value);
+		}
+		free(ids);
+		free(types);
+	}
+	es_http_response_free(&resp);
+	if (!id[0])
+		return ES_OK;
+	struct es_distribution dist;
+	rc = es_cf_get_distribution(aws, id, &dist);
+	if (rc)
+		return rc;
+	*moving = strcmp(dist.status, "Deployed") != 0;
+	es_distribution_free(&dist);
+	return ES_OK;
+}
+
 int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
                     es_deploy_event_fn fn, void *ud, struct es_deploy **out)
 {
@@ -1041,6 +1085,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	d->kind = req->kind ? req->kind : "deploy";
 	d->artifacts = json_array();
 	d->st = ST_DESCRIBE;
+	snprintf(d->res.stage, sizeof(d->res.stage), "%s", stage->name);
 	*out = d;
 
 	/* Rule 2: never start on a stack CloudFormation is still working on. */
@@ -1049,14 +1094,32 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		bool busy = es_cfn_status_in_progress(st.status) &&
 		            strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
 		if (busy) {
-			set_result(d, ES_EREFUSED, "refused",
-			           "stack %s is %s: wait until it settles (edgeship status shows it)",
-			           stage->stack, st.status);
+			es_fail(ES_EBUSY, "stack %s is %s: wait until it settles (or use --wait)",
+			        stage->stack, st.status);
+			set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
 			es_stack_free(&st);
 			d->st = ST_DONE;
-			return ES_EREFUSED;
+			return ES_EBUSY;
 		}
 		es_stack_free(&st);
+		/* The classic restriction: no new change until the last one has
+		 * reached every edge. */
+		char dist_id[64];
+		bool moving;
+		rc = distribution_in_progress(aws, stage->stack, dist_id, sizeof(dist_id), &moving);
+		if (rc) {
+			d->st = ST_DONE;
+			return es_fail_prefix("reading the distribution of %s", stage->stack);
+		}
+		if (moving) {
+			es_fail(ES_EBUSY,
+			        "%s's distribution %s is InProgress: no new change until the current "
+			        "one is fully deployed (or use --wait)",
+			        stage->name, dist_id);
+			set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
+			d->st = ST_DONE;
+			return ES_EBUSY;
+		}
 	} else if (rc != ES_ENOTFOUND) {
 		d->st = ST_DONE;
 		return es_fail_prefix("reading stack %s", stage->stack);
@@ -1087,7 +1150,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		rc = take_lock(d);
 	if (rc) {
 		d->st = ST_DONE;
-		if (rc == ES_EREFUSED)
+		if (rc == ES_EBUSY)
 			set_result(d, rc, "refused", "%s", es_error_last()->message);
 		return rc;
 	}

@@ -55,6 +55,7 @@ struct es_deploy_result {
 	char result[24];              /* success | failed | no-changes | cancelled | refused */
 	char message[1024];
 	char stack_status[64];
+	char stage[64];
 	char commit[41];
 	char release[80];
 	char template_key[512];

@@ -94,6 +94,7 @@ const char *es_status_name(int status)
 	case ES_EPARSE: return "unreadable response";
 	case ES_EREFUSED: return "refused";
 	case ES_ECANCELLED: return "cancelled";
+	case ES_EBUSY: return "busy";
 	default: return "error";
 	}
 }

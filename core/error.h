@@ -19,7 +19,8 @@ enum es_status {
 	ES_ECREDS = -8,     /* no usable credentials */
 	ES_EPARSE = -9,     /* a response or file could not be parsed */
 	ES_EREFUSED = -10,  /* a release rule refused the action */
-	ES_ECANCELLED = -11 /* the operator said no */
+	ES_ECANCELLED = -11, /* the operator said no */
+	ES_EBUSY = -12      /* refused for now: the stage is busy (retry with --wait) */
 };
 
 /* What went wrong, as complete as it is known.  AWS failures fill every

@@ -45,7 +45,7 @@ struct es_invalidation {
  * offending path otherwise. */
 int es_invalidation_check_paths(const char *const *paths, size_t n);
 
-/* Invalidate paths (default "/*") on stage's distribution, with a caller
+/* Invalidate paths (default: everything, "/" followed by "*") on stage's distribution, with a caller
  * reference derived from the release and attempt so a retry never makes a
  * second one; recorded in the ledger. Synchronous create; follow with
  * es_invalidation_poll(). */

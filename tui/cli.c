@@ -27,6 +27,18 @@ static int cmd_version(struct es_cli *cli);
 	  "each stage's stack, commit, release, outputs and last action")                \
 	X("deploy", es_cmd_deploy, "[REV] --stage NAME [--yes] [--json]",                \
 	  "package REV (default HEAD) and deploy it to a stage through a change set")    \
+	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",            \
+	  "deploy to STAGE exactly the validated release of the stage before it")       \
+	X("validate", es_cmd_validate, "--stage NAME [--json]",                          \
+	  "run the stage's checks now and record the result")                            \
+	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--wait] [--json]",     \
+	  "invalidate the stage's CloudFront cache (default /*), tracked to Completed")  \
+	X("rollback", es_cmd_rollback, "--stage NAME --to REV [--yes] [--wait] [--json]", \
+	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")           \
+	X("revert", es_cmd_revert, "REV [--deploy] [--yes] [--json]",                    \
+	  "commit a git revert of REV; --deploy sends it to the first stage")            \
+	X("watch", es_cmd_watch, "[--stage NAME]",                                       \
+	  "follow stacks, propagation and invalidations line by line until settled")     \
 	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first") \
 	X("whoami", cmd_whoami, "[--json]",                                              \
 	  "show the AWS identity, account, region, endpoint and credential source")      \
@@ -91,7 +103,8 @@ int es_cli_exit_for(int status)
 	case ES_OK: return ES_EXIT_OK;
 	case ES_ECONFIG:
 	case ES_ECREDS: return ES_EXIT_CONFIG;
-	case ES_EREFUSED: return ES_EXIT_REFUSED;
+	case ES_EREFUSED:
+	case ES_EBUSY: return ES_EXIT_REFUSED;
 	case ES_ECANCELLED: return ES_EXIT_CANCELLED;
 	case ES_EINVAL: return ES_EXIT_USAGE;
 	default: return ES_EXIT_FAILURE;
@@ -202,8 +215,19 @@ int es_cli_main(int argc, char **argv)
 			cli.stage = a + 8;
 		} else if (strcmp(a, "--poll-interval") == 0 && i + 1 < cli.argc) {
 			cli.poll_ms = atol(cli.argv[++i]);
-		} else if (a[0] != '-' && !cli.rev) {
-			cli.rev = a;
+		} else if (strcmp(a, "--to") == 0 && i + 1 < cli.argc) {
+			cli.to = cli.argv[++i];
+		} else if (strncmp(a, "--to=", 5) == 0) {
+			cli.to = a + 5;
+		} else if (strcmp(a, "--wait") == 0) {
+			cli.wait = true;
+		} else if (strcmp(a, "--deploy") == 0) {
+			cli.deploy = true;
+		} else if ((a[0] != '-' || a[1] == '\0') && cli.n_args < 64) {
+			/* Revisions and invalidation paths are positional. */
+			if (!cli.rev)
+				cli.rev = a;
+			cli.args[cli.n_args++] = a;
 		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
 			usage(stdout);
 			return ES_EXIT_OK;

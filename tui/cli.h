@@ -28,6 +28,11 @@ struct es_cli {
 	bool yes;          /* --yes */
 	const char *rev;   /* first positional argument */
 	long poll_ms;      /* --poll-interval (tests) */
+	const char *to;    /* --to: promotion target stage or rollback commit */
+	bool wait;         /* --wait: queue until the stage is ready */
+	bool deploy;       /* revert --deploy */
+	const char *args[64]; /* positional arguments after the subcommand */
+	int n_args;
 };
 
 /* Report the last core error (text on stderr, or JSON on stdout with
@@ -41,6 +46,12 @@ int es_cmd_init(struct es_cli *cli);
 int es_cmd_status(struct es_cli *cli);
 int es_cmd_deploy(struct es_cli *cli);
 int es_cmd_log(struct es_cli *cli);
+int es_cmd_promote(struct es_cli *cli);
+int es_cmd_rollback(struct es_cli *cli);
+int es_cmd_revert(struct es_cli *cli);
+int es_cmd_invalidate(struct es_cli *cli);
+int es_cmd_validate(struct es_cli *cli);
+int es_cmd_watch(struct es_cli *cli);
 
 /* Run the program; returns the process exit code. */
 int es_cli_main(int argc, char **argv);

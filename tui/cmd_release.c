@@ -18,17 +18,9 @@
 #include "repo.h"
 #include "status.h"
 #include "timefmt.h"
+#include "cmd.h"
 
-/* What every release command needs: the repository, its edgeship.conf, a
- * loop and an AWS client. */
-struct ctx {
-	struct es_repo *repo;
-	struct es_config *conf;
-	struct es_loop *loop;
-	struct es_aws_client *aws;
-};
-
-static void ctx_free(struct ctx *c)
+void ctx_free(struct ctx *c)
 {
 	es_aws_client_free(c->aws);
 	es_loop_free(c->loop);
@@ -36,7 +28,7 @@ static void ctx_free(struct ctx *c)
 	es_repo_free(c->repo);
 }
 
-static int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
+int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
 {
 	char path[4096];
 	int rc;
@@ -60,7 +52,7 @@ static int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
 }
 
 /* Progress lines: stdout for people, stderr when stdout carries JSON. */
-static FILE *progress(const struct es_cli *cli)
+FILE *progress(const struct es_cli *cli)
 {
 	return cli->json ? stderr : stdout;
 }
@@ -162,20 +154,13 @@ int es_cmd_status(struct es_cli *cli)
 
 /* ------------------------------------------------------------ deploy */
 
-struct deploy_ui {
-	struct es_cli *cli;
-	struct es_deploy *d;
-	FILE *out;
-	bool interactive;
-};
-
 static void print_event_time(FILE *f, const char *iso)
 {
 	const char *t = iso ? strchr(iso, 'T') : NULL;
 	fprintf(f, "%.8s", t ? t + 1 : "--:--:--");
 }
 
-static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
+void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 {
 	struct deploy_ui *ui = ud;
 	FILE *f = ui->out;
@@ -202,7 +187,16 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		break;
 	case ES_DEPLOY_QUESTION: {
 		bool yes = false;
-		if (ui->interactive) {
+		if (ui->interactive && ui->confirm_word) {
+			char line[128];
+			fprintf(stderr, "%s Type the stage name (%s) to go ahead: ", ev->text,
+			        ui->confirm_word);
+			fflush(stderr);
+			if (fgets(line, sizeof(line), stdin)) {
+				line[strcspn(line, "\r\n")] = '\0';
+				yes = strcmp(line, ui->confirm_word) == 0;
+			}
+		} else if (ui->interactive) {
 			char line[16];
 			fprintf(stderr, "%s [y/N] ", ev->text);
 			fflush(stderr);
@@ -228,7 +222,7 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	fflush(f);
 }
 
-static int result_exit(const struct es_deploy_result *r)
+int result_exit(const struct es_deploy_result *r)
 {
 	if (strcmp(r->result, "success") == 0 || strcmp(r->result, "no-changes") == 0)
 		return ES_EXIT_OK;
@@ -292,34 +286,43 @@ int es_cmd_deploy(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "deploy", rc);
 	}
-	while (!es_deploy_done(ui.d)) {
-		rc = es_loop_turn(c.loop, 1000);
-		if (rc)
+	code = run_deploy(cli, &c, &ui, "deploy");
+	ctx_free(&c);
+	return code;
+}
+
+int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *what)
+{
+	int code;
+
+	while (!es_deploy_done(ui->d)) {
+		if (es_loop_turn(c->loop, 1000))
 			break;
 	}
-	const struct es_deploy_result *r = es_deploy_result(ui.d);
+	const struct es_deploy_result *r = es_deploy_result(ui->d);
 	if (cli->json) {
-		char *j = es_deploy_result_json(ui.d);
+		char *j = es_deploy_result_json(ui->d);
 		if (j)
 			puts(j);
 		free(j);
 	} else {
 		if (strcmp(r->result, "failed") == 0)
-			fprintf(ui.out, "deploy failed: %s\n", r->message);
+			fprintf(ui->out, "%s failed: %s\n", what, r->message);
 		else
-			fprintf(ui.out, "%s\n", r->message);
+			fprintf(ui->out, "%s\n", r->message);
 		for (size_t i = 0; i < r->n_outputs; i++)
-			fprintf(ui.out, "  output %s = %s\n", r->outputs[i].key, r->outputs[i].value);
+			fprintf(ui->out, "  output %s = %s\n", r->outputs[i].key, r->outputs[i].value);
 		if (strcmp(r->result, "success") == 0)
-			fprintf(ui.out, "next: CloudFront propagates the change; an origin-request "
-			                "function runs only on cache misses, so invalidate the cache "
-			                "to see it at once\n");
+			fprintf(ui->out, "next: CloudFront propagates the change; an origin-request "
+			                 "function runs only on cache misses, so invalidate the cache "
+			                 "to see it at once (edgeship invalidate --stage %s)\n",
+			        r->stage);
 	}
 	if (!cli->json && strcmp(r->result, "failed") == 0 && r->root_cause[0])
 		fprintf(stderr, "root cause: %s\n", r->root_cause);
 	code = result_exit(r);
-	es_deploy_free(ui.d);
-	ctx_free(&c);
+	es_deploy_free(ui->d);
+	ui->d = NULL;
 	return code;
 }
 

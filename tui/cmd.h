@@ -1,0 +1,44 @@
+/* Shared plumbing of the headless commands (cmd_release.c, cmd_actions.c). */
+#ifndef ES_CMD_H
+#define ES_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "aws.h"
+#include "cli.h"
+#include "conf.h"
+#include "deploy.h"
+#include "loop.h"
+#include "repo.h"
+
+/* What every release command needs: the repository, its edgeship.conf, a
+ * loop and an AWS client. */
+struct ctx {
+	struct es_repo *repo;
+	struct es_config *conf;
+	struct es_loop *loop;
+	struct es_aws_client *aws;
+};
+
+int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws);
+void ctx_free(struct ctx *c);
+
+/* Progress lines: stdout for people, stderr when stdout carries JSON. */
+FILE *progress(const struct es_cli *cli);
+
+/* Printing a running deploy, promotion or rollback. */
+struct deploy_ui {
+	struct es_cli *cli;
+	struct es_deploy *d;
+	FILE *out;
+	bool interactive;
+	const char *confirm_word; /* type this (the stage name) instead of y */
+};
+
+void on_deploy_event(const struct es_deploy_event *ev, void *ud);
+/* Turn the loop until ui->d is done, report, free it; the exit code. */
+int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *what);
+int result_exit(const struct es_deploy_result *r);
+
+#endif

@@ -1,0 +1,364 @@
+/* Headless release actions beyond deploy: promote, rollback, revert,
+ * invalidate, validate and watch. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "error.h"
+#include "model.h"
+#include "release.h"
+#include "timefmt.h"
+
+static bool refuse_read_only(struct es_cli *cli, const char *command)
+{
+	if (!cli->read_only)
+		return false;
+	es_fail(ES_EREFUSED, "--read-only: %s changes something; run without --read-only", command);
+	return true;
+}
+
+/* --wait: a busy stage is retried every few seconds instead of refused. */
+static bool wait_and_retry(struct es_cli *cli, struct ctx *c, int rc, FILE *out)
+{
+	static double last_note;
+
+	if (rc != ES_EBUSY || !cli->wait)
+		return false;
+	if (es_time_now() - last_note > 30) {
+		fprintf(out, "waiting: %s\n", es_error_last()->message);
+		fflush(out);
+		last_note = es_time_now();
+	}
+	double until = es_time_now() + (cli->poll_ms > 0 ? cli->poll_ms : 5000) / 1000.0;
+	while (es_time_now() < until)
+		es_loop_turn(c->loop, 200);
+	return true;
+}
+
+int es_cmd_promote(struct es_cli *cli)
+{
+	struct ctx c;
+	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
+	int rc;
+
+	if (refuse_read_only(cli, "promote"))
+		return es_cli_fail(cli, "promote", ES_EREFUSED);
+	if (!cli->to) {
+		es_fail(ES_EINVAL, "promote needs --to STAGE, e.g. edgeship promote --to production");
+		return es_cli_fail(cli, "promote", ES_EINVAL);
+	}
+	rc = ctx_open(cli, &c, true);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "promote", rc);
+	}
+	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	ui.confirm_word = cli->to;
+	do {
+		rc = es_promote_start(c.aws, c.conf, cli->to, cli->yes, cli->poll_ms, on_deploy_event,
+		                      &ui, &ui.d);
+		if (rc) {
+			es_deploy_free(ui.d);
+			ui.d = NULL;
+		}
+	} while (wait_and_retry(cli, &c, rc, ui.out));
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "promote", rc);
+	}
+	rc = run_deploy(cli, &c, &ui, "promotion");
+	ctx_free(&c);
+	return rc;
+}
+
+int es_cmd_rollback(struct es_cli *cli)
+{
+	struct ctx c;
+	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
+	bool already = false;
+	int rc;
+
+	if (refuse_read_only(cli, "rollback"))
+		return es_cli_fail(cli, "rollback", ES_EREFUSED);
+	if (!cli->stage || !cli->to) {
+		es_fail(ES_EINVAL, "rollback needs --stage NAME --to REV, e.g. edgeship rollback "
+		                   "--stage production --to HEAD~1");
+		return es_cli_fail(cli, "rollback", ES_EINVAL);
+	}
+	rc = ctx_open(cli, &c, true);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "rollback", rc);
+	}
+	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	ui.confirm_word = cli->stage;
+	do {
+		rc = es_rollback_start(c.aws, c.conf, c.repo, cli->stage, cli->to, cli->yes,
+		                       cli->poll_ms, on_deploy_event, &ui, &ui.d, &already);
+		if (rc) {
+			es_deploy_free(ui.d);
+			ui.d = NULL;
+		}
+	} while (wait_and_retry(cli, &c, rc, ui.out));
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "rollback", rc);
+	}
+	if (already) {
+		if (cli->json)
+			printf("{\"ok\": true, \"result\": \"already-running\", \"message\": \"%s\"}\n",
+			       es_error_last()->message);
+		else
+			printf("already running this release: %s\n", es_error_last()->message);
+		ctx_free(&c);
+		return ES_EXIT_OK;
+	}
+	rc = run_deploy(cli, &c, &ui, "rollback");
+	ctx_free(&c);
+	return rc;
+}
+
+int es_cmd_revert(struct es_cli *cli)
+{
+	struct ctx c;
+	char oid[41];
+	int rc;
+
+	if (refuse_read_only(cli, "revert"))
+		return es_cli_fail(cli, "revert", ES_EREFUSED);
+	if (!cli->rev) {
+		es_fail(ES_EINVAL, "revert needs a commit, e.g. edgeship revert HEAD");
+		return es_cli_fail(cli, "revert", ES_EINVAL);
+	}
+	rc = ctx_open(cli, &c, cli->deploy);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "revert", rc);
+	}
+	rc = es_revert_commit(c.repo, cli->rev, oid);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "revert", rc);
+	}
+	fprintf(progress(cli), "committed %.7s: revert of %s\n", oid, cli->rev);
+	if (!cli->deploy) {
+		if (cli->json)
+			printf("{\"ok\": true, \"commit\": \"%s\"}\n", oid);
+		ctx_free(&c);
+		return ES_EXIT_OK;
+	}
+	const struct es_stage_conf *first = es_config_first_stage(c.conf);
+	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
+	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	struct es_deploy_request req = {
+	        .conf = c.conf,
+	        .repo = c.repo,
+	        .rev = oid,
+	        .stage = first->name,
+	        .yes = cli->yes,
+	        .poll_ms = cli->poll_ms,
+	};
+	rc = es_deploy_start(c.aws, &req, on_deploy_event, &ui, &ui.d);
+	if (rc) {
+		es_deploy_free(ui.d);
+		ctx_free(&c);
+		return es_cli_fail(cli, "revert", rc);
+	}
+	rc = run_deploy(cli, &c, &ui, "deploy");
+	ctx_free(&c);
+	return rc;
+}
+
+int es_cmd_invalidate(struct es_cli *cli)
+{
+	struct ctx c;
+	struct es_invalidation inv;
+	FILE *out = progress(cli);
+	int rc;
+
+	if (refuse_read_only(cli, "invalidate"))
+		return es_cli_fail(cli, "invalidate", ES_EREFUSED);
+	rc = ctx_open(cli, &c, true);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "invalidate", rc);
+	}
+	const struct es_stage_conf *first = es_config_first_stage(c.conf);
+	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
+	rc = es_invalidate(c.aws, c.conf, stage, cli->args, (size_t)cli->n_args, &inv);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "invalidate", rc);
+	}
+	fprintf(out, "invalidation %s on %s: %s (caller reference %s)\n", inv.id,
+	        inv.distribution_id, inv.status, inv.caller_reference);
+	double start = es_time_now();
+	while (cli->wait && strcmp(inv.status, "Completed") != 0) {
+		double until = es_time_now() + (cli->poll_ms > 0 ? cli->poll_ms : 3000) / 1000.0;
+		while (es_time_now() < until)
+			es_loop_turn(c.loop, 200);
+		rc = es_invalidation_poll(c.aws, &inv);
+		if (rc) {
+			char line[600];
+			fprintf(out, "polling: %s (trying again)\n",
+			        es_error_format(es_error_last(), line, sizeof(line)));
+			continue;
+		}
+		char took[32];
+		fprintf(out, "invalidation %s: %s after %s\n", inv.id, inv.status,
+		        es_duration_format(es_time_now() - start, took, sizeof(took)));
+		fflush(out);
+	}
+	if (cli->json)
+		printf("{\"ok\": true, \"id\": \"%s\", \"status\": \"%s\", \"distribution_id\": "
+		       "\"%s\", \"caller_reference\": \"%s\"}\n",
+		       inv.id, inv.status, inv.distribution_id, inv.caller_reference);
+	ctx_free(&c);
+	return ES_EXIT_OK;
+}
+
+int es_cmd_validate(struct es_cli *cli)
+{
+	struct ctx c;
+	struct es_check_result results[ES_MODEL_MAX_CHECKS];
+	size_t n;
+	bool passed;
+	int rc;
+
+	rc = ctx_open(cli, &c, true);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "validate", rc);
+	}
+	const struct es_stage_conf *first = es_config_first_stage(c.conf);
+	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
+	rc = es_validate(c.aws, c.conf, stage, results, ES_MODEL_MAX_CHECKS, &n, &passed);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "validate", rc);
+	}
+	if (cli->json) {
+		printf("{\"ok\": %s, \"stage\": \"%s\", \"passed\": %s, \"checks\": [", "true", stage,
+		       passed ? "true" : "false");
+		for (size_t i = 0; i < n; i++) {
+			char detail[300];
+			size_t k = 0;
+			for (const char *p = results[i].detail; *p && k + 2 < sizeof(detail); p++)
+				if (*p != '"' && *p != '\\')
+					detail[k++] = *p;
+			detail[k] = '\0';
+			printf("%s{\"name\": \"%s\", \"passed\": %s, \"status\": %ld, \"latency_ms\": "
+			       "%.1f, \"detail\": \"%s\"}",
+			       i ? ", " : "", results[i].name, results[i].passed ? "true" : "false",
+			       results[i].status, results[i].latency_ms, detail);
+		}
+		printf("]}\n");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%s %-20s %3ld %7.1f ms  %s\n", results[i].passed ? "pass" : "FAIL",
+			       results[i].name, results[i].status, results[i].latency_ms,
+			       results[i].detail);
+		printf("%s: validation %s\n", stage, passed ? "passed" : "failed");
+	}
+	ctx_free(&c);
+	return passed ? ES_EXIT_OK : ES_EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------------ watch */
+
+struct watch {
+	struct es_model *m;
+	const char *stage;
+	size_t printed;
+	bool changed;
+};
+
+static void on_model(struct es_model *m, unsigned what, void *ud)
+{
+	struct watch *w = ud;
+	(void)m;
+	(void)what;
+	w->changed = true;
+}
+
+static bool settled(const struct watch *w)
+{
+	for (size_t i = 0; i < es_model_stage_count(w->m); i++) {
+		const struct es_stage_view *s = es_model_stage(w->m, i);
+		if (w->stage && strcmp(s->name, w->stage) != 0)
+			continue;
+		if (strcmp(s->stack_status, "UNKNOWN") == 0 || s->busy ||
+		    s->propagation == ES_PROP_IN_PROGRESS)
+			return false;
+	}
+	return true;
+}
+
+int es_cmd_watch(struct es_cli *cli)
+{
+	struct ctx c;
+	struct watch w = {.stage = cli->stage};
+	double last_line = 0;
+	int rc = ctx_open(cli, &c, true);
+
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "watch", rc);
+	}
+	rc = es_model_new(c.aws, c.conf, &w.m);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "watch", rc);
+	}
+	es_model_on_change(w.m, on_model, &w);
+	bool first_round = true;
+	for (;;) {
+		es_loop_turn(c.loop, 500);
+		for (; w.printed < es_model_activity_count(w.m); w.printed++) {
+			const struct es_activity *a = es_model_activity(w.m, w.printed);
+			printf("%s\n", a->text);
+		}
+		if (es_model_busy(w.m) || !w.changed)
+			continue;
+		w.changed = false;
+		double now = es_time_now();
+		bool quiet = settled(&w);
+		if (first_round || now - last_line >= 5 || quiet) {
+			for (size_t i = 0; i < es_model_stage_count(w.m); i++) {
+				const struct es_stage_view *s = es_model_stage(w.m, i);
+				char el[32], est[32];
+				if (w.stage && strcmp(s->name, w.stage) != 0)
+					continue;
+				printf("%-12s stack %-22s release %-18s", s->name, s->stack_status,
+				       s->release[0] ? s->release : "-");
+				if (s->propagation == ES_PROP_IN_PROGRESS)
+					printf(" distribution InProgress %s (estimate %s)",
+					       es_duration_format(s->prop_elapsed_s, el, sizeof(el)),
+					       s->prop_estimate_s < 0
+					               ? "no history yet"
+					               : es_duration_format(s->prop_estimate_s, est,
+					                                    sizeof(est)));
+				else if (s->propagation == ES_PROP_DEPLOYED)
+					printf(" distribution Deployed");
+				if (s->error[0])
+					printf(" error: %s", s->error);
+				printf("\n");
+			}
+			if (es_model_connection(w.m)[0])
+				printf("%s\n", es_model_connection(w.m));
+			last_line = now;
+			first_round = false;
+		}
+		fflush(stdout);
+		if (quiet)
+			break;
+	}
+	printf("settled\n");
+	es_model_free(w.m);
+	ctx_free(&c);
+	return ES_EXIT_OK;
+}
