@@ -11,6 +11,7 @@
 
 #include "cloudformation.h"
 #include "cloudfront.h"
+#include "edges.h"
 #include "ledger.h"
 #include "model.h"
 #include "repo.h"
@@ -27,6 +28,8 @@ struct es_model {
 	struct es_loop *loop;
 	const struct es_config *conf;
 	struct es_stage_view *stages;
+	struct es_edge_probe **sampling; /* per stage, in flight or NULL */
+	struct edge_ctx *edge_ctx;       /* per stage */
 	size_t n_stages;
 	struct es_activity *activity; /* ring */
 	size_t act_start, act_n;
@@ -129,8 +132,53 @@ static bool anything_moving(const struct es_model *m)
 	return false;
 }
 
+struct edge_ctx {
+	struct es_model *m;
+	size_t stage;
+};
+
+static void changed(struct es_model *m, unsigned what);
+
+static void on_edges(const struct es_edge_sample *samples, size_t n, void *ud)
+{
+	struct edge_ctx *c = ud;
+	struct es_model *m = c->m;
+	struct es_stage_view *s = &m->stages[c->stage];
+	size_t before = s->edges_new;
+
+	m->sampling[c->stage] = NULL;
+	memcpy(s->edges, samples, n * sizeof(*samples));
+	s->n_edges = n;
+	s->edges_new = 0;
+	for (size_t i = 0; i < n; i++)
+		s->edges_new += samples[i].is_new;
+	if (s->edges_new != before && s->propagation != ES_PROP_UNKNOWN)
+		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s", s->name,
+		             s->edges_new, n, es_edges_version_of(s->lambda_arn));
+	changed(m, ES_MODEL_STAGES);
+}
+
+/* Edges are sampled once per round for stages that have something to
+ * sample: a configured probe or a distribution domain. */
+static void sample_edges(struct es_model *m)
+{
+	for (size_t i = 0; i < m->n_stages; i++) {
+		const struct es_stage_conf *sc = &m->conf->stages[i];
+		struct es_stage_view *s = &m->stages[i];
+		if (m->sampling[i] || !s->distribution_domain[0])
+			continue;
+		if (!sc->n_probes && !sc->url)
+			continue;
+		m->edge_ctx[i] = (struct edge_ctx){m, i};
+		es_edges_sample(m->loop, sc, s->distribution_domain, es_edges_version_of(s->lambda_arn),
+		                on_edges, &m->edge_ctx[i], &m->sampling[i]);
+	}
+}
+
 static void really_free(struct es_model *m)
 {
+	free(m->sampling);
+	free(m->edge_ctx);
 	free(m->stages);
 	free(m->activity);
 	free(m);
@@ -172,6 +220,8 @@ static void end_round(struct es_model *m)
 		changed(m, ES_MODEL_CONNECTION);
 	}
 	changed(m, ES_MODEL_STAGES);
+	if (!m->round_failed)
+		sample_edges(m);
 	if (!m->timer)
 		m->timer = es_loop_timer(m->loop, next, round_timer, m);
 }
@@ -466,7 +516,9 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	m->activity = calloc(ACTIVITY_MAX, sizeof(*m->activity));
 	m->n_stages = conf->n_stages;
 	m->stages = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->stages));
-	if (!m->activity || !m->stages) {
+	m->sampling = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->sampling));
+	m->edge_ctx = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->edge_ctx));
+	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx) {
 		es_model_free(m);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
@@ -493,6 +545,9 @@ void es_model_free(struct es_model *m)
 	if (m->ledger_timer)
 		es_loop_timer_cancel(m->loop, m->ledger_timer);
 	m->fn = NULL;
+	for (size_t i = 0; m->sampling && i < m->n_stages; i++)
+		if (m->sampling[i])
+			es_edges_cancel(m->loop, m->sampling[i]);
 	if (m->outstanding > 0) {
 		m->zombie = true;
 		return;
