@@ -1,0 +1,44 @@
+/* Drawing primitives shared by every view: rectangles, clipped wide-char
+ * text with control characters removed, boxes, and a text dump of the
+ * screen (line drawing mapped to ASCII) for golden tests and scripts. */
+#ifndef ES_SCREEN_H
+#define ES_SCREEN_H
+
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <curses.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+struct es_rect {
+	int y, x, h, w;
+};
+
+/* Fill r with spaces in attr. */
+void es_scr_fill(struct es_rect r, attr_t attr);
+
+/* Draw UTF-8 text at (y, x) in at most maxw columns; control characters
+ * and undecodable bytes become spaces / '?'. Returns the columns used. */
+int es_scr_text(int y, int x, int maxw, attr_t attr, const char *s);
+
+/* printf into es_scr_text. */
+int es_scr_printf(int y, int x, int maxw, attr_t attr, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* Columns that s takes on screen (what es_scr_text would draw). */
+int es_scr_width(const char *s);
+
+/* A box around r with a title on its top edge. */
+void es_scr_box(struct es_rect r, const char *title, attr_t border, attr_t title_attr);
+
+/* Horizontal line of ch-like line drawing. */
+void es_scr_hline(int y, int x, int w, attr_t attr);
+
+/* Write the visible screen as text: one line per row, trailing spaces
+ * trimmed, line drawing as - | +. */
+int es_scr_dump(FILE *f);
+/* Dump into path (created or truncated). Returns 0 or -1 with errno. */
+int es_scr_dump_path(const char *path);
+
+#endif
