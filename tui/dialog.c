@@ -1,0 +1,282 @@
+/* Dialog boxes: confirmation (default No), typed confirmation, a text
+ * prompt, a chooser and a message, centred over the dashboard. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialog.h"
+#include "repo.h"
+#include "screen.h"
+#include "theme.h"
+
+struct es_dialog *es_dialog_new(enum es_dialog_kind kind, const char *title, const char *question,
+                                es_dialog_fn fn, void *ud)
+{
+	struct es_dialog *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->kind = kind;
+	snprintf(d->title, sizeof(d->title), "%s", title ? title : "");
+	snprintf(d->question, sizeof(d->question), "%s", question ? question : "");
+	es_sanitize(d->title, false);
+	es_sanitize(d->question, false);
+	d->fn = fn;
+	d->ud = ud;
+	return d;
+}
+
+static void push(char ***arr, size_t *n, const char *s, size_t len)
+{
+	char **a = realloc(*arr, (*n + 1) * sizeof(**arr));
+	if (!a)
+		return;
+	*arr = a;
+	a[*n] = strndup(s, len);
+	if (a[*n]) {
+		es_sanitize(a[*n], false);
+		(*n)++;
+	}
+}
+
+void es_dialog_body(struct es_dialog *d, const char *text)
+{
+	const char *s = text ? text : "";
+
+	for (;;) {
+		const char *nl = strchr(s, '\n');
+		push(&d->body, &d->n_body, s, nl ? (size_t)(nl - s) : strlen(s));
+		if (!nl)
+			return;
+		s = nl + 1;
+	}
+}
+
+void es_dialog_bodyf(struct es_dialog *d, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	es_dialog_body(d, buf);
+}
+
+void es_dialog_choice(struct es_dialog *d, const char *text)
+{
+	push(&d->choices, &d->n_choices, text, strlen(text));
+}
+
+static void close_with(struct es_dialog *d, bool ok)
+{
+	d->done = true;
+	d->ok = ok;
+}
+
+static void edit(struct es_dialog *d, int key)
+{
+	size_t n = strlen(d->input);
+
+	if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+		/* drop one UTF-8 character */
+		while (n > 0 && ((unsigned char)d->input[n - 1] & 0xc0) == 0x80)
+			d->input[--n] = 0;
+		if (n > 0)
+			d->input[--n] = 0;
+	} else if (key == 21) { /* C-u */
+		d->input[0] = 0;
+	} else if (key >= ' ' && key != 127 && (key < KEY_MIN || key > KEY_MAX)) {
+		char mb[8];
+		int k = 0;
+		unsigned c = (unsigned)key & 0xffffff;
+		if (c < 0x80) {
+			mb[k++] = (char)c;
+		} else if (c < 0x800) {
+			mb[k++] = (char)(0xc0 | (c >> 6));
+			mb[k++] = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			mb[k++] = (char)(0xe0 | (c >> 12));
+			mb[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			mb[k++] = (char)(0x80 | (c & 0x3f));
+		}
+		if (n + (size_t)k + 1 < sizeof(d->input)) {
+			memcpy(d->input + n, mb, (size_t)k);
+			d->input[n + (size_t)k] = 0;
+		}
+	}
+}
+
+static bool scroll_body(struct es_dialog *d, int key)
+{
+	switch (key) {
+	case KEY_DOWN:
+	case KEY_NPAGE:
+		if (d->top + 1 < d->n_body)
+			d->top += key == KEY_NPAGE ? 10 : 1;
+		if (d->top >= d->n_body)
+			d->top = d->n_body ? d->n_body - 1 : 0;
+		return true;
+	case KEY_UP:
+	case KEY_PPAGE:
+		d->top = d->top > (key == KEY_PPAGE ? 10u : 1u) ? d->top - (key == KEY_PPAGE ? 10 : 1) : 0;
+		return true;
+	default: return false;
+	}
+}
+
+bool es_dialog_key(struct es_dialog *d, int key)
+{
+	bool enter = key == '\n' || key == '\r' || key == KEY_ENTER;
+
+	if (key == 27 || key == 7 /* C-g */) {
+		close_with(d, false);
+		return true;
+	}
+	if (scroll_body(d, key) && d->kind != ES_DLG_CHOOSE)
+		return false;
+	switch (d->kind) {
+	case ES_DLG_CONFIRM:
+		if (key == 'y' || key == 'Y')
+			close_with(d, true);
+		else if (key == 'n' || key == 'N' || enter || key == 'q')
+			close_with(d, false);
+		else if (key == 'j')
+			scroll_body(d, KEY_DOWN);
+		else if (key == 'k')
+			scroll_body(d, KEY_UP);
+		break;
+	case ES_DLG_TYPE:
+		if (enter) {
+			if (strcmp(d->input, d->expect) == 0) {
+				close_with(d, true);
+			} else {
+				snprintf(d->note, sizeof(d->note), "type \"%s\" exactly, or Esc to cancel",
+				         d->expect);
+				d->input[0] = 0;
+			}
+		} else {
+			edit(d, key);
+		}
+		break;
+	case ES_DLG_PROMPT:
+		if (enter) {
+			if (d->check && !d->check(d->input, d->note, sizeof(d->note)))
+				break;
+			close_with(d, true);
+		} else {
+			edit(d, key);
+		}
+		break;
+	case ES_DLG_CHOOSE:
+		if ((key == 'j' || key == KEY_DOWN) && d->sel + 1 < d->n_choices)
+			d->sel++;
+		else if ((key == 'k' || key == KEY_UP) && d->sel > 0)
+			d->sel--;
+		else if (enter && d->n_choices)
+			close_with(d, true);
+		else if (key == 'q')
+			close_with(d, false);
+		break;
+	case ES_DLG_MESSAGE: close_with(d, true); break;
+	}
+	return d->done;
+}
+
+void es_dialog_finish(struct es_dialog *d)
+{
+	if (d->fn)
+		d->fn(d, d->ok, d->input, (int)d->sel, d->ud);
+}
+
+void es_dialog_free(struct es_dialog *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n_body; i++)
+		free(d->body[i]);
+	for (size_t i = 0; i < d->n_choices; i++)
+		free(d->choices[i]);
+	free(d->body);
+	free(d->choices);
+	free(d);
+}
+
+void es_dialog_draw(const struct es_dialog *d)
+{
+	int want_w = es_scr_width(d->question) + 6;
+	for (size_t i = 0; i < d->n_body; i++) {
+		int w = es_scr_width(d->body[i]) + 4;
+		if (w > want_w)
+			want_w = w;
+	}
+	if (want_w < 44)
+		want_w = 44;
+	int w = want_w > COLS - 4 ? COLS - 4 : want_w;
+	int extra = d->kind == ES_DLG_CHOOSE ? (int)d->n_choices : 0;
+	int fixed = 2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) + (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT ? 1 : 0);
+	int body_h = (int)d->n_body;
+	if (body_h > LINES - 4 - fixed)
+		body_h = LINES - 4 - fixed;
+	if (body_h < 0)
+		body_h = 0;
+	int h = fixed + body_h + (body_h ? 1 : 0);
+	if (h > LINES - 2)
+		h = LINES - 2;
+	if (w < 10 || h < 4)
+		return;
+	struct es_rect r = {(LINES - h) / 2, (COLS - w) / 2, h, w};
+	attr_t normal = es_theme_attr(ES_AREA_DIALOG);
+	es_scr_fill(r, normal);
+	es_scr_box(r, d->title, es_theme_attr(d->danger ? ES_AREA_DANGER : ES_AREA_DIALOG_BORDER),
+	           es_theme_attr(d->danger ? ES_AREA_DANGER : ES_AREA_PANE_TITLE));
+	int y = r.y + 2, x = r.x + 2, iw = w - 4;
+	for (int i = 0; i < body_h; i++) {
+		size_t k = d->top + (size_t)i;
+		if (k >= d->n_body)
+			break;
+		const char *l = d->body[k];
+		enum es_area a = l[0] == '+' ? ES_AREA_DIFF_ADD
+		                 : l[0] == '-' ? ES_AREA_DIFF_DEL
+		                 : l[0] == '~' ? ES_AREA_DIFF_HUNK
+		                 : l[0] == '!' ? ES_AREA_DANGER
+		                               : ES_AREA_DIALOG;
+		es_scr_text(y++, x, iw, es_theme_attr(a), l);
+	}
+	if (d->n_body > (size_t)body_h && body_h > 0)
+		es_scr_printf(r.y + r.h - 1, r.x + 2, iw, es_theme_attr(ES_AREA_HINT),
+		              " %zu more lines: Up/Down ", d->n_body - (size_t)body_h);
+	if (body_h)
+		y++;
+	es_scr_text(y++, x, iw, normal | A_BOLD, d->question);
+	switch (d->kind) {
+	case ES_DLG_CONFIRM:
+		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "y: yes   n / Enter / Esc: no");
+		break;
+	case ES_DLG_TYPE:
+	case ES_DLG_PROMPT: {
+		int n = es_scr_printf(y, x, iw, es_theme_attr(ES_AREA_CURSOR), "> %s", d->input);
+		es_scr_fill((struct es_rect){y, x + n, 1, iw - n > 0 ? 1 : 0}, es_theme_attr(ES_AREA_CURSOR) | A_REVERSE);
+		y++;
+		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT),
+		            d->kind == ES_DLG_TYPE ? "Enter: confirm   Esc: cancel"
+		                                   : "Enter: accept   C-u: clear   Esc: cancel");
+		break;
+	}
+	case ES_DLG_CHOOSE:
+		for (size_t i = 0; i < d->n_choices; i++)
+			es_scr_printf(y++, x, iw,
+			              es_theme_attr(i == d->sel ? ES_AREA_CURSOR : ES_AREA_DIALOG), "%s %s",
+			              i == d->sel ? ">" : " ", d->choices[i]);
+		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "j/k: move   Enter: choose   Esc: cancel");
+		break;
+	case ES_DLG_MESSAGE:
+		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "any key closes");
+		break;
+	}
+	if (d->note[0])
+		es_scr_text(r.y + r.h - 2, x, iw, es_theme_attr(ES_AREA_ACT_WARN), d->note);
+}

@@ -1,0 +1,55 @@
+/* Modal dialogs that never block the event loop: the dashboard sends them
+ * keys and draws them over the panes; when one closes, its callback runs.
+ * Confirmations default to No; dangerous ones need the stage name typed. */
+#ifndef ES_DIALOG_H
+#define ES_DIALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum es_dialog_kind {
+	ES_DLG_CONFIRM, /* y / n, Enter = No */
+	ES_DLG_TYPE,    /* type the expected word, Enter */
+	ES_DLG_PROMPT,  /* edit a line of text, Enter */
+	ES_DLG_CHOOSE,  /* pick one of several, Enter */
+	ES_DLG_MESSAGE, /* any key closes */
+};
+
+struct es_dialog;
+/* ok: yes / Enter on valid input; text: the input; choice: the index. */
+typedef void (*es_dialog_fn)(struct es_dialog *d, bool ok, const char *text, int choice,
+                             void *ud);
+
+struct es_dialog {
+	enum es_dialog_kind kind;
+	char title[128];
+	char question[512];
+	char **body; /* lines shown above the question (change set, …) */
+	size_t n_body, top;
+	char expect[128];
+	char input[512];
+	char **choices;
+	size_t n_choices, sel;
+	char note[256]; /* a hint after a wrong answer */
+	bool danger;
+	bool done, ok;
+	es_dialog_fn fn;
+	void *ud;
+	/* validate PROMPT input: NULL or a reason written into why */
+	bool (*check)(const char *input, char *why, size_t len);
+};
+
+struct es_dialog *es_dialog_new(enum es_dialog_kind kind, const char *title, const char *question,
+                                es_dialog_fn fn, void *ud);
+/* Add body lines (text is split at newlines and sanitised). */
+void es_dialog_body(struct es_dialog *d, const char *text);
+void es_dialog_bodyf(struct es_dialog *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void es_dialog_choice(struct es_dialog *d, const char *text);
+/* Feed one key (curses key code or character). Returns true once closed. */
+bool es_dialog_key(struct es_dialog *d, int key);
+/* Run the callback (after the owner took the dialog off screen). */
+void es_dialog_finish(struct es_dialog *d);
+void es_dialog_draw(const struct es_dialog *d);
+void es_dialog_free(struct es_dialog *d);
+
+#endif

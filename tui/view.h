@@ -1,0 +1,151 @@
+/* Views: each pane fills a small table of functions (rows, draw one row,
+ * match a search); scrolling, selection and search live once in view.c.
+ * Views draw plain data held in struct es_ui, which the dashboard fills from
+ * the live model and the screen tests fill from fixtures. */
+#ifndef ES_VIEW_H
+#define ES_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "keymap.h"
+#include "model.h"
+#include "screen.h"
+#include "theme.h"
+
+/* What a request handler asks the main loop to do (htop style). */
+enum {
+	ES_HANDLED = 1 << 0,
+	ES_REDRAW = 1 << 1,
+	ES_QUIT = 1 << 2,
+	ES_REFRESH = 1 << 3,
+};
+
+/* One commit as the history keeps it (compact: 100,000 of them fit). */
+struct es_hist_commit {
+	char oid[41];
+	time_t when;
+	char *summary; /* sanitised */
+	char *author;
+};
+
+struct es_history_list {
+	struct es_hist_commit *items;
+	size_t n, cap;
+	bool loading;
+	char error[256];
+};
+
+/* Append a commit (copies the strings). */
+int es_history_list_add(struct es_history_list *h, const char *oid, time_t when,
+                        const char *summary, const char *author);
+void es_history_list_free(struct es_history_list *h);
+
+enum es_pane {
+	ES_PANE_HISTORY,
+	ES_PANE_STAGES,
+	ES_PANE_PROPAGATION,
+	ES_PANE_VALIDATION,
+	ES_PANE_ACTIVITY,
+	ES_PANE_COUNT
+};
+
+struct es_view;
+
+struct es_view_ops {
+	const char *name;
+	const char *title;
+	/* Lines the view has now. */
+	size_t (*rows)(struct es_view *v);
+	/* Draw line row at (y, x) in w columns; cursor: it is the selected one. */
+	void (*draw_row)(struct es_view *v, size_t row, int y, int x, int w, bool cursor);
+	/* Can the cursor rest on row? (NULL: every row) */
+	bool (*selectable)(struct es_view *v, size_t row);
+	/* Does row contain needle (case-insensitive)? */
+	bool (*matches)(struct es_view *v, size_t row, const char *needle);
+	/* Right side of the title ("120 commits, loading…"). */
+	void (*subtitle)(struct es_view *v, char *buf, size_t len);
+	/* The stage index a row belongs to, or -1 (NULL: none). */
+	int (*stage_of)(struct es_view *v, size_t row);
+};
+
+struct es_view {
+	const struct es_view_ops *ops;
+	struct es_ui *ui;
+	size_t offset, cursor;
+	int height; /* rows visible at the last draw */
+	bool follow; /* keep the last line in sight (activity) */
+	void *priv;  /* the view's own data (pager) */
+};
+
+/* Everything the screen shows. Pointers are borrowed. */
+struct es_ui {
+	/* data */
+	const struct es_stage_view *stages;
+	size_t n_stages;
+	const struct es_activity *activity;
+	size_t n_activity;
+	struct es_history_list *history;
+	/* status line */
+	const char *app;         /* app name, or "" */
+	const char *branch;
+	const char *identity;    /* caller ARN, or why it is unknown */
+	const char *account;
+	const char *region;
+	const char *endpoint;
+	const char *credentials; /* where they came from, or why there are none */
+	const char *conf_note;   /* "no edgeship.conf: run `edgeship init`" … */
+	const char *connection;  /* es_model_connection() */
+	bool read_only;
+	char message[512];       /* transient note (refusals, results) */
+	bool message_error;
+	double now;              /* wall clock for "3m ago" (fixed in tests) */
+	/* state */
+	struct es_view views[ES_PANE_COUNT];
+	enum es_pane focus;
+	enum es_pane narrow_pane; /* the stage pane shown on narrow terminals */
+	char search[128];
+	const struct es_keymap *keymap;
+};
+
+extern const struct es_view_ops es_history_ops;
+extern const struct es_view_ops es_stages_ops;
+extern const struct es_view_ops es_propagation_ops;
+extern const struct es_view_ops es_validation_ops;
+extern const struct es_view_ops es_activity_ops;
+/* Inner width of the Propagation pane (its edge grid wraps at it). */
+extern int es_propagation_width;
+
+/* Wire the five panes to ui. */
+void es_ui_init(struct es_ui *ui);
+
+/* Draw the whole dashboard (panes, status line) for the current size. */
+void es_ui_draw(struct es_ui *ui);
+/* Minimum terminal size. */
+#define ES_UI_MIN_COLS 60
+#define ES_UI_MIN_LINES 16
+
+/* Draw v's rows in box (border included), focused or not. */
+void es_view_draw(struct es_view *v, struct es_rect box, bool focused);
+/* Movement requests on v; ES_HANDLED|ES_REDRAW when handled, else 0. */
+unsigned es_view_request(struct es_view *v, enum es_request req);
+/* Move to the next (dir 1) or previous (dir -1) row matching needle,
+ * wrapping. False when none matches. */
+bool es_view_search(struct es_view *v, const char *needle, int dir);
+/* Keep the cursor on a selectable row and in sight. */
+void es_view_clamp(struct es_view *v);
+
+/* Selected commit (NULL when none) and the stage the user points at: the
+ * Stages/Propagation/Validation cursor, or -1. */
+const struct es_hist_commit *es_ui_selected_commit(struct es_ui *ui);
+int es_ui_selected_stage(struct es_ui *ui);
+/* The stage whose rows a view's row belongs to (multi-line stage views). */
+int es_view_stage_of(struct es_view *v, size_t row);
+
+/* Shared pieces for views. */
+attr_t es_stage_status_attr(const char *status);
+/* "3m ago" relative to ui->now. */
+const char *es_ago(const struct es_ui *ui, double when, char *buf, size_t len);
+
+#endif

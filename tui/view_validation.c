@@ -1,0 +1,119 @@
+/* The Validation pane: per stage, whether the checks passed for the release
+ * it runs and when they ran, then each check's outcome, HTTP status,
+ * latency and detail. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "view.h"
+
+static size_t stage_lines(const struct es_stage_view *s)
+{
+	return 1 + s->n_checks + 1;
+}
+
+static int locate(struct es_view *v, size_t row, size_t *line)
+{
+	for (size_t i = 0; i < v->ui->n_stages; i++) {
+		size_t n = stage_lines(&v->ui->stages[i]);
+		if (row < n) {
+			*line = row;
+			return (int)i;
+		}
+		row -= n;
+	}
+	return -1;
+}
+
+static size_t rows(struct es_view *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->ui->n_stages; i++)
+		n += stage_lines(&v->ui->stages[i]);
+	return n ? n - 1 : 0;
+}
+
+static int stage_of(struct es_view *v, size_t row)
+{
+	size_t line;
+	return locate(v, row, &line);
+}
+
+static bool selectable(struct es_view *v, size_t row)
+{
+	size_t line = 1;
+	return locate(v, row, &line) >= 0 && line == 0;
+}
+
+static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)
+{
+	size_t line = 0;
+	int i = locate(v, row, &line);
+	bool u8 = MB_CUR_MAX > 1;
+
+	if (i < 0)
+		return;
+	const struct es_stage_view *s = &v->ui->stages[i];
+	if (line == 0) {
+		attr_t cur = cursor ? es_theme_attr(ES_AREA_CURSOR) : 0;
+		int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_STAGE_NAME), "%-12s ",
+		                        s->name);
+		if (!s->validated) {
+			es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+			            s->n_checks ? "not yet run for this release"
+			                        : "not run for this release (V runs the checks)");
+			return;
+		}
+		col += es_scr_text(y, x + col, w - col,
+		                   es_theme_attr(s->validation_passed ? ES_AREA_CHECK_PASS
+		                                                      : ES_AREA_CHECK_FAIL),
+		                   s->validation_passed ? "passed" : "FAILED");
+		if (s->validated_at[0])
+			es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), "  at %s",
+			              s->validated_at);
+		return;
+	}
+	if (line > s->n_checks)
+		return;
+	const struct es_check_result *c = &s->checks[line - 1];
+	int col = 2;
+	col += es_scr_text(y, x + col, w - col,
+	                   es_theme_attr(c->passed ? ES_AREA_CHECK_PASS : ES_AREA_CHECK_FAIL),
+	                   c->passed ? (u8 ? "\u2713 pass" : "+ pass") : (u8 ? "\u2717 fail" : "x fail"));
+	col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %-14.14s", c->name);
+	if (c->status)
+		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %3ld", c->status);
+	else
+		col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_CHECK_FAIL), "   -");
+	col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %6.0fms  ",
+	                     c->latency_ms);
+	es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), c->detail);
+}
+
+static bool matches(struct es_view *v, size_t row, const char *needle)
+{
+	size_t line;
+	int i = locate(v, row, &line);
+
+	if (i < 0)
+		return false;
+	const struct es_stage_view *s = &v->ui->stages[i];
+	if (line == 0)
+		return strcasestr(s->name, needle) != NULL;
+	return line <= s->n_checks && (strcasestr(s->checks[line - 1].name, needle) ||
+	                               strcasestr(s->checks[line - 1].detail, needle));
+}
+
+const struct es_view_ops es_validation_ops = {
+        .name = "validation",
+        .title = "Validation",
+        .rows = rows,
+        .draw_row = draw_row,
+        .selectable = selectable,
+        .matches = matches,
+        .stage_of = stage_of,
+};
