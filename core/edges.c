@@ -40,6 +40,37 @@ const char *es_edges_version_of(const char *arn)
 	return colon + 1;
 }
 
+void es_edges_route(const char *url, const char *probe, char *url_out, size_t url_len,
+                    char *connect_to_out, size_t ct_len)
+{
+	bool https = strncmp(url, "https://", 8) == 0;
+	const char *h = strstr(url, "://");
+	char host[256];
+	int port;
+
+	h = h ? h + 3 : url;
+	size_t hl = strcspn(h, ":/");
+	snprintf(host, sizeof(host), "%.*s", (int)hl, h);
+	port = h[hl] == ':' ? atoi(h + hl + 1) : (https ? 443 : 80);
+	const char *path = strchr(h, '/');
+	if (!probe || !*probe) {
+		snprintf(url_out, url_len, "%s", url);
+		connect_to_out[0] = '\0';
+		return;
+	}
+	/* A probe may name its scheme ("http://127.0.0.1:8081"): a plain
+	 * HTTP edge in a test, or a proxy in front of one. */
+	const char *t = strstr(probe, "://");
+	if (t) {
+		https = strncmp(probe, "https://", 8) == 0;
+		port = https ? 443 : 80;
+	}
+	const char *addr = t ? t + 3 : probe;
+	snprintf(url_out, url_len, "%s://%s:%d%s", https ? "https" : "http", host, port,
+	         path ? path : "/");
+	snprintf(connect_to_out, ct_len, "%s:%d:%s", host, port, addr);
+}
+
 static void copy_header(const struct es_http_response *r, const char *name, char *dst, size_t len)
 {
 	const char *v = es_http_header(r, name);
@@ -77,9 +108,7 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
                     struct es_edge_probe **out)
 {
 	struct es_edge_probe *p = calloc(1, sizeof(*p));
-	char base[512], host[256];
-	int port;
-	bool https;
+	char base[512];
 
 	*out = NULL;
 	if (!p)
@@ -98,14 +127,6 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 		return es_fail(ES_ECONFIG, "stage %s has neither a url nor a distribution to sample",
 		               stage->name);
 	}
-	https = strncmp(base, "https://", 8) == 0;
-	const char *h = strstr(base, "://");
-	h = h ? h + 3 : base;
-	size_t hl = strcspn(h, ":/");
-	snprintf(host, sizeof(host), "%.*s", (int)hl, h);
-	port = h[hl] == ':' ? atoi(h + hl + 1) : (https ? 443 : 80);
-	const char *path = strchr(h, '/');
-
 	size_t n = stage->n_probes ? stage->n_probes : 1;
 	if (n > ES_MODEL_MAX_EDGES)
 		n = ES_MODEL_MAX_EDGES;
@@ -113,19 +134,11 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 	p->pending = n;
 	for (size_t i = 0; i < n; i++) {
 		struct es_edge_sample *e = &p->samples[i];
-		char url[900], connect_to[400] = "";
-		const char *target = stage->n_probes ? stage->probes[i] : host;
-		/* A probe may name its scheme ("http://127.0.0.1:8081"): a plain
-		 * HTTP edge in a test or a proxy. */
-		const char *t = strstr(target, "://");
-		bool scheme_http = t && strncmp(target, "http://", 7) == 0;
-		const char *addr = t ? t + 3 : target;
-		snprintf(e->target, sizeof(e->target), "%s", addr);
-		snprintf(url, sizeof(url), "%s://%s:%d%s", scheme_http ? "http" : (https ? "https" : "http"),
-		         host, scheme_http ? 80 : port, path ? path : "/");
-		if (stage->n_probes)
-			snprintf(connect_to, sizeof(connect_to), "%s:%d:%s", host, scheme_http ? 80 : port,
-			         addr);
+		char url[900], connect_to[400];
+		const char *probe = stage->n_probes ? stage->probes[i] : NULL;
+		const char *t = probe ? strstr(probe, "://") : NULL;
+		snprintf(e->target, sizeof(e->target), "%s", probe ? (t ? t + 3 : probe) : "DNS");
+		es_edges_route(base, probe, url, sizeof(url), connect_to, sizeof(connect_to));
 		struct slot *s = &p->slots[i];
 		struct es_http_request req = {
 		        .method = "GET",

@@ -27,6 +27,12 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 /* Forget a sampling in flight (its callback will not run). */
 void es_edges_cancel(struct es_loop *loop, struct es_edge_probe *p);
 
+/* The request for url through probe ("[scheme://]host:port"): url_out is
+ * url with the probe's scheme when it names one, connect_to_out the curl
+ * CONNECT_TO entry ("" without a probe). */
+void es_edges_route(const char *url, const char *probe, char *url_out, size_t url_len,
+                    char *connect_to_out, size_t ct_len);
+
 /* The version number at the end of a version ARN ("…:function:f:17" → "17"). */
 const char *es_edges_version_of(const char *arn);
 

@@ -181,8 +181,15 @@ int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_htt
 			goto nomem;
 		c->headers = n;
 	}
-	/* libcurl adds these unless told not to; SigV4 signs what we send. */
+	/* libcurl adds these unless told not to; SigV4 signs what we send. A
+	 * POST without a Content-Type of ours must not get curl's form type
+	 * (CloudFront's XML would then look like a query-protocol call). */
+	bool has_type = false;
+	for (const char *const *h = req->headers; h && *h; h++)
+		has_type |= strncasecmp(*h, "Content-Type:", 13) == 0;
 	c->headers = curl_slist_append(c->headers, "Accept:");
+	if (!has_type)
+		c->headers = curl_slist_append(c->headers, "Content-Type:");
 	if (!head && req->body_len)
 		c->headers = curl_slist_append(c->headers, "Expect:");
 	if (!c->headers)
@@ -223,8 +230,6 @@ int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_htt
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		if (strcmp(req->method, "POST") != 0)
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-		if (!req->body_len)
-			c->headers = curl_slist_append(c->headers, "Content-Type:");
 	}
 	if (es_loop_add_transfer(loop, e, on_done, c)) {
 		call_free(c);

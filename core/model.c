@@ -128,6 +128,9 @@ static bool anything_moving(const struct es_model *m)
 		const struct es_stage_view *s = &m->stages[i];
 		if (s->busy || s->propagation == ES_PROP_IN_PROGRESS)
 			return true;
+		/* A distribution just learnt of: its status comes next round. */
+		if (s->distribution_id[0] && s->propagation == ES_PROP_UNKNOWN)
+			return true;
 	}
 	return false;
 }

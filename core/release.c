@@ -11,6 +11,7 @@
 
 #include "cloudformation.h"
 #include "cloudfront.h"
+#include "edges.h"
 #include "ledger.h"
 #include "release.h"
 #include "s3.h"
@@ -566,16 +567,10 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 		}
 		/* Through the first configured edge, keeping Host and SNI right. */
 		if (sc->n_probes) {
-			char host[256];
-			int port = 0;
-			const char *h = strstr(p->url, "://");
-			bool https = strncmp(p->url, "https", 5) == 0;
-			h = h ? h + 3 : p->url;
-			size_t hl = strcspn(h, ":/");
-			snprintf(host, sizeof(host), "%.*s", (int)hl, h);
-			port = h[hl] == ':' ? atoi(h + hl + 1) : (https ? 443 : 80);
-			snprintf(p->connect_to, sizeof(p->connect_to), "%s:%d:%s", host, port,
-			         sc->probes[0]);
+			char routed[1024];
+			es_edges_route(p->url, sc->probes[0], routed, sizeof(routed), p->connect_to,
+			               sizeof(p->connect_to));
+			snprintf(p->url, sizeof(p->url), "%s", routed);
 		}
 		if (k->body_matches)
 			p->have_re = regcomp(&p->re, k->body_matches, REG_EXTENDED | REG_NOSUB) == 0;

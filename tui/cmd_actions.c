@@ -294,6 +294,8 @@ static bool settled(const struct watch *w)
 		if (strcmp(s->stack_status, "UNKNOWN") == 0 || s->busy ||
 		    s->propagation == ES_PROP_IN_PROGRESS)
 			return false;
+		if (s->distribution_id[0] && s->propagation == ES_PROP_UNKNOWN)
+			return false;
 	}
 	return true;
 }
