@@ -85,4 +85,8 @@ const struct es_deploy_result *es_deploy_result(const struct es_deploy *d);
 char *es_deploy_result_json(const struct es_deploy *d);
 void es_deploy_free(struct es_deploy *d);
 
+/* Remove a stage's lock left by a console that died, recording who did it
+ * in the ledger. ES_ENOTFOUND when the stage is not locked. */
+int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, const char *stage);
+
 #endif

@@ -39,6 +39,8 @@ static int cmd_version(struct es_cli *cli);
 	  "commit a git revert of REV; --deploy sends it to the first stage")            \
 	X("watch", es_cmd_watch, "[--stage NAME]",                                       \
 	  "follow stacks, propagation and invalidations line by line until settled")     \
+	X("unlock", es_cmd_unlock, "--stage NAME",                                       \
+	  "remove a stage lock left by a console that died (recorded in the ledger)")    \
 	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first") \
 	X("whoami", cmd_whoami, "[--json]",                                              \
 	  "show the AWS identity, account, region, endpoint and credential source")      \

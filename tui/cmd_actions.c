@@ -364,3 +364,27 @@ int es_cmd_watch(struct es_cli *cli)
 	ctx_free(&c);
 	return ES_EXIT_OK;
 }
+
+int es_cmd_unlock(struct es_cli *cli)
+{
+	struct ctx c;
+	int rc;
+
+	if (refuse_read_only(cli, "unlock"))
+		return es_cli_fail(cli, "unlock", ES_EREFUSED);
+	if (!cli->stage) {
+		es_fail(ES_EINVAL, "unlock needs --stage NAME");
+		return es_cli_fail(cli, "unlock", ES_EINVAL);
+	}
+	rc = ctx_open(cli, &c, true);
+	if (!rc)
+		rc = es_deploy_unlock(c.aws, c.conf, cli->stage);
+	ctx_free(&c);
+	if (rc)
+		return es_cli_fail(cli, "unlock", rc);
+	if (cli->json)
+		printf("{\"ok\": true, \"stage\": \"%s\"}\n", cli->stage);
+	else
+		printf("%s unlocked\n", cli->stage);
+	return ES_EXIT_OK;
+}
