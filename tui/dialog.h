@@ -23,7 +23,7 @@ typedef void (*es_dialog_fn)(struct es_dialog *d, bool ok, const char *text, int
 struct es_dialog {
 	enum es_dialog_kind kind;
 	char title[128];
-	char question[512];
+	char question[1024];
 	char **body; /* lines shown above the question (change set, …) */
 	size_t n_body, top;
 	char expect[128];

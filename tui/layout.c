@@ -58,37 +58,37 @@ static void draw_status(struct es_ui *ui)
 {
 	int y = LINES - 1;
 	attr_t s = es_theme_attr(ES_AREA_STATUS);
-	char hints[256], k1[32], k2[32], k3[32];
-	int col = 0;
+	char k1[32], k2[32], k3[32], hints[128];
+	int col = 0, hw = 0;
 
 	es_scr_fill((struct es_rect){y, 0, 1, COLS}, s);
-	if (ui->connection && *ui->connection)
-		col += es_scr_printf(y, col, COLS - col, es_theme_attr(ES_AREA_OFFLINE), " %s ",
-		                     ui->connection);
-	if (ui->message[0]) {
-		col += es_scr_printf(y, col, COLS - col,
+	if (ui->keymap) {
+		/* the first key of each, from the bindings in force */
+		es_keymap_keys(ui->keymap, ES_REQ_HELP, k1, sizeof(k1));
+		es_keymap_keys(ui->keymap, ES_REQ_NEXT_PANE, k2, sizeof(k2));
+		es_keymap_keys(ui->keymap, ES_REQ_QUIT, k3, sizeof(k3));
+		snprintf(hints, sizeof(hints), " %.*s:help %.*s:pane %.*s:quit ", (int)strcspn(k1, ","),
+		         k1, (int)strcspn(k2, ","), k2, (int)strcspn(k3, ","), k3);
+		hw = es_scr_width(hints);
+		if (hw > COLS / 3)
+			hw = 0;
+		else
+			es_scr_text(y, COLS - hw, hw, s | A_BOLD, hints);
+	}
+	int room = COLS - hw - 1;
+	if (ui->message[0])
+		col += es_scr_printf(y, col, room - col,
 		                     ui->message_error ? es_theme_attr(ES_AREA_ACT_ERROR) : s, " %s ",
 		                     ui->message);
-	} else {
+	if (ui->connection && *ui->connection && room - col > 12)
+		col += es_scr_printf(y, col, room - col, es_theme_attr(ES_AREA_OFFLINE), " %s ",
+		                     ui->connection);
+	if (!ui->message[0] && room - col > 12) {
 		const char *note = ui->conf_note && *ui->conf_note ? ui->conf_note
 		                   : ui->credentials && *ui->credentials ? ui->credentials
 		                                                          : "";
-		col += es_scr_printf(y, col, COLS - col, s, " %s", note);
+		es_scr_printf(y, col, room - col, s, " %s", note);
 	}
-	if (!ui->keymap)
-		return;
-	snprintf(hints, sizeof(hints), " %s help  %s pane  %s quit ",
-	         es_keymap_keys(ui->keymap, ES_REQ_HELP, k1, sizeof(k1)),
-	         es_keymap_keys(ui->keymap, ES_REQ_NEXT_PANE, k2, sizeof(k2)),
-	         es_keymap_keys(ui->keymap, ES_REQ_QUIT, k3, sizeof(k3)));
-	/* first key of each list only */
-	char shortk[128];
-	snprintf(shortk, sizeof(shortk), " %.*s:help %.*s:pane %.*s:quit ",
-	         (int)strcspn(k1, ","), k1, (int)strcspn(k2, ","), k2, (int)strcspn(k3, ","), k3);
-	int hw = es_scr_width(shortk);
-	if (COLS - col > hw + 2)
-		es_scr_text(y, COLS - hw, hw, es_theme_attr(ES_AREA_STATUS) | A_BOLD, shortk);
-	(void)hints;
 }
 
 static void draw_too_small(void)

@@ -1,0 +1,591 @@
+/* The mutating requests: D deploy, A promote, I invalidate, V validate,
+ * X roll back, U revert. Each says what will happen and asks (default No);
+ * production and rollbacks need the stage name typed; --read-only turns
+ * them all off; refusals from the engine are shown with their reason. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dash.h"
+#include "error.h"
+#include "timefmt.h"
+
+static const char *req_name(enum es_request r)
+{
+	const struct es_request_info *ri = es_request_info(r);
+	return ri ? ri->name : "";
+}
+
+/* Production (or any stage another promotes into) asks for its name. */
+static bool guarded_stage(const struct es_config *c, const struct es_stage_conf *s)
+{
+	return strstr(s->name, "prod") != NULL || s->promotes_from != NULL ||
+	       (c->n_stages > 1 && s == &c->stages[c->n_stages - 1]);
+}
+
+static const struct es_stage_conf *pending_stage(struct es_dash *d)
+{
+	if (!d->conf || d->pending.stage < 0 || (size_t)d->pending.stage >= d->conf->n_stages)
+		return NULL;
+	return &d->conf->stages[d->pending.stage];
+}
+
+static const struct es_stage_view *stage_view(struct es_dash *d, const char *name)
+{
+	for (size_t i = 0; i < d->ui.n_stages; i++)
+		if (strcmp(d->ui.stages[i].name, name) == 0)
+			return &d->ui.stages[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ deploys */
+
+static void free_changes(struct es_dash *d)
+{
+	for (size_t i = 0; i < d->n_changes; i++)
+		free(d->changes[i]);
+	free(d->changes);
+	d->changes = NULL;
+	d->n_changes = 0;
+}
+
+static void keep_change(struct es_dash *d, const char *line)
+{
+	char **p = realloc(d->changes, (d->n_changes + 1) * sizeof(*p));
+	if (!p)
+		return;
+	d->changes = p;
+	if ((p[d->n_changes] = strdup(line)))
+		d->n_changes++;
+}
+
+static void on_answer(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)dlg;
+	(void)text;
+	(void)choice;
+	if (!d->deploy)
+		return;
+	es_dash_log(d, ok ? ES_ACT_INFO : ES_ACT_WARN, "%s to %s: %s", d->deploy_kind,
+	            d->deploy_stage, ok ? "confirmed, executing the change set" : "answered no");
+	es_deploy_answer(d->deploy, ok);
+}
+
+static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
+{
+	struct es_dash *d = ud;
+	char line[600];
+
+	switch (ev->kind) {
+	case ES_DEPLOY_LOG: es_dash_log(d, ES_ACT_INFO, "%s: %s", d->deploy_stage, ev->text); break;
+	case ES_DEPLOY_CHANGES:
+		free_changes(d);
+		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
+			const struct es_change *c = &ev->change_set->changes[i];
+			const char *a = c->action ? c->action : "?";
+			char mark = !strcmp(a, "Add") ? '+' : !strcmp(a, "Remove") ? '-' : '~';
+			bool repl = c->replacement && !strcmp(c->replacement, "True");
+			snprintf(line, sizeof(line), "%c %-7s %-32s %s%s", repl ? '!' : mark, a,
+			         c->logical_id ? c->logical_id : "", c->type ? c->type : "",
+			         repl ? "  REPLACEMENT" : "");
+			keep_change(d, line);
+		}
+		if (!ev->change_set->n_changes)
+			keep_change(d, "(no resource changes: outputs or parameters only)");
+		es_dash_log(d, ES_ACT_INFO, "%s: change set with %zu change%s", d->deploy_stage,
+		            ev->change_set->n_changes, ev->change_set->n_changes == 1 ? "" : "s");
+		break;
+	case ES_DEPLOY_QUESTION: {
+		const struct es_stage_conf *sc = d->conf ? es_config_stage(d->conf, d->deploy_stage) : NULL;
+		bool typed = (sc && guarded_stage(d->conf, sc)) || !strcmp(d->deploy_kind, "rollback");
+		char title[128], q[640];
+		snprintf(title, sizeof(title), "%s to %s: change set", d->deploy_kind, d->deploy_stage);
+		if (typed)
+			snprintf(q, sizeof(q), "%s  Type \"%s\" to execute:", ev->text, d->deploy_stage);
+		else
+			snprintf(q, sizeof(q), "%s", ev->text);
+		struct es_dialog *dlg = es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_CONFIRM, title, q,
+		                                      on_answer, d);
+		if (!dlg) {
+			es_deploy_answer(d->deploy, false);
+			break;
+		}
+		dlg->danger = typed;
+		snprintf(dlg->expect, sizeof(dlg->expect), "%s", d->deploy_stage);
+		for (size_t i = 0; i < d->n_changes; i++)
+			es_dialog_body(dlg, d->changes[i]);
+		es_dash_push(d, dlg);
+		break;
+	}
+	case ES_DEPLOY_STACK_EVENT: {
+		const struct es_stack_event *e = ev->event;
+		const char *t = e->timestamp ? strchr(e->timestamp, 'T') : NULL;
+		es_dash_log(d, strstr(e->status ? e->status : "", "FAILED") ? ES_ACT_ERROR : ES_ACT_EVENT,
+		            "%s %.8s %s%s %s %s%s%s", d->deploy_stage, t ? t + 1 : "", ev->nested ? "  " : "",
+		            e->status ? e->status : "", e->type ? e->type : "",
+		            e->logical_id ? e->logical_id : "", e->reason && *e->reason ? ": " : "",
+		            e->reason ? e->reason : "");
+		break;
+	}
+	case ES_DEPLOY_DONE: {
+		const struct es_deploy_result *r = es_deploy_result(d->deploy);
+		bool good = !strcmp(r->result, "success") || !strcmp(r->result, "no-changes");
+		bool cancelled = !strcmp(r->result, "cancelled");
+		es_dash_log(d, good ? ES_ACT_INFO : cancelled ? ES_ACT_WARN : ES_ACT_ERROR,
+		            "%s to %s: %s: %s", d->deploy_kind, d->deploy_stage, r->result, r->message);
+		if (r->root_cause[0])
+			es_dash_log(d, ES_ACT_ERROR, "root cause: %s", r->root_cause);
+		es_dash_message(d, !good && !cancelled, "%s to %s: %s%s", d->deploy_kind,
+		                d->deploy_stage, r->result,
+		                !strcmp(r->result, "success")
+		                        ? " (invalidate the cache with I to see it at once)"
+		                        : "");
+		if (!good && !cancelled) {
+			struct es_dialog *dlg = es_dialog_new(ES_DLG_MESSAGE,
+			                                      !strcmp(r->result, "refused") ? "Refused"
+			                                                                    : "Deploy failed",
+			                                      r->message, NULL, NULL);
+			if (dlg) {
+				if (r->root_cause[0])
+					es_dialog_bodyf(dlg, "root cause: %s", r->root_cause);
+				es_dash_push(d, dlg);
+			}
+		}
+		d->deploy_done = true;
+		if (d->model)
+			es_model_refresh(d->model);
+		break;
+	}
+	}
+	d->dirty = true;
+}
+
+void es_actions_reap(struct es_dash *d)
+{
+	if (d->deploy && d->deploy_done) {
+		es_deploy_free(d->deploy);
+		d->deploy = NULL;
+		d->deploy_done = false;
+		free_changes(d);
+	}
+}
+
+static void started(struct es_dash *d, int rc, const char *kind, const char *stage)
+{
+	snprintf(d->deploy_kind, sizeof(d->deploy_kind), "%s", kind);
+	snprintf(d->deploy_stage, sizeof(d->deploy_stage), "%s", stage);
+	if (rc != ES_OK) {
+		char what[128];
+		snprintf(what, sizeof(what), "%s to %s", kind, stage);
+		es_deploy_free(d->deploy);
+		d->deploy = NULL;
+		es_dash_fail(d, what);
+		return;
+	}
+	es_dash_log(d, ES_ACT_INFO, "%s to %s started", kind, stage);
+}
+
+static void run_deploy(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	struct es_deploy_request req = {
+	        .conf = d->conf, .repo = d->repo, .rev = d->pending.oid, .stage = sc->name,
+	};
+	/* packaging and uploads happen before the first question: say so first */
+	snprintf(d->deploy_stage, sizeof(d->deploy_stage), "%s", sc->name);
+	es_dash_message(d, false, "packaging %.7s for %s\u2026", d->pending.oid, sc->name);
+	d->dirty = true;
+	int rc = es_deploy_start(d->aws, &req, on_deploy_event, d, &d->deploy);
+	started(d, rc, "deploy", sc->name);
+}
+
+static void run_promote(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	int rc = es_promote_start(d->aws, d->conf, sc->name, false, 0, on_deploy_event, d,
+	                          &d->deploy);
+	started(d, rc, "promotion", sc->name);
+}
+
+static void run_rollback(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	bool already = false;
+	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid, false, 0,
+	                           on_deploy_event, d, &d->deploy, &already);
+
+	if (rc == ES_OK && already) {
+		es_dash_message(d, false, "%s is already running this release (%.7s)", sc->name,
+		                d->pending.oid);
+		es_dash_log(d, ES_ACT_INFO, "rollback of %s: already running %.7s", sc->name,
+		            d->pending.oid);
+		return;
+	}
+	if (rc == ES_ENOTFOUND) {
+		es_dash_fail(d, "rollback: no recorded release of this commit (deploy it first)");
+		return;
+	}
+	started(d, rc, "rollback", sc->name);
+}
+
+/* ------------------------------------------------------------ other actions */
+
+static void run_revert(struct es_dash *d)
+{
+	char oid[41];
+
+	if (es_revert_commit(d->repo, d->pending.oid, oid) != ES_OK) {
+		es_dash_fail(d, "revert");
+		return;
+	}
+	es_dash_log(d, ES_ACT_INFO, "reverted %.7s as %.7s; deploy it with D", d->pending.oid, oid);
+	es_dash_message(d, false, "new commit %.7s reverts %.7s", oid, d->pending.oid);
+	es_dash_reload_history(d);
+}
+
+static void run_validate(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	struct es_check_result res[ES_MODEL_MAX_CHECKS];
+	size_t n = 0;
+	bool passed = false;
+
+	es_dash_message(d, false, "validating %s\u2026", sc->name);
+	int rc = es_validate(d->aws, d->conf, sc->name, res, ES_MODEL_MAX_CHECKS, &n, &passed);
+	if (rc != ES_OK) {
+		es_dash_fail(d, "validation");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		es_dash_log(d, res[i].passed ? ES_ACT_INFO : ES_ACT_ERROR, "check %s on %s: %s %ld %.0fms %s",
+		            res[i].name, sc->name, res[i].passed ? "pass" : "FAIL", res[i].status,
+		            res[i].latency_ms, res[i].detail);
+	es_dash_message(d, !passed, "validation of %s: %s (%zu check%s)", sc->name,
+	                passed ? "passed" : "FAILED", n, n == 1 ? "" : "s");
+	if (d->model)
+		es_model_refresh(d->model);
+}
+
+static void poll_invalidation(struct es_loop *loop, void *ud)
+{
+	struct es_dash *d = ud;
+
+	if (!d->inv_active)
+		return;
+	if (es_invalidation_poll(d->aws, &d->inv) != ES_OK) {
+		char line[1400];
+		es_dash_log(d, ES_ACT_WARN, "invalidation %s: %s", d->inv.id,
+		            es_error_format(es_error_last(), line, sizeof(line)));
+	} else if (!strcmp(d->inv.status, "Completed")) {
+		es_dash_log(d, ES_ACT_INFO, "invalidation %s completed", d->inv.id);
+		d->inv_active = false;
+		return;
+	}
+	es_loop_timer(loop, 5000, poll_invalidation, d);
+}
+
+static void run_invalidate(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	char copy[512], *save = NULL;
+	const char *paths[32];
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", d->pending.paths);
+	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
+		paths[n++] = p;
+	if (es_invalidate(d->aws, d->conf, sc->name, paths, n, &d->inv) != ES_OK) {
+		es_dash_fail(d, "invalidation");
+		return;
+	}
+	es_dash_log(d, ES_ACT_INFO, "invalidation %s of %s on %s: %s", d->inv.id, d->pending.paths,
+	            sc->name, d->inv.status);
+	es_dash_message(d, false, "invalidating %s on %s (%s)", d->pending.paths, sc->name, d->inv.id);
+	if (strcmp(d->inv.status, "Completed") != 0 && !d->inv_active) {
+		d->inv_active = true;
+		es_loop_timer(d->loop, 5000, poll_invalidation, d);
+	}
+}
+
+/* ------------------------------------------------------------ asking */
+
+static void run_pending(struct es_dash *d)
+{
+	switch (d->pending.req) {
+	case ES_REQ_DEPLOY: run_deploy(d); break;
+	case ES_REQ_PROMOTE: run_promote(d); break;
+	case ES_REQ_ROLLBACK: run_rollback(d); break;
+	case ES_REQ_REVERT: run_revert(d); break;
+	case ES_REQ_VALIDATE: run_validate(d); break;
+	case ES_REQ_INVALIDATE: run_invalidate(d); break;
+	default: break;
+	}
+	d->dirty = true;
+}
+
+static void on_confirm(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)dlg;
+	(void)text;
+	(void)choice;
+	if (!ok) {
+		es_dash_message(d, false, "%s cancelled: nothing was sent", req_name(d->pending.req));
+		return;
+	}
+	run_pending(d);
+}
+
+static void confirm(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
+	const char *sum = c && !strcmp(c->oid, d->pending.oid) ? c->summary : "";
+	bool typed = false;
+	char title[128], q[1024];
+	struct es_dialog *dlg;
+
+	switch (d->pending.req) {
+	case ES_REQ_DEPLOY:
+		snprintf(title, sizeof(title), "Deploy to %s", sc->name);
+		snprintf(q, sizeof(q), "Prepare a deploy of %.7s to %s?", d->pending.oid, sc->name);
+		break;
+	case ES_REQ_PROMOTE: {
+		const struct es_stage_view *from = stage_view(d, sc->promotes_from);
+		snprintf(title, sizeof(title), "Promote to %s", sc->name);
+		snprintf(q, sizeof(q), "Promote %s's release %s to %s?", sc->promotes_from,
+		         from && from->release[0] ? from->release : "(unknown)", sc->name);
+		break;
+	}
+	case ES_REQ_ROLLBACK:
+		snprintf(title, sizeof(title), "Roll %s back", sc->name);
+		snprintf(q, sizeof(q), "Roll %s back to %.7s? Type \"%s\" to go on:", sc->name,
+		         d->pending.oid, sc->name);
+		typed = true;
+		break;
+	case ES_REQ_REVERT:
+		snprintf(title, sizeof(title), "Revert a commit");
+		snprintf(q, sizeof(q), "Create a commit that reverts %.7s on the current branch?",
+		         d->pending.oid);
+		break;
+	case ES_REQ_VALIDATE:
+		snprintf(title, sizeof(title), "Validate %s", sc->name);
+		snprintf(q, sizeof(q), "Run %s's checks now and record the result?", sc->name);
+		break;
+	case ES_REQ_INVALIDATE:
+		snprintf(title, sizeof(title), "Invalidate %s", sc->name);
+		typed = guarded_stage(d->conf, sc);
+		if (typed)
+			snprintf(q, sizeof(q), "Invalidate %s on %s? Type \"%s\" to go on:", d->pending.paths,
+			         sc->name, sc->name);
+		else
+			snprintf(q, sizeof(q), "Invalidate %s on %s?", d->pending.paths, sc->name);
+		break;
+	default: return;
+	}
+	dlg = es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_CONFIRM, title, q, on_confirm, d);
+	if (!dlg)
+		return;
+	dlg->danger = typed;
+	if (sc)
+		snprintf(dlg->expect, sizeof(dlg->expect), "%s", sc->name);
+	switch (d->pending.req) {
+	case ES_REQ_DEPLOY:
+		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
+		es_dialog_bodyf(dlg, "stack   %s", sc->stack ? sc->stack : "");
+		es_dialog_body(dlg, "");
+		es_dialog_body(dlg, "1. package the commit's tree (not the working directory)");
+		es_dialog_body(dlg, "2. upload what the bucket lacks, create a change set");
+		es_dialog_body(dlg, "3. show the change set and ask again before executing");
+		break;
+	case ES_REQ_ROLLBACK:
+		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
+		es_dialog_body(dlg, "The release recorded for this commit is redeployed (no rebuild);");
+		es_dialog_body(dlg, "you see the change set and confirm once more before it runs.");
+		break;
+	case ES_REQ_PROMOTE:
+		es_dialog_body(dlg, "Exactly the artifact validated in the previous stage is deployed;");
+		es_dialog_body(dlg, "the change set is shown next and needs the stage name typed.");
+		break;
+	case ES_REQ_REVERT:
+		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
+		es_dialog_body(dlg, "The new commit flows through the stages like any other.");
+		break;
+	default: break;
+	}
+	es_dash_push(d, dlg);
+}
+
+static bool check_paths(const char *input, char *why, size_t len)
+{
+	char copy[512], *save = NULL;
+	const char *paths[32];
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", input);
+	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
+		paths[n++] = p;
+	if (!n) {
+		snprintf(why, len, "give at least one path, e.g. /*");
+		return false;
+	}
+	if (es_invalidation_check_paths(paths, n) != ES_OK) {
+		snprintf(why, len, "%s", es_error_last()->message);
+		return false;
+	}
+	return true;
+}
+
+static void on_paths(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)dlg;
+	(void)choice;
+	if (!ok) {
+		es_dash_message(d, false, "invalidate cancelled: nothing was sent");
+		return;
+	}
+	snprintf(d->pending.paths, sizeof(d->pending.paths), "%s", text);
+	confirm(d);
+}
+
+/* Stage chosen: ask for paths (invalidate) or confirm. */
+static void stage_chosen(struct es_dash *d)
+{
+	if (d->pending.req == ES_REQ_INVALIDATE) {
+		const struct es_stage_conf *sc = pending_stage(d);
+		char q[160];
+		snprintf(q, sizeof(q), "Paths to invalidate on %s (space separated):", sc->name);
+		struct es_dialog *dlg = es_dialog_new(ES_DLG_PROMPT, "Invalidate", q, on_paths, d);
+		if (!dlg)
+			return;
+		snprintf(dlg->input, sizeof(dlg->input), "/*");
+		dlg->check = check_paths;
+		es_dash_push(d, dlg);
+		return;
+	}
+	confirm(d);
+}
+
+static bool stage_fits(struct es_dash *d, const struct es_stage_conf *s)
+{
+	switch (d->pending.req) {
+	case ES_REQ_DEPLOY: return s->promotes_from == NULL;
+	case ES_REQ_PROMOTE: return s->promotes_from != NULL;
+	default: return true;
+	}
+}
+
+static void on_stage(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+	int k = 0;
+
+	(void)text;
+	if (!ok) {
+		es_dash_message(d, false, "%s cancelled: nothing was sent", req_name(d->pending.req));
+		return;
+	}
+	for (size_t i = 0; i < d->conf->n_stages; i++)
+		if (stage_fits(d, &d->conf->stages[i]) && k++ == choice) {
+			d->pending.stage = (int)i;
+			stage_chosen(d);
+			return;
+		}
+	(void)dlg;
+}
+
+/* The stage: the selected one when it fits, the only one that fits, or ask. */
+static void choose_stage(struct es_dash *d)
+{
+	int sel = es_ui_selected_stage(&d->ui), fits = 0, last = -1;
+	bool pointed = d->ui.focus == ES_PANE_STAGES || d->ui.focus == ES_PANE_PROPAGATION ||
+	               d->ui.focus == ES_PANE_VALIDATION;
+
+	if (pointed && sel >= 0 && (size_t)sel < d->conf->n_stages && d->ui.n_stages == d->conf->n_stages &&
+	    stage_fits(d, &d->conf->stages[sel])) {
+		d->pending.stage = sel;
+		stage_chosen(d);
+		return;
+	}
+	for (size_t i = 0; i < d->conf->n_stages; i++)
+		if (stage_fits(d, &d->conf->stages[i])) {
+			fits++;
+			if (last < 0)
+				last = (int)i;
+		}
+	if (fits == 0) {
+		es_dash_message(d, true, "%s: no stage in edgeship.conf takes it",
+		                req_name(d->pending.req));
+		return;
+	}
+	/* deploy goes to the first stage that takes commits; the others ask */
+	if (fits == 1 || d->pending.req == ES_REQ_DEPLOY || d->pending.req == ES_REQ_PROMOTE) {
+		if (fits == 1 || d->pending.req == ES_REQ_PROMOTE) {
+			d->pending.stage = last;
+			stage_chosen(d);
+			return;
+		}
+	}
+	struct es_dialog *dlg = es_dialog_new(ES_DLG_CHOOSE, "Stage", "Which stage?", on_stage, d);
+	if (!dlg)
+		return;
+	for (size_t i = 0; i < d->conf->n_stages; i++)
+		if (stage_fits(d, &d->conf->stages[i]))
+			es_dialog_choice(dlg, d->conf->stages[i].name);
+	es_dash_push(d, dlg);
+}
+
+void es_actions_request(struct es_dash *d, enum es_request req)
+{
+	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
+
+	if (d->cli->read_only) {
+		es_dash_message(d, true, "%s is off: edgeship was started with --read-only",
+		                req_name(req));
+		return;
+	}
+	if (req != ES_REQ_REVERT && !d->conf) {
+		es_dash_message(d, true, "%s needs edgeship.conf: %s", req_name(req),
+		                d->conf_note[0] ? d->conf_note : "run `edgeship init`");
+		return;
+	}
+	if (req != ES_REQ_REVERT && !d->aws) {
+		es_dash_message(d, true, "%s needs AWS: %s", req_name(req), d->credentials);
+		return;
+	}
+	if (d->deploy) {
+		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind, d->deploy_stage);
+		return;
+	}
+	memset(&d->pending, 0, sizeof(d->pending));
+	d->pending.req = req;
+	d->pending.stage = -1;
+	if (req == ES_REQ_DEPLOY || req == ES_REQ_ROLLBACK || req == ES_REQ_REVERT) {
+		if (!c) {
+			es_dash_message(d, true, "%s: select a commit in the History pane first",
+			                req_name(req));
+			return;
+		}
+		snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", c->oid);
+	}
+	if (req == ES_REQ_REVERT) {
+		confirm(d);
+		return;
+	}
+	choose_stage(d);
+}
+
+void es_actions_free(struct es_dash *d)
+{
+	es_deploy_free(d->deploy);
+	d->deploy = NULL;
+	d->inv_active = false;
+	free_changes(d);
+}

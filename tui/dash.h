@@ -1,0 +1,99 @@
+/* The running dashboard's state, shared by dashboard.c (setup, event loop,
+ * keys, live data) and actions.c (the mutating flows). */
+#ifndef ES_DASH_H
+#define ES_DASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws.h"
+#include "cli.h"
+#include "conf.h"
+#include "deploy.h"
+#include "dialog.h"
+#include "keymap.h"
+#include "loop.h"
+#include "model.h"
+#include "pager.h"
+#include "release.h"
+#include "repo.h"
+#include "script.h"
+#include "view.h"
+
+#define ES_DASH_DIALOGS 4
+#define ES_DASH_ACTIVITY 300
+
+/* What a chain of dialogs is about to do. */
+struct es_pending {
+	enum es_request req;
+	int stage;         /* index into conf->stages */
+	char oid[41];
+	char paths[512];   /* invalidation paths, space separated */
+};
+
+struct es_dash {
+	struct es_cli *cli;
+	struct es_repo *repo;
+	struct es_config *conf;
+	struct es_loop *loop;
+	struct es_aws_client *aws;
+	struct es_model *model;
+	struct es_history *hist_iter;
+	struct es_history_list history;
+	struct es_keymap keymap;
+	struct es_ui ui;
+	struct es_pager *pager;
+	struct es_dialog *dialogs[ES_DASH_DIALOGS];
+	int n_dialogs;
+	struct es_script *script;
+	int64_t script_wait_until;
+	int64_t script_idle_since;
+	struct es_pending pending;
+	/* the running deploy (deploy, promotion, rollback) */
+	struct es_deploy *deploy;
+	char deploy_stage[64];
+	char deploy_kind[16];
+	bool deploy_done;
+	char **changes;    /* the change set preview, one line each */
+	size_t n_changes;
+	/* an invalidation being followed */
+	struct es_invalidation inv;
+	bool inv_active;
+	/* copies of the model's data the panes draw */
+	struct es_stage_view *stages;
+	size_t n_stages;
+	struct es_activity activity[ES_DASH_ACTIVITY];
+	size_t n_activity;
+	/* status line strings */
+	char app[128], identity[256], account[32], region[48], endpoint[256];
+	char credentials[512], conf_note[1400], connection[320];
+	int sig_pipe[2];
+	bool quit, dirty, resized;
+	int exit_code;
+	FILE *timing;
+	int64_t start_ms, key_ms;
+	bool first_frame_done;
+	int history_slices;
+};
+
+/* A line in the Activity strip (through the model when there is one). */
+void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* A note on the status line (error: drawn as one). */
+void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Show a dialog on top (takes it over). */
+void es_dash_push(struct es_dash *d, struct es_dialog *dlg);
+/* Show the last core error in a message dialog and the activity strip. */
+void es_dash_fail(struct es_dash *d, const char *what);
+/* Restart history loading from HEAD (after a revert). */
+void es_dash_reload_history(struct es_dash *d);
+
+/* Mutating requests (D A I V X U): asks, then runs. */
+void es_actions_request(struct es_dash *d, enum es_request req);
+/* Free the finished deploy (called from the main loop, never from its
+ * own callback). */
+void es_actions_reap(struct es_dash *d);
+void es_actions_free(struct es_dash *d);
+
+#endif

@@ -1,0 +1,821 @@
+/* The dashboard: open what there is (repository, edgeship.conf, AWS), draw
+ * the first frame at once, then run the one event loop: keys from stdin,
+ * signals through a self-pipe, history in idle slices, the model's changes,
+ * and script mode for tests. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "dash.h"
+#include "dashboard.h"
+#include "error.h"
+#include "kvfile.h"
+#include "sts.h"
+#include "timefmt.h"
+
+#define HISTORY_SLICE 200
+
+static int sig_fd = -1;
+
+static void on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (sig_fd >= 0 && write(sig_fd, &b, 1) < 0) {
+		/* the pipe is full: a redraw is already due */
+	}
+	errno = saved;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	es_sanitize(buf, false);
+	if (d->model) {
+		es_model_log(d->model, level, "%s", buf);
+		return;
+	}
+	if (d->n_activity == ES_DASH_ACTIVITY) {
+		memmove(d->activity, d->activity + 1, sizeof(d->activity[0]) * (ES_DASH_ACTIVITY - 1));
+		d->n_activity--;
+	}
+	struct es_activity *a = &d->activity[d->n_activity++];
+	a->when = es_time_now();
+	a->level = level;
+	snprintf(a->text, sizeof(a->text), "%s", buf);
+	d->ui.n_activity = d->n_activity;
+	d->dirty = true;
+}
+
+void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->ui.message, sizeof(d->ui.message), fmt, ap);
+	va_end(ap);
+	es_sanitize(d->ui.message, false);
+	d->ui.message_error = error;
+	d->dirty = true;
+}
+
+void es_dash_push(struct es_dash *d, struct es_dialog *dlg)
+{
+	if (!dlg)
+		return;
+	if (d->n_dialogs == ES_DASH_DIALOGS) {
+		es_dialog_free(dlg);
+		return;
+	}
+	d->dialogs[d->n_dialogs++] = dlg;
+	d->dirty = true;
+}
+
+void es_dash_fail(struct es_dash *d, const char *what)
+{
+	char line[1400];
+	const struct es_error *e = es_error_last();
+	const char *msg = es_error_format(e, line, sizeof(line));
+	bool refused = e->status == ES_EREFUSED;
+	struct es_dialog *dlg = es_dialog_new(ES_DLG_MESSAGE, refused ? "Refused" : "Failed", what,
+	                                      NULL, NULL);
+
+	es_dash_log(d, refused ? ES_ACT_WARN : ES_ACT_ERROR, "%s: %s", what, msg);
+	es_dash_message(d, true, "%s: %s", what, msg);
+	if (dlg) {
+		dlg->danger = !refused;
+		es_dialog_body(dlg, msg);
+		es_dash_push(d, dlg);
+	}
+}
+
+/* ------------------------------------------------------------ live data */
+
+static void copy_model(struct es_dash *d)
+{
+	size_t n = es_model_stage_count(d->model);
+
+	if (n != d->n_stages) {
+		void *p = realloc(d->stages, (n ? n : 1) * sizeof(*d->stages));
+		if (!p)
+			return;
+		d->stages = p;
+		d->n_stages = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		d->stages[i] = *es_model_stage(d->model, i);
+	size_t na = es_model_activity_count(d->model), from = 0;
+	if (na > ES_DASH_ACTIVITY)
+		from = na - ES_DASH_ACTIVITY;
+	d->n_activity = 0;
+	for (size_t i = from; i < na; i++)
+		d->activity[d->n_activity++] = *es_model_activity(d->model, i);
+	snprintf(d->connection, sizeof(d->connection), "%s", es_model_connection(d->model));
+	d->ui.stages = d->stages;
+	d->ui.n_stages = d->n_stages;
+	d->ui.n_activity = d->n_activity;
+}
+
+static void on_model(struct es_model *m, unsigned what, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)m;
+	(void)what;
+	copy_model(d);
+	d->dirty = true;
+}
+
+static bool history_slice(struct es_loop *loop, void *ud)
+{
+	struct es_dash *d = ud;
+	struct es_commit_info ci;
+	int rc = ES_OK;
+
+	(void)loop;
+	if (!d->hist_iter)
+		return false;
+	for (int i = 0; i < HISTORY_SLICE; i++) {
+		rc = es_history_next(d->hist_iter, &ci);
+		if (rc)
+			break;
+		es_history_list_add(&d->history, ci.oid, ci.when, ci.summary, ci.author);
+	}
+	/* redraw while the visible part fills, then now and then for the count */
+	if (d->history.n < 400 || ++d->history_slices % 10 == 0 || rc)
+		d->dirty = true;
+	if (rc == ES_OK)
+		return true;
+	if (rc != ES_ENOTFOUND) {
+		char line[1400];
+		snprintf(d->history.error, sizeof(d->history.error), "history: %s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	es_history_close(d->hist_iter);
+	d->hist_iter = NULL;
+	d->history.loading = false;
+	return false;
+}
+
+void es_dash_reload_history(struct es_dash *d)
+{
+	if (d->hist_iter) {
+		es_loop_idle_cancel(d->loop, history_slice, d);
+		es_history_close(d->hist_iter);
+		d->hist_iter = NULL;
+	}
+	es_history_list_free(&d->history);
+	d->ui.views[ES_PANE_HISTORY].cursor = d->ui.views[ES_PANE_HISTORY].offset = 0;
+	if (es_history_open(d->repo, NULL, &d->hist_iter) != ES_OK) {
+		char line[1400];
+		snprintf(d->history.error, sizeof(d->history.error), "%s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+		d->hist_iter = NULL;
+		return;
+	}
+	d->history.loading = true;
+	es_loop_idle(d->loop, history_slice, d);
+}
+
+static void on_identity(int rc, const struct es_http_response *resp, const struct es_error *err,
+                        void *ud)
+{
+	struct es_dash *d = ud;
+	struct es_caller_identity ci = {0};
+	char line[1400];
+
+	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &ci) == ES_OK) {
+		snprintf(d->identity, sizeof(d->identity), "%s", ci.arn ? ci.arn : "");
+		snprintf(d->account, sizeof(d->account), "%s", ci.account ? ci.account : "");
+		es_sanitize(d->identity, false);
+		es_sanitize(d->account, false);
+	} else {
+		snprintf(d->identity, sizeof(d->identity), "identity unknown");
+		es_dash_log(d, ES_ACT_WARN, "who am I (STS): %s",
+		            es_error_format(err ? err : es_error_last(), line, sizeof(line)));
+	}
+	es_caller_identity_free(&ci);
+	d->dirty = true;
+}
+
+/* After the first frame: credentials (may read files or metadata), the
+ * caller identity (asynchronous) and the model's polling. */
+static void after_first_frame(struct es_loop *loop, void *ud)
+{
+	struct es_dash *d = ud;
+	const struct es_endpoint *ep;
+	const struct es_credentials *cr;
+	char line[1400];
+
+	(void)loop;
+	if (!d->aws)
+		return;
+	ep = es_aws_endpoint(d->aws, "cloudformation");
+	if (ep)
+		snprintf(d->endpoint, sizeof(d->endpoint), "%s", ep->url);
+	cr = es_aws_credentials(d->aws);
+	if (!cr) {
+		snprintf(d->credentials, sizeof(d->credentials), "no AWS credentials: %s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+		snprintf(d->identity, sizeof(d->identity), "no credentials");
+	} else {
+		struct es_aws_call call;
+		snprintf(d->credentials, sizeof(d->credentials), "credentials: %s", cr->source);
+		if (es_sts_get_caller_identity_call(&call) == ES_OK &&
+		    es_aws_send(d->aws, &call, on_identity, d) == ES_OK)
+			snprintf(d->identity, sizeof(d->identity), "asking STS who we are\u2026");
+	}
+	if (d->conf && !d->model) {
+		if (es_model_new(d->aws, d->conf, &d->model) == ES_OK) {
+			/* keep what was logged before the model existed */
+			for (size_t i = 0; i < d->n_activity; i++)
+				es_model_log(d->model, d->activity[i].level, "%s", d->activity[i].text);
+			es_model_on_change(d->model, on_model, d);
+			copy_model(d);
+		} else {
+			es_dash_log(d, ES_ACT_ERROR, "cannot follow the stages: %s",
+			            es_error_format(es_error_last(), line, sizeof(line)));
+		}
+	}
+	d->dirty = true;
+}
+
+static void tick(struct es_loop *loop, void *ud)
+{
+	struct es_dash *d = ud;
+
+	d->ui.now = es_time_now();
+	d->dirty = true;
+	es_loop_timer(loop, 1000, tick, d);
+}
+
+/* ------------------------------------------------------------ drawing */
+
+static void draw(struct es_dash *d)
+{
+	d->ui.now = es_time_now();
+	d->ui.connection = d->connection;
+	es_ui_draw(&d->ui);
+	if (COLS >= ES_UI_MIN_COLS && LINES >= ES_UI_MIN_LINES) {
+		if (d->pager)
+			es_pager_draw(d->pager);
+		for (int i = 0; i < d->n_dialogs; i++)
+			es_dialog_draw(d->dialogs[i]);
+	}
+	wnoutrefresh(stdscr);
+	doupdate();
+	d->dirty = false;
+	int64_t now = es_loop_now_ms();
+	if (d->timing && !d->first_frame_done)
+		fprintf(d->timing, "first-frame %lld ms\n", (long long)(now - d->start_ms));
+	if (d->timing && d->key_ms) {
+		fprintf(d->timing, "key-to-screen %lld ms\n", (long long)(now - d->key_ms));
+		d->key_ms = 0;
+	}
+	if (d->timing)
+		fflush(d->timing);
+	d->first_frame_done = true;
+}
+
+static void resize_to_terminal(struct es_dash *d)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+	clearok(curscr, TRUE);
+	d->dirty = true;
+}
+
+/* ------------------------------------------------------------ keys */
+
+static struct es_view *active_view(struct es_dash *d)
+{
+	return d->pager ? &d->pager->view : &d->ui.views[d->ui.focus];
+}
+
+static bool search_check(const char *input, char *why, size_t len)
+{
+	(void)input;
+	(void)why;
+	(void)len;
+	return true;
+}
+
+static void on_search(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)dlg;
+	(void)choice;
+	if (!ok || !*text)
+		return;
+	snprintf(d->ui.search, sizeof(d->ui.search), "%s", text);
+	if (!es_view_search(active_view(d), d->ui.search, 1))
+		es_dash_message(d, true, "not found: %s", d->ui.search);
+	else
+		es_dash_message(d, false, "/%s", d->ui.search);
+}
+
+static void open_commit(struct es_dash *d)
+{
+	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
+	struct es_commit_detail det;
+
+	if (!c)
+		return;
+	memset(&det, 0, sizeof(det));
+	if (es_repo_commit_detail(d->repo, c->oid, 256 * 1024, &det) != ES_OK) {
+		es_dash_fail(d, "reading the commit");
+		return;
+	}
+	es_pager_free(d->pager);
+	d->pager = es_pager_commit(&d->ui, &det);
+	es_commit_detail_free(&det);
+}
+
+static unsigned handle_request(struct es_dash *d, enum es_request req)
+{
+	const struct es_request_info *ri = es_request_info(req);
+	struct es_view *v = active_view(d);
+	unsigned r;
+
+	if (!ri)
+		return 0;
+	if (ri->flags & ES_REQ_MOVE && req != ES_REQ_SEARCH && req != ES_REQ_FIND_NEXT &&
+	    req != ES_REQ_FIND_PREV)
+		return es_view_request(v, req);
+	switch (req) {
+	case ES_REQ_NEXT_PANE:
+	case ES_REQ_PREV_PANE:
+		if (d->pager)
+			return 0;
+		d->ui.focus = (enum es_pane)((d->ui.focus + (req == ES_REQ_NEXT_PANE ? 1 : ES_PANE_COUNT - 1)) %
+		                             ES_PANE_COUNT);
+		return ES_REDRAW;
+	case ES_REQ_ENTER:
+		if (!d->pager && d->ui.focus == ES_PANE_HISTORY)
+			open_commit(d);
+		return ES_REDRAW;
+	case ES_REQ_BACK:
+	case ES_REQ_QUIT:
+		if (d->pager) {
+			es_pager_free(d->pager);
+			d->pager = NULL;
+			return ES_REDRAW;
+		}
+		return req == ES_REQ_QUIT ? ES_QUIT : ES_REDRAW;
+	case ES_REQ_SEARCH: {
+		struct es_dialog *dlg =
+		        es_dialog_new(ES_DLG_PROMPT, "Search", "Search for:", on_search, d);
+		if (dlg) {
+			dlg->check = search_check;
+			snprintf(dlg->input, sizeof(dlg->input), "%s", d->ui.search);
+		}
+		es_dash_push(d, dlg);
+		return ES_REDRAW;
+	}
+	case ES_REQ_FIND_NEXT:
+	case ES_REQ_FIND_PREV:
+		if (!d->ui.search[0])
+			es_dash_message(d, false, "no search yet: press / first");
+		else if (!es_view_search(v, d->ui.search, req == ES_REQ_FIND_NEXT ? 1 : -1))
+			es_dash_message(d, true, "not found: %s", d->ui.search);
+		return ES_REDRAW;
+	case ES_REQ_REFRESH:
+		if (d->model) {
+			es_model_refresh(d->model);
+			es_dash_message(d, false, "refreshing\u2026");
+		} else {
+			es_dash_message(d, true, "nothing to refresh: %s",
+			                d->conf ? "no AWS client" : "no edgeship.conf");
+		}
+		return ES_REDRAW | ES_REFRESH;
+	case ES_REQ_REDRAW: clearok(curscr, TRUE); return ES_REDRAW;
+	case ES_REQ_HELP:
+		es_pager_free(d->pager);
+		d->pager = es_pager_help(&d->ui, &d->keymap, d->cli->read_only);
+		return ES_REDRAW;
+	default: break;
+	}
+	if (ri->flags & ES_REQ_MUTATING) {
+		es_actions_request(d, req);
+		return ES_REDRAW;
+	}
+	r = 0;
+	return r;
+}
+
+static void handle_key(struct es_dash *d, int key)
+{
+	if (key == KEY_RESIZE) {
+		d->dirty = true;
+		return;
+	}
+	if (COLS < ES_UI_MIN_COLS || LINES < ES_UI_MIN_LINES) {
+		if (key == 'q' || es_keymap_lookup(&d->keymap, key) == ES_REQ_QUIT)
+			d->quit = true;
+		return;
+	}
+	d->ui.message[0] = 0;
+	d->dirty = true;
+	if (d->n_dialogs) {
+		struct es_dialog *dlg = d->dialogs[d->n_dialogs - 1];
+		if (es_dialog_key(dlg, key)) {
+			d->n_dialogs--;
+			es_dialog_finish(dlg);
+			es_dialog_free(dlg);
+		}
+		return;
+	}
+	enum es_request req = es_keymap_lookup(&d->keymap, key);
+	if (req == ES_REQ_NONE) {
+		char name[16];
+		es_dash_message(d, false, "%s is not bound (? shows the keys)",
+		                es_key_name(key, name, sizeof(name)));
+		return;
+	}
+	if (handle_request(d, req) & ES_QUIT)
+		d->quit = true;
+}
+
+static void on_stdin(struct es_loop *loop, int fd, short revents, void *ud)
+{
+	struct es_dash *d = ud;
+	wint_t wc;
+	int rc;
+
+	(void)loop;
+	(void)fd;
+	(void)revents;
+	while ((rc = get_wch(&wc)) != ERR) {
+		int key = (int)wc;
+		if (rc == OK && wc >= KEY_MIN && wc <= KEY_MAX)
+			key = (int)wc | 0x1000000; /* a character, not a key code */
+		if (d->timing && !d->key_ms)
+			d->key_ms = es_loop_now_ms();
+		handle_key(d, key);
+		if (d->quit)
+			break;
+	}
+}
+
+static void on_sigpipe(struct es_loop *loop, int fd, short revents, void *ud)
+{
+	struct es_dash *d = ud;
+	unsigned char buf[32];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	(void)loop;
+	(void)revents;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == SIGWINCH)
+			d->resized = true;
+		else
+			d->quit = true;
+	}
+}
+
+/* ------------------------------------------------------------ script mode */
+
+static bool settled(struct es_dash *d)
+{
+	return es_loop_is_idle(d->loop) && (!d->model || !es_model_busy(d->model)) &&
+	       !d->history.loading && (!d->deploy || d->n_dialogs);
+}
+
+/* Feed the script; false when it is finished. */
+static bool script_step(struct es_dash *d)
+{
+	const struct es_script_item *it = es_script_peek(d->script);
+	int64_t now = es_loop_now_ms();
+
+	if (!it)
+		return false;
+	if (d->script_wait_until && now < d->script_wait_until)
+		return true;
+	if (it->kind != ES_SCRIPT_SLEEP && it->kind != ES_SCRIPT_RESIZE && !settled(d)) {
+		/* never wait forever: a stuck request is reported, not hung on */
+		if (!d->script_idle_since)
+			d->script_idle_since = now;
+		if (now - d->script_idle_since < 60000)
+			return true;
+		fprintf(stderr, "%s:%d: still busy after 60s; going on\n", d->script->file, it->line);
+	}
+	d->script_idle_since = 0;
+	d->script_wait_until = 0;
+	if (d->dirty)
+		draw(d);
+	switch (it->kind) {
+	case ES_SCRIPT_KEY: handle_key(d, it->key); break;
+	case ES_SCRIPT_WAIT_IDLE: break;
+	case ES_SCRIPT_SLEEP: d->script_wait_until = now + it->ms; break;
+	case ES_SCRIPT_DUMP:
+		draw(d);
+		if (es_scr_dump_path(it->path) != 0) {
+			fprintf(stderr, "%s:%d: cannot write %s: %s\n", d->script->file, it->line, it->path,
+			        strerror(errno));
+			d->exit_code = ES_EXIT_FAILURE;
+		}
+		break;
+	case ES_SCRIPT_RESIZE:
+		resizeterm(it->lines, it->cols);
+		d->dirty = true;
+		break;
+	}
+	es_script_advance(d->script);
+	if (it->kind == ES_SCRIPT_SLEEP)
+		return true;
+	return true;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void user_config_path(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (xdg && *xdg)
+		snprintf(buf, len, "%s/edgeship/config", xdg);
+	else
+		snprintf(buf, len, "%s/.config/edgeship/config", home ? home : ".");
+}
+
+struct prefs {
+	char theme[256];
+};
+
+static void on_pref(const char *section, const char *sub, const char *key, const char *value,
+                    void *ud)
+{
+	struct prefs *p = ud;
+
+	(void)sub;
+	if (strcmp(section, "ui") == 0 && strcmp(key, "theme") == 0)
+		snprintf(p->theme, sizeof(p->theme), "%s", value);
+}
+
+static int open_screen(struct es_dash *d)
+{
+	if (d->script && !isatty(STDOUT_FILENO)) {
+		/* tests: draw into nothing, size from $COLUMNS/$LINES */
+		const char *term = getenv("TERM");
+		FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+		if (!term || !*term || strcmp(term, "dumb") == 0)
+			term = "xterm-256color";
+		if (!out || !in || !newterm(term, out, in)) {
+			fprintf(stderr, "edgeship: cannot open a screen for terminal '%s'\n", term);
+			return -1;
+		}
+	} else {
+		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+			fprintf(stderr, "edgeship: the dashboard needs a terminal (use a command such as "
+			                "`edgeship status`, or --script for tests)\n");
+			return -1;
+		}
+		initscr();
+	}
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	return 0;
+}
+
+static void setup_theme(struct es_dash *d)
+{
+	char path[4096], err[1400];
+	struct prefs p = {""};
+	const char *nc = getenv("NO_COLOR");
+
+	user_config_path(path, sizeof(path));
+	es_theme_defaults((nc && *nc) || !has_colors());
+	if (es_keymap_load(&d->keymap, path, err, sizeof(err)) != ES_ENOTFOUND && err[0])
+		es_dash_log(d, ES_ACT_WARN, "%s", err);
+	(void)es_kvfile_read(path, on_pref, &p);
+	const char *theme = d->cli->theme ? d->cli->theme : p.theme[0] ? p.theme : NULL;
+	if (theme && es_theme_use(theme, err, sizeof(err)) != ES_OK) {
+		es_dash_log(d, ES_ACT_WARN, "%s", err);
+		es_dash_message(d, true, "%s", err);
+	}
+	es_theme_apply();
+}
+
+/* Repository, configuration and AWS: whatever is missing is said, not fatal
+ * (except the repository). */
+static int open_sources(struct es_dash *d)
+{
+	char path[4096], line[1400];
+	int rc;
+
+	rc = es_repo_discover(NULL, &d->repo);
+	if (rc) {
+		fprintf(stderr, "edgeship: %s\n", es_error_format(es_error_last(), line, sizeof(line)));
+		fprintf(stderr, "edgeship: run it inside the application's git repository\n");
+		return rc;
+	}
+	const char *root = es_repo_root(d->repo), *base = strrchr(root, '/');
+	snprintf(d->app, sizeof(d->app), "%s", base ? base + 1 : root);
+	snprintf(path, sizeof(path), "%s/%s", root, ES_CONFIG_FILE);
+	rc = es_config_load(path, &d->conf);
+	if (rc == ES_ENOTFOUND) {
+		snprintf(d->conf_note, sizeof(d->conf_note),
+		         "no %s here: run `edgeship init` to write one; showing the history only",
+		         ES_CONFIG_FILE);
+		d->conf = NULL;
+	} else if (rc) {
+		snprintf(d->conf_note, sizeof(d->conf_note), "%s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+		d->conf = NULL;
+	} else if (d->conf->app) {
+		snprintf(d->app, sizeof(d->app), "%s", d->conf->app);
+	}
+	if (d->conf_note[0])
+		es_dash_log(d, ES_ACT_WARN, "%s", d->conf_note);
+	d->loop = es_loop_new();
+	if (!d->loop) {
+		fprintf(stderr, "edgeship: cannot create the event loop\n");
+		return ES_ERR;
+	}
+	struct es_aws_options o = {.profile = d->cli->profile,
+	                           .region = d->cli->region ? d->cli->region
+	                                     : d->conf        ? d->conf->region
+	                                                      : NULL,
+	                           .lazy_credentials = true};
+	if (es_aws_client_new(d->loop, &o, &d->aws) != ES_OK) {
+		snprintf(d->credentials, sizeof(d->credentials), "AWS unavailable: %s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+		es_dash_log(d, ES_ACT_ERROR, "%s", d->credentials);
+		d->aws = NULL;
+	} else {
+		snprintf(d->region, sizeof(d->region), "%s", es_aws_region(d->aws));
+	}
+	return ES_OK;
+}
+
+static void wire_ui(struct es_dash *d)
+{
+	es_ui_init(&d->ui);
+	d->ui.history = &d->history;
+	d->ui.activity = d->activity;
+	d->ui.app = d->app;
+	d->ui.identity = d->identity;
+	d->ui.account = d->account;
+	d->ui.region = d->region;
+	d->ui.endpoint = d->endpoint;
+	d->ui.credentials = d->credentials;
+	d->ui.conf_note = d->conf_note;
+	d->ui.connection = d->connection;
+	d->ui.read_only = d->cli->read_only;
+	d->ui.keymap = &d->keymap;
+	d->ui.now = es_time_now();
+	if (d->conf) {
+		/* until the model answers: the stages by name */
+		d->stages = calloc(d->conf->n_stages ? d->conf->n_stages : 1, sizeof(*d->stages));
+		if (d->stages) {
+			d->n_stages = d->conf->n_stages;
+			for (size_t i = 0; i < d->n_stages; i++) {
+				snprintf(d->stages[i].name, sizeof(d->stages[i].name), "%s",
+				         d->conf->stages[i].name);
+				snprintf(d->stages[i].stack, sizeof(d->stages[i].stack), "%s",
+				         d->conf->stages[i].stack ? d->conf->stages[i].stack : "");
+				snprintf(d->stages[i].stack_status, sizeof(d->stages[i].stack_status),
+				         "UNKNOWN");
+				d->stages[i].prop_estimate_s = -1;
+			}
+		}
+		d->ui.stages = d->stages;
+		d->ui.n_stages = d->n_stages;
+	}
+	d->ui.n_activity = d->n_activity;
+}
+
+static void close_all(struct es_dash *d)
+{
+	es_actions_free(d);
+	for (int i = 0; i < d->n_dialogs; i++)
+		es_dialog_free(d->dialogs[i]);
+	es_pager_free(d->pager);
+	if (d->hist_iter)
+		es_history_close(d->hist_iter);
+	es_model_free(d->model);
+	es_aws_client_free(d->aws);
+	es_loop_free(d->loop);
+	es_config_free(d->conf);
+	es_repo_free(d->repo);
+	es_history_list_free(&d->history);
+	es_script_free(d->script);
+	free(d->stages);
+	if (d->timing)
+		fclose(d->timing);
+	if (d->sig_pipe[0] > 0) {
+		close(d->sig_pipe[0]);
+		close(d->sig_pipe[1]);
+	}
+}
+
+int es_dashboard_main(struct es_cli *cli)
+{
+	struct es_dash *d = calloc(1, sizeof(*d));
+	char err[1400];
+	int code;
+
+	if (!d)
+		return ES_EXIT_FAILURE;
+	d->cli = cli;
+	d->start_ms = es_loop_now_ms();
+	if (getenv("ES_TIMING") && *getenv("ES_TIMING"))
+		d->timing = fopen(getenv("ES_TIMING"), "a");
+	if (cli->script && es_script_load(cli->script, &d->script, err, sizeof(err)) != ES_OK) {
+		fprintf(stderr, "edgeship: %s\n", err);
+		free(d);
+		return ES_EXIT_USAGE;
+	}
+	es_keymap_defaults(&d->keymap);
+	if (open_sources(d) != ES_OK) {
+		close_all(d);
+		free(d);
+		return ES_EXIT_FAILURE;
+	}
+	wire_ui(d);
+	if (open_screen(d) != 0) {
+		close_all(d);
+		free(d);
+		return ES_EXIT_FAILURE;
+	}
+	setup_theme(d);
+	d->ui.n_activity = d->n_activity;
+	draw(d); /* the first frame, before any git or network work */
+
+	if (pipe(d->sig_pipe) == 0) {
+		fcntl(d->sig_pipe[0], F_SETFL, O_NONBLOCK);
+		fcntl(d->sig_pipe[1], F_SETFL, O_NONBLOCK);
+		fcntl(d->sig_pipe[0], F_SETFD, FD_CLOEXEC);
+		fcntl(d->sig_pipe[1], F_SETFD, FD_CLOEXEC);
+		sig_fd = d->sig_pipe[1];
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGWINCH, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		es_loop_watch_fd(d->loop, d->sig_pipe[0], POLLIN, on_sigpipe, d);
+	}
+	if (!d->script)
+		es_loop_watch_fd(d->loop, STDIN_FILENO, POLLIN, on_stdin, d);
+	es_dash_reload_history(d);
+	es_loop_timer(d->loop, 0, after_first_frame, d);
+	es_loop_timer(d->loop, 1000, tick, d);
+
+	while (!d->quit) {
+		if (d->resized) {
+			d->resized = false;
+			resize_to_terminal(d);
+		}
+		if (d->dirty)
+			draw(d);
+		es_actions_reap(d);
+		if (d->script) {
+			if (!script_step(d))
+				break;
+			if (d->dirty)
+				draw(d);
+		}
+		if (d->quit)
+			break;
+		/* a script polls; people wake the loop with keys */
+		if (es_loop_turn(d->loop, d->script ? 10 : 1000) != ES_OK && !d->script)
+			continue;
+	}
+	sig_fd = -1;
+	signal(SIGWINCH, SIG_DFL);
+	endwin();
+	code = d->exit_code;
+	close_all(d);
+	free(d);
+	return code;
+}
