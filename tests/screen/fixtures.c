@@ -1,0 +1,145 @@
+/* Fixture data for the screen tests. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fixtures.h"
+
+#define NOW 1700000000.0
+
+static struct es_stage_view stages[2];
+static struct es_activity activity[6];
+static struct es_history_list history;
+
+static const char *const oids[] = {
+        "c6d1f0e2a9b84c3d5e6f708192a3b4c5d6e7f809", "b5c0e9d1f8a73b2c4d5e6f708192a3b4c5d6e7f8",
+        "a4b9d8c0e7f62a1b3c4d5e6f708192a3b4c5d6e7", "93a8c7b9d6e5190a2b3c4d5e6f708192a3b4c5d6",
+        "8297b6a8c5d4f8091a2b3c4d5e6f708192a3b4c5", "7186a597b4c3e7f8091a2b3c4d5e6f708192a3b4",
+};
+
+static void edge(struct es_stage_view *s, const char *pop, bool is_new, long status)
+{
+	struct es_edge_sample *e = &s->edges[s->n_edges++];
+	snprintf(e->pop, sizeof(e->pop), "%s", pop);
+	snprintf(e->target, sizeof(e->target), "127.0.0.1:%zu", 8080 + s->n_edges);
+	e->is_new = is_new;
+	e->status = status;
+	if (is_new && status)
+		s->edges_new++;
+}
+
+static void check(struct es_stage_view *s, const char *name, bool passed, long status, double ms,
+                  const char *detail)
+{
+	struct es_check_result *c = &s->checks[s->n_checks++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->passed = passed;
+	c->status = status;
+	c->latency_ms = ms;
+	snprintf(c->detail, sizeof(c->detail), "%s", detail);
+}
+
+static void act(size_t i, double when, enum es_activity_level level, const char *text)
+{
+	activity[i].when = when;
+	activity[i].level = level;
+	snprintf(activity[i].text, sizeof(activity[i].text), "%s", text);
+}
+
+void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
+{
+	struct es_stage_view *s = &stages[0];
+
+	memset(stages, 0, sizeof(stages));
+	snprintf(s->name, sizeof(s->name), "staging");
+	snprintf(s->stack, sizeof(s->stack), "edge-demo-staging");
+	snprintf(s->stack_status, sizeof(s->stack_status), "UPDATE_COMPLETE");
+	snprintf(s->commit, sizeof(s->commit), "%s", oids[0]);
+	snprintf(s->release, sizeof(s->release), "r-c6d1f0e2a9b8");
+	snprintf(s->distribution_id, sizeof(s->distribution_id), "E2QWRUHAPOMQZL");
+	snprintf(s->lambda_arn, sizeof(s->lambda_arn),
+	         "arn:aws:lambda:us-east-1:123456789012:function:edge-demo-staging-fn:7");
+	s->propagation = ES_PROP_IN_PROGRESS;
+	s->prop_elapsed_s = 62;
+	s->prop_estimate_s = 100;
+	s->invalidations_in_progress = 1;
+	edge(s, "FRA56-P1", true, 200);
+	edge(s, "IAD89-C2", true, 200);
+	edge(s, "NRT12-P3", false, 200);
+	edge(s, "GRU3-C1", true, 200);
+	edge(s, "SYD1-P2", false, 200);
+	edge(s, "LHR61-C1", true, 200);
+	edge(s, "", false, 0);
+	edge(s, "SIN2-P1", true, 200);
+	s->validated = true;
+	s->validation_passed = true;
+	snprintf(s->validated_at, sizeof(s->validated_at), "2023-11-14T22:05:10Z");
+	check(s, "home", true, 200, 41, "body contains \"Lambda@Edge is awesome!\"");
+	check(s, "headers", true, 200, 38, "x-edgeship-release: r-c6d1f0e2a9b8");
+	snprintf(s->last_action, sizeof(s->last_action), "deploy success by alice, 4m ago");
+
+	s = &stages[1];
+	snprintf(s->name, sizeof(s->name), "production");
+	snprintf(s->stack, sizeof(s->stack), "edge-demo-production");
+	snprintf(s->stack_status, sizeof(s->stack_status), "UPDATE_ROLLBACK_COMPLETE");
+	snprintf(s->status_reason, sizeof(s->status_reason),
+	         "Resource handler returned message: \"\x1b[31mRate exceeded\x1b[0m\"");
+	snprintf(s->commit, sizeof(s->commit), "%s", oids[3]);
+	snprintf(s->release, sizeof(s->release), "r-93a8c7b9d6e5");
+	snprintf(s->distribution_id, sizeof(s->distribution_id), "E1PRODX7Y8Z9AB");
+	snprintf(s->lambda_arn, sizeof(s->lambda_arn),
+	         "arn:aws:lambda:us-east-1:123456789012:function:edge-demo-production-fn:3");
+	s->propagation = ES_PROP_DEPLOYED;
+	s->prop_estimate_s = 95;
+	edge(s, "FRA56-P1", false, 200);
+	edge(s, "IAD89-C2", false, 200);
+	s->validated = true;
+	s->validation_passed = false;
+	snprintf(s->validated_at, sizeof(s->validated_at), "2023-11-14T21:40:00Z");
+	check(s, "home", false, 503, 120, "expected 200, got 503");
+	s->interrupted = true;
+	snprintf(s->last_action, sizeof(s->last_action), "rollback failed by bob, 30m ago");
+
+	act(0, NOW - 300, ES_ACT_INFO, "deploy to staging started");
+	act(1, NOW - 280, ES_ACT_EVENT,
+	    "staging 22:01:12 UPDATE_IN_PROGRESS AWS::CloudFormation::Stack edge-demo-staging");
+	act(2, NOW - 240, ES_ACT_EVENT,
+	    "staging 22:01:52 UPDATE_COMPLETE AWS::CloudFormation::Stack edge-demo-staging");
+	act(3, NOW - 200, ES_ACT_WARN, "invalidation I2J0I21PCUYOIK of /* on staging: InProgress");
+	act(4, NOW - 100, ES_ACT_ERROR,
+	    "validation of production: Throttling (400): Rate exceeded [req 1a2b3c4d-0000]");
+	act(5, NOW - 10, ES_ACT_INFO, "ledger: record #42 approval by alice");
+
+	es_history_list_free(&history);
+	es_history_list_add(&history, oids[0], (time_t)NOW - 3600, "Serve a 404 page from the edge",
+	                    "alice");
+	es_history_list_add(&history, oids[1], (time_t)NOW - 7200,
+	                    "Evil \x1b]0;title\x07 message \x1b[2J cleared?", "mallory");
+	es_history_list_add(&history, oids[2], (time_t)NOW - 86400, "Bump the Node.js runtime",
+	                    "bob");
+	es_history_list_add(&history, oids[3], (time_t)NOW - 2 * 86400, "Add security headers",
+	                    "carol");
+	es_history_list_add(&history, oids[4], (time_t)NOW - 3 * 86400,
+	                    "Cache the landing page for an hour", "alice");
+	es_history_list_add(&history, oids[5], (time_t)NOW - 9 * 86400, "Initial sample app", "bob");
+
+	memset(ui, 0, sizeof(*ui));
+	es_ui_init(ui);
+	es_keymap_defaults(km);
+	ui->keymap = km;
+	ui->stages = stages;
+	ui->n_stages = 2;
+	ui->activity = activity;
+	ui->n_activity = 6;
+	ui->history = &history;
+	ui->app = "edge-demo";
+	ui->identity = "arn:aws:sts::123456789012:assumed-role/release/alice";
+	ui->account = "123456789012";
+	ui->region = "us-east-1";
+	ui->endpoint = "http://127.0.0.1:5000";
+	ui->credentials = "credentials: environment";
+	ui->conf_note = "";
+	ui->connection = "";
+	ui->now = NOW;
+}

@@ -1,0 +1,227 @@
+/* Screen golden tests: render fixture data with newterm() on /dev/null at
+ * fixed sizes, dump the screen as text (line drawing as ASCII) and compare
+ * with tests/screen/golden/NAME.txt. ES_UPDATE_GOLDEN=1 rewrites them
+ * (`make update-golden`). TAP output. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dialog.h"
+#include "fixtures.h"
+#include "pager.h"
+#include "theme.h"
+#include "view.h"
+
+static int n_tests, n_failed;
+static struct es_ui ui;
+static struct es_keymap km;
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}
+
+/* Compare the screen with golden NAME (or rewrite it). */
+static void expect_screen(const char *name)
+{
+	char *got = NULL, path[4096];
+	size_t len = 0;
+	FILE *m = open_memstream(&got, &len);
+	const char *src = getenv("ES_SRCDIR");
+
+	es_scr_dump(m);
+	fclose(m);
+	snprintf(path, sizeof(path), "%s/tests/screen/golden/%s.txt", src && *src ? src : ".", name);
+	n_tests++;
+	if (getenv("ES_UPDATE_GOLDEN") && *getenv("ES_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+		if (f) {
+			fputs(got, f);
+			fclose(f);
+		}
+		printf("ok %d - %s (golden rewritten)\n", n_tests, name);
+		free(got);
+		return;
+	}
+	char *want = slurp(path);
+	if (want && strcmp(want, got) == 0) {
+		printf("ok %d - %s\n", n_tests, name);
+	} else {
+		n_failed++;
+		printf("not ok %d - %s\n", n_tests, name);
+		if (!want) {
+			printf("# missing %s (run make update-golden)\n", path);
+		} else {
+			/* the first differing line, to see why */
+			const char *a = want, *b = got;
+			int line = 1;
+			while (*a && *a == *b) {
+				if (*a == '\n')
+					line++;
+				a++;
+				b++;
+			}
+			printf("# first difference at line %d\n", line);
+		}
+		printf("# got:\n");
+		for (char *l = strtok(got, "\n"); l; l = strtok(NULL, "\n"))
+			printf("#   %s\n", l);
+	}
+	free(want);
+	free(got);
+}
+
+static void ok(bool cond, const char *name)
+{
+	n_tests++;
+	if (!cond)
+		n_failed++;
+	printf("%s %d - %s\n", cond ? "ok" : "not ok", n_tests, name);
+}
+
+static void size(int cols, int lines)
+{
+	resizeterm(lines, cols);
+	for (int i = 0; i < ES_PANE_COUNT; i++)
+		ui.views[i].offset = 0;
+}
+
+static bool screen_contains(const char *needle)
+{
+	char *got = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&got, &len);
+	es_scr_dump(m);
+	fclose(m);
+	bool found = strstr(got, needle) != NULL;
+	free(got);
+	return found;
+}
+
+int main(void)
+{
+	FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	if (!setlocale(LC_ALL, "C.UTF-8"))
+		setlocale(LC_ALL, "");
+	setenv("COLUMNS", "120", 1);
+	setenv("LINES", "36", 1);
+	if (!out || !in || !newterm("xterm", out, in)) {
+		printf("1..0 # SKIP no terminfo for xterm\n");
+		return 0;
+	}
+	es_theme_defaults(true);
+	es_theme_apply();
+	fixtures_fill(&ui, &km);
+
+	size(120, 36);
+	es_ui_draw(&ui);
+	expect_screen("wide-120x36");
+	ok(!screen_contains("\x1b") && screen_contains("Evil  ]0;title  message  [2J"),
+	   "escape sequences in commit messages are stripped");
+	ok(screen_contains("[staging \u2713]") && screen_contains("[production \u2717]"),
+	   "history marks the commit each stage runs with its validation outcome");
+	ok(screen_contains("[\u2192production?]"), "history marks the commit waiting for promotion");
+
+	size(160, 48);
+	ui.focus = ES_PANE_STAGES;
+	es_ui_draw(&ui);
+	expect_screen("wide-160x48-stages");
+
+	size(80, 24);
+	ui.focus = ES_PANE_PROPAGATION;
+	es_ui_draw(&ui);
+	expect_screen("narrow-80x24-propagation");
+
+	ui.focus = ES_PANE_VALIDATION;
+	es_ui_draw(&ui);
+	expect_screen("narrow-80x24-validation");
+
+	size(50, 12);
+	es_ui_draw(&ui);
+	expect_screen("too-small-50x12");
+	ok(screen_contains("needs at least 60x16"), "below the minimum size a message says so");
+
+	/* read-only, offline and a message on the status line */
+	size(100, 30);
+	ui.focus = ES_PANE_HISTORY;
+	ui.read_only = true;
+	ui.connection = "offline: retrying in 8s (cannot reach 127.0.0.1:5000)";
+	snprintf(ui.message, sizeof(ui.message), "deploy is off: edgeship was started with --read-only");
+	ui.message_error = true;
+	es_ui_draw(&ui);
+	expect_screen("readonly-offline-100x30");
+	ok(screen_contains("READ-ONLY") && screen_contains("offline: retrying in 8s"),
+	   "read-only flag and offline note are shown");
+	ui.read_only = false;
+	ui.connection = "";
+	ui.message[0] = 0;
+
+	/* help from the request table */
+	size(100, 40);
+	struct es_pager *help = es_pager_help(&ui, &km, false);
+	es_ui_draw(&ui);
+	es_pager_draw(help);
+	expect_screen("help-100x40");
+	es_pager_free(help);
+
+	/* a change-set confirmation for production */
+	size(120, 36);
+	struct es_dialog *dlg = es_dialog_new(ES_DLG_TYPE, "deploy to production: change set",
+	                                      "Execute the change set?  Type \"production\" to execute:",
+	                                      NULL, NULL);
+	snprintf(dlg->expect, sizeof(dlg->expect), "production");
+	es_dialog_body(dlg, "~ Modify  Fn                               AWS::Lambda::Function");
+	es_dialog_body(dlg, "+ Add     FnVersion1a2b3c                  AWS::Lambda::Version");
+	es_dialog_body(dlg, "~ Modify  Distribution                     AWS::CloudFront::Distribution");
+	es_dialog_body(dlg, "! Modify  FnAliaslive                      AWS::Lambda::Alias  REPLACEMENT");
+	es_dialog_key(dlg, 'p');
+	es_dialog_key(dlg, 'r');
+	es_dialog_key(dlg, '\n');
+	ok(!dlg->done && dlg->note[0], "a wrong stage name does not confirm");
+	for (const char *c = "production"; *c; c++)
+		es_dialog_key(dlg, *c);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	expect_screen("dialog-production-120x36");
+	es_dialog_key(dlg, '\n');
+	ok(dlg->done && dlg->ok, "typing the stage name confirms");
+	es_dialog_free(dlg);
+
+	dlg = es_dialog_new(ES_DLG_CONFIRM, "Deploy to staging", "Deploy?", NULL, NULL);
+	es_dialog_key(dlg, '\n');
+	ok(dlg->done && !dlg->ok, "Enter at a confirmation means No");
+	es_dialog_free(dlg);
+
+	/* search moves the cursor */
+	ui.focus = ES_PANE_HISTORY;
+	ui.views[ES_PANE_HISTORY].cursor = 0;
+	ok(es_view_search(&ui.views[ES_PANE_HISTORY], "security", 1) &&
+	           ui.views[ES_PANE_HISTORY].cursor == 3,
+	   "search finds a commit by its summary");
+	ok(es_view_search(&ui.views[ES_PANE_HISTORY], "ALICE", 1) &&
+	           ui.views[ES_PANE_HISTORY].cursor == 4,
+	   "n finds the next match, case-insensitive, by author");
+
+	endwin();
+	printf("1..%d\n", n_tests);
+	return n_failed ? 1 : 0;
+}
