@@ -76,13 +76,16 @@ static void draw_status(struct es_ui *ui)
 			es_scr_text(y, COLS - hw, hw, s | A_BOLD, hints);
 	}
 	int room = COLS - hw - 1;
-	if (ui->message[0])
+	/* the connection note first (at most half the line when there is a
+	 * message too), then the message */
+	if (ui->connection && *ui->connection && room > 24) {
+		int cw = ui->message[0] ? room / 2 : room;
+		col += es_scr_printf(y, col, cw, es_theme_attr(ES_AREA_OFFLINE), " %s ", ui->connection);
+	}
+	if (ui->message[0] && room - col > 8)
 		col += es_scr_printf(y, col, room - col,
 		                     ui->message_error ? es_theme_attr(ES_AREA_ACT_ERROR) : s, " %s ",
 		                     ui->message);
-	if (ui->connection && *ui->connection && room - col > 12)
-		col += es_scr_printf(y, col, room - col, es_theme_attr(ES_AREA_OFFLINE), " %s ",
-		                     ui->connection);
 	if (!ui->message[0] && room - col > 12) {
 		const char *note = ui->conf_note && *ui->conf_note ? ui->conf_note
 		                   : ui->credentials && *ui->credentials ? ui->credentials

@@ -148,10 +148,14 @@ static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t l
 		const struct es_edge_sample *ed = &s->edges[e];
 		char code[16], cell[32];
 		/* location code: the first letters of X-Amz-Cf-Pop, else the probe */
-		snprintf(code, sizeof(code), "%.6s", ed->pop[0] ? ed->pop : ed->target);
-		for (char *p = code; *p; p++)
-			if (*p == '-')
-				*p = 0;
+		const char *port = strrchr(ed->target, ':');
+		if (ed->pop[0])
+			snprintf(code, sizeof(code), "%.6s", ed->pop);
+		else
+			snprintf(code, sizeof(code), "%.6s", port ? port : ed->target);
+		char *dash = strchr(code, '-');
+		if (dash)
+			*dash = 0;
 		enum es_area a = ed->status == 0 || ed->error[0] ? ES_AREA_EDGE_DOWN
 		                 : ed->is_new                  ? ES_AREA_EDGE_NEW
 		                                               : ES_AREA_EDGE_OLD;

@@ -1,0 +1,82 @@
+#!/bin/sh
+# Real-terminal smoke test in tmux: first frame, resize (larger, narrow,
+# below the minimum and back), colours and NO_COLOR, help, escape key, quit.
+# TAP output; skipped when tmux is missing.
+build="${ES_BUILDDIR:-.}"
+src="${ES_SRCDIR:-.}"
+bin="$build/edgeship"
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "1..0 # SKIP tmux not installed"
+	exit 0
+fi
+if [ ! -x "$bin" ]; then
+	echo "1..0 # SKIP $bin not built"
+	exit 0
+fi
+tmp=$(mktemp -d)
+sock="$tmp/tmux.sock"
+cleanup() { tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+
+cp -r "$src/examples/lambda-edge-app" "$tmp/app"
+(cd "$tmp/app" && git init -q && git add . &&
+	git -c user.name=t -c user.email=t@example.com commit -qm "Initial sample app") || exit 1
+
+T() { tmux -S "$sock" "$@"; }
+screen() { T capture-pane -p -t es; }
+# wait until the screen contains $1 (up to 5 s)
+wait_for() {
+	i=0
+	while [ $i -lt 50 ]; do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+start() {
+	T kill-session -t es 2>/dev/null
+	T new-session -d -s es -x 120 -y 36 -c "$tmp/app" \
+		"env $1 TERM=xterm-256color AWS_EC2_METADATA_DISABLED=true HOME=$tmp \
+		 AWS_ACCESS_KEY_ID= AWS_PROFILE= ES_THEMES_DIR=$src/themes $bin; sleep 30"
+}
+
+start ""
+check "first frame shows the history" "wait_for 'Initial sample app'"
+check "panes are drawn" "screen | grep -q 'Stages' && screen | grep -q 'Activity'"
+check "colours are used on a 256-colour terminal" \
+	"T capture-pane -p -e -t es | grep -q '\[3[0-9]m\|\[38;5;\|\[4[0-7]m'"
+T resize-window -t es -x 70 -y 22
+check "narrow terminal: history above one stage pane" \
+	"wait_for 'History' && screen | grep -q 'Stages' && ! screen | grep -q 'Propagation'"
+T resize-window -t es -x 50 -y 12
+check "below the minimum size a message says so" "wait_for 'needs at least'"
+T resize-window -t es -x 140 -y 40
+check "back to wide after growing" "wait_for 'Propagation'"
+T send-keys -t es '?'
+check "? opens the help screen from the request table" "wait_for 'move-down'"
+T send-keys -t es Escape
+check "Esc closes the help" "wait_for 'Validation'"
+T send-keys -t es 'D'
+check "D asks before anything is sent" "wait_for 'Prepare a deploy'"
+T send-keys -t es 'n'
+check "n cancels: nothing was sent" "wait_for 'nothing was sent'"
+T send-keys -t es 'q'
+sleep 0.5
+check "q quits" "! T list-panes -t es -F '#{pane_current_command}' | grep -q edgeship"
+
+start "NO_COLOR=1"
+wait_for 'Initial sample app' >/dev/null
+check "NO_COLOR: no colour sequences" \
+	"! T capture-pane -p -e -t es | grep -q '\[3[0-7]m\|\[38;5;\|\[4[0-7]m'"
+T send-keys -t es 'q'
+
+echo "1..$n"
+exit $fail
