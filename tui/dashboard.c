@@ -525,7 +525,11 @@ static bool script_step(struct es_dash *d)
 	if (d->dirty)
 		draw(d);
 	switch (it->kind) {
-	case ES_SCRIPT_KEY: handle_key(d, it->key); break;
+	case ES_SCRIPT_KEY:
+		if (d->timing)
+			d->key_ms = es_loop_now_ms();
+		handle_key(d, it->key);
+		break;
 	case ES_SCRIPT_WAIT_IDLE: break;
 	case ES_SCRIPT_SLEEP: d->script_wait_until = now + it->ms; break;
 	case ES_SCRIPT_DUMP:
