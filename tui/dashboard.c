@@ -636,7 +636,6 @@ static int open_sources(struct es_dash *d)
 	rc = es_repo_discover(NULL, &d->repo);
 	if (rc) {
 		fprintf(stderr, "edgeship: %s\n", es_error_format(es_error_last(), line, sizeof(line)));
-		fprintf(stderr, "edgeship: run it inside the application's git repository\n");
 		return rc;
 	}
 	const char *root = es_repo_root(d->repo), *base = strrchr(root, '/');
