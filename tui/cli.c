@@ -25,7 +25,7 @@ static int cmd_version(struct es_cli *cli);
 	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")  \
 	X("status", es_cmd_status, "[--json]",                                           \
 	  "each stage's stack, commit, release, outputs and last action")                \
-	X("deploy", es_cmd_deploy, "[REV] --stage NAME [--yes] [--json]",                \
+	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",     \
 	  "package REV (default HEAD) and deploy it to a stage through a change set")    \
 	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",            \
 	  "deploy to STAGE exactly the validated release of the stage before it")       \

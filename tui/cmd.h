@@ -40,5 +40,8 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud);
 /* Turn the loop until ui->d is done, report, free it; the exit code. */
 int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *what);
 int result_exit(const struct es_deploy_result *r);
+/* With --wait, after a busy refusal (ES_EBUSY): wait a little and say so;
+ * true means "try again". */
+bool wait_and_retry(struct es_cli *cli, struct ctx *c, int rc, FILE *out);
 
 #endif

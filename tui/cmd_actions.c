@@ -21,24 +21,6 @@ static bool refuse_read_only(struct es_cli *cli, const char *command)
 	return true;
 }
 
-/* --wait: a busy stage is retried every few seconds instead of refused. */
-static bool wait_and_retry(struct es_cli *cli, struct ctx *c, int rc, FILE *out)
-{
-	static double last_note;
-
-	if (rc != ES_EBUSY || !cli->wait)
-		return false;
-	if (es_time_now() - last_note > 30) {
-		fprintf(out, "waiting: %s\n", es_error_last()->message);
-		fflush(out);
-		last_note = es_time_now();
-	}
-	double until = es_time_now() + (cli->poll_ms > 0 ? cli->poll_ms : 5000) / 1000.0;
-	while (es_time_now() < until)
-		es_loop_turn(c->loop, 200);
-	return true;
-}
-
 int es_cmd_promote(struct es_cli *cli)
 {
 	struct ctx c;

@@ -57,6 +57,24 @@ FILE *progress(const struct es_cli *cli)
 	return cli->json ? stderr : stdout;
 }
 
+/* --wait: a busy stage is retried every few seconds instead of refused. */
+bool wait_and_retry(struct es_cli *cli, struct ctx *c, int rc, FILE *out)
+{
+	static double last_note;
+
+	if (rc != ES_EBUSY || !cli->wait)
+		return false;
+	if (es_time_now() - last_note > 30) {
+		fprintf(out, "waiting: %s\n", es_error_last()->message);
+		fflush(out);
+		last_note = es_time_now();
+	}
+	double until = es_time_now() + (cli->poll_ms > 0 ? cli->poll_ms : 5000) / 1000.0;
+	while (es_time_now() < until)
+		es_loop_turn(c->loop, 200);
+	return true;
+}
+
 /* ------------------------------------------------------------ init */
 
 int es_cmd_init(struct es_cli *cli)
@@ -280,9 +298,14 @@ int es_cmd_deploy(struct es_cli *cli)
 	        .yes = cli->yes,
 	        .poll_ms = cli->poll_ms,
 	};
-	rc = es_deploy_start(c.aws, &req, on_deploy_event, &ui, &ui.d);
+	do {
+		rc = es_deploy_start(c.aws, &req, on_deploy_event, &ui, &ui.d);
+		if (rc) {
+			es_deploy_free(ui.d);
+			ui.d = NULL;
+		}
+	} while (wait_and_retry(cli, &c, rc, ui.out));
 	if (rc) {
-		es_deploy_free(ui.d);
 		ctx_free(&c);
 		return es_cli_fail(cli, "deploy", rc);
 	}
