@@ -100,16 +100,20 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		            ev->change_set->n_changes, ev->change_set->n_changes == 1 ? "" : "s");
 		break;
 	case ES_DEPLOY_QUESTION: {
-		const struct es_stage_conf *sc = d->conf ? es_config_stage(d->conf, d->deploy_stage) : NULL;
-		bool typed = (sc && guarded_stage(d->conf, sc)) || !strcmp(d->deploy_kind, "rollback");
+		const struct es_stage_conf *sc =
+		        d->conf ? es_config_stage(d->conf, d->deploy_stage) : NULL;
+		bool typed =
+		        (sc && guarded_stage(d->conf, sc)) || !strcmp(d->deploy_kind, "rollback");
 		char title[128], q[640];
-		snprintf(title, sizeof(title), "%s to %s: change set", d->deploy_kind, d->deploy_stage);
+		snprintf(title, sizeof(title), "%s to %s: change set", d->deploy_kind,
+		         d->deploy_stage);
 		if (typed)
-			snprintf(q, sizeof(q), "%s  Type \"%s\" to execute:", ev->text, d->deploy_stage);
+			snprintf(q, sizeof(q), "%s  Type \"%s\" to execute:", ev->text,
+			         d->deploy_stage);
 		else
 			snprintf(q, sizeof(q), "%s", ev->text);
-		struct es_dialog *dlg = es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_CONFIRM, title, q,
-		                                      on_answer, d);
+		struct es_dialog *dlg =
+		        es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_CONFIRM, title, q, on_answer, d);
 		if (!dlg) {
 			es_deploy_answer(d->deploy, false);
 			break;
@@ -124,19 +128,25 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	case ES_DEPLOY_STACK_EVENT: {
 		const struct es_stack_event *e = ev->event;
 		const char *t = e->timestamp ? strchr(e->timestamp, 'T') : NULL;
-		es_dash_log(d, strstr(e->status ? e->status : "", "FAILED") ? ES_ACT_ERROR : ES_ACT_EVENT,
-		            "%s %.8s %s%s %s %s%s%s", d->deploy_stage, t ? t + 1 : "", ev->nested ? "  " : "",
-		            e->status ? e->status : "", e->type ? e->type : "",
-		            e->logical_id ? e->logical_id : "", e->reason && *e->reason ? ": " : "",
-		            e->reason ? e->reason : "");
+		es_dash_log(d,
+		            strstr(e->status ? e->status : "", "FAILED") ? ES_ACT_ERROR
+		                                                         : ES_ACT_EVENT,
+		            "%s %.8s %s%s %s %s%s%s", d->deploy_stage, t ? t + 1 : "",
+		            ev->nested ? "  " : "", e->status ? e->status : "",
+		            e->type ? e->type : "", e->logical_id ? e->logical_id : "",
+		            e->reason && *e->reason ? ": " : "", e->reason ? e->reason : "");
 		break;
 	}
 	case ES_DEPLOY_DONE: {
 		const struct es_deploy_result *r = es_deploy_result(d->deploy);
 		bool good = !strcmp(r->result, "success") || !strcmp(r->result, "no-changes");
 		bool cancelled = !strcmp(r->result, "cancelled");
-		es_dash_log(d, good ? ES_ACT_INFO : cancelled ? ES_ACT_WARN : ES_ACT_ERROR,
-		            "%s to %s: %s: %s", d->deploy_kind, d->deploy_stage, r->result, r->message);
+		es_dash_log(d,
+		            good        ? ES_ACT_INFO
+		            : cancelled ? ES_ACT_WARN
+		                        : ES_ACT_ERROR,
+		            "%s to %s: %s: %s", d->deploy_kind, d->deploy_stage, r->result,
+		            r->message);
 		if (r->root_cause[0])
 			es_dash_log(d, ES_ACT_ERROR, "root cause: %s", r->root_cause);
 		es_dash_message(d, !good && !cancelled, "%s to %s: %s%s", d->deploy_kind,
@@ -145,10 +155,10 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		                        ? " (invalidate the cache with I to see it at once)"
 		                        : "");
 		if (!good && !cancelled) {
-			struct es_dialog *dlg = es_dialog_new(ES_DLG_MESSAGE,
-			                                      !strcmp(r->result, "refused") ? "Refused"
-			                                                                    : "Deploy failed",
-			                                      r->message, NULL, NULL);
+			struct es_dialog *dlg = es_dialog_new(
+			        ES_DLG_MESSAGE,
+			        !strcmp(r->result, "refused") ? "Refused" : "Deploy failed",
+			        r->message, NULL, NULL);
 			if (dlg) {
 				if (r->root_cause[0])
 					es_dialog_bodyf(dlg, "root cause: %s", r->root_cause);
@@ -193,7 +203,10 @@ static void run_deploy(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
 	struct es_deploy_request req = {
-	        .conf = d->conf, .repo = d->repo, .rev = d->pending.oid, .stage = sc->name,
+	        .conf = d->conf,
+	        .repo = d->repo,
+	        .rev = d->pending.oid,
+	        .stage = sc->name,
 	};
 	/* packaging and uploads happen before the first question: say so first */
 	snprintf(d->deploy_stage, sizeof(d->deploy_stage), "%s", sc->name);
@@ -261,9 +274,10 @@ static void run_validate(struct es_dash *d)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		es_dash_log(d, res[i].passed ? ES_ACT_INFO : ES_ACT_ERROR, "check %s on %s: %s %ld %.0fms %s",
-		            res[i].name, sc->name, res[i].passed ? "pass" : "FAIL", res[i].status,
-		            res[i].latency_ms, res[i].detail);
+		es_dash_log(d, res[i].passed ? ES_ACT_INFO : ES_ACT_ERROR,
+		            "check %s on %s: %s %ld %.0fms %s", res[i].name, sc->name,
+		            res[i].passed ? "pass" : "FAIL", res[i].status, res[i].latency_ms,
+		            res[i].detail);
 	es_dash_message(d, !passed, "validation of %s: %s (%zu check%s)", sc->name,
 	                passed ? "passed" : "FAILED", n, n == 1 ? "" : "s");
 	if (d->model)
@@ -304,7 +318,8 @@ static void run_invalidate(struct es_dash *d)
 	}
 	es_dash_log(d, ES_ACT_INFO, "invalidation %s of %s on %s: %s", d->inv.id, d->pending.paths,
 	            sc->name, d->inv.status);
-	es_dash_message(d, false, "invalidating %s on %s (%s)", d->pending.paths, sc->name, d->inv.id);
+	es_dash_message(d, false, "invalidating %s on %s (%s)", d->pending.paths, sc->name,
+	                d->inv.id);
 	if (strcmp(d->inv.status, "Completed") != 0 && !d->inv_active) {
 		d->inv_active = true;
 		es_loop_timer(d->loop, 5000, poll_invalidation, d);
@@ -335,7 +350,8 @@ static void on_confirm(struct es_dialog *dlg, bool ok, const char *text, int cho
 	(void)text;
 	(void)choice;
 	if (!ok) {
-		es_dash_message(d, false, "%s cancelled: nothing was sent", req_name(d->pending.req));
+		es_dash_message(d, false, "%s cancelled: nothing was sent",
+		                req_name(d->pending.req));
 		return;
 	}
 	run_pending(d);
@@ -381,7 +397,8 @@ static void confirm(struct es_dash *d)
 		snprintf(title, sizeof(title), "Invalidate %s", sc->name);
 		typed = guarded_stage(d->conf, sc);
 		if (typed)
-			snprintf(q, sizeof(q), "Invalidate %s on %s? Type \"%s\" to go on:", d->pending.paths,
+			snprintf(q, sizeof(q),
+			         "Invalidate %s on %s? Type \"%s\" to go on:", d->pending.paths,
 			         sc->name, sc->name);
 		else
 			snprintf(q, sizeof(q), "Invalidate %s on %s?", d->pending.paths, sc->name);
@@ -405,11 +422,13 @@ static void confirm(struct es_dash *d)
 		break;
 	case ES_REQ_ROLLBACK:
 		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
-		es_dialog_body(dlg, "The release recorded for this commit is redeployed (no rebuild);");
+		es_dialog_body(dlg,
+		               "The release recorded for this commit is redeployed (no rebuild);");
 		es_dialog_body(dlg, "you see the change set and confirm once more before it runs.");
 		break;
 	case ES_REQ_PROMOTE:
-		es_dialog_body(dlg, "Exactly the artifact validated in the previous stage is deployed;");
+		es_dialog_body(dlg,
+		               "Exactly the artifact validated in the previous stage is deployed;");
 		es_dialog_body(dlg, "the change set is shown next and needs the stage name typed.");
 		break;
 	case ES_REQ_REVERT:
@@ -489,7 +508,8 @@ static void on_stage(struct es_dialog *dlg, bool ok, const char *text, int choic
 
 	(void)text;
 	if (!ok) {
-		es_dash_message(d, false, "%s cancelled: nothing was sent", req_name(d->pending.req));
+		es_dash_message(d, false, "%s cancelled: nothing was sent",
+		                req_name(d->pending.req));
 		return;
 	}
 	for (size_t i = 0; i < d->conf->n_stages; i++)
@@ -508,8 +528,8 @@ static void choose_stage(struct es_dash *d)
 	bool pointed = d->ui.focus == ES_PANE_STAGES || d->ui.focus == ES_PANE_PROPAGATION ||
 	               d->ui.focus == ES_PANE_VALIDATION;
 
-	if (pointed && sel >= 0 && (size_t)sel < d->conf->n_stages && d->ui.n_stages == d->conf->n_stages &&
-	    stage_fits(d, &d->conf->stages[sel])) {
+	if (pointed && sel >= 0 && (size_t)sel < d->conf->n_stages &&
+	    d->ui.n_stages == d->conf->n_stages && stage_fits(d, &d->conf->stages[sel])) {
 		d->pending.stage = sel;
 		stage_chosen(d);
 		return;
@@ -561,7 +581,8 @@ void es_actions_request(struct es_dash *d, enum es_request req)
 		return;
 	}
 	if (d->deploy) {
-		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind, d->deploy_stage);
+		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind,
+		                d->deploy_stage);
 		return;
 	}
 	memset(&d->pending, 0, sizeof(d->pending));

@@ -20,15 +20,15 @@
 #include "script.h"
 #include "view.h"
 
-#define ES_DASH_DIALOGS 4
+#define ES_DASH_DIALOGS  4
 #define ES_DASH_ACTIVITY 300
 
 /* What a chain of dialogs is about to do. */
 struct es_pending {
 	enum es_request req;
-	int stage;         /* index into conf->stages */
+	int stage; /* index into conf->stages */
 	char oid[41];
-	char paths[512];   /* invalidation paths, space separated */
+	char paths[512]; /* invalidation paths, space separated */
 };
 
 struct es_dash {
@@ -54,7 +54,7 @@ struct es_dash {
 	char deploy_stage[64];
 	char deploy_kind[16];
 	bool deploy_done;
-	char **changes;    /* the change set preview, one line each */
+	char **changes; /* the change set preview, one line each */
 	size_t n_changes;
 	/* an invalidation being followed */
 	struct es_invalidation inv;

@@ -54,7 +54,8 @@ void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fm
 		return;
 	}
 	if (d->n_activity == ES_DASH_ACTIVITY) {
-		memmove(d->activity, d->activity + 1, sizeof(d->activity[0]) * (ES_DASH_ACTIVITY - 1));
+		memmove(d->activity, d->activity + 1,
+		        sizeof(d->activity[0]) * (ES_DASH_ACTIVITY - 1));
 		d->n_activity--;
 	}
 	struct es_activity *a = &d->activity[d->n_activity++];
@@ -95,8 +96,8 @@ void es_dash_fail(struct es_dash *d, const char *what)
 	const struct es_error *e = es_error_last();
 	const char *msg = es_error_format(e, line, sizeof(line));
 	bool refused = e->status == ES_EREFUSED;
-	struct es_dialog *dlg = es_dialog_new(ES_DLG_MESSAGE, refused ? "Refused" : "Failed", what,
-	                                      NULL, NULL);
+	struct es_dialog *dlg =
+	        es_dialog_new(ES_DLG_MESSAGE, refused ? "Refused" : "Failed", what, NULL, NULL);
 
 	es_dash_log(d, refused ? ES_ACT_WARN : ES_ACT_ERROR, "%s: %s", what, msg);
 	es_dash_message(d, true, "%s: %s", what, msg);
@@ -247,7 +248,8 @@ static void after_first_frame(struct es_loop *loop, void *ud)
 		if (es_model_new(d->aws, d->conf, &d->model) == ES_OK) {
 			/* keep what was logged before the model existed */
 			for (size_t i = 0; i < d->n_activity; i++)
-				es_model_log(d->model, d->activity[i].level, "%s", d->activity[i].text);
+				es_model_log(d->model, d->activity[i].level, "%s",
+				             d->activity[i].text);
 			es_model_on_change(d->model, on_model, d);
 			copy_model(d);
 		} else {
@@ -368,8 +370,9 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 	case ES_REQ_PREV_PANE:
 		if (d->pager)
 			return 0;
-		d->ui.focus = (enum es_pane)((d->ui.focus + (req == ES_REQ_NEXT_PANE ? 1 : ES_PANE_COUNT - 1)) %
-		                             ES_PANE_COUNT);
+		d->ui.focus = (enum es_pane)(
+		        (d->ui.focus + (req == ES_REQ_NEXT_PANE ? 1 : ES_PANE_COUNT - 1)) %
+		        ES_PANE_COUNT);
 		return ES_REDRAW;
 	case ES_REQ_ENTER:
 		if (!d->pager && d->ui.focus == ES_PANE_HISTORY)
@@ -518,7 +521,8 @@ static bool script_step(struct es_dash *d)
 			d->script_idle_since = now;
 		if (now - d->script_idle_since < 60000)
 			return true;
-		fprintf(stderr, "%s:%d: still busy after 60s; going on\n", d->script->file, it->line);
+		fprintf(stderr, "%s:%d: still busy after 60s; going on\n", d->script->file,
+		        it->line);
 	}
 	d->script_idle_since = 0;
 	d->script_wait_until = 0;
@@ -535,8 +539,8 @@ static bool script_step(struct es_dash *d)
 	case ES_SCRIPT_DUMP:
 		draw(d);
 		if (es_scr_dump_path(it->path) != 0) {
-			fprintf(stderr, "%s:%d: cannot write %s: %s\n", d->script->file, it->line, it->path,
-			        strerror(errno));
+			fprintf(stderr, "%s:%d: cannot write %s: %s\n", d->script->file, it->line,
+			        it->path, strerror(errno));
 			d->exit_code = ES_EXIT_FAILURE;
 		}
 		break;
@@ -591,8 +595,9 @@ static int open_screen(struct es_dash *d)
 		}
 	} else {
 		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-			fprintf(stderr, "edgeship: the dashboard needs a terminal (use a command such as "
-			                "`edgeship status`, or --script for tests)\n");
+			fprintf(stderr,
+			        "edgeship: the dashboard needs a terminal (use a command such as "
+			        "`edgeship status`, or --script for tests)\n");
 			return -1;
 		}
 		initscr();
@@ -635,7 +640,8 @@ static int open_sources(struct es_dash *d)
 
 	rc = es_repo_discover(NULL, &d->repo);
 	if (rc) {
-		fprintf(stderr, "edgeship: %s\n", es_error_format(es_error_last(), line, sizeof(line)));
+		fprintf(stderr, "edgeship: %s\n",
+		        es_error_format(es_error_last(), line, sizeof(line)));
 		return rc;
 	}
 	const char *root = es_repo_root(d->repo), *base = strrchr(root, '/');
@@ -663,8 +669,8 @@ static int open_sources(struct es_dash *d)
 	}
 	struct es_aws_options o = {.profile = d->cli->profile,
 	                           .region = d->cli->region ? d->cli->region
-	                                     : d->conf        ? d->conf->region
-	                                                      : NULL,
+	                                     : d->conf      ? d->conf->region
+	                                                    : NULL,
 	                           .lazy_credentials = true};
 	if (es_aws_client_new(d->loop, &o, &d->aws) != ES_OK) {
 		snprintf(d->credentials, sizeof(d->credentials), "AWS unavailable: %s",
@@ -703,8 +709,8 @@ static void wire_ui(struct es_dash *d)
 				         d->conf->stages[i].name);
 				snprintf(d->stages[i].stack, sizeof(d->stages[i].stack), "%s",
 				         d->conf->stages[i].stack ? d->conf->stages[i].stack : "");
-				snprintf(d->stages[i].stack_status, sizeof(d->stages[i].stack_status),
-				         "UNKNOWN");
+				snprintf(d->stages[i].stack_status,
+				         sizeof(d->stages[i].stack_status), "UNKNOWN");
 				d->stages[i].prop_estimate_s = -1;
 			}
 		}

@@ -122,7 +122,9 @@ static bool scroll_body(struct es_dialog *d, int key)
 		return true;
 	case KEY_UP:
 	case KEY_PPAGE:
-		d->top = d->top > (key == KEY_PPAGE ? 10u : 1u) ? d->top - (key == KEY_PPAGE ? 10 : 1) : 0;
+		d->top = d->top > (key == KEY_PPAGE ? 10u : 1u)
+		                 ? d->top - (key == KEY_PPAGE ? 10 : 1)
+		                 : 0;
 		return true;
 	default: return false;
 	}
@@ -154,8 +156,8 @@ bool es_dialog_key(struct es_dialog *d, int key)
 			if (strcmp(d->input, d->expect) == 0) {
 				close_with(d, true);
 			} else {
-				snprintf(d->note, sizeof(d->note), "type \"%s\" exactly, or Esc to cancel",
-				         d->expect);
+				snprintf(d->note, sizeof(d->note),
+				         "type \"%s\" exactly, or Esc to cancel", d->expect);
 				d->input[0] = 0;
 			}
 		} else {
@@ -217,7 +219,8 @@ void es_dialog_draw(const struct es_dialog *d)
 		want_w = 44;
 	int w = want_w > COLS - 4 ? COLS - 4 : want_w;
 	int extra = d->kind == ES_DLG_CHOOSE ? (int)d->n_choices : 0;
-	int fixed = 2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) + (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT ? 1 : 0);
+	int fixed = 2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) +
+	            (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT ? 1 : 0);
 	int body_h = (int)d->n_body;
 	if (body_h > LINES - 4 - fixed)
 		body_h = LINES - 4 - fixed;
@@ -239,7 +242,7 @@ void es_dialog_draw(const struct es_dialog *d)
 		if (k >= d->n_body)
 			break;
 		const char *l = d->body[k];
-		enum es_area a = l[0] == '+' ? ES_AREA_DIFF_ADD
+		enum es_area a = l[0] == '+'   ? ES_AREA_DIFF_ADD
 		                 : l[0] == '-' ? ES_AREA_DIFF_DEL
 		                 : l[0] == '~' ? ES_AREA_DIFF_HUNK
 		                 : l[0] == '!' ? ES_AREA_DANGER
@@ -259,7 +262,8 @@ void es_dialog_draw(const struct es_dialog *d)
 	case ES_DLG_TYPE:
 	case ES_DLG_PROMPT: {
 		int n = es_scr_printf(y, x, iw, es_theme_attr(ES_AREA_CURSOR), "> %s", d->input);
-		es_scr_fill((struct es_rect){y, x + n, 1, iw - n > 0 ? 1 : 0}, es_theme_attr(ES_AREA_CURSOR) | A_REVERSE);
+		es_scr_fill((struct es_rect){y, x + n, 1, iw - n > 0 ? 1 : 0},
+		            es_theme_attr(ES_AREA_CURSOR) | A_REVERSE);
 		y++;
 		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT),
 		            d->kind == ES_DLG_TYPE ? "Enter: confirm   Esc: cancel"
@@ -269,9 +273,10 @@ void es_dialog_draw(const struct es_dialog *d)
 	case ES_DLG_CHOOSE:
 		for (size_t i = 0; i < d->n_choices; i++)
 			es_scr_printf(y++, x, iw,
-			              es_theme_attr(i == d->sel ? ES_AREA_CURSOR : ES_AREA_DIALOG), "%s %s",
-			              i == d->sel ? ">" : " ", d->choices[i]);
-		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "j/k: move   Enter: choose   Esc: cancel");
+			              es_theme_attr(i == d->sel ? ES_AREA_CURSOR : ES_AREA_DIALOG),
+			              "%s %s", i == d->sel ? ">" : " ", d->choices[i]);
+		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT),
+		            "j/k: move   Enter: choose   Esc: cancel");
 		break;
 	case ES_DLG_MESSAGE:
 		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "any key closes");

@@ -17,8 +17,7 @@ enum es_dialog_kind {
 
 struct es_dialog;
 /* ok: yes / Enter on valid input; text: the input; choice: the index. */
-typedef void (*es_dialog_fn)(struct es_dialog *d, bool ok, const char *text, int choice,
-                             void *ud);
+typedef void (*es_dialog_fn)(struct es_dialog *d, bool ok, const char *text, int choice, void *ud);
 
 struct es_dialog {
 	enum es_dialog_kind kind;
@@ -43,7 +42,8 @@ struct es_dialog *es_dialog_new(enum es_dialog_kind kind, const char *title, con
                                 es_dialog_fn fn, void *ud);
 /* Add body lines (text is split at newlines and sanitised). */
 void es_dialog_body(struct es_dialog *d, const char *text);
-void es_dialog_bodyf(struct es_dialog *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void es_dialog_bodyf(struct es_dialog *d, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 void es_dialog_choice(struct es_dialog *d, const char *text);
 /* Feed one key (curses key code or character). Returns true once closed. */
 bool es_dialog_key(struct es_dialog *d, int key);

@@ -13,10 +13,9 @@
 #include "kvfile.h"
 #include "screen.h"
 
-static const struct es_request_info requests[] = {
-        {ES_REQ_NONE, "", "", 0, ""},
+static const struct es_request_info requests[] = {{ES_REQ_NONE, "", "", 0, ""},
 #define ES_REQ_ROW(id, name, keys, flags, help) {ES_REQ_##id, name, keys, flags, help},
-        ES_REQUESTS(ES_REQ_ROW)
+                                                  ES_REQUESTS(ES_REQ_ROW)
 #undef ES_REQ_ROW
 };
 
@@ -39,13 +38,16 @@ static const struct {
 	const char *name;
 	int key;
 } named_keys[] = {
-        {"Enter", '\n'},         {"Tab", '\t'},         {"BackTab", KEY_BTAB},
-        {"Esc", 27},             {"Space", ' '},        {"Up", KEY_UP},
-        {"Down", KEY_DOWN},      {"Left", KEY_LEFT},    {"Right", KEY_RIGHT},
-        {"PgUp", KEY_PPAGE},     {"PgDn", KEY_NPAGE},   {"Home", KEY_HOME},
-        {"End", KEY_END},        {"Backspace", KEY_BACKSPACE}, {"Delete", KEY_DC},
-        {"Insert", KEY_IC},      {"PageUp", KEY_PPAGE}, {"PageDown", KEY_NPAGE},
-        {"Return", '\n'},        {"Escape", 27},
+        {"Enter", '\n'},       {"Tab", '\t'},
+        {"BackTab", KEY_BTAB}, {"Esc", 27},
+        {"Space", ' '},        {"Up", KEY_UP},
+        {"Down", KEY_DOWN},    {"Left", KEY_LEFT},
+        {"Right", KEY_RIGHT},  {"PgUp", KEY_PPAGE},
+        {"PgDn", KEY_NPAGE},   {"Home", KEY_HOME},
+        {"End", KEY_END},      {"Backspace", KEY_BACKSPACE},
+        {"Delete", KEY_DC},    {"Insert", KEY_IC},
+        {"PageUp", KEY_PPAGE}, {"PageDown", KEY_NPAGE},
+        {"Return", '\n'},      {"Escape", 27},
 };
 
 int es_key_parse(const char *name)

@@ -14,35 +14,36 @@ enum es_req_flags {
 };
 
 /* id, config name, default keys (space separated), flags, help text. */
-#define ES_REQUESTS(X)                                                                         \
-	X(MOVE_DOWN, "move-down", "j Down", ES_REQ_MOVE, "Move down")                           \
-	X(MOVE_UP, "move-up", "k Up", ES_REQ_MOVE, "Move up")                                   \
-	X(PAGE_DOWN, "page-down", "C-f PgDn Space", ES_REQ_MOVE, "Move down a page")            \
-	X(PAGE_UP, "page-up", "C-b PgUp", ES_REQ_MOVE, "Move up a page")                        \
-	X(HALF_DOWN, "half-page-down", "C-d", ES_REQ_MOVE, "Move down half a page")             \
-	X(HALF_UP, "half-page-up", "C-u", ES_REQ_MOVE, "Move up half a page")                   \
-	X(MOVE_FIRST, "move-first", "g Home", ES_REQ_MOVE, "Move to the first line")            \
-	X(MOVE_LAST, "move-last", "G End", ES_REQ_MOVE, "Move to the last line")                \
-	X(NEXT_PANE, "next-pane", "Tab l Right", ES_REQ_VIEW, "Focus the next pane")            \
-	X(PREV_PANE, "prev-pane", "BackTab h Left", ES_REQ_VIEW, "Focus the previous pane")     \
-	X(ENTER, "enter", "Enter o", ES_REQ_VIEW, "Open the selected commit (message, files, diff)") \
-	X(BACK, "back", "Esc", ES_REQ_VIEW, "Close the open view or dialog")                    \
-	X(SEARCH, "search", "/", ES_REQ_MOVE, "Search the focused pane")                        \
-	X(FIND_NEXT, "find-next", "n", ES_REQ_MOVE, "Next search match")                        \
-	X(FIND_PREV, "find-prev", "N", ES_REQ_MOVE, "Previous search match")                    \
-	X(REFRESH, "refresh", "R", 0, "Poll AWS again now")                                     \
-	X(REDRAW, "redraw", "C-l", 0, "Redraw the screen")                                      \
-	X(HELP, "help", "? F1", ES_REQ_VIEW, "Show this help")                                  \
-	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")       \
-	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                               \
-	  "Deploy the selected commit (to the first stage, or choose)")                         \
-	X(PROMOTE, "promote", "A", ES_REQ_MUTATING,                                             \
-	  "Approve: promote the validated release to the next stage")                          \
-	X(INVALIDATE, "invalidate", "I", ES_REQ_MUTATING,                                       \
-	  "Invalidate the CloudFront cache of a stage (paths, default /*)")                     \
-	X(VALIDATE, "validate", "V", ES_REQ_MUTATING, "Run a stage's validation checks now")    \
-	X(ROLLBACK, "rollback", "X", ES_REQ_MUTATING,                                           \
-	  "Roll a stage back to the selected commit's recorded release")                        \
+#define ES_REQUESTS(X)                                                                             \
+	X(MOVE_DOWN, "move-down", "j Down", ES_REQ_MOVE, "Move down")                              \
+	X(MOVE_UP, "move-up", "k Up", ES_REQ_MOVE, "Move up")                                      \
+	X(PAGE_DOWN, "page-down", "C-f PgDn Space", ES_REQ_MOVE, "Move down a page")               \
+	X(PAGE_UP, "page-up", "C-b PgUp", ES_REQ_MOVE, "Move up a page")                           \
+	X(HALF_DOWN, "half-page-down", "C-d", ES_REQ_MOVE, "Move down half a page")                \
+	X(HALF_UP, "half-page-up", "C-u", ES_REQ_MOVE, "Move up half a page")                      \
+	X(MOVE_FIRST, "move-first", "g Home", ES_REQ_MOVE, "Move to the first line")               \
+	X(MOVE_LAST, "move-last", "G End", ES_REQ_MOVE, "Move to the last line")                   \
+	X(NEXT_PANE, "next-pane", "Tab l Right", ES_REQ_VIEW, "Focus the next pane")               \
+	X(PREV_PANE, "prev-pane", "BackTab h Left", ES_REQ_VIEW, "Focus the previous pane")        \
+	X(ENTER, "enter", "Enter o", ES_REQ_VIEW,                                                  \
+	  "Open the selected commit (message, files, diff)")                                       \
+	X(BACK, "back", "Esc", ES_REQ_VIEW, "Close the open view or dialog")                       \
+	X(SEARCH, "search", "/", ES_REQ_MOVE, "Search the focused pane")                           \
+	X(FIND_NEXT, "find-next", "n", ES_REQ_MOVE, "Next search match")                           \
+	X(FIND_PREV, "find-prev", "N", ES_REQ_MOVE, "Previous search match")                       \
+	X(REFRESH, "refresh", "R", 0, "Poll AWS again now")                                        \
+	X(REDRAW, "redraw", "C-l", 0, "Redraw the screen")                                         \
+	X(HELP, "help", "? F1", ES_REQ_VIEW, "Show this help")                                     \
+	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
+	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                                  \
+	  "Deploy the selected commit (to the first stage, or choose)")                            \
+	X(PROMOTE, "promote", "A", ES_REQ_MUTATING,                                                \
+	  "Approve: promote the validated release to the next stage")                              \
+	X(INVALIDATE, "invalidate", "I", ES_REQ_MUTATING,                                          \
+	  "Invalidate the CloudFront cache of a stage (paths, default /*)")                        \
+	X(VALIDATE, "validate", "V", ES_REQ_MUTATING, "Run a stage's validation checks now")       \
+	X(ROLLBACK, "rollback", "X", ES_REQ_MUTATING,                                              \
+	  "Roll a stage back to the selected commit's recorded release")                           \
 	X(REVERT, "revert", "U", ES_REQ_MUTATING, "Create a git revert of the selected commit")
 
 enum es_request {

@@ -11,10 +11,8 @@
 #include "view.h"
 
 static const struct es_view_ops *const pane_ops[ES_PANE_COUNT] = {
-        [ES_PANE_HISTORY] = &es_history_ops,
-        [ES_PANE_STAGES] = &es_stages_ops,
-        [ES_PANE_PROPAGATION] = &es_propagation_ops,
-        [ES_PANE_VALIDATION] = &es_validation_ops,
+        [ES_PANE_HISTORY] = &es_history_ops,         [ES_PANE_STAGES] = &es_stages_ops,
+        [ES_PANE_PROPAGATION] = &es_propagation_ops, [ES_PANE_VALIDATION] = &es_validation_ops,
         [ES_PANE_ACTIVITY] = &es_activity_ops,
 };
 
@@ -39,7 +37,9 @@ static void draw_title(struct es_ui *ui)
 	         ui->branch && *ui->branch ? " @ " : "", ui->branch ? ui->branch : "");
 	col = es_scr_text(0, 0, COLS, t | A_BOLD, left);
 	if (ui->read_only && col + 13 < COLS)
-		col += es_scr_text(0, col + 1, 12, es_theme_attr(ES_AREA_READ_ONLY), " READ-ONLY ") + 1;
+		col += es_scr_text(0, col + 1, 12, es_theme_attr(ES_AREA_READ_ONLY),
+		                   " READ-ONLY ") +
+		       1;
 	char right[768];
 	snprintf(right, sizeof(right), "%s%s%s  %s  %s ",
 	         ui->identity && *ui->identity ? ui->identity : "identity unknown",
@@ -67,8 +67,9 @@ static void draw_status(struct es_ui *ui)
 		es_keymap_keys(ui->keymap, ES_REQ_HELP, k1, sizeof(k1));
 		es_keymap_keys(ui->keymap, ES_REQ_NEXT_PANE, k2, sizeof(k2));
 		es_keymap_keys(ui->keymap, ES_REQ_QUIT, k3, sizeof(k3));
-		snprintf(hints, sizeof(hints), " %.*s:help %.*s:pane %.*s:quit ", (int)strcspn(k1, ","),
-		         k1, (int)strcspn(k2, ","), k2, (int)strcspn(k3, ","), k3);
+		snprintf(hints, sizeof(hints), " %.*s:help %.*s:pane %.*s:quit ",
+		         (int)strcspn(k1, ","), k1, (int)strcspn(k2, ","), k2,
+		         (int)strcspn(k3, ","), k3);
 		hw = es_scr_width(hints);
 		if (hw > COLS / 3)
 			hw = 0;
@@ -80,16 +81,17 @@ static void draw_status(struct es_ui *ui)
 	 * message too), then the message */
 	if (ui->connection && *ui->connection && room > 24) {
 		int cw = ui->message[0] ? room / 2 : room;
-		col += es_scr_printf(y, col, cw, es_theme_attr(ES_AREA_OFFLINE), " %s ", ui->connection);
+		col += es_scr_printf(y, col, cw, es_theme_attr(ES_AREA_OFFLINE), " %s ",
+		                     ui->connection);
 	}
 	if (ui->message[0] && room - col > 8)
 		col += es_scr_printf(y, col, room - col,
-		                     ui->message_error ? es_theme_attr(ES_AREA_ACT_ERROR) : s, " %s ",
-		                     ui->message);
+		                     ui->message_error ? es_theme_attr(ES_AREA_ACT_ERROR) : s,
+		                     " %s ", ui->message);
 	if (!ui->message[0] && room - col > 12) {
-		const char *note = ui->conf_note && *ui->conf_note ? ui->conf_note
+		const char *note = ui->conf_note && *ui->conf_note       ? ui->conf_note
 		                   : ui->credentials && *ui->credentials ? ui->credentials
-		                                                          : "";
+		                                                         : "";
 		es_scr_printf(y, col, room - col, s, " %s", note);
 	}
 }
@@ -106,7 +108,8 @@ static void draw_too_small(void)
 		y = 0;
 	es_scr_text(y, 0, COLS, es_theme_attr(ES_AREA_MESSAGE), msg);
 	if (y + 1 < LINES)
-		es_scr_text(y + 1, 0, COLS, es_theme_attr(ES_AREA_HINT), "Enlarge it, or press q to quit.");
+		es_scr_text(y + 1, 0, COLS, es_theme_attr(ES_AREA_HINT),
+		            "Enlarge it, or press q to quit.");
 }
 
 static void pane(struct es_ui *ui, enum es_pane p, struct es_rect r)

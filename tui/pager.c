@@ -157,8 +157,8 @@ struct es_pager *es_pager_commit(struct es_ui *ui, const struct es_commit_detail
 	es_pager_addf(p, ES_AREA_DATE, "Date:   %s", date);
 	for (size_t i = 0; i < ui->n_stages; i++)
 		if (strcmp(ui->stages[i].commit, d->info.oid) == 0)
-			es_pager_addf(p, ES_AREA_MARKER_STAGE, "Runs in %s (%s)", ui->stages[i].name,
-			              ui->stages[i].release);
+			es_pager_addf(p, ES_AREA_MARKER_STAGE, "Runs in %s (%s)",
+			              ui->stages[i].name, ui->stages[i].release);
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	const char *m = d->message ? d->message : d->info.summary;
 	for (;;) {
@@ -173,10 +173,11 @@ struct es_pager *es_pager_commit(struct es_ui *ui, const struct es_commit_detail
 		m = nl + 1;
 	}
 	es_pager_add(p, ES_AREA_NORMAL, "");
-	es_pager_addf(p, ES_AREA_LABEL, "%zu file%s changed", d->n_files, d->n_files == 1 ? "" : "s");
+	es_pager_addf(p, ES_AREA_LABEL, "%zu file%s changed", d->n_files,
+	              d->n_files == 1 ? "" : "s");
 	for (size_t i = 0; i < d->n_files; i++)
-		es_pager_addf(p, ES_AREA_NORMAL, " %c %s", d->files[i].status ? d->files[i].status : '?',
-		              d->files[i].path);
+		es_pager_addf(p, ES_AREA_NORMAL, " %c %s",
+		              d->files[i].status ? d->files[i].status : '?', d->files[i].path);
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	if (d->patch) {
 		const char *s = d->patch;
@@ -203,10 +204,12 @@ struct es_pager *es_pager_help(struct es_ui *ui, const struct es_keymap *km, boo
 
 	if (!p)
 		return NULL;
-	es_pager_add(p, ES_AREA_PANE_TITLE, "edgeship keys  (rebind them in ~/.config/edgeship/config: "
-	                                     "[bind] REQUEST = KEY...)");
+	es_pager_add(p, ES_AREA_PANE_TITLE,
+	             "edgeship keys  (rebind them in ~/.config/edgeship/config: "
+	             "[bind] REQUEST = KEY...)");
 	es_pager_add(p, ES_AREA_NORMAL, "");
-	const char *sections[] = {"Moving", "Views", "Actions (upper-case keys; each one asks first)"};
+	const char *sections[] = {"Moving", "Views",
+	                          "Actions (upper-case keys; each one asks first)"};
 	for (int sec = 0; sec < 3; sec++) {
 		es_pager_add(p, ES_AREA_LABEL, sections[sec]);
 		for (int r = 1; r < ES_REQ_COUNT; r++) {
@@ -215,10 +218,11 @@ struct es_pager *es_pager_help(struct es_ui *ui, const struct es_keymap *km, boo
 			if (s != sec)
 				continue;
 			es_keymap_keys(km, ri->req, keys, sizeof(keys));
-			es_pager_addf(p, ES_AREA_NORMAL, "  %-18s %-16s %s%s", keys[0] ? keys : "(unbound)",
-			              ri->name, ri->help,
-			              read_only && (ri->flags & ES_REQ_MUTATING) ? "  [off: --read-only]"
-			                                                         : "");
+			es_pager_addf(p, ES_AREA_NORMAL, "  %-18s %-16s %s%s",
+			              keys[0] ? keys : "(unbound)", ri->name, ri->help,
+			              read_only && (ri->flags & ES_REQ_MUTATING)
+			                      ? "  [off: --read-only]"
+			                      : "");
 		}
 		es_pager_add(p, ES_AREA_NORMAL, "");
 	}

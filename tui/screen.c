@@ -140,8 +140,15 @@ static wchar_t ascii_of(wchar_t wc, attr_t attr)
 		switch (wc) {
 		case 'q': return L'-';
 		case 'x': return L'|';
-		case 'l': case 'k': case 'm': case 'j':
-		case 't': case 'u': case 'v': case 'w': case 'n': return L'+';
+		case 'l':
+		case 'k':
+		case 'm':
+		case 'j':
+		case 't':
+		case 'u':
+		case 'v':
+		case 'w':
+		case 'n': return L'+';
 		case 'a': return L'#';
 		case '~': return L'o';
 		default: return wc;

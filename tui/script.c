@@ -34,7 +34,8 @@ static int parse_keys(struct es_script *s, const char *l, int lineno, char *err,
 			snprintf(name, sizeof(name), "%.*s", (int)(end - l - 1), l + 1);
 			it.key = strcmp(name, "lt") == 0 ? '<' : es_key_parse(name);
 			if (it.key < 0 || !name[0]) {
-				snprintf(err, errlen, "%s:%d: unknown key <%s>", s->file, lineno, name);
+				snprintf(err, errlen, "%s:%d: unknown key <%s>", s->file, lineno,
+				         name);
 				return -1;
 			}
 			l = end + 1;
@@ -80,7 +81,8 @@ static int parse_command(struct es_script *s, char *l, int lineno, char *err, si
 		it.kind = ES_SCRIPT_RESIZE;
 	} else {
 		snprintf(err, errlen,
-		         "%s:%d: unknown command '%s' (use :wait-idle, :sleep MS, :dump-screen PATH, "
+		         "%s:%d: unknown command '%s' (use :wait-idle, :sleep MS, :dump-screen "
+		         "PATH, "
 		         ":resize COLSxLINES)",
 		         s->file, lineno, l);
 		return -1;

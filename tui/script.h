@@ -12,8 +12,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum es_script_kind { ES_SCRIPT_KEY, ES_SCRIPT_WAIT_IDLE, ES_SCRIPT_SLEEP, ES_SCRIPT_DUMP,
-	              ES_SCRIPT_RESIZE };
+enum es_script_kind {
+	ES_SCRIPT_KEY,
+	ES_SCRIPT_WAIT_IDLE,
+	ES_SCRIPT_SLEEP,
+	ES_SCRIPT_DUMP,
+	ES_SCRIPT_RESIZE
+};
 
 struct es_script_item {
 	enum es_script_kind kind;

@@ -44,9 +44,9 @@ static const struct {
 	const char *name;
 	attr_t attr;
 } attr_names[] = {
-        {"bold", A_BOLD},       {"dim", A_DIM},         {"underline", A_UNDERLINE},
-        {"ul", A_UNDERLINE},    {"reverse", A_REVERSE}, {"blink", A_BLINK},
-        {"italic", A_ITALIC},   {"standout", A_STANDOUT}, {"normal", A_NORMAL},
+        {"bold", A_BOLD},     {"dim", A_DIM},           {"underline", A_UNDERLINE},
+        {"ul", A_UNDERLINE},  {"reverse", A_REVERSE},   {"blink", A_BLINK},
+        {"italic", A_ITALIC}, {"standout", A_STANDOUT}, {"normal", A_NORMAL},
 };
 
 const char *es_theme_area_name(enum es_area a)
@@ -149,8 +149,9 @@ static void on_entry(const char *section, const char *sub, const char *key, cons
 		struct area_style st;
 		if (!parse_style(value, &st, false, bad, sizeof(bad))) {
 			if (!lc->err[0])
-				snprintf(lc->err, sizeof(lc->err), "%s: %s: unknown colour or attribute '%s'",
-				         lc->path, key, bad);
+				snprintf(lc->err, sizeof(lc->err),
+				         "%s: %s: unknown colour or attribute '%s'", lc->path, key,
+				         bad);
 			return;
 		}
 		if (no_color) {
@@ -200,7 +201,8 @@ int es_theme_use(const char *name, char *err, size_t errlen)
 		snprintf(userdir, sizeof(userdir), "%s/.config/edgeship/themes", home ? home : ".");
 	dirs[1] = userdir;
 	path[0] = 0;
-	if (strchr(name, '/') || (strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".theme") == 0)) {
+	if (strchr(name, '/') ||
+	    (strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".theme") == 0)) {
 		snprintf(path, sizeof(path), "%s", name);
 	} else {
 		/* the user's own themes first, then $ES_THEMES_DIR, then installed */
@@ -217,9 +219,9 @@ int es_theme_use(const char *name, char *err, size_t errlen)
 			if (strcmp(name, "default") == 0)
 				return ES_OK; /* built in */
 			if (err)
-				snprintf(err, errlen, "theme '%s' not found in %s, %s%s%s", name, userdir,
-				         dirs[0] && *dirs[0] ? dirs[0] : "", dirs[0] && *dirs[0] ? ", " : "",
-				         dirs[2]);
+				snprintf(err, errlen, "theme '%s' not found in %s, %s%s%s", name,
+				         userdir, dirs[0] && *dirs[0] ? dirs[0] : "",
+				         dirs[0] && *dirs[0] ? ", " : "", dirs[2]);
 			return es_fail(ES_ENOTFOUND, "theme '%s' not found", name);
 		}
 	}
@@ -265,7 +267,8 @@ void es_theme_apply(void)
 	for (int i = 0; i < ES_AREA_COUNT; i++) {
 		attrs[i] = styles[i].attr;
 		if (colours && (styles[i].fg >= 0 || styles[i].bg >= 0) && i + 1 < COLOR_PAIRS) {
-			init_pair((short)(i + 1), fold_colour(styles[i].fg), fold_colour(styles[i].bg));
+			init_pair((short)(i + 1), fold_colour(styles[i].fg),
+			          fold_colour(styles[i].bg));
 			attrs[i] |= COLOR_PAIR(i + 1);
 		}
 	}

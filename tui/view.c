@@ -144,7 +144,8 @@ bool es_view_search(struct es_view *v, const char *needle, int dir)
 			v->cursor = r;
 			v->follow = false;
 			if (v->height > 0 && (r < v->offset || r >= v->offset + (size_t)v->height))
-				v->offset = r > (size_t)v->height / 2 ? r - (size_t)v->height / 2 : 0;
+				v->offset =
+				        r > (size_t)v->height / 2 ? r - (size_t)v->height / 2 : 0;
 			es_view_clamp(v);
 			return true;
 		}
@@ -163,8 +164,7 @@ void es_view_draw(struct es_view *v, struct es_rect box, bool focused)
 	if (v->ops->subtitle)
 		v->ops->subtitle(v, sub, sizeof(sub));
 	snprintf(title, sizeof(title), "%s", v->ops->title);
-	es_scr_box(box, title,
-	           es_theme_attr(focused ? ES_AREA_BORDER_FOCUS : ES_AREA_BORDER),
+	es_scr_box(box, title, es_theme_attr(focused ? ES_AREA_BORDER_FOCUS : ES_AREA_BORDER),
 	           es_theme_attr(ES_AREA_PANE_TITLE) | (focused ? A_BOLD : 0));
 	if (sub[0] && box.w > 20) {
 		int sw = es_scr_width(sub);
@@ -172,7 +172,8 @@ void es_view_draw(struct es_view *v, struct es_rect box, bool focused)
 		if (sw > room)
 			sw = room;
 		if (sw > 0)
-			es_scr_text(box.y, box.x + box.w - 2 - sw, sw, es_theme_attr(ES_AREA_HINT), sub);
+			es_scr_text(box.y, box.x + box.w - 2 - sw, sw, es_theme_attr(ES_AREA_HINT),
+			            sub);
 	}
 	size_t n = nrows(v);
 	for (int i = 0; i < v->height; i++) {
@@ -192,7 +193,8 @@ void es_view_draw(struct es_view *v, struct es_rect box, bool focused)
 		int pw = (int)strlen(pos);
 		if (box.w > pw + 4)
 			es_scr_text(box.y + box.h - 1, box.x + box.w - 2 - pw, pw,
-			            es_theme_attr(focused ? ES_AREA_BORDER_FOCUS : ES_AREA_BORDER), pos);
+			            es_theme_attr(focused ? ES_AREA_BORDER_FOCUS : ES_AREA_BORDER),
+			            pos);
 	}
 }
 

@@ -74,7 +74,7 @@ struct es_view {
 	const struct es_view_ops *ops;
 	struct es_ui *ui;
 	size_t offset, cursor;
-	int height; /* rows visible at the last draw */
+	int height;  /* rows visible at the last draw */
 	bool follow; /* keep the last line in sight (activity) */
 	void *priv;  /* the view's own data (pager) */
 };
@@ -88,9 +88,9 @@ struct es_ui {
 	size_t n_activity;
 	struct es_history_list *history;
 	/* status line */
-	const char *app;         /* app name, or "" */
+	const char *app; /* app name, or "" */
 	const char *branch;
-	const char *identity;    /* caller ARN, or why it is unknown */
+	const char *identity; /* caller ARN, or why it is unknown */
 	const char *account;
 	const char *region;
 	const char *endpoint;
@@ -98,9 +98,9 @@ struct es_ui {
 	const char *conf_note;   /* "no edgeship.conf: run `edgeship init`" … */
 	const char *connection;  /* es_model_connection() */
 	bool read_only;
-	char message[512];       /* transient note (refusals, results) */
+	char message[512]; /* transient note (refusals, results) */
 	bool message_error;
-	double now;              /* wall clock for "3m ago" (fixed in tests) */
+	double now; /* wall clock for "3m ago" (fixed in tests) */
 	/* state */
 	struct es_view views[ES_PANE_COUNT];
 	enum es_pane focus;
@@ -123,7 +123,7 @@ void es_ui_init(struct es_ui *ui);
 /* Draw the whole dashboard (panes, status line) for the current size. */
 void es_ui_draw(struct es_ui *ui);
 /* Minimum terminal size. */
-#define ES_UI_MIN_COLS 60
+#define ES_UI_MIN_COLS  60
 #define ES_UI_MIN_LINES 16
 
 /* Draw v's rows in box (border included), focused or not. */

@@ -49,10 +49,11 @@ static int draw_markers(struct es_ui *ui, const struct es_hist_commit *c, int y,
 		    strcmp(ui->stages[i + 1].commit, c->oid) != 0 && used < w) {
 			snprintf(badge, sizeof(badge), "[%s%s?]", utf8() ? "\u2192" : "->",
 			         ui->stages[i + 1].name);
-			used += es_scr_text(y, x + used, w - used, es_theme_attr(ES_AREA_MARKER_PENDING),
-			                    badge);
+			used += es_scr_text(y, x + used, w - used,
+			                    es_theme_attr(ES_AREA_MARKER_PENDING), badge);
 			if (used < w)
-				used += es_scr_text(y, x + used, 1, es_theme_attr(ES_AREA_NORMAL), " ");
+				used += es_scr_text(y, x + used, 1, es_theme_attr(ES_AREA_NORMAL),
+				                    " ");
 		}
 	}
 	return used;

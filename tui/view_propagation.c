@@ -92,7 +92,8 @@ static void draw_head(struct es_view *v, const struct es_stage_view *s, int y, i
 
 	switch (s->propagation) {
 	case ES_PROP_DEPLOYED:
-		col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_OK), "Deployed");
+		col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_OK),
+		                   "Deployed");
 		break;
 	case ES_PROP_IN_PROGRESS: {
 		es_duration_format(s->prop_elapsed_s, el, sizeof(el));
@@ -131,8 +132,8 @@ static void draw_head(struct es_view *v, const struct es_stage_view *s, int y, i
 	(void)v;
 }
 
-static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t line, int y,
-                      int x, int w)
+static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t line, int y, int x,
+                      int w)
 {
 	size_t per = (size_t)grid_cols(v);
 
@@ -157,10 +158,12 @@ static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t l
 		if (dash)
 			*dash = 0;
 		enum es_area a = ed->status == 0 || ed->error[0] ? ES_AREA_EDGE_DOWN
-		                 : ed->is_new                  ? ES_AREA_EDGE_NEW
-		                                               : ES_AREA_EDGE_OLD;
+		                 : ed->is_new                    ? ES_AREA_EDGE_NEW
+		                                                 : ES_AREA_EDGE_OLD;
 		snprintf(cell, sizeof(cell), " %-6s %-4s ", code,
-		         a == ES_AREA_EDGE_DOWN ? "down" : ed->is_new ? "new" : "old");
+		         a == ES_AREA_EDGE_DOWN ? "down"
+		         : ed->is_new           ? "new"
+		                                : "old");
 		int cx = 2 + (int)k * CELL_W;
 		if (cx + CELL_W - 1 > w)
 			break;

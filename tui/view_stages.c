@@ -11,8 +11,17 @@
 
 #include "view.h"
 
-enum line_kind { L_HEAD, L_COMMIT, L_CDN, L_LAST, L_NOTE_BUSY, L_NOTE_INTR, L_NOTE_ERR,
-	         L_NOTE_REASON, L_GAP };
+enum line_kind {
+	L_HEAD,
+	L_COMMIT,
+	L_CDN,
+	L_LAST,
+	L_NOTE_BUSY,
+	L_NOTE_INTR,
+	L_NOTE_ERR,
+	L_NOTE_REASON,
+	L_GAP
+};
 
 static size_t stage_lines(const struct es_stage_view *s, enum line_kind *kinds)
 {
@@ -28,8 +37,8 @@ static size_t stage_lines(const struct es_stage_view *s, enum line_kind *kinds)
 		kinds[n++] = L_NOTE_INTR;
 	if (s->error[0])
 		kinds[n++] = L_NOTE_ERR;
-	else if (s->status_reason[0] && (strstr(s->stack_status, "FAILED") ||
-	                                 strstr(s->stack_status, "ROLLBACK")))
+	else if (s->status_reason[0] &&
+	         (strstr(s->stack_status, "FAILED") || strstr(s->stack_status, "ROLLBACK")))
 		kinds[n++] = L_NOTE_REASON;
 	kinds[n++] = L_GAP;
 	return n;
@@ -86,7 +95,9 @@ static const char *summary_of(struct es_ui *ui, const char *oid)
 
 static const char *prop_word(enum es_prop_state p)
 {
-	return p == ES_PROP_DEPLOYED ? "Deployed" : p == ES_PROP_IN_PROGRESS ? "InProgress" : "unknown";
+	return p == ES_PROP_DEPLOYED      ? "Deployed"
+	       : p == ES_PROP_IN_PROGRESS ? "InProgress"
+	                                  : "unknown";
 }
 
 static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)
@@ -108,8 +119,8 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		col = es_scr_printf(y, x, w, cursor ? normal : es_theme_attr(ES_AREA_STAGE_NAME),
 		                    "%-12s ", s->name);
 		col += es_scr_printf(y, x + col, w - col,
-		                     cursor ? normal : es_stage_status_attr(s->stack_status), "%-22s ",
-		                     s->stack_status[0] ? s->stack_status : "UNKNOWN");
+		                     cursor ? normal : es_stage_status_attr(s->stack_status),
+		                     "%-22s ", s->stack_status[0] ? s->stack_status : "UNKNOWN");
 		es_scr_text(y, x + col, w - col, cursor ? normal : es_theme_attr(ES_AREA_HINT),
 		            s->stack);
 		break;
@@ -118,7 +129,8 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		const char *sum = summary_of(ui, s->commit);
 		col += es_scr_text(y, x + col, w - col, label, "commit  ");
 		if (!s->commit[0]) {
-			es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), "none recorded");
+			es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+			            "none recorded");
 			break;
 		}
 		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_COMMIT_ID), "%.7s ",
@@ -133,14 +145,17 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		const char *ver = strrchr(s->lambda_arn, ':');
 		col += es_scr_text(y, x + col, w - col, label, "lambda  ");
 		col += es_scr_printf(y, x + col, w - col, normal, "%-8s ",
-		                     ver && ver[1] ? ver : s->lambda_arn[0] ? s->lambda_arn : "-");
+		                     ver && ver[1]      ? ver
+		                     : s->lambda_arn[0] ? s->lambda_arn
+		                                        : "-");
 		col += es_scr_text(y, x + col, w - col, label, "cdn ");
 		col += es_scr_printf(y, x + col, w - col, normal, "%s ",
 		                     s->distribution_id[0] ? s->distribution_id : "-");
 		es_scr_text(y, x + col, w - col,
-		            es_theme_attr(s->propagation == ES_PROP_DEPLOYED     ? ES_AREA_STAGE_OK
-		                          : s->propagation == ES_PROP_IN_PROGRESS ? ES_AREA_STAGE_BUSY
-		                                                                  : ES_AREA_STAGE_UNKNOWN),
+		            es_theme_attr(s->propagation == ES_PROP_DEPLOYED ? ES_AREA_STAGE_OK
+		                          : s->propagation == ES_PROP_IN_PROGRESS
+		                                  ? ES_AREA_STAGE_BUSY
+		                                  : ES_AREA_STAGE_UNKNOWN),
 		            prop_word(s->propagation));
 		break;
 	}
@@ -158,7 +173,8 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		            "interrupted: the last action recorded no outcome");
 		break;
 	case L_NOTE_ERR:
-		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_ACT_ERROR), "%s", s->error);
+		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_ACT_ERROR), "%s",
+		              s->error);
 		break;
 	case L_NOTE_REASON:
 		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_FAILED), "%s",

@@ -60,8 +60,8 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	const struct es_stage_view *s = &v->ui->stages[i];
 	if (line == 0) {
 		attr_t cur = cursor ? es_theme_attr(ES_AREA_CURSOR) : 0;
-		int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_STAGE_NAME), "%-12s ",
-		                        s->name);
+		int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_STAGE_NAME),
+		                        "%-12s ", s->name);
 		if (!s->validated) {
 			es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
 			            s->n_checks ? "not yet run for this release"
@@ -83,10 +83,13 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	int col = 2;
 	col += es_scr_text(y, x + col, w - col,
 	                   es_theme_attr(c->passed ? ES_AREA_CHECK_PASS : ES_AREA_CHECK_FAIL),
-	                   c->passed ? (u8 ? "\u2713 pass" : "+ pass") : (u8 ? "\u2717 fail" : "x fail"));
-	col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %-14.14s", c->name);
+	                   c->passed ? (u8 ? "\u2713 pass" : "+ pass")
+	                             : (u8 ? "\u2717 fail" : "x fail"));
+	col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %-14.14s",
+	                     c->name);
 	if (c->status)
-		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %3ld", c->status);
+		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %3ld",
+		                     c->status);
 	else
 		col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_CHECK_FAIL), "   -");
 	col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_NORMAL), " %6.0fms  ",
