@@ -18,6 +18,10 @@
 #include "cloudfront.h"
 #include "codepipeline.h"
 #include "identity.h"
+#include "ledger.h"
+#include <jansson.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "lambda.h"
 #include "s3.h"
 #include "sts.h"
@@ -233,6 +237,77 @@ static void assume_role_profile(void **state)
 	free(dir);
 }
 
+/* Two processes write 12 ledger records each, at the same time: every
+ * record lands under its own number and none overwrites another. */
+#define RACE_WRITES 12
+
+static int race_writer(int id)
+{
+	struct es_loop *loop = es_loop_new();
+	struct es_aws_client *aws;
+	struct es_ledger *l;
+	int failures = 0;
+
+	if (!loop || es_aws_client_new(loop, NULL, &aws) ||
+	    es_ledger_open(aws, "edgeship-it-race", "race", &l))
+		return 100;
+	for (int i = 0; i < RACE_WRITES; i++) {
+		long seq;
+		json_t *r = json_pack("{s:s,s:s,s:i,s:i}", "kind", "test", "phase", "outcome", "writer",
+		                      id, "i", i);
+		if (es_ledger_append(l, r, &seq) != ES_OK)
+			failures++;
+		json_decref(r);
+	}
+	es_ledger_free(l);
+	es_aws_client_free(aws);
+	es_loop_free(loop);
+	return failures;
+}
+
+static void ledger_race(void **state)
+{
+	struct fixture *f = *state;
+	struct es_ledger *l;
+	struct es_record_list recs;
+	pid_t kids[2];
+	char *dir = tu_mkdtemp();
+
+	setenv("XDG_STATE_HOME", dir, 1);
+	assert_int_equal(es_s3_create_bucket(f->aws, "edgeship-it-race", "us-east-1"), ES_OK);
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		assert_true(kids[k] >= 0);
+		if (kids[k] == 0)
+			_exit(race_writer(k));
+	}
+	for (int k = 0; k < 2; k++) {
+		int st;
+		assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(es_ledger_open(f->aws, "edgeship-it-race", "race", &l), ES_OK);
+	assert_int_equal(es_ledger_read(l, &recs), ES_OK);
+	assert_false(recs.offline);
+	assert_int_equal(recs.n, 2 * RACE_WRITES);
+	bool seen[2][RACE_WRITES] = {{false}};
+	for (size_t i = 0; i < recs.n; i++) {
+		json_t *o = json_loads(recs.items[i].json, 0, NULL);
+		int w = (int)json_integer_value(json_object_get(o, "writer"));
+		int n = (int)json_integer_value(json_object_get(o, "i"));
+		assert_int_equal(recs.items[i].seq, (long)i + 1);
+		assert_true(w >= 0 && w < 2 && n >= 0 && n < RACE_WRITES);
+		assert_false(seen[w][n]);
+		seen[w][n] = true;
+		json_decref(o);
+	}
+	es_record_list_free(&recs);
+	es_ledger_free(l);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (!getenv("AWS_ENDPOINT_URL") || !getenv("ES_DEAD_ENDPOINT")) {
@@ -247,6 +322,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(lambda_list_functions, setup, teardown),
 	        cmocka_unit_test_setup_teardown(codepipeline_list_pipelines, setup, teardown),
 	        cmocka_unit_test_setup_teardown(whoami_identity, setup, teardown),
+	        cmocka_unit_test_setup_teardown(ledger_race, setup, teardown),
 	        cmocka_unit_test(dead_endpoint_retries_then_fails),
 	        cmocka_unit_test(assume_role_profile),
 	};
