@@ -4,6 +4,7 @@
  * and backs off while AWS cannot be reached. */
 #include "config.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "model.h"
 #include "repo.h"
 #include "timefmt.h"
+#include "xml.h"
 
 #define ACTIVITY_MAX 500
 #define FAST_MS 2000L
@@ -100,7 +102,12 @@ const char *es_model_connection(const struct es_model *m)
 
 bool es_model_busy(const struct es_model *m)
 {
-	return m->outstanding > 0;
+	if (m->outstanding > 0)
+		return true;
+	for (size_t i = 0; i < m->n_stages; i++)
+		if (m->sampling[i])
+			return true;
+	return false;
 }
 
 void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud)
@@ -352,8 +359,8 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 		s->prop_elapsed_s = s->dist_modified > 0 ? es_time_now() - s->dist_modified : 0;
 		snprintf(s->distribution_domain, sizeof(s->distribution_domain), "%s",
 		         d->domain_name ? d->domain_name : "");
-		snprintf(s->lambda_arn, sizeof(s->lambda_arn), "%s",
-		         d->lambda_arn ? d->lambda_arn : "");
+		if (d->lambda_arn)
+			snprintf(s->lambda_arn, sizeof(s->lambda_arn), "%s", d->lambda_arn);
 		if (before != ES_PROP_UNKNOWN && before != s->propagation) {
 			char took[32];
 			if (s->propagation == ES_PROP_DEPLOYED)
@@ -364,6 +371,65 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress", s->name,
 				             d->id);
 		}
+	}
+}
+
+static void on_distribution_detail(int rc, const struct es_http_response *resp,
+                                   const struct es_error *err, void *ud)
+{
+	struct req *r = ud;
+	struct es_model *m = r->m;
+
+	(void)err;
+	if (gone(m)) {
+		free(r);
+		return;
+	}
+	if (rc == ES_OK) {
+		xmlDoc *doc = es_xml_parse(resp->body.data, resp->body.len);
+		if (doc) {
+			char *arn = es_xml_path_text(xmlDocGetRootElement(doc),
+			                             "DistributionConfig/DefaultCacheBehavior/"
+			                             "LambdaFunctionAssociations/Items/"
+			                             "LambdaFunctionAssociation/LambdaFunctionARN");
+			char *inv = es_xml_path_text(xmlDocGetRootElement(doc),
+			                             "InProgressInvalidationBatches");
+			struct es_stage_view *s = &m->stages[r->stage];
+			snprintf(s->lambda_arn, sizeof(s->lambda_arn), "%s", arn ? arn : "");
+			s->invalidations_in_progress = inv ? atoi(inv) : 0;
+			free(arn);
+			free(inv);
+			xmlFreeDoc(doc);
+		}
+	}
+	free(r);
+	if (--m->outstanding == 0)
+		end_round(m);
+}
+
+/* The summary may leave out the Lambda association and never carries the
+ * invalidation count: ask for the whole distribution when it is moving or
+ * when its association is unknown. */
+static void want_detail(struct es_model *m)
+{
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		struct es_aws_call call;
+		if (!s->distribution_id[0])
+			continue;
+		if (s->lambda_arn[0] && s->propagation == ES_PROP_DEPLOYED &&
+		    !s->invalidations_in_progress)
+			continue;
+		struct req *r = malloc(sizeof(*r));
+		if (!r || es_cf_get_distribution_call(&call, s->distribution_id) != ES_OK) {
+			free(r);
+			es_aws_call_free(&call);
+			continue;
+		}
+		r->m = m;
+		r->stage = i;
+		m->outstanding++;
+		es_aws_send(m->aws, &call, on_distribution_detail, r);
 	}
 }
 
@@ -382,6 +448,8 @@ static void on_distributions(int rc, const struct es_http_response *resp,
 	           ES_OK) {
 		for (size_t i = 0; i < l.n; i++)
 			apply_distribution(m, &l.items[i]);
+		if (!marker || !*marker)
+			want_detail(m);
 		if (marker && *marker) {
 			struct es_aws_call call;
 			if (es_cf_list_distributions_call(&call, marker) == ES_OK) {
@@ -465,6 +533,35 @@ static void read_ledger(struct es_loop *loop, void *ud)
 			double durations[64];
 			size_t nd = 0;
 			s->interrupted = false;
+			/* The newest validation of this stage, and whether it is for
+			 * the release the stage runs now. */
+			for (size_t j = recs.n; j-- > 0;) {
+				const struct es_record *r = &recs.items[j];
+				if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "validation") != 0)
+					continue;
+				json_t *o = json_loads(r->json, 0, NULL), *c;
+				size_t k;
+				s->n_checks = 0;
+				json_array_foreach(json_object_get(o, "checks"), k, c)
+				{
+					if (s->n_checks == ES_MODEL_MAX_CHECKS)
+						break;
+					struct es_check_result *cr = &s->checks[s->n_checks++];
+					const char *nm = json_string_value(json_object_get(c, "name"));
+					const char *dt = json_string_value(json_object_get(c, "detail"));
+					snprintf(cr->name, sizeof(cr->name), "%s", nm ? nm : "");
+					snprintf(cr->detail, sizeof(cr->detail), "%s", dt ? dt : "");
+					es_sanitize(cr->detail, false);
+					cr->passed = json_is_true(json_object_get(c, "passed"));
+					cr->status = (long)json_integer_value(json_object_get(c, "status"));
+					cr->latency_ms = json_number_value(json_object_get(c, "latency_ms"));
+				}
+				json_decref(o);
+				s->validated = strcmp(r->release, s->release) == 0;
+				s->validation_passed = strcmp(r->result, "passed") == 0;
+				snprintf(s->validated_at, sizeof(s->validated_at), "%s", r->when);
+				break;
+			}
 			/* The newest action on this stage. */
 			for (size_t j = recs.n; j-- > 0;) {
 				const struct es_record *r = &recs.items[j];
