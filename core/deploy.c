@@ -24,7 +24,7 @@
 
 enum state {
 	ST_DESCRIBE,
-	ST_DELETE_EMPTY,   /* a ROLLBACK_COMPLETE stack must go before CREATE */
+	ST_DELETE_EMPTY, /* a ROLLBACK_COMPLETE stack must go before CREATE */
 	ST_CREATE_CS,
 	ST_WAIT_CS,
 	ST_CONFIRM,
@@ -50,21 +50,21 @@ struct es_deploy {
 	const char *kind;
 	struct es_deploy_result res;
 	char *template_body;
-	json_t *artifacts;            /* [{logical_id, property, key, sha256}] */
+	json_t *artifacts; /* [{logical_id, property, key, sha256}] */
 	char cs_name[128];
 	char *cs_id;
-	double cs_created;            /* epoch seconds */
+	double cs_created; /* epoch seconds */
 	struct es_change_set cs;
 	char *stack_status_before;
 	/* Event following. */
-	char **stacks;                /* root first, then nested stack ids */
+	char **stacks; /* root first, then nested stack ids */
 	size_t n_stacks;
 	size_t poll_index;
 	char **seen;
 	size_t n_seen;
 	bool root_settled;
 	int empty_polls_after_settle;
-	char lock_key[600];           /* held stage lock, "" when none */
+	char lock_key[600]; /* held stage lock, "" when none */
 	char lock_body[1024];
 	uint64_t lock_timer;
 };
@@ -116,8 +116,9 @@ static json_t *base_record(struct es_deploy *d, const char *phase)
 	json_object_set_new(r, "stack", json_string(d->stage->stack));
 	json_object_set_new(r, "commit", json_string(d->res.commit));
 	json_object_set_new(r, "release", json_string(d->res.release));
-	json_object_set_new(r, "template", json_pack("{s:s,s:s}", "key", d->res.template_key,
-	                                             "sha256", d->res.template_sha256));
+	json_object_set_new(r, "template",
+	                    json_pack("{s:s,s:s}", "key", d->res.template_key, "sha256",
+	                              d->res.template_sha256));
 	json_object_set(r, "artifacts", d->artifacts);
 	return r;
 }
@@ -154,7 +155,8 @@ static json_t *outcome_record(const struct es_deploy *d)
 	if (d->res.root_cause[0])
 		json_object_set_new(r, "root_cause", json_string(d->res.root_cause));
 	for (size_t i = 0; i < d->res.n_outputs; i++)
-		json_object_set_new(outs, d->res.outputs[i].key, json_string(d->res.outputs[i].value));
+		json_object_set_new(outs, d->res.outputs[i].key,
+		                    json_string(d->res.outputs[i].value));
 	json_object_set_new(r, "outputs", outs);
 	json_object_set_new(r, "uploaded", json_integer((json_int_t)d->res.n_uploaded));
 	return r;
@@ -164,7 +166,7 @@ static json_t *outcome_record(const struct es_deploy *d)
 
 /* How long a lock outlives a crashed console before others may take it; a
  * running action renews it every LOCK_RENEW_MS. */
-#define LOCK_TTL_S 600
+#define LOCK_TTL_S    600
 #define LOCK_RENEW_MS 60000L
 
 /* One action per stage at a time, across every console: a conditional
@@ -433,8 +435,10 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 	if (d->st == ST_DELETE_EMPTY) {
 		if (strcmp(st.status, "DELETE_FAILED") == 0) {
 			set_result(d, ES_EAWS, "failed",
-			           "stack %s could not be deleted (%s); delete it by hand, then deploy again",
-			           d->stage->stack, st.status_reason ? st.status_reason : "DELETE_FAILED");
+			           "stack %s could not be deleted (%s); delete it by hand, then "
+			           "deploy again",
+			           d->stage->stack,
+			           st.status_reason ? st.status_reason : "DELETE_FAILED");
 			es_stack_free(&st);
 			finish(d);
 			return;
@@ -451,7 +455,8 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 	}
 	free(d->stack_status_before);
 	d->stack_status_before = strdup(st.status);
-	if (strcmp(st.status, "ROLLBACK_COMPLETE") == 0 || strcmp(st.status, "ROLLBACK_FAILED") == 0) {
+	if (strcmp(st.status, "ROLLBACK_COMPLETE") == 0 ||
+	    strcmp(st.status, "ROLLBACK_FAILED") == 0) {
 		/* A stack whose creation failed holds nothing and cannot be updated. */
 		struct es_aws_call call;
 		logf_(d, "stack %s is %s after a failed creation: deleting the empty stack first",
@@ -493,7 +498,8 @@ static void on_change_set_created(struct es_deploy *d, int rc, const struct es_h
 	if (rc == ES_EAWS && strstr(es_error_last()->code, "AlreadyExists")) {
 		/* Our own earlier attempt got through before the connection
 		 * dropped: the same name and client token, so carry on with it. */
-		logf_(d, "change set %s already exists (an earlier attempt got through)", d->cs_name);
+		logf_(d, "change set %s already exists (an earlier attempt got through)",
+		      d->cs_name);
 	} else if (rc == ES_EAWS && strcmp(es_error_last()->code, "ValidationError") == 0 &&
 	           (strstr(es_error_last()->message, "No updates are to be performed") ||
 	            strstr(es_error_last()->message, "didn't contain changes"))) {
@@ -600,8 +606,8 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 		d->cs = page;
 	} else {
 		/* Later pages add changes only. */
-		struct es_change *all = realloc(d->cs.changes, (d->cs.n_changes + page.n_changes) *
-		                                                       sizeof(*all));
+		struct es_change *all =
+		        realloc(d->cs.changes, (d->cs.n_changes + page.n_changes) * sizeof(*all));
 		if (all) {
 			memcpy(all + d->cs.n_changes, page.changes, page.n_changes * sizeof(*all));
 			d->cs.changes = all;
@@ -830,18 +836,18 @@ static void on_events(struct es_deploy *d, int rc, const struct es_http_response
 		if (seen_before(d, e->event_id))
 			continue;
 		remember(d, e->event_id);
-		bool is_stack_itself = e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 &&
-		                       e->physical_id && e->stack_id &&
-		                       strcmp(e->physical_id, e->stack_id) == 0;
-		if (e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 && !is_stack_itself &&
-		    e->physical_id && *e->physical_id)
+		bool is_stack_itself =
+		        e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 &&
+		        e->physical_id && e->stack_id && strcmp(e->physical_id, e->stack_id) == 0;
+		if (e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 &&
+		    !is_stack_itself && e->physical_id && *e->physical_id)
 			add_stack(d, e->physical_id);
 		if (!d->res.root_cause[0] && e->status && strstr(e->status, "FAILED") &&
 		    !is_consequence(e->reason))
 			snprintf(d->res.root_cause, sizeof(d->res.root_cause), "%s %s: %s",
 			         e->logical_id ? e->logical_id : "?", e->status, e->reason);
-		struct es_deploy_event ev = {.kind = ES_DEPLOY_STACK_EVENT, .event = e,
-		                             .nested = !root};
+		struct es_deploy_event ev = {
+		        .kind = ES_DEPLOY_STACK_EVENT, .event = e, .nested = !root};
 		d->fn(&ev, d->ud);
 		if (root && is_stack_itself && !es_cfn_status_in_progress(e->status))
 			d->root_settled = true;
@@ -904,7 +910,8 @@ static void on_final(struct es_deploy *d, int rc, const struct es_http_response 
 	d->res.n_outputs = st.n_outputs;
 	st.outputs = NULL;
 	st.n_outputs = 0;
-	if (strcmp(st.status, "CREATE_COMPLETE") == 0 || strcmp(st.status, "UPDATE_COMPLETE") == 0) {
+	if (strcmp(st.status, "CREATE_COMPLETE") == 0 ||
+	    strcmp(st.status, "UPDATE_COMPLETE") == 0) {
 		set_result(d, ES_OK, "success", "%s %s: %s", d->stage->name, d->stage->stack,
 		           st.status);
 	} else {
@@ -1005,9 +1012,10 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 	for (size_t i = 0; i < pk.n_artifacts && !rc; i++) {
 		struct es_artifact *a = &pk.artifacts[i];
 		json_array_append_new(d->artifacts,
-		                      json_pack("{s:s,s:s,s:s,s:s,s:I}", "logical_id", a->logical_id,
-		                                "property", a->property, "key", a->s3_key, "sha256",
-		                                a->sha256, "bytes", (json_int_t)a->bytes.len));
+		                      json_pack("{s:s,s:s,s:s,s:s,s:I}", "logical_id",
+		                                a->logical_id, "property", a->property, "key",
+		                                a->s3_key, "sha256", a->sha256, "bytes",
+		                                (json_int_t)a->bytes.len));
 		if (a->outside_root)
 			logf_(d, "warning: %s %s points outside the repository (%s)", a->logical_id,
 			      a->property, a->local_path);
@@ -1032,8 +1040,7 @@ static int use_release(struct es_deploy *d, const struct es_release_ref *r)
 	snprintf(d->res.commit, sizeof(d->res.commit), "%s", r->commit);
 	snprintf(d->res.release, sizeof(d->res.release), "%s", r->release);
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
-	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s",
-	         r->template_sha256);
+	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
 	rc = es_s3_get_object(d->aws, d->conf->bucket, r->template_key, &body);
 	if (rc)
 		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
@@ -1144,7 +1151,8 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		}
 		if (moving) {
 			es_fail(ES_EBUSY,
-			        "%s's distribution %s is InProgress: no new change until the current "
+			        "%s's distribution %s is InProgress: no new change until the "
+			        "current "
 			        "one is fully deployed (or use --wait)",
 			        stage->name, dist_id);
 			set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
@@ -1162,12 +1170,13 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		return es_fail_prefix("checking artifact bucket %s", req->conf->bucket);
 	}
 	if (!bucket_ok) {
-		if (!req->yes) {
+		if (!req->yes && !req->create_bucket) {
 			d->st = ST_DONE;
-			return es_fail(ES_EREFUSED,
-			               "artifact bucket %s does not exist: run with --yes to create "
-			               "it, or create it and run again",
-			               req->conf->bucket);
+			return es_fail(
+			        ES_EREFUSED,
+			        "artifact bucket %s does not exist: run with --yes to create "
+			        "it, or create it and run again",
+			        req->conf->bucket);
 		}
 		emit(d, ES_DEPLOY_LOG, "creating the artifact bucket");
 		rc = es_s3_create_bucket(aws, req->conf->bucket, es_aws_region(aws));
@@ -1291,8 +1300,9 @@ int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, co
 	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
 	if (rc)
 		return rc;
-	json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "unlock", "phase", "outcome", "stage",
-	                      sc->name, "result", "success", "message", "stale lock removed");
+	json_t *r =
+	        json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "unlock", "phase", "outcome", "stage",
+	                  sc->name, "result", "success", "message", "stale lock removed");
 	rc = es_ledger_append(l, r, &seq);
 	json_decref(r);
 	es_ledger_free(l);

@@ -26,7 +26,7 @@ struct es_deploy_event {
 	const char *text;
 	const struct es_change_set *change_set;
 	const struct es_stack_event *event;
-	bool nested;           /* the event belongs to a nested stack */
+	bool nested; /* the event belongs to a nested stack */
 };
 
 typedef void (*es_deploy_event_fn)(const struct es_deploy_event *ev, void *ud);
@@ -35,24 +35,25 @@ typedef void (*es_deploy_event_fn)(const struct es_deploy_event *ev, void *ud);
 struct es_release_ref {
 	const char *commit;
 	const char *release;
-	const char *template_key;     /* key in the artifact bucket */
+	const char *template_key; /* key in the artifact bucket */
 	const char *template_sha256;
 };
 
 struct es_deploy_request {
 	const struct es_config *conf;
-	struct es_repo *repo;         /* needed unless release is given */
-	const char *rev;              /* commit to package (default HEAD) */
+	struct es_repo *repo; /* needed unless release is given */
+	const char *rev;      /* commit to package (default HEAD) */
 	const char *stage;
 	const struct es_release_ref *release; /* NULL: package rev */
-	const char *kind;             /* ledger kind: "deploy" (default), "promotion", "rollback" */
-	bool yes;                     /* answer every question with yes */
-	long poll_ms;                 /* stack polling interval (default 2000) */
+	const char *kind;   /* ledger kind: "deploy" (default), "promotion", "rollback" */
+	bool yes;           /* answer every question with yes */
+	bool create_bucket; /* create a missing artifact bucket (implied by yes) */
+	long poll_ms;       /* stack polling interval (default 2000) */
 };
 
 struct es_deploy_result {
-	int status;                   /* ES_OK, or the failure's status */
-	char result[24];              /* success | failed | no-changes | cancelled | refused */
+	int status;      /* ES_OK, or the failure's status */
+	char result[24]; /* success | failed | no-changes | cancelled | refused */
 	char message[1024];
 	char stack_status[64];
 	char stage[64];
@@ -60,13 +61,13 @@ struct es_deploy_result {
 	char release[80];
 	char template_key[512];
 	char template_sha256[65];
-	char change_set_type[8];      /* CREATE | UPDATE */
+	char change_set_type[8]; /* CREATE | UPDATE */
 	size_t n_changes;
-	size_t n_uploaded;            /* objects uploaded (0 when all were there) */
+	size_t n_uploaded; /* objects uploaded (0 when all were there) */
 	size_t n_artifacts;
 	long intent_seq;
 	long outcome_seq;
-	char root_cause[1024];        /* first failure reason, for failed deploys */
+	char root_cause[1024]; /* first failure reason, for failed deploys */
 	struct es_kv *outputs;
 	size_t n_outputs;
 };

@@ -19,10 +19,10 @@
 #include "timefmt.h"
 #include "xml.h"
 
-#define ACTIVITY_MAX 500
-#define FAST_MS 2000L
-#define SLOW_MS 30000L
-#define MAX_BACKOFF_MS 60000L
+#define ACTIVITY_MAX    500
+#define FAST_MS         2000L
+#define SLOW_MS         30000L
+#define MAX_BACKOFF_MS  60000L
 #define LEDGER_EVERY_MS 15000L
 
 struct es_model {
@@ -37,7 +37,7 @@ struct es_model {
 	size_t act_start, act_n;
 	es_model_changed_fn fn;
 	void *ud;
-	int outstanding;        /* requests of the current round in flight */
+	int outstanding; /* requests of the current round in flight */
 	bool round_failed;
 	char round_error[256];
 	long backoff_ms;
@@ -45,6 +45,7 @@ struct es_model {
 	uint64_t timer;
 	uint64_t ledger_timer;
 	bool zombie; /* freed by its owner while answers were still due */
+	bool again;  /* a refresh was asked for while a round was in flight */
 };
 
 static void changed(struct es_model *m, unsigned what)
@@ -163,8 +164,8 @@ static void on_edges(const struct es_edge_sample *samples, size_t n, void *ud)
 	for (size_t i = 0; i < n; i++)
 		s->edges_new += samples[i].is_new;
 	if (s->edges_new != before && s->propagation != ES_PROP_UNKNOWN)
-		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s", s->name,
-		             s->edges_new, n, es_edges_version_of(s->lambda_arn));
+		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s",
+		             s->name, s->edges_new, n, es_edges_version_of(s->lambda_arn));
 	changed(m, ES_MODEL_STAGES);
 }
 
@@ -180,8 +181,9 @@ static void sample_edges(struct es_model *m)
 		if (!sc->n_probes && !sc->url)
 			continue;
 		m->edge_ctx[i] = (struct edge_ctx){m, i};
-		es_edges_sample(m->loop, sc, s->distribution_domain, es_edges_version_of(s->lambda_arn),
-		                on_edges, &m->edge_ctx[i], &m->sampling[i]);
+		es_edges_sample(m->loop, sc, s->distribution_domain,
+		                es_edges_version_of(s->lambda_arn), on_edges, &m->edge_ctx[i],
+		                &m->sampling[i]);
 	}
 }
 
@@ -221,6 +223,10 @@ static void end_round(struct es_model *m)
 		m->backoff_ms = 0;
 		m->connection[0] = '\0';
 		next = anything_moving(m) ? FAST_MS : SLOW_MS;
+	}
+	if (m->again) {
+		m->again = false;
+		next = 0;
 	}
 	if (strcmp(before, m->connection) != 0) {
 		if (m->connection[0])
@@ -351,8 +357,8 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 		if (strcmp(s->distribution_id, d->id) != 0)
 			continue;
 		enum es_prop_state before = s->propagation;
-		s->propagation = strcmp(d->status, "Deployed") == 0 ? ES_PROP_DEPLOYED
-		                                                    : ES_PROP_IN_PROGRESS;
+		s->propagation =
+		        strcmp(d->status, "Deployed") == 0 ? ES_PROP_DEPLOYED : ES_PROP_IN_PROGRESS;
 		s->dist_modified = es_time_parse(d->last_modified);
 		if (s->dist_modified < 0)
 			s->dist_modified = 0;
@@ -364,12 +370,13 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 		if (before != ES_PROP_UNKNOWN && before != s->propagation) {
 			char took[32];
 			if (s->propagation == ES_PROP_DEPLOYED)
-				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s Deployed after %s",
-				             s->name, d->id,
-				             es_duration_format(s->prop_elapsed_s, took, sizeof(took)));
+				es_model_log(
+				        m, ES_ACT_EVENT, "%s: distribution %s Deployed after %s",
+				        s->name, d->id,
+				        es_duration_format(s->prop_elapsed_s, took, sizeof(took)));
 			else
-				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress", s->name,
-				             d->id);
+				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress",
+				             s->name, d->id);
 		}
 	}
 }
@@ -500,6 +507,10 @@ static void start_round(struct es_model *m)
 
 void es_model_refresh(struct es_model *m)
 {
+	if (m->outstanding > 0) {
+		m->again = true;
+		return;
+	}
 	if (m->timer) {
 		es_loop_timer_cancel(m->loop, m->timer);
 		m->timer = 0;
@@ -537,7 +548,8 @@ static void read_ledger(struct es_loop *loop, void *ud)
 			 * the release the stage runs now. */
 			for (size_t j = recs.n; j-- > 0;) {
 				const struct es_record *r = &recs.items[j];
-				if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "validation") != 0)
+				if (strcmp(r->stage, s->name) != 0 ||
+				    strcmp(r->kind, "validation") != 0)
 					continue;
 				json_t *o = json_loads(r->json, 0, NULL), *c;
 				size_t k;
@@ -547,14 +559,19 @@ static void read_ledger(struct es_loop *loop, void *ud)
 					if (s->n_checks == ES_MODEL_MAX_CHECKS)
 						break;
 					struct es_check_result *cr = &s->checks[s->n_checks++];
-					const char *nm = json_string_value(json_object_get(c, "name"));
-					const char *dt = json_string_value(json_object_get(c, "detail"));
+					const char *nm =
+					        json_string_value(json_object_get(c, "name"));
+					const char *dt =
+					        json_string_value(json_object_get(c, "detail"));
 					snprintf(cr->name, sizeof(cr->name), "%s", nm ? nm : "");
-					snprintf(cr->detail, sizeof(cr->detail), "%s", dt ? dt : "");
+					snprintf(cr->detail, sizeof(cr->detail), "%s",
+					         dt ? dt : "");
 					es_sanitize(cr->detail, false);
 					cr->passed = json_is_true(json_object_get(c, "passed"));
-					cr->status = (long)json_integer_value(json_object_get(c, "status"));
-					cr->latency_ms = json_number_value(json_object_get(c, "latency_ms"));
+					cr->status = (long)json_integer_value(
+					        json_object_get(c, "status"));
+					cr->latency_ms =
+					        json_number_value(json_object_get(c, "latency_ms"));
 				}
 				json_decref(o);
 				s->validated = strcmp(r->release, s->release) == 0;
@@ -571,8 +588,9 @@ static void read_ledger(struct es_loop *loop, void *ud)
 				char ago[32];
 				const char *who = strrchr(r->who, '/');
 				double t = es_time_parse(r->when);
-				snprintf(s->last_action, sizeof(s->last_action), "%s %s by %s, %s ago",
-				         r->kind, r->result[0] ? r->result : r->phase,
+				snprintf(s->last_action, sizeof(s->last_action),
+				         "%s %s by %s, %s ago", r->kind,
+				         r->result[0] ? r->result : r->phase,
 				         who ? who + 1 : r->who,
 				         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
 				                            sizeof(ago)));
@@ -581,7 +599,8 @@ static void read_ledger(struct es_loop *loop, void *ud)
 			}
 			for (size_t j = 0; j < recs.n && nd < 64; j++) {
 				const struct es_record *r = &recs.items[j];
-				if (strcmp(r->stage, s->name) == 0 && strcmp(r->kind, "propagation") == 0) {
+				if (strcmp(r->stage, s->name) == 0 &&
+				    strcmp(r->kind, "propagation") == 0) {
 					double d = atof(r->message);
 					if (d > 0)
 						durations[nd++] = d;
@@ -589,8 +608,9 @@ static void read_ledger(struct es_loop *loop, void *ud)
 			}
 			if (nd) {
 				qsort(durations, nd, sizeof(durations[0]), cmp_double);
-				s->prop_estimate_s = nd % 2 ? durations[nd / 2]
-				                            : (durations[nd / 2 - 1] + durations[nd / 2]) / 2;
+				s->prop_estimate_s =
+				        nd % 2 ? durations[nd / 2]
+				               : (durations[nd / 2 - 1] + durations[nd / 2]) / 2;
 			} else {
 				s->prop_estimate_s = -1;
 			}

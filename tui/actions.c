@@ -127,6 +127,11 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	}
 	case ES_DEPLOY_STACK_EVENT: {
 		const struct es_stack_event *e = ev->event;
+		/* The stack is moving: have the model poll quickly from now. */
+		if (!d->deploy_seen_event && d->model) {
+			d->deploy_seen_event = true;
+			es_model_refresh(d->model);
+		}
 		const char *t = e->timestamp ? strchr(e->timestamp, 'T') : NULL;
 		es_dash_log(d,
 		            strstr(e->status ? e->status : "", "FAILED") ? ES_ACT_ERROR
@@ -180,6 +185,7 @@ void es_actions_reap(struct es_dash *d)
 		es_deploy_free(d->deploy);
 		d->deploy = NULL;
 		d->deploy_done = false;
+		d->deploy_seen_event = false;
 		free_changes(d);
 	}
 }
@@ -207,6 +213,7 @@ static void run_deploy(struct es_dash *d)
 	        .repo = d->repo,
 	        .rev = d->pending.oid,
 	        .stage = sc->name,
+	        .create_bucket = true,
 	};
 	/* packaging and uploads happen before the first question: say so first */
 	snprintf(d->deploy_stage, sizeof(d->deploy_stage), "%s", sc->name);
@@ -417,7 +424,8 @@ static void confirm(struct es_dash *d)
 		es_dialog_bodyf(dlg, "stack   %s", sc->stack ? sc->stack : "");
 		es_dialog_body(dlg, "");
 		es_dialog_body(dlg, "1. package the commit's tree (not the working directory)");
-		es_dialog_body(dlg, "2. upload what the bucket lacks, create a change set");
+		es_dialog_body(dlg, "2. upload what the bucket lacks (creating the bucket if");
+		es_dialog_body(dlg, "   there is none yet), create a change set");
 		es_dialog_body(dlg, "3. show the change set and ask again before executing");
 		break;
 	case ES_REQ_ROLLBACK:

@@ -54,7 +54,8 @@ struct es_dash {
 	char deploy_stage[64];
 	char deploy_kind[16];
 	bool deploy_done;
-	char **changes; /* the change set preview, one line each */
+	bool deploy_seen_event; /* the running action's first stack event arrived */
+	char **changes;         /* the change set preview, one line each */
 	size_t n_changes;
 	/* an invalidation being followed */
 	struct es_invalidation inv;
