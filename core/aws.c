@@ -290,10 +290,12 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 	 * holds keys: a typo should not quietly use other credentials. */
 	if (c->settings.profile && strcmp(c->settings.profile, "default") != 0 &&
 	    !es_awsconfig_has_profile(c->settings.config, c->settings.profile)) {
-		rc = es_fail(ES_ECONFIG,
-		             "AWS profile \"%s\" not found in %s or %s: check --profile / AWS_PROFILE",
-		             c->settings.profile, es_awsconfig_path(c->settings.config, ES_AWSCONFIG_CONFIG),
-		             es_awsconfig_path(c->settings.config, ES_AWSCONFIG_CREDENTIALS));
+		rc = es_fail(
+		        ES_ECONFIG,
+		        "AWS profile \"%s\" not found in %s or %s: check --profile / AWS_PROFILE",
+		        c->settings.profile,
+		        es_awsconfig_path(c->settings.config, ES_AWSCONFIG_CONFIG),
+		        es_awsconfig_path(c->settings.config, ES_AWSCONFIG_CREDENTIALS));
 		es_settings_free(&c->settings);
 		free(c);
 		return rc;

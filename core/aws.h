@@ -20,18 +20,18 @@
 
 /* A request as a service module describes it; es_aws_call_free() frees it. */
 struct es_aws_call {
-	const char *service;       /* service id: "cloudformation", "s3", … */
-	const char *operation;     /* "DescribeStacks": for errors and traces */
+	const char *service;   /* service id: "cloudformation", "s3", … */
+	const char *operation; /* "DescribeStacks": for errors and traces */
 	enum es_protocol protocol;
 	const char *method;
-	struct es_buf path;        /* encoded, begins with '/' (S3: "/bucket/key") */
-	struct es_buf query;       /* encoded "a=1&b=2" or empty */
+	struct es_buf path;  /* encoded, begins with '/' (S3: "/bucket/key") */
+	struct es_buf query; /* encoded "a=1&b=2" or empty */
 	struct es_buf body;
-	const char *content_type;  /* static string or NULL */
+	const char *content_type;          /* static string or NULL */
 	char *headers[ES_AWS_MAX_HEADERS]; /* extra signed "Name: value" lines, owned */
 	size_t n_headers;
-	long timeout_ms;           /* 0: default */
-	bool mutating;             /* changes something in AWS (for --read-only and logs) */
+	long timeout_ms; /* 0: default */
+	bool mutating;   /* changes something in AWS (for --read-only and logs) */
 };
 
 /* Start a call. path is appended as given (already encoded). */
@@ -43,7 +43,7 @@ void es_aws_call_free(struct es_aws_call *c);
 /* The request ready for the wire: what es_aws_prepare() produces. */
 struct es_aws_wire {
 	char *url;
-	char **headers;   /* NULL-terminated "Name: value" lines */
+	char **headers; /* NULL-terminated "Name: value" lines */
 	size_t n_headers;
 	const void *body; /* borrowed from the call */
 	size_t body_len;
@@ -61,16 +61,16 @@ struct es_aws_trace {
 	const char *service;
 	const char *operation;
 	long http_status;
-	const char *code;   /* AWS error code or "" */
+	const char *code; /* AWS error code or "" */
 	int attempt;
 	long elapsed_ms;
-	long retry_in_ms;   /* -1 when not retrying */
+	long retry_in_ms; /* -1 when not retrying */
 };
 typedef void (*es_aws_trace_fn)(const struct es_aws_trace *t, void *ud);
 
 struct es_aws_options {
-	const char *profile;  /* NULL: AWS_PROFILE / default */
-	const char *region;   /* NULL: from the environment/profile; else us-east-1 */
+	const char *profile;   /* NULL: AWS_PROFILE / default */
+	const char *region;    /* NULL: from the environment/profile; else us-east-1 */
 	bool lazy_credentials; /* do not resolve until the first request */
 };
 

@@ -11,7 +11,10 @@ struct es_buf {
 	size_t cap;
 };
 
-#define ES_BUF_INIT { NULL, 0, 0 }
+#define ES_BUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 int es_buf_append(struct es_buf *b, const void *data, size_t len);
 int es_buf_puts(struct es_buf *b, const char *s);

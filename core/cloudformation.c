@@ -9,7 +9,7 @@
 #include "xml.h"
 
 #define CFN_VERSION "2010-05-15"
-#define FORM "application/x-www-form-urlencoded; charset=utf-8"
+#define FORM        "application/x-www-form-urlencoded; charset=utf-8"
 
 static int query_call(struct es_aws_call *call, const char *action)
 {
@@ -170,7 +170,8 @@ int es_cfn_create_change_set_call(struct es_aws_call *call, const struct es_chan
 	if (r->template_url)
 		es_query_param(b, "TemplateURL", r->template_url);
 	for (size_t i = 0; i < r->n_parameters; i++) {
-		es_query_paramf(b, r->parameters[i].key, "Parameters.member.%zu.ParameterKey", i + 1);
+		es_query_paramf(b, r->parameters[i].key, "Parameters.member.%zu.ParameterKey",
+		                i + 1);
 		es_query_paramf(b, r->parameters[i].value, "Parameters.member.%zu.ParameterValue",
 		                i + 1);
 	}
@@ -393,7 +394,8 @@ int es_cfn_parse_stack_events(const char *xml, size_t len, struct es_stack_event
 		if (!e->event_id || !e->status) {
 			xmlFreeDoc(doc);
 			es_stack_event_page_free(out);
-			return es_fail(ES_EPARSE, "DescribeStackEvents: an event without id or status");
+			return es_fail(ES_EPARSE,
+			               "DescribeStackEvents: an event without id or status");
 		}
 	}
 	xmlFreeDoc(doc);

@@ -18,7 +18,7 @@ struct es_stack {
 	char *id;
 	char *status;
 	char *status_reason;
-	char *last_updated;  /* ISO 8601 or NULL */
+	char *last_updated; /* ISO 8601 or NULL */
 	struct es_kv *outputs;
 	size_t n_outputs;
 	struct es_kv *tags;
@@ -26,22 +26,22 @@ struct es_stack {
 };
 
 struct es_change {
-	char *action;        /* Add | Modify | Remove | Import | Dynamic */
+	char *action; /* Add | Modify | Remove | Import | Dynamic */
 	char *logical_id;
 	char *physical_id;
 	char *type;
-	char *replacement;   /* True | False | Conditional | NULL */
+	char *replacement; /* True | False | Conditional | NULL */
 };
 
 struct es_change_set {
 	char *id;
-	char *status;           /* CREATE_PENDING … CREATE_COMPLETE | FAILED */
+	char *status; /* CREATE_PENDING … CREATE_COMPLETE | FAILED */
 	char *status_reason;
 	char *execution_status; /* AVAILABLE, EXECUTE_IN_PROGRESS, … */
 	char *creation_time;    /* ISO 8601 */
 	struct es_change *changes;
 	size_t n_changes;
-	char *next_token;       /* more changes to page through */
+	char *next_token; /* more changes to page through */
 };
 
 struct es_stack_event {
@@ -51,7 +51,7 @@ struct es_stack_event {
 	char *logical_id;
 	char *physical_id;
 	char *type;
-	char *timestamp;        /* ISO 8601 as AWS wrote it */
+	char *timestamp; /* ISO 8601 as AWS wrote it */
 	char *status;
 	char *reason;
 };
@@ -66,9 +66,9 @@ struct es_stack_event_page {
 struct es_change_set_request {
 	const char *stack_name;
 	const char *change_set_name;
-	const char *change_set_type;   /* "CREATE" | "UPDATE" */
-	const char *template_body;     /* one of body… */
-	const char *template_url;      /* …or URL */
+	const char *change_set_type; /* "CREATE" | "UPDATE" */
+	const char *template_body;   /* one of body… */
+	const char *template_url;    /* …or URL */
 	const struct es_kv *parameters;
 	size_t n_parameters;
 	const char *const *capabilities;

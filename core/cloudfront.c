@@ -10,8 +10,8 @@
 
 int es_cf_list_distributions_call(struct es_aws_call *call, const char *marker)
 {
-	int rc = es_aws_call_init(call, "cloudfront", "ListDistributions", ES_PROTO_REST_XML,
-	                          "GET", ES_CF_API "/distribution");
+	int rc = es_aws_call_init(call, "cloudfront", "ListDistributions", ES_PROTO_REST_XML, "GET",
+	                          ES_CF_API "/distribution");
 	if (!rc && marker && *marker) {
 		es_buf_puts(&call->query, "Marker=");
 		rc = es_path_encode(&call->query, marker, false);

@@ -7,19 +7,19 @@
 
 #include "aws.h"
 
-#define ES_CF_API "/2020-05-31"
+#define ES_CF_API   "/2020-05-31"
 #define ES_CF_XMLNS "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 
 struct es_distribution {
 	char *id;
-	char *status;         /* "InProgress" | "Deployed" */
+	char *status; /* "InProgress" | "Deployed" */
 	char *domain_name;
-	char *last_modified;  /* ISO 8601 */
+	char *last_modified; /* ISO 8601 */
 	char *comment;
-	char *etag;           /* from GetDistribution only */
-	char *lambda_arn;     /* default behaviour's first Lambda@Edge association */
+	char *etag;                    /* from GetDistribution only */
+	char *lambda_arn;              /* default behaviour's first Lambda@Edge association */
 	int invalidations_in_progress; /* from GetDistribution only */
-	char **aliases;       /* CNAMEs */
+	char **aliases;                /* CNAMEs */
 	size_t n_aliases;
 };
 

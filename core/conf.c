@@ -64,8 +64,7 @@ static const struct key keys[] = {
         {S_CHECK, "path", K_STR, CHK(path), 0, "path on the stage URL, e.g. path = /"},
         {S_CHECK, "url", K_STR, CHK(url), 0, "full URL instead of a path"},
         {S_CHECK, "status", K_LONG, CHK(status), 0, "expected HTTP status, e.g. status = 200"},
-        {S_CHECK, "body-contains", K_STR, CHK(body_contains), 0,
-         "text the body must contain"},
+        {S_CHECK, "body-contains", K_STR, CHK(body_contains), 0, "text the body must contain"},
         {S_CHECK, "body-matches", K_STR, CHK(body_matches), 0,
          "extended regular expression the body must match"},
         {S_CHECK, "header", K_STR, CHK(header), 0, "expected header, e.g. header = x-cache: Hit"},
@@ -208,8 +207,7 @@ static int parse_ms(const char *v, long *out)
 	return 0;
 }
 
-static int set_value(struct loader *l, void *obj, const struct key *k, const char *value,
-                     int line)
+static int set_value(struct loader *l, void *obj, const struct key *k, const char *value, int line)
 {
 	char *base = obj;
 
@@ -240,7 +238,8 @@ static int set_value(struct loader *l, void *obj, const struct key *k, const cha
 		a[*n].key = strndup(value, (size_t)(eq - value));
 		a[*n].value = strdup(eq + 1);
 		(*n)++;
-		return a[*n - 1].key && a[*n - 1].value ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
+		return a[*n - 1].key && a[*n - 1].value ? ES_OK
+		                                        : es_fail(ES_ENOMEM, "out of memory");
 	}
 	case K_LONG: {
 		char *end;
@@ -339,14 +338,16 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 	k = lookup_key(s, key, &near);
 	if (!k) {
 		if (near)
-			return conf_fail(l, line, "unknown key '%s' in [%s]; did you mean '%s'? (%s)",
-			                 key, section, near->name, near->help);
+			return conf_fail(l, line,
+			                 "unknown key '%s' in [%s]; did you mean '%s'? (%s)", key,
+			                 section, near->name, near->help);
 		return conf_fail(l, line, "unknown key '%s' in [%s]", key, section);
 	}
 	if (!value)
 		return conf_fail(l, line, "'%s' has no value: %s", key, k->help);
-	obj = s == S_APP ? (void *)l->cfg
-	                 : s == S_STAGE ? (void *)stage_for(l, sub) : (void *)check_for(l, sub);
+	obj = s == S_APP     ? (void *)l->cfg
+	      : s == S_STAGE ? (void *)stage_for(l, sub)
+	                     : (void *)check_for(l, sub);
 	if (!obj)
 		return es_fail(ES_ENOMEM, "out of memory");
 	return set_value(l, obj, k, value, line);
@@ -370,47 +371,53 @@ static int validate(struct loader *l)
 		                 "[app] needs a name, e.g. name = my-site");
 	if (!c->bucket)
 		return conf_fail(l, find_line(l->text, "app", NULL, NULL),
-		                 "[app] needs an artifact bucket, e.g. bucket = %s-artifacts", c->app);
+		                 "[app] needs an artifact bucket, e.g. bucket = %s-artifacts",
+		                 c->app);
 	if (strcmp(c->region, "us-east-1") != 0)
 		return conf_fail(l, find_line(l->text, "app", NULL, "region"),
 		                 "region = %s: Lambda@Edge functions must be created in us-east-1; "
 		                 "write region = us-east-1",
 		                 c->region);
 	if (c->n_stages == 0)
-		return conf_fail(l, 0, "no stage is defined; add e.g.\n[stage \"staging\"]\n"
-		                       "\tstack = %s-staging",
+		return conf_fail(l, 0,
+		                 "no stage is defined; add e.g.\n[stage \"staging\"]\n"
+		                 "\tstack = %s-staging",
 		                 c->app);
 	for (size_t i = 0; i < c->n_stages; i++) {
 		struct es_stage_conf *s = &c->stages[i];
 		if (!s->stack)
-			return conf_fail(l, s->line, "[stage \"%s\"] has no stack; add stack = %s-%s",
-			                 s->name, c->app, s->name);
+			return conf_fail(l, s->line,
+			                 "[stage \"%s\"] has no stack; add stack = %s-%s", s->name,
+			                 c->app, s->name);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->stages[j].stack, s->stack) == 0)
-				return conf_fail(l, find_line(l->text, "stage", s->name, "stack"),
-				                 "stages \"%s\" and \"%s\" share stack %s; give each "
-				                 "its own",
-				                 c->stages[j].name, s->name, s->stack);
+				return conf_fail(
+				        l, find_line(l->text, "stage", s->name, "stack"),
+				        "stages \"%s\" and \"%s\" share stack %s; give each "
+				        "its own",
+				        c->stages[j].name, s->name, s->stack);
 		if (!s->promotes_from) {
 			first++;
 			continue;
 		}
-		if (strcmp(s->promotes_from, s->name) == 0 ||
-		    !es_config_stage(c, s->promotes_from))
+		if (strcmp(s->promotes_from, s->name) == 0 || !es_config_stage(c, s->promotes_from))
 			return conf_fail(l, find_line(l->text, "stage", s->name, "promotes-from"),
-			                 "promotes-from = %s names no other stage", s->promotes_from);
+			                 "promotes-from = %s names no other stage",
+			                 s->promotes_from);
 		/* Follow the chain: it must reach a stage that deploys commits. */
 		const struct es_stage_conf *t = s;
 		for (size_t hops = 0; t && t->promotes_from; hops++) {
 			if (hops > c->n_stages)
-				return conf_fail(l, s->line, "promotes-from forms a loop through \"%s\"",
+				return conf_fail(l, s->line,
+				                 "promotes-from forms a loop through \"%s\"",
 				                 s->name);
 			t = es_config_stage(c, t->promotes_from);
 		}
 	}
 	if (first == 0)
-		return conf_fail(l, 0, "every stage promotes from another; the first stage "
-		                       "(e.g. staging) must have no promotes-from");
+		return conf_fail(l, 0,
+		                 "every stage promotes from another; the first stage "
+		                 "(e.g. staging) must have no promotes-from");
 	for (size_t i = 0; i < c->n_checks; i++) {
 		struct es_check_conf *k = &c->checks[i];
 		if (!k->path && !k->url)
@@ -428,9 +435,10 @@ static int validate(struct loader *l)
 		if (k->body_matches) {
 			regex_t re;
 			if (regcomp(&re, k->body_matches, REG_EXTENDED | REG_NOSUB) != 0)
-				return conf_fail(l, find_line(l->text, "check", k->name, "body-matches"),
-				                 "body-matches is not a valid extended regular "
-				                 "expression");
+				return conf_fail(
+				        l, find_line(l->text, "check", k->name, "body-matches"),
+				        "body-matches is not a valid extended regular "
+				        "expression");
 			regfree(&re);
 		}
 		if (k->status < 100 || k->status > 599)
@@ -468,7 +476,8 @@ int es_config_load(const char *path, struct es_config **out)
 
 	*out = NULL;
 	if (access(path, F_OK) != 0)
-		return es_fail(ES_ENOTFOUND, "%s not found: run `edgeship init` to write one", path);
+		return es_fail(ES_ENOTFOUND, "%s not found: run `edgeship init` to write one",
+		               path);
 	git_libgit2_init();
 	l.cfg = calloc(1, sizeof(*l.cfg));
 	if (!l.cfg)
@@ -499,8 +508,9 @@ int es_config_load(const char *path, struct es_config **out)
 			const char *colon = strrchr(in, ':');
 			if (colon)
 				line = atoi(colon + 1);
-			es_fail(ES_ECONFIG, "%s:%d: %.*s; check the brackets and quotes on that line",
-			        path, line, (int)(in - ge->message - 1), ge->message);
+			es_fail(ES_ECONFIG,
+			        "%s:%d: %.*s; check the brackets and quotes on that line", path,
+			        line, (int)(in - ge->message - 1), ge->message);
 		}
 		goto out;
 	}

@@ -13,45 +13,45 @@
 
 struct es_stage_conf {
 	char *name;
-	char *stack;            /* CloudFormation stack name */
+	char *stack;              /* CloudFormation stack name */
 	struct es_kv *parameters; /* parameter = Key=Value (multi) */
 	size_t n_parameters;
-	struct es_kv *tags;     /* tag = key=value (multi) */
+	struct es_kv *tags; /* tag = key=value (multi) */
 	size_t n_tags;
-	char *url;              /* public URL of the stage */
-	char *promotes_from;    /* stage whose artifact this one receives; NULL: deploys commits */
-	char **probes;          /* probe = HOST:PORT edge addresses (multi) */
+	char *url;           /* public URL of the stage */
+	char *promotes_from; /* stage whose artifact this one receives; NULL: deploys commits */
+	char **probes;       /* probe = HOST:PORT edge addresses (multi) */
 	size_t n_probes;
-	char *marker_header;    /* response header carrying the release marker */
-	int line;               /* line of the [stage] header */
+	char *marker_header; /* response header carrying the release marker */
+	int line;            /* line of the [stage] header */
 };
 
 struct es_check_conf {
 	char *name;
-	char **stages;          /* stage = NAME (multi); none: every stage */
+	char **stages; /* stage = NAME (multi); none: every stage */
 	size_t n_stages;
-	char *path;             /* path appended to the stage URL, or… */
-	char *url;              /* …a full URL */
-	long status;            /* expected HTTP status (default 200) */
+	char *path;  /* path appended to the stage URL, or… */
+	char *url;   /* …a full URL */
+	long status; /* expected HTTP status (default 200) */
 	char *body_contains;
-	char *body_matches;     /* POSIX extended regular expression */
-	char *header;           /* "Name: value" expected in the answer */
-	long timeout_ms;        /* default 5000 */
-	int samples;            /* requests per run (default 1) */
+	char *body_matches; /* POSIX extended regular expression */
+	char *header;       /* "Name: value" expected in the answer */
+	long timeout_ms;    /* default 5000 */
+	int samples;        /* requests per run (default 1) */
 	int line;
 };
 
 struct es_config {
-	char *path;             /* the file read */
-	char *root;             /* its directory (the repository root) */
+	char *path; /* the file read */
+	char *root; /* its directory (the repository root) */
 	char *app;
-	char *template_path;    /* relative to root */
+	char *template_path; /* relative to root */
 	char *region;
 	char *bucket;
-	char *prefix;           /* key prefix in the bucket ("" for none) */
+	char *prefix; /* key prefix in the bucket ("" for none) */
 	char **capabilities;
 	size_t n_capabilities;
-	char **excludes;        /* packaging exclude globs */
+	char **excludes; /* packaging exclude globs */
 	size_t n_excludes;
 	struct es_stage_conf *stages; /* in file order */
 	size_t n_stages;

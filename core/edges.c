@@ -116,7 +116,8 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 	p->loop = loop;
 	p->done = done;
 	p->ud = ud;
-	snprintf(p->marker, sizeof(p->marker), "%s", stage->marker_header ? stage->marker_header : "");
+	snprintf(p->marker, sizeof(p->marker), "%s",
+	         stage->marker_header ? stage->marker_header : "");
 	snprintf(p->expected, sizeof(p->expected), "%s", expected_version ? expected_version : "");
 	if (stage->url)
 		snprintf(base, sizeof(base), "%s", stage->url);
@@ -124,7 +125,8 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 		snprintf(base, sizeof(base), "https://%s/", domain);
 	else {
 		free(p);
-		return es_fail(ES_ECONFIG, "stage %s has neither a url nor a distribution to sample",
+		return es_fail(ES_ECONFIG,
+		               "stage %s has neither a url nor a distribution to sample",
 		               stage->name);
 	}
 	size_t n = stage->n_probes ? stage->n_probes : 1;

@@ -33,8 +33,7 @@ int es_fail(int status, const char *fmt, ...)
 	return status;
 }
 
-int es_fail_aws(long http_status, const char *code, const char *message,
-                const char *request_id)
+int es_fail_aws(long http_status, const char *code, const char *message, const char *request_id)
 {
 	memset(&last, 0, sizeof(last));
 	last.status = ES_EAWS;
@@ -110,7 +109,8 @@ const char *es_error_format(const struct es_error *e, char *buf, size_t len)
 	else if (e->http_status)
 		n = snprintf(buf, len, "HTTP %ld: %s", e->http_status, e->message);
 	else
-		n = snprintf(buf, len, "%s", e->message[0] ? e->message : es_status_name(e->status));
+		n = snprintf(buf, len, "%s",
+		             e->message[0] ? e->message : es_status_name(e->status));
 	if (e->request_id[0] && n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " [req %.12s]", e->request_id);
 	return buf;

@@ -125,10 +125,8 @@ bool es_http_transient(int code)
 	case CURLE_GOT_NOTHING:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR:
-		return true;
-	default:
-		return false;
+	case CURLE_SSL_CONNECT_ERROR: return true;
+	default: return false;
 	}
 }
 

@@ -15,20 +15,20 @@ struct es_http_header {
 };
 
 struct es_http_request {
-	const char *method;          /* "GET", "PUT", "POST", "HEAD", "DELETE" */
+	const char *method; /* "GET", "PUT", "POST", "HEAD", "DELETE" */
 	const char *url;
-	const char *const *headers;  /* "Name: value" lines, NULL-terminated; may be NULL */
-	const void *body;            /* sent as-is; copied by es_http_send */
+	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+	const void *body;           /* sent as-is; copied by es_http_send */
 	size_t body_len;
-	long connect_timeout_ms;     /* 0: 5000 */
-	long timeout_ms;             /* 0: 60000 for the whole transfer */
-	const char *connect_to;      /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT" or NULL */
+	long connect_timeout_ms; /* 0: 5000 */
+	long timeout_ms;         /* 0: 60000 for the whole transfer */
+	const char *connect_to;  /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT" or NULL */
 };
 
 struct es_http_response {
-	long status;                 /* 0 when no HTTP answer arrived */
-	int curl_code;               /* CURLE_OK when the transfer completed */
-	char error[256];             /* transport error text ("" when none) */
+	long status;     /* 0 when no HTTP answer arrived */
+	int curl_code;   /* CURLE_OK when the transfer completed */
+	char error[256]; /* transport error text ("" when none) */
 	struct es_buf body;
 	struct es_http_header *headers;
 	size_t n_headers;

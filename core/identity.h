@@ -15,7 +15,7 @@ struct es_identity {
 	char *profile;
 	char region[32];
 	char region_source[64];
-	char *endpoint;           /* STS endpoint URL used */
+	char *endpoint; /* STS endpoint URL used */
 	char endpoint_source[64];
 	char credential_source[160];
 	char access_key_hint[24]; /* "AKIA…WXYZ": first 4 and last 4 characters */

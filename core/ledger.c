@@ -21,10 +21,10 @@
 struct es_ledger {
 	struct es_aws_client *aws;
 	char *bucket;
-	char *prefix;    /* "" or "x/" form: always ends with '/' when non-empty */
-	char *cache;     /* local directory */
+	char *prefix; /* "" or "x/" form: always ends with '/' when non-empty */
+	char *cache;  /* local directory */
 	char *who;
-	long next_hint;  /* first number worth trying */
+	long next_hint; /* first number worth trying */
 };
 
 const char *es_ledger_now(char buf[32])
@@ -193,7 +193,8 @@ int es_ledger_append(struct es_ledger *l, json_t *record, long *seq)
 		long n = last + 1 + attempt;
 		json_object_set_new(record, "seq", json_integer(n));
 		if (json_integer_value(json_object_get(record, "intent_seq")) == 0 &&
-		    strcmp(json_string_value(json_object_get(record, "phase")) ?: "", "intent") == 0)
+		    strcmp(json_string_value(json_object_get(record, "phase")) ?: "", "intent") ==
+		            0)
 			json_object_set_new(record, "intent_seq", json_integer(n));
 		char *text = json_dumps(record, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (!text)
@@ -211,7 +212,8 @@ int es_ledger_append(struct es_ledger *l, json_t *record, long *seq)
 		/* 412: someone else holds this number; take the next. */
 		if (!(rc == ES_EAWS && es_error_last()->http_status == 412))
 			return es_fail_prefix("ledger: writing s3://%s/%s", l->bucket, key);
-		if (strcmp(json_string_value(json_object_get(record, "phase")) ?: "", "intent") == 0)
+		if (strcmp(json_string_value(json_object_get(record, "phase")) ?: "", "intent") ==
+		    0)
 			json_object_set_new(record, "intent_seq", json_integer(0));
 	}
 	return es_fail(ES_ERR, "ledger: %d writers raced for the next record; try again",

@@ -19,24 +19,24 @@ struct json_t; /* jansson's; callers of es_ledger_append include <jansson.h> */
 /* The fields every record has, for listing and for the screen. */
 struct es_record {
 	long seq;
-	char kind[24];      /* deploy, promotion, rollback, validation, invalidation, approval */
-	char phase[12];     /* intent | outcome */
-	long intent_seq;    /* outcome: the intent it closes; intent: its own seq */
+	char kind[24];   /* deploy, promotion, rollback, validation, invalidation, approval */
+	char phase[12];  /* intent | outcome */
+	long intent_seq; /* outcome: the intent it closes; intent: its own seq */
 	char stage[64];
 	char commit[41];
 	char release[80];
 	char who[256];
-	char when[32];      /* ISO 8601 UTC */
-	char result[24];    /* outcome: success, failed, no-changes, cancelled, refused */
+	char when[32];   /* ISO 8601 UTC */
+	char result[24]; /* outcome: success, failed, no-changes, cancelled, refused */
 	char message[512];
-	bool open;          /* intent without an outcome (running or interrupted) */
-	char *json;         /* the whole record as stored (owned) */
+	bool open;  /* intent without an outcome (running or interrupted) */
+	char *json; /* the whole record as stored (owned) */
 };
 
 struct es_record_list {
 	struct es_record *items; /* ascending seq */
 	size_t n;
-	bool offline;            /* S3 unreachable: these come from the local cache */
+	bool offline; /* S3 unreachable: these come from the local cache */
 	char offline_reason[256];
 };
 

@@ -13,17 +13,17 @@
 #include "aws.h"
 #include "conf.h"
 
-#define ES_MODEL_MAX_EDGES 16
+#define ES_MODEL_MAX_EDGES  16
 #define ES_MODEL_MAX_CHECKS 16
 
 struct es_edge_sample {
-	char target[64];      /* the address probed, e.g. 127.0.0.1:8081 */
-	char pop[32];         /* X-Amz-Cf-Pop, e.g. FRA56-P1 ("" when unknown) */
-	char cache[48];       /* X-Cache */
-	long status;          /* HTTP status, 0 when unreachable */
+	char target[64]; /* the address probed, e.g. 127.0.0.1:8081 */
+	char pop[32];    /* X-Amz-Cf-Pop, e.g. FRA56-P1 ("" when unknown) */
+	char cache[48];  /* X-Cache */
+	long status;     /* HTTP status, 0 when unreachable */
 	double latency_ms;
-	char release[80];     /* the release marker it served ("" when none) */
-	bool is_new;          /* serves the release the stage runs */
+	char release[80]; /* the release marker it served ("" when none) */
+	bool is_new;      /* serves the release the stage runs */
 	char error[128];
 };
 
@@ -32,7 +32,7 @@ struct es_check_result {
 	bool passed;
 	long status;
 	double latency_ms;
-	char detail[256];     /* why it failed, or what matched */
+	char detail[256]; /* why it failed, or what matched */
 };
 
 enum es_prop_state { ES_PROP_UNKNOWN, ES_PROP_IN_PROGRESS, ES_PROP_DEPLOYED };
@@ -40,38 +40,38 @@ enum es_prop_state { ES_PROP_UNKNOWN, ES_PROP_IN_PROGRESS, ES_PROP_DEPLOYED };
 struct es_stage_view {
 	char name[64];
 	char stack[128];
-	char stack_status[64];    /* "NOT_DEPLOYED", "UNKNOWN" when unreadable */
+	char stack_status[64]; /* "NOT_DEPLOYED", "UNKNOWN" when unreadable */
 	char status_reason[256];
-	char commit[41];          /* the commit the stack runs */
+	char commit[41]; /* the commit the stack runs */
 	char release[80];
 	char distribution_id[64];
 	char distribution_domain[128];
 	enum es_prop_state propagation;
-	double dist_modified;     /* epoch of the distribution's last change, 0 unknown */
-	double prop_elapsed_s;    /* since that change, while InProgress */
-	double prop_estimate_s;   /* median of earlier propagations, -1 when no history yet */
-	char lambda_arn[256];     /* version ARN the distribution's association points to */
+	double dist_modified;   /* epoch of the distribution's last change, 0 unknown */
+	double prop_elapsed_s;  /* since that change, while InProgress */
+	double prop_estimate_s; /* median of earlier propagations, -1 when no history yet */
+	char lambda_arn[256];   /* version ARN the distribution's association points to */
 	int invalidations_in_progress;
 	struct es_edge_sample edges[ES_MODEL_MAX_EDGES];
 	size_t n_edges;
 	size_t edges_new;
 	struct es_check_result checks[ES_MODEL_MAX_CHECKS];
 	size_t n_checks;
-	bool validated;           /* checks ran for the running release */
+	bool validated; /* checks ran for the running release */
 	bool validation_passed;
 	char validated_at[32];
-	char last_action[256];    /* "deploy success by alice, 3m ago" */
-	bool busy;                /* CloudFormation is working on the stack */
-	bool interrupted;         /* an action recorded no outcome */
-	char error[256];          /* why the stage could not be read */
+	char last_action[256]; /* "deploy success by alice, 3m ago" */
+	bool busy;             /* CloudFormation is working on the stack */
+	bool interrupted;      /* an action recorded no outcome */
+	char error[256];       /* why the stage could not be read */
 };
 
 enum es_activity_level { ES_ACT_INFO, ES_ACT_WARN, ES_ACT_ERROR, ES_ACT_EVENT };
 
 struct es_activity {
-	double when;              /* epoch seconds */
+	double when; /* epoch seconds */
 	enum es_activity_level level;
-	char text[512];           /* control characters already removed */
+	char text[512]; /* control characters already removed */
 };
 
 /* What changed, for redrawing only what is needed. */

@@ -209,8 +209,8 @@ void es_proto_parse_error(enum es_protocol proto, const struct es_http_response 
 		const char *b = resp->body.data;
 		while (*b == ' ' || *b == '\n' || *b == '\r' || *b == '\t')
 			b++;
-		bool xml = *b == '<' || (*b != '{' && (proto == ES_PROTO_QUERY ||
-		                                       proto == ES_PROTO_REST_XML));
+		bool xml = *b == '<' ||
+		           (*b != '{' && (proto == ES_PROTO_QUERY || proto == ES_PROTO_REST_XML));
 		if (xml)
 			from_xml(resp, out);
 		else
@@ -225,8 +225,8 @@ void es_proto_parse_error(enum es_protocol proto, const struct es_http_response 
 		    resp->body.data[0] != '{')
 			set_message(out, resp->body.data);
 		else
-			snprintf(out->message, sizeof(out->message), "HTTP %ld with no error message",
-			         resp->status);
+			snprintf(out->message, sizeof(out->message),
+			         "HTTP %ld with no error message", resp->status);
 	}
 	es_error_restore(&saved);
 }

@@ -11,12 +11,7 @@
 #include "error.h"
 #include "http.h"
 
-enum es_protocol {
-	ES_PROTO_QUERY,
-	ES_PROTO_REST_XML,
-	ES_PROTO_REST_JSON,
-	ES_PROTO_JSON
-};
+enum es_protocol { ES_PROTO_QUERY, ES_PROTO_REST_XML, ES_PROTO_REST_JSON, ES_PROTO_JSON };
 
 /* Form-encode s as the query protocol does: unreserved characters kept,
  * space as '+', everything else %XX (upper-case hex). */

@@ -98,12 +98,13 @@ static bool busy(const char *status)
 
 /* The ledger record (newest first) of a release, for its template key. */
 static bool find_release_record(const struct es_record_list *recs, const char *commit,
-                                const char *release, char *key, size_t klen, char *sha,
-                                size_t slen, char *rel, size_t rlen)
+                                const char *release, char *key, size_t klen, char *sha, size_t slen,
+                                char *rel, size_t rlen)
 {
 	for (size_t i = recs->n; i-- > 0;) {
 		const struct es_record *r = &recs->items[i];
-		bool kind_ok = strcmp(r->kind, "deploy") == 0 || strcmp(r->kind, "promotion") == 0 ||
+		bool kind_ok = strcmp(r->kind, "deploy") == 0 ||
+		               strcmp(r->kind, "promotion") == 0 ||
 		               strcmp(r->kind, "rollback") == 0;
 		if (!kind_ok || strcmp(r->phase, "outcome") != 0)
 			continue;
@@ -114,7 +115,8 @@ static bool find_release_record(const struct es_record_list *recs, const char *c
 		if (commit && strncmp(r->commit, commit, strlen(commit)) != 0)
 			continue;
 		json_t *o = json_loads(r->json, 0, NULL);
-		const char *k = json_string_value(json_object_get(json_object_get(o, "template"), "key"));
+		const char *k =
+		        json_string_value(json_object_get(json_object_get(o, "template"), "key"));
 		const char *s = json_string_value(
 		        json_object_get(json_object_get(o, "template"), "sha256"));
 		bool ok = k && s;
@@ -160,10 +162,11 @@ static int check_validated(const struct es_record_list *recs, const struct es_st
 		if (strcmp(r->kind, "validation") != 0 || strcmp(r->stage, from->name) != 0)
 			continue;
 		if (strcmp(r->release, now->release) != 0)
-			return es_fail(ES_EREFUSED,
-			               "%s's latest validation (#%ld) was for release %s, but it runs "
-			               "%s: run `edgeship validate --stage %s`",
-			               from->name, r->seq, r->release, now->release, from->name);
+			return es_fail(
+			        ES_EREFUSED,
+			        "%s's latest validation (#%ld) was for release %s, but it runs "
+			        "%s: run `edgeship validate --stage %s`",
+			        from->name, r->seq, r->release, now->release, from->name);
 		if (strcmp(r->result, "passed") != 0)
 			return es_fail(ES_EREFUSED,
 			               "%s's latest validation (#%ld) failed: %s; fix it, deploy, "
@@ -173,17 +176,20 @@ static int check_validated(const struct es_record_list *recs, const struct es_st
 		const char *ds = json_string_value(json_object_get(o, "distribution_status"));
 		const char *dm = json_string_value(json_object_get(o, "distribution_modified"));
 		bool deployed = ds && strcmp(ds, "Deployed") == 0;
-		bool same = !now->dist.last_modified || (dm && strcmp(dm, now->dist.last_modified) == 0);
+		bool same = !now->dist.last_modified ||
+		            (dm && strcmp(dm, now->dist.last_modified) == 0);
 		json_decref(o);
 		if (!deployed)
-			return es_fail(ES_EREFUSED,
-			               "%s's validation (#%ld) ran while its distribution was still "
-			               "InProgress: validate again now that it is Deployed",
-			               from->name, r->seq);
+			return es_fail(
+			        ES_EREFUSED,
+			        "%s's validation (#%ld) ran while its distribution was still "
+			        "InProgress: validate again now that it is Deployed",
+			        from->name, r->seq);
 		if (!same)
-			return es_fail(ES_EREFUSED,
-			               "%s's distribution changed after validation #%ld: validate again",
-			               from->name, r->seq);
+			return es_fail(
+			        ES_EREFUSED,
+			        "%s's distribution changed after validation #%ld: validate again",
+			        from->name, r->seq);
 		return ES_OK;
 	}
 	return es_fail(ES_EREFUSED, "%s has not been validated: run `edgeship validate --stage %s`",
@@ -205,8 +211,9 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	if (!dst)
 		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", to ? to : "", conf->path);
 	if (!dst->promotes_from)
-		return es_fail(ES_EREFUSED, "stage %s receives commits, not promotions: use "
-		                            "`edgeship deploy REV --stage %s`",
+		return es_fail(ES_EREFUSED,
+		               "stage %s receives commits, not promotions: use "
+		               "`edgeship deploy REV --stage %s`",
 		               dst->name, dst->name);
 	src = es_config_stage(conf, dst->promotes_from);
 	rc = read_stage_now(aws, src, &from_now);
@@ -218,7 +225,8 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 		return rc;
 	}
 	if (!from_now.exists || !from_now.release[0])
-		rc = es_fail(ES_EREFUSED, "%s runs no edgeship release yet: deploy a commit to it first",
+		rc = es_fail(ES_EREFUSED,
+		             "%s runs no edgeship release yet: deploy a commit to it first",
 		             src->name);
 	else if (busy(from_now.status))
 		rc = es_fail(ES_EBUSY, "stack %s is %s: wait until it settles", src->stack,
@@ -252,7 +260,8 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	if (rc)
 		goto out;
 	if (strcmp(sha, from_now.template_sha) != 0 && from_now.template_sha[0]) {
-		rc = es_fail(ES_EREFUSED, "the ledger's template for %s does not match what %s runs",
+		rc = es_fail(ES_EREFUSED,
+		             "the ledger's template for %s does not match what %s runs",
 		             from_now.release, src->name);
 		goto out;
 	}
@@ -279,10 +288,9 @@ out:
 
 /* ------------------------------------------------------------ rollback */
 
-int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf,
-                      struct es_repo *repo, const char *stage, const char *rev, bool yes,
-                      long poll_ms, es_deploy_event_fn fn, void *ud, struct es_deploy **out,
-                      bool *already)
+int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
+                      const char *stage, const char *rev, bool yes, long poll_ms,
+                      es_deploy_event_fn fn, void *ud, struct es_deploy **out, bool *already)
 {
 	const struct es_stage_conf *sc = es_config_stage(conf, stage);
 	struct stage_now now;
@@ -355,8 +363,9 @@ int es_invalidation_check_paths(const char *const *paths, size_t n)
 	if (n == 0)
 		return es_fail(ES_EINVAL, "give at least one path, e.g. /*");
 	if (n > 3000)
-		return es_fail(ES_EINVAL, "%zu paths: CloudFront takes at most 3000 at once; use a "
-		                          "wildcard such as /assets/*",
+		return es_fail(ES_EINVAL,
+		               "%zu paths: CloudFront takes at most 3000 at once; use a "
+		               "wildcard such as /assets/*",
 		               n);
 	for (size_t i = 0; i < n; i++) {
 		const char *p = paths[i];
@@ -365,13 +374,16 @@ int es_invalidation_check_paths(const char *const *paths, size_t n)
 		if (p[0] != '/')
 			return es_fail(ES_EINVAL, "path \"%s\" must start with '/'", p);
 		if (len > 4000)
-			return es_fail(ES_EINVAL, "path \"%.40s…\" is longer than 4000 characters", p);
+			return es_fail(ES_EINVAL, "path \"%.40s…\" is longer than 4000 characters",
+			               p);
 		if (star && star != p + len - 1)
-			return es_fail(ES_EINVAL, "path \"%s\": '*' may only be the last character", p);
+			return es_fail(ES_EINVAL, "path \"%s\": '*' may only be the last character",
+			               p);
 		for (const unsigned char *c = (const unsigned char *)p; *c; c++)
 			if (*c <= ' ' || *c == 0x7f)
-				return es_fail(ES_EINVAL, "path \"%s\" has a space or control character: "
-				                          "URL-encode it (e.g. %%20)",
+				return es_fail(ES_EINVAL,
+				               "path \"%s\" has a space or control character: "
+				               "URL-encode it (e.g. %%20)",
 				               p);
 	}
 	return ES_OK;
@@ -404,8 +416,8 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 		return rc;
 	if (!now.distribution_id[0]) {
 		stage_now_free(&now);
-		return es_fail(ES_ENOTFOUND, "stack %s has no CloudFront distribution to invalidate",
-		               sc->stack);
+		return es_fail(ES_ENOTFOUND,
+		               "stack %s has no CloudFront distribution to invalidate", sc->stack);
 	}
 	json_t *jpaths = json_array();
 	for (size_t i = 0; i < n_paths; i++)
@@ -556,14 +568,17 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 			snprintf(p->url, sizeof(p->url), "%s", k->url);
 		} else if (sc->url) {
 			size_t ul = strlen(sc->url);
-			snprintf(p->url, sizeof(p->url), "%.*s%s", (int)(ul && sc->url[ul - 1] == '/' ? ul - 1 : ul),
-			         sc->url, k->path);
+			snprintf(p->url, sizeof(p->url), "%.*s%s",
+			         (int)(ul && sc->url[ul - 1] == '/' ? ul - 1 : ul), sc->url,
+			         k->path);
 		} else if (now.dist.domain_name) {
-			snprintf(p->url, sizeof(p->url), "https://%s%s", now.dist.domain_name, k->path);
+			snprintf(p->url, sizeof(p->url), "https://%s%s", now.dist.domain_name,
+			         k->path);
 		} else {
 			stage_now_free(&now);
-			return es_fail(ES_ECONFIG, "[check \"%s\"] has a path but stage %s has no url",
-			               k->name, sc->name);
+			return es_fail(ES_ECONFIG,
+			               "[check \"%s\"] has a path but stage %s has no url", k->name,
+			               sc->name);
 		}
 		/* Through the first configured edge, keeping Host and SNI right. */
 		if (sc->n_probes) {
@@ -573,12 +588,14 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 			snprintf(p->url, sizeof(p->url), "%s", routed);
 		}
 		if (k->body_matches)
-			p->have_re = regcomp(&p->re, k->body_matches, REG_EXTENDED | REG_NOSUB) == 0;
+			p->have_re =
+			        regcomp(&p->re, k->body_matches, REG_EXTENDED | REG_NOSUB) == 0;
 		np++;
 	}
 	if (np == 0) {
 		stage_now_free(&now);
-		return es_fail(ES_ECONFIG, "no [check] applies to stage %s: add one to edgeship.conf",
+		return es_fail(ES_ECONFIG,
+		               "no [check] applies to stage %s: add one to edgeship.conf",
 		               sc->name);
 	}
 	/* Every sample of every check goes out at once. */
@@ -623,11 +640,11 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 		if (p->have_re)
 			regfree(&p->re);
 		json_array_append_new(checks,
-		                      json_pack("{s:s,s:b,s:I,s:f,s:s,s:s}", "name", p->result->name,
-		                                "passed", p->result->passed, "status",
-		                                (json_int_t)p->result->status, "latency_ms",
-		                                p->result->latency_ms, "detail", p->result->detail,
-		                                "url", p->url));
+		                      json_pack("{s:s,s:b,s:I,s:f,s:s,s:s}", "name",
+		                                p->result->name, "passed", p->result->passed,
+		                                "status", (json_int_t)p->result->status,
+		                                "latency_ms", p->result->latency_ms, "detail",
+		                                p->result->detail, "url", p->url));
 	}
 	*n = np;
 	/* The record promotion reads: release, result, and the distribution's
@@ -641,15 +658,15 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 			snprintf(msg, sizeof(msg), "%s: %s", results[i].name, results[i].detail);
 			break;
 		}
-	json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "kind", "validation",
-	                        "phase", "outcome", "stage", sc->name, "commit", now.commit,
-	                        "release", now.release, "result", *passed ? "passed" : "failed",
-	                        "message", msg, "checks", checks);
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "kind", "validation", "phase",
+	                        "outcome", "stage", sc->name, "commit", now.commit, "release",
+	                        now.release, "result", *passed ? "passed" : "failed", "message",
+	                        msg, "checks", checks);
 	json_object_set_new(rec, "distribution_status",
 	                    now.dist.status ? json_string(now.dist.status) : json_null());
-	json_object_set_new(rec, "distribution_modified", now.dist.last_modified
-	                                                          ? json_string(now.dist.last_modified)
-	                                                          : json_null());
+	json_object_set_new(rec, "distribution_modified",
+	                    now.dist.last_modified ? json_string(now.dist.last_modified)
+	                                           : json_null());
 	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
 	if (!rc)
 		rc = es_ledger_append(l, rec, &seq);

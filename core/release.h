@@ -25,10 +25,9 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 /* Redeploy the artifacts recorded for commit rev to stage (no rebuild).
  * ES_ENOTFOUND when the ledger holds no release of that commit; ES_OK with
  * *out NULL and *already true when the stage already runs it. */
-int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf,
-                      struct es_repo *repo, const char *stage, const char *rev, bool yes,
-                      long poll_ms, es_deploy_event_fn fn, void *ud, struct es_deploy **out,
-                      bool *already);
+int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
+                      const char *stage, const char *rev, bool yes, long poll_ms,
+                      es_deploy_event_fn fn, void *ud, struct es_deploy **out, bool *already);
 
 /* Create a git revert commit of rev on the current branch (clean tree
  * required); new_oid receives the new commit's id. */
@@ -36,7 +35,7 @@ int es_revert_commit(struct es_repo *repo, const char *rev, char new_oid[41]);
 
 struct es_invalidation {
 	char id[64];
-	char status[24];           /* InProgress | Completed */
+	char status[24]; /* InProgress | Completed */
 	char caller_reference[128];
 	char distribution_id[64];
 };

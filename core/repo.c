@@ -48,8 +48,9 @@ int es_repo_discover(const char *dir, struct es_repo **out)
 	*out = NULL;
 	git_libgit2_init();
 	if (git_repository_discover(&path, dir ? dir : ".", 0, NULL) < 0)
-		return es_fail(ES_ENOTFOUND, "%s is not inside a git repository: run edgeship in "
-		                             "your application's repository",
+		return es_fail(ES_ENOTFOUND,
+		               "%s is not inside a git repository: run edgeship in "
+		               "your application's repository",
 		               dir ? dir : "the current directory");
 	r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -363,10 +364,11 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 	if (rc)
 		return rc;
 	if (dirty)
-		return es_fail(ES_EREFUSED,
-		               "the working tree has %zu uncommitted change%s: commit or stash them "
-		               "before reverting",
-		               n, n == 1 ? "" : "s");
+		return es_fail(
+		        ES_EREFUSED,
+		        "the working tree has %zu uncommitted change%s: commit or stash them "
+		        "before reverting",
+		        n, n == 1 ? "" : "s");
 	rc = lookup_commit(r, rev, &c);
 	if (rc)
 		return rc;
@@ -374,7 +376,8 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 	if (rc)
 		goto out;
 	if (git_commit_parentcount(c) != 1) {
-		rc = es_fail(ES_EREFUSED, "%.7s is a merge or root commit: revert it with git revert -m",
+		rc = es_fail(ES_EREFUSED,
+		             "%.7s is a merge or root commit: revert it with git revert -m",
 		             git_oid_tostr_s(git_commit_id(c)));
 		goto out;
 	}
@@ -383,8 +386,9 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 		goto out;
 	}
 	if (git_index_has_conflicts(index)) {
-		rc = es_fail(ES_EREFUSED, "reverting %.7s conflicts with later commits: use git revert "
-		                          "and resolve the conflicts",
+		rc = es_fail(ES_EREFUSED,
+		             "reverting %.7s conflicts with later commits: use git revert "
+		             "and resolve the conflicts",
 		             git_oid_tostr_s(git_commit_id(c)));
 		goto out;
 	}

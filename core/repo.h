@@ -14,14 +14,19 @@ struct es_history;
 struct es_commit_info {
 	char oid[41];
 	char short_oid[8];
-	char summary[256];  /* first line of the message, control characters removed */
+	char summary[256]; /* first line of the message, control characters removed */
 	char author[128];
 	time_t when;
 	unsigned parents;
 };
 
-enum es_file_change { ES_FILE_ADDED = 'A', ES_FILE_MODIFIED = 'M', ES_FILE_DELETED = 'D',
-	              ES_FILE_RENAMED = 'R', ES_FILE_OTHER = '?' };
+enum es_file_change {
+	ES_FILE_ADDED = 'A',
+	ES_FILE_MODIFIED = 'M',
+	ES_FILE_DELETED = 'D',
+	ES_FILE_RENAMED = 'R',
+	ES_FILE_OTHER = '?'
+};
 
 struct es_changed_file {
 	char status; /* enum es_file_change */
@@ -30,11 +35,11 @@ struct es_changed_file {
 
 struct es_commit_detail {
 	struct es_commit_info info;
-	char *message;          /* whole message, control characters removed */
+	char *message; /* whole message, control characters removed */
 	char *author_email;
 	struct es_changed_file *files;
 	size_t n_files;
-	char *patch;            /* unified diff against the first parent (bounded) */
+	char *patch; /* unified diff against the first parent (bounded) */
 };
 
 /* Find the repository containing dir (NULL: current directory).

@@ -16,8 +16,8 @@ char *es_report_error_json(const char *command, const struct es_error *e)
 		return NULL;
 	}
 	json_object_set_new(err, "kind", json_string(es_status_name(e->status)));
-	json_object_set_new(err, "http_status", e->http_status ? json_integer(e->http_status)
-	                                                        : json_null());
+	json_object_set_new(err, "http_status",
+	                    e->http_status ? json_integer(e->http_status) : json_null());
 	json_object_set_new(err, "code", e->code[0] ? json_string(e->code) : json_null());
 	json_object_set_new(err, "message", json_string(e->message));
 	json_object_set_new(err, "request_id",

@@ -12,40 +12,32 @@
 
 /* Error codes AWS services use for throttling (standard mode's list). */
 static const char *const throttle_codes[] = {
-	"Throttling",
-	"ThrottlingException",
-	"ThrottledException",
-	"RequestThrottledException",
-	"TooManyRequestsException",
-	"ProvisionedThroughputExceededException",
-	"TransactionInProgressException",
-	"RequestLimitExceeded",
-	"BandwidthLimitExceeded",
-	"LimitExceededException",
-	"RequestThrottled",
-	"SlowDown",
-	"PriorRequestNotComplete",
-	"EC2ThrottledException",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
 };
 
 /* Codes that mean "try again", not "you asked wrongly". */
 static const char *const transient_codes[] = {
-	"RequestTimeout",
-	"RequestTimeoutException",
-	"InternalError",
-	"InternalFailure",
-	"ServiceUnavailable",
-	"InternalServerError",
-	"InternalServiceException",
+        "RequestTimeout",           "RequestTimeoutException", "InternalError",
+        "InternalFailure",          "ServiceUnavailable",      "InternalServerError",
+        "InternalServiceException",
 };
 
 static const char *const skew_codes[] = {
-	"RequestTimeTooSkewed",
-	"RequestExpired",
-	"RequestInTheFuture",
-	"InvalidSignatureException",
-	"SignatureDoesNotMatch",
-	"AuthFailure",
+        "RequestTimeTooSkewed",      "RequestExpired",        "RequestInTheFuture",
+        "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure",
 };
 
 static bool in_list(const char *code, const char *const *list, size_t n)
@@ -76,8 +68,8 @@ enum es_retry_kind es_retry_classify(long http_status, const char *code, int cur
 	if (IN(code, skew_codes)) {
 		/* A signature mismatch is only our clock when AWS says so;
 		 * otherwise it is a real (final) signing problem. */
-		if (strcmp(code, "RequestTimeTooSkewed") == 0 || strcmp(code, "RequestExpired") == 0 ||
-		    strcmp(code, "RequestInTheFuture") == 0)
+		if (strcmp(code, "RequestTimeTooSkewed") == 0 ||
+		    strcmp(code, "RequestExpired") == 0 || strcmp(code, "RequestInTheFuture") == 0)
 			return ES_RETRY_CLOCK_SKEW;
 		if (message && (strcasestr(message, "signature expired") ||
 		                strcasestr(message, "not yet current") ||

@@ -7,19 +7,22 @@
 #include <stdbool.h>
 
 enum es_retry_kind {
-	ES_RETRY_NO = 0,     /* final: do not retry */
-	ES_RETRY_THROTTLE,   /* throttling error code or 429 */
-	ES_RETRY_TRANSIENT,  /* 5xx, transient error code, network failure */
-	ES_RETRY_TIMEOUT,    /* transport timeout (costs more quota) */
-	ES_RETRY_CLOCK_SKEW  /* signature rejected for our clock: correct and retry */
+	ES_RETRY_NO = 0,    /* final: do not retry */
+	ES_RETRY_THROTTLE,  /* throttling error code or 429 */
+	ES_RETRY_TRANSIENT, /* 5xx, transient error code, network failure */
+	ES_RETRY_TIMEOUT,   /* transport timeout (costs more quota) */
+	ES_RETRY_CLOCK_SKEW /* signature rejected for our clock: correct and retry */
 };
 
 struct es_retry_quota {
-	int capacity;  /* tokens left */
+	int capacity; /* tokens left */
 	int max;
 };
 
-#define ES_RETRY_QUOTA_INIT { 500, 500 }
+#define ES_RETRY_QUOTA_INIT                                                                        \
+	{                                                                                          \
+		500, 500                                                                           \
+	}
 #define ES_RETRY_MAX_BACKOFF_MS 20000L
 
 /* Classify one failed attempt. code is the AWS error code or NULL,

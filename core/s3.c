@@ -89,8 +89,8 @@ static int send_discard(struct es_aws_client *c, struct es_aws_call *call)
 	return rc;
 }
 
-int es_s3_put_object(struct es_aws_client *c, const char *bucket, const char *key,
-                     const void *data, size_t len, const struct es_s3_put *opt)
+int es_s3_put_object(struct es_aws_client *c, const char *bucket, const char *key, const void *data,
+                     size_t len, const struct es_s3_put *opt)
 {
 	struct es_aws_call call;
 

@@ -8,8 +8,8 @@
 #include "aws.h"
 
 struct es_s3_put {
-	const char *content_type;   /* NULL: application/octet-stream */
-	bool if_none_match;         /* create only: 412 PreconditionFailed if it exists */
+	const char *content_type; /* NULL: application/octet-stream */
+	bool if_none_match;       /* create only: 412 PreconditionFailed if it exists */
 };
 
 struct es_s3_head {
@@ -19,7 +19,7 @@ struct es_s3_head {
 };
 
 struct es_s3_listing {
-	char **keys;      /* owned, in S3's (lexicographic) order */
+	char **keys; /* owned, in S3's (lexicographic) order */
 	size_t n;
 };
 
@@ -31,8 +31,8 @@ int es_s3_create_bucket_call(struct es_aws_call *call, const char *bucket, const
 
 /* PutObject. With if_none_match, an existing key gives ES_EAWS with code
  * "PreconditionFailed" (HTTP 412). */
-int es_s3_put_object(struct es_aws_client *c, const char *bucket, const char *key,
-                     const void *data, size_t len, const struct es_s3_put *opt);
+int es_s3_put_object(struct es_aws_client *c, const char *bucket, const char *key, const void *data,
+                     size_t len, const struct es_s3_put *opt);
 /* GetObject into out (caller frees with es_buf_free). ES_ENOTFOUND when the
  * key does not exist. */
 int es_s3_get_object(struct es_aws_client *c, const char *bucket, const char *key,

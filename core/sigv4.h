@@ -14,12 +14,12 @@ struct es_sigv4_header {
 
 /* The request as it will go on the wire. */
 struct es_sigv4_request {
-	const char *method;  /* "GET", "POST", … */
-	const char *path;    /* already URI-encoded path as sent, e.g. "/bucket/a%20b" */
-	const char *query;   /* raw query string without '?', or NULL */
+	const char *method; /* "GET", "POST", … */
+	const char *path;   /* already URI-encoded path as sent, e.g. "/bucket/a%20b" */
+	const char *query;  /* raw query string without '?', or NULL */
 	const struct es_sigv4_header *headers; /* must include Host */
 	size_t n_headers;
-	const void *body;    /* may be NULL when body_len is 0 */
+	const void *body; /* may be NULL when body_len is 0 */
 	size_t body_len;
 	/* Hex SHA-256 of the payload if already known (or "UNSIGNED-PAYLOAD");
 	 * NULL means: hash body. */
@@ -32,10 +32,10 @@ struct es_sigv4_params {
 	const char *session_token; /* NULL or "" when none */
 	const char *region;
 	const char *service;
-	time_t when;               /* signing time (UTC seconds) */
-	bool normalize_path;       /* false for S3: keep "//" and dot segments */
-	bool add_content_sha256;   /* S3: add and sign x-amz-content-sha256 */
-	bool omit_session_token;   /* compute without X-Amz-Security-Token signed */
+	time_t when;             /* signing time (UTC seconds) */
+	bool normalize_path;     /* false for S3: keep "//" and dot segments */
+	bool add_content_sha256; /* S3: add and sign x-amz-content-sha256 */
+	bool omit_session_token; /* compute without X-Amz-Security-Token signed */
 	/* Also sign the headers a transport may rewrite (content-length, …;
 	 * never authorization). Off for wire requests; the aws-c-auth vectors
 	 * sign Content-Length and need it on. */
@@ -46,10 +46,10 @@ struct es_sigv4_params {
 struct es_sigv4_result {
 	char *canonical_request;
 	char *string_to_sign;
-	char *signed_headers;      /* "host;x-amz-date" */
-	char *authorization;       /* full Authorization header value */
-	char amz_date[17];         /* "20150830T123600Z" */
-	char payload_hash[65];     /* hex SHA-256 used in the canonical request */
+	char *signed_headers;  /* "host;x-amz-date" */
+	char *authorization;   /* full Authorization header value */
+	char amz_date[17];     /* "20150830T123600Z" */
+	char payload_hash[65]; /* hex SHA-256 used in the canonical request */
 	/* Headers the caller must add to the request (X-Amz-Date, and when
 	 * applicable X-Amz-Security-Token and x-amz-content-sha256). */
 	struct es_sigv4_header extra[3];

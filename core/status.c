@@ -59,7 +59,8 @@ static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc
 	}
 	if (rc) {
 		char line[600];
-		copy(s->error, sizeof(s->error), es_error_format(es_error_last(), line, sizeof(line)));
+		copy(s->error, sizeof(s->error),
+		     es_error_format(es_error_last(), line, sizeof(line)));
 		copy(s->stack_status, sizeof(s->stack_status), "UNKNOWN");
 		return;
 	}
@@ -80,7 +81,7 @@ static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc
 }
 
 int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
-                      struct es_overview *out)
+                        struct es_overview *out)
 {
 	struct es_ledger *ledger = NULL;
 	struct es_record_list recs = {0};
@@ -116,12 +117,14 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 				if (strcmp(r->stage, s->stage) != 0)
 					continue;
 				if (r->open) {
-					bool busy = es_cfn_status_in_progress(s->stack_status) &&
-					            strcmp(s->stack_status, "REVIEW_IN_PROGRESS") != 0;
+					bool busy =
+					        es_cfn_status_in_progress(s->stack_status) &&
+					        strcmp(s->stack_status, "REVIEW_IN_PROGRESS") != 0;
 					s->running = busy;
 					s->interrupted = !busy;
 				}
-				if (strcmp(r->phase, "intent") == 0 || strcmp(r->phase, "outcome") == 0)
+				if (strcmp(r->phase, "intent") == 0 ||
+				    strcmp(r->phase, "outcome") == 0)
 					break;
 			}
 		}
@@ -159,14 +162,16 @@ char *es_overview_json(const struct es_overview *st)
 		json_object_set_new(o, "template_sha256", str_or_null(s->template_sha256));
 		json_object_set_new(o, "distribution_id", str_or_null(s->distribution_id));
 		for (size_t k = 0; k < s->n_outputs; k++)
-			json_object_set_new(outs, s->outputs[k].key, json_string(s->outputs[k].value));
+			json_object_set_new(outs, s->outputs[k].key,
+			                    json_string(s->outputs[k].value));
 		json_object_set_new(o, "outputs", outs);
 		if (s->has_last)
 			json_object_set_new(o, "last_action",
 			                    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "seq",
 			                              (json_int_t)s->last.seq, "kind", s->last.kind,
-			                              "phase", s->last.phase, "result", s->last.result,
-			                              "who", s->last.who, "when", s->last.when));
+			                              "phase", s->last.phase, "result",
+			                              s->last.result, "who", s->last.who, "when",
+			                              s->last.when));
 		else
 			json_object_set_new(o, "last_action", json_null());
 		json_object_set_new(o, "interrupted", json_boolean(s->interrupted));

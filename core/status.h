@@ -19,17 +19,17 @@ struct es_stage_status {
 	char stack_status[64];
 	char status_reason[256];
 	char last_updated[40];
-	char commit[41];             /* from the edgeship:commit tag */
-	char release[80];            /* edgeship:release */
-	char template_sha256[65];    /* edgeship:template */
+	char commit[41];          /* from the edgeship:commit tag */
+	char release[80];         /* edgeship:release */
+	char template_sha256[65]; /* edgeship:template */
 	struct es_kv *outputs;
 	size_t n_outputs;
-	char distribution_id[64];    /* the stack's AWS::CloudFront::Distribution */
-	bool has_last;               /* a ledger record exists for this stage */
-	struct es_record last;       /* the newest one (json not owned: NULL) */
-	bool interrupted;            /* an intent with no outcome while the stack is idle */
-	bool running;                /* an intent with no outcome while the stack is busy */
-	char error[512];             /* why the stack could not be read, or "" */
+	char distribution_id[64]; /* the stack's AWS::CloudFront::Distribution */
+	bool has_last;            /* a ledger record exists for this stage */
+	struct es_record last;    /* the newest one (json not owned: NULL) */
+	bool interrupted;         /* an intent with no outcome while the stack is idle */
+	bool running;             /* an intent with no outcome while the stack is busy */
+	char error[512];          /* why the stack could not be read, or "" */
 };
 
 struct es_overview {
@@ -43,7 +43,7 @@ struct es_overview {
  * the ledger. A stage that cannot be read carries its error; the call
  * itself fails only when nothing can be read at all. */
 int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
-                      struct es_overview *out);
+                        struct es_overview *out);
 char *es_overview_json(const struct es_overview *s);
 void es_overview_free(struct es_overview *s);
 

@@ -10,7 +10,7 @@
 #include "xml.h"
 
 #define STS_VERSION "2011-06-15"
-#define FORM "application/x-www-form-urlencoded; charset=utf-8"
+#define FORM        "application/x-www-form-urlencoded; charset=utf-8"
 
 static int query_call(struct es_aws_call *call, const char *action)
 {
@@ -136,9 +136,8 @@ int es_sts_parse_credentials(const struct es_http_response *resp, struct es_cred
 }
 
 int es_sts_assume_role_cb(void *ctx, const struct es_credentials *source, const char *region,
-                          const char *role_arn, const char *session_name,
-                          const char *external_id, long duration_seconds,
-                          struct es_credentials *out)
+                          const char *role_arn, const char *session_name, const char *external_id,
+                          long duration_seconds, struct es_credentials *out)
 {
 	struct es_aws_client *c = ctx;
 	const struct es_endpoint *ep = es_aws_endpoint(c, "sts");
@@ -151,8 +150,7 @@ int es_sts_assume_role_cb(void *ctx, const struct es_credentials *source, const 
 	(void)region;
 	if (!ep)
 		return es_fail_prefix("assuming role %s", role_arn);
-	if (es_sts_assume_role_call(&call, role_arn, session_name, external_id,
-	                            duration_seconds)) {
+	if (es_sts_assume_role_call(&call, role_arn, session_name, external_id, duration_seconds)) {
 		es_aws_call_free(&call);
 		return ES_ENOMEM;
 	}

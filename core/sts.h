@@ -27,8 +27,7 @@ int es_sts_parse_credentials(const struct es_http_response *resp, struct es_cred
 
 /* es_assume_role_fn for the credentials chain; ctx is the es_aws_client. */
 int es_sts_assume_role_cb(void *ctx, const struct es_credentials *source, const char *region,
-                          const char *role_arn, const char *session_name,
-                          const char *external_id, long duration_seconds,
-                          struct es_credentials *out);
+                          const char *role_arn, const char *session_name, const char *external_id,
+                          long duration_seconds, struct es_credentials *out);
 
 #endif

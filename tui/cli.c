@@ -21,30 +21,30 @@ static int cmd_help(struct es_cli *cli);
 static int cmd_version(struct es_cli *cli);
 
 /* One row per subcommand: the dispatcher and `--help` both read it. */
-#define ES_COMMANDS(X)                                                                  \
-	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")  \
-	X("status", es_cmd_status, "[--json]",                                           \
-	  "each stage's stack, commit, release, outputs and last action")                \
-	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",     \
-	  "package REV (default HEAD) and deploy it to a stage through a change set")    \
-	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",            \
-	  "deploy to STAGE exactly the validated release of the stage before it")       \
-	X("validate", es_cmd_validate, "--stage NAME [--json]",                          \
-	  "run the stage's checks now and record the result")                            \
-	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--wait] [--json]",     \
-	  "invalidate the stage's CloudFront cache (default /*), tracked to Completed")  \
-	X("rollback", es_cmd_rollback, "--stage NAME --to REV [--yes] [--wait] [--json]", \
-	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")           \
-	X("revert", es_cmd_revert, "REV [--deploy] [--yes] [--json]",                    \
-	  "commit a git revert of REV; --deploy sends it to the first stage")            \
-	X("watch", es_cmd_watch, "[--stage NAME]",                                       \
-	  "follow stacks, propagation and invalidations line by line until settled")     \
-	X("unlock", es_cmd_unlock, "--stage NAME",                                       \
-	  "remove a stage lock left by a console that died (recorded in the ledger)")    \
-	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first") \
-	X("whoami", cmd_whoami, "[--json]",                                              \
-	  "show the AWS identity, account, region, endpoint and credential source")      \
-	X("help", cmd_help, "", "show this help")                                        \
+#define ES_COMMANDS(X)                                                                             \
+	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")          \
+	X("status", es_cmd_status, "[--json]",                                                     \
+	  "each stage's stack, commit, release, outputs and last action")                          \
+	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",               \
+	  "package REV (default HEAD) and deploy it to a stage through a change set")              \
+	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",                       \
+	  "deploy to STAGE exactly the validated release of the stage before it")                  \
+	X("validate", es_cmd_validate, "--stage NAME [--json]",                                    \
+	  "run the stage's checks now and record the result")                                      \
+	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--wait] [--json]",               \
+	  "invalidate the stage's CloudFront cache (default /*), tracked to Completed")            \
+	X("rollback", es_cmd_rollback, "--stage NAME --to REV [--yes] [--wait] [--json]",          \
+	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")                     \
+	X("revert", es_cmd_revert, "REV [--deploy] [--yes] [--json]",                              \
+	  "commit a git revert of REV; --deploy sends it to the first stage")                      \
+	X("watch", es_cmd_watch, "[--stage NAME]",                                                 \
+	  "follow stacks, propagation and invalidations line by line until settled")               \
+	X("unlock", es_cmd_unlock, "--stage NAME",                                                 \
+	  "remove a stage lock left by a console that died (recorded in the ledger)")              \
+	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first")        \
+	X("whoami", cmd_whoami, "[--json]",                                                        \
+	  "show the AWS identity, account, region, endpoint and credential source")                \
+	X("help", cmd_help, "", "show this help")                                                  \
 	X("version", cmd_version, "", "show the version")
 
 static const struct command {
@@ -69,18 +69,19 @@ static void usage(FILE *out)
 		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
 		fprintf(out, "  %-24s %s\n", left, commands[i].summary);
 	}
-	fprintf(out, "\nGlobal options:\n"
-	             "  --profile NAME           AWS profile (default: $AWS_PROFILE or default)\n"
-	             "  --region NAME            AWS region (default: $AWS_REGION, profile, us-east-1)\n"
-	             "  --json                   machine-readable output on stdout\n"
-	             "  --read-only              refuse every action that changes something\n"
-	             "  --theme NAME             dashboard colour theme (default, light,\n"
-	             "                           high-contrast, mono, or a file)\n"
-	             "  --script FILE            drive the dashboard from a key script (tests)\n"
-	             "  -h, --help               show this help\n"
-	             "  -V, --version            show the version\n"
-	             "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
-	             "4 cancelled, 5 configuration or credentials missing.\n");
+	fprintf(out,
+	        "\nGlobal options:\n"
+	        "  --profile NAME           AWS profile (default: $AWS_PROFILE or default)\n"
+	        "  --region NAME            AWS region (default: $AWS_REGION, profile, us-east-1)\n"
+	        "  --json                   machine-readable output on stdout\n"
+	        "  --read-only              refuse every action that changes something\n"
+	        "  --theme NAME             dashboard colour theme (default, light,\n"
+	        "                           high-contrast, mono, or a file)\n"
+	        "  --script FILE            drive the dashboard from a key script (tests)\n"
+	        "  -h, --help               show this help\n"
+	        "  -V, --version            show the version\n"
+	        "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
+	        "4 cancelled, 5 configuration or credentials missing.\n");
 }
 
 static int cmd_help(struct es_cli *cli)
@@ -124,7 +125,8 @@ int es_cli_fail(const struct es_cli *cli, const char *command, int status)
 			puts(j);
 		free(j);
 	} else {
-		fprintf(stderr, "edgeship %s: %s\n", command, es_error_format(e, line, sizeof(line)));
+		fprintf(stderr, "edgeship %s: %s\n", command,
+		        es_error_format(e, line, sizeof(line)));
 	}
 	return es_cli_exit_for(status);
 }
@@ -211,7 +213,8 @@ int es_cli_main(int argc, char **argv)
 			cli.read_only = true;
 		} else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
 			cli.yes = true;
-		} else if ((strcmp(a, "--stage") == 0 || strcmp(a, "-s") == 0) && i + 1 < cli.argc) {
+		} else if ((strcmp(a, "--stage") == 0 || strcmp(a, "-s") == 0) &&
+		           i + 1 < cli.argc) {
 			cli.stage = cli.argv[++i];
 		} else if (strncmp(a, "--stage=", 8) == 0) {
 			cli.stage = a + 8;
@@ -234,8 +237,8 @@ int es_cli_main(int argc, char **argv)
 			usage(stdout);
 			return ES_EXIT_OK;
 		} else {
-			fprintf(stderr, "edgeship %s: unknown option '%s' (see edgeship --help)\n", name,
-			        cli.argv[i]);
+			fprintf(stderr, "edgeship %s: unknown option '%s' (see edgeship --help)\n",
+			        name, cli.argv[i]);
 			return ES_EXIT_USAGE;
 		}
 	}

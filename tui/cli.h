@@ -18,19 +18,19 @@ enum es_exit {
 struct es_cli {
 	bool json;
 	bool read_only;
-	const char *theme;   /* --theme */
-	const char *script;  /* --script: key script for tests */
+	const char *theme;  /* --theme */
+	const char *script; /* --script: key script for tests */
 	const char *profile;
 	const char *region;
-	int argc;          /* the subcommand and its arguments */
+	int argc; /* the subcommand and its arguments */
 	char **argv;
-	const char *stage; /* --stage */
-	bool yes;          /* --yes */
-	const char *rev;   /* first positional argument */
-	long poll_ms;      /* --poll-interval (tests) */
-	const char *to;    /* --to: promotion target stage or rollback commit */
-	bool wait;         /* --wait: queue until the stage is ready */
-	bool deploy;       /* revert --deploy */
+	const char *stage;    /* --stage */
+	bool yes;             /* --yes */
+	const char *rev;      /* first positional argument */
+	long poll_ms;         /* --poll-interval (tests) */
+	const char *to;       /* --to: promotion target stage or rollback commit */
+	bool wait;            /* --wait: queue until the stage is ready */
+	bool deploy;          /* revert --deploy */
 	const char *args[64]; /* positional arguments after the subcommand */
 	int n_args;
 };

@@ -30,7 +30,8 @@ int es_cmd_promote(struct es_cli *cli)
 	if (refuse_read_only(cli, "promote"))
 		return es_cli_fail(cli, "promote", ES_EREFUSED);
 	if (!cli->to) {
-		es_fail(ES_EINVAL, "promote needs --to STAGE, e.g. edgeship promote --to production");
+		es_fail(ES_EINVAL,
+		        "promote needs --to STAGE, e.g. edgeship promote --to production");
 		return es_cli_fail(cli, "promote", ES_EINVAL);
 	}
 	rc = ctx_open(cli, &c, true);
@@ -41,8 +42,8 @@ int es_cmd_promote(struct es_cli *cli)
 	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	ui.confirm_word = cli->to;
 	do {
-		rc = es_promote_start(c.aws, c.conf, cli->to, cli->yes, cli->poll_ms, on_deploy_event,
-		                      &ui, &ui.d);
+		rc = es_promote_start(c.aws, c.conf, cli->to, cli->yes, cli->poll_ms,
+		                      on_deploy_event, &ui, &ui.d);
 		if (rc) {
 			es_deploy_free(ui.d);
 			ui.d = NULL;
@@ -92,7 +93,8 @@ int es_cmd_rollback(struct es_cli *cli)
 	}
 	if (already) {
 		if (cli->json)
-			printf("{\"ok\": true, \"result\": \"already-running\", \"message\": \"%s\"}\n",
+			printf("{\"ok\": true, \"result\": \"already-running\", \"message\": "
+			       "\"%s\"}\n",
 			       es_error_last()->message);
 		else
 			printf("already running this release: %s\n", es_error_last()->message);
@@ -224,8 +226,8 @@ int es_cmd_validate(struct es_cli *cli)
 		return es_cli_fail(cli, "validate", rc);
 	}
 	if (cli->json) {
-		printf("{\"ok\": %s, \"stage\": \"%s\", \"passed\": %s, \"checks\": [", "true", stage,
-		       passed ? "true" : "false");
+		printf("{\"ok\": %s, \"stage\": \"%s\", \"passed\": %s, \"checks\": [", "true",
+		       stage, passed ? "true" : "false");
 		for (size_t i = 0; i < n; i++) {
 			char detail[300];
 			size_t k = 0;
@@ -233,7 +235,8 @@ int es_cmd_validate(struct es_cli *cli)
 				if (*p != '"' && *p != '\\')
 					detail[k++] = *p;
 			detail[k] = '\0';
-			printf("%s{\"name\": \"%s\", \"passed\": %s, \"status\": %ld, \"latency_ms\": "
+			printf("%s{\"name\": \"%s\", \"passed\": %s, \"status\": %ld, "
+			       "\"latency_ms\": "
 			       "%.1f, \"detail\": \"%s\"}",
 			       i ? ", " : "", results[i].name, results[i].passed ? "true" : "false",
 			       results[i].status, results[i].latency_ms, detail);
@@ -321,7 +324,8 @@ int es_cmd_watch(struct es_cli *cli)
 				       s->release[0] ? s->release : "-");
 				if (s->propagation == ES_PROP_IN_PROGRESS)
 					printf(" distribution InProgress %s (estimate %s)",
-					       es_duration_format(s->prop_elapsed_s, el, sizeof(el)),
+					       es_duration_format(s->prop_elapsed_s, el,
+					                          sizeof(el)),
 					       s->prop_estimate_s < 0
 					               ? "no history yet"
 					               : es_duration_format(s->prop_estimate_s, est,

@@ -149,10 +149,11 @@ int es_cmd_status(struct es_cli *cli)
 			if (s->distribution_id[0])
 				printf("  cloudfront %s\n", s->distribution_id);
 			for (size_t k = 0; k < s->n_outputs; k++)
-				printf("  output     %s = %s\n", s->outputs[k].key, s->outputs[k].value);
+				printf("  output     %s = %s\n", s->outputs[k].key,
+				       s->outputs[k].value);
 			if (s->has_last)
-				printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq, s->last.kind,
-				       s->last.phase, s->last.result, s->last.who,
+				printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq,
+				       s->last.kind, s->last.phase, s->last.result, s->last.who,
 				       short_when(s->last.when, ago, sizeof(ago)));
 			if (s->interrupted)
 				printf("  warning    the last action never recorded an outcome "
@@ -189,13 +190,15 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		fprintf(f, "changes:\n");
 		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
 			const struct es_change *c = &ev->change_set->changes[i];
-			const char *mark = !c->action                          ? "?"
+			const char *mark = !c->action                         ? "?"
 			                   : strcmp(c->action, "Add") == 0    ? "+"
 			                   : strcmp(c->action, "Remove") == 0 ? "-"
 			                                                      : "~";
 			fprintf(f, "  %s %-8s %-40s %-32s%s%s\n", mark, c->action ? c->action : "",
 			        c->type ? c->type : "", c->logical_id ? c->logical_id : "",
-			        c->replacement && strcmp(c->replacement, "True") == 0 ? " REPLACEMENT" : "",
+			        c->replacement && strcmp(c->replacement, "True") == 0
+			                ? " REPLACEMENT"
+			                : "",
 			        c->replacement && strcmp(c->replacement, "Conditional") == 0
 			                ? " replacement: conditional"
 			                : "");
@@ -221,7 +224,8 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 			if (fgets(line, sizeof(line), stdin))
 				yes = line[0] == 'y' || line[0] == 'Y';
 		} else {
-			fprintf(f, "%s: no terminal to ask on; answering no (use --yes in scripts)\n",
+			fprintf(f,
+			        "%s: no terminal to ask on; answering no (use --yes in scripts)\n",
 			        ev->text);
 		}
 		es_deploy_answer(ui->d, yes);
@@ -260,7 +264,8 @@ int es_cmd_deploy(struct es_cli *cli)
 	int rc, code;
 
 	if (cli->read_only) {
-		es_fail(ES_EREFUSED, "--read-only: deploy changes a stack; run without --read-only");
+		es_fail(ES_EREFUSED,
+		        "--read-only: deploy changes a stack; run without --read-only");
 		return es_cli_fail(cli, "deploy", ES_EREFUSED);
 	}
 	rc = ctx_open(cli, &c, true);
@@ -334,11 +339,13 @@ int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const ch
 		else
 			fprintf(ui->out, "%s\n", r->message);
 		for (size_t i = 0; i < r->n_outputs; i++)
-			fprintf(ui->out, "  output %s = %s\n", r->outputs[i].key, r->outputs[i].value);
+			fprintf(ui->out, "  output %s = %s\n", r->outputs[i].key,
+			        r->outputs[i].value);
 		if (strcmp(r->result, "success") == 0)
-			fprintf(ui->out, "next: CloudFront propagates the change; an origin-request "
-			                 "function runs only on cache misses, so invalidate the cache "
-			                 "to see it at once (edgeship invalidate --stage %s)\n",
+			fprintf(ui->out,
+			        "next: CloudFront propagates the change; an origin-request "
+			        "function runs only on cache misses, so invalidate the cache "
+			        "to see it at once (edgeship invalidate --stage %s)\n",
 			        r->stage);
 	}
 	if (!cli->json && strcmp(r->result, "failed") == 0 && r->root_cause[0])
@@ -377,14 +384,16 @@ int es_cmd_log(struct es_cli *cli)
 		free(j);
 	} else {
 		if (recs.offline)
-			printf("ledger offline (%s): showing the local cache\n", recs.offline_reason);
+			printf("ledger offline (%s): showing the local cache\n",
+			       recs.offline_reason);
 		for (size_t i = 0; i < recs.n; i++) {
 			const struct es_record *r = &recs.items[i];
 			if (cli->stage && strcmp(r->stage, cli->stage) != 0)
 				continue;
 			printf("#%-5ld %s %-10s %-8s %-11s %.7s %-20s %s%s%s\n", r->seq, r->when,
 			       r->kind, r->phase, r->stage, r->commit, r->release,
-			       r->result[0] ? r->result : (r->open ? "no outcome (interrupted?)" : ""),
+			       r->result[0] ? r->result
+			                    : (r->open ? "no outcome (interrupted?)" : ""),
 			       r->who[0] ? "  by " : "", r->who);
 		}
 	}
