@@ -120,6 +120,7 @@ void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud)
 /* ------------------------------------------------------------ rounds */
 
 static void start_round(struct es_model *m);
+static void read_ledger(struct es_loop *loop, void *ud);
 
 static void round_timer(struct es_loop *loop, void *ud)
 {
@@ -507,6 +508,10 @@ static void start_round(struct es_model *m)
 
 void es_model_refresh(struct es_model *m)
 {
+	/* Actions write the ledger: read it again soon too. */
+	if (m->ledger_timer)
+		es_loop_timer_cancel(m->loop, m->ledger_timer);
+	m->ledger_timer = es_loop_timer(m->loop, 10, read_ledger, m);
 	if (m->outstanding > 0) {
 		m->again = true;
 		return;

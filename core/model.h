@@ -89,7 +89,7 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 void es_model_free(struct es_model *m);
 void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
 
-/* Poll everything now (the R key). */
+/* Poll everything now, ledger included (the R key, and after an action). */
 void es_model_refresh(struct es_model *m);
 
 size_t es_model_stage_count(const struct es_model *m);
