@@ -1,85 +1,26 @@
-/* The deploy state machine. Local preparation (packaging, uploads, ledger
- * intent) runs in es_deploy_start; everything that waits on CloudFormation
- * is an asynchronous call or a timer, so the loop stays free between polls. */
+/* The deploy state machine: everything that waits on CloudFormation is an
+ * asynchronous call or a timer, so the loop stays free between polls.
+ * Preparation is in deploy_prep.c, stage locks in lock.c. */
 #include "config.h"
 
-#include <ftw.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cloudfront.h"
-#include "deploy.h"
-#include "ledger.h"
-#include "package.h"
-#include "s3.h"
+#include "deploy_int.h"
 #include "timefmt.h"
-
-/* CloudFormation takes a template body up to this size; larger ones go by URL. */
-#define TEMPLATE_BODY_MAX 51200
-
-enum state {
-	ST_DESCRIBE,
-	ST_DELETE_EMPTY, /* a ROLLBACK_COMPLETE stack must go before CREATE */
-	ST_CREATE_CS,
-	ST_WAIT_CS,
-	ST_CONFIRM,
-	ST_EXECUTE,
-	ST_FOLLOW,
-	ST_FINAL,
-	ST_DONE
-};
-
-struct es_deploy {
-	struct es_aws_client *aws;
-	struct es_loop *loop;
-	const struct es_config *conf;
-	const struct es_stage_conf *stage;
-	struct es_ledger *ledger;
-	es_deploy_event_fn fn;
-	void *ud;
-	enum state st;
-	bool yes;
-	long poll_ms;
-	long backoff_ms;
-	uint64_t timer;
-	const char *kind;
-	struct es_deploy_result res;
-	char *template_body;
-	json_t *artifacts; /* [{logical_id, property, key, sha256}] */
-	char cs_name[128];
-	char *cs_id;
-	double cs_created; /* epoch seconds */
-	struct es_change_set cs;
-	char *stack_status_before;
-	/* Event following. */
-	char **stacks; /* root first, then nested stack ids */
-	size_t n_stacks;
-	size_t poll_index;
-	char **seen;
-	size_t n_seen;
-	bool root_settled;
-	int empty_polls_after_settle;
-	char lock_key[600]; /* held stage lock, "" when none */
-	char lock_body[1024];
-	uint64_t lock_timer;
-};
 
 /* ------------------------------------------------------------ events */
 
-static void emit(struct es_deploy *d, enum es_deploy_event_kind k, const char *text)
+void es_dp_emit(struct es_deploy *d, enum es_deploy_event_kind k, const char *text)
 {
 	struct es_deploy_event ev = {.kind = k, .text = text};
 	d->fn(&ev, d->ud);
 }
 
-static void logf_(struct es_deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void logf_(struct es_deploy *d, const char *fmt, ...)
+void es_dp_log(struct es_deploy *d, const char *fmt, ...)
 {
 	char line[1200];
 	va_list ap;
@@ -87,13 +28,10 @@ static void logf_(struct es_deploy *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	emit(d, ES_DEPLOY_LOG, line);
+	es_dp_emit(d, ES_DEPLOY_LOG, line);
 }
 
-static void set_result(struct es_deploy *d, int status, const char *result, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void set_result(struct es_deploy *d, int status, const char *result, const char *fmt, ...)
+void es_dp_set_result(struct es_deploy *d, int status, const char *result, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -123,7 +61,7 @@ static json_t *base_record(struct es_deploy *d, const char *phase)
 	return r;
 }
 
-static int write_intent(struct es_deploy *d)
+int es_dp_write_intent(struct es_deploy *d)
 {
 	json_t *r = base_record(d, "intent");
 	int rc;
@@ -162,113 +100,6 @@ static json_t *outcome_record(const struct es_deploy *d)
 	return r;
 }
 
-/* ------------------------------------------------------------ stage lock */
-
-/* How long a lock outlives a crashed console before others may take it; a
- * running action renews it every LOCK_RENEW_MS. */
-#define LOCK_TTL_S    600
-#define LOCK_RENEW_MS 60000L
-
-/* One action per stage at a time, across every console: a conditional
- * create of <prefix>locks/<stage>.json; the loser is refused with who
- * holds it. */
-static void lock_body(struct es_deploy *d)
-{
-	char when[32], exp[32];
-	time_t expires = time(NULL) + LOCK_TTL_S;
-	struct tm tm;
-	const char *who = es_ledger_who(d->ledger);
-
-	gmtime_r(&expires, &tm);
-	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(d->lock_body, sizeof(d->lock_body),
-	         "{\"kind\": \"%s\", \"stage\": \"%s\", \"who\": \"%s\", \"when\": \"%s\", "
-	         "\"expires\": \"%s\"}\n",
-	         d->kind, d->stage->name, who ? who : "", es_ledger_now(when), exp);
-}
-
-static void renew_lock(struct es_loop *loop, void *ud)
-{
-	struct es_deploy *d = ud;
-	struct es_s3_put put = {.content_type = "application/json"};
-
-	(void)loop;
-	d->lock_timer = 0;
-	if (!d->lock_key[0] || d->st == ST_DONE)
-		return;
-	lock_body(d);
-	if (es_s3_put_object(d->aws, d->conf->bucket, d->lock_key, d->lock_body,
-	                     strlen(d->lock_body), &put) != ES_OK)
-		logf_(d, "warning: could not renew the %s lock; it may expire", d->stage->name);
-	d->lock_timer = es_loop_timer(d->loop, LOCK_RENEW_MS, renew_lock, d);
-}
-
-static int take_lock(struct es_deploy *d)
-{
-	struct es_s3_put put = {.content_type = "application/json", .if_none_match = true};
-	const char *prefix = d->conf->prefix;
-
-	snprintf(d->lock_key, sizeof(d->lock_key), "%s%slocks/%s.json", prefix,
-	         *prefix && prefix[strlen(prefix) - 1] != '/' ? "/" : "", d->stage->name);
-	lock_body(d);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int rc = es_s3_put_object(d->aws, d->conf->bucket, d->lock_key, d->lock_body,
-		                          strlen(d->lock_body), &put);
-		if (rc == ES_OK) {
-			d->lock_timer = es_loop_timer(d->loop, LOCK_RENEW_MS, renew_lock, d);
-			return ES_OK;
-		}
-		if (!(rc == ES_EAWS && es_error_last()->http_status == 412)) {
-			d->lock_key[0] = '\0';
-			return es_fail_prefix("taking the %s lock", d->stage->name);
-		}
-		struct es_buf held = ES_BUF_INIT;
-		if (es_s3_get_object(d->aws, d->conf->bucket, d->lock_key, &held) != ES_OK) {
-			es_buf_free(&held);
-			continue; /* released meanwhile: try again */
-		}
-		json_t *o = json_loadb(es_buf_str(&held), held.len, 0, NULL);
-		const char *hwho = json_string_value(json_object_get(o, "who"));
-		const char *hkind = json_string_value(json_object_get(o, "kind"));
-		const char *hwhen = json_string_value(json_object_get(o, "when"));
-		double hexp = es_time_parse(json_string_value(json_object_get(o, "expires")));
-		char msg[900];
-		snprintf(msg, sizeof(msg),
-		         "a %s to %s is already running (started by %s at %s): wait for it, or "
-		         "if that console died, run `edgeship unlock --stage %s`",
-		         hkind ? hkind : "release action", d->stage->name, hwho ? hwho : "someone",
-		         hwhen ? hwhen : "an unknown time", d->stage->name);
-		json_decref(o);
-		es_buf_free(&held);
-		if (hexp > 0 && hexp < es_time_now() && attempt == 0) {
-			/* Its console died long ago: take the stale lock over. */
-			logf_(d, "taking over a stale lock: %s", msg);
-			es_s3_delete_object(d->aws, d->conf->bucket, d->lock_key);
-			continue;
-		}
-		d->lock_key[0] = '\0';
-		return es_fail(ES_EBUSY, "%s", msg);
-	}
-	d->lock_key[0] = '\0';
-	return es_fail(ES_EBUSY, "the %s lock is contended; try again", d->stage->name);
-}
-
-static void drop_lock(struct es_deploy *d)
-{
-	if (d->lock_timer) {
-		es_loop_timer_cancel(d->loop, d->lock_timer);
-		d->lock_timer = 0;
-	}
-	if (!d->lock_key[0])
-		return;
-	if (es_s3_delete_object(d->aws, d->conf->bucket, d->lock_key) != ES_OK) {
-		char line[600];
-		logf_(d, "warning: could not release the %s lock (%s); it expires by itself",
-		      d->stage->name, es_error_format(es_error_last(), line, sizeof(line)));
-	}
-	d->lock_key[0] = '\0';
-}
-
 /* The one way a deploy ends: outcome recorded, DONE emitted. */
 static void finish(struct es_deploy *d)
 {
@@ -279,13 +110,13 @@ static void finish(struct es_deploy *d)
 		json_t *r = outcome_record(d);
 		if (es_ledger_append(d->ledger, r, &d->res.outcome_seq) != ES_OK) {
 			char line[600];
-			logf_(d, "warning: the outcome could not be written to the ledger: %s",
-			      es_error_format(es_error_last(), line, sizeof(line)));
+			es_dp_log(d, "warning: the outcome could not be written to the ledger: %s",
+			          es_error_format(es_error_last(), line, sizeof(line)));
 		}
 		json_decref(r);
 	}
-	drop_lock(d);
-	emit(d, ES_DEPLOY_DONE, d->res.message);
+	es_dp_drop_lock(d);
+	es_dp_emit(d, ES_DEPLOY_DONE, d->res.message);
 }
 
 static void fail_with_last(struct es_deploy *d, const char *what)
@@ -293,8 +124,8 @@ static void fail_with_last(struct es_deploy *d, const char *what)
 	const struct es_error *e = es_error_last();
 	char line[1200];
 
-	set_result(d, e->status ? e->status : ES_ERR, "failed", "%s: %s", what,
-	           es_error_format(e, line, sizeof(line)));
+	es_dp_set_result(d, e->status ? e->status : ES_ERR, "failed", "%s: %s", what,
+	                 es_error_format(e, line, sizeof(line)));
 	finish(d);
 }
 
@@ -346,7 +177,7 @@ static void step_execute(struct es_deploy *d);
 static void step_poll_events(struct es_deploy *d);
 static void step_final(struct es_deploy *d);
 
-static void after(struct es_deploy *d, long ms, enum state st);
+static void after(struct es_deploy *d, long ms, enum es_dp_state st);
 
 static void run_state(struct es_loop *loop, void *ud)
 {
@@ -366,7 +197,7 @@ static void run_state(struct es_loop *loop, void *ud)
 	}
 }
 
-static void after(struct es_deploy *d, long ms, enum state st)
+static void after(struct es_deploy *d, long ms, enum es_dp_state st)
 {
 	d->st = st;
 	d->timer = es_loop_timer(d->loop, ms, run_state, d);
@@ -391,8 +222,9 @@ static bool throttled(struct es_deploy *d, int rc)
 		d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : d->poll_ms * 2;
 		if (d->backoff_ms > 30000)
 			d->backoff_ms = 30000;
-		logf_(d, "%s; polling again in %lds (CloudFormation carries on meanwhile)",
-		      rc == ES_ENET ? "network trouble" : "throttled by AWS", d->backoff_ms / 1000);
+		es_dp_log(d, "%s; polling again in %lds (CloudFormation carries on meanwhile)",
+		          rc == ES_ENET ? "network trouble" : "throttled by AWS",
+		          d->backoff_ms / 1000);
 		return true;
 	}
 	return false;
@@ -415,7 +247,7 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 	if (rc == ES_EAWS && strcmp(es_error_last()->code, "ValidationError") == 0 &&
 	    strstr(es_error_last()->message, "does not exist")) {
 		if (d->st == ST_DELETE_EMPTY)
-			logf_(d, "empty stack %s deleted", d->stage->stack);
+			es_dp_log(d, "empty stack %s deleted", d->stage->stack);
 		snprintf(d->res.change_set_type, sizeof(d->res.change_set_type), "CREATE");
 		step_create_change_set(d);
 		return;
@@ -434,11 +266,12 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 	}
 	if (d->st == ST_DELETE_EMPTY) {
 		if (strcmp(st.status, "DELETE_FAILED") == 0) {
-			set_result(d, ES_EAWS, "failed",
-			           "stack %s could not be deleted (%s); delete it by hand, then "
-			           "deploy again",
-			           d->stage->stack,
-			           st.status_reason ? st.status_reason : "DELETE_FAILED");
+			es_dp_set_result(
+			        d, ES_EAWS, "failed",
+			        "stack %s could not be deleted (%s); delete it by hand, then "
+			        "deploy again",
+			        d->stage->stack,
+			        st.status_reason ? st.status_reason : "DELETE_FAILED");
 			es_stack_free(&st);
 			finish(d);
 			return;
@@ -459,8 +292,9 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 	    strcmp(st.status, "ROLLBACK_FAILED") == 0) {
 		/* A stack whose creation failed holds nothing and cannot be updated. */
 		struct es_aws_call call;
-		logf_(d, "stack %s is %s after a failed creation: deleting the empty stack first",
-		      d->stage->stack, st.status);
+		es_dp_log(d,
+		          "stack %s is %s after a failed creation: deleting the empty stack first",
+		          d->stage->stack, st.status);
 		es_stack_free(&st);
 		if (es_cfn_delete_stack_call(&call, d->stage->stack, NULL)) {
 			es_aws_call_free(&call);
@@ -491,6 +325,11 @@ static void step_describe(struct es_deploy *d)
 	call_aws(d, &call, on_described);
 }
 
+void es_dp_begin(struct es_deploy *d)
+{
+	step_describe(d);
+}
+
 /* ------------------------------------------------------------ change set */
 
 static void on_change_set_created(struct es_deploy *d, int rc, const struct es_http_response *resp)
@@ -498,15 +337,15 @@ static void on_change_set_created(struct es_deploy *d, int rc, const struct es_h
 	if (rc == ES_EAWS && strstr(es_error_last()->code, "AlreadyExists")) {
 		/* Our own earlier attempt got through before the connection
 		 * dropped: the same name and client token, so carry on with it. */
-		logf_(d, "change set %s already exists (an earlier attempt got through)",
-		      d->cs_name);
+		es_dp_log(d, "change set %s already exists (an earlier attempt got through)",
+		          d->cs_name);
 	} else if (rc == ES_EAWS && strcmp(es_error_last()->code, "ValidationError") == 0 &&
 	           (strstr(es_error_last()->message, "No updates are to be performed") ||
 	            strstr(es_error_last()->message, "didn't contain changes"))) {
 		/* Some endpoints refuse an empty change set outright instead of
 		 * creating a FAILED one: the same answer, "nothing to do". */
-		set_result(d, ES_OK, "no-changes", "no changes: stack %s already runs this release",
-		           d->stage->stack);
+		es_dp_set_result(d, ES_OK, "no-changes",
+		                 "no changes: stack %s already runs this release", d->stage->stack);
 		finish(d);
 		return;
 	} else if (rc) {
@@ -516,8 +355,8 @@ static void on_change_set_created(struct es_deploy *d, int rc, const struct es_h
 		free(d->cs_id);
 		d->cs_id = es_cfn_parse_change_set_id(resp->body.data, resp->body.len);
 	}
-	logf_(d, "change set %s created (%s); waiting for CloudFormation to compute it", d->cs_name,
-	      d->res.change_set_type);
+	es_dp_log(d, "change set %s created (%s); waiting for CloudFormation to compute it",
+	          d->cs_name, d->res.change_set_type);
 	after(d, d->poll_ms / 2, ST_WAIT_CS);
 }
 
@@ -579,8 +418,8 @@ static void finish_after_delete(struct es_deploy *d, int rc, const struct es_htt
 	(void)resp;
 	if (rc) {
 		char line[600];
-		logf_(d, "note: the change set %s could not be deleted: %s", d->cs_name,
-		      es_error_format(es_error_last(), line, sizeof(line)));
+		es_dp_log(d, "note: the change set %s could not be deleted: %s", d->cs_name,
+		          es_error_format(es_error_last(), line, sizeof(line)));
 	}
 	finish(d);
 }
@@ -641,8 +480,8 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 	d->cs_created = es_time_parse(d->cs.creation_time);
 	if (es_cfn_change_set_empty(&d->cs)) {
 		struct es_aws_call call;
-		set_result(d, ES_OK, "no-changes", "no changes: stack %s already runs this release",
-		           d->stage->stack);
+		es_dp_set_result(d, ES_OK, "no-changes",
+		                 "no changes: stack %s already runs this release", d->stage->stack);
 		/* Leave nothing behind (the AWS CLI leaves the FAILED change set). */
 		if (es_cfn_delete_change_set_call(&call, d->stage->stack, d->cs_name) == ES_OK)
 			call_aws(d, &call, finish_after_delete);
@@ -653,8 +492,8 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 		return;
 	}
 	if (strcmp(status, "FAILED") == 0) {
-		set_result(d, ES_EAWS, "failed", "the change set failed: %s",
-		           d->cs.status_reason ? d->cs.status_reason : "no reason given");
+		es_dp_set_result(d, ES_EAWS, "failed", "the change set failed: %s",
+		                 d->cs.status_reason ? d->cs.status_reason : "no reason given");
 		finish(d);
 		return;
 	}
@@ -669,7 +508,7 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 	char q[256];
 	snprintf(q, sizeof(q), "Deploy %.7s to %s (%zu change%s)?", d->res.commit, d->stage->name,
 	         d->cs.n_changes, d->cs.n_changes == 1 ? "" : "s");
-	emit(d, ES_DEPLOY_QUESTION, q);
+	es_dp_emit(d, ES_DEPLOY_QUESTION, q);
 }
 
 static void step_poll_change_set(struct es_deploy *d)
@@ -714,8 +553,8 @@ void es_deploy_answer(struct es_deploy *d, bool yes)
 		step_execute(d);
 		return;
 	}
-	set_result(d, ES_ECANCELLED, "cancelled", "cancelled: nothing was changed in %s",
-	           d->stage->stack);
+	es_dp_set_result(d, ES_ECANCELLED, "cancelled", "cancelled: nothing was changed in %s",
+	                 d->stage->stack);
 	if (es_cfn_delete_change_set_call(&call, d->stage->stack, d->cs_name) == ES_OK) {
 		call_aws(d, &call, on_cancel_cleanup);
 		return;
@@ -733,7 +572,7 @@ static void on_executed(struct es_deploy *d, int rc, const struct es_http_respon
 		fail_with_last(d, "ExecuteChangeSet");
 		return;
 	}
-	logf_(d, "executing change set %s on %s", d->cs_name, d->stage->stack);
+	es_dp_log(d, "executing change set %s on %s", d->cs_name, d->stage->stack);
 	d->stacks = calloc(1, sizeof(*d->stacks));
 	if (!d->stacks || !(d->stacks[0] = strdup(d->stage->stack))) {
 		es_fail(ES_ENOMEM, "out of memory");
@@ -912,12 +751,12 @@ static void on_final(struct es_deploy *d, int rc, const struct es_http_response 
 	st.n_outputs = 0;
 	if (strcmp(st.status, "CREATE_COMPLETE") == 0 ||
 	    strcmp(st.status, "UPDATE_COMPLETE") == 0) {
-		set_result(d, ES_OK, "success", "%s %s: %s", d->stage->name, d->stage->stack,
-		           st.status);
+		es_dp_set_result(d, ES_OK, "success", "%s %s: %s", d->stage->name, d->stage->stack,
+		                 st.status);
 	} else {
-		set_result(d, ES_EAWS, "failed", "%s %s ended %s%s%s", d->stage->name,
-		           d->stage->stack, st.status, d->res.root_cause[0] ? ": " : "",
-		           d->res.root_cause);
+		es_dp_set_result(d, ES_EAWS, "failed", "%s %s ended %s%s%s", d->stage->name,
+		                 d->stage->stack, st.status, d->res.root_cause[0] ? ": " : "",
+		                 d->res.root_cause);
 	}
 	es_stack_free(&st);
 	finish(d);
@@ -934,294 +773,6 @@ static void step_final(struct es_deploy *d)
 		return;
 	}
 	call_aws(d, &call, on_final);
-}
-
-/* ------------------------------------------------------------ start */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rmtree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Upload bytes to key unless an object is already there (content-addressed
- * keys: same key, same bytes). */
-static int upload_once(struct es_deploy *d, const char *key, const void *data, size_t len,
-                       const char *content_type)
-{
-	struct es_s3_head head;
-	struct es_s3_put put = {.content_type = content_type};
-	int rc = es_s3_head_object(d->aws, d->conf->bucket, key, &head);
-
-	if (rc)
-		return rc;
-	if (head.exists)
-		return ES_OK;
-	rc = es_s3_put_object(d->aws, d->conf->bucket, key, data, len, &put);
-	if (!rc)
-		d->res.n_uploaded++;
-	return rc;
-}
-
-/* Package the commit from its own tree and upload what S3 lacks. */
-static int package_commit(struct es_deploy *d, const struct es_deploy_request *req)
-{
-	struct es_package_options po = {
-	        .bucket = d->conf->bucket,
-	        .prefix = d->conf->prefix,
-	        .excludes = (const char *const *)d->conf->excludes,
-	        .n_excludes = d->conf->n_excludes,
-	};
-	struct es_packaged pk;
-	char tmpl[4096], *dir;
-	const char *tmp = getenv("TMPDIR");
-	int rc;
-
-	rc = es_repo_resolve(req->repo, req->rev ? req->rev : "HEAD", d->res.commit);
-	if (rc)
-		return rc;
-	snprintf(tmpl, sizeof(tmpl), "%s/edgeship-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	dir = mkdtemp(tmpl);
-	if (!dir)
-		return es_fail(ES_ERR, "cannot create a temporary directory in %s",
-		               tmp && *tmp ? tmp : "/tmp");
-	rc = es_repo_export(req->repo, d->res.commit, dir);
-	if (!rc) {
-		char path[4400];
-		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
-		rc = es_package_template(path, &po, &pk);
-		if (rc && access(path, F_OK) != 0)
-			es_fail(ES_ECONFIG, "commit %.7s has no %s (edgeship.conf: template = %s)",
-			        d->res.commit, d->conf->template_path, d->conf->template_path);
-	}
-	rmtree(dir);
-	if (rc)
-		return rc;
-	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", pk.template_sha256);
-	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", pk.template_key);
-	snprintf(d->res.release, sizeof(d->res.release), "%.7s-%.8s", d->res.commit,
-	         pk.template_sha256);
-	d->res.n_artifacts = pk.n_artifacts;
-	for (size_t i = 0; i < pk.n_artifacts && !rc; i++) {
-		struct es_artifact *a = &pk.artifacts[i];
-		json_array_append_new(d->artifacts,
-		                      json_pack("{s:s,s:s,s:s,s:s,s:I}", "logical_id",
-		                                a->logical_id, "property", a->property, "key",
-		                                a->s3_key, "sha256", a->sha256, "bytes",
-		                                (json_int_t)a->bytes.len));
-		if (a->outside_root)
-			logf_(d, "warning: %s %s points outside the repository (%s)", a->logical_id,
-			      a->property, a->local_path);
-		rc = upload_once(d, a->s3_key, a->bytes.data, a->bytes.len,
-		                 a->is_zip ? "application/zip" : "application/octet-stream");
-	}
-	if (!rc)
-		rc = upload_once(d, pk.template_key, pk.template_json, strlen(pk.template_json),
-		                 "application/json");
-	if (!rc && strlen(pk.template_json) <= TEMPLATE_BODY_MAX)
-		d->template_body = strdup(pk.template_json);
-	es_packaged_free(&pk);
-	return rc;
-}
-
-/* A recorded release: no rebuild, the template comes from the bucket. */
-static int use_release(struct es_deploy *d, const struct es_release_ref *r)
-{
-	struct es_buf body = ES_BUF_INIT;
-	int rc;
-
-	snprintf(d->res.commit, sizeof(d->res.commit), "%s", r->commit);
-	snprintf(d->res.release, sizeof(d->res.release), "%s", r->release);
-	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
-	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
-	rc = es_s3_get_object(d->aws, d->conf->bucket, r->template_key, &body);
-	if (rc)
-		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
-		                      d->conf->bucket, r->template_key);
-	if (body.len <= TEMPLATE_BODY_MAX)
-		d->template_body = es_buf_steal(&body);
-	es_buf_free(&body);
-	return ES_OK;
-}
-
-/* The stack's distribution, if it has one and it is still InProgress. */
-static int distribution_in_progress(struct es_aws_client *aws, const char *stack, char *id,
-                                    size_t len, bool *moving)
-{
-	struct es_aws_call call;
-	struct es_http_response resp;
-	struct es_kv *ids, *types;
-	size_t n;
-	int rc;
-
-	*moving = false;
-	id[0] = '\0';
-	if (es_cfn_describe_stack_resources_call(&call, stack)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	rc = es_aws_send_sync(aws, &call, &resp);
-	if (rc)
-		return rc;
-	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
-				snprintf(id, len, "%s", ids[i].value);
-			free(ids[i].key);
-			free(ids[i].value);
-			free(types[i].key);
-			free(types[i].value);
-		}
-		free(ids);
-		free(types);
-	}
-	es_http_response_free(&resp);
-	if (!id[0])
-		return ES_OK;
-	struct es_distribution dist;
-	rc = es_cf_get_distribution(aws, id, &dist);
-	if (rc)
-		return rc;
-	*moving = strcmp(dist.status, "Deployed") != 0;
-	es_distribution_free(&dist);
-	return ES_OK;
-}
-
-int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
-                    es_deploy_event_fn fn, void *ud, struct es_deploy **out)
-{
-	struct es_deploy *d;
-	struct es_stack st;
-	bool bucket_ok;
-	int rc;
-
-	*out = NULL;
-	const struct es_stage_conf *stage = es_config_stage(req->conf, req->stage);
-	if (!stage)
-		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", req->stage ? req->stage : "",
-		               req->conf->path);
-	if (!req->release && !req->repo)
-		return es_fail(ES_EINVAL, "deploy needs a repository or a recorded release");
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return es_fail(ES_ENOMEM, "out of memory");
-	d->aws = aws;
-	d->loop = es_aws_loop(aws);
-	d->conf = req->conf;
-	d->stage = stage;
-	d->fn = fn;
-	d->ud = ud;
-	d->yes = req->yes;
-	d->poll_ms = req->poll_ms > 0 ? req->poll_ms : 2000;
-	d->kind = req->kind ? req->kind : "deploy";
-	d->artifacts = json_array();
-	d->st = ST_DESCRIBE;
-	snprintf(d->res.stage, sizeof(d->res.stage), "%s", stage->name);
-	*out = d;
-
-	/* Rule 2: never start on a stack CloudFormation is still working on. */
-	rc = es_cfn_describe_stack(aws, stage->stack, &st);
-	if (rc == ES_OK) {
-		bool busy = es_cfn_status_in_progress(st.status) &&
-		            strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
-		if (busy) {
-			es_fail(ES_EBUSY, "stack %s is %s: wait until it settles (or use --wait)",
-			        stage->stack, st.status);
-			set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
-			es_stack_free(&st);
-			d->st = ST_DONE;
-			return ES_EBUSY;
-		}
-		es_stack_free(&st);
-		/* The classic restriction: no new change until the last one has
-		 * reached every edge. */
-		char dist_id[64];
-		bool moving;
-		rc = distribution_in_progress(aws, stage->stack, dist_id, sizeof(dist_id), &moving);
-		if (rc) {
-			d->st = ST_DONE;
-			return es_fail_prefix("reading the distribution of %s", stage->stack);
-		}
-		if (moving) {
-			es_fail(ES_EBUSY,
-			        "%s's distribution %s is InProgress: no new change until the "
-			        "current "
-			        "one is fully deployed (or use --wait)",
-			        stage->name, dist_id);
-			set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
-			d->st = ST_DONE;
-			return ES_EBUSY;
-		}
-	} else if (rc != ES_ENOTFOUND) {
-		d->st = ST_DONE;
-		return es_fail_prefix("reading stack %s", stage->stack);
-	}
-
-	rc = es_s3_bucket_exists(aws, req->conf->bucket, &bucket_ok);
-	if (rc) {
-		d->st = ST_DONE;
-		return es_fail_prefix("checking artifact bucket %s", req->conf->bucket);
-	}
-	if (!bucket_ok) {
-		if (!req->yes && !req->create_bucket) {
-			d->st = ST_DONE;
-			return es_fail(
-			        ES_EREFUSED,
-			        "artifact bucket %s does not exist: run with --yes to create "
-			        "it, or create it and run again",
-			        req->conf->bucket);
-		}
-		emit(d, ES_DEPLOY_LOG, "creating the artifact bucket");
-		rc = es_s3_create_bucket(aws, req->conf->bucket, es_aws_region(aws));
-		if (rc) {
-			d->st = ST_DONE;
-			return es_fail_prefix("creating artifact bucket %s", req->conf->bucket);
-		}
-	}
-	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
-	if (!rc)
-		rc = take_lock(d);
-	if (rc) {
-		d->st = ST_DONE;
-		if (rc == ES_EBUSY)
-			set_result(d, rc, "refused", "%s", es_error_last()->message);
-		return rc;
-	}
-	rc = req->release ? use_release(d, req->release) : package_commit(d, req);
-	if (rc) {
-		struct es_error saved;
-		es_error_save(&saved);
-		drop_lock(d);
-		es_error_restore(&saved);
-		d->st = ST_DONE;
-		return rc;
-	}
-	logf_(d, "release %s: %zu artifact%s, %zu uploaded, template %s", d->res.release,
-	      d->res.n_artifacts, d->res.n_artifacts == 1 ? "" : "s", d->res.n_uploaded,
-	      d->res.template_key);
-	rc = write_intent(d);
-	if (rc) {
-		struct es_error saved;
-		es_fail_prefix("writing the ledger intent");
-		es_error_save(&saved);
-		drop_lock(d);
-		es_error_restore(&saved);
-		d->st = ST_DONE;
-		return saved.status;
-	}
-	/* One name per intent: a retried CreateChangeSet finds its own. */
-	snprintf(d->cs_name, sizeof(d->cs_name), "edgeship-%s-%ld", d->kind, d->res.intent_seq);
-	logf_(d, "ledger record %ld: %s of %.7s to %s by %s", d->res.intent_seq, d->kind,
-	      d->res.commit, stage->name, es_ledger_who(d->ledger));
-	step_describe(d);
-	return ES_OK;
 }
 
 bool es_deploy_done(const struct es_deploy *d)
@@ -1273,38 +824,4 @@ void es_deploy_free(struct es_deploy *d)
 	}
 	free(d->res.outputs);
 	free(d);
-}
-
-int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, const char *stage)
-{
-	const struct es_stage_conf *sc = es_config_stage(conf, stage);
-	const char *prefix = conf->prefix;
-	struct es_s3_head head;
-	struct es_ledger *l;
-	char key[600];
-	long seq;
-	int rc;
-
-	if (!sc)
-		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
-	snprintf(key, sizeof(key), "%s%slocks/%s.json", prefix,
-	         *prefix && prefix[strlen(prefix) - 1] != '/' ? "/" : "", sc->name);
-	rc = es_s3_head_object(aws, conf->bucket, key, &head);
-	if (rc)
-		return rc;
-	if (!head.exists)
-		return es_fail(ES_ENOTFOUND, "stage %s is not locked", sc->name);
-	rc = es_s3_delete_object(aws, conf->bucket, key);
-	if (rc)
-		return rc;
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
-	if (rc)
-		return rc;
-	json_t *r =
-	        json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "unlock", "phase", "outcome", "stage",
-	                  sc->name, "result", "success", "message", "stale lock removed");
-	rc = es_ledger_append(l, r, &seq);
-	json_decref(r);
-	es_ledger_free(l);
-	return rc;
 }

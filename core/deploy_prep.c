@@ -1,0 +1,302 @@
+/* Starting a deploy: the release rules checked before anything changes, the
+ * artifact bucket, packaging the commit from its own tree (or reusing a
+ * recorded release), uploads of what S3 lacks, and the ledger intent. */
+#include "config.h"
+
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cloudfront.h"
+#include "deploy_int.h"
+#include "package.h"
+#include "s3.h"
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rmtree(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Upload bytes to key unless an object is already there (content-addressed
+ * keys: same key, same bytes). */
+static int upload_once(struct es_deploy *d, const char *key, const void *data, size_t len,
+                       const char *content_type)
+{
+	struct es_s3_head head;
+	struct es_s3_put put = {.content_type = content_type};
+	int rc = es_s3_head_object(d->aws, d->conf->bucket, key, &head);
+
+	if (rc)
+		return rc;
+	if (head.exists)
+		return ES_OK;
+	rc = es_s3_put_object(d->aws, d->conf->bucket, key, data, len, &put);
+	if (!rc)
+		d->res.n_uploaded++;
+	return rc;
+}
+
+/* Package the commit from its own tree and upload what S3 lacks. */
+static int package_commit(struct es_deploy *d, const struct es_deploy_request *req)
+{
+	struct es_package_options po = {
+	        .bucket = d->conf->bucket,
+	        .prefix = d->conf->prefix,
+	        .excludes = (const char *const *)d->conf->excludes,
+	        .n_excludes = d->conf->n_excludes,
+	};
+	struct es_packaged pk;
+	char tmpl[4096], *dir;
+	const char *tmp = getenv("TMPDIR");
+	int rc;
+
+	rc = es_repo_resolve(req->repo, req->rev ? req->rev : "HEAD", d->res.commit);
+	if (rc)
+		return rc;
+	snprintf(tmpl, sizeof(tmpl), "%s/edgeship-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	dir = mkdtemp(tmpl);
+	if (!dir)
+		return es_fail(ES_ERR, "cannot create a temporary directory in %s",
+		               tmp && *tmp ? tmp : "/tmp");
+	rc = es_repo_export(req->repo, d->res.commit, dir);
+	if (!rc) {
+		char path[4400];
+		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
+		rc = es_package_template(path, &po, &pk);
+		if (rc && access(path, F_OK) != 0)
+			es_fail(ES_ECONFIG, "commit %.7s has no %s (edgeship.conf: template = %s)",
+			        d->res.commit, d->conf->template_path, d->conf->template_path);
+	}
+	rmtree(dir);
+	if (rc)
+		return rc;
+	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", pk.template_sha256);
+	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", pk.template_key);
+	snprintf(d->res.release, sizeof(d->res.release), "%.7s-%.8s", d->res.commit,
+	         pk.template_sha256);
+	d->res.n_artifacts = pk.n_artifacts;
+	for (size_t i = 0; i < pk.n_artifacts && !rc; i++) {
+		struct es_artifact *a = &pk.artifacts[i];
+		json_array_append_new(d->artifacts,
+		                      json_pack("{s:s,s:s,s:s,s:s,s:I}", "logical_id",
+		                                a->logical_id, "property", a->property, "key",
+		                                a->s3_key, "sha256", a->sha256, "bytes",
+		                                (json_int_t)a->bytes.len));
+		if (a->outside_root)
+			es_dp_log(d, "warning: %s %s points outside the repository (%s)",
+			          a->logical_id, a->property, a->local_path);
+		rc = upload_once(d, a->s3_key, a->bytes.data, a->bytes.len,
+		                 a->is_zip ? "application/zip" : "application/octet-stream");
+	}
+	if (!rc)
+		rc = upload_once(d, pk.template_key, pk.template_json, strlen(pk.template_json),
+		                 "application/json");
+	if (!rc && strlen(pk.template_json) <= TEMPLATE_BODY_MAX)
+		d->template_body = strdup(pk.template_json);
+	es_packaged_free(&pk);
+	return rc;
+}
+
+/* A recorded release: no rebuild, the template comes from the bucket. */
+static int use_release(struct es_deploy *d, const struct es_release_ref *r)
+{
+	struct es_buf body = ES_BUF_INIT;
+	int rc;
+
+	snprintf(d->res.commit, sizeof(d->res.commit), "%s", r->commit);
+	snprintf(d->res.release, sizeof(d->res.release), "%s", r->release);
+	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
+	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
+	rc = es_s3_get_object(d->aws, d->conf->bucket, r->template_key, &body);
+	if (rc)
+		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
+		                      d->conf->bucket, r->template_key);
+	if (body.len <= TEMPLATE_BODY_MAX)
+		d->template_body = es_buf_steal(&body);
+	es_buf_free(&body);
+	return ES_OK;
+}
+
+/* The stack's distribution, if it has one and it is still InProgress. */
+static int distribution_in_progress(struct es_aws_client *aws, const char *stack, char *id,
+                                    size_t len, bool *moving)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	struct es_kv *ids, *types;
+	size_t n;
+	int rc;
+
+	*moving = false;
+	id[0] = '\0';
+	if (es_cfn_describe_stack_resources_call(&call, stack)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(aws, &call, &resp);
+	if (rc)
+		return rc;
+	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
+				snprintf(id, len, "%s", ids[i].value);
+			free(ids[i].key);
+			free(ids[i].value);
+			free(types[i].key);
+			free(types[i].value);
+		}
+		free(ids);
+		free(types);
+	}
+	es_http_response_free(&resp);
+	if (!id[0])
+		return ES_OK;
+	struct es_distribution dist;
+	rc = es_cf_get_distribution(aws, id, &dist);
+	if (rc)
+		return rc;
+	*moving = strcmp(dist.status, "Deployed") != 0;
+	es_distribution_free(&dist);
+	return ES_OK;
+}
+
+int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
+                    es_deploy_event_fn fn, void *ud, struct es_deploy **out)
+{
+	struct es_deploy *d;
+	struct es_stack st;
+	bool bucket_ok;
+	int rc;
+
+	*out = NULL;
+	const struct es_stage_conf *stage = es_config_stage(req->conf, req->stage);
+	if (!stage)
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", req->stage ? req->stage : "",
+		               req->conf->path);
+	if (!req->release && !req->repo)
+		return es_fail(ES_EINVAL, "deploy needs a repository or a recorded release");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return es_fail(ES_ENOMEM, "out of memory");
+	d->aws = aws;
+	d->loop = es_aws_loop(aws);
+	d->conf = req->conf;
+	d->stage = stage;
+	d->fn = fn;
+	d->ud = ud;
+	d->yes = req->yes;
+	d->poll_ms = req->poll_ms > 0 ? req->poll_ms : 2000;
+	d->kind = req->kind ? req->kind : "deploy";
+	d->artifacts = json_array();
+	d->st = ST_DESCRIBE;
+	snprintf(d->res.stage, sizeof(d->res.stage), "%s", stage->name);
+	*out = d;
+
+	/* Rule 2: never start on a stack CloudFormation is still working on. */
+	rc = es_cfn_describe_stack(aws, stage->stack, &st);
+	if (rc == ES_OK) {
+		bool busy = es_cfn_status_in_progress(st.status) &&
+		            strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
+		if (busy) {
+			es_fail(ES_EBUSY, "stack %s is %s: wait until it settles (or use --wait)",
+			        stage->stack, st.status);
+			es_dp_set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
+			es_stack_free(&st);
+			d->st = ST_DONE;
+			return ES_EBUSY;
+		}
+		es_stack_free(&st);
+		/* The classic restriction: no new change until the last one has
+		 * reached every edge. */
+		char dist_id[64];
+		bool moving;
+		rc = distribution_in_progress(aws, stage->stack, dist_id, sizeof(dist_id), &moving);
+		if (rc) {
+			d->st = ST_DONE;
+			return es_fail_prefix("reading the distribution of %s", stage->stack);
+		}
+		if (moving) {
+			es_fail(ES_EBUSY,
+			        "%s's distribution %s is InProgress: no new change until the "
+			        "current "
+			        "one is fully deployed (or use --wait)",
+			        stage->name, dist_id);
+			es_dp_set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
+			d->st = ST_DONE;
+			return ES_EBUSY;
+		}
+	} else if (rc != ES_ENOTFOUND) {
+		d->st = ST_DONE;
+		return es_fail_prefix("reading stack %s", stage->stack);
+	}
+
+	rc = es_s3_bucket_exists(aws, req->conf->bucket, &bucket_ok);
+	if (rc) {
+		d->st = ST_DONE;
+		return es_fail_prefix("checking artifact bucket %s", req->conf->bucket);
+	}
+	if (!bucket_ok) {
+		if (!req->yes && !req->create_bucket) {
+			d->st = ST_DONE;
+			return es_fail(
+			        ES_EREFUSED,
+			        "artifact bucket %s does not exist: run with --yes to create "
+			        "it, or create it and run again",
+			        req->conf->bucket);
+		}
+		es_dp_emit(d, ES_DEPLOY_LOG, "creating the artifact bucket");
+		rc = es_s3_create_bucket(aws, req->conf->bucket, es_aws_region(aws));
+		if (rc) {
+			d->st = ST_DONE;
+			return es_fail_prefix("creating artifact bucket %s", req->conf->bucket);
+		}
+	}
+	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
+	if (!rc)
+		rc = es_dp_take_lock(d);
+	if (rc) {
+		d->st = ST_DONE;
+		if (rc == ES_EBUSY)
+			es_dp_set_result(d, rc, "refused", "%s", es_error_last()->message);
+		return rc;
+	}
+	rc = req->release ? use_release(d, req->release) : package_commit(d, req);
+	if (rc) {
+		struct es_error saved;
+		es_error_save(&saved);
+		es_dp_drop_lock(d);
+		es_error_restore(&saved);
+		d->st = ST_DONE;
+		return rc;
+	}
+	es_dp_log(d, "release %s: %zu artifact%s, %zu uploaded, template %s", d->res.release,
+	          d->res.n_artifacts, d->res.n_artifacts == 1 ? "" : "s", d->res.n_uploaded,
+	          d->res.template_key);
+	rc = es_dp_write_intent(d);
+	if (rc) {
+		struct es_error saved;
+		es_fail_prefix("writing the ledger intent");
+		es_error_save(&saved);
+		es_dp_drop_lock(d);
+		es_error_restore(&saved);
+		d->st = ST_DONE;
+		return saved.status;
+	}
+	/* One name per intent: a retried CreateChangeSet finds its own. */
+	snprintf(d->cs_name, sizeof(d->cs_name), "edgeship-%s-%ld", d->kind, d->res.intent_seq);
+	es_dp_log(d, "ledger record %ld: %s of %.7s to %s by %s", d->res.intent_seq, d->kind,
+	          d->res.commit, stage->name, es_ledger_who(d->ledger));
+	es_dp_begin(d);
+	return ES_OK;
+}
