@@ -1,42 +1,24 @@
-/* The AWS credentials chain: environment, profile (static keys, assumed
- * roles, credential_process), container endpoint, EC2 instance metadata.
- * Secrets live only in the returned struct and are wiped when freed. */
+/* The AWS credentials chain and its profiles (environment, static keys, assumed
+ * roles); credential_process runs in cred_process.c, the container endpoint and
+ * EC2 instance metadata in cred_metadata.c.  Secrets are wiped when freed. */
 #include "config.h"
 
-#include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "cred_internal.h"
 #include "credentials.h"
 #include "error.h"
 
-extern char **environ;
-
 #define METADATA_TIMEOUT_MS 1000
-#define METADATA_ATTEMPTS   2
 #define PROCESS_TIMEOUT_MS  60000
-#define MAX_OUTPUT          (64 * 1024)
 #define CACHE_MARGIN        300 /* seconds before expiry a cached role is dropped */
 #define MAX_ROLE_CHAIN      8
-#define ECS_HOST_NAME       "169.254.170.2"
-#define ECS_HOST            "http://" ECS_HOST_NAME
-#define IMDS_HOST           "http://169.254.169.254"
-#define IMDS_HOST_IPV6      "http://[fd00:ec2::254]"
-#define IMDS_CREDS_PATH     "/latest/meta-data/iam/security-credentials/"
 
 /* One es_credentials_resolve() call. */
 struct chain {
@@ -44,21 +26,19 @@ struct chain {
 	const struct es_awsconfig *config;
 	const char *path[MAX_ROLE_CHAIN]; /* profiles on the current role chain */
 	size_t depth;
-	long timeout_ms;
+	long timeout_ms;         /* container/IMDS, per attempt */
+	long process_timeout_ms; /* credential_process */
 };
-
-static int from_container(struct chain *ch, struct es_credentials *out, char *why, size_t len);
-static int from_imds(struct chain *ch, struct es_credentials *out, char *why, size_t len);
 
 /* ------------------------------------------------------------ helpers */
 
-static const char *env(const char *name)
+const char *es_cred_env(const char *name)
 {
 	const char *v = getenv(name);
 	return v && *v ? v : NULL;
 }
 
-static void wipe_free(char *s)
+void es_cred_wipe_free(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));
@@ -66,19 +46,11 @@ static void wipe_free(char *s)
 	}
 }
 
-static void wipe_buf(struct es_buf *b)
+void es_cred_wipe_buf(struct es_buf *b)
 {
 	if (b->data)
 		explicit_bzero(b->data, b->cap);
 	es_buf_free(b);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Fill out from borrowed strings; the source is a printf format. */
@@ -159,11 +131,8 @@ static const char *shown_path(const char *path, char *buf, size_t len)
 	return path;
 }
 
-/* The keys of a credentials JSON document (container, IMDS and
- * credential_process share all but the token's name).  Never quotes the
- * document: it holds the secret. */
-static int creds_from_json(json_t *doc, const char *token_key, const char *what,
-                           struct es_credentials *out, const char *source)
+int es_cred_from_json(json_t *doc, const char *token_key, const char *what,
+                      struct es_credentials *out, const char *source)
 {
 	const char *akid = json_string_value(json_object_get(doc, "AccessKeyId"));
 	const char *secret = json_string_value(json_object_get(doc, "SecretAccessKey"));
@@ -195,15 +164,15 @@ static int creds_from_json(json_t *doc, const char *token_key, const char *what,
 static int from_env(struct es_credentials *out, char *why, size_t len)
 {
 	const char *akid_name = "AWS_ACCESS_KEY_ID", *secret_name = "AWS_SECRET_ACCESS_KEY";
-	const char *akid = env(akid_name), *secret = env(secret_name);
-	const char *token = env("AWS_SESSION_TOKEN");
+	const char *akid = es_cred_env(akid_name), *secret = es_cred_env(secret_name);
+	const char *token = es_cred_env("AWS_SESSION_TOKEN");
 
-	if (!akid && (akid = env("AWS_ACCESS_KEY")))
+	if (!akid && (akid = es_cred_env("AWS_ACCESS_KEY")))
 		akid_name = "AWS_ACCESS_KEY";
-	if (!secret && (secret = env("AWS_SECRET_KEY")))
+	if (!secret && (secret = es_cred_env("AWS_SECRET_KEY")))
 		secret_name = "AWS_SECRET_KEY";
 	if (!token)
-		token = env("AWS_SECURITY_TOKEN");
+		token = es_cred_env("AWS_SECURITY_TOKEN");
 	if (!akid && !secret) {
 		snprintf(why, len, "AWS_ACCESS_KEY_ID not set");
 		return ES_ENOTFOUND;
@@ -243,173 +212,6 @@ static int from_static(struct chain *ch, const char *profile, struct es_credenti
 	                 "profile %s (%s)", profile,
 	                 which == ES_AWSCONFIG_CREDENTIALS ? "shared credentials file"
 	                                                   : "config file");
-}
-
-/* ------------------------------------------------------------ credential_process */
-
-/* What a finished (or stopped) child left behind. */
-struct child {
-	struct es_buf out;  /* stdout: holds secrets */
-	char err_line[200]; /* first line of stderr, control characters removed */
-	bool too_big, timed_out;
-	int status;
-};
-
-static void keep_first_line(struct child *c, const char *data, size_t n)
-{
-	size_t have = strlen(c->err_line);
-
-	if (c->err_line[sizeof(c->err_line) - 1] == '\n')
-		return; /* the first line is complete */
-	for (size_t i = 0; i < n && have + 1 < sizeof(c->err_line) - 1; i++) {
-		if (data[i] == '\n') {
-			c->err_line[sizeof(c->err_line) - 1] = '\n';
-			return;
-		}
-		c->err_line[have++] = (unsigned char)data[i] < 0x20 ? ' ' : data[i];
-	}
-	c->err_line[have] = '\0';
-}
-
-/* Run cmd through /bin/sh with stdin from /dev/null, collecting stdout and
- * the start of stderr, and stop it when timeout_ms has passed. */
-static int run_process(const char *cmd, long timeout_ms, struct child *c)
-{
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-	posix_spawn_file_actions_t fa;
-	int64_t deadline = now_ms() + timeout_ms;
-	struct pollfd pfd[2];
-	pid_t pid;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
-		rc = es_fail(ES_ERR, "cannot make a pipe: %s", strerror(errno));
-		goto fail;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
-	if (rc) {
-		rc = es_fail(ES_ERR, "cannot start /bin/sh: %s", strerror(rc));
-		goto fail;
-	}
-
-	pfd[0] = (struct pollfd){.fd = outp[0], .events = POLLIN};
-	pfd[1] = (struct pollfd){.fd = errp[0], .events = POLLIN};
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		int64_t left = deadline - now_ms();
-		char chunk[4096];
-
-		if (left <= 0) {
-			c->timed_out = true;
-			break;
-		}
-		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-			if (pfd[i].fd < 0 || !pfd[i].revents)
-				continue;
-			n = read(pfd[i].fd, chunk, sizeof(chunk));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-			} else if (i == 1) {
-				keep_first_line(c, chunk, (size_t)n);
-			} else if (c->out.len + (size_t)n > MAX_OUTPUT) {
-				c->too_big = true;
-			} else if (es_buf_append(&c->out, chunk, (size_t)n)) {
-				c->too_big = true;
-			}
-		}
-		explicit_bzero(chunk, sizeof(chunk));
-	}
-	for (int i = 0; i < 2; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
-	/* The pipes may close before the shell exits: keep to the deadline. */
-	while (!c->timed_out && waitpid(pid, &c->status, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
-			c->timed_out = true;
-			break;
-		}
-		usleep(5000);
-	}
-	if (c->timed_out) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &c->status, 0) < 0 && errno == EINTR)
-			;
-	}
-	c->err_line[sizeof(c->err_line) - 1] = '\0';
-	return ES_OK;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
-	return rc;
-}
-
-static int from_process(struct chain *ch, const char *profile, const char *cmd,
-                        struct es_credentials *out)
-{
-	long timeout =
-	        ch->o->process_timeout_ms > 0 ? ch->o->process_timeout_ms : PROCESS_TIMEOUT_MS;
-	char what[160], source[160];
-	struct child c;
-	json_error_t jerr;
-	json_t *doc = NULL, *version;
-	int rc;
-
-	snprintf(what, sizeof(what), "credential_process for profile %s", profile);
-	rc = run_process(cmd, timeout, &c);
-	if (rc) {
-		es_fail_prefix("%s", what);
-		goto done;
-	}
-	if (c.timed_out) {
-		rc = es_fail(ES_ECREDS, "%s did not finish within %ld ms", what, timeout);
-	} else if (WIFSIGNALED(c.status)) {
-		rc = es_fail(ES_ECREDS, "%s was killed by signal %d", what, WTERMSIG(c.status));
-	} else if (WEXITSTATUS(c.status) != 0) {
-		rc = es_fail(ES_ECREDS, "%s failed with exit status %d%s%s", what,
-		             WEXITSTATUS(c.status), c.err_line[0] ? ": " : "", c.err_line);
-	} else if (c.too_big) {
-		rc = es_fail(ES_ECREDS, "%s printed more than %d bytes", what, MAX_OUTPUT);
-	} else if (!(doc = json_loadb(es_buf_str(&c.out), c.out.len, 0, &jerr))) {
-		/* jerr.text may quote the output, which holds secrets. */
-		rc = es_fail(ES_ECREDS,
-		             "%s printed something that is not JSON (line %d, column %d)", what,
-		             jerr.line, jerr.column);
-	} else if (!json_is_object(doc)) {
-		rc = es_fail(ES_ECREDS, "%s printed JSON that is not an object", what);
-	} else if (!json_is_integer(version = json_object_get(doc, "Version"))) {
-		rc = es_fail(ES_ECREDS, "%s printed no numeric Version (it must be 1)", what);
-	} else if (json_integer_value(version) != 1) {
-		rc = es_fail(ES_ECREDS,
-		             "%s printed Version %" JSON_INTEGER_FORMAT
-		             "; only Version 1 is understood",
-		             what, json_integer_value(version));
-	} else {
-		snprintf(source, sizeof(source), "credential_process (profile %s)", profile);
-		rc = creds_from_json(doc, "SessionToken", what, out, source);
-	}
-done:
-	json_decref(doc);
-	wipe_buf(&c.out);
-	return rc;
 }
 
 /* ------------------------------------------------------------ assumed roles */
@@ -497,9 +299,9 @@ static int role_source(struct chain *ch, const char *profile, const char *source
 		if (strcmp(credential_source, "Environment") == 0)
 			rc = from_env(out, why, sizeof(why));
 		else if (strcmp(credential_source, "EcsContainer") == 0)
-			rc = from_container(ch, out, why, sizeof(why));
+			rc = es_cred_from_container(ch->timeout_ms, out, why, sizeof(why));
 		else if (strcmp(credential_source, "Ec2InstanceMetadata") == 0)
-			rc = from_imds(ch, out, why, sizeof(why));
+			rc = es_cred_from_imds(ch->timeout_ms, out, why, sizeof(why));
 		else
 			return es_fail(ES_ECONFIG,
 			               "profile %s: credential_source must be Environment, "
@@ -662,7 +464,7 @@ static int from_profile(struct chain *ch, const char *profile, bool as_source,
 	if (rc == ES_ENOTFOUND && !as_source)
 		rc = from_static(ch, profile, out);
 	if (rc == ES_ENOTFOUND && process && *process)
-		rc = from_process(ch, profile, process, out);
+		rc = es_cred_from_process(profile, process, ch->process_timeout_ms, out);
 	if (rc != ES_ENOTFOUND)
 		return rc;
 	if (es_awsconfig_get(ch->config, profile, "sso_session") ||
@@ -683,345 +485,6 @@ static int from_profile(struct chain *ch, const char *profile, bool as_source,
 	return ES_ENOTFOUND;
 }
 
-/* ------------------------------------------------------------ HTTP (metadata) */
-
-struct answer {
-	long status; /* 0 when nothing came back */
-	CURLcode code;
-	struct es_buf body; /* may hold secrets */
-	bool too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-	struct answer *a = ud;
-
-	if (a->body.len + size * n > MAX_OUTPUT) {
-		a->too_big = true;
-		return 0;
-	}
-	return es_buf_append(&a->body, data, size * n) ? 0 : size * n;
-}
-
-/* One metadata request, tried up to METADATA_ATTEMPTS times when the
- * transport fails or the server errs.  Never through a proxy: these hosts
- * are local and the answers are secrets. */
-static int http_call(const char *method, const char *url, const char *header, long timeout_ms,
-                     struct answer *a)
-{
-	struct curl_slist *hdrs = NULL;
-	CURL *e = curl_easy_init();
-
-	memset(a, 0, sizeof(*a));
-	if (!e)
-		return es_fail(ES_ENOMEM, "cannot start libcurl");
-	if (header && !(hdrs = curl_slist_append(NULL, header))) {
-		curl_easy_cleanup(e);
-		return es_fail(ES_ENOMEM, "out of memory");
-	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_PROXY, "");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
-	if (strcmp(method, "PUT") == 0) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
-	}
-	for (int attempt = 0; attempt < METADATA_ATTEMPTS; attempt++) {
-		wipe_buf(&a->body);
-		a->status = 0;
-		a->code = curl_easy_perform(e);
-		if (a->code == CURLE_OK)
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &a->status);
-		if ((a->code == CURLE_OK && a->status < 500) || a->too_big)
-			break;
-	}
-	curl_easy_cleanup(e);
-	curl_slist_free_all(hdrs);
-	return ES_OK;
-}
-
-static void answer_free(struct answer *a)
-{
-	wipe_buf(&a->body);
-}
-
-/* Why a metadata request got no usable answer, for the "tried" list. */
-static void describe_failure(const struct answer *a, const char *host, long timeout_ms,
-                             const char *step, char *why, size_t len)
-{
-	if (a->code == CURLE_OPERATION_TIMEDOUT || a->code == CURLE_COULDNT_CONNECT) {
-		if (timeout_ms % 1000 == 0)
-			snprintf(why, len, "no answer from %s within %lds", host,
-			         timeout_ms / 1000);
-		else
-			snprintf(why, len, "no answer from %s within %ld ms", host, timeout_ms);
-	} else if (a->too_big) {
-		snprintf(why, len, "%s sent more than %d bytes for %s", host, MAX_OUTPUT, step);
-	} else if (a->code != CURLE_OK) {
-		snprintf(why, len, "%s: %s", host, curl_easy_strerror(a->code));
-	} else {
-		snprintf(why, len, "%s answered HTTP %ld to %s", host, a->status, step);
-	}
-}
-
-static int parse_answer(const struct answer *a, const char *what, const char *source,
-                        struct es_credentials *out)
-{
-	json_error_t jerr;
-	json_t *doc = json_loadb(es_buf_str(&a->body), a->body.len, 0, &jerr);
-	int rc;
-
-	if (!doc)
-		return es_fail(ES_ECREDS, "%s: the answer is not JSON", what);
-	rc = creds_from_json(doc, "Token", what, out, source);
-	json_decref(doc);
-	return rc;
-}
-
-/* ------------------------------------------------------------ container */
-
-/* FULL_URI may point anywhere only over https; plain http is for the
- * container agent's own addresses, so the token never crosses a network. */
-static bool container_host_allowed(const char *scheme, const char *host)
-{
-	static const char *const local[] = {"localhost", "[::1]", "169.254.170.2", "169.254.170.23",
-	                                    "[fd00:ec2::23]"};
-
-	if (strcasecmp(scheme, "https") == 0)
-		return true;
-	if (strcasecmp(scheme, "http") != 0)
-		return false;
-	if (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host))
-		return true;
-	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-		if (strcasecmp(host, local[i]) == 0)
-			return true;
-	return false;
-}
-
-static int container_url(char **url, char **host)
-{
-	const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	char *scheme = NULL, *h = NULL, *port = NULL;
-	CURLU *u;
-	int rc = ES_OK;
-
-	*url = *host = NULL;
-	if (rel) {
-		if (asprintf(url, "%s%s%s", ECS_HOST, *rel == '/' ? "" : "/", rel) < 0 ||
-		    !(*host = strdup(ECS_HOST_NAME))) {
-			free(*url);
-			*url = NULL;
-			return es_fail(ES_ENOMEM, "out of memory");
-		}
-		return ES_OK;
-	}
-	u = curl_url();
-	if (!u)
-		return es_fail(ES_ENOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, full, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
-		rc = es_fail(ES_ECONFIG, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL");
-	} else if (!container_host_allowed(scheme, h)) {
-		rc = es_fail(ES_ECONFIG,
-		             "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https, or http to a "
-		             "loopback address or the ECS/EKS container host, not %s://%s",
-		             scheme, h);
-	} else {
-		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		if (port)
-			rc = asprintf(host, "%s:%s", h, port) < 0 ? ES_ENOMEM : ES_OK;
-		else
-			rc = (*host = strdup(h)) ? ES_OK : ES_ENOMEM;
-		if (!rc && !(*url = strdup(full)))
-			rc = ES_ENOMEM;
-		if (rc) {
-			free(*host);
-			*host = NULL;
-			es_fail(rc, "out of memory");
-		}
-	}
-	curl_free(scheme);
-	curl_free(h);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-/* The Authorization header, from _TOKEN_FILE (re-read each time: EKS
- * rotates it) or _TOKEN.  *header is NULL when neither is set. */
-static int container_auth(char **header)
-{
-	const char *file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *name = file ? "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
-	                        : "AWS_CONTAINER_AUTHORIZATION_TOKEN";
-	struct es_buf token = ES_BUF_INIT;
-	int rc = ES_OK;
-
-	*header = NULL;
-	if (file) {
-		FILE *f = fopen(file, "r");
-		char chunk[1024];
-		size_t n;
-		if (!f)
-			return es_fail(ES_ECREDS, "cannot read %s (%s): %s", name, file,
-			               strerror(errno));
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && token.len < 16384)
-			es_buf_append(&token, chunk, n);
-		explicit_bzero(chunk, sizeof(chunk));
-		fclose(f);
-		while (token.len && strchr(" \t\r\n", token.data[token.len - 1]))
-			token.data[--token.len] = '\0';
-	} else if (env("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
-		es_buf_puts(&token, env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
-	} else {
-		return ES_OK;
-	}
-	if (strpbrk(es_buf_str(&token), "\r\n"))
-		rc = es_fail(ES_ECREDS, "%s holds a line break, which cannot go in a header", name);
-	else if (asprintf(header, "Authorization: %s", es_buf_str(&token)) < 0)
-		rc = es_fail(ES_ENOMEM, "out of memory");
-	if (rc)
-		*header = NULL;
-	wipe_buf(&token);
-	return rc;
-}
-
-static int from_container(struct chain *ch, struct es_credentials *out, char *why, size_t len)
-{
-	char *url = NULL, *host = NULL, *auth = NULL, what[200];
-	struct answer a = {0};
-	int rc;
-
-	if (!env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") &&
-	    !env("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
-		snprintf(why, len, "AWS_CONTAINER_CREDENTIALS_* not set");
-		return ES_ENOTFOUND;
-	}
-	rc = container_url(&url, &host);
-	if (!rc)
-		rc = container_auth(&auth);
-	if (rc)
-		goto done;
-	snprintf(what, sizeof(what), "container endpoint %s", host);
-	rc = http_call("GET", url, auth, ch->timeout_ms, &a);
-	if (rc)
-		goto done;
-	if (a.code != CURLE_OK || a.status != 200) {
-		char reason[256];
-		describe_failure(&a, host, ch->timeout_ms, "the credentials request", reason,
-		                 sizeof(reason));
-		rc = es_fail(ES_ECREDS, "container credentials: %s", reason);
-		goto done;
-	}
-	rc = parse_answer(&a, what, "container endpoint", out);
-done:
-	answer_free(&a);
-	wipe_free(auth);
-	free(url);
-	free(host);
-	return rc;
-}
-
-/* ------------------------------------------------------------ instance metadata */
-
-/* IMDSv2 only: a session token first, then the role name, then its keys.
- * Every failure is "nothing here" with a reason for the tried list. */
-static int from_imds(struct chain *ch, struct es_credentials *out, char *why, size_t len)
-{
-	const char *base = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-	const char *host;
-	char *url = NULL, *token_header = NULL, role[128];
-	struct answer a = {0};
-	size_t base_len;
-	int rc = ES_ENOTFOUND;
-
-	if (env("AWS_EC2_METADATA_DISABLED") &&
-	    strcasecmp(env("AWS_EC2_METADATA_DISABLED"), "true") == 0) {
-		snprintf(why, len, "disabled by AWS_EC2_METADATA_DISABLED");
-		return ES_ENOTFOUND;
-	}
-	if (!base)
-		base = mode && strcasecmp(mode, "IPv6") == 0 ? IMDS_HOST_IPV6 : IMDS_HOST;
-	base_len = strlen(base);
-	while (base_len && base[base_len - 1] == '/')
-		base_len--;
-	host = strstr(base, "://") ? strstr(base, "://") + 3 : base;
-
-	if (asprintf(&url, "%.*s/latest/api/token", (int)base_len, base) < 0)
-		return es_fail(ES_ENOMEM, "out of memory");
-	if ((rc = http_call("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600",
-	                    ch->timeout_ms, &a)))
-		goto done;
-	if (a.code != CURLE_OK || a.status != 200 || !a.body.len ||
-	    strpbrk(es_buf_str(&a.body), "\r\n")) {
-		describe_failure(&a, host, ch->timeout_ms, "the token request", why, len);
-		rc = ES_ENOTFOUND;
-		goto done;
-	}
-	if (asprintf(&token_header, "X-aws-ec2-metadata-token: %s", es_buf_str(&a.body)) < 0) {
-		token_header = NULL;
-		rc = es_fail(ES_ENOMEM, "out of memory");
-		goto done;
-	}
-
-	free(url);
-	answer_free(&a);
-	if (asprintf(&url, "%.*s%s", (int)base_len, base, IMDS_CREDS_PATH) < 0) {
-		url = NULL;
-		rc = es_fail(ES_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((rc = http_call("GET", url, token_header, ch->timeout_ms, &a)))
-		goto done;
-	snprintf(role, sizeof(role), "%.*s", (int)strcspn(es_buf_str(&a.body), "\r\n"),
-	         es_buf_str(&a.body));
-	if (a.code == CURLE_OK && (a.status == 404 || (a.status == 200 && !role[0]))) {
-		snprintf(why, len, "no IAM role attached to the instance at %s", host);
-		rc = ES_ENOTFOUND;
-		goto done;
-	}
-	if (a.code != CURLE_OK || a.status != 200 || strpbrk(role, "/?#% ")) {
-		describe_failure(&a, host, ch->timeout_ms, "the role request", why, len);
-		rc = ES_ENOTFOUND;
-		goto done;
-	}
-
-	free(url);
-	answer_free(&a);
-	if (asprintf(&url, "%.*s%s%s", (int)base_len, base, IMDS_CREDS_PATH, role) < 0) {
-		url = NULL;
-		rc = es_fail(ES_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((rc = http_call("GET", url, token_header, ch->timeout_ms, &a)))
-		goto done;
-	if (a.code != CURLE_OK || a.status != 200) {
-		describe_failure(&a, host, ch->timeout_ms, "the credentials request", why, len);
-		rc = ES_ENOTFOUND;
-		goto done;
-	}
-	rc = parse_answer(&a, "EC2 instance metadata", "EC2 instance metadata", out);
-	if (rc && rc != ES_ENOMEM) {
-		snprintf(why, len, "%.300s", es_error_last()->message);
-		rc = ES_ENOTFOUND;
-	}
-done:
-	answer_free(&a);
-	wipe_free(token_header);
-	free(url);
-	return rc;
-}
-
 /* ------------------------------------------------------------ the chain */
 
 int es_credentials_resolve(const struct es_cred_options *o, struct es_credentials *out)
@@ -1038,7 +501,7 @@ int es_credentials_resolve(const struct es_cred_options *o, struct es_credential
 	memset(out, 0, sizeof(*out));
 	if (!o)
 		o = &none;
-	profile = o->profile && *o->profile ? o->profile : env("AWS_PROFILE");
+	profile = o->profile && *o->profile ? o->profile : es_cred_env("AWS_PROFILE");
 	if (!profile)
 		profile = "default";
 	/* Like the AWS CLI, a missing "default" is no error even when named:
@@ -1047,6 +510,8 @@ int es_credentials_resolve(const struct es_cred_options *o, struct es_credential
 	ch.o = o;
 	ch.config = o->config;
 	ch.timeout_ms = o->metadata_timeout_ms > 0 ? o->metadata_timeout_ms : METADATA_TIMEOUT_MS;
+	ch.process_timeout_ms =
+	        o->process_timeout_ms > 0 ? o->process_timeout_ms : PROCESS_TIMEOUT_MS;
 	if (!ch.config) {
 		rc = es_awsconfig_load(NULL, NULL, &own);
 		if (rc)
@@ -1081,12 +546,12 @@ int es_credentials_resolve(const struct es_cred_options *o, struct es_credential
 		                         sizeof(shown2)));
 	}
 
-	rc = from_container(&ch, out, why, sizeof(why));
+	rc = es_cred_from_container(ch.timeout_ms, out, why, sizeof(why));
 	if (rc != ES_ENOTFOUND)
 		goto done;
 	es_buf_printf(&tried, ", container (%s)", why);
 
-	rc = from_imds(&ch, out, why, sizeof(why));
+	rc = es_cred_from_imds(ch.timeout_ms, out, why, sizeof(why));
 	if (rc != ES_ENOTFOUND)
 		goto done;
 	es_buf_printf(&tried, ", instance metadata (%s)", why);
@@ -1106,9 +571,9 @@ void es_credentials_free(struct es_credentials *c)
 {
 	if (!c)
 		return;
-	wipe_free(c->access_key_id);
-	wipe_free(c->secret_access_key);
-	wipe_free(c->session_token);
+	es_cred_wipe_free(c->access_key_id);
+	es_cred_wipe_free(c->secret_access_key);
+	es_cred_wipe_free(c->session_token);
 	memset(c, 0, sizeof(*c));
 }
 

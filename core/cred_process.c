@@ -1,0 +1,197 @@
+/* The credential_process provider: run the profile's command through /bin/sh
+ * and read the credentials JSON it prints, within a time limit.  Its output
+ * holds secrets and is wiped; messages quote only the first line of stderr. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cred_internal.h"
+#include "error.h"
+
+extern char **environ;
+
+#define MAX_OUTPUT (64 * 1024)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What a finished (or stopped) child left behind. */
+struct child {
+	struct es_buf out;  /* stdout: holds secrets */
+	char err_line[200]; /* first line of stderr, control characters removed */
+	bool too_big, timed_out;
+	int status;
+};
+
+static void keep_first_line(struct child *c, const char *data, size_t n)
+{
+	size_t have = strlen(c->err_line);
+
+	if (c->err_line[sizeof(c->err_line) - 1] == '\n')
+		return; /* the first line is complete */
+	for (size_t i = 0; i < n && have + 1 < sizeof(c->err_line) - 1; i++) {
+		if (data[i] == '\n') {
+			c->err_line[sizeof(c->err_line) - 1] = '\n';
+			return;
+		}
+		c->err_line[have++] = (unsigned char)data[i] < 0x20 ? ' ' : data[i];
+	}
+	c->err_line[have] = '\0';
+}
+
+/* Run cmd through /bin/sh with stdin from /dev/null, collecting stdout and
+ * the start of stderr, and stop it when timeout_ms has passed. */
+static int run_process(const char *cmd, long timeout_ms, struct child *c)
+{
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	posix_spawn_file_actions_t fa;
+	int64_t deadline = now_ms() + timeout_ms;
+	struct pollfd pfd[2];
+	pid_t pid;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		rc = es_fail(ES_ERR, "cannot make a pipe: %s", strerror(errno));
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	if (rc) {
+		rc = es_fail(ES_ERR, "cannot start /bin/sh: %s", strerror(rc));
+		goto fail;
+	}
+
+	pfd[0] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		int64_t left = deadline - now_ms();
+		char chunk[4096];
+
+		if (left <= 0) {
+			c->timed_out = true;
+			break;
+		}
+		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			} else if (i == 1) {
+				keep_first_line(c, chunk, (size_t)n);
+			} else if (c->out.len + (size_t)n > MAX_OUTPUT) {
+				c->too_big = true;
+			} else if (es_buf_append(&c->out, chunk, (size_t)n)) {
+				c->too_big = true;
+			}
+		}
+		explicit_bzero(chunk, sizeof(chunk));
+	}
+	for (int i = 0; i < 2; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	/* The pipes may close before the shell exits: keep to the deadline. */
+	while (!c->timed_out && waitpid(pid, &c->status, WNOHANG) == 0) {
+		if (now_ms() >= deadline) {
+			c->timed_out = true;
+			break;
+		}
+		usleep(5000);
+	}
+	if (c->timed_out) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &c->status, 0) < 0 && errno == EINTR)
+			;
+	}
+	c->err_line[sizeof(c->err_line) - 1] = '\0';
+	return ES_OK;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return rc;
+}
+
+int es_cred_from_process(const char *profile, const char *cmd, long timeout_ms,
+                         struct es_credentials *out)
+{
+	char what[160], source[160];
+	struct child c;
+	json_error_t jerr;
+	json_t *doc = NULL, *version;
+	int rc;
+
+	snprintf(what, sizeof(what), "credential_process for profile %s", profile);
+	rc = run_process(cmd, timeout_ms, &c);
+	if (rc) {
+		es_fail_prefix("%s", what);
+		goto done;
+	}
+	if (c.timed_out) {
+		rc = es_fail(ES_ECREDS, "%s did not finish within %ld ms", what, timeout_ms);
+	} else if (WIFSIGNALED(c.status)) {
+		rc = es_fail(ES_ECREDS, "%s was killed by signal %d", what, WTERMSIG(c.status));
+	} else if (WEXITSTATUS(c.status) != 0) {
+		rc = es_fail(ES_ECREDS, "%s failed with exit status %d%s%s", what,
+		             WEXITSTATUS(c.status), c.err_line[0] ? ": " : "", c.err_line);
+	} else if (c.too_big) {
+		rc = es_fail(ES_ECREDS, "%s printed more than %d bytes", what, MAX_OUTPUT);
+	} else if (!(doc = json_loadb(es_buf_str(&c.out), c.out.len, 0, &jerr))) {
+		/* jerr.text may quote the output, which holds secrets. */
+		rc = es_fail(ES_ECREDS,
+		             "%s printed something that is not JSON (line %d, column %d)", what,
+		             jerr.line, jerr.column);
+	} else if (!json_is_object(doc)) {
+		rc = es_fail(ES_ECREDS, "%s printed JSON that is not an object", what);
+	} else if (!json_is_integer(version = json_object_get(doc, "Version"))) {
+		rc = es_fail(ES_ECREDS, "%s printed no numeric Version (it must be 1)", what);
+	} else if (json_integer_value(version) != 1) {
+		rc = es_fail(ES_ECREDS,
+		             "%s printed Version %" JSON_INTEGER_FORMAT
+		             "; only Version 1 is understood",
+		             what, json_integer_value(version));
+	} else {
+		snprintf(source, sizeof(source), "credential_process (profile %s)", profile);
+		rc = es_cred_from_json(doc, "SessionToken", what, out, source);
+	}
+done:
+	json_decref(doc);
+	es_cred_wipe_buf(&c.out);
+	return rc;
+}
