@@ -44,8 +44,11 @@ struct es_model {
 	char connection[320];
 	uint64_t timer;
 	uint64_t ledger_timer;
-	bool zombie; /* freed by its owner while answers were still due */
-	bool again;  /* a refresh was asked for while a round was in flight */
+	bool zombie;             /* freed by its owner while answers were still due */
+	bool again;              /* a refresh was asked for while a round was in flight */
+	bool force;              /* the next round reads every stack (a refresh, or the first) */
+	double *stack_polled;    /* per stage: when DescribeStacks last went out */
+	double *detail_modified; /* per stage: dist_modified the detail was read for */
 };
 
 static void changed(struct es_model *m, unsigned what)
@@ -192,6 +195,8 @@ static void really_free(struct es_model *m)
 {
 	free(m->sampling);
 	free(m->edge_ctx);
+	free(m->stack_polled);
+	free(m->detail_modified);
 	free(m->stages);
 	free(m->activity);
 	free(m);
@@ -425,9 +430,12 @@ static void want_detail(struct es_model *m)
 		struct es_aws_call call;
 		if (!s->distribution_id[0])
 			continue;
-		if (s->lambda_arn[0] && s->propagation == ES_PROP_DEPLOYED &&
+		/* Once per change of the distribution, and while invalidations
+		 * run (only the whole distribution counts them). */
+		if (s->lambda_arn[0] && s->dist_modified == m->detail_modified[i] &&
 		    !s->invalidations_in_progress)
 			continue;
+		m->detail_modified[i] = s->dist_modified;
 		struct req *r = malloc(sizeof(*r));
 		if (!r || es_cf_get_distribution_call(&call, s->distribution_id) != ES_OK) {
 			free(r);
@@ -482,10 +490,25 @@ static void start_round(struct es_model *m)
 		return;
 	m->round_failed = false;
 	m->round_error[0] = '\0';
+	/* A settled stack is read at the slow pace even while its distribution
+	 * propagates: ListDistributions alone follows that. */
+	double now = es_time_now();
+	bool poll[m->n_stages ? m->n_stages : 1];
+	int n_poll = 0;
+	for (size_t i = 0; i < m->n_stages; i++) {
+		const struct es_stage_view *s = &m->stages[i];
+		poll[i] = m->force || s->busy || strcmp(s->stack_status, "UNKNOWN") == 0 ||
+		          s->error[0] || now - m->stack_polled[i] >= SLOW_MS / 1000.0 - 0.5;
+		n_poll += poll[i];
+	}
+	m->force = false;
 	/* Count every request before sending any: an answer that arrives at
 	 * once must not end the round early. */
-	m->outstanding = (int)m->n_stages + 1;
+	m->outstanding = n_poll + 1;
 	for (size_t i = 0; i < m->n_stages; i++) {
+		if (!poll[i])
+			continue;
+		m->stack_polled[i] = now;
 		struct req *r = malloc(sizeof(*r));
 		if (!r || es_cfn_describe_stacks_call(&call, m->stages[i].stack) != ES_OK) {
 			free(r);
@@ -508,6 +531,7 @@ static void start_round(struct es_model *m)
 
 void es_model_refresh(struct es_model *m)
 {
+	m->force = true;
 	/* Actions write the ledger: read it again soon too. */
 	if (m->ledger_timer)
 		es_loop_timer_cancel(m->loop, m->ledger_timer);
@@ -643,7 +667,11 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	m->stages = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->stages));
 	m->sampling = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->sampling));
 	m->edge_ctx = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->edge_ctx));
-	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx) {
+	m->stack_polled = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->stack_polled));
+	m->detail_modified = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->detail_modified));
+	m->force = true;
+	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx || !m->stack_polled ||
+	    !m->detail_modified) {
 		es_model_free(m);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
