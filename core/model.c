@@ -707,3 +707,57 @@ void es_model_free(struct es_model *m)
 	}
 	really_free(m);
 }
+
+static const char *prop_name(enum es_prop_state p)
+{
+	switch (p) {
+	case ES_PROP_IN_PROGRESS: return "InProgress";
+	case ES_PROP_DEPLOYED: return "Deployed";
+	default: return NULL;
+	}
+}
+
+char *es_model_stage_json(const struct es_stage_view *s)
+{
+	json_t *o = json_object(), *edges = json_array();
+	char *text;
+
+	for (size_t i = 0; i < s->n_edges; i++)
+		json_array_append_new(edges, json_pack("{s:s,s:s,s:s,s:I,s:b}", "target",
+		                                       s->edges[i].target, "pop", s->edges[i].pop,
+		                                       "release", s->edges[i].release, "status",
+		                                       (json_int_t)s->edges[i].status, "new",
+		                                       s->edges[i].is_new));
+	json_object_set_new(o, "type", json_string("stage"));
+	json_object_set_new(o, "stage", json_string(s->name));
+	json_object_set_new(o, "stack_status", json_string(s->stack_status));
+	json_object_set_new(o, "release", json_string(s->release));
+	json_object_set_new(o, "commit", json_string(s->commit));
+	json_object_set_new(o, "distribution_id", json_string(s->distribution_id));
+	const char *p = prop_name(s->propagation);
+	json_object_set_new(o, "distribution_status", p ? json_string(p) : json_null());
+	json_object_set_new(o, "propagation_elapsed_s", json_real(s->prop_elapsed_s));
+	json_object_set_new(o, "propagation_estimate_s",
+	                    s->prop_estimate_s < 0 ? json_null() : json_real(s->prop_estimate_s));
+	json_object_set_new(o, "lambda_arn", json_string(s->lambda_arn));
+	json_object_set_new(o, "edges_new", json_integer((json_int_t)s->edges_new));
+	json_object_set_new(o, "edges", edges);
+	json_object_set_new(o, "invalidations_in_progress",
+	                    json_integer(s->invalidations_in_progress));
+	json_object_set_new(o, "busy", json_boolean(s->busy));
+	json_object_set_new(o, "error", s->error[0] ? json_string(s->error) : json_null());
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+char *es_model_activity_json(const struct es_activity *a)
+{
+	static const char *const levels[] = {"info", "warn", "error", "event"};
+	json_t *o = json_pack("{s:s,s:f,s:s,s:s}", "type", "activity", "when", a->when, "level",
+	                      levels[a->level], "text", a->text);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(o);
+	return text;
+}

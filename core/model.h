@@ -108,4 +108,9 @@ bool es_model_busy(const struct es_model *m);
 void es_model_log(struct es_model *m, enum es_activity_level level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* One stage's view, or one activity line, as a JSON object on one line
+ * (malloc'd): `watch --json` prints a stream of them. */
+char *es_model_stage_json(const struct es_stage_view *s);
+char *es_model_activity_json(const struct es_activity *a);
+
 #endif

@@ -675,3 +675,25 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 	stage_now_free(&now);
 	return rc;
 }
+
+char *es_validation_json(const char *stage, const struct es_check_result *results, size_t n,
+                         bool passed)
+{
+	json_t *o = json_object(), *checks = json_array();
+	char *text;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		        checks, json_pack("{s:s,s:b,s:I,s:f,s:s}", "name", results[i].name,
+		                          "passed", results[i].passed, "status",
+		                          (json_int_t)results[i].status, "latency_ms",
+		                          results[i].latency_ms, "detail", results[i].detail));
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "command", json_string("validate"));
+	json_object_set_new(o, "stage", json_string(stage));
+	json_object_set_new(o, "passed", json_boolean(passed));
+	json_object_set_new(o, "checks", checks);
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}

@@ -57,4 +57,8 @@ int es_invalidation_poll(struct es_aws_client *aws, struct es_invalidation *inv)
 int es_validate(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
                 struct es_check_result *results, size_t max, size_t *n, bool *passed);
 
+/* The results of es_validate() as JSON text (malloc'd). */
+char *es_validation_json(const char *stage, const struct es_check_result *results, size_t n,
+                         bool passed);
+
 #endif

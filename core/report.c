@@ -29,3 +29,19 @@ char *es_report_error_json(const char *command, const struct es_error *e)
 	json_decref(o);
 	return text;
 }
+
+char *es_report_ok_json(const char *command, const char *const *pairs)
+{
+	json_t *o = json_object();
+	char *text;
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "command", json_string(command));
+	for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
+		json_object_set_new(o, pairs[i], json_string(pairs[i + 1]));
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "model.h"
 #include "release.h"
+#include "report.h"
 #include "timefmt.h"
 
 static bool refuse_read_only(struct es_cli *cli, const char *command)
@@ -92,12 +93,16 @@ int es_cmd_rollback(struct es_cli *cli)
 		return es_cli_fail(cli, "rollback", rc);
 	}
 	if (already) {
-		if (cli->json)
-			printf("{\"ok\": true, \"result\": \"already-running\", \"message\": "
-			       "\"%s\"}\n",
-			       es_error_last()->message);
-		else
+		if (cli->json) {
+			const char *kv[] = {"result", "already-running", "message",
+			                    es_error_last()->message, NULL};
+			char *j = es_report_ok_json("rollback", kv);
+			if (j)
+				puts(j);
+			free(j);
+		} else {
 			printf("already running this release: %s\n", es_error_last()->message);
+		}
 		ctx_free(&c);
 		return ES_EXIT_OK;
 	}
@@ -130,8 +135,13 @@ int es_cmd_revert(struct es_cli *cli)
 	}
 	fprintf(progress(cli), "committed %.7s: revert of %s\n", oid, cli->rev);
 	if (!cli->deploy) {
-		if (cli->json)
-			printf("{\"ok\": true, \"commit\": \"%s\"}\n", oid);
+		if (cli->json) {
+			const char *kv[] = {"commit", oid, NULL};
+			char *j = es_report_ok_json("revert", kv);
+			if (j)
+				puts(j);
+			free(j);
+		}
 		ctx_free(&c);
 		return ES_EXIT_OK;
 	}
@@ -197,10 +207,21 @@ int es_cmd_invalidate(struct es_cli *cli)
 		        es_duration_format(es_time_now() - start, took, sizeof(took)));
 		fflush(out);
 	}
-	if (cli->json)
-		printf("{\"ok\": true, \"id\": \"%s\", \"status\": \"%s\", \"distribution_id\": "
-		       "\"%s\", \"caller_reference\": \"%s\"}\n",
-		       inv.id, inv.status, inv.distribution_id, inv.caller_reference);
+	if (cli->json) {
+		const char *kv[] = {"id",
+		                    inv.id,
+		                    "status",
+		                    inv.status,
+		                    "distribution_id",
+		                    inv.distribution_id,
+		                    "caller_reference",
+		                    inv.caller_reference,
+		                    NULL};
+		char *j = es_report_ok_json("invalidate", kv);
+		if (j)
+			puts(j);
+		free(j);
+	}
 	ctx_free(&c);
 	return ES_EXIT_OK;
 }
@@ -226,22 +247,10 @@ int es_cmd_validate(struct es_cli *cli)
 		return es_cli_fail(cli, "validate", rc);
 	}
 	if (cli->json) {
-		printf("{\"ok\": %s, \"stage\": \"%s\", \"passed\": %s, \"checks\": [", "true",
-		       stage, passed ? "true" : "false");
-		for (size_t i = 0; i < n; i++) {
-			char detail[300];
-			size_t k = 0;
-			for (const char *p = results[i].detail; *p && k + 2 < sizeof(detail); p++)
-				if (*p != '"' && *p != '\\')
-					detail[k++] = *p;
-			detail[k] = '\0';
-			printf("%s{\"name\": \"%s\", \"passed\": %s, \"status\": %ld, "
-			       "\"latency_ms\": "
-			       "%.1f, \"detail\": \"%s\"}",
-			       i ? ", " : "", results[i].name, results[i].passed ? "true" : "false",
-			       results[i].status, results[i].latency_ms, detail);
-		}
-		printf("]}\n");
+		char *j = es_validation_json(stage, results, n, passed);
+		if (j)
+			puts(j);
+		free(j);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			printf("%s %-20s %3ld %7.1f ms  %s\n", results[i].passed ? "pass" : "FAIL",
@@ -307,7 +316,14 @@ int es_cmd_watch(struct es_cli *cli)
 		es_loop_turn(c.loop, 500);
 		for (; w.printed < es_model_activity_count(w.m); w.printed++) {
 			const struct es_activity *a = es_model_activity(w.m, w.printed);
-			printf("%s\n", a->text);
+			if (cli->json) {
+				char *j = es_model_activity_json(a);
+				if (j)
+					puts(j);
+				free(j);
+			} else {
+				printf("%s\n", a->text);
+			}
 		}
 		if (es_model_busy(w.m) || !w.changed)
 			continue;
@@ -320,6 +336,13 @@ int es_cmd_watch(struct es_cli *cli)
 				char el[32], est[32];
 				if (w.stage && strcmp(s->name, w.stage) != 0)
 					continue;
+				if (cli->json) {
+					char *j = es_model_stage_json(s);
+					if (j)
+						puts(j);
+					free(j);
+					continue;
+				}
 				printf("%-12s stack %-22s release %-18s", s->name, s->stack_status,
 				       s->release[0] ? s->release : "-");
 				if (s->propagation == ES_PROP_IN_PROGRESS)
@@ -336,7 +359,7 @@ int es_cmd_watch(struct es_cli *cli)
 					printf(" error: %s", s->error);
 				printf("\n");
 			}
-			if (es_model_connection(w.m)[0])
+			if (es_model_connection(w.m)[0] && !cli->json)
 				printf("%s\n", es_model_connection(w.m));
 			last_line = now;
 			first_round = false;
@@ -345,7 +368,10 @@ int es_cmd_watch(struct es_cli *cli)
 		if (quiet)
 			break;
 	}
-	printf("settled\n");
+	if (cli->json)
+		printf("{\"type\":\"settled\"}\n");
+	else
+		printf("settled\n");
 	es_model_free(w.m);
 	ctx_free(&c);
 	return ES_EXIT_OK;
@@ -368,9 +394,14 @@ int es_cmd_unlock(struct es_cli *cli)
 	ctx_free(&c);
 	if (rc)
 		return es_cli_fail(cli, "unlock", rc);
-	if (cli->json)
-		printf("{\"ok\": true, \"stage\": \"%s\"}\n", cli->stage);
-	else
+	if (cli->json) {
+		const char *kv[] = {"stage", cli->stage, NULL};
+		char *j = es_report_ok_json("unlock", kv);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
 		printf("%s unlocked\n", cli->stage);
+	}
 	return ES_EXIT_OK;
 }

@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "loop.h"
 #include "repo.h"
+#include "report.h"
 #include "status.h"
 #include "timefmt.h"
 #include "cmd.h"
@@ -97,9 +98,13 @@ int es_cmd_init(struct es_cli *cli)
 	rc = es_config_write_starter(path, app, "template.yaml");
 	if (rc)
 		return es_cli_fail(cli, "init", rc);
-	if (cli->json)
-		printf("{\"ok\": true, \"path\": \"%s\"}\n", path);
-	else
+	if (cli->json) {
+		const char *kv[] = {"path", path, NULL};
+		char *j = es_report_ok_json("init", kv);
+		if (j)
+			puts(j);
+		free(j);
+	} else
 		printf("wrote %s: set the bucket and stages, then run `edgeship status`\n", path);
 	return ES_EXIT_OK;
 }

@@ -4,6 +4,7 @@ edge sampling, validation, promotion and its refusals, the InProgress rule
 and --wait, racing promotions, rollback without rebuilding, and an
 invalidation retried after a dropped connection."""
 
+import json
 import re
 import threading
 import time
@@ -143,7 +144,20 @@ def main(tap, sim, app):
     rc, out, err = app.run("invalidate", "--stage", "production", "no-slash")
     tap.ok(rc == 2 and "must start with '/'" in err, "bad paths are refused before anything is sent", err)
 
-    # 10. The ledger names who approved what.
+    # 10. Machine-readable output.
+    rc, out, err = app.run("watch", "--json", timeout=120)
+    try:
+        docs = [json.loads(l) for l in out.splitlines() if l.strip()]
+    except ValueError:
+        docs = []
+    tap.ok(rc == 0 and docs and docs[-1] == {"type": "settled"}
+           and any(d.get("type") == "stage" and d.get("stage") == "production" for d in docs),
+           "watch --json prints one JSON object a line and ends settled", out)
+    rc, res, err = app.json("validate", "--stage", "production")
+    tap.ok(rc == 0 and res and res["passed"] is True and res["checks"][0]["name"] == "home",
+           "validate --json reports each check", res)
+
+    # 11. The ledger names who approved what.
     recs = app.records("production")
     tap.ok(any(r["kind"] == "promotion" and r["who"].startswith("arn:aws:") for r in recs),
            "the ledger records who promoted which release")
