@@ -37,7 +37,7 @@ static int cmd_version(struct es_cli *cli);
 	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")                     \
 	X("revert", es_cmd_revert, "REV [--deploy] [--yes] [--json]",                              \
 	  "commit a git revert of REV; --deploy sends it to the first stage")                      \
-	X("watch", es_cmd_watch, "[--stage NAME]",                                                 \
+	X("watch", es_cmd_watch, "[--stage NAME] [--json]",                                        \
 	  "follow stacks, propagation and invalidations line by line until settled")               \
 	X("unlock", es_cmd_unlock, "--stage NAME",                                                 \
 	  "remove a stage lock left by a console that died (recorded in the ledger)")              \
