@@ -1,6 +1,7 @@
 /* CloudFormation stack queries. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -443,4 +444,42 @@ bool es_cfn_status_in_progress(const char *status)
 bool es_cfn_status_failed(const char *status)
 {
 	return status && (ends_with(status, "_FAILED") || strstr(status, "ROLLBACK") != NULL);
+}
+
+int es_cfn_resource_of_type(const char *xml, size_t len, const char *type, char *id, size_t idlen)
+{
+	struct es_kv *ids, *types;
+	size_t n;
+	int rc;
+
+	id[0] = '\0';
+	rc = es_cfn_parse_stack_resources(xml, len, &ids, &types, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!id[0] && strcmp(types[i].value, type) == 0)
+			snprintf(id, idlen, "%s", ids[i].value);
+	free_pairs(ids, n);
+	free_pairs(types, n);
+	return ES_OK;
+}
+
+int es_cfn_stack_distribution(struct es_aws_client *c, const char *stack, char *id, size_t len)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	id[0] = '\0';
+	if (es_cfn_describe_stack_resources_call(&call, stack)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc)
+		return rc;
+	rc = es_cfn_resource_of_type(resp.body.data, resp.body.len, "AWS::CloudFront::Distribution",
+	                             id, len);
+	es_http_response_free(&resp);
+	return rc;
 }

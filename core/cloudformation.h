@@ -102,6 +102,13 @@ void es_stack_event_free(struct es_stack_event *e);
 int es_cfn_parse_stack_resources(const char *xml, size_t len, struct es_kv **ids,
                                  struct es_kv **types, size_t *n);
 
+/* The physical id of the first resource of `type` in a
+ * DescribeStackResources answer, into id ("" when there is none). */
+int es_cfn_resource_of_type(const char *xml, size_t len, const char *type, char *id, size_t idlen);
+/* Ask for stack's resources and find its CloudFront distribution (id ""
+ * when it has none). */
+int es_cfn_stack_distribution(struct es_aws_client *c, const char *stack, char *id, size_t len);
+
 /* Stack status classes. */
 bool es_cfn_status_in_progress(const char *status);
 bool es_cfn_status_failed(const char *status);

@@ -132,34 +132,10 @@ static int use_release(struct es_deploy *d, const struct es_release_ref *r)
 static int distribution_in_progress(struct es_aws_client *aws, const char *stack, char *id,
                                     size_t len, bool *moving)
 {
-	struct es_aws_call call;
-	struct es_http_response resp;
-	struct es_kv *ids, *types;
-	size_t n;
-	int rc;
-
 	*moving = false;
-	id[0] = '\0';
-	if (es_cfn_describe_stack_resources_call(&call, stack)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	rc = es_aws_send_sync(aws, &call, &resp);
+	int rc = es_cfn_stack_distribution(aws, stack, id, len);
 	if (rc)
 		return rc;
-	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
-				snprintf(id, len, "%s", ids[i].value);
-			free(ids[i].key);
-			free(ids[i].value);
-			free(types[i].key);
-			free(types[i].value);
-		}
-		free(ids);
-		free(types);
-	}
-	es_http_response_free(&resp);
 	if (!id[0])
 		return ES_OK;
 	struct es_distribution dist;

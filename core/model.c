@@ -268,27 +268,15 @@ static void on_resources(int rc, const struct es_http_response *resp, const stru
 	struct req *r = ud;
 	struct es_model *m = r->m;
 	struct es_stage_view *s = &m->stages[r->stage];
-	struct es_kv *ids, *types;
-	size_t n;
 
 	if (gone(m)) {
 		free(r);
 		return;
 	}
-	if (rc == ES_OK &&
-	    es_cfn_parse_stack_resources(resp->body.data, resp->body.len, &ids, &types, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
-				snprintf(s->distribution_id, sizeof(s->distribution_id), "%s",
-				         ids[i].value);
-			free(ids[i].key);
-			free(ids[i].value);
-			free(types[i].key);
-			free(types[i].value);
-		}
-		free(ids);
-		free(types);
-	}
+	if (rc == ES_OK)
+		es_cfn_resource_of_type(resp->body.data, resp->body.len,
+		                        "AWS::CloudFront::Distribution", s->distribution_id,
+		                        sizeof(s->distribution_id));
 	(void)err;
 	free(r);
 	if (--m->outstanding == 0)

@@ -39,8 +39,6 @@ static int read_stage_now(struct es_aws_client *aws, const struct es_stage_conf 
                           struct stage_now *out)
 {
 	struct es_stack st;
-	struct es_aws_call call;
-	struct es_http_response resp;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -60,29 +58,10 @@ static int read_stage_now(struct es_aws_client *aws, const struct es_stage_conf 
 		snprintf(out->template_sha, sizeof(out->template_sha), "%s", v);
 	es_stack_free(&st);
 
-	if (es_cfn_describe_stack_resources_call(&call, sc->stack)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	rc = es_aws_send_sync(aws, &call, &resp);
+	rc = es_cfn_stack_distribution(aws, sc->stack, out->distribution_id,
+	                               sizeof(out->distribution_id));
 	if (rc)
 		return es_fail_prefix("reading the resources of %s", sc->stack);
-	struct es_kv *ids, *types;
-	size_t n;
-	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0)
-				snprintf(out->distribution_id, sizeof(out->distribution_id), "%s",
-				         ids[i].value);
-			free(ids[i].key);
-			free(ids[i].value);
-			free(types[i].key);
-			free(types[i].value);
-		}
-		free(ids);
-		free(types);
-	}
-	es_http_response_free(&resp);
 	if (out->distribution_id[0]) {
 		rc = es_cf_get_distribution(aws, out->distribution_id, &out->dist);
 		if (rc)

@@ -16,32 +16,10 @@ static void copy(char *dst, size_t len, const char *src)
 
 static void read_distribution(struct es_aws_client *aws, struct es_stage_status *s)
 {
-	struct es_aws_call call;
-	struct es_http_response resp;
-	struct es_kv *ids, *types;
-	size_t n;
-
-	if (es_cfn_describe_stack_resources_call(&call, s->stack)) {
-		es_aws_call_free(&call);
-		return;
-	}
-	if (es_aws_send_sync(aws, &call, &resp))
-		return;
-	if (es_cfn_parse_stack_resources(resp.body.data, resp.body.len, &ids, &types, &n) ==
-	    ES_OK) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(types[i].value, "AWS::CloudFront::Distribution") == 0 &&
-			    !s->distribution_id[0])
-				copy(s->distribution_id, sizeof(s->distribution_id), ids[i].value);
-			free(ids[i].key);
-			free(ids[i].value);
-			free(types[i].key);
-			free(types[i].value);
-		}
-		free(ids);
-		free(types);
-	}
-	es_http_response_free(&resp);
+	/* A stack whose resources cannot be read simply shows no distribution. */
+	if (es_cfn_stack_distribution(aws, s->stack, s->distribution_id,
+	                              sizeof(s->distribution_id)) != ES_OK)
+		s->distribution_id[0] = '\0';
 }
 
 static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc,

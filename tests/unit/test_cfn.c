@@ -118,6 +118,30 @@ static void stack_events_keep_aws_order(void **state)
 	es_stack_event_page_free(&p);
 }
 
+static void finds_the_distribution_among_resources(void **state)
+{
+	const char *xml =
+	        "<DescribeStackResourcesResponse " NS "><DescribeStackResourcesResult>"
+	        "<StackResources><member><LogicalResourceId>Fn</LogicalResourceId>"
+	        "<PhysicalResourceId>fn-1</PhysicalResourceId>"
+	        "<ResourceType>AWS::Lambda::Function</ResourceType></member>"
+	        "<member><LogicalResourceId>CFDistribution</LogicalResourceId>"
+	        "<PhysicalResourceId>E2EXAMPLE</PhysicalResourceId>"
+	        "<ResourceType>AWS::CloudFront::Distribution</ResourceType></member>"
+	        "</StackResources></DescribeStackResourcesResult></DescribeStackResourcesResponse>";
+	char id[64];
+
+	assert_int_equal(es_cfn_resource_of_type(xml, strlen(xml), "AWS::CloudFront::Distribution",
+	                                         id, sizeof(id)),
+	                 ES_OK);
+	assert_string_equal(id, "E2EXAMPLE");
+	assert_int_equal(
+	        es_cfn_resource_of_type(xml, strlen(xml), "AWS::S3::Bucket", id, sizeof(id)),
+	        ES_OK);
+	assert_string_equal(id, "");
+	assert_int_equal(es_cfn_resource_of_type("<oops", 5, "X", id, sizeof(id)), ES_EPARSE);
+}
+
 static void status_classes(void **state)
 {
 	assert_true(es_cfn_status_in_progress("UPDATE_ROLLBACK_IN_PROGRESS"));
@@ -189,6 +213,7 @@ int main(void)
 	        cmocka_unit_test(change_set_with_changes),
 	        cmocka_unit_test(empty_change_set_is_decided_by_reason),
 	        cmocka_unit_test(stack_events_keep_aws_order),
+	        cmocka_unit_test(finds_the_distribution_among_resources),
 	        cmocka_unit_test(status_classes),
 	        cmocka_unit_test(create_change_set_body),
 	        cmocka_unit_test(iso_times),
