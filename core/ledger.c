@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "s3.h"
 #include "sts.h"
+#include "xml.h"
 
 #define SEQ_DIGITS 10
 /* How many numbers a writer tries before giving up on a crowded ledger. */
@@ -373,4 +374,83 @@ void es_record_list_free(struct es_record_list *r)
 		free(r->items[i].json);
 	free(r->items);
 	memset(r, 0, sizeof(*r));
+}
+
+int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	read_cache(l, out);
+	qsort(out->items, out->n, sizeof(*out->items), by_seq);
+	mark_open(out);
+	return ES_OK;
+}
+
+long es_ledger_cached_max(struct es_ledger *l)
+{
+	DIR *d = opendir(l->cache);
+	struct dirent *e;
+	long max = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char *end;
+		long seq = strtol(e->d_name, &end, 10);
+		if (seq > max && strcmp(end, ".json") == 0)
+			max = seq;
+	}
+	closedir(d);
+	return max;
+}
+
+int es_ledger_list_call(struct es_ledger *l, long after_seq, struct es_aws_call *call)
+{
+	char prefix[1024], start[1100];
+
+	snprintf(prefix, sizeof(prefix), "%sledger/", l->prefix);
+	key_for(l, after_seq, start, sizeof(start));
+	return es_s3_list_call(call, l->bucket, prefix, after_seq > 0 ? start : NULL, NULL);
+}
+
+int es_ledger_parse_list(const char *xml, size_t len, long **seqs, size_t *n)
+{
+	xmlDoc *doc = es_xml_parse(xml, len);
+
+	*seqs = NULL;
+	*n = 0;
+	if (!doc)
+		return es_fail_prefix("ListObjectsV2");
+	for (xmlNode *k = es_xml_child(xmlDocGetRootElement(doc), "Contents"); k;
+	     k = es_xml_next(k)) {
+		char *key = es_xml_path_text(k, "Key");
+		const char *base = key ? strrchr(key, '/') : NULL;
+		long seq = atol(base ? base + 1 : key ? key : "0");
+		free(key);
+		if (seq <= 0)
+			continue;
+		long *v = realloc(*seqs, (*n + 1) * sizeof(*v));
+		if (!v) {
+			xmlFreeDoc(doc);
+			return es_fail(ES_ENOMEM, "out of memory");
+		}
+		*seqs = v;
+		v[(*n)++] = seq;
+	}
+	xmlFreeDoc(doc);
+	return ES_OK;
+}
+
+int es_ledger_get_call(struct es_ledger *l, long seq, struct es_aws_call *call)
+{
+	char key[1100];
+
+	key_for(l, seq, key, sizeof(key));
+	return es_s3_get_object_call(call, l->bucket, key);
+}
+
+void es_ledger_store(struct es_ledger *l, long seq, const char *text, size_t len)
+{
+	cache_write(l, seq, text, len);
+	if (seq >= l->next_hint)
+		l->next_hint = seq + 1;
 }

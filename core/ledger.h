@@ -56,6 +56,18 @@ int es_ledger_append(struct es_ledger *l, struct json_t *record, long *seq);
 int es_ledger_read(struct es_ledger *l, struct es_record_list *out);
 void es_record_list_free(struct es_record_list *r);
 
+/* For readers on the event loop, which must not block: the records in the
+ * local cache only (no network), the calls that list and fetch newer
+ * records, and storing what was fetched in the cache. */
+int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out);
+/* The highest sequence number in the local cache (0 when empty). */
+long es_ledger_cached_max(struct es_ledger *l);
+int es_ledger_list_call(struct es_ledger *l, long after_seq, struct es_aws_call *call);
+/* Sequence numbers named by a ListObjectsV2 answer (malloc'd array). */
+int es_ledger_parse_list(const char *xml, size_t len, long **seqs, size_t *n);
+int es_ledger_get_call(struct es_ledger *l, long seq, struct es_aws_call *call);
+void es_ledger_store(struct es_ledger *l, long seq, const char *text, size_t len);
+
 /* The local cache directory (for messages and tests). */
 const char *es_ledger_cache_dir(const struct es_ledger *l);
 

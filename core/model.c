@@ -44,11 +44,14 @@ struct es_model {
 	char connection[320];
 	uint64_t timer;
 	uint64_t ledger_timer;
-	bool zombie;             /* freed by its owner while answers were still due */
-	bool again;              /* a refresh was asked for while a round was in flight */
-	bool force;              /* the next round reads every stack (a refresh, or the first) */
-	double *stack_polled;    /* per stage: when DescribeStacks last went out */
-	double *detail_modified; /* per stage: dist_modified the detail was read for */
+	bool zombie;              /* freed by its owner while answers were still due */
+	bool again;               /* a refresh was asked for while a round was in flight */
+	bool force;               /* the next round reads every stack (a refresh, or the first) */
+	struct es_ledger *ledger; /* records read in the background (NULL: none) */
+	int ledger_pending;       /* ledger requests in flight */
+	bool ledger_again;        /* read once more when those are done */
+	double *stack_polled;     /* per stage: when DescribeStacks last went out */
+	double *detail_modified;  /* per stage: dist_modified the detail was read for */
 };
 
 static void changed(struct es_model *m, unsigned what)
@@ -106,7 +109,7 @@ const char *es_model_connection(const struct es_model *m)
 
 bool es_model_busy(const struct es_model *m)
 {
-	if (m->outstanding > 0)
+	if (m->outstanding > 0 || m->ledger_pending > 0)
 		return true;
 	for (size_t i = 0; i < m->n_stages; i++)
 		if (m->sampling[i])
@@ -197,6 +200,7 @@ static void really_free(struct es_model *m)
 	free(m->edge_ctx);
 	free(m->stack_polled);
 	free(m->detail_modified);
+	es_ledger_free(m->ledger);
 	free(m->stages);
 	free(m->activity);
 	free(m);
@@ -207,7 +211,7 @@ static bool gone(struct es_model *m)
 {
 	if (!m->zombie)
 		return false;
-	if (--m->outstanding == 0)
+	if (--m->outstanding == 0 && m->ledger_pending == 0)
 		really_free(m);
 	return true;
 }
@@ -545,97 +549,178 @@ static int cmp_double(const void *a, const void *b)
 
 /* The ledger is read with blocking calls, so only from a timer after the
  * first frame and then rarely; its records are cached on disk. */
+/* Fill the stages' last action, validation and propagation estimate from
+ * the ledger records in the local cache (a disk read, no network). */
+static void apply_records(struct es_model *m)
+{
+	struct es_record_list recs;
+
+	if (!m->ledger || es_ledger_read_cache(m->ledger, &recs) != ES_OK)
+		return;
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		double durations[64];
+		size_t nd = 0;
+		s->interrupted = false;
+		/* The newest validation of this stage, and whether it is for
+		 * the release the stage runs now. */
+		for (size_t j = recs.n; j-- > 0;) {
+			const struct es_record *r = &recs.items[j];
+			if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "validation") != 0)
+				continue;
+			json_t *o = json_loads(r->json, 0, NULL), *c;
+			size_t k;
+			s->n_checks = 0;
+			json_array_foreach(json_object_get(o, "checks"), k, c)
+			{
+				if (s->n_checks == ES_MODEL_MAX_CHECKS)
+					break;
+				struct es_check_result *cr = &s->checks[s->n_checks++];
+				const char *nm = json_string_value(json_object_get(c, "name"));
+				const char *dt = json_string_value(json_object_get(c, "detail"));
+				snprintf(cr->name, sizeof(cr->name), "%s", nm ? nm : "");
+				snprintf(cr->detail, sizeof(cr->detail), "%s", dt ? dt : "");
+				es_sanitize(cr->detail, false);
+				cr->passed = json_is_true(json_object_get(c, "passed"));
+				cr->status = (long)json_integer_value(json_object_get(c, "status"));
+				cr->latency_ms =
+				        json_number_value(json_object_get(c, "latency_ms"));
+			}
+			json_decref(o);
+			s->validated = strcmp(r->release, s->release) == 0;
+			s->validation_passed = strcmp(r->result, "passed") == 0;
+			snprintf(s->validated_at, sizeof(s->validated_at), "%s", r->when);
+			break;
+		}
+		/* The newest action on this stage. */
+		for (size_t j = recs.n; j-- > 0;) {
+			const struct es_record *r = &recs.items[j];
+			if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "propagation") == 0)
+				continue;
+			char ago[32];
+			const char *who = strrchr(r->who, '/');
+			double t = es_time_parse(r->when);
+			snprintf(s->last_action, sizeof(s->last_action), "%s %s by %s, %s ago",
+			         r->kind, r->result[0] ? r->result : r->phase,
+			         who ? who + 1 : r->who,
+			         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
+			                            sizeof(ago)));
+			s->interrupted = r->open && !s->busy;
+			break;
+		}
+		for (size_t j = 0; j < recs.n && nd < 64; j++) {
+			const struct es_record *r = &recs.items[j];
+			if (strcmp(r->stage, s->name) == 0 && strcmp(r->kind, "propagation") == 0) {
+				double d = atof(r->message);
+				if (d > 0)
+					durations[nd++] = d;
+			}
+		}
+		if (nd) {
+			qsort(durations, nd, sizeof(durations[0]), cmp_double);
+			s->prop_estimate_s =
+			        nd % 2 ? durations[nd / 2]
+			               : (durations[nd / 2 - 1] + durations[nd / 2]) / 2;
+		} else {
+			s->prop_estimate_s = -1;
+		}
+	}
+	es_record_list_free(&recs);
+	changed(m, ES_MODEL_STAGES);
+}
+
+static void fetch_ledger(struct es_model *m);
+
+static void ledger_request_done(struct es_model *m)
+{
+	if (--m->ledger_pending > 0)
+		return;
+	apply_records(m);
+	if (m->ledger_again) {
+		m->ledger_again = false;
+		fetch_ledger(m);
+	}
+}
+
+static void on_ledger_record(int rc, const struct es_http_response *resp,
+                             const struct es_error *err, void *ud)
+{
+	struct req *r = ud;
+	struct es_model *m = r->m;
+
+	(void)err;
+	if (m->zombie) {
+		free(r);
+		if (--m->ledger_pending == 0 && m->outstanding == 0)
+			really_free(m);
+		return;
+	}
+	if (rc == ES_OK)
+		es_ledger_store(m->ledger, (long)r->stage, es_buf_str(&resp->body), resp->body.len);
+	free(r);
+	ledger_request_done(m);
+}
+
+static void on_ledger_list(int rc, const struct es_http_response *resp, const struct es_error *err,
+                           void *ud)
+{
+	struct es_model *m = ud;
+	long *seqs = NULL;
+	size_t n = 0;
+
+	(void)err;
+	if (m->zombie) {
+		if (--m->ledger_pending == 0 && m->outstanding == 0)
+			really_free(m);
+		return;
+	}
+	if (rc == ES_OK && es_ledger_parse_list(resp->body.data, resp->body.len, &seqs, &n) == 0) {
+		/* Records are immutable: fetch only the ones the cache lacks. */
+		for (size_t i = 0; i < n; i++) {
+			struct es_aws_call call;
+			struct req *r = malloc(sizeof(*r));
+			if (!r || es_ledger_get_call(m->ledger, seqs[i], &call) != ES_OK) {
+				free(r);
+				es_aws_call_free(&call);
+				continue;
+			}
+			r->m = m;
+			r->stage = (size_t)seqs[i];
+			m->ledger_pending++;
+			es_aws_send(m->aws, &call, on_ledger_record, r);
+		}
+	}
+	free(seqs);
+	ledger_request_done(m);
+}
+
+/* Ask S3 for records newer than the cache holds; everything asynchronous. */
+static void fetch_ledger(struct es_model *m)
+{
+	struct es_aws_call call;
+
+	if (!m->ledger)
+		return;
+	if (m->ledger_pending > 0) {
+		m->ledger_again = true;
+		return;
+	}
+	if (es_ledger_list_call(m->ledger, es_ledger_cached_max(m->ledger), &call) != ES_OK) {
+		es_aws_call_free(&call);
+		return;
+	}
+	m->ledger_pending++;
+	es_aws_send(m->aws, &call, on_ledger_list, m);
+}
+
 static void read_ledger(struct es_loop *loop, void *ud)
 {
 	struct es_model *m = ud;
-	struct es_ledger *l;
-	struct es_record_list recs;
 
 	(void)loop;
 	m->ledger_timer = es_loop_timer(m->loop, LEDGER_EVERY_MS, read_ledger, m);
-	if (es_ledger_open(m->aws, m->conf->bucket, m->conf->prefix, &l) != ES_OK)
-		return;
-	if (es_ledger_read(l, &recs) == ES_OK) {
-		for (size_t i = 0; i < m->n_stages; i++) {
-			struct es_stage_view *s = &m->stages[i];
-			double durations[64];
-			size_t nd = 0;
-			s->interrupted = false;
-			/* The newest validation of this stage, and whether it is for
-			 * the release the stage runs now. */
-			for (size_t j = recs.n; j-- > 0;) {
-				const struct es_record *r = &recs.items[j];
-				if (strcmp(r->stage, s->name) != 0 ||
-				    strcmp(r->kind, "validation") != 0)
-					continue;
-				json_t *o = json_loads(r->json, 0, NULL), *c;
-				size_t k;
-				s->n_checks = 0;
-				json_array_foreach(json_object_get(o, "checks"), k, c)
-				{
-					if (s->n_checks == ES_MODEL_MAX_CHECKS)
-						break;
-					struct es_check_result *cr = &s->checks[s->n_checks++];
-					const char *nm =
-					        json_string_value(json_object_get(c, "name"));
-					const char *dt =
-					        json_string_value(json_object_get(c, "detail"));
-					snprintf(cr->name, sizeof(cr->name), "%s", nm ? nm : "");
-					snprintf(cr->detail, sizeof(cr->detail), "%s",
-					         dt ? dt : "");
-					es_sanitize(cr->detail, false);
-					cr->passed = json_is_true(json_object_get(c, "passed"));
-					cr->status = (long)json_integer_value(
-					        json_object_get(c, "status"));
-					cr->latency_ms =
-					        json_number_value(json_object_get(c, "latency_ms"));
-				}
-				json_decref(o);
-				s->validated = strcmp(r->release, s->release) == 0;
-				s->validation_passed = strcmp(r->result, "passed") == 0;
-				snprintf(s->validated_at, sizeof(s->validated_at), "%s", r->when);
-				break;
-			}
-			/* The newest action on this stage. */
-			for (size_t j = recs.n; j-- > 0;) {
-				const struct es_record *r = &recs.items[j];
-				if (strcmp(r->stage, s->name) != 0 ||
-				    strcmp(r->kind, "propagation") == 0)
-					continue;
-				char ago[32];
-				const char *who = strrchr(r->who, '/');
-				double t = es_time_parse(r->when);
-				snprintf(s->last_action, sizeof(s->last_action),
-				         "%s %s by %s, %s ago", r->kind,
-				         r->result[0] ? r->result : r->phase,
-				         who ? who + 1 : r->who,
-				         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
-				                            sizeof(ago)));
-				s->interrupted = r->open && !s->busy;
-				break;
-			}
-			for (size_t j = 0; j < recs.n && nd < 64; j++) {
-				const struct es_record *r = &recs.items[j];
-				if (strcmp(r->stage, s->name) == 0 &&
-				    strcmp(r->kind, "propagation") == 0) {
-					double d = atof(r->message);
-					if (d > 0)
-						durations[nd++] = d;
-				}
-			}
-			if (nd) {
-				qsort(durations, nd, sizeof(durations[0]), cmp_double);
-				s->prop_estimate_s =
-				        nd % 2 ? durations[nd / 2]
-				               : (durations[nd / 2 - 1] + durations[nd / 2]) / 2;
-			} else {
-				s->prop_estimate_s = -1;
-			}
-		}
-		es_record_list_free(&recs);
-		changed(m, ES_MODEL_STAGES);
-	}
-	es_ledger_free(l);
+	apply_records(m);
+	fetch_ledger(m);
 }
 
 /* ------------------------------------------------------------ life */
@@ -658,6 +743,7 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	m->stack_polled = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->stack_polled));
 	m->detail_modified = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->detail_modified));
 	m->force = true;
+	es_ledger_open(aws, conf->bucket, conf->prefix, &m->ledger);
 	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx || !m->stack_polled ||
 	    !m->detail_modified) {
 		es_model_free(m);
@@ -689,7 +775,7 @@ void es_model_free(struct es_model *m)
 	for (size_t i = 0; m->sampling && i < m->n_stages; i++)
 		if (m->sampling[i])
 			es_edges_cancel(m->loop, m->sampling[i]);
-	if (m->outstanding > 0) {
+	if (m->outstanding > 0 || m->ledger_pending > 0) {
 		m->zombie = true;
 		return;
 	}

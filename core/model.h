@@ -100,8 +100,8 @@ const struct es_activity *es_model_activity(const struct es_model *m, size_t i);
 
 /* "" when all is well, else e.g. "offline: retrying in 8s (cannot reach …)". */
 const char *es_model_connection(const struct es_model *m);
-/* True while a poll or an edge sample is in flight (script mode and watch
- * wait for it). */
+/* True while a poll, an edge sample or a ledger read is in flight (script
+ * mode and watch wait for it). */
 bool es_model_busy(const struct es_model *m);
 
 /* Add a line to the activity log (deploy events, refusals, …). */
