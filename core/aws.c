@@ -615,7 +615,7 @@ int es_aws_send_sync(struct es_aws_client *c, struct es_aws_call *call,
 	if (rc)
 		return rc;
 	while (!w.done) {
-		rc = es_loop_turn(c->loop, 1000);
+		rc = es_loop_turn_quiet(c->loop, 1000);
 		if (rc)
 			return rc;
 	}

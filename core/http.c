@@ -286,7 +286,7 @@ int es_http_send_sync(struct es_loop *loop, const struct es_http_request *req,
 	if (rc)
 		return rc;
 	while (!s.done) {
-		rc = es_loop_turn(loop, 1000);
+		rc = es_loop_turn_quiet(loop, 1000);
 		if (rc)
 			return rc;
 	}

@@ -291,7 +291,19 @@ static bool finish_transfers(struct es_loop *loop)
 	return any;
 }
 
+static int turn(struct es_loop *loop, long max_wait_ms, bool quiet);
+
 int es_loop_turn(struct es_loop *loop, long max_wait_ms)
+{
+	return turn(loop, max_wait_ms, false);
+}
+
+int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms)
+{
+	return turn(loop, max_wait_ms, true);
+}
+
+static int turn(struct es_loop *loop, long max_wait_ms, bool quiet)
 {
 	struct curl_waitfd extra[16];
 	unsigned n_extra = 0;
@@ -302,12 +314,12 @@ int es_loop_turn(struct es_loop *loop, long max_wait_ms)
 
 	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
 		wait = max_wait_ms;
-	if (loop->n_idles)
+	if (loop->n_idles && !quiet)
 		wait = 0;
 	if (wait < 0 || wait > 60000)
 		wait = 60000;
 
-	for (size_t i = 0; i < loop->n_fds && n_extra < 16; i++) {
+	for (size_t i = 0; !quiet && i < loop->n_fds && n_extra < 16; i++) {
 		extra[n_extra].fd = loop->fds[i].fd;
 		extra[n_extra].events = (short)loop->fds[i].events;
 		extra[n_extra].revents = 0;
@@ -334,7 +346,7 @@ int es_loop_turn(struct es_loop *loop, long max_wait_ms)
 	}
 	did |= run_due_timers(loop);
 
-	if (!did && loop->n_idles) {
+	if (!did && !quiet && loop->n_idles) {
 		if (loop->idle_next >= loop->n_idles)
 			loop->idle_next = 0;
 		struct idle it = loop->idles[loop->idle_next];

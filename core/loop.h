@@ -36,6 +36,11 @@ void es_loop_idle_cancel(struct es_loop *loop, es_idle_fn fn, void *ud);
  * slice when nothing was. Returns ES_OK or an error status. */
 int es_loop_turn(struct es_loop *loop, long max_wait_ms);
 
+/* A turn for a synchronous call that waits inside someone else's callback:
+ * transfers and timers run, but descriptors (the keyboard) and idle slices
+ * wait, so no key is handled in the middle of an action. */
+int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms);
+
 /* Turn until es_loop_stop() is called. */
 int es_loop_run(struct es_loop *loop);
 void es_loop_stop(struct es_loop *loop);

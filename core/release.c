@@ -602,7 +602,7 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 			left += probes[i].pending;
 		if (!left)
 			break;
-		if (es_loop_turn(loop, 500))
+		if (es_loop_turn_quiet(loop, 500))
 			break;
 	}
 	*passed = true;

@@ -112,12 +112,49 @@ static void idle_slices_run_until_done(void **state)
 	es_loop_free(l);
 }
 
+static void count_fd(struct es_loop *l, int fd, short revents, void *ud)
+{
+	char c;
+	(void)l;
+	(void)revents;
+	assert_int_equal(read(fd, &c, 1), 1);
+	(*(int *)ud)++;
+}
+
+static void count_timer(struct es_loop *l, void *ud)
+{
+	(void)l;
+	(*(int *)ud)++;
+}
+
+/* Inside an action, a synchronous wait must not handle a key. */
+static void quiet_turn_leaves_descriptors_alone(void **state)
+{
+	struct es_loop *l = es_loop_new();
+	int p[2], keys = 0, timers = 0;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "k", 1), 1);
+	es_loop_watch_fd(l, p[0], POLLIN, count_fd, &keys);
+	es_loop_timer(l, 0, count_timer, &timers);
+	assert_int_equal(es_loop_turn_quiet(l, 50), 0);
+	assert_int_equal(keys, 0);
+	assert_int_equal(timers, 1);
+	assert_int_equal(es_loop_turn(l, 50), 0);
+	assert_int_equal(keys, 1);
+	es_loop_unwatch_fd(l, p[0]);
+	close(p[0]);
+	close(p[1]);
+	es_loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(timers_fire_in_order),
 	        cmocka_unit_test(fd_wakes_the_loop),
 	        cmocka_unit_test(idle_slices_run_until_done),
+	        cmocka_unit_test(quiet_turn_leaves_descriptors_alone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
