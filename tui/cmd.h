@@ -44,4 +44,14 @@ int result_exit(const struct es_deploy_result *r);
  * true means "try again". */
 bool wait_and_retry(struct es_cli *cli, struct ctx *c, int rc, FILE *out);
 
+/* Starts one deploy-like action into ui->d (ES_OK with ui->d NULL: nothing
+ * to run, the starter has said why). */
+typedef int (*action_start_fn)(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, void *arg);
+
+/* What deploy, promote and rollback share: start (retrying a busy stage with
+ * --wait), report a refusal, otherwise follow the action to its end. Frees
+ * c; returns the exit code. */
+int start_and_run(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *command,
+                  const char *what, action_start_fn start, void *arg);
+
 #endif

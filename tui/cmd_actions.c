@@ -22,6 +22,13 @@ static bool refuse_read_only(struct es_cli *cli, const char *command)
 	return true;
 }
 
+static int start_promote(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, void *arg)
+{
+	(void)arg;
+	return es_promote_start(c->aws, c->conf, cli->to, cli->yes, cli->poll_ms, on_deploy_event,
+	                        ui, &ui->d);
+}
+
 int es_cmd_promote(struct es_cli *cli)
 {
 	struct ctx c;
@@ -40,30 +47,38 @@ int es_cmd_promote(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "promote", rc);
 	}
-	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	ui.confirm_word = cli->to;
-	do {
-		rc = es_promote_start(c.aws, c.conf, cli->to, cli->yes, cli->poll_ms,
-		                      on_deploy_event, &ui, &ui.d);
-		if (rc) {
-			es_deploy_free(ui.d);
-			ui.d = NULL;
-		}
-	} while (wait_and_retry(cli, &c, rc, ui.out));
-	if (rc) {
-		ctx_free(&c);
-		return es_cli_fail(cli, "promote", rc);
+	return start_and_run(cli, &c, &ui, "promote", "promotion", start_promote, NULL);
+}
+
+/* Starts the rollback, or says the stage already runs that release. */
+static int start_rollback(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, void *arg)
+{
+	bool already = false;
+	int rc;
+
+	(void)arg;
+	rc = es_rollback_start(c->aws, c->conf, c->repo, cli->stage, cli->to, cli->yes,
+	                       cli->poll_ms, on_deploy_event, ui, &ui->d, &already);
+	if (rc || !already)
+		return rc;
+	if (cli->json) {
+		const char *kv[] = {"result", "already-running", "message",
+		                    es_error_last()->message, NULL};
+		char *j = es_report_ok_json("rollback", kv);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
+		printf("already running this release: %s\n", es_error_last()->message);
 	}
-	rc = run_deploy(cli, &c, &ui, "promotion");
-	ctx_free(&c);
-	return rc;
+	return ES_OK;
 }
 
 int es_cmd_rollback(struct es_cli *cli)
 {
 	struct ctx c;
 	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
-	bool already = false;
 	int rc;
 
 	if (refuse_read_only(cli, "rollback"))
@@ -78,37 +93,8 @@ int es_cmd_rollback(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "rollback", rc);
 	}
-	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	ui.confirm_word = cli->stage;
-	do {
-		rc = es_rollback_start(c.aws, c.conf, c.repo, cli->stage, cli->to, cli->yes,
-		                       cli->poll_ms, on_deploy_event, &ui, &ui.d, &already);
-		if (rc) {
-			es_deploy_free(ui.d);
-			ui.d = NULL;
-		}
-	} while (wait_and_retry(cli, &c, rc, ui.out));
-	if (rc) {
-		ctx_free(&c);
-		return es_cli_fail(cli, "rollback", rc);
-	}
-	if (already) {
-		if (cli->json) {
-			const char *kv[] = {"result", "already-running", "message",
-			                    es_error_last()->message, NULL};
-			char *j = es_report_ok_json("rollback", kv);
-			if (j)
-				puts(j);
-			free(j);
-		} else {
-			printf("already running this release: %s\n", es_error_last()->message);
-		}
-		ctx_free(&c);
-		return ES_EXIT_OK;
-	}
-	rc = run_deploy(cli, &c, &ui, "rollback");
-	ctx_free(&c);
-	return rc;
+	return start_and_run(cli, &c, &ui, "rollback", "rollback", start_rollback, NULL);
 }
 
 int es_cmd_revert(struct es_cli *cli)

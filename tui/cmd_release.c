@@ -260,13 +260,31 @@ int result_exit(const struct es_deploy_result *r)
 	return ES_EXIT_FAILURE;
 }
 
+struct deploy_args {
+	const char *stage;
+};
+
+static int start_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, void *arg)
+{
+	const struct deploy_args *a = arg;
+	struct es_deploy_request req = {
+	        .conf = c->conf,
+	        .repo = c->repo,
+	        .rev = cli->rev ? cli->rev : "HEAD",
+	        .stage = a->stage,
+	        .yes = cli->yes,
+	        .poll_ms = cli->poll_ms,
+	};
+	return es_deploy_start(c->aws, &req, on_deploy_event, ui, &ui->d);
+}
+
 int es_cmd_deploy(struct es_cli *cli)
 {
 	struct ctx c;
 	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
 	bool dirty = false;
 	size_t n_dirty = 0;
-	int rc, code;
+	int rc;
 
 	if (cli->read_only) {
 		es_fail(ES_EREFUSED,
@@ -299,29 +317,30 @@ int es_cmd_deploy(struct es_cli *cli)
 		        "note: %zu uncommitted change%s in the working tree are not deployed; "
 		        "edgeship deploys commits\n",
 		        n_dirty, n_dirty == 1 ? "" : "s");
-	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-	struct es_deploy_request req = {
-	        .conf = c.conf,
-	        .repo = c.repo,
-	        .rev = cli->rev ? cli->rev : "HEAD",
-	        .stage = sc->name,
-	        .yes = cli->yes,
-	        .poll_ms = cli->poll_ms,
-	};
+	struct deploy_args args = {sc->name};
+	return start_and_run(cli, &c, &ui, "deploy", "deploy", start_deploy, &args);
+}
+
+int start_and_run(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *command,
+                  const char *what, action_start_fn start, void *arg)
+{
+	int rc;
+
+	ui->interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	do {
-		rc = es_deploy_start(c.aws, &req, on_deploy_event, &ui, &ui.d);
+		rc = start(cli, c, ui, arg);
 		if (rc) {
-			es_deploy_free(ui.d);
-			ui.d = NULL;
+			es_deploy_free(ui->d);
+			ui->d = NULL;
 		}
-	} while (wait_and_retry(cli, &c, rc, ui.out));
+	} while (wait_and_retry(cli, c, rc, ui->out));
 	if (rc) {
-		ctx_free(&c);
-		return es_cli_fail(cli, "deploy", rc);
+		ctx_free(c);
+		return es_cli_fail(cli, command, rc);
 	}
-	code = run_deploy(cli, &c, &ui, "deploy");
-	ctx_free(&c);
-	return code;
+	rc = ui->d ? run_deploy(cli, c, ui, what) : ES_EXIT_OK;
+	ctx_free(c);
+	return rc;
 }
 
 int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *what)
