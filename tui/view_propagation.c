@@ -157,13 +157,23 @@ static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t l
 		char *dash = strchr(code, '-');
 		if (dash)
 			*dash = 0;
-		enum es_area a = ed->status == 0 || ed->error[0] ? ES_AREA_EDGE_DOWN
-		                 : ed->is_new                    ? ES_AREA_EDGE_NEW
-		                                                 : ES_AREA_EDGE_OLD;
-		snprintf(cell, sizeof(cell), " %-6s %-4s ", code,
-		         a == ES_AREA_EDGE_DOWN ? "down"
-		         : ed->is_new           ? "new"
-		                                : "old");
+		/* An edge that answers with an error (a distribution it does not
+		 * serve yet) shows its status; one without a marker is unknown,
+		 * not old. */
+		char label[8];
+		bool down = ed->status == 0 || ed->error[0] || ed->status >= 400;
+		enum es_area a = down         ? ES_AREA_EDGE_DOWN
+		                 : ed->is_new ? ES_AREA_EDGE_NEW
+		                              : ES_AREA_EDGE_OLD;
+		if (ed->status >= 400)
+			snprintf(label, sizeof(label), "%ld", ed->status);
+		else
+			snprintf(label, sizeof(label), "%s",
+			         down             ? "down"
+			         : ed->is_new     ? "new"
+			         : ed->release[0] ? "old"
+			                          : "?");
+		snprintf(cell, sizeof(cell), " %-6s %-4s ", code, label);
 		int cx = 2 + (int)k * CELL_W;
 		if (cx + CELL_W - 1 > w)
 			break;

@@ -25,6 +25,9 @@ static void edge(struct es_stage_view *s, const char *pop, bool is_new, long sta
 	snprintf(e->target, sizeof(e->target), "127.0.0.1:%zu", 8080 + s->n_edges);
 	e->is_new = is_new;
 	e->status = status;
+	/* the Lambda version each edge reports: the new one, or the one before */
+	if (status)
+		snprintf(e->release, sizeof(e->release), "%s", is_new ? "7" : "6");
 	if (is_new && status)
 		s->edges_new++;
 }
