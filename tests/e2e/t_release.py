@@ -18,8 +18,9 @@ def deploy(app, *extra):
 
 def main(tap, sim, app):
     c1 = app.head()
-    # Propagation slow enough to watch: edges switch over 1.5 to 4 s.
-    sim.config(propagation_min=1.5, propagation_max=4.0)
+    # Propagation slow enough to watch (and to act while InProgress even on a
+    # loaded machine): edges switch over 3 to 5 s.
+    sim.config(propagation_min=3.0, propagation_max=5.0)
 
     # 1. Deploy to staging and follow propagation to Deployed with watch.
     rc, out, err = deploy(app)
