@@ -454,3 +454,32 @@ void es_ledger_store(struct es_ledger *l, long seq, const char *text, size_t len
 	if (seq >= l->next_hint)
 		l->next_hint = seq + 1;
 }
+
+void es_ledger_set_who(struct es_ledger *l, const char *arn)
+{
+	char *who = arn ? strdup(arn) : NULL;
+
+	if (!who)
+		return;
+	free(l->who);
+	l->who = who;
+}
+
+int es_ledger_claim_call(struct es_ledger *l, json_t *record, long seq, struct es_aws_call *call,
+                         char **text)
+{
+	struct es_s3_put put = {.content_type = "application/json", .if_none_match = true};
+	char when[32], key[1100];
+
+	*text = NULL;
+	if (!json_object_get(record, "when"))
+		json_object_set_new(record, "when", json_string(es_ledger_now(when)));
+	if (l->who)
+		json_object_set_new(record, "who", json_string(l->who));
+	json_object_set_new(record, "seq", json_integer(seq));
+	*text = json_dumps(record, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!*text)
+		return es_fail(ES_ENOMEM, "out of memory");
+	key_for(l, seq, key, sizeof(key));
+	return es_s3_put_object_call(call, l->bucket, key, *text, strlen(*text), &put);
+}

@@ -67,6 +67,13 @@ int es_ledger_list_call(struct es_ledger *l, long after_seq, struct es_aws_call 
 int es_ledger_parse_list(const char *xml, size_t len, long **seqs, size_t *n);
 int es_ledger_get_call(struct es_ledger *l, long seq, struct es_aws_call *call);
 void es_ledger_store(struct es_ledger *l, long seq, const char *text, size_t len);
+/* The conditional PutObject that claims number seq for record (seq, when
+ * and who filled in); *text (malloc'd) is what to es_ledger_store() once it
+ * succeeds. On 412 the number is taken: try seq + 1. */
+int es_ledger_claim_call(struct es_ledger *l, struct json_t *record, long seq,
+                         struct es_aws_call *call, char **text);
+/* The caller ARN written as "who", when the caller already knows it. */
+void es_ledger_set_who(struct es_ledger *l, const char *arn);
 
 /* The local cache directory (for messages and tests). */
 const char *es_ledger_cache_dir(const struct es_ledger *l);

@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "model.h"
 #include "repo.h"
+#include "sts.h"
 #include "timefmt.h"
 #include "xml.h"
 
@@ -50,6 +51,8 @@ struct es_model {
 	struct es_ledger *ledger; /* records read in the background (NULL: none) */
 	int ledger_pending;       /* ledger requests in flight */
 	bool ledger_again;        /* read once more when those are done */
+	bool read_only;           /* record nothing, not even propagation times */
+	bool asked_who;           /* GetCallerIdentity sent for the ledger's "who" */
 	double *stack_polled;     /* per stage: when DescribeStacks last went out */
 	double *detail_modified;  /* per stage: dist_modified the detail was read for */
 };
@@ -348,6 +351,9 @@ static void on_stack(int rc, const struct es_http_response *resp, const struct e
 		end_round(m);
 }
 
+static void record_propagation(struct es_model *m, size_t stage, double seconds,
+                               const char *modified);
+
 static void apply_distribution(struct es_model *m, const struct es_distribution *d)
 {
 	for (size_t i = 0; i < m->n_stages; i++) {
@@ -367,12 +373,16 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 			snprintf(s->lambda_arn, sizeof(s->lambda_arn), "%s", d->lambda_arn);
 		if (before != ES_PROP_UNKNOWN && before != s->propagation) {
 			char took[32];
-			if (s->propagation == ES_PROP_DEPLOYED)
+			if (s->propagation == ES_PROP_DEPLOYED) {
 				es_model_log(
 				        m, ES_ACT_EVENT, "%s: distribution %s Deployed after %s",
 				        s->name, d->id,
 				        es_duration_format(s->prop_elapsed_s, took, sizeof(took)));
-			else
+				/* Seen from start to end: a duration for later estimates. */
+				if (before == ES_PROP_IN_PROGRESS && s->prop_elapsed_s > 0)
+					record_propagation(m, i, s->prop_elapsed_s,
+					                   d->last_modified);
+			} else
 				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress",
 				             s->name, d->id);
 		}
@@ -694,6 +704,25 @@ static void on_ledger_list(int rc, const struct es_http_response *resp, const st
 	ledger_request_done(m);
 }
 
+static void on_who(int rc, const struct es_http_response *resp, const struct es_error *err,
+                   void *ud)
+{
+	struct es_model *m = ud;
+	struct es_caller_identity id;
+
+	(void)err;
+	if (m->zombie) {
+		if (--m->ledger_pending == 0 && m->outstanding == 0)
+			really_free(m);
+		return;
+	}
+	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &id) == ES_OK) {
+		es_ledger_set_who(m->ledger, id.arn);
+		es_caller_identity_free(&id);
+	}
+	ledger_request_done(m);
+}
+
 /* Ask S3 for records newer than the cache holds; everything asynchronous. */
 static void fetch_ledger(struct es_model *m)
 {
@@ -701,6 +730,16 @@ static void fetch_ledger(struct es_model *m)
 
 	if (!m->ledger)
 		return;
+	/* Who this console is, for the records it may write. */
+	if (!m->asked_who && !m->read_only) {
+		m->asked_who = true;
+		if (es_sts_get_caller_identity_call(&call) == ES_OK) {
+			m->ledger_pending++;
+			es_aws_send(m->aws, &call, on_who, m);
+		} else {
+			es_aws_call_free(&call);
+		}
+	}
 	if (m->ledger_pending > 0) {
 		m->ledger_again = true;
 		return;
@@ -834,4 +873,116 @@ char *es_model_activity_json(const struct es_activity *a)
 
 	json_decref(o);
 	return text;
+}
+
+/* ------------------------------------------------------------ propagation records */
+
+struct claim {
+	struct es_model *m;
+	json_t *record;
+	long seq;
+	int attempts;
+	char *text;
+};
+
+static void send_claim(struct claim *c);
+
+static void claim_done(struct claim *c)
+{
+	struct es_model *m = c->m;
+
+	json_decref(c->record);
+	free(c->text);
+	free(c);
+	if (m->zombie) {
+		if (--m->ledger_pending == 0 && m->outstanding == 0)
+			really_free(m);
+		return;
+	}
+	ledger_request_done(m);
+}
+
+static void on_claim(int rc, const struct es_http_response *resp, const struct es_error *err,
+                     void *ud)
+{
+	struct claim *c = ud;
+
+	(void)resp;
+	if (!c->m->zombie && rc == ES_OK) {
+		es_ledger_store(c->m->ledger, c->seq, c->text, strlen(c->text));
+	} else if (!c->m->zombie && rc == ES_EAWS && err && err->http_status == 412 &&
+	           ++c->attempts < 16) {
+		/* Someone else took that number: the next one. */
+		c->seq++;
+		free(c->text);
+		c->text = NULL;
+		send_claim(c);
+		return;
+	}
+	claim_done(c);
+}
+
+static void send_claim(struct claim *c)
+{
+	struct es_aws_call call;
+
+	if (es_ledger_claim_call(c->m->ledger, c->record, c->seq, &call, &c->text) != ES_OK) {
+		es_aws_call_free(&call);
+		claim_done(c);
+		return;
+	}
+	es_aws_send(c->m->aws, &call, on_claim, c);
+}
+
+/* Write how long a change took to reach every edge, once per change (other
+ * consoles may have seen it too), without blocking: the medians of these
+ * records are the propagation estimates. */
+static void record_propagation(struct es_model *m, size_t stage, double seconds,
+                               const char *modified)
+{
+	const struct es_stage_view *s = &m->stages[stage];
+	struct es_record_list recs;
+	char msg[32];
+
+	if (m->read_only || !m->ledger || !modified)
+		return;
+	if (es_ledger_read_cache(m->ledger, &recs) == ES_OK) {
+		bool seen = false;
+		for (size_t i = 0; i < recs.n && !seen; i++) {
+			if (strcmp(recs.items[i].kind, "propagation") != 0 ||
+			    strcmp(recs.items[i].stage, s->name) != 0)
+				continue;
+			json_t *o = json_loads(recs.items[i].json, 0, NULL);
+			const char *dm =
+			        json_string_value(json_object_get(o, "distribution_modified"));
+			seen = dm && strcmp(dm, modified) == 0;
+			json_decref(o);
+		}
+		es_record_list_free(&recs);
+		if (seen)
+			return;
+	}
+	struct claim *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	snprintf(msg, sizeof(msg), "%.1f", seconds);
+	c->m = m;
+	c->seq = es_ledger_cached_max(m->ledger) + 1;
+	c->record =
+	        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:f}", "kind", "propagation", "phase",
+	                  "outcome", "stage", s->name, "commit", s->commit, "release", s->release,
+	                  "distribution_id", s->distribution_id, "distribution_modified", modified,
+	                  "message", msg, "seconds", seconds);
+	json_object_set_new(c->record, "result", json_string("success"));
+	if (!c->record) {
+		free(c);
+		return;
+	}
+	m->ledger_pending++;
+	send_claim(c);
+}
+
+void es_model_set_read_only(struct es_model *m, bool read_only)
+{
+	m->read_only = read_only;
 }

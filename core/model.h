@@ -89,6 +89,9 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 void es_model_free(struct es_model *m);
 void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
 
+/* A read-only console records nothing, not even observed propagation times. */
+void es_model_set_read_only(struct es_model *m, bool read_only);
+
 /* Poll everything now, ledger included (the R key, and after an action). */
 void es_model_refresh(struct es_model *m);
 

@@ -296,6 +296,7 @@ int es_cmd_watch(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "watch", rc);
 	}
+	es_model_set_read_only(w.m, cli->read_only);
 	es_model_on_change(w.m, on_model, &w);
 	bool first_round = true;
 	for (;;) {

@@ -246,6 +246,7 @@ static void after_first_frame(struct es_loop *loop, void *ud)
 	}
 	if (d->conf && !d->model) {
 		if (es_model_new(d->aws, d->conf, &d->model) == ES_OK) {
+			es_model_set_read_only(d->model, d->cli->read_only);
 			/* keep what was logged before the model existed */
 			for (size_t i = 0; i < d->n_activity; i++)
 				es_model_log(d->model, d->activity[i].level, "%s",

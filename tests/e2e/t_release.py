@@ -43,6 +43,10 @@ def main(tap, sim, app):
     counts = [int(m.group(1)) for m in (re.search(r": (\d+) of", l) for l in sampled) if m]
     tap.ok(counts and counts[-1] == len(sim.edges), f"edges reported k of n: {counts}", out)
 
+    props = [r for r in app.records("staging") if r["kind"] == "propagation"]
+    tap.ok(len(props) == 1 and props[0]["seconds"] > 0 and props[0]["who"].startswith("arn:aws:"),
+           "watch recorded how long the propagation took, once", props)
+
     # Detection latency: how long after the flip watch saw Deployed and ended.
     tap.ok(flip > t0 and seen - flip < 3.0,
            f"Deployed detected {seen - flip:.2f}s after the flip (goal: within 3 s)")
@@ -154,6 +158,9 @@ def main(tap, sim, app):
     tap.ok(rc == 0 and docs and docs[-1] == {"type": "settled"}
            and any(d.get("type") == "stage" and d.get("stage") == "production" for d in docs),
            "watch --json prints one JSON object a line and ends settled", out)
+    staging_views = [d for d in docs if d.get("type") == "stage" and d.get("stage") == "staging"]
+    tap.ok(staging_views and staging_views[-1]["propagation_estimate_s"] is not None,
+           "earlier propagations give staging an estimate", staging_views[-1:])
     rc, res, err = app.json("validate", "--stage", "production")
     tap.ok(rc == 0 and res and res["passed"] is True and res["checks"][0]["name"] == "home",
            "validate --json reports each check", res)
