@@ -65,9 +65,13 @@ static void usage(FILE *out)
 	             "A terminal release console for Lambda@Edge applications on CloudFront.\n\n"
 	             "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		char left[64];
+		char left[96];
 		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
-		fprintf(out, "  %-24s %s\n", left, commands[i].summary);
+		/* A long synopsis gets the summary on a line of its own. */
+		if (strlen(left) > 24)
+			fprintf(out, "  %s\n  %-24s %s\n", left, "", commands[i].summary);
+		else
+			fprintf(out, "  %-24s %s\n", left, commands[i].summary);
 	}
 	fprintf(out,
 	        "\nGlobal options:\n"
