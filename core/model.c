@@ -12,52 +12,17 @@
 
 #include "cloudformation.h"
 #include "cloudfront.h"
-#include "edges.h"
-#include "ledger.h"
-#include "model.h"
+#include "model_int.h"
 #include "repo.h"
-#include "sts.h"
 #include "timefmt.h"
 #include "xml.h"
 
-#define ACTIVITY_MAX    500
-#define FAST_MS         2000L
-#define SLOW_MS         30000L
-#define MAX_BACKOFF_MS  60000L
-#define LEDGER_EVERY_MS 15000L
+#define ACTIVITY_MAX   500
+#define FAST_MS        2000L
+#define SLOW_MS        30000L
+#define MAX_BACKOFF_MS 60000L
 
-struct es_model {
-	struct es_aws_client *aws;
-	struct es_loop *loop;
-	const struct es_config *conf;
-	struct es_stage_view *stages;
-	struct es_edge_probe **sampling; /* per stage, in flight or NULL */
-	struct edge_ctx *edge_ctx;       /* per stage */
-	size_t n_stages;
-	struct es_activity *activity; /* ring */
-	size_t act_start, act_n;
-	es_model_changed_fn fn;
-	void *ud;
-	int outstanding; /* requests of the current round in flight */
-	bool round_failed;
-	char round_error[256];
-	long backoff_ms;
-	char connection[320];
-	uint64_t timer;
-	uint64_t ledger_timer;
-	bool zombie;              /* freed by its owner while answers were still due */
-	bool again;               /* a refresh was asked for while a round was in flight */
-	bool force;               /* the next round reads every stack (a refresh, or the first) */
-	struct es_ledger *ledger; /* records read in the background (NULL: none) */
-	int ledger_pending;       /* ledger requests in flight */
-	bool ledger_again;        /* read once more when those are done */
-	bool read_only;           /* record nothing, not even propagation times */
-	bool asked_who;           /* GetCallerIdentity sent for the ledger's "who" */
-	double *stack_polled;     /* per stage: when DescribeStacks last went out */
-	double *detail_modified;  /* per stage: dist_modified the detail was read for */
-};
-
-static void changed(struct es_model *m, unsigned what)
+void es_mdl_changed(struct es_model *m, unsigned what)
 {
 	if (m->fn)
 		m->fn(m, what, m->ud);
@@ -80,7 +45,7 @@ void es_model_log(struct es_model *m, enum es_activity_level level, const char *
 	vsnprintf(a->text, sizeof(a->text), fmt, ap);
 	va_end(ap);
 	es_sanitize(a->text, false);
-	changed(m, ES_MODEL_ACTIVITY);
+	es_mdl_changed(m, ES_MODEL_ACTIVITY);
 }
 
 size_t es_model_activity_count(const struct es_model *m)
@@ -129,7 +94,6 @@ void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud)
 /* ------------------------------------------------------------ rounds */
 
 static void start_round(struct es_model *m);
-static void read_ledger(struct es_loop *loop, void *ud);
 
 static void round_timer(struct es_loop *loop, void *ud)
 {
@@ -158,8 +122,6 @@ struct edge_ctx {
 	size_t stage;
 };
 
-static void changed(struct es_model *m, unsigned what);
-
 static void on_edges(const struct es_edge_sample *samples, size_t n, void *ud)
 {
 	struct edge_ctx *c = ud;
@@ -176,7 +138,7 @@ static void on_edges(const struct es_edge_sample *samples, size_t n, void *ud)
 	if (s->edges_new != before && s->propagation != ES_PROP_UNKNOWN)
 		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s",
 		             s->name, s->edges_new, n, es_edges_version_of(s->lambda_arn));
-	changed(m, ES_MODEL_STAGES);
+	es_mdl_changed(m, ES_MODEL_STAGES);
 }
 
 /* Edges are sampled once per round for stages that have something to
@@ -197,7 +159,7 @@ static void sample_edges(struct es_model *m)
 	}
 }
 
-static void really_free(struct es_model *m)
+void es_mdl_free_now(struct es_model *m)
 {
 	free(m->sampling);
 	free(m->edge_ctx);
@@ -215,7 +177,17 @@ static bool gone(struct es_model *m)
 	if (!m->zombie)
 		return false;
 	if (--m->outstanding == 0 && m->ledger_pending == 0)
-		really_free(m);
+		es_mdl_free_now(m);
+	return true;
+}
+
+/* The same for an answer to a ledger request. */
+bool es_mdl_ledger_gone(struct es_model *m)
+{
+	if (!m->zombie)
+		return false;
+	if (--m->ledger_pending == 0 && m->outstanding == 0)
+		es_mdl_free_now(m);
 	return true;
 }
 
@@ -246,19 +218,14 @@ static void end_round(struct es_model *m)
 			es_model_log(m, ES_ACT_WARN, "%s", m->connection);
 		else if (before[0])
 			es_model_log(m, ES_ACT_INFO, "connection to AWS restored");
-		changed(m, ES_MODEL_CONNECTION);
+		es_mdl_changed(m, ES_MODEL_CONNECTION);
 	}
-	changed(m, ES_MODEL_STAGES);
+	es_mdl_changed(m, ES_MODEL_STAGES);
 	if (!m->round_failed)
 		sample_edges(m);
 	if (!m->timer)
 		m->timer = es_loop_timer(m->loop, next, round_timer, m);
 }
-
-struct req {
-	struct es_model *m;
-	size_t stage;
-};
 
 static void note_failure(struct es_model *m, const struct es_error *err)
 {
@@ -351,9 +318,6 @@ static void on_stack(int rc, const struct es_http_response *resp, const struct e
 		end_round(m);
 }
 
-static void record_propagation(struct es_model *m, size_t stage, double seconds,
-                               const char *modified);
-
 static void apply_distribution(struct es_model *m, const struct es_distribution *d)
 {
 	for (size_t i = 0; i < m->n_stages; i++) {
@@ -380,8 +344,8 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 				        es_duration_format(s->prop_elapsed_s, took, sizeof(took)));
 				/* Seen from start to end: a duration for later estimates. */
 				if (before == ES_PROP_IN_PROGRESS && s->prop_elapsed_s > 0)
-					record_propagation(m, i, s->prop_elapsed_s,
-					                   d->last_modified);
+					es_mdl_record_propagation(m, i, s->prop_elapsed_s,
+					                          d->last_modified);
 			} else
 				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress",
 				             s->name, d->id);
@@ -537,7 +501,7 @@ void es_model_refresh(struct es_model *m)
 	/* Actions write the ledger: read it again soon too. */
 	if (m->ledger_timer)
 		es_loop_timer_cancel(m->loop, m->ledger_timer);
-	m->ledger_timer = es_loop_timer(m->loop, 10, read_ledger, m);
+	m->ledger_timer = es_loop_timer(m->loop, 10, es_mdl_read_ledger, m);
 	if (m->outstanding > 0) {
 		m->again = true;
 		return;
@@ -550,219 +514,6 @@ void es_model_refresh(struct es_model *m)
 }
 
 /* ------------------------------------------------------------ ledger */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* The ledger is read with blocking calls, so only from a timer after the
- * first frame and then rarely; its records are cached on disk. */
-/* Fill the stages' last action, validation and propagation estimate from
- * the ledger records in the local cache (a disk read, no network). */
-static void apply_records(struct es_model *m)
-{
-	struct es_record_list recs;
-
-	if (!m->ledger || es_ledger_read_cache(m->ledger, &recs) != ES_OK)
-		return;
-	for (size_t i = 0; i < m->n_stages; i++) {
-		struct es_stage_view *s = &m->stages[i];
-		double durations[64];
-		size_t nd = 0;
-		s->interrupted = false;
-		/* The newest validation of this stage, and whether it is for
-		 * the release the stage runs now. */
-		for (size_t j = recs.n; j-- > 0;) {
-			const struct es_record *r = &recs.items[j];
-			if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "validation") != 0)
-				continue;
-			json_t *o = json_loads(r->json, 0, NULL), *c;
-			size_t k;
-			s->n_checks = 0;
-			json_array_foreach(json_object_get(o, "checks"), k, c)
-			{
-				if (s->n_checks == ES_MODEL_MAX_CHECKS)
-					break;
-				struct es_check_result *cr = &s->checks[s->n_checks++];
-				const char *nm = json_string_value(json_object_get(c, "name"));
-				const char *dt = json_string_value(json_object_get(c, "detail"));
-				snprintf(cr->name, sizeof(cr->name), "%s", nm ? nm : "");
-				snprintf(cr->detail, sizeof(cr->detail), "%s", dt ? dt : "");
-				es_sanitize(cr->detail, false);
-				cr->passed = json_is_true(json_object_get(c, "passed"));
-				cr->status = (long)json_integer_value(json_object_get(c, "status"));
-				cr->latency_ms =
-				        json_number_value(json_object_get(c, "latency_ms"));
-			}
-			json_decref(o);
-			s->validated = strcmp(r->release, s->release) == 0;
-			s->validation_passed = strcmp(r->result, "passed") == 0;
-			snprintf(s->validated_at, sizeof(s->validated_at), "%s", r->when);
-			break;
-		}
-		/* The newest action on this stage. */
-		for (size_t j = recs.n; j-- > 0;) {
-			const struct es_record *r = &recs.items[j];
-			if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "propagation") == 0)
-				continue;
-			char ago[32];
-			const char *who = strrchr(r->who, '/');
-			double t = es_time_parse(r->when);
-			snprintf(s->last_action, sizeof(s->last_action), "%s %s by %s, %s ago",
-			         r->kind, r->result[0] ? r->result : r->phase,
-			         who ? who + 1 : r->who,
-			         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
-			                            sizeof(ago)));
-			s->interrupted = r->open && !s->busy;
-			break;
-		}
-		for (size_t j = 0; j < recs.n && nd < 64; j++) {
-			const struct es_record *r = &recs.items[j];
-			if (strcmp(r->stage, s->name) == 0 && strcmp(r->kind, "propagation") == 0) {
-				double d = atof(r->message);
-				if (d > 0)
-					durations[nd++] = d;
-			}
-		}
-		if (nd) {
-			qsort(durations, nd, sizeof(durations[0]), cmp_double);
-			s->prop_estimate_s =
-			        nd % 2 ? durations[nd / 2]
-			               : (durations[nd / 2 - 1] + durations[nd / 2]) / 2;
-		} else {
-			s->prop_estimate_s = -1;
-		}
-	}
-	es_record_list_free(&recs);
-	changed(m, ES_MODEL_STAGES);
-}
-
-static void fetch_ledger(struct es_model *m);
-
-static void ledger_request_done(struct es_model *m)
-{
-	if (--m->ledger_pending > 0)
-		return;
-	apply_records(m);
-	if (m->ledger_again) {
-		m->ledger_again = false;
-		fetch_ledger(m);
-	}
-}
-
-static void on_ledger_record(int rc, const struct es_http_response *resp,
-                             const struct es_error *err, void *ud)
-{
-	struct req *r = ud;
-	struct es_model *m = r->m;
-
-	(void)err;
-	if (m->zombie) {
-		free(r);
-		if (--m->ledger_pending == 0 && m->outstanding == 0)
-			really_free(m);
-		return;
-	}
-	if (rc == ES_OK)
-		es_ledger_store(m->ledger, (long)r->stage, es_buf_str(&resp->body), resp->body.len);
-	free(r);
-	ledger_request_done(m);
-}
-
-static void on_ledger_list(int rc, const struct es_http_response *resp, const struct es_error *err,
-                           void *ud)
-{
-	struct es_model *m = ud;
-	long *seqs = NULL;
-	size_t n = 0;
-
-	(void)err;
-	if (m->zombie) {
-		if (--m->ledger_pending == 0 && m->outstanding == 0)
-			really_free(m);
-		return;
-	}
-	if (rc == ES_OK && es_ledger_parse_list(resp->body.data, resp->body.len, &seqs, &n) == 0) {
-		/* Records are immutable: fetch only the ones the cache lacks. */
-		for (size_t i = 0; i < n; i++) {
-			struct es_aws_call call;
-			struct req *r = malloc(sizeof(*r));
-			if (!r || es_ledger_get_call(m->ledger, seqs[i], &call) != ES_OK) {
-				free(r);
-				es_aws_call_free(&call);
-				continue;
-			}
-			r->m = m;
-			r->stage = (size_t)seqs[i];
-			m->ledger_pending++;
-			es_aws_send(m->aws, &call, on_ledger_record, r);
-		}
-	}
-	free(seqs);
-	ledger_request_done(m);
-}
-
-static void on_who(int rc, const struct es_http_response *resp, const struct es_error *err,
-                   void *ud)
-{
-	struct es_model *m = ud;
-	struct es_caller_identity id;
-
-	(void)err;
-	if (m->zombie) {
-		if (--m->ledger_pending == 0 && m->outstanding == 0)
-			really_free(m);
-		return;
-	}
-	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &id) == ES_OK) {
-		es_ledger_set_who(m->ledger, id.arn);
-		es_caller_identity_free(&id);
-	}
-	ledger_request_done(m);
-}
-
-/* Ask S3 for records newer than the cache holds; everything asynchronous. */
-static void fetch_ledger(struct es_model *m)
-{
-	struct es_aws_call call;
-
-	if (!m->ledger)
-		return;
-	/* Who this console is, for the records it may write. */
-	if (!m->asked_who && !m->read_only) {
-		m->asked_who = true;
-		if (es_sts_get_caller_identity_call(&call) == ES_OK) {
-			m->ledger_pending++;
-			es_aws_send(m->aws, &call, on_who, m);
-		} else {
-			es_aws_call_free(&call);
-		}
-	}
-	if (m->ledger_pending > 0) {
-		m->ledger_again = true;
-		return;
-	}
-	if (es_ledger_list_call(m->ledger, es_ledger_cached_max(m->ledger), &call) != ES_OK) {
-		es_aws_call_free(&call);
-		return;
-	}
-	m->ledger_pending++;
-	es_aws_send(m->aws, &call, on_ledger_list, m);
-}
-
-static void read_ledger(struct es_loop *loop, void *ud)
-{
-	struct es_model *m = ud;
-
-	(void)loop;
-	m->ledger_timer = es_loop_timer(m->loop, LEDGER_EVERY_MS, read_ledger, m);
-	apply_records(m);
-	fetch_ledger(m);
-}
-
-/* ------------------------------------------------------------ life */
 
 int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct es_model **out)
 {
@@ -797,7 +548,7 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	}
 	/* The first round goes out at once; the ledger waits for the first frame. */
 	m->timer = es_loop_timer(m->loop, 0, round_timer, m);
-	m->ledger_timer = es_loop_timer(m->loop, 50, read_ledger, m);
+	m->ledger_timer = es_loop_timer(m->loop, 50, es_mdl_read_ledger, m);
 	*out = m;
 	return ES_OK;
 }
@@ -818,7 +569,7 @@ void es_model_free(struct es_model *m)
 		m->zombie = true;
 		return;
 	}
-	really_free(m);
+	es_mdl_free_now(m);
 }
 
 static const char *prop_name(enum es_prop_state p)
@@ -873,113 +624,6 @@ char *es_model_activity_json(const struct es_activity *a)
 
 	json_decref(o);
 	return text;
-}
-
-/* ------------------------------------------------------------ propagation records */
-
-struct claim {
-	struct es_model *m;
-	json_t *record;
-	long seq;
-	int attempts;
-	char *text;
-};
-
-static void send_claim(struct claim *c);
-
-static void claim_done(struct claim *c)
-{
-	struct es_model *m = c->m;
-
-	json_decref(c->record);
-	free(c->text);
-	free(c);
-	if (m->zombie) {
-		if (--m->ledger_pending == 0 && m->outstanding == 0)
-			really_free(m);
-		return;
-	}
-	ledger_request_done(m);
-}
-
-static void on_claim(int rc, const struct es_http_response *resp, const struct es_error *err,
-                     void *ud)
-{
-	struct claim *c = ud;
-
-	(void)resp;
-	if (!c->m->zombie && rc == ES_OK) {
-		es_ledger_store(c->m->ledger, c->seq, c->text, strlen(c->text));
-	} else if (!c->m->zombie && rc == ES_EAWS && err && err->http_status == 412 &&
-	           ++c->attempts < 16) {
-		/* Someone else took that number: the next one. */
-		c->seq++;
-		free(c->text);
-		c->text = NULL;
-		send_claim(c);
-		return;
-	}
-	claim_done(c);
-}
-
-static void send_claim(struct claim *c)
-{
-	struct es_aws_call call;
-
-	if (es_ledger_claim_call(c->m->ledger, c->record, c->seq, &call, &c->text) != ES_OK) {
-		es_aws_call_free(&call);
-		claim_done(c);
-		return;
-	}
-	es_aws_send(c->m->aws, &call, on_claim, c);
-}
-
-/* Write how long a change took to reach every edge, once per change (other
- * consoles may have seen it too), without blocking: the medians of these
- * records are the propagation estimates. */
-static void record_propagation(struct es_model *m, size_t stage, double seconds,
-                               const char *modified)
-{
-	const struct es_stage_view *s = &m->stages[stage];
-	struct es_record_list recs;
-	char msg[32];
-
-	if (m->read_only || !m->ledger || !modified)
-		return;
-	if (es_ledger_read_cache(m->ledger, &recs) == ES_OK) {
-		bool seen = false;
-		for (size_t i = 0; i < recs.n && !seen; i++) {
-			if (strcmp(recs.items[i].kind, "propagation") != 0 ||
-			    strcmp(recs.items[i].stage, s->name) != 0)
-				continue;
-			json_t *o = json_loads(recs.items[i].json, 0, NULL);
-			const char *dm =
-			        json_string_value(json_object_get(o, "distribution_modified"));
-			seen = dm && strcmp(dm, modified) == 0;
-			json_decref(o);
-		}
-		es_record_list_free(&recs);
-		if (seen)
-			return;
-	}
-	struct claim *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	snprintf(msg, sizeof(msg), "%.1f", seconds);
-	c->m = m;
-	c->seq = es_ledger_cached_max(m->ledger) + 1;
-	c->record =
-	        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:f}", "kind", "propagation", "phase",
-	                  "outcome", "stage", s->name, "commit", s->commit, "release", s->release,
-	                  "distribution_id", s->distribution_id, "distribution_modified", modified,
-	                  "message", msg, "seconds", seconds);
-	json_object_set_new(c->record, "result", json_string("success"));
-	if (!c->record) {
-		free(c);
-		return;
-	}
-	m->ledger_pending++;
-	send_claim(c);
 }
 
 void es_model_set_read_only(struct es_model *m, bool read_only)
