@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "conf.h"
-#include "error.h"
+#include "base/error.h"
 
 enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cloudformation.h" /* struct es_kv */
+#include "aws/cloudformation.h" /* struct es_kv */
 
 #define ES_CONFIG_FILE "edgeship.conf"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "deploy_int.h"
-#include "timefmt.h"
+#include "base/timefmt.h"
 
 /* ------------------------------------------------------------ events */
 

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "aws.h"
-#include "cloudformation.h"
+#include "aws/aws.h"
+#include "aws/cloudformation.h"
 #include "conf.h"
 #include "repo.h"
 

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cloudfront.h"
+#include "aws/cloudfront.h"
 #include "deploy_int.h"
 #include "package.h"
-#include "s3.h"
+#include "aws/s3.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

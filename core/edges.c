@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "edges.h"
-#include "error.h"
-#include "http.h"
+#include "base/error.h"
+#include "aws/http.h"
 #include "repo.h"
 
 struct slot {

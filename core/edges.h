@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "conf.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "model.h"
 
 struct es_edge_probe;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "identity.h"
-#include "sts.h"
+#include "aws/sts.h"
 
 static void key_hint(const char *akid, char out[24])
 {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 
 struct es_identity {
 	char *arn;

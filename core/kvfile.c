@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "kvfile.h"
 
 int es_kvfile_read(const char *path, es_kvfile_fn fn, void *ud)

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "ledger.h"
-#include "s3.h"
-#include "sts.h"
-#include "xml.h"
+#include "aws/s3.h"
+#include "aws/sts.h"
+#include "aws/xml.h"
 
 #define SEQ_DIGITS 10
 /* How many numbers a writer tries before giving up on a crowded ledger. */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 
 struct es_ledger;
 struct json_t; /* jansson's; callers of es_ledger_append include <jansson.h> */

@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "deploy_int.h"
-#include "s3.h"
-#include "timefmt.h"
+#include "aws/s3.h"
+#include "base/timefmt.h"
 
 /* How long a lock outlives a crashed console before others may take it; a
  * running action renews it every LOCK_RENEW_MS. */

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cloudformation.h"
-#include "cloudfront.h"
+#include "aws/cloudformation.h"
+#include "aws/cloudfront.h"
 #include "model_int.h"
 #include "repo.h"
-#include "timefmt.h"
-#include "xml.h"
+#include "base/timefmt.h"
+#include "aws/xml.h"
 
 #define ACTIVITY_MAX   500
 #define FAST_MS        2000L

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 #include "conf.h"
 
 #define ES_MODEL_MAX_EDGES  16

@@ -10,8 +10,8 @@
 
 #include "model_int.h"
 #include "repo.h"
-#include "sts.h"
-#include "timefmt.h"
+#include "aws/sts.h"
+#include "base/timefmt.h"
 
 /* How often new records are looked for. */
 #define LEDGER_EVERY_MS 15000L

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "package.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 #include "template.h"
 #include "zipdet.h"
 

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* One object to upload. */
 struct es_artifact {

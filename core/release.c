@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cloudformation.h"
-#include "cloudfront.h"
+#include "aws/cloudformation.h"
+#include "aws/cloudfront.h"
 #include "edges.h"
 #include "ledger.h"
 #include "release.h"
-#include "s3.h"
-#include "timefmt.h"
+#include "aws/s3.h"
+#include "base/timefmt.h"
 
 /* ------------------------------------------------------------ stage facts */
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 #include "conf.h"
 #include "deploy.h"
 #include "model.h"

@@ -2,7 +2,7 @@
 #ifndef ES_REPORT_H
 #define ES_REPORT_H
 
-#include "error.h"
+#include "base/error.h"
 
 /* {"ok":false,"command":…,"error":{"status":…,"http_status":…,"code":…,
  *  "message":…,"request_id":…}} as malloc'd text (caller frees). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "services.h"
+#include "aws/services.h"
 #include "status.h"
 
 static void copy(char *dst, size_t len, const char *src)

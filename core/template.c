@@ -12,8 +12,8 @@
 
 #include <yaml.h>
 
-#include "buf.h"
-#include "error.h"
+#include "base/buf.h"
+#include "base/error.h"
 #include "template.h"
 
 #define MAX_DEPTH 512

@@ -15,7 +15,7 @@
 
 #include <zip.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "zipdet.h"
 
 #define MAX_DEPTH 128

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 struct es_zip_options {
 	/* fnmatch(3) globs, flags 0 (so '*' also crosses '/'), each tried on the

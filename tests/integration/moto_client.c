@@ -13,18 +13,18 @@
 
 #include <cmocka.h>
 
-#include "aws.h"
-#include "cloudformation.h"
-#include "cloudfront.h"
-#include "codepipeline.h"
+#include "aws/aws.h"
+#include "aws/cloudformation.h"
+#include "aws/cloudfront.h"
+#include "aws/codepipeline.h"
 #include "identity.h"
 #include "ledger.h"
 #include <jansson.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "lambda.h"
-#include "s3.h"
-#include "sts.h"
+#include "aws/lambda.h"
+#include "aws/s3.h"
+#include "aws/sts.h"
 #include "testutil.h"
 
 struct fixture {

@@ -4,7 +4,7 @@
 #ifndef ES_TEST_FIXTURES_H
 #define ES_TEST_FIXTURES_H
 
-#include "view.h"
+#include "dash/view.h"
 
 /* Fill ui with the fixtures (static storage; call once). */
 void fixtures_fill(struct es_ui *ui, struct es_keymap *km);

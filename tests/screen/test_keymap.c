@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keymap.h"
-#include "screen.h"
+#include "dash/keymap.h"
+#include "dash/screen.h"
 
 static int n, failed;
 

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "dialog.h"
+#include "dash/dialog.h"
 #include "fixtures.h"
-#include "pager.h"
-#include "theme.h"
-#include "view.h"
+#include "dash/pager.h"
+#include "dash/theme.h"
+#include "dash/view.h"
 
 static int n_tests, n_failed;
 static struct es_ui ui;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The layer rules of STYLE.md, checked: core/ never touches curses or calls
-# exit(); tui/ never talks to libgit2, libcurl, OpenSSL or jansson itself.
+# exit(); core/aws/ (the AWS client) and core/base/ include nothing of the
+# release engine; tui/ never talks to libgit2, libcurl, OpenSSL or jansson.
 . "${ES_SRCDIR:-.}/tests/integration/lib.sh"
 src="${ES_SRCDIR:-.}"
 build="${ES_BUILDDIR:-.}"
@@ -10,7 +11,7 @@ if grep -rnE '#[[:space:]]*include[[:space:]]*[<"]n?curses' "$src/core" >/dev/nu
 else
 	ok "core/ includes no curses header"
 fi
-if grep -rnE '\<(exit|_exit|abort)[[:space:]]*\(' "$src"/core/*.c >/dev/null; then
+if grep -rnE --include='*.c' '\<(exit|_exit|abort)[[:space:]]*\(' "$src/core" >/dev/null; then
 	not_ok "core/ never calls exit() or abort()"
 else
 	ok "core/ never calls exit() or abort()"
@@ -37,15 +38,27 @@ else
 	ok "tui/ includes no libgit2/libcurl/OpenSSL/jansson/libxml2/yaml/zip header"
 fi
 bad=""
-for o in "$build"/tui/*.o; do
-	[ -f "$o" ] || continue
+tui_objs=$(find "$build/tui" -name '*.o' 2>/dev/null)
+for o in $tui_objs; do
 	if nm -u "$o" | grep -E ' U (curl_|json_|git_|EVP_|HMAC|SHA256|xml|yaml_|zip_)' >/dev/null; then
 		bad="$bad $o"
 	fi
 done
-if ls "$build"/tui/*.o >/dev/null 2>&1; then
+if [ -n "$tui_objs" ]; then
 	if [ -n "$bad" ]; then not_ok "tui objects call no library below core:$bad"; else ok "tui objects call no library below core"; fi
 else
 	not_ok "tui objects found in $build/tui"
+fi
+# The AWS client knows nothing of releases; the base knows nothing of AWS.
+engine_headers=$(cd "$src/core" && ls *.h | sed 's/\.h$//' | tr '\n' '|' | sed 's/|$//')
+if grep -rnE "#[[:space:]]*include[[:space:]]*\"($engine_headers)\.h\"" "$src/core/aws" "$src/core/base" >/dev/null; then
+	not_ok "core/aws/ and core/base/ include no release-engine header"
+else
+	ok "core/aws/ and core/base/ include no release-engine header"
+fi
+if grep -rnE '#[[:space:]]*include[[:space:]]*"aws/' "$src/core/base" >/dev/null; then
+	not_ok "core/base/ includes nothing of core/aws/"
+else
+	ok "core/base/ includes nothing of core/aws/"
 fi
 tap_done

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "error.h"
-#include "sigv4.h"
+#include "base/error.h"
+#include "aws/sigv4.h"
 #include "testutil.h"
 
 /* The fake credentials the captures were made with (see their README). */

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "cloudformation.h"
-#include "timefmt.h"
+#include "aws/cloudformation.h"
+#include "base/timefmt.h"
 
 #define NS "xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\""
 

@@ -23,8 +23,8 @@
 
 #include <cmocka.h>
 
-#include "credentials.h"
-#include "error.h"
+#include "aws/credentials.h"
+#include "base/error.h"
 #include "testutil.h"
 
 extern char **environ;

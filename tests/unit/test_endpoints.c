@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "endpoints.h"
-#include "error.h"
+#include "aws/endpoints.h"
+#include "base/error.h"
 #include "testutil.h"
 
 extern char **environ;

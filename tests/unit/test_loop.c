@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "base/loop.h"
 
 struct rec {
 	char order[16];

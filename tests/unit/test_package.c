@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <zip.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "package.h"
 #include "template.h"
 #include "testutil.h"

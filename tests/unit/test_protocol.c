@@ -16,14 +16,14 @@
 
 #include <cmocka.h>
 
-#include "aws.h"
-#include "cloudformation.h"
-#include "cloudfront.h"
-#include "codepipeline.h"
-#include "lambda.h"
-#include "protocol.h"
-#include "s3.h"
-#include "sts.h"
+#include "aws/aws.h"
+#include "aws/cloudformation.h"
+#include "aws/cloudfront.h"
+#include "aws/codepipeline.h"
+#include "aws/lambda.h"
+#include "aws/protocol.h"
+#include "aws/s3.h"
+#include "aws/sts.h"
 #include "testutil.h"
 
 struct capture {

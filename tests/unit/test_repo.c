@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "repo.h"
 #include "testutil.h"
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "retry.h"
+#include "aws/retry.h"
 
 static void throttles(void **state)
 {

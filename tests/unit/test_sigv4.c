@@ -21,8 +21,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "error.h"
-#include "sigv4.h"
+#include "base/error.h"
+#include "aws/sigv4.h"
 #include "testutil.h"
 
 #define AKID         "AKIDEXAMPLE"

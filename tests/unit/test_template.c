@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "template.h"
 #include "testutil.h"
 

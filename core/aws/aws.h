@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "credentials.h"
 #include "endpoints.h"
 #include "http.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "protocol.h"
 #include "retry.h"
 

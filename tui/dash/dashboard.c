@@ -18,10 +18,10 @@
 
 #include "dash.h"
 #include "dashboard.h"
-#include "error.h"
+#include "base/error.h"
 #include "kvfile.h"
-#include "sts.h"
-#include "timefmt.h"
+#include "aws/sts.h"
+#include "base/timefmt.h"
 
 #define HISTORY_SLICE 200
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "timefmt.h"
+#include "base/timefmt.h"
 #include "view.h"
 
 #define CELL_W 14

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "keymap.h"
 #include "kvfile.h"
 #include "screen.h"

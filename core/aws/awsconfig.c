@@ -12,8 +12,8 @@
 #include <strings.h>
 
 #include "awsconfig.h"
-#include "buf.h"
-#include "error.h"
+#include "base/buf.h"
+#include "base/error.h"
 
 /* Session tokens run past a thousand characters, far beyond inih's default
  * 200-byte line; Debian's libinih lets us raise that at run time. */

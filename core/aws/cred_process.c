@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cred_internal.h"
-#include "error.h"
+#include "base/error.h"
 
 extern char **environ;
 

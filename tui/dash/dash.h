@@ -6,13 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "aws.h"
-#include "cli.h"
+#include "aws/aws.h"
+#include "cli/cli.h"
 #include "conf.h"
 #include "deploy.h"
 #include "dialog.h"
 #include "keymap.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "model.h"
 #include "pager.h"
 #include "release.h"

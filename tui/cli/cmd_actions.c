@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "error.h"
+#include "base/error.h"
 #include "model.h"
 #include "release.h"
 #include "report.h"
-#include "timefmt.h"
+#include "base/timefmt.h"
 
 static bool refuse_read_only(struct es_cli *cli, const char *command)
 {

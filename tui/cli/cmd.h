@@ -5,11 +5,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 #include "cli.h"
 #include "conf.h"
 #include "deploy.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "repo.h"
 
 /* What every release command needs: the repository, its edgeship.conf, a

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "endpoints.h"
-#include "error.h"
+#include "base/error.h"
 
 #define MAX_ATTEMPTS_LIMIT 20
 

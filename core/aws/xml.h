@@ -6,7 +6,7 @@
 #include <libxml/tree.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Parse len bytes without network access or entity expansion. Returns the
  * document (free with xmlFreeDoc) or NULL with the last error set. */

@@ -9,16 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 #include "cli.h"
 #include "conf.h"
 #include "deploy.h"
 #include "ledger.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "repo.h"
 #include "report.h"
 #include "status.h"
-#include "timefmt.h"
+#include "base/timefmt.h"
 #include "cmd.h"
 
 void ctx_free(struct ctx *c)

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cred_internal.h"
-#include "error.h"
+#include "base/error.h"
 
 #define METADATA_ATTEMPTS 2
 #define MAX_OUTPUT        (64 * 1024)

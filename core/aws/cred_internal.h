@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "credentials.h"
 
 /* ---- providers: each fills out (which the caller then owns) or fails */

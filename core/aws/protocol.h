@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
-#include "error.h"
+#include "base/buf.h"
+#include "base/error.h"
 #include "http.h"
 
 enum es_protocol { ES_PROTO_QUERY, ES_PROTO_REST_XML, ES_PROTO_REST_JSON, ES_PROTO_JSON };

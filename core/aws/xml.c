@@ -4,7 +4,7 @@
 #include <libxml/parser.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "xml.h"
 
 static void silent(void *ctx, const char *msg, ...)

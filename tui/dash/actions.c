@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "dash.h"
-#include "error.h"
-#include "timefmt.h"
+#include "base/error.h"
+#include "base/timefmt.h"
 
 static const char *req_name(enum es_request r)
 {

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cred_internal.h"
 #include "credentials.h"
-#include "error.h"
+#include "base/error.h"
 
 #define METADATA_TIMEOUT_MS 1000
 #define PROCESS_TIMEOUT_MS  60000

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws.h"
+#include "aws/aws.h"
 #include "cli.h"
-#include "error.h"
+#include "base/error.h"
 #include "identity.h"
-#include "loop.h"
+#include "base/loop.h"
 #include "report.h"
-#include "dashboard.h"
+#include "dash/dashboard.h"
 
 typedef int (*cmd_fn)(struct es_cli *cli);
 
