@@ -10,7 +10,6 @@
 
 #include "aws.h"
 #include "sigv4.h"
-#include "sts.h"
 
 #define MAX_ENDPOINTS 8
 
@@ -34,6 +33,7 @@ struct es_aws_client {
 	unsigned long long rng;
 	es_aws_trace_fn trace;
 	void *trace_ud;
+	es_assume_role_fn assume_role;
 };
 
 struct pending {
@@ -253,7 +253,7 @@ static int resolve_credentials(struct es_aws_client *c)
 	struct es_cred_options o = {
 	        .profile = c->settings.profile,
 	        .config = c->settings.config,
-	        .assume_role = es_sts_assume_role_cb,
+	        .assume_role = c->assume_role,
 	        .assume_ctx = c,
 	        .region = es_aws_region(c),
 	};
@@ -280,6 +280,7 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 	if (!c)
 		return es_fail(ES_ENOMEM, "out of memory");
 	c->loop = loop;
+	c->assume_role = o ? o->assume_role : NULL;
 	c->quota = (struct es_retry_quota)ES_RETRY_QUOTA_INIT;
 	rc = es_settings_load(o ? o->profile : NULL, o ? o->region : NULL, &c->settings);
 	if (rc) {

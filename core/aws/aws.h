@@ -72,6 +72,9 @@ struct es_aws_options {
 	const char *profile;   /* NULL: AWS_PROFILE / default */
 	const char *region;    /* NULL: from the environment/profile; else us-east-1 */
 	bool lazy_credentials; /* do not resolve until the first request */
+	/* How a role profile's credentials are fetched (ctx is the client);
+	 * NULL: role profiles fail. es_aws_open() passes STS AssumeRole. */
+	es_assume_role_fn assume_role;
 };
 
 struct es_aws_client;

@@ -12,7 +12,8 @@
 #include <strings.h>
 
 #include "base/buf.h"
-#include "cred_internal.h"
+#include "cred_providers.h"
+#include "cred_util.h"
 #include "base/error.h"
 
 #define METADATA_ATTEMPTS 2

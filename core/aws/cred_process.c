@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "cred_internal.h"
+#include "cred_providers.h"
+#include "cred_util.h"
 #include "base/error.h"
 
 extern char **environ;

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "aws/aws.h"
+#include "aws/client.h"
 #include "cli.h"
 #include "base/error.h"
 #include "identity.h"
 #include "base/loop.h"
-#include "report.h"
 #include "dash/dashboard.h"
 
 typedef int (*cmd_fn)(struct es_cli *cli);
@@ -104,37 +104,6 @@ static int cmd_version(struct es_cli *cli)
 	return ES_EXIT_OK;
 }
 
-int es_cli_exit_for(int status)
-{
-	switch (status) {
-	case ES_OK: return ES_EXIT_OK;
-	case ES_ECONFIG:
-	case ES_ECREDS: return ES_EXIT_CONFIG;
-	case ES_EREFUSED:
-	case ES_EBUSY: return ES_EXIT_REFUSED;
-	case ES_ECANCELLED: return ES_EXIT_CANCELLED;
-	case ES_EINVAL: return ES_EXIT_USAGE;
-	default: return ES_EXIT_FAILURE;
-	}
-}
-
-int es_cli_fail(const struct es_cli *cli, const char *command, int status)
-{
-	const struct es_error *e = es_error_last();
-	char line[1400];
-
-	if (cli->json) {
-		char *j = es_report_error_json(command, e);
-		if (j)
-			puts(j);
-		free(j);
-	} else {
-		fprintf(stderr, "edgeship %s: %s\n", command,
-		        es_error_format(e, line, sizeof(line)));
-	}
-	return es_cli_exit_for(status);
-}
-
 static int cmd_whoami(struct es_cli *cli)
 {
 	struct es_loop *loop = es_loop_new();
@@ -146,7 +115,7 @@ static int cmd_whoami(struct es_cli *cli)
 	memset(&id, 0, sizeof(id));
 	if (!loop)
 		return es_cli_fail(cli, "whoami", ES_ERR);
-	rc = es_aws_client_new(loop, &opt, &aws);
+	rc = es_aws_open(loop, &opt, &aws);
 	if (!rc)
 		rc = es_identity_fetch(aws, &id);
 	if (rc) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aws/aws.h"
+#include "aws/client.h"
 #include "cli.h"
 #include "conf.h"
 #include "deploy.h"
@@ -49,7 +50,7 @@ int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
 		return ES_ERR;
 	struct es_aws_options o = {.profile = cli->profile,
 	                           .region = cli->region ? cli->region : c->conf->region};
-	return es_aws_client_new(c->loop, &o, &c->aws);
+	return es_aws_open(c->loop, &o, &c->aws);
 }
 
 /* Progress lines: stdout for people, stderr when stdout carries JSON. */

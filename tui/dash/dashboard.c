@@ -20,10 +20,9 @@
 #include "dashboard.h"
 #include "base/error.h"
 #include "kvfile.h"
+#include "aws/client.h"
 #include "aws/sts.h"
 #include "base/timefmt.h"
-
-#define HISTORY_SLICE 200
 
 static int sig_fd = -1;
 
@@ -36,76 +35,6 @@ static void on_signal(int sig)
 		/* the pipe is full: a redraw is already due */
 	}
 	errno = saved;
-}
-
-/* ------------------------------------------------------------ helpers */
-
-void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	es_sanitize(buf, false);
-	if (d->model) {
-		es_model_log(d->model, level, "%s", buf);
-		return;
-	}
-	if (d->n_activity == ES_DASH_ACTIVITY) {
-		memmove(d->activity, d->activity + 1,
-		        sizeof(d->activity[0]) * (ES_DASH_ACTIVITY - 1));
-		d->n_activity--;
-	}
-	struct es_activity *a = &d->activity[d->n_activity++];
-	a->when = es_time_now();
-	a->level = level;
-	snprintf(a->text, sizeof(a->text), "%s", buf);
-	d->ui.n_activity = d->n_activity;
-	d->dirty = true;
-}
-
-void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->ui.message, sizeof(d->ui.message), fmt, ap);
-	va_end(ap);
-	es_sanitize(d->ui.message, false);
-	d->ui.message_error = error;
-	d->dirty = true;
-}
-
-void es_dash_push(struct es_dash *d, struct es_dialog *dlg)
-{
-	if (!dlg)
-		return;
-	if (d->n_dialogs == ES_DASH_DIALOGS) {
-		es_dialog_free(dlg);
-		return;
-	}
-	d->dialogs[d->n_dialogs++] = dlg;
-	d->dirty = true;
-}
-
-void es_dash_fail(struct es_dash *d, const char *what)
-{
-	char line[1400];
-	const struct es_error *e = es_error_last();
-	const char *msg = es_error_format(e, line, sizeof(line));
-	bool refused = e->status == ES_EREFUSED;
-	struct es_dialog *dlg =
-	        es_dialog_new(ES_DLG_MESSAGE, refused ? "Refused" : "Failed", what, NULL, NULL);
-
-	es_dash_log(d, refused ? ES_ACT_WARN : ES_ACT_ERROR, "%s: %s", what, msg);
-	es_dash_message(d, true, "%s: %s", what, msg);
-	if (dlg) {
-		dlg->danger = !refused;
-		es_dialog_body(dlg, msg);
-		es_dash_push(d, dlg);
-	}
 }
 
 /* ------------------------------------------------------------ live data */
@@ -143,57 +72,6 @@ static void on_model(struct es_model *m, unsigned what, void *ud)
 	(void)what;
 	copy_model(d);
 	d->dirty = true;
-}
-
-static bool history_slice(struct es_loop *loop, void *ud)
-{
-	struct es_dash *d = ud;
-	struct es_commit_info ci;
-	int rc = ES_OK;
-
-	(void)loop;
-	if (!d->hist_iter)
-		return false;
-	for (int i = 0; i < HISTORY_SLICE; i++) {
-		rc = es_history_next(d->hist_iter, &ci);
-		if (rc)
-			break;
-		es_history_list_add(&d->history, ci.oid, ci.when, ci.summary, ci.author);
-	}
-	/* redraw while the visible part fills, then now and then for the count */
-	if (d->history.n < 400 || ++d->history_slices % 10 == 0 || rc)
-		d->dirty = true;
-	if (rc == ES_OK)
-		return true;
-	if (rc != ES_ENOTFOUND) {
-		char line[1400];
-		snprintf(d->history.error, sizeof(d->history.error), "history: %s",
-		         es_error_format(es_error_last(), line, sizeof(line)));
-	}
-	es_history_close(d->hist_iter);
-	d->hist_iter = NULL;
-	d->history.loading = false;
-	return false;
-}
-
-void es_dash_reload_history(struct es_dash *d)
-{
-	if (d->hist_iter) {
-		es_loop_idle_cancel(d->loop, history_slice, d);
-		es_history_close(d->hist_iter);
-		d->hist_iter = NULL;
-	}
-	es_history_list_free(&d->history);
-	d->ui.views[ES_PANE_HISTORY].cursor = d->ui.views[ES_PANE_HISTORY].offset = 0;
-	if (es_history_open(d->repo, NULL, &d->hist_iter) != ES_OK) {
-		char line[1400];
-		snprintf(d->history.error, sizeof(d->history.error), "%s",
-		         es_error_format(es_error_last(), line, sizeof(line)));
-		d->hist_iter = NULL;
-		return;
-	}
-	d->history.loading = true;
-	es_loop_idle(d->loop, history_slice, d);
 }
 
 static void on_identity(int rc, const struct es_http_response *resp, const struct es_error *err,
@@ -673,7 +551,7 @@ static int open_sources(struct es_dash *d)
 	                                     : d->conf      ? d->conf->region
 	                                                    : NULL,
 	                           .lazy_credentials = true};
-	if (es_aws_client_new(d->loop, &o, &d->aws) != ES_OK) {
+	if (es_aws_open(d->loop, &o, &d->aws) != ES_OK) {
 		snprintf(d->credentials, sizeof(d->credentials), "AWS unavailable: %s",
 		         es_error_format(es_error_last(), line, sizeof(line)));
 		es_dash_log(d, ES_ACT_ERROR, "%s", d->credentials);

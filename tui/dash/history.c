@@ -1,0 +1,61 @@
+/* The History pane's commits, read from git in idle slices so the first
+ * frame never waits for a long history. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "base/error.h"
+#include "dash.h"
+
+#define HISTORY_SLICE 200
+
+static bool history_slice(struct es_loop *loop, void *ud)
+{
+	struct es_dash *d = ud;
+	struct es_commit_info ci;
+	int rc = ES_OK;
+
+	(void)loop;
+	if (!d->hist_iter)
+		return false;
+	for (int i = 0; i < HISTORY_SLICE; i++) {
+		rc = es_history_next(d->hist_iter, &ci);
+		if (rc)
+			break;
+		es_history_list_add(&d->history, ci.oid, ci.when, ci.summary, ci.author);
+	}
+	/* redraw while the visible part fills, then now and then for the count */
+	if (d->history.n < 400 || ++d->history_slices % 10 == 0 || rc)
+		d->dirty = true;
+	if (rc == ES_OK)
+		return true;
+	if (rc != ES_ENOTFOUND) {
+		char line[1400];
+		snprintf(d->history.error, sizeof(d->history.error), "history: %s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	es_history_close(d->hist_iter);
+	d->hist_iter = NULL;
+	d->history.loading = false;
+	return false;
+}
+
+void es_dash_reload_history(struct es_dash *d)
+{
+	if (d->hist_iter) {
+		es_loop_idle_cancel(d->loop, history_slice, d);
+		es_history_close(d->hist_iter);
+		d->hist_iter = NULL;
+	}
+	es_history_list_free(&d->history);
+	d->ui.views[ES_PANE_HISTORY].cursor = d->ui.views[ES_PANE_HISTORY].offset = 0;
+	if (es_history_open(d->repo, NULL, &d->hist_iter) != ES_OK) {
+		char line[1400];
+		snprintf(d->history.error, sizeof(d->history.error), "%s",
+		         es_error_format(es_error_last(), line, sizeof(line)));
+		d->hist_iter = NULL;
+		return;
+	}
+	d->history.loading = true;
+	es_loop_idle(d->loop, history_slice, d);
+}

@@ -1,0 +1,80 @@
+/* How the dashboard tells the operator something: a line in the activity
+ * strip, the message line, a dialog on the stack, a failure as all three. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/timefmt.h"
+#include "dash.h"
+
+void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	es_sanitize(buf, false);
+	if (d->model) {
+		es_model_log(d->model, level, "%s", buf);
+		return;
+	}
+	if (d->n_activity == ES_DASH_ACTIVITY) {
+		memmove(d->activity, d->activity + 1,
+		        sizeof(d->activity[0]) * (ES_DASH_ACTIVITY - 1));
+		d->n_activity--;
+	}
+	struct es_activity *a = &d->activity[d->n_activity++];
+	a->when = es_time_now();
+	a->level = level;
+	snprintf(a->text, sizeof(a->text), "%s", buf);
+	d->ui.n_activity = d->n_activity;
+	d->dirty = true;
+}
+
+void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->ui.message, sizeof(d->ui.message), fmt, ap);
+	va_end(ap);
+	es_sanitize(d->ui.message, false);
+	d->ui.message_error = error;
+	d->dirty = true;
+}
+
+void es_dash_push(struct es_dash *d, struct es_dialog *dlg)
+{
+	if (!dlg)
+		return;
+	if (d->n_dialogs == ES_DASH_DIALOGS) {
+		es_dialog_free(dlg);
+		return;
+	}
+	d->dialogs[d->n_dialogs++] = dlg;
+	d->dirty = true;
+}
+
+void es_dash_fail(struct es_dash *d, const char *what)
+{
+	char line[1400];
+	const struct es_error *e = es_error_last();
+	const char *msg = es_error_format(e, line, sizeof(line));
+	bool refused = e->status == ES_EREFUSED;
+	struct es_dialog *dlg =
+	        es_dialog_new(ES_DLG_MESSAGE, refused ? "Refused" : "Failed", what, NULL, NULL);
+
+	es_dash_log(d, refused ? ES_ACT_WARN : ES_ACT_ERROR, "%s: %s", what, msg);
+	es_dash_message(d, true, "%s: %s", what, msg);
+	if (dlg) {
+		dlg->danger = !refused;
+		es_dialog_body(dlg, msg);
+		es_dash_push(d, dlg);
+	}
+}
