@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "aws/aws.h"
+#include "aws/client.h"
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
 #include "aws/codepipeline.h"
@@ -43,7 +44,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->loop = es_loop_new();
-	if (!f->loop || es_aws_client_new(f->loop, NULL, &f->aws))
+	if (!f->loop || es_aws_open(f->loop, NULL, &f->aws))
 		return -1;
 	es_aws_set_trace(f->aws, count_trace, f);
 	*state = f;
@@ -182,7 +183,7 @@ static void dead_endpoint_retries_then_fails(void **state)
 
 	setenv("AWS_ENDPOINT_URL_STS", getenv("ES_DEAD_ENDPOINT"), 1);
 	g.loop = es_loop_new();
-	assert_int_equal(es_aws_client_new(g.loop, NULL, &g.aws), ES_OK);
+	assert_int_equal(es_aws_open(g.loop, NULL, &g.aws), ES_OK);
 	es_aws_set_trace(g.aws, count_trace, &g);
 	assert_int_equal(es_sts_get_caller_identity(g.aws, &id), ES_ENET);
 	assert_int_equal(g.traces, 3);
@@ -217,7 +218,7 @@ static void assume_role_profile(void **state)
 	setenv("AWS_CONFIG_FILE", cfg, 1);
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
-	assert_int_equal(es_aws_client_new(loop, &o, &aws), ES_OK);
+	assert_int_equal(es_aws_open(loop, &o, &aws), ES_OK);
 	const struct es_credentials *cr = es_aws_credentials(aws);
 	assert_non_null(cr);
 	assert_non_null(cr->session_token);
@@ -248,7 +249,7 @@ static int race_writer(int id)
 	struct es_ledger *l;
 	int failures = 0;
 
-	if (!loop || es_aws_client_new(loop, NULL, &aws) ||
+	if (!loop || es_aws_open(loop, NULL, &aws) ||
 	    es_ledger_open(aws, "edgeship-it-race", "race", &l))
 		return 100;
 	for (int i = 0; i < RACE_WRITES; i++) {
