@@ -350,6 +350,7 @@ void es_stack_event_free(struct es_stack_event *e)
 	free(e->timestamp);
 	free(e->status);
 	free(e->reason);
+	free(e->client_token);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -375,15 +376,24 @@ int es_cfn_parse_stack_events(const char *xml, size_t len, struct es_stack_event
 	r = result_of(doc, "DescribeStackEventsResult");
 	out->next_token = es_xml_path_text(r, "NextToken");
 	for (xmlNode *m = es_xml_path(r, "StackEvents/member"); m; m = es_xml_next(m)) {
+		char *id = es_xml_path_text(m, "EventId");
+		/* An event without an id cannot be told from the next one: skip
+		 * it rather than lose the page. */
+		if (!id || !*id) {
+			free(id);
+			continue;
+		}
 		struct es_stack_event *e = realloc(out->events, (out->n + 1) * sizeof(*e));
 		if (!e) {
+			free(id);
 			xmlFreeDoc(doc);
 			es_stack_event_page_free(out);
 			return es_fail(ES_ENOMEM, "out of memory");
 		}
 		out->events = e;
 		e = &e[out->n++];
-		e->event_id = es_xml_path_text(m, "EventId");
+		memset(e, 0, sizeof(*e));
+		e->event_id = id;
 		e->stack_id = es_xml_path_text(m, "StackId");
 		e->stack_name = es_xml_path_text(m, "StackName");
 		e->logical_id = es_xml_path_text(m, "LogicalResourceId");
@@ -392,11 +402,13 @@ int es_cfn_parse_stack_events(const char *xml, size_t len, struct es_stack_event
 		e->timestamp = es_xml_path_text(m, "Timestamp");
 		e->status = es_xml_path_text(m, "ResourceStatus");
 		e->reason = es_xml_path_text(m, "ResourceStatusReason");
-		if (!e->event_id || !e->status) {
+		e->client_token = es_xml_path_text(m, "ClientRequestToken");
+		if (!e->status)
+			e->status = strdup("");
+		if (!e->status) {
 			xmlFreeDoc(doc);
 			es_stack_event_page_free(out);
-			return es_fail(ES_EPARSE,
-			               "DescribeStackEvents: an event without id or status");
+			return es_fail(ES_ENOMEM, "out of memory");
 		}
 	}
 	xmlFreeDoc(doc);

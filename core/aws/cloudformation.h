@@ -52,8 +52,9 @@ struct es_stack_event {
 	char *physical_id;
 	char *type;
 	char *timestamp; /* ISO 8601 as AWS wrote it */
-	char *status;
+	char *status;    /* "" when AWS left it out (the API marks it optional) */
 	char *reason;
+	char *client_token; /* ClientRequestToken of the operation, or NULL */
 };
 
 struct es_stack_event_page {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "s3.h"
@@ -46,6 +47,8 @@ int es_s3_put_object_call(struct es_aws_call *call, const char *bucket, const ch
 	rc = es_aws_call_header(call, "Content-MD5", b64);
 	if (!rc && opt && opt->if_none_match)
 		rc = es_aws_call_header(call, "If-None-Match", "*");
+	if (!rc && opt && opt->if_match && *opt->if_match)
+		rc = es_aws_call_header(call, "If-Match", opt->if_match);
 	return rc ? rc : es_buf_append(&call->body, data, len);
 }
 
@@ -77,6 +80,58 @@ int es_s3_create_bucket_call(struct es_aws_call *call, const char *bucket, const
 		              region);
 	}
 	return ES_OK;
+}
+
+int es_s3_delete_object_call(struct es_aws_call *call, const char *bucket, const char *key,
+                             const char *if_match)
+{
+	int rc = object_call(call, "DeleteObject", "DELETE", bucket, key);
+
+	call->mutating = true;
+	if (!rc && if_match && *if_match)
+		rc = es_aws_call_header(call, "If-Match", if_match);
+	return rc;
+}
+
+static double http_date(const char *v)
+{
+	time_t t = v ? curl_getdate(v, NULL) : -1;
+	return t > 0 ? (double)t : 0;
+}
+
+void es_s3_parse_object_meta(const struct es_http_response *resp, struct es_s3_object *out)
+{
+	const char *etag = es_http_header(resp, "ETag");
+
+	snprintf(out->etag, sizeof(out->etag), "%s", etag ? etag : "");
+	out->last_modified = http_date(es_http_header(resp, "Last-Modified"));
+	out->server_date = http_date(es_http_header(resp, "Date"));
+}
+
+void es_s3_object_free(struct es_s3_object *o)
+{
+	if (!o)
+		return;
+	es_buf_free(&o->body);
+	memset(o, 0, sizeof(*o));
+}
+
+bool es_s3_precondition_failed(int rc, const struct es_error *e)
+{
+	return rc == ES_EAWS && e &&
+	       (e->http_status == 412 || strcmp(e->code, "PreconditionFailed") == 0);
+}
+
+bool es_s3_conflict(int rc, const struct es_error *e)
+{
+	return rc == ES_EAWS && e &&
+	       (e->http_status == 409 || strcmp(e->code, "ConditionalRequestConflict") == 0);
+}
+
+bool es_s3_not_found(int rc, const struct es_error *e)
+{
+	return (rc == ES_EAWS || rc == ES_ENOTFOUND) && e &&
+	       (e->http_status == 404 || strcmp(e->code, "NoSuchKey") == 0);
 }
 
 static int send_discard(struct es_aws_client *c, struct es_aws_call *call)
@@ -238,7 +293,7 @@ int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
 	memset(out, 0, sizeof(*out));
 	do {
 		struct es_aws_call call;
-		xmlDoc *doc;
+		struct es_http_response resp;
 
 		rc = es_s3_list_call(&call, bucket, prefix, start_after, token);
 		free(token);
@@ -247,27 +302,12 @@ int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
 			es_aws_call_free(&call);
 			break;
 		}
-		rc = es_svc_sync_xml(c, &call, &doc);
+		rc = es_aws_send_sync(c, &call, &resp);
 		if (rc)
 			break;
-		xmlNode *root = xmlDocGetRootElement(doc);
-		for (xmlNode *k = es_xml_child(root, "Contents"); k && !rc; k = es_xml_next(k)) {
-			char **keys = realloc(out->keys, (out->n + 1) * sizeof(*keys));
-			if (!keys) {
-				rc = es_fail(ES_ENOMEM, "out of memory");
-				break;
-			}
-			out->keys = keys;
-			keys[out->n] = es_xml_path_text(k, "Key");
-			if (keys[out->n])
-				out->n++;
-		}
-		char *trunc = es_xml_path_text(root, "IsTruncated");
-		if (trunc && strcmp(trunc, "true") == 0)
-			token = es_xml_path_text(root, "NextContinuationToken");
-		free(trunc);
-		xmlFreeDoc(doc);
-	} while (!rc && token && *token);
+		rc = es_s3_parse_list_page(resp.body.data, resp.body.len, out, &token);
+		es_http_response_free(&resp);
+	} while (!rc && token);
 	free(token);
 	if (rc)
 		es_s3_listing_free(out);
@@ -278,10 +318,74 @@ int es_s3_delete_object(struct es_aws_client *c, const char *bucket, const char 
 {
 	struct es_aws_call call;
 
-	if (object_call(&call, "DeleteObject", "DELETE", bucket, key)) {
+	if (es_s3_delete_object_call(&call, bucket, key, NULL)) {
 		es_aws_call_free(&call);
 		return ES_ENOMEM;
 	}
-	call.mutating = true;
 	return send_discard(c, &call);
+}
+
+int es_s3_get(struct es_aws_client *c, const char *bucket, const char *key,
+              struct es_s3_object *out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (es_s3_get_object_call(&call, bucket, key)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc) {
+		if (is_not_found(rc)) {
+			struct es_error e = *es_error_last();
+			e.status = ES_ENOTFOUND;
+			es_error_restore(&e);
+			return ES_ENOTFOUND;
+		}
+		return rc;
+	}
+	es_s3_parse_object_meta(&resp, out);
+	out->body = resp.body;
+	memset(&resp.body, 0, sizeof(resp.body));
+	es_http_response_free(&resp);
+	return ES_OK;
+}
+
+int es_s3_parse_list_page(const char *xml, size_t len, struct es_s3_listing *out, char **next)
+{
+	xmlDoc *doc = es_xml_parse(xml, len);
+	int rc = ES_OK;
+
+	*next = NULL;
+	if (!doc)
+		return es_fail_prefix("ListObjectsV2");
+	xmlNode *root = xmlDocGetRootElement(doc);
+	for (xmlNode *k = es_xml_child(root, "Contents"); k; k = es_xml_next(k)) {
+		char **keys = realloc(out->keys, (out->n + 1) * sizeof(*keys));
+		if (!keys) {
+			rc = es_fail(ES_ENOMEM, "out of memory");
+			break;
+		}
+		out->keys = keys;
+		keys[out->n] = es_xml_path_text(k, "Key");
+		if (keys[out->n])
+			out->n++;
+	}
+	char *trunc = es_xml_path_text(root, "IsTruncated");
+	if (!rc && trunc && strcmp(trunc, "true") == 0) {
+		*next = es_xml_path_text(root, "NextContinuationToken");
+		if (*next && !**next) {
+			free(*next);
+			*next = NULL;
+		}
+		if (!*next)
+			rc = es_fail(ES_EPARSE, "ListObjectsV2: a truncated page without a "
+			                        "NextContinuationToken");
+	}
+	free(trunc);
+	xmlFreeDoc(doc);
+	return rc;
 }
