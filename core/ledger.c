@@ -1,32 +1,128 @@
-/* The release ledger in S3 with conditional creates and a local cache. */
+/* The release ledger in S3: conditional creates reconciled by reading back,
+ * a local cache that converges on S3 from a watermark, and readers that
+ * show each record once. Everything that touches S3 runs on the event loop;
+ * the blocking forms turn the loop until their operation ends. */
 #include "config.h"
 
 #include <dirent.h>
-#include <jansson.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "ledger.h"
 #include "aws/s3.h"
+#include "aws/sigv4.h"
 #include "aws/sts.h"
-#include "aws/xml.h"
+#include "ledger.h"
 
 #define SEQ_DIGITS 10
 /* How many numbers a writer tries before giving up on a crowded ledger. */
 #define MAX_CLAIMS 64
+/* How often a write that met a concurrent one (409) is tried again. */
+#define MAX_CONFLICTS 8
+/* Record fetches in flight during a refresh. */
+#define MAX_IN_FLIGHT 8
+
+struct waiter {
+	es_ledger_done_fn fn;
+	void *ud;
+};
+
+/* One refresh of the cache from S3. */
+struct sync_op {
+	struct es_ledger *l;
+	long from;  /* the watermark the listing starts after */
+	long *want; /* numbers listed that the cache lacks */
+	size_t n_want, next_want;
+	int in_flight; /* record fetches */
+	bool listing;  /* a listing page is in flight */
+	long max_listed;
+	long min_failed; /* lowest number whose fetch failed */
+	int rc;
+	struct es_error err;
+	struct waiter *waiters;
+	size_t n_waiters;
+};
 
 struct es_ledger {
 	struct es_aws_client *aws;
+	struct es_loop *loop;
 	char *bucket;
 	char *prefix; /* "" or "x/" form: always ends with '/' when non-empty */
-	char *cache;  /* local directory */
+	char *endpoint;
+	char *cache; /* local directory, once the account is known */
 	char *who;
-	long next_hint; /* first number worth trying */
+	int pending;  /* requests in flight */
+	bool closing; /* freed by its owner: free when pending drops to 0 */
+	struct sync_op *sync;
 };
+
+/* One request's context: which ledger, and what to do with the answer. */
+typedef void (*answer_fn)(void *op, long seq, int rc, const struct es_http_response *resp,
+                          const struct es_error *err);
+struct req {
+	struct es_ledger *l;
+	answer_fn fn;
+	void *op;
+	long seq;
+};
+
+static void really_free(struct es_ledger *l)
+{
+	free(l->bucket);
+	free(l->prefix);
+	free(l->endpoint);
+	free(l->cache);
+	free(l->who);
+	free(l);
+}
+
+static void on_answer(int rc, const struct es_http_response *resp, const struct es_error *err,
+                      void *ud)
+{
+	struct req *r = ud;
+	struct es_ledger *l = r->l;
+
+	l->pending--;
+	if (l->closing) {
+		/* The owner is gone; so are the operations waiting here. */
+		if (l->pending == 0)
+			really_free(l);
+		free(r);
+		return;
+	}
+	r->fn(r->op, r->seq, rc, resp, err);
+	free(r);
+}
+
+static int ledger_send(struct es_ledger *l, struct es_aws_call *call, answer_fn fn, void *op,
+                       long seq)
+{
+	struct req *r = malloc(sizeof(*r));
+
+	if (!r) {
+		es_aws_call_free(call);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	*r = (struct req){.l = l, .fn = fn, .op = op, .seq = seq};
+	l->pending++;
+	if (es_aws_send(l->aws, call, on_answer, r) != ES_OK) {
+		/* es_aws_send reports through its callback except when out of memory. */
+		l->pending--;
+		free(r);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	return ES_OK;
+}
+
+/* ------------------------------------------------------------ basics */
 
 const char *es_ledger_now(char buf[32])
 {
@@ -36,6 +132,25 @@ const char *es_ledger_now(char buf[32])
 	gmtime_r(&t, &tm);
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
+}
+
+void es_ledger_new_id(char out[33])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		/* No entropy from OpenSSL: the clock and the process still make
+		 * collisions between two consoles vanishingly unlikely. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		unsigned long long x = (unsigned long long)ts.tv_nsec ^
+		                       ((unsigned long long)ts.tv_sec << 20) ^
+		                       ((unsigned long long)getpid() << 44);
+		for (size_t i = 0; i < sizeof(b); i++, x = x * 6364136223846793005ULL + 1)
+			b[i] = (unsigned char)(x >> 56);
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 static int mkdirs(const char *path)
@@ -55,20 +170,38 @@ static int mkdirs(const char *path)
 	return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static char *cache_dir_for(const char *bucket, const char *prefix)
+/* The cache of one ledger: endpoint, account, bucket and prefix name it, so
+ * two ledgers (a simulator and AWS, two accounts) never share records. */
+static void choose_cache(struct es_ledger *l, const char *account)
 {
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
-	char *dir = NULL;
+	char *ident = NULL, hex[65];
 
-	int n;
-
-	if (state && *state)
-		n = asprintf(&dir, "%s/edgeship/%s/%sledger", state, bucket, prefix);
-	else
-		n = asprintf(&dir, "%s/.local/state/edgeship/%s/%sledger", home ? home : "/tmp",
-		             bucket, prefix);
-	return n < 0 ? NULL : dir;
+	if (l->cache ||
+	    asprintf(&ident, "%s\n%s\n%s\n%s", l->endpoint, account, l->bucket, l->prefix) < 0)
+		return;
+	es_sha256_hex(ident, strlen(ident), hex);
+	hex[20] = '\0';
+	if (state && *state) {
+		if (asprintf(&l->cache, "%s/edgeship/ledgers/%s", state, hex) < 0)
+			l->cache = NULL;
+	} else if (asprintf(&l->cache, "%s/.local/state/edgeship/ledgers/%s",
+	                    home && *home ? home : "/tmp", hex) < 0) {
+		l->cache = NULL;
+	}
+	/* Say what the directory holds, for people looking at it. */
+	if (l->cache && mkdirs(l->cache) == 0) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/origin", l->cache);
+		FILE *f = fopen(path, "w");
+		if (f) {
+			fprintf(f, "endpoint %s\naccount %s\nbucket %s\nprefix %s\n", l->endpoint,
+			        account, l->bucket, l->prefix);
+			fclose(f);
+		}
+	}
+	free(ident);
 }
 
 int es_ledger_open(struct es_aws_client *c, const char *bucket, const char *prefix,
@@ -76,21 +209,22 @@ int es_ledger_open(struct es_aws_client *c, const char *bucket, const char *pref
 {
 	struct es_ledger *l = calloc(1, sizeof(*l));
 	size_t n = prefix ? strlen(prefix) : 0;
+	const struct es_endpoint *ep = es_aws_endpoint(c, "s3");
 
 	*out = NULL;
 	if (!l)
 		return es_fail(ES_ENOMEM, "out of memory");
 	l->aws = c;
+	l->loop = es_aws_loop(c);
 	l->bucket = strdup(bucket);
+	l->endpoint = strdup(ep ? ep->url : "unknown-endpoint");
 	if (n) {
 		if (asprintf(&l->prefix, "%s%s", prefix, prefix[n - 1] == '/' ? "" : "/") < 0)
 			l->prefix = NULL;
 	} else
 		l->prefix = strdup("");
-	l->cache = l->prefix ? cache_dir_for(bucket, l->prefix) : NULL;
-	l->next_hint = 1;
-	if (!l->bucket || !l->prefix || !l->cache) {
-		es_ledger_free(l);
+	if (!l->bucket || !l->prefix || !l->endpoint) {
+		really_free(l);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	*out = l;
@@ -101,16 +235,50 @@ void es_ledger_free(struct es_ledger *l)
 {
 	if (!l)
 		return;
-	free(l->bucket);
-	free(l->prefix);
-	free(l->cache);
-	free(l->who);
-	free(l);
+	if (l->sync) {
+		free(l->sync->want);
+		free(l->sync->waiters);
+		free(l->sync);
+		l->sync = NULL;
+	}
+	if (l->pending > 0) {
+		l->closing = true;
+		return;
+	}
+	really_free(l);
 }
 
 const char *es_ledger_cache_dir(const struct es_ledger *l)
 {
 	return l->cache;
+}
+
+void es_ledger_set_who(struct es_ledger *l, const char *arn)
+{
+	char *who = arn ? strdup(arn) : NULL;
+	char account[32] = "";
+
+	if (!who)
+		return;
+	free(l->who);
+	l->who = who;
+	/* arn:aws:sts::123456789012:assumed-role/… */
+	const char *p = arn;
+	for (int i = 0; i < 4 && p; i++) {
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	if (p) {
+		size_t n = strcspn(p, ":");
+		snprintf(account, sizeof(account), "%.*s", (int)(n < 31 ? n : 31), p);
+	}
+	choose_cache(l, account[0] ? account : "unknown-account");
+}
+
+bool es_ledger_knows_who(const struct es_ledger *l)
+{
+	return l->who != NULL;
 }
 
 const char *es_ledger_who(struct es_ledger *l)
@@ -121,8 +289,7 @@ const char *es_ledger_who(struct es_ledger *l)
 		return l->who;
 	if (es_sts_get_caller_identity(l->aws, &id) != ES_OK)
 		return NULL;
-	l->who = id.arn;
-	id.arn = NULL;
+	es_ledger_set_who(l, id.arn);
 	es_caller_identity_free(&id);
 	return l->who;
 }
@@ -132,15 +299,23 @@ static void key_for(const struct es_ledger *l, long seq, char *key, size_t len)
 	snprintf(key, len, "%sledger/%0*ld.json", l->prefix, SEQ_DIGITS, seq);
 }
 
-static void cache_write(const struct es_ledger *l, long seq, const char *text, size_t len)
+static long seq_of_key(const char *key)
 {
-	char path[4200], tmp[4300];
+	const char *base = strrchr(key, '/');
+	char *end;
+	long seq = strtol(base ? base + 1 : key, &end, 10);
+
+	return seq > 0 && strcmp(end, ".json") == 0 ? seq : 0;
+}
+
+/* ------------------------------------------------------------ the cache */
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	char tmp[4400];
 	FILE *f;
 
-	if (mkdirs(l->cache) != 0)
-		return; /* the cache is a convenience; S3 holds the record */
-	snprintf(path, sizeof(path), "%s/%0*ld.json", l->cache, SEQ_DIGITS, seq);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	f = fopen(tmp, "wb");
 	if (!f)
 		return;
@@ -148,78 +323,79 @@ static void cache_write(const struct es_ledger *l, long seq, const char *text, s
 		remove(tmp);
 		return;
 	}
-	rename(tmp, path);
+	if (rename(tmp, path) != 0)
+		remove(tmp);
 }
 
-/* Largest sequence number present in S3 (0 when none). */
-static int last_seq(struct es_ledger *l, long after, long *last)
+static void cache_write(const struct es_ledger *l, long seq, const char *text, size_t len)
 {
-	struct es_s3_listing ls;
-	char prefix[1024], start[1100];
-	int rc;
+	char path[4200];
 
-	snprintf(prefix, sizeof(prefix), "%sledger/", l->prefix);
-	key_for(l, after, start, sizeof(start));
-	rc = es_s3_list(l->aws, l->bucket, prefix, after > 0 ? start : NULL, &ls);
-	if (rc)
-		return rc;
-	*last = after;
-	for (size_t i = 0; i < ls.n; i++) {
-		const char *base = strrchr(ls.keys[i], '/');
-		long s = atol(base ? base + 1 : ls.keys[i]);
-		if (s > *last)
-			*last = s;
-	}
-	es_s3_listing_free(&ls);
-	return ES_OK;
+	if (!l->cache || mkdirs(l->cache) != 0)
+		return; /* the cache is a convenience; S3 holds the record */
+	snprintf(path, sizeof(path), "%s/%0*ld.json", l->cache, SEQ_DIGITS, seq);
+	write_file(path, text, len);
 }
 
-int es_ledger_append(struct es_ledger *l, json_t *record, long *seq)
+static bool cached(const struct es_ledger *l, long seq)
 {
-	struct es_s3_put put = {.content_type = "application/json", .if_none_match = true};
-	char when[32], key[1100];
-	const char *who = es_ledger_who(l);
-	long last = 0;
-	int rc;
+	char path[4200];
 
-	if (!who)
-		return es_fail_prefix("ledger: cannot tell who is acting");
-	rc = last_seq(l, l->next_hint > 1 ? l->next_hint - 1 : 0, &last);
-	if (rc)
-		return es_fail_prefix("ledger: reading s3://%s/%sledger/", l->bucket, l->prefix);
-	if (!json_object_get(record, "when"))
-		json_object_set_new(record, "when", json_string(es_ledger_now(when)));
-	json_object_set_new(record, "who", json_string(who));
-	for (int attempt = 0; attempt < MAX_CLAIMS; attempt++) {
-		long n = last + 1 + attempt;
-		json_object_set_new(record, "seq", json_integer(n));
-		if (json_integer_value(json_object_get(record, "intent_seq")) == 0 &&
-		    strcmp(json_string_value(json_object_get(record, "phase")) ?: "", "intent") ==
-		            0)
-			json_object_set_new(record, "intent_seq", json_integer(n));
-		char *text = json_dumps(record, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (!text)
-			return es_fail(ES_ENOMEM, "out of memory");
-		key_for(l, n, key, sizeof(key));
-		rc = es_s3_put_object(l->aws, l->bucket, key, text, strlen(text), &put);
-		if (rc == ES_OK) {
-			cache_write(l, n, text, strlen(text));
-			free(text);
-			l->next_hint = n + 1;
-			*seq = n;
-			return ES_OK;
-		}
-		free(text);
-		/* 412: someone else holds this number; take the next. */
-		if (!(rc == ES_EAWS && es_error_last()->http_status == 412))
-			return es_fail_prefix("ledger: writing s3://%s/%s", l->bucket, key);
-		if (strcmp(json_string_value(json_object_get(record, "phase")) ?: "", "intent") ==
-		    0)
-			json_object_set_new(record, "intent_seq", json_integer(0));
-	}
-	return es_fail(ES_ERR, "ledger: %d writers raced for the next record; try again",
-	               MAX_CLAIMS);
+	if (!l->cache)
+		return false;
+	snprintf(path, sizeof(path), "%s/%0*ld.json", l->cache, SEQ_DIGITS, seq);
+	return access(path, F_OK) == 0;
 }
+
+/* Below the watermark the cache holds every record S3 has. */
+static long watermark(const struct es_ledger *l)
+{
+	char path[4200], buf[32] = "";
+	FILE *f;
+
+	if (!l->cache)
+		return 0;
+	snprintf(path, sizeof(path), "%s/watermark", l->cache);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	long w = atol(buf);
+	return w > 0 ? w : 0;
+}
+
+static void set_watermark(const struct es_ledger *l, long w)
+{
+	char path[4200], buf[32];
+
+	if (!l->cache || mkdirs(l->cache) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/watermark", l->cache);
+	snprintf(buf, sizeof(buf), "%ld\n", w);
+	write_file(path, buf, strlen(buf));
+}
+
+static long cached_max(const struct es_ledger *l)
+{
+	DIR *d = l->cache ? opendir(l->cache) : NULL;
+	struct dirent *e;
+	long max = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char *end;
+		long seq = strtol(e->d_name, &end, 10);
+		if (seq > max && strcmp(end, ".json") == 0)
+			max = seq;
+	}
+	closedir(d);
+	return max;
+}
+
+/* ------------------------------------------------------------ reading records */
 
 static void copy_str(char *dst, size_t len, json_t *o, const char *key)
 {
@@ -249,6 +425,8 @@ static int add_record(struct es_record_list *out, long seq, const char *text, si
 	r->intent_seq = (long)json_integer_value(json_object_get(o, "intent_seq"));
 	copy_str(r->kind, sizeof(r->kind), o, "kind");
 	copy_str(r->phase, sizeof(r->phase), o, "phase");
+	copy_str(r->action_id, sizeof(r->action_id), o, "action_id");
+	copy_str(r->record_id, sizeof(r->record_id), o, "record_id");
 	copy_str(r->stage, sizeof(r->stage), o, "stage");
 	copy_str(r->commit, sizeof(r->commit), o, "commit");
 	copy_str(r->release, sizeof(r->release), o, "release");
@@ -267,22 +445,20 @@ static int by_seq(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Load cached records; returns the highest seq seen. */
-static long read_cache(struct es_ledger *l, struct es_record_list *out)
+static int read_cache(struct es_ledger *l, struct es_record_list *out)
 {
-	DIR *d = opendir(l->cache);
+	DIR *d = l->cache ? opendir(l->cache) : NULL;
 	struct dirent *e;
-	long max = 0;
+	int rc = ES_OK;
 
 	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char path[4400];
+		return ES_OK;
+	while (!rc && (e = readdir(d))) {
+		char path[4400], chunk[4096];
 		size_t len;
-		long seq;
 		char *end;
+		long seq = strtol(e->d_name, &end, 10);
 
-		seq = strtol(e->d_name, &end, 10);
 		if (seq <= 0 || strcmp(end, ".json") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", l->cache, e->d_name);
@@ -290,16 +466,42 @@ static long read_cache(struct es_ledger *l, struct es_record_list *out)
 		if (!f)
 			continue;
 		struct es_buf b = ES_BUF_INIT;
-		char chunk[4096];
 		while ((len = fread(chunk, 1, sizeof(chunk), f)) > 0)
 			es_buf_append(&b, chunk, len);
 		fclose(f);
-		if (add_record(out, seq, es_buf_str(&b), b.len) == ES_OK && seq > max)
-			max = seq;
+		rc = add_record(out, seq, es_buf_str(&b), b.len);
 		es_buf_free(&b);
 	}
 	closedir(d);
-	return max;
+	return rc;
+}
+
+/* The same record id at a higher number is a retried write: drop it. */
+static void dedupe(struct es_record_list *out)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < out->n; i++) {
+		struct es_record *r = &out->items[i];
+		bool dup = false;
+		for (size_t j = 0; j < w && r->record_id[0] && !dup; j++)
+			dup = strcmp(out->items[j].record_id, r->record_id) == 0;
+		if (dup) {
+			free(r->json);
+			continue;
+		}
+		out->items[w++] = *r;
+	}
+	out->n = w;
+}
+
+static bool closes(const struct es_record *intent, const struct es_record *o)
+{
+	if (strcmp(o->phase, "outcome") != 0)
+		return false;
+	if (intent->action_id[0] && o->action_id[0])
+		return strcmp(intent->action_id, o->action_id) == 0;
+	return o->intent_seq == intent->seq;
 }
 
 static void mark_open(struct es_record_list *out)
@@ -309,61 +511,40 @@ static void mark_open(struct es_record_list *out)
 		if (strcmp(r->phase, "intent") != 0)
 			continue;
 		r->open = true;
-		for (size_t j = i + 1; j < out->n; j++)
-			if (strcmp(out->items[j].phase, "outcome") == 0 &&
-			    out->items[j].intent_seq == r->seq) {
-				r->open = false;
+		r->detached = false;
+		for (size_t j = i + 1; j < out->n; j++) {
+			const struct es_record *o = &out->items[j];
+			if (!closes(r, o))
+				continue;
+			bool detached = strcmp(o->result, "detached") == 0;
+			r->open = detached;
+			r->detached = detached;
+			if (!detached)
 				break;
-			}
+		}
 	}
 }
 
-int es_ledger_read(struct es_ledger *l, struct es_record_list *out)
+int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 {
-	struct es_s3_listing ls;
-	char prefix[1024], start[1100];
-	long cached;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	cached = read_cache(l, out);
-	snprintf(prefix, sizeof(prefix), "%sledger/", l->prefix);
-	key_for(l, cached, start, sizeof(start));
-	rc = es_s3_list(l->aws, l->bucket, prefix, cached > 0 ? start : NULL, &ls);
+	rc = read_cache(l, out);
 	if (rc) {
-		char line[300];
-		out->offline = true;
-		snprintf(out->offline_reason, sizeof(out->offline_reason), "%s",
-		         es_error_format(es_error_last(), line, sizeof(line)));
-	} else {
-		for (size_t i = 0; i < ls.n && !rc; i++) {
-			const char *base = strrchr(ls.keys[i], '/');
-			long seq = atol(base ? base + 1 : ls.keys[i]);
-			struct es_buf body = ES_BUF_INIT;
-			if (seq <= cached)
-				continue;
-			rc = es_s3_get_object(l->aws, l->bucket, ls.keys[i], &body);
-			if (rc == ES_OK) {
-				cache_write(l, seq, es_buf_str(&body), body.len);
-				rc = add_record(out, seq, es_buf_str(&body), body.len);
-			} else if (rc == ES_ENOTFOUND) {
-				rc = ES_OK;
-			}
-			es_buf_free(&body);
-			if (seq >= l->next_hint)
-				l->next_hint = seq + 1;
-		}
-		es_s3_listing_free(&ls);
-		if (rc) {
-			char line[300];
-			out->offline = true;
-			snprintf(out->offline_reason, sizeof(out->offline_reason), "%s",
-			         es_error_format(es_error_last(), line, sizeof(line)));
-		}
+		es_record_list_free(out);
+		return rc;
 	}
-	qsort(out->items, out->n, sizeof(*out->items), by_seq);
+	if (out->n > 1)
+		qsort(out->items, out->n, sizeof(*out->items), by_seq);
+	dedupe(out);
 	mark_open(out);
 	return ES_OK;
+}
+
+int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out)
+{
+	return es_ledger_records(l, out);
 }
 
 void es_record_list_free(struct es_record_list *r)
@@ -376,110 +557,490 @@ void es_record_list_free(struct es_record_list *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out)
-{
-	memset(out, 0, sizeof(*out));
-	read_cache(l, out);
-	qsort(out->items, out->n, sizeof(*out->items), by_seq);
-	mark_open(out);
-	return ES_OK;
-}
+/* ------------------------------------------------------------ refresh */
 
-long es_ledger_cached_max(struct es_ledger *l)
-{
-	DIR *d = opendir(l->cache);
-	struct dirent *e;
-	long max = 0;
+static void sync_list(struct sync_op *op, const char *token);
 
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char *end;
-		long seq = strtol(e->d_name, &end, 10);
-		if (seq > max && strcmp(end, ".json") == 0)
-			max = seq;
+static void sync_finish(struct sync_op *op)
+{
+	struct es_ledger *l = op->l;
+
+	if (op->listing || op->in_flight > 0 || op->next_want < op->n_want)
+		return;
+	/* Pages come in key order, so every number up to the highest listed
+	 * was seen; the cache has them all but those whose fetch failed. */
+	long w = op->max_listed > op->from ? op->max_listed : op->from;
+	if (op->min_failed != LONG_MAX && op->min_failed - 1 < w)
+		w = op->min_failed - 1 > op->from ? op->min_failed - 1 : op->from;
+	if (w > op->from)
+		set_watermark(l, w);
+	l->sync = NULL;
+	for (size_t i = 0; i < op->n_waiters; i++) {
+		if (op->rc)
+			es_error_restore(&op->err);
+		op->waiters[i].fn(op->rc, op->waiters[i].ud);
+		if (l->closing)
+			break; /* a waiter freed the ledger */
 	}
-	closedir(d);
-	return max;
+	free(op->want);
+	free(op->waiters);
+	free(op);
 }
 
-int es_ledger_list_call(struct es_ledger *l, long after_seq, struct es_aws_call *call)
+static void sync_failed(struct sync_op *op, int rc, const struct es_error *err, const char *what)
 {
+	if (op->rc)
+		return;
+	if (err)
+		es_error_restore(err);
+	es_fail_prefix("ledger: %s s3://%s/%sledger/", what, op->l->bucket, op->l->prefix);
+	op->rc = rc ? rc : ES_ERR;
+	es_error_save(&op->err);
+}
+
+static void on_record(void *p, long seq, int rc, const struct es_http_response *resp,
+                      const struct es_error *err);
+
+static void sync_pump(struct sync_op *op)
+{
+	while (op->in_flight < MAX_IN_FLIGHT && op->next_want < op->n_want) {
+		struct es_aws_call call;
+		char key[1100];
+		long seq = op->want[op->next_want++];
+
+		key_for(op->l, seq, key, sizeof(key));
+		if (es_s3_get_object_call(&call, op->l->bucket, key) ||
+		    ledger_send(op->l, &call, on_record, op, seq)) {
+			es_aws_call_free(&call);
+			sync_failed(op, ES_ENOMEM, NULL, "reading");
+			if (seq < op->min_failed)
+				op->min_failed = seq;
+			continue;
+		}
+		op->in_flight++;
+	}
+}
+
+static void on_record(void *p, long seq, int rc, const struct es_http_response *resp,
+                      const struct es_error *err)
+{
+	struct sync_op *op = p;
+
+	op->in_flight--;
+	if (rc == ES_OK) {
+		cache_write(op->l, seq, resp->body.data ? resp->body.data : "", resp->body.len);
+	} else if (es_s3_not_found(rc, err)) {
+		/* deleted between the listing and the fetch: nothing to keep */
+	} else {
+		/* Not fetched: the next refresh starts below it. */
+		if (seq < op->min_failed)
+			op->min_failed = seq;
+		sync_failed(op, rc, err, "reading");
+	}
+	sync_pump(op);
+	sync_finish(op);
+}
+
+static void on_list(void *p, long seq, int rc, const struct es_http_response *resp,
+                    const struct es_error *err)
+{
+	struct sync_op *op = p;
+	struct es_s3_listing ls = {0};
+	char *next = NULL;
+
+	op->listing = false;
+	if (rc) {
+		sync_failed(op, rc, err, "listing");
+		sync_finish(op);
+		return;
+	}
+	rc = es_s3_parse_list_page(resp->body.data, resp->body.len, &ls, &next);
+	if (rc) {
+		es_error_save(&op->err);
+		sync_failed(op, rc, &op->err, "listing");
+	}
+	for (size_t i = 0; i < ls.n; i++) {
+		long n = seq_of_key(ls.keys[i]);
+		if (n <= op->from)
+			continue;
+		if (n > op->max_listed)
+			op->max_listed = n;
+		if (cached(op->l, n))
+			continue;
+		long *w = realloc(op->want, (op->n_want + 1) * sizeof(*w));
+		if (!w) {
+			sync_failed(op, es_fail(ES_ENOMEM, "out of memory"), NULL, "listing");
+			break;
+		}
+		op->want = w;
+		w[op->n_want++] = n;
+	}
+	es_s3_listing_free(&ls);
+	if (!rc && next)
+		sync_list(op, next);
+	free(next);
+	sync_pump(op);
+	sync_finish(op);
+}
+
+static void sync_list(struct sync_op *op, const char *token)
+{
+	struct es_aws_call call;
 	char prefix[1024], start[1100];
 
-	snprintf(prefix, sizeof(prefix), "%sledger/", l->prefix);
-	key_for(l, after_seq, start, sizeof(start));
-	return es_s3_list_call(call, l->bucket, prefix, after_seq > 0 ? start : NULL, NULL);
+	snprintf(prefix, sizeof(prefix), "%sledger/", op->l->prefix);
+	key_for(op->l, op->from, start, sizeof(start));
+	if (es_s3_list_call(&call, op->l->bucket, prefix, op->from > 0 ? start : NULL, token) ||
+	    ledger_send(op->l, &call, on_list, op, 0)) {
+		es_aws_call_free(&call);
+		sync_failed(op, ES_ENOMEM, NULL, "listing");
+		return;
+	}
+	op->listing = true;
 }
 
-int es_ledger_parse_list(const char *xml, size_t len, long **seqs, size_t *n)
+int es_ledger_sync(struct es_ledger *l, es_ledger_done_fn done, void *ud)
 {
-	xmlDoc *doc = es_xml_parse(xml, len);
+	struct sync_op *op = l->sync;
+	struct waiter *w;
 
-	*seqs = NULL;
-	*n = 0;
-	if (!doc)
-		return es_fail_prefix("ListObjectsV2");
-	for (xmlNode *k = es_xml_child(xmlDocGetRootElement(doc), "Contents"); k;
-	     k = es_xml_next(k)) {
-		char *key = es_xml_path_text(k, "Key");
-		const char *base = key ? strrchr(key, '/') : NULL;
-		long seq = atol(base ? base + 1 : key ? key : "0");
-		free(key);
-		if (seq <= 0)
-			continue;
-		long *v = realloc(*seqs, (*n + 1) * sizeof(*v));
-		if (!v) {
-			xmlFreeDoc(doc);
+	if (!op) {
+		op = calloc(1, sizeof(*op));
+		if (!op)
+			return es_fail(ES_ENOMEM, "out of memory");
+		op->l = l;
+		op->from = watermark(l);
+		op->min_failed = LONG_MAX;
+		l->sync = op;
+	}
+	w = realloc(op->waiters, (op->n_waiters + 1) * sizeof(*w));
+	if (!w)
+		return es_fail(ES_ENOMEM, "out of memory");
+	op->waiters = w;
+	w[op->n_waiters++] = (struct waiter){done, ud};
+	if (op->n_waiters == 1) {
+		sync_list(op, NULL);
+		if (!op->listing) {
+			/* Nothing went out: say so now rather than call back. */
+			l->sync = NULL;
+			free(op->waiters);
+			free(op);
 			return es_fail(ES_ENOMEM, "out of memory");
 		}
-		*seqs = v;
-		v[(*n)++] = seq;
 	}
-	xmlFreeDoc(doc);
 	return ES_OK;
 }
 
-int es_ledger_get_call(struct es_ledger *l, long seq, struct es_aws_call *call)
+/* ------------------------------------------------------------ appending */
+
+struct append_op {
+	struct es_ledger *l;
+	json_t *record;
+	bool unique;
+	es_ledger_appended_fn done;
+	void *ud;
+	long seq;
+	int claims, conflicts;
+	char *text;
+	char record_id[160];
+	uint64_t timer;
+};
+
+static void append_end(struct append_op *op, int rc)
 {
+	es_ledger_appended_fn done = op->done;
+	void *ud = op->ud;
+	long seq = op->seq;
+
+	json_decref(op->record);
+	free(op->text);
+	free(op);
+	done(rc, rc ? 0 : seq, ud);
+}
+
+static void append_put(struct append_op *op);
+
+static void on_readback(void *p, long seq, int rc, const struct es_http_response *resp,
+                        const struct es_error *err)
+{
+	struct append_op *op = p;
+
+	if (rc == ES_OK) {
+		json_t *o = json_loadb(resp->body.data, resp->body.len, 0, NULL);
+		const char *id = json_string_value(json_object_get(o, "record_id"));
+		bool ours = id && strcmp(id, op->record_id) == 0;
+		json_decref(o);
+		/* Whatever is there is a real record: keep it. */
+		cache_write(op->l, seq, resp->body.data ? resp->body.data : "", resp->body.len);
+		if (ours) {
+			/* Our write landed and only its answer was lost (or another
+			 * console wrote the same unique record): done. */
+			append_end(op, ES_OK);
+			return;
+		}
+		if (++op->claims >= MAX_CLAIMS) {
+			append_end(op, es_fail(ES_ERR,
+			                       "ledger: %d writers raced for the next record; try "
+			                       "again",
+			                       MAX_CLAIMS));
+			return;
+		}
+		op->seq++;
+		append_put(op);
+		return;
+	}
+	if (es_s3_not_found(rc, err)) {
+		/* A conflict (409) whose other writer did not land either. */
+		if (++op->conflicts >= MAX_CONFLICTS) {
+			append_end(op, es_fail(ES_ERR,
+			                       "ledger: record %ld kept conflicting with "
+			                       "other writers; try again",
+			                       op->seq));
+			return;
+		}
+		append_put(op);
+		return;
+	}
+	es_error_restore(err);
+	append_end(op, es_fail_prefix("ledger: reading back record %ld", op->seq));
+}
+
+static void on_put(void *p, long seq, int rc, const struct es_http_response *resp,
+                   const struct es_error *err)
+{
+	struct append_op *op = p;
+	struct es_aws_call call;
 	char key[1100];
 
-	key_for(l, seq, key, sizeof(key));
-	return es_s3_get_object_call(call, l->bucket, key);
-}
-
-void es_ledger_store(struct es_ledger *l, long seq, const char *text, size_t len)
-{
-	cache_write(l, seq, text, len);
-	if (seq >= l->next_hint)
-		l->next_hint = seq + 1;
-}
-
-void es_ledger_set_who(struct es_ledger *l, const char *arn)
-{
-	char *who = arn ? strdup(arn) : NULL;
-
-	if (!who)
+	(void)resp;
+	if (rc == ES_OK) {
+		cache_write(op->l, op->seq, op->text, strlen(op->text));
+		append_end(op, ES_OK);
 		return;
-	free(l->who);
-	l->who = who;
+	}
+	if (es_s3_precondition_failed(rc, err) || es_s3_conflict(rc, err)) {
+		/* The number is taken, or a write raced ours: read back who
+		 * holds it. It may be us, when our first answer was lost. */
+		key_for(op->l, op->seq, key, sizeof(key));
+		if (es_s3_get_object_call(&call, op->l->bucket, key) ||
+		    ledger_send(op->l, &call, on_readback, op, op->seq)) {
+			es_aws_call_free(&call);
+			append_end(op, es_fail(ES_ENOMEM, "out of memory"));
+		}
+		return;
+	}
+	es_error_restore(err);
+	key_for(op->l, op->seq, key, sizeof(key));
+	append_end(op, es_fail_prefix("ledger: writing s3://%s/%s", op->l->bucket, key));
 }
 
-int es_ledger_claim_call(struct es_ledger *l, json_t *record, long seq, struct es_aws_call *call,
-                         char **text)
+/* Claim op->seq (idempotency key: the record id inside, read back on 412/409). */
+static void append_put(struct append_op *op)
 {
 	struct es_s3_put put = {.content_type = "application/json", .if_none_match = true};
-	char when[32], key[1100];
+	struct es_aws_call call;
+	char key[1100];
+	json_t *r = op->record;
 
-	*text = NULL;
-	if (!json_object_get(record, "when"))
-		json_object_set_new(record, "when", json_string(es_ledger_now(when)));
-	if (l->who)
-		json_object_set_new(record, "who", json_string(l->who));
-	json_object_set_new(record, "seq", json_integer(seq));
-	*text = json_dumps(record, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!*text)
+	json_object_set_new(r, "seq", json_integer(op->seq));
+	if (strcmp(json_string_value(json_object_get(r, "phase")) ?: "", "intent") == 0)
+		json_object_set_new(r, "intent_seq", json_integer(op->seq));
+	free(op->text);
+	op->text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!op->text) {
+		append_end(op, es_fail(ES_ENOMEM, "out of memory"));
+		return;
+	}
+	key_for(op->l, op->seq, key, sizeof(key));
+	if (es_s3_put_object_call(&call, op->l->bucket, key, op->text, strlen(op->text), &put) ||
+	    ledger_send(op->l, &call, on_put, op, op->seq)) {
+		es_aws_call_free(&call);
+		append_end(op, es_fail(ES_ENOMEM, "out of memory"));
+	}
+}
+
+static bool find_record_id(struct es_ledger *l, const char *id, long *seq)
+{
+	struct es_record_list recs;
+	bool found = false;
+
+	if (es_ledger_records(l, &recs) != ES_OK)
+		return false;
+	for (size_t i = 0; i < recs.n && !found; i++)
+		if (strcmp(recs.items[i].record_id, id) == 0) {
+			found = true;
+			*seq = recs.items[i].seq;
+		}
+	es_record_list_free(&recs);
+	return found;
+}
+
+static void append_synced(int rc, void *ud)
+{
+	struct append_op *op = ud;
+
+	if (rc) {
+		append_end(op, es_fail_prefix("ledger: cannot tell the next record number"));
+		return;
+	}
+	if (op->unique && find_record_id(op->l, op->record_id, &op->seq)) {
+		append_end(op, ES_OK);
+		return;
+	}
+	op->seq = cached_max(op->l) + 1;
+	append_put(op);
+}
+
+static void on_who(void *p, long seq, int rc, const struct es_http_response *resp,
+                   const struct es_error *err)
+{
+	struct append_op *op = p;
+	struct es_caller_identity id;
+
+	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &id) == ES_OK) {
+		es_ledger_set_who(op->l, id.arn);
+		es_caller_identity_free(&id);
+	} else {
+		if (rc)
+			es_error_restore(err);
+		append_end(op, es_fail_prefix("ledger: cannot tell who is acting"));
+		return;
+	}
+	json_object_set_new(op->record, "who", json_string(op->l->who));
+	if (es_ledger_sync(op->l, append_synced, op) != ES_OK)
+		append_end(op, ES_ENOMEM);
+}
+
+int es_ledger_append_async(struct es_ledger *l, json_t *record, bool unique,
+                           es_ledger_appended_fn done, void *ud)
+{
+	struct append_op *op = calloc(1, sizeof(*op));
+	const char *id = json_string_value(json_object_get(record, "record_id"));
+	const char *action = json_string_value(json_object_get(record, "action_id"));
+	const char *phase = json_string_value(json_object_get(record, "phase"));
+	char when[32];
+
+	if (!op)
 		return es_fail(ES_ENOMEM, "out of memory");
-	key_for(l, seq, key, sizeof(key));
-	return es_s3_put_object_call(call, l->bucket, key, *text, strlen(*text), &put);
+	op->l = l;
+	op->record = json_deep_copy(record);
+	op->unique = unique;
+	op->done = done;
+	op->ud = ud;
+	if (!op->record) {
+		free(op);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	/* The record id is what a read-back recognises: one per record. */
+	if (id && *id) {
+		snprintf(op->record_id, sizeof(op->record_id), "%s", id);
+	} else if (action && *action && phase && *phase) {
+		snprintf(op->record_id, sizeof(op->record_id), "%s:%s", action, phase);
+	} else {
+		char rid[33];
+		es_ledger_new_id(rid);
+		snprintf(op->record_id, sizeof(op->record_id), "%s", rid);
+	}
+	json_object_set_new(op->record, "record_id", json_string(op->record_id));
+	if (!json_object_get(op->record, "when"))
+		json_object_set_new(op->record, "when", json_string(es_ledger_now(when)));
+	if (l->who) {
+		json_object_set_new(op->record, "who", json_string(l->who));
+		if (es_ledger_sync(l, append_synced, op) == ES_OK)
+			return ES_OK;
+	} else {
+		struct es_aws_call call;
+		if (es_sts_get_caller_identity_call(&call) == ES_OK &&
+		    ledger_send(l, &call, on_who, op, 0) == ES_OK)
+			return ES_OK;
+		es_aws_call_free(&call);
+	}
+	json_decref(op->record);
+	free(op);
+	return es_fail(ES_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------ blocking forms */
+
+struct wait {
+	bool done;
+	int rc;
+	long seq;
+	struct es_error err;
+};
+
+static void waited(int rc, void *ud)
+{
+	struct wait *w = ud;
+
+	w->done = true;
+	w->rc = rc;
+	if (rc)
+		es_error_save(&w->err);
+}
+
+static void appended(int rc, long seq, void *ud)
+{
+	struct wait *w = ud;
+
+	w->seq = seq;
+	waited(rc, ud);
+}
+
+static int wait_for(struct es_ledger *l, struct wait *w)
+{
+	while (!w->done) {
+		int rc = es_loop_turn_quiet(l->loop, 1000);
+		if (rc)
+			return rc;
+	}
+	if (w->rc)
+		es_error_restore(&w->err);
+	return w->rc;
+}
+
+static int append_wait(struct es_ledger *l, json_t *record, bool unique, long *seq)
+{
+	struct wait w = {0};
+	int rc = es_ledger_append_async(l, record, unique, appended, &w);
+
+	if (!rc)
+		rc = wait_for(l, &w);
+	*seq = rc ? 0 : w.seq;
+	return rc;
+}
+
+int es_ledger_append(struct es_ledger *l, json_t *record, long *seq)
+{
+	return append_wait(l, record, false, seq);
+}
+
+int es_ledger_append_unique(struct es_ledger *l, json_t *record, long *seq)
+{
+	return append_wait(l, record, true, seq);
+}
+
+int es_ledger_read(struct es_ledger *l, struct es_record_list *out)
+{
+	struct wait w = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!es_ledger_who(l))
+		rc = es_fail_prefix("ledger: cannot tell which account this is");
+	else if ((rc = es_ledger_sync(l, waited, &w)) == ES_OK)
+		rc = wait_for(l, &w);
+	struct es_error saved;
+	es_error_save(&saved);
+	int lrc = es_ledger_records(l, out);
+	if (lrc)
+		return lrc;
+	if (rc) {
+		char line[300];
+		out->offline = true;
+		snprintf(out->offline_reason, sizeof(out->offline_reason), "%s",
+		         es_error_format(&saved, line, sizeof(line)));
+		es_error_restore(&saved);
+	}
+	return rc;
 }

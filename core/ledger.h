@@ -1,9 +1,19 @@
 /* The release ledger: one immutable JSON record per action in the artifact
- * bucket, under <prefix>/ledger/<seq>.json. A record's sequence number is
- * claimed with a conditional create (If-None-Match: *), so two operators
- * never overwrite each other; every action writes an intent record before
- * it starts and an outcome record when it ends, so a crash leaves a trace.
- * Records are cached under $XDG_STATE_HOME/edgeship/ for offline reading. */
+ * bucket, under <prefix>ledger/<seq>.json. A record's number is claimed with
+ * a conditional create (If-None-Match: *), so two operators never overwrite
+ * each other; every action writes an intent before it starts and an outcome
+ * when it ends, so a crash leaves a trace.
+ *
+ * Every record carries a record id (and the action id of the action it
+ * belongs to). A write whose answer was lost is recognised by reading the
+ * number back: our record id there means it landed. Readers show a record id
+ * once, at its lowest number, so a retried write never shows twice.
+ *
+ * The local cache ($XDG_STATE_HOME/edgeship/ledgers/<id>/, one per endpoint,
+ * account, bucket and prefix) holds only records read from or written to S3,
+ * and a watermark below which it holds every record S3 has: a refresh lists
+ * from the watermark, fetches what is missing (at most 8 requests in flight)
+ * and so costs the same however long the history grows. */
 #ifndef ES_LEDGER_H
 #define ES_LEDGER_H
 
@@ -19,63 +29,77 @@ struct json_t; /* jansson's; callers of es_ledger_append include <jansson.h> */
 /* The fields every record has, for listing and for the screen. */
 struct es_record {
 	long seq;
-	char kind[24];   /* deploy, promotion, rollback, validation, invalidation, approval */
+	char kind[24];   /* deploy, promotion, rollback, validation, invalidation, … */
 	char phase[12];  /* intent | outcome */
 	long intent_seq; /* outcome: the intent it closes; intent: its own seq */
+	char action_id[40];
+	char record_id[160];
 	char stage[64];
 	char commit[41];
 	char release[80];
 	char who[256];
 	char when[32];   /* ISO 8601 UTC */
-	char result[24]; /* outcome: success, failed, no-changes, cancelled, refused */
+	char result[24]; /* outcome: success, failed, no-changes, cancelled, refused, detached */
 	char message[512];
-	bool open;  /* intent without an outcome (running or interrupted) */
-	char *json; /* the whole record as stored (owned) */
+	bool open;     /* intent without a final outcome (running, detached or interrupted) */
+	bool detached; /* intent whose console stopped following; the end is not known yet */
+	char *json;    /* the whole record as stored (owned) */
 };
 
 struct es_record_list {
-	struct es_record *items; /* ascending seq */
+	struct es_record *items; /* ascending seq, each record id once */
 	size_t n;
-	bool offline; /* S3 unreachable: these come from the local cache */
+	bool offline; /* S3 could not be read: what the cache holds, maybe not all */
 	char offline_reason[256];
 };
 
 /* Open the ledger of app in bucket/prefix. Does no I/O. */
 int es_ledger_open(struct es_aws_client *c, const char *bucket, const char *prefix,
                    struct es_ledger **out);
+/* Free now, or once the requests in flight are answered (their callbacks
+ * are then not called). */
 void es_ledger_free(struct es_ledger *l);
 
-/* The caller ARN written as "who" (fetched once from STS). */
+/* The caller ARN written as "who" (fetched once from STS; blocking). */
 const char *es_ledger_who(struct es_ledger *l);
+/* The caller ARN, when the caller already knows it: it also names the
+ * account, which picks the local cache. */
+void es_ledger_set_who(struct es_ledger *l, const char *arn);
+bool es_ledger_knows_who(const struct es_ledger *l);
 
-/* Append record (an object; seq, when and who are filled in here; the
- * caller keeps its reference). On success *seq is the number claimed. */
+/* A new random id (32 hex digits) for an action. */
+void es_ledger_new_id(char out[33]);
+
+typedef void (*es_ledger_done_fn)(int rc, void *ud);
+typedef void (*es_ledger_appended_fn)(int rc, long seq, void *ud);
+
+/* Bring the local cache up to S3, asynchronously: list from the watermark
+ * (every page), fetch the records it lacks. Callers asking while a refresh
+ * runs share it. done gets ES_OK, or the failure (then left as last error). */
+int es_ledger_sync(struct es_ledger *l, es_ledger_done_fn done, void *ud);
+
+/* Append record asynchronously (an object; seq, when, who and record_id
+ * are filled in here unless set; the caller keeps its reference). With
+ * unique, a record whose record_id S3 already has is not written again and
+ * done gets that record's number. */
+int es_ledger_append_async(struct es_ledger *l, struct json_t *record, bool unique,
+                           es_ledger_appended_fn done, void *ud);
+
+/* The records the cache holds (no I/O), deduplicated, oldest first. */
+int es_ledger_records(struct es_ledger *l, struct es_record_list *out);
+
+/* Blocking forms, for headless commands: they turn the loop until done. */
 int es_ledger_append(struct es_ledger *l, struct json_t *record, long *seq);
-
-/* Every record, oldest first: cached ones plus those written since. */
+int es_ledger_append_unique(struct es_ledger *l, struct json_t *record, long *seq);
+/* Every record confirmed in S3. When S3 cannot be read, out holds the cache
+ * with offline set, and the status says why: release rules refuse then. */
 int es_ledger_read(struct es_ledger *l, struct es_record_list *out);
 void es_record_list_free(struct es_record_list *r);
 
-/* For readers on the event loop, which must not block: the records in the
- * local cache only (no network), the calls that list and fetch newer
- * records, and storing what was fetched in the cache. */
+/* The local cache only (no network), as es_ledger_records. */
 int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out);
-/* The highest sequence number in the local cache (0 when empty). */
-long es_ledger_cached_max(struct es_ledger *l);
-int es_ledger_list_call(struct es_ledger *l, long after_seq, struct es_aws_call *call);
-/* Sequence numbers named by a ListObjectsV2 answer (malloc'd array). */
-int es_ledger_parse_list(const char *xml, size_t len, long **seqs, size_t *n);
-int es_ledger_get_call(struct es_ledger *l, long seq, struct es_aws_call *call);
-void es_ledger_store(struct es_ledger *l, long seq, const char *text, size_t len);
-/* The conditional PutObject that claims number seq for record (seq, when
- * and who filled in); *text (malloc'd) is what to es_ledger_store() once it
- * succeeds. On 412 the number is taken: try seq + 1. */
-int es_ledger_claim_call(struct es_ledger *l, struct json_t *record, long seq,
-                         struct es_aws_call *call, char **text);
-/* The caller ARN written as "who", when the caller already knows it. */
-void es_ledger_set_who(struct es_ledger *l, const char *arn);
 
-/* The local cache directory (for messages and tests). */
+/* The local cache directory, NULL until the account is known. */
 const char *es_ledger_cache_dir(const struct es_ledger *l);
 
 /* Current UTC time as ISO 8601 into buf[32]. */

@@ -12,17 +12,59 @@
 
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
-#include "model_int.h"
-#include "repo.h"
-#include "base/timefmt.h"
+#include "aws/sts.h"
 #include "aws/xml.h"
+#include "base/timefmt.h"
+#include "edges.h"
+#include "ledger.h"
+#include "model.h"
+#include "repo.h"
+#include "stage_records.h"
 
 #define ACTIVITY_MAX   500
 #define FAST_MS        2000L
 #define SLOW_MS        30000L
 #define MAX_BACKOFF_MS 60000L
+/* How often new ledger records are looked for. */
+#define LEDGER_EVERY_MS 15000L
 
-void es_mdl_changed(struct es_model *m, unsigned what)
+struct es_model {
+	struct es_aws_client *aws;
+	struct es_loop *loop;
+	const struct es_config *conf;
+	struct es_stage_view *stages;
+	struct es_edge_probe **sampling; /* per stage, in flight or NULL */
+	struct edge_ctx *edge_ctx;       /* per stage */
+	size_t n_stages;
+	struct es_activity *activity; /* ring */
+	size_t act_start, act_n;
+	es_model_changed_fn fn;
+	void *ud;
+	int outstanding; /* requests of the current round in flight */
+	bool round_failed;
+	char round_error[256];
+	long backoff_ms;
+	char connection[320];
+	uint64_t timer;
+	uint64_t ledger_timer;
+	bool zombie;              /* freed by its owner while answers were still due */
+	bool again;               /* a refresh was asked for while a round was in flight */
+	bool force;               /* the next round reads every stack (a refresh, or the first) */
+	struct es_ledger *ledger; /* records read in the background (NULL: none) */
+	int ledger_pending;       /* ledger refreshes and writes in flight */
+	bool read_only;           /* record nothing, not even propagation times */
+	bool who_pending;         /* GetCallerIdentity in flight for the ledger */
+	double *stack_polled;     /* per stage: when DescribeStacks last went out */
+	double *detail_modified;  /* per stage: dist_modified the detail was read for */
+};
+
+struct req {
+	struct es_model *m;
+	size_t stage; /* the stage a stack or distribution answer is for */
+	long seq;     /* the ledger record a GetObject answer carries */
+};
+
+static void changed(struct es_model *m, unsigned what)
 {
 	if (m->fn)
 		m->fn(m, what, m->ud);
@@ -45,7 +87,7 @@ void es_model_log(struct es_model *m, enum es_activity_level level, const char *
 	vsnprintf(a->text, sizeof(a->text), fmt, ap);
 	va_end(ap);
 	es_sanitize(a->text, false);
-	es_mdl_changed(m, ES_MODEL_ACTIVITY);
+	changed(m, ES_MODEL_ACTIVITY);
 }
 
 size_t es_model_activity_count(const struct es_model *m)
@@ -77,7 +119,7 @@ const char *es_model_connection(const struct es_model *m)
 
 bool es_model_busy(const struct es_model *m)
 {
-	if (m->outstanding > 0 || m->ledger_pending > 0)
+	if (m->outstanding > 0 || m->ledger_pending > 0 || m->who_pending)
 		return true;
 	for (size_t i = 0; i < m->n_stages; i++)
 		if (m->sampling[i])
@@ -138,7 +180,7 @@ static void on_edges(const struct es_edge_sample *samples, size_t n, void *ud)
 	if (s->edges_new != before && s->propagation != ES_PROP_UNKNOWN)
 		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s",
 		             s->name, s->edges_new, n, es_edges_version_of(s->lambda_arn));
-	es_mdl_changed(m, ES_MODEL_STAGES);
+	changed(m, ES_MODEL_STAGES);
 }
 
 /* Edges are sampled once per round for stages that have something to
@@ -159,7 +201,7 @@ static void sample_edges(struct es_model *m)
 	}
 }
 
-void es_mdl_free_now(struct es_model *m)
+static void free_now(struct es_model *m)
 {
 	free(m->sampling);
 	free(m->edge_ctx);
@@ -176,18 +218,8 @@ static bool gone(struct es_model *m)
 {
 	if (!m->zombie)
 		return false;
-	if (--m->outstanding == 0 && m->ledger_pending == 0)
-		es_mdl_free_now(m);
-	return true;
-}
-
-/* The same for an answer to a ledger request. */
-bool es_mdl_ledger_gone(struct es_model *m)
-{
-	if (!m->zombie)
-		return false;
-	if (--m->ledger_pending == 0 && m->outstanding == 0)
-		es_mdl_free_now(m);
+	if (--m->outstanding == 0 && !m->who_pending)
+		free_now(m);
 	return true;
 }
 
@@ -218,9 +250,9 @@ static void end_round(struct es_model *m)
 			es_model_log(m, ES_ACT_WARN, "%s", m->connection);
 		else if (before[0])
 			es_model_log(m, ES_ACT_INFO, "connection to AWS restored");
-		es_mdl_changed(m, ES_MODEL_CONNECTION);
+		changed(m, ES_MODEL_CONNECTION);
 	}
-	es_mdl_changed(m, ES_MODEL_STAGES);
+	changed(m, ES_MODEL_STAGES);
 	if (!m->round_failed)
 		sample_edges(m);
 	if (!m->timer)
@@ -318,6 +350,9 @@ static void on_stack(int rc, const struct es_http_response *resp, const struct e
 		end_round(m);
 }
 
+static void record_propagation(struct es_model *m, size_t stage, double seconds,
+                               const char *modified);
+
 static void apply_distribution(struct es_model *m, const struct es_distribution *d)
 {
 	for (size_t i = 0; i < m->n_stages; i++) {
@@ -344,8 +379,8 @@ static void apply_distribution(struct es_model *m, const struct es_distribution 
 				        es_duration_format(s->prop_elapsed_s, took, sizeof(took)));
 				/* Seen from start to end: a duration for later estimates. */
 				if (before == ES_PROP_IN_PROGRESS && s->prop_elapsed_s > 0)
-					es_mdl_record_propagation(m, i, s->prop_elapsed_s,
-					                          d->last_modified);
+					record_propagation(m, i, s->prop_elapsed_s,
+					                   d->last_modified);
 			} else
 				es_model_log(m, ES_ACT_EVENT, "%s: distribution %s InProgress",
 				             s->name, d->id);
@@ -495,13 +530,123 @@ static void start_round(struct es_model *m)
 	}
 }
 
+/* ------------------------------------------------------------ ledger */
+
+static void read_ledger(struct es_loop *loop, void *ud);
+
+static void apply_records(struct es_model *m)
+{
+	struct es_record_list recs;
+
+	if (!m->ledger || es_ledger_records(m->ledger, &recs) != ES_OK)
+		return;
+	es_stage_records_apply(m->stages, m->n_stages, &recs);
+	es_record_list_free(&recs);
+	changed(m, ES_MODEL_STAGES);
+}
+
+static void on_synced(int rc, void *ud)
+{
+	struct es_model *m = ud;
+
+	m->ledger_pending--;
+	if (rc) {
+		char line[600];
+		es_model_log(m, ES_ACT_WARN, "ledger: %s",
+		             es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	apply_records(m);
+}
+
+static void sync_ledger(struct es_model *m)
+{
+	if (es_ledger_sync(m->ledger, on_synced, m) == ES_OK)
+		m->ledger_pending++;
+}
+
+static void on_who(int rc, const struct es_http_response *resp, const struct es_error *err,
+                   void *ud)
+{
+	struct es_model *m = ud;
+	struct es_caller_identity id;
+
+	(void)err;
+	m->who_pending = false;
+	if (m->zombie) {
+		if (m->outstanding == 0)
+			free_now(m);
+		return;
+	}
+	if (rc == ES_OK && m->ledger && es_sts_parse_caller_identity(resp, &id) == ES_OK) {
+		es_ledger_set_who(m->ledger, id.arn);
+		es_caller_identity_free(&id);
+		apply_records(m);
+		sync_ledger(m);
+	}
+}
+
+/* Timer: the cached records at once, then what S3 has that the cache lacks.
+ * The account picks the cache, so who this is comes first. */
+static void read_ledger(struct es_loop *loop, void *ud)
+{
+	struct es_model *m = ud;
+	struct es_aws_call call;
+
+	(void)loop;
+	m->ledger_timer = es_loop_timer(m->loop, LEDGER_EVERY_MS, read_ledger, m);
+	if (!m->ledger)
+		return;
+	if (es_ledger_knows_who(m->ledger)) {
+		apply_records(m);
+		sync_ledger(m);
+		return;
+	}
+	if (m->who_pending)
+		return;
+	if (es_sts_get_caller_identity_call(&call) == ES_OK) {
+		m->who_pending = true;
+		es_aws_send(m->aws, &call, on_who, m);
+	} else {
+		es_aws_call_free(&call);
+	}
+}
+
+static void on_propagation_recorded(int rc, long seq, void *ud)
+{
+	struct es_model *m = ud;
+
+	(void)seq;
+	m->ledger_pending--;
+	if (rc) {
+		char line[600];
+		es_model_log(m, ES_ACT_WARN, "ledger: the propagation time was not recorded: %s",
+		             es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	apply_records(m);
+}
+
+/* Write how long a change took to reach every edge, once per change (other
+ * consoles may have seen it too): the medians are the estimates. */
+static void record_propagation(struct es_model *m, size_t stage, double seconds,
+                               const char *modified)
+{
+	json_t *r;
+
+	if (m->read_only || !m->ledger || !modified || !es_ledger_knows_who(m->ledger))
+		return;
+	r = es_propagation_record(&m->stages[stage], seconds, modified);
+	if (r && es_ledger_append_async(m->ledger, r, true, on_propagation_recorded, m) == ES_OK)
+		m->ledger_pending++;
+	json_decref(r);
+}
+
 void es_model_refresh(struct es_model *m)
 {
 	m->force = true;
 	/* Actions write the ledger: read it again soon too. */
 	if (m->ledger_timer)
 		es_loop_timer_cancel(m->loop, m->ledger_timer);
-	m->ledger_timer = es_loop_timer(m->loop, 10, es_mdl_read_ledger, m);
+	m->ledger_timer = es_loop_timer(m->loop, 10, read_ledger, m);
 	if (m->outstanding > 0) {
 		m->again = true;
 		return;
@@ -513,7 +658,7 @@ void es_model_refresh(struct es_model *m)
 	start_round(m);
 }
 
-/* ------------------------------------------------------------ ledger */
+/* ------------------------------------------------------------ life */
 
 int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct es_model **out)
 {
@@ -548,7 +693,7 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	}
 	/* The first round goes out at once; the ledger waits for the first frame. */
 	m->timer = es_loop_timer(m->loop, 0, round_timer, m);
-	m->ledger_timer = es_loop_timer(m->loop, 50, es_mdl_read_ledger, m);
+	m->ledger_timer = es_loop_timer(m->loop, 50, read_ledger, m);
 	*out = m;
 	return ES_OK;
 }
@@ -565,11 +710,15 @@ void es_model_free(struct es_model *m)
 	for (size_t i = 0; m->sampling && i < m->n_stages; i++)
 		if (m->sampling[i])
 			es_edges_cancel(m->loop, m->sampling[i]);
-	if (m->outstanding > 0 || m->ledger_pending > 0) {
+	/* The ledger drops its own answers once freed. */
+	es_ledger_free(m->ledger);
+	m->ledger = NULL;
+	m->ledger_pending = 0;
+	if (m->outstanding > 0 || m->who_pending) {
 		m->zombie = true;
 		return;
 	}
-	es_mdl_free_now(m);
+	free_now(m);
 }
 
 static const char *prop_name(enum es_prop_state p)

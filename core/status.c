@@ -75,8 +75,9 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 		if (out->stages[i].error[0])
 			unreadable++;
 	}
+	/* Offline, the cached records still say what was last seen. */
 	if (es_ledger_open(aws, conf->bucket, conf->prefix, &ledger) == ES_OK &&
-	    es_ledger_read(ledger, &recs) == ES_OK) {
+	    (es_ledger_read(ledger, &recs) == ES_OK || recs.offline)) {
 		out->ledger_offline = recs.offline;
 		copy(out->ledger_note, sizeof(out->ledger_note), recs.offline_reason);
 		for (size_t i = 0; i < out->n; i++) {

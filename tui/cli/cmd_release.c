@@ -395,8 +395,8 @@ int es_cmd_log(struct es_cli *cli)
 		return es_cli_fail(cli, "log", rc);
 	}
 	rc = es_ledger_open(c.aws, c.conf->bucket, c.conf->prefix, &ledger);
-	if (!rc)
-		rc = es_ledger_read(ledger, &recs);
+	if (!rc && es_ledger_read(ledger, &recs) != ES_OK && !recs.offline)
+		rc = es_error_last()->status ? es_error_last()->status : ES_ERR;
 	if (rc) {
 		es_ledger_free(ledger);
 		ctx_free(&c);
