@@ -14,10 +14,17 @@
 
 /* ------------------------------------------------------------ events */
 
+/* Events go to the owner until it lets go (es_deploy_free while running). */
+void es_dp_deliver(struct es_deploy *d, const struct es_deploy_event *ev)
+{
+	if (d->fn && !d->zombie)
+		d->fn(ev, d->ud);
+}
+
 void es_dp_emit(struct es_deploy *d, enum es_deploy_event_kind k, const char *text)
 {
 	struct es_deploy_event ev = {.kind = k, .text = text};
-	d->fn(&ev, d->ud);
+	es_dp_deliver(d, &ev);
 }
 
 void es_dp_log(struct es_deploy *d, const char *fmt, ...)
@@ -50,6 +57,7 @@ static json_t *base_record(struct es_deploy *d, const char *phase)
 
 	json_object_set_new(r, "kind", json_string(d->kind));
 	json_object_set_new(r, "phase", json_string(phase));
+	json_object_set_new(r, "action_id", json_string(d->action_id));
 	json_object_set_new(r, "stage", json_string(d->stage->name));
 	json_object_set_new(r, "stack", json_string(d->stage->stack));
 	json_object_set_new(r, "commit", json_string(d->res.commit));
@@ -58,6 +66,9 @@ static json_t *base_record(struct es_deploy *d, const char *phase)
 	                    json_pack("{s:s,s:s}", "key", d->res.template_key, "sha256",
 	                              d->res.template_sha256));
 	json_object_set(r, "artifacts", d->artifacts);
+	/* What a later console needs to learn how this action ended. */
+	json_object_set_new(r, "change_set", json_string(d->cs_name));
+	json_object_set_new(r, "exec_token", json_string(d->exec_token));
 	return r;
 }
 
@@ -78,6 +89,9 @@ static json_t *outcome_record(const struct es_deploy *d)
 	json_t *outs = json_object(), *changes = json_array();
 
 	json_object_set_new(r, "intent_seq", json_integer(d->res.intent_seq));
+	char rid[64];
+	snprintf(rid, sizeof(rid), "%s:outcome", d->action_id);
+	json_object_set_new(r, "record_id", json_string(rid));
 	json_object_set_new(r, "result", json_string(d->res.result));
 	json_object_set_new(r, "message", json_string(d->res.message));
 	json_object_set_new(r, "stack_status", json_string(d->res.stack_status));
@@ -100,23 +114,95 @@ static json_t *outcome_record(const struct es_deploy *d)
 	return r;
 }
 
-/* The one way a deploy ends: outcome recorded, DONE emitted. */
+static void really_free(struct es_deploy *d);
+
+static void emit_done(struct es_deploy *d)
+{
+	d->st = ST_DONE;
+	if (d->zombie) {
+		if (d->inflight == 0)
+			really_free(d);
+		return;
+	}
+	es_dp_emit(d, ES_DEPLOY_DONE, d->res.message);
+}
+
+static void on_lock_released(int rc, void *ud)
+{
+	struct es_deploy *d = ud;
+
+	d->releasing = NULL;
+	if (rc) {
+		char line[600];
+		es_dp_log(d, "warning: could not release the %s lock (%s); it expires by itself",
+		          d->stage->name, es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	emit_done(d);
+}
+
+static void release_lock(struct es_deploy *d)
+{
+	struct es_lock *lk = d->lock;
+
+	d->lock = NULL;
+	if (!lk) {
+		emit_done(d);
+		return;
+	}
+	d->releasing = lk;
+	es_lock_release(lk, on_lock_released, d);
+}
+
+static void on_outcome_written(int rc, long seq, void *ud)
+{
+	struct es_deploy *d = ud;
+
+	if (rc) {
+		char line[600];
+		es_dp_log(d,
+		          "warning: the outcome could not be written to the ledger (%s); the "
+		          "intent stays open, and the next console that sees the stack settle "
+		          "records how it ended",
+		          es_error_format(es_error_last(), line, sizeof(line)));
+	} else {
+		d->res.outcome_seq = seq;
+	}
+	release_lock(d);
+}
+
+/* The one way a deploy ends: the outcome recorded (once: its record id is
+ * the action's), the lock released, then DONE emitted. */
 static void finish(struct es_deploy *d)
 {
-	if (d->st == ST_DONE)
+	if (d->st == ST_DONE || d->st == ST_FINISHING)
 		return;
-	d->st = ST_DONE;
+	d->st = ST_FINISHING;
+	if (d->timer) {
+		es_loop_timer_cancel(d->loop, d->timer);
+		d->timer = 0;
+	}
 	if (d->res.intent_seq) {
 		json_t *r = outcome_record(d);
-		if (es_ledger_append(d->ledger, r, &d->res.outcome_seq) != ES_OK) {
-			char line[600];
-			es_dp_log(d, "warning: the outcome could not be written to the ledger: %s",
-			          es_error_format(es_error_last(), line, sizeof(line)));
-		}
+		int rc = r ? es_ledger_append_async(d->ledger, r, true, on_outcome_written, d)
+		           : es_fail(ES_ENOMEM, "out of memory");
 		json_decref(r);
+		if (rc != ES_OK)
+			on_outcome_written(rc, 0, d);
+		return;
 	}
-	es_dp_drop_lock(d);
-	es_dp_emit(d, ES_DEPLOY_DONE, d->res.message);
+	release_lock(d);
+}
+
+void es_dp_finish(struct es_deploy *d)
+{
+	finish(d);
+}
+
+void es_dp_lock_event(enum es_lock_event ev, const char *text, void *ud)
+{
+	struct es_deploy *d = ud;
+
+	es_dp_log(d, "%s%s", ev == ES_LOCK_LOST ? "warning: " : "note: ", text);
 }
 
 static void fail_with_last(struct es_deploy *d, const char *what)
@@ -142,11 +228,26 @@ static void on_answer(int rc, const struct es_http_response *resp, const struct 
                       void *ud)
 {
 	struct call_ctx *c = ud;
+	struct es_deploy *d = c->d;
+	step_fn next = c->next;
 
+	free(c);
+	d->inflight--;
 	if (rc && err)
 		es_error_restore(err);
-	c->next(c->d, rc, rc ? NULL : resp);
-	free(c);
+	/* Answers to polls sent before the deploy stopped are not needed. */
+	if (d->st == ST_FINISHING || d->st == ST_DONE) {
+		if (d->zombie && d->st == ST_DONE && d->inflight == 0)
+			really_free(d);
+		return;
+	}
+	/* Stopping before ExecuteChangeSet: nothing more is sent. Its own
+	 * answer still counts: the change set may have started executing. */
+	if (d->detach_reason[0] && !d->executed && d->st != ST_EXECUTE && d->st != ST_CHECK_EXEC) {
+		finish(d);
+		return;
+	}
+	next(d, rc, rc ? NULL : resp);
 }
 
 static void call_aws(struct es_deploy *d, struct es_aws_call *call, step_fn next)
@@ -161,8 +262,10 @@ static void call_aws(struct es_deploy *d, struct es_aws_call *call, step_fn next
 	}
 	c->d = d;
 	c->next = next;
+	d->inflight++;
 	if (es_aws_send(d->aws, call, on_answer, c) != ES_OK) {
 		/* es_aws_send reports through on_answer except when out of memory. */
+		d->inflight--;
 		free(c);
 		fail_with_last(d, "deploy");
 	}
@@ -176,6 +279,7 @@ static void step_poll_change_set(struct es_deploy *d);
 static void step_execute(struct es_deploy *d);
 static void step_poll_events(struct es_deploy *d);
 static void step_final(struct es_deploy *d);
+static void check_execution(struct es_deploy *d);
 
 static void after(struct es_deploy *d, long ms, enum es_dp_state st);
 
@@ -191,6 +295,7 @@ static void run_state(struct es_loop *loop, void *ud)
 	case ST_CREATE_CS: step_create_change_set(d); break;
 	case ST_WAIT_CS: step_poll_change_set(d); break;
 	case ST_EXECUTE: step_execute(d); break;
+	case ST_CHECK_EXEC: check_execution(d); break;
 	case ST_FOLLOW: step_poll_events(d); break;
 	case ST_FINAL: step_final(d); break;
 	default: break;
@@ -200,6 +305,13 @@ static void run_state(struct es_loop *loop, void *ud)
 static void after(struct es_deploy *d, long ms, enum es_dp_state st)
 {
 	d->st = st;
+	if (d->executed && d->deadline > 0 && es_time_now() > d->deadline) {
+		char took[32], why[160];
+		snprintf(why, sizeof(why), "followed for %s without an end (--timeout)",
+		         es_duration_format((double)d->timeout_s, took, sizeof(took)));
+		es_deploy_detach(d, why);
+		return;
+	}
 	d->timer = es_loop_timer(d->loop, ms, run_state, d);
 	if (!d->timer) {
 		es_fail(ES_ENOMEM, "out of memory");
@@ -207,27 +319,66 @@ static void after(struct es_deploy *d, long ms, enum es_dp_state st)
 	}
 }
 
-/* Throttling slows polling down instead of failing the deploy. */
-static bool throttled(struct es_deploy *d, int rc)
+/* Errors worth waiting out: AWS will answer again, and CloudFormation carries
+ * on meanwhile. A cut or garbled answer, a reset, a throttle, a 5xx, expired
+ * or unavailable credentials (the chain is asked again on the next call). */
+static bool transient(int rc, const struct es_error *e)
+{
+	static const char *const codes[] = {
+	        "Throttling",      "ThrottlingException",   "RequestLimitExceeded",
+	        "ExpiredToken",    "ExpiredTokenException", "RequestExpired",
+	        "InternalFailure", "ServiceUnavailable",    "InternalError",
+	};
+
+	if (rc == ES_ENET || rc == ES_EPARSE || rc == ES_ECREDS)
+		return true;
+	if (rc != ES_EAWS)
+		return false;
+	if (e->http_status >= 500 || e->http_status == 429)
+		return true;
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(e->code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A transient error slows polling down instead of ending the deploy. */
+static bool wait_out(struct es_deploy *d, int rc, const char *what)
 {
 	const struct es_error *e = es_error_last();
+	char line[600];
 
 	if (rc == ES_OK) {
 		d->backoff_ms = 0;
+		d->transient_streak = 0;
 		return false;
 	}
-	if ((rc == ES_EAWS && (e->http_status == 429 || strstr(e->code, "Throttl") ||
-	                       strcmp(e->code, "RequestLimitExceeded") == 0)) ||
-	    rc == ES_ENET) {
-		d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : d->poll_ms * 2;
-		if (d->backoff_ms > 30000)
-			d->backoff_ms = 30000;
-		es_dp_log(d, "%s; polling again in %lds (CloudFormation carries on meanwhile)",
-		          rc == ES_ENET ? "network trouble" : "throttled by AWS",
-		          d->backoff_ms / 1000);
-		return true;
+	if (!transient(rc, e))
+		return false;
+	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : d->poll_ms * 2;
+	if (d->backoff_ms > 30000)
+		d->backoff_ms = 30000;
+	d->transient_streak++;
+	es_dp_log(d, "%s: %s; trying again in %lds (CloudFormation carries on meanwhile)", what,
+	          es_error_format(e, line, sizeof(line)),
+	          d->backoff_ms >= 1000 ? d->backoff_ms / 1000 : 1);
+	return true;
+}
+
+/* After ExecuteChangeSet only CloudFormation's own final status makes a
+ * deploy `failed`: a console that cannot follow any more says so and ends
+ * `detached`, and whoever sees the end records it. */
+static void stop_following(struct es_deploy *d, const char *what)
+{
+	char line[700], why[900];
+
+	if (!d->executed) {
+		fail_with_last(d, what);
+		return;
 	}
-	return false;
+	snprintf(why, sizeof(why), "%s: %s", what,
+	         es_error_format(es_error_last(), line, sizeof(line)));
+	es_deploy_detach(d, why);
 }
 
 static void on_delete_sent(struct es_deploy *d, int rc, const struct es_http_response *resp)
@@ -252,7 +403,7 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 		step_create_change_set(d);
 		return;
 	}
-	if (throttled(d, rc)) {
+	if (wait_out(d, rc, "DescribeStacks")) {
 		after(d, d->backoff_ms, d->st);
 		return;
 	}
@@ -428,7 +579,7 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 {
 	struct es_change_set page;
 
-	if (throttled(d, rc)) {
+	if (wait_out(d, rc, "DescribeChangeSet")) {
 		after(d, d->backoff_ms, ST_WAIT_CS);
 		return;
 	}
@@ -499,7 +650,7 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 	}
 	d->res.n_changes = d->cs.n_changes;
 	struct es_deploy_event ev = {.kind = ES_DEPLOY_CHANGES, .change_set = &d->cs};
-	d->fn(&ev, d->ud);
+	es_dp_deliver(d, &ev);
 	d->st = ST_CONFIRM;
 	if (d->yes) {
 		step_execute(d);
@@ -543,18 +694,11 @@ static void on_cancel_cleanup(struct es_deploy *d, int rc, const struct es_http_
 	finish(d);
 }
 
-void es_deploy_answer(struct es_deploy *d, bool yes)
+/* The operator said no (or the console is closing): drop the change set. */
+static void es_deploy_answer_cancel(struct es_deploy *d)
 {
 	struct es_aws_call call;
 
-	if (d->st != ST_CONFIRM)
-		return;
-	if (yes) {
-		step_execute(d);
-		return;
-	}
-	es_dp_set_result(d, ES_ECANCELLED, "cancelled", "cancelled: nothing was changed in %s",
-	                 d->stage->stack);
 	if (es_cfn_delete_change_set_call(&call, d->stage->stack, d->cs_name) == ES_OK) {
 		call_aws(d, &call, on_cancel_cleanup);
 		return;
@@ -563,35 +707,122 @@ void es_deploy_answer(struct es_deploy *d, bool yes)
 	finish(d);
 }
 
+void es_deploy_answer(struct es_deploy *d, bool yes)
+{
+	if (d->st != ST_CONFIRM)
+		return;
+	if (yes) {
+		step_execute(d);
+		return;
+	}
+	es_dp_set_result(d, ES_ECANCELLED, "cancelled", "cancelled: nothing was changed in %s",
+	                 d->stage->stack);
+	es_deploy_answer_cancel(d);
+}
+
 /* ------------------------------------------------------------ execute */
 
-static void on_executed(struct es_deploy *d, int rc, const struct es_http_response *resp)
+static void start_following(struct es_deploy *d)
 {
-	(void)resp;
-	if (rc) {
-		fail_with_last(d, "ExecuteChangeSet");
+	d->executed = true;
+	d->transient_streak = 0;
+	d->deadline = es_time_now() + (double)d->timeout_s;
+	if (d->detach_reason[0]) {
+		/* Asked to stop while ExecuteChangeSet was on its way. */
+		char why[sizeof(d->detach_reason)];
+		snprintf(why, sizeof(why), "%s", d->detach_reason);
+		d->detach_reason[0] = '\0';
+		es_deploy_detach(d, why);
 		return;
 	}
 	es_dp_log(d, "executing change set %s on %s", d->cs_name, d->stage->stack);
 	d->stacks = calloc(1, sizeof(*d->stacks));
 	if (!d->stacks || !(d->stacks[0] = strdup(d->stage->stack))) {
 		es_fail(ES_ENOMEM, "out of memory");
-		fail_with_last(d, "deploy");
+		stop_following(d, "deploy");
 		return;
 	}
 	d->n_stacks = 1;
 	after(d, d->poll_ms / 2, ST_FOLLOW);
 }
 
+/* ExecuteChangeSet failed, or its answer was lost: the change set itself
+ * says whether it is executing. */
+static void on_execution_checked(struct es_deploy *d, int rc, const struct es_http_response *resp)
+{
+	struct es_change_set cs;
+	char line[700];
+
+	if (rc == ES_OK && es_cfn_parse_change_set(resp->body.data, resp->body.len, &cs) != ES_OK)
+		rc = ES_EPARSE;
+	if (rc) {
+		if (transient(rc, es_error_last()) && d->transient_streak++ < 8) {
+			after(d, 1000L << (d->transient_streak < 5 ? d->transient_streak : 5),
+			      ST_CHECK_EXEC);
+			return;
+		}
+		es_error_restore(&d->exec_err);
+		fail_with_last(d, "ExecuteChangeSet");
+		return;
+	}
+	const char *x = cs.execution_status ? cs.execution_status : "";
+	if (strcmp(x, "EXECUTE_IN_PROGRESS") == 0 || strcmp(x, "EXECUTE_COMPLETE") == 0 ||
+	    strcmp(x, "EXECUTE_FAILED") == 0) {
+		es_dp_log(d,
+		          "ExecuteChangeSet's answer was unclear (%s), but change set %s is %s: "
+		          "following it",
+		          es_error_format(&d->exec_err, line, sizeof(line)), d->cs_name, x);
+		es_change_set_free(&cs);
+		start_following(d);
+		return;
+	}
+	bool available = strcmp(x, "AVAILABLE") == 0;
+	es_change_set_free(&cs);
+	if (available && transient(d->exec_err.status, &d->exec_err) && d->exec_attempts < 3 &&
+	    !d->detach_reason[0]) {
+		/* It never reached CloudFormation: send it again, same token. */
+		after(d, 1000L * d->exec_attempts, ST_EXECUTE);
+		return;
+	}
+	es_error_restore(&d->exec_err);
+	fail_with_last(d, "ExecuteChangeSet");
+}
+
+static void check_execution(struct es_deploy *d)
+{
+	struct es_aws_call call;
+
+	if (es_cfn_describe_change_set_call(&call, d->stage->stack, d->cs_name, NULL)) {
+		es_aws_call_free(&call);
+		es_error_restore(&d->exec_err);
+		fail_with_last(d, "ExecuteChangeSet");
+		return;
+	}
+	d->st = ST_CHECK_EXEC;
+	call_aws(d, &call, on_execution_checked);
+}
+
+static void on_executed(struct es_deploy *d, int rc, const struct es_http_response *resp)
+{
+	(void)resp;
+	if (rc) {
+		es_error_save(&d->exec_err);
+		check_execution(d);
+		return;
+	}
+	start_following(d);
+}
+
+/* Idempotency key: the change set (one per action) and the ClientRequestToken
+ * "<change set>-exec"; an error or a lost answer is reconciled by reading the
+ * change set's ExecutionStatus. */
 static void step_execute(struct es_deploy *d)
 {
 	struct es_aws_call call;
-	char token[160];
 
-	/* The same token on a retry means the same execution, never a second. */
-	snprintf(token, sizeof(token), "%s-exec", d->cs_name);
+	d->exec_attempts++;
 	d->st = ST_EXECUTE;
-	if (es_cfn_execute_change_set_call(&call, d->stage->stack, d->cs_name, token)) {
+	if (es_cfn_execute_change_set_call(&call, d->stage->stack, d->cs_name, d->exec_token)) {
 		es_aws_call_free(&call);
 		fail_with_last(d, "ExecuteChangeSet");
 		return;
@@ -643,64 +874,114 @@ static bool is_consequence(const char *reason)
 	       strstr(reason, "The following resource(s) failed");
 }
 
+/* Whether an event belongs to the operation being followed: not older than
+ * the change set, and (where AWS says) started by our ExecuteChangeSet. */
+static bool ours(const struct es_deploy *d, const struct es_stack_event *e, bool root)
+{
+	double t = es_time_parse(e->timestamp);
+
+	if (d->cs_created > 0 && t > 0 && t + 1.0 < d->cs_created)
+		return false;
+	if (root && e->client_token && *e->client_token && d->exec_token[0] &&
+	    strcmp(e->client_token, d->exec_token) != 0)
+		return false;
+	return true;
+}
+
+static void show_event(struct es_deploy *d, struct es_stack_event *e, bool root)
+{
+	bool is_stack_itself = e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 &&
+	                       e->physical_id && e->stack_id &&
+	                       strcmp(e->physical_id, e->stack_id) == 0;
+
+	remember(d, e->event_id);
+	if (e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 && !is_stack_itself &&
+	    e->physical_id && *e->physical_id)
+		add_stack(d, e->physical_id);
+	if (!d->res.root_cause[0] && strstr(e->status, "FAILED") && !is_consequence(e->reason))
+		snprintf(d->res.root_cause, sizeof(d->res.root_cause), "%s %s: %s",
+		         e->logical_id ? e->logical_id : "?", e->status,
+		         e->reason ? e->reason : "");
+	struct es_deploy_event ev = {.kind = ES_DEPLOY_STACK_EVENT, .event = e, .nested = !root};
+	es_dp_deliver(d, &ev);
+	/* An event without a status says nothing about the end. */
+	if (root && is_stack_itself && e->status[0] && !es_cfn_status_in_progress(e->status))
+		d->root_settled = true;
+}
+
+static void poll_events_page(struct es_deploy *d, const char *token);
+
 static void on_events(struct es_deploy *d, int rc, const struct es_http_response *resp)
 {
 	struct es_stack_event_page page;
-	bool root = d->poll_index == 0;
+	bool root = d->poll_index == 0, more = true;
 
-	if (throttled(d, rc)) {
+	if (rc == ES_OK && es_cfn_parse_stack_events(resp->body.data, resp->body.len, &page))
+		rc = es_error_last()->status ? es_error_last()->status : ES_EPARSE;
+	if (wait_out(d, rc, "DescribeStackEvents")) {
+		es_stack_event_page_free(&d->acc);
 		after(d, d->backoff_ms, ST_FOLLOW);
 		return;
 	}
 	if (rc) {
+		es_stack_event_page_free(&d->acc);
 		/* A nested stack that is gone is not a reason to stop following. */
 		if (!root) {
 			d->poll_index++;
 			step_poll_events(d);
 			return;
 		}
-		fail_with_last(d, "DescribeStackEvents");
+		stop_following(d, "DescribeStackEvents");
 		return;
 	}
-	if (es_cfn_parse_stack_events(resp->body.data, resp->body.len, &page)) {
-		fail_with_last(d, "DescribeStackEvents");
-		return;
-	}
-	/* AWS lists newest first; show oldest first, only this operation's. */
-	for (size_t k = page.n; k-- > 0;) {
+	/* AWS lists newest first, a page at a time: gather pages until one
+	 * reaches what was already shown (or older than this operation). */
+	for (size_t k = 0; k < page.n; k++) {
 		struct es_stack_event *e = &page.events[k];
-		double t = es_time_parse(e->timestamp);
-		if (d->cs_created > 0 && t > 0 && t + 1.0 < d->cs_created)
+		if (!ours(d, e, root) || seen_before(d, e->event_id)) {
+			more = false;
 			continue;
-		if (seen_before(d, e->event_id))
-			continue;
-		remember(d, e->event_id);
-		bool is_stack_itself =
-		        e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 &&
-		        e->physical_id && e->stack_id && strcmp(e->physical_id, e->stack_id) == 0;
-		if (e->type && strcmp(e->type, "AWS::CloudFormation::Stack") == 0 &&
-		    !is_stack_itself && e->physical_id && *e->physical_id)
-			add_stack(d, e->physical_id);
-		if (!d->res.root_cause[0] && e->status && strstr(e->status, "FAILED") &&
-		    !is_consequence(e->reason))
-			snprintf(d->res.root_cause, sizeof(d->res.root_cause), "%s %s: %s",
-			         e->logical_id ? e->logical_id : "?", e->status, e->reason);
-		struct es_deploy_event ev = {
-		        .kind = ES_DEPLOY_STACK_EVENT, .event = e, .nested = !root};
-		d->fn(&ev, d->ud);
-		if (root && is_stack_itself && !es_cfn_status_in_progress(e->status))
-			d->root_settled = true;
+		}
+		struct es_stack_event *all = realloc(d->acc.events, (d->acc.n + 1) * sizeof(*all));
+		if (!all)
+			break;
+		d->acc.events = all;
+		all[d->acc.n++] = *e;
+		memset(e, 0, sizeof(*e));
+	}
+	if (more && page.next_token && *page.next_token && ++d->pages < 20) {
+		char *token = page.next_token;
+		page.next_token = NULL;
+		es_stack_event_page_free(&page);
+		poll_events_page(d, token);
+		free(token);
+		return;
 	}
 	es_stack_event_page_free(&page);
+	/* Show oldest first. */
+	for (size_t k = d->acc.n; k-- > 0;)
+		show_event(d, &d->acc.events[k], root);
+	es_stack_event_page_free(&d->acc);
+	d->pages = 0;
 	d->poll_index++;
 	step_poll_events(d);
+}
+
+static void poll_events_page(struct es_deploy *d, const char *token)
+{
+	struct es_aws_call call;
+
+	if (es_cfn_describe_stack_events_call(&call, d->stacks[d->poll_index], token)) {
+		es_aws_call_free(&call);
+		stop_following(d, "DescribeStackEvents");
+		return;
+	}
+	call_aws(d, &call, on_events);
 }
 
 /* One round polls the root stack, then each nested stack, then waits. */
 static void step_poll_events(struct es_deploy *d)
 {
-	struct es_aws_call call;
-
 	d->st = ST_FOLLOW;
 	if (d->poll_index >= d->n_stacks) {
 		d->poll_index = 0;
@@ -714,12 +995,7 @@ static void step_poll_events(struct es_deploy *d)
 		after(d, d->poll_ms, ST_FOLLOW);
 		return;
 	}
-	if (es_cfn_describe_stack_events_call(&call, d->stacks[d->poll_index], NULL)) {
-		es_aws_call_free(&call);
-		fail_with_last(d, "DescribeStackEvents");
-		return;
-	}
-	call_aws(d, &call, on_events);
+	poll_events_page(d, NULL);
 }
 
 /* ------------------------------------------------------------ the end */
@@ -728,12 +1004,12 @@ static void on_final(struct es_deploy *d, int rc, const struct es_http_response 
 {
 	struct es_stack st;
 
-	if (throttled(d, rc)) {
+	if (wait_out(d, rc, "DescribeStacks")) {
 		after(d, d->backoff_ms, ST_FINAL);
 		return;
 	}
 	if (rc || es_cfn_parse_stack(resp->body.data, resp->body.len, &st)) {
-		fail_with_last(d, "DescribeStacks");
+		stop_following(d, "DescribeStacks");
 		return;
 	}
 	if (es_cfn_status_in_progress(st.status)) {
@@ -769,7 +1045,7 @@ static void step_final(struct es_deploy *d)
 	d->st = ST_FINAL;
 	if (es_cfn_describe_stacks_call(&call, d->stage->stack)) {
 		es_aws_call_free(&call);
-		fail_with_last(d, "DescribeStacks");
+		stop_following(d, "DescribeStacks");
 		return;
 	}
 	call_aws(d, &call, on_final);
@@ -798,19 +1074,56 @@ char *es_deploy_result_json(const struct es_deploy *d)
 	return text;
 }
 
-void es_deploy_free(struct es_deploy *d)
+void es_deploy_detach(struct es_deploy *d, const char *reason)
 {
-	if (!d)
+	if (!d || d->st == ST_DONE || d->st == ST_FINISHING)
 		return;
-	if (d->timer)
-		es_loop_timer_cancel(d->loop, d->timer);
-	if (d->lock_timer)
-		es_loop_timer_cancel(d->loop, d->lock_timer);
+	if (d->st == ST_CONFIRM) {
+		es_dp_set_result(d, ES_ECANCELLED, "cancelled",
+		                 "cancelled (%s): nothing was changed in %s", reason,
+		                 d->stage->stack);
+		d->detach_reason[0] = '\0';
+		es_deploy_answer_cancel(d);
+		return;
+	}
+	if (!d->executed) {
+		snprintf(d->detach_reason, sizeof(d->detach_reason), "%s", reason);
+		es_dp_set_result(d, ES_ECANCELLED, "cancelled",
+		                 "cancelled (%s) before anything changed in %s", reason,
+		                 d->stage->stack);
+		/* ExecuteChangeSet on its way decides: its answer (or the check of
+		 * it) either starts following, which then detaches, or ends here. */
+		if (d->st == ST_EXECUTE || d->st == ST_CHECK_EXEC) {
+			if (d->inflight > 0)
+				return;
+		}
+		if (d->inflight > 0) {
+			/* Answers due: the first one ends it (on_answer). */
+			if (d->timer) {
+				es_loop_timer_cancel(d->loop, d->timer);
+				d->timer = 0;
+			}
+			return;
+		}
+		finish(d);
+		return;
+	}
+	es_dp_set_result(d, ES_OK, "detached",
+	                 "stopped following %s (%s); CloudFormation carries on: `edgeship status` "
+	                 "shows how it ends, and the first console to see the end records it",
+	                 d->stage->stack, reason);
+	es_dp_log(d, "%s", d->res.message);
+	finish(d);
+}
+
+static void really_free(struct es_deploy *d)
+{
 	es_ledger_free(d->ledger);
 	free(d->template_body);
 	json_decref(d->artifacts);
 	free(d->cs_id);
 	es_change_set_free(&d->cs);
+	es_stack_event_page_free(&d->acc);
 	free(d->stack_status_before);
 	for (size_t i = 0; i < d->n_stacks; i++)
 		free(d->stacks[i]);
@@ -824,4 +1137,24 @@ void es_deploy_free(struct es_deploy *d)
 	}
 	free(d->res.outputs);
 	free(d);
+}
+
+/* Letting go of a running deploy detaches it: its outcome is still recorded
+ * and its lock released, on the loop, before it is freed. */
+void es_deploy_free(struct es_deploy *d)
+{
+	if (!d)
+		return;
+	if (d->st != ST_DONE) {
+		d->zombie = true;
+		es_deploy_detach(d, "the console closed");
+		return;
+	}
+	if (d->timer)
+		es_loop_timer_cancel(d->loop, d->timer);
+	if (d->inflight > 0) {
+		d->zombie = true;
+		return;
+	}
+	really_free(d);
 }

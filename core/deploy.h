@@ -49,11 +49,15 @@ struct es_deploy_request {
 	bool yes;           /* answer every question with yes */
 	bool create_bucket; /* create a missing artifact bucket (implied by yes) */
 	long poll_ms;       /* stack polling interval (default 2000) */
+	long timeout_s;     /* stop following after this long (default 7200): detached */
 };
 
 struct es_deploy_result {
-	int status;      /* ES_OK, or the failure's status */
-	char result[24]; /* success | failed | no-changes | cancelled | refused */
+	int status; /* ES_OK, or the failure's status */
+	/* success | failed | no-changes | cancelled | refused | detached (the
+	 * console stopped following; CloudFormation's end is recorded later by
+	 * whichever console sees it) */
+	char result[24];
 	char message[1024];
 	char stack_status[64];
 	char stage[64];
@@ -67,6 +71,8 @@ struct es_deploy_result {
 	size_t n_artifacts;
 	long intent_seq;
 	long outcome_seq;
+	char action_id[33];
+	char change_set[128];
 	char root_cause[1024]; /* first failure reason, for failed deploys */
 	struct es_kv *outputs;
 	size_t n_outputs;
@@ -80,14 +86,20 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
                     es_deploy_event_fn fn, void *ud, struct es_deploy **out);
 /* Answer the pending ES_DEPLOY_QUESTION. */
 void es_deploy_answer(struct es_deploy *d, bool yes);
+/* Stop following (quit, Ctrl-C, SIGTERM): before ExecuteChangeSet the
+ * deploy is cancelled; after, it ends `detached` while CloudFormation
+ * carries on. Either way the outcome is recorded and the lock released
+ * before ES_DEPLOY_DONE. */
+void es_deploy_detach(struct es_deploy *d, const char *reason);
 bool es_deploy_done(const struct es_deploy *d);
 const struct es_deploy_result *es_deploy_result(const struct es_deploy *d);
 /* The outcome as JSON text (malloc'd), the same object the ledger keeps. */
 char *es_deploy_result_json(const struct es_deploy *d);
 void es_deploy_free(struct es_deploy *d);
 
-/* Remove a stage's lock left by a console that died, recording who did it
- * in the ledger. ES_ENOTFOUND when the stage is not locked. */
+/* Remove a stage's lock left by a console that died, recording whose it was
+ * and who removed it in the ledger. ES_ENOTFOUND when the stage is not
+ * locked; ES_EBUSY when its holder renewed it meanwhile. */
 int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, const char *stage);
 
 #endif

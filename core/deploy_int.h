@@ -1,6 +1,6 @@
-/* What the deploy machine's files share: the deploy's state and the helpers
- * that preparation (deploy_prep.c), stage locks (lock.c) and the state
- * machine (deploy.c) call in one another. Not part of core's API. */
+/* What the deploy machine's files share: the deploy's state, and the entry
+ * points preparation (deploy_prep.c) calls in the state machine (deploy.c).
+ * Not part of core's API. */
 #ifndef ES_DEPLOY_INT_H
 #define ES_DEPLOY_INT_H
 
@@ -9,6 +9,7 @@
 
 #include "deploy.h"
 #include "ledger.h"
+#include "lock.h"
 
 /* CloudFormation takes a template body up to this size; larger ones go by URL. */
 #define TEMPLATE_BODY_MAX 51200
@@ -20,8 +21,10 @@ enum es_dp_state {
 	ST_WAIT_CS,
 	ST_CONFIRM,
 	ST_EXECUTE,
+	ST_CHECK_EXEC, /* ExecuteChangeSet's answer was unclear: is it executing? */
 	ST_FOLLOW,
 	ST_FINAL,
+	ST_FINISHING, /* outcome being recorded, lock being released */
 	ST_DONE
 };
 
@@ -55,14 +58,27 @@ struct es_deploy {
 	size_t n_seen;
 	bool root_settled;
 	int empty_polls_after_settle;
-	char lock_key[600]; /* held stage lock, "" when none */
-	char lock_body[1024];
-	uint64_t lock_timer;
+	struct es_lock *lock;      /* the stage lock while held */
+	struct es_lock *releasing; /* the lock while its release is in flight */
+	char action_id[33];        /* names every record and request of this action */
+	char exec_token[160];      /* ExecuteChangeSet's ClientRequestToken */
+	bool executed;             /* ExecuteChangeSet was accepted (or found to be) */
+	int exec_attempts;
+	double deadline;                /* epoch seconds: following stops (detached) after this */
+	long timeout_s;                 /* how long to follow (default 2 hours) */
+	int transient_streak;           /* transient errors in a row while following */
+	struct es_error exec_err;       /* why ExecuteChangeSet's answer was unclear */
+	char detach_reason[256];        /* asked to stop following: why */
+	struct es_stack_event_page acc; /* event pages gathered before showing them */
+	int pages;
+	int inflight; /* requests whose answers are due */
+	bool zombie;  /* freed by its owner: free once it is done */
 };
 
 /* deploy.c */
 void es_dp_log(struct es_deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void es_dp_emit(struct es_deploy *d, enum es_deploy_event_kind k, const char *text);
+void es_dp_deliver(struct es_deploy *d, const struct es_deploy_event *ev);
 void es_dp_set_result(struct es_deploy *d, int status, const char *result, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* Record the intent in the ledger (sets d->res.intent_seq). */
@@ -70,9 +86,10 @@ int es_dp_write_intent(struct es_deploy *d);
 /* Enter the state machine: describe the stack, then change set onwards. */
 void es_dp_begin(struct es_deploy *d);
 
-/* lock.c */
-/* Take the stage's lock for d (ES_EBUSY when someone holds it). */
-int es_dp_take_lock(struct es_deploy *d);
-void es_dp_drop_lock(struct es_deploy *d);
+/* End without following: a failure before anything changed, with the lock
+ * released and the outcome recorded if an intent was. */
+void es_dp_finish(struct es_deploy *d);
+/* Lock trouble while the action runs: logged, never fatal to following. */
+void es_dp_lock_event(enum es_lock_event ev, const char *text, void *ud);
 
 #endif

@@ -173,6 +173,10 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	d->ud = ud;
 	d->yes = req->yes;
 	d->poll_ms = req->poll_ms > 0 ? req->poll_ms : 2000;
+	d->timeout_s = req->timeout_s > 0 ? req->timeout_s : 7200;
+	/* One id names this action's records, change set and execution. */
+	es_ledger_new_id(d->action_id);
+	snprintf(d->res.action_id, sizeof(d->res.action_id), "%s", d->action_id);
 	d->kind = req->kind ? req->kind : "deploy";
 	d->artifacts = json_array();
 	d->st = ST_DESCRIBE;
@@ -239,19 +243,28 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		}
 	}
 	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
+	const char *who = rc ? NULL : es_ledger_who(d->ledger);
+	if (!rc && !who)
+		rc = es_fail_prefix("ledger: cannot tell who is acting");
+	struct es_lock_info stale;
 	if (!rc)
-		rc = es_dp_take_lock(d);
+		rc = es_lock_take(aws, req->conf, stage->name, d->kind, who, es_dp_lock_event, d,
+		                  &d->lock, &stale);
 	if (rc) {
 		d->st = ST_DONE;
 		if (rc == ES_EBUSY)
 			es_dp_set_result(d, rc, "refused", "%s", es_error_last()->message);
 		return rc;
 	}
+	if (stale.held)
+		es_dp_log(d, "took over the %s lock that %s took at %s and stopped renewing",
+		          stage->name, stale.who[0] ? stale.who : "someone", stale.since);
 	rc = req->release ? use_release(d, req->release) : package_commit(d, req);
 	if (rc) {
 		struct es_error saved;
 		es_error_save(&saved);
-		es_dp_drop_lock(d);
+		es_lock_release(d->lock, NULL, NULL);
+		d->lock = NULL;
 		es_error_restore(&saved);
 		d->st = ST_DONE;
 		return rc;
@@ -259,20 +272,54 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	es_dp_log(d, "release %s: %zu artifact%s, %zu uploaded, template %s", d->res.release,
 	          d->res.n_artifacts, d->res.n_artifacts == 1 ? "" : "s", d->res.n_uploaded,
 	          d->res.template_key);
+	/* One change set per action: a retried CreateChangeSet finds its own
+	 * (same name, same client token), a retried execution its own token. */
+	snprintf(d->cs_name, sizeof(d->cs_name), "edgeship-%s-%s", d->kind, d->action_id);
+	snprintf(d->exec_token, sizeof(d->exec_token), "%s-exec", d->cs_name);
+	snprintf(d->res.change_set, sizeof(d->res.change_set), "%s", d->cs_name);
 	rc = es_dp_write_intent(d);
 	if (rc) {
 		struct es_error saved;
 		es_fail_prefix("writing the ledger intent");
 		es_error_save(&saved);
-		es_dp_drop_lock(d);
+		es_lock_release(d->lock, NULL, NULL);
+		d->lock = NULL;
 		es_error_restore(&saved);
 		d->st = ST_DONE;
 		return saved.status;
 	}
-	/* One name per intent: a retried CreateChangeSet finds its own. */
-	snprintf(d->cs_name, sizeof(d->cs_name), "edgeship-%s-%ld", d->kind, d->res.intent_seq);
 	es_dp_log(d, "ledger record %ld: %s of %.7s to %s by %s", d->res.intent_seq, d->kind,
 	          d->res.commit, stage->name, es_ledger_who(d->ledger));
 	es_dp_begin(d);
 	return ES_OK;
+}
+
+int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, const char *stage)
+{
+	const struct es_stage_conf *sc = es_config_stage(conf, stage);
+	struct es_lock_info was;
+	struct es_ledger *l;
+	char msg[600];
+	long seq;
+	int rc;
+
+	if (!sc)
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
+	rc = es_lock_break(aws, conf, sc->name, &was);
+	if (rc)
+		return rc;
+	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	if (rc)
+		return rc;
+	snprintf(msg, sizeof(msg), "removed the %s lock of a %s by %s taken at %s%s", sc->name,
+	         was.kind[0] ? was.kind : "release action", was.who[0] ? was.who : "someone",
+	         was.since[0] ? was.since : "an unknown time",
+	         was.expired ? " (expired)" : " (still within its lease)");
+	json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "unlock", "phase", "outcome",
+	                      "stage", sc->name, "result", "success", "message", msg, "lock_owner",
+	                      was.owner);
+	rc = r ? es_ledger_append(l, r, &seq) : es_fail(ES_ENOMEM, "out of memory");
+	json_decref(r);
+	es_ledger_free(l);
+	return rc;
 }
