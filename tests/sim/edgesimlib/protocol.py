@@ -190,6 +190,53 @@ def server_error_response(service, status):
     return error_response(service, status, code, "We encountered an internal error. Please try again.", sender=False)
 
 
+CONFLICT_MESSAGE = "A conditional request conflicted with a concurrent operation on this object. Please retry."
+
+
+def conflict_response():
+    """S3's answer when conditional writes race on one key."""
+    return error_response("s3", 409, "ConditionalRequestConflict", CONFLICT_MESSAGE)
+
+
+_EVENTS_RX = re.compile(rb"<StackEvents>(.*?)</StackEvents>", re.S)
+_MEMBER_RX = re.compile(rb"<member>(.*?)</member>", re.S)
+_STATUS_RX = re.compile(rb"\s*<ResourceStatus>[^<]*</ResourceStatus>|\s*<ResourceStatus\s*/>")
+_TIME_RX = re.compile(rb"<Timestamp>([^<]*)</Timestamp>")
+
+
+def strip_newest_event_status(body):
+    """Remove the <ResourceStatus> element of the newest event in a
+    DescribeStackEvents XML answer (newest by Timestamp; on a tie the first
+    listed, as AWS lists newest first). Returns (body, removed)."""
+    m = _EVENTS_RX.search(body or b"")
+    if not m:
+        return body, False
+    members = list(_MEMBER_RX.finditer(body, m.start(1), m.end(1)))
+    best = None
+    for mm in members:
+        t = _TIME_RX.search(mm.group(1))
+        stamp = t.group(1).strip() if t else b""
+        if best is None or _stamp_key(stamp) > _stamp_key(best[0]):
+            best = (stamp, mm)
+    if best is None:
+        return body, False
+    mm = best[1]
+    inner, n = _STATUS_RX.subn(b"", mm.group(1), count=1)
+    if not n:
+        return body, False
+    return body[: mm.start(1)] + inner + body[mm.end(1):], True
+
+
+def _stamp_key(stamp):
+    import datetime
+
+    s = stamp.decode("ascii", "replace")
+    try:
+        return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("-inf")
+
+
 def malformed_body(service):
     proto = protocol_of(service)
     if proto in ("json", "rest-json"):
