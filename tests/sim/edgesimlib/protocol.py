@@ -58,6 +58,17 @@ def _rest_matchers(service):
             if k == "x-id":
                 continue
             required.append((k, v or None))
+        # Required query members outside the URI tell apart operations on
+        # the same path: DeleteObject / AbortMultipartUpload (uploadId),
+        # PutObject / UploadPart (partNumber, uploadId), GetObject / ListParts.
+        shape = m.operation_model(opname).input_shape
+        if shape is not None:
+            for name in shape.required_members:
+                ser = shape.members[name].serialization
+                if ser.get("location") == "querystring":
+                    key = ser.get("name", name)
+                    if all(k != key for k, _ in required):
+                        required.append((key, None))
         rx = "^"
         literal = 0
         for piece in re.split(r"(\{[^}]+\})", path):
@@ -69,7 +80,8 @@ def _rest_matchers(service):
         if path.endswith("/") and path != "/":
             rx += "?"
         rx += "/?$"
-        out.append((http.get("method", "GET"), re.compile(rx), tuple(required), literal, opname))
+        deprecated = bool(m.operation_model(opname).deprecated)
+        out.append((http.get("method", "GET"), re.compile(rx), tuple(required), literal, deprecated, opname))
     return out
 
 
@@ -79,7 +91,7 @@ HEADER_DISCRIMINATED = {"CopyObject": "HTTP_X_AMZ_COPY_SOURCE", "UploadPartCopy"
 def rest_operation(service, method, path, query, environ=None):
     qs = urllib.parse.parse_qs(query, keep_blank_values=True)
     best = None
-    for meth, rx, required, literal, opname in _rest_matchers(service):
+    for meth, rx, required, literal, deprecated, opname in _rest_matchers(service):
         if meth != method or not rx.match(path):
             continue
         need = HEADER_DISCRIMINATED.get(opname)
@@ -88,7 +100,10 @@ def rest_operation(service, method, path, query, environ=None):
         ok = all(k in qs and (v is None or v in qs[k]) for k, v in required)
         if not ok:
             continue
-        score = (len(required), literal)
+        # the most specific match wins (a discriminating header counts as a
+        # required parameter); on a tie the current operation, not the
+        # deprecated one it replaced (GetBucketLifecycleConfiguration)
+        score = (len(required) + (1 if need else 0), not deprecated, literal)
         if best is None or score > best[0]:
             best = (score, opname)
     return best[1] if best else None
