@@ -9,6 +9,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 import uuid
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -16,7 +17,18 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from . import pipeline_ext, protocol, sigv4
 from .state import ACCOUNT_ID, SIM
 
-FAULT_KINDS = ("throttle", "error500", "error503", "reset", "delay", "truncate", "malformed", "clock")
+FAULT_KINDS = (
+    "throttle", "error500", "error503", "reset", "delay", "truncate", "malformed", "clock",
+    "conflict", "conflict_after", "event_no_status",
+)
+
+# Kinds that only make sense for one service (and, for event_no_status, one
+# operation): a rule without a service gets it; another service is refused.
+KIND_SCOPE = {
+    "conflict": ("s3", None),
+    "conflict_after": ("s3", None),
+    "event_no_status": ("cloudformation", "DescribeStackEvents"),
+}
 
 
 class Faults:
@@ -32,6 +44,14 @@ class Faults:
         if kind == "clock":
             SIM.clock_offset = float(seconds)
             return {"kind": "clock", "seconds": float(seconds)}
+        if kind in KIND_SCOPE:
+            want_service, want_operation = KIND_SCOPE[kind]
+            if service and service != want_service:
+                raise ValueError(f"fault kind {kind!r} applies to {want_service} only")
+            if want_operation and operation and operation != want_operation:
+                raise ValueError(f"fault kind {kind!r} applies to {want_operation} only")
+            service = want_service
+            operation = want_operation or operation
         rule = {
             "id": uuid.uuid4().hex[:8],
             "kind": kind,
@@ -54,6 +74,9 @@ class Faults:
                     continue
                 if rule["operation"] and rule["operation"] != operation:
                     continue
+                if rule["kind"] in ("conflict", "conflict_after") and not rule["operation"] \
+                        and not protocol.is_mutating(operation):
+                    continue  # without an operation: S3 writes only, never reads
                 rule["remaining"] -= 1
                 rule["hits"] += 1
                 return dict(rule)
@@ -172,12 +195,51 @@ def _http_date():
     return email.utils.formatdate(SIM.server_time(), usegmt=True)
 
 
+class InFlight:
+    """Conditional S3 writes being handled, by (bucket, key). A second
+    conditional write on a key already in flight is a conflict (409), as S3
+    answers when conditional requests race."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.keys = set()
+
+    def enter(self, key):
+        """True if this request now owns the key, False if one is in flight."""
+        with self.lock:
+            if key in self.keys:
+                return False
+            self.keys.add(key)
+            return True
+
+    def leave(self, key):
+        with self.lock:
+            self.keys.discard(key)
+
+
+def conditional_put_key(environ, operation, path):
+    """(bucket, key) of a PutObject carrying If-None-Match: * or If-Match, else None."""
+    if operation != "PutObject":
+        return None
+    if environ.get("HTTP_IF_NONE_MATCH", "").strip() != "*" and not environ.get("HTTP_IF_MATCH"):
+        return None
+    parts = path.lstrip("/").split("/", 1)
+    host = (environ.get("HTTP_HOST") or "").split(":")[0]
+    if ".s3." in host:
+        # virtual-hosted style: the bucket is the first label of Host
+        return host.split(".", 1)[0], urllib.parse.unquote(path.lstrip("/"))
+    if len(parts) < 2 or not parts[1]:
+        return None
+    return parts[0], urllib.parse.unquote(parts[1])
+
+
 class Gateway:
     def __init__(self, moto_app, keys, log, faults):
         self.moto_app = moto_app
         self.keys = keys
         self.log = log
         self.faults = faults
+        self.inflight = InFlight()
 
     def _read_body(self, environ):
         inp = environ.get("wsgi.input")
@@ -219,6 +281,19 @@ class Gateway:
         fault = self.faults.take(service, operation)
         if fault:
             entry["fault"] = fault["kind"]
+        # A conditional PutObject holds its key from arrival (before any
+        # injected delay) to its answer; one arriving meanwhile conflicts.
+        cond_key = conditional_put_key(environ, operation, path) if service == "s3" else None
+        owner = cond_key is not None and self.inflight.enter(cond_key)
+        try:
+            return self._handle(environ, start_response, t0, entry, body, service, region, operation,
+                                fault, cond_key is not None and not owner)
+        finally:
+            if owner:
+                self.inflight.leave(cond_key)
+
+    def _handle(self, environ, start_response, t0, entry, body, service, region, operation, fault, raced):
+        kind = fault["kind"] if fault else None
         status, headers, out = None, None, b""
         try:
             if fault and fault["kind"] == "delay":
@@ -234,6 +309,8 @@ class Gateway:
                 except sigv4.AuthFailure as e:
                     status, headers, out = protocol.error_response(service, e.status, e.code, e.message, e.extra)
             entry["access_key_id"] = akid
+            if status is None and (raced or kind == "conflict"):
+                status, headers, out = protocol.conflict_response()
             if status is None and fault and fault["kind"] == "throttle":
                 status, headers, out = protocol.throttle_response(service)
             elif status is None and fault and fault["kind"] in ("error500", "error503"):
@@ -242,6 +319,11 @@ class Gateway:
                 status, headers, out = self._pipeline(operation, body, region, akid)
             if status is None:
                 status, headers, out = self._moto(environ)
+                if kind == "conflict_after" and status < 300:
+                    # the write happened; the answer says it conflicted
+                    status, headers, out = protocol.conflict_response()
+                elif kind == "event_no_status" and status == 200:
+                    out, _ = protocol.strip_newest_event_status(out)
             if fault and fault["kind"] == "malformed":
                 out = protocol.malformed_body(service)
                 headers = [(k, v) for k, v in headers if k.lower() != "content-length"]

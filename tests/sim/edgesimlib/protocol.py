@@ -58,6 +58,17 @@ def _rest_matchers(service):
             if k == "x-id":
                 continue
             required.append((k, v or None))
+        # Required query members outside the URI tell apart operations on
+        # the same path: DeleteObject / AbortMultipartUpload (uploadId),
+        # PutObject / UploadPart (partNumber, uploadId), GetObject / ListParts.
+        shape = m.operation_model(opname).input_shape
+        if shape is not None:
+            for name in shape.required_members:
+                ser = shape.members[name].serialization
+                if ser.get("location") == "querystring":
+                    key = ser.get("name", name)
+                    if all(k != key for k, _ in required):
+                        required.append((key, None))
         rx = "^"
         literal = 0
         for piece in re.split(r"(\{[^}]+\})", path):
@@ -69,7 +80,8 @@ def _rest_matchers(service):
         if path.endswith("/") and path != "/":
             rx += "?"
         rx += "/?$"
-        out.append((http.get("method", "GET"), re.compile(rx), tuple(required), literal, opname))
+        deprecated = bool(m.operation_model(opname).deprecated)
+        out.append((http.get("method", "GET"), re.compile(rx), tuple(required), literal, deprecated, opname))
     return out
 
 
@@ -79,7 +91,7 @@ HEADER_DISCRIMINATED = {"CopyObject": "HTTP_X_AMZ_COPY_SOURCE", "UploadPartCopy"
 def rest_operation(service, method, path, query, environ=None):
     qs = urllib.parse.parse_qs(query, keep_blank_values=True)
     best = None
-    for meth, rx, required, literal, opname in _rest_matchers(service):
+    for meth, rx, required, literal, deprecated, opname in _rest_matchers(service):
         if meth != method or not rx.match(path):
             continue
         need = HEADER_DISCRIMINATED.get(opname)
@@ -88,7 +100,10 @@ def rest_operation(service, method, path, query, environ=None):
         ok = all(k in qs and (v is None or v in qs[k]) for k, v in required)
         if not ok:
             continue
-        score = (len(required), literal)
+        # the most specific match wins (a discriminating header counts as a
+        # required parameter); on a tie the current operation, not the
+        # deprecated one it replaced (GetBucketLifecycleConfiguration)
+        score = (len(required) + (1 if need else 0), not deprecated, literal)
         if best is None or score > best[0]:
             best = (score, opname)
     return best[1] if best else None
@@ -188,6 +203,53 @@ def server_error_response(service, status):
         return error_response(service, 503, code, "Service is unavailable. Please try again later.", sender=False)
     code = "InternalFailure" if protocol_of(service) != "s3" else "InternalError"
     return error_response(service, status, code, "We encountered an internal error. Please try again.", sender=False)
+
+
+CONFLICT_MESSAGE = "A conditional request conflicted with a concurrent operation on this object. Please retry."
+
+
+def conflict_response():
+    """S3's answer when conditional writes race on one key."""
+    return error_response("s3", 409, "ConditionalRequestConflict", CONFLICT_MESSAGE)
+
+
+_EVENTS_RX = re.compile(rb"<StackEvents>(.*?)</StackEvents>", re.S)
+_MEMBER_RX = re.compile(rb"<member>(.*?)</member>", re.S)
+_STATUS_RX = re.compile(rb"\s*<ResourceStatus>[^<]*</ResourceStatus>|\s*<ResourceStatus\s*/>")
+_TIME_RX = re.compile(rb"<Timestamp>([^<]*)</Timestamp>")
+
+
+def strip_newest_event_status(body):
+    """Remove the <ResourceStatus> element of the newest event in a
+    DescribeStackEvents XML answer (newest by Timestamp; on a tie the first
+    listed, as AWS lists newest first). Returns (body, removed)."""
+    m = _EVENTS_RX.search(body or b"")
+    if not m:
+        return body, False
+    members = list(_MEMBER_RX.finditer(body, m.start(1), m.end(1)))
+    best = None
+    for mm in members:
+        t = _TIME_RX.search(mm.group(1))
+        stamp = t.group(1).strip() if t else b""
+        if best is None or _stamp_key(stamp) > _stamp_key(best[0]):
+            best = (stamp, mm)
+    if best is None:
+        return body, False
+    mm = best[1]
+    inner, n = _STATUS_RX.subn(b"", mm.group(1), count=1)
+    if not n:
+        return body, False
+    return body[: mm.start(1)] + inner + body[mm.end(1):], True
+
+
+def _stamp_key(stamp):
+    import datetime
+
+    s = stamp.decode("ascii", "replace")
+    try:
+        return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("-inf")
 
 
 def malformed_body(service):
