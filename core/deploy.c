@@ -90,7 +90,10 @@ static json_t *outcome_record(const struct es_deploy *d)
 
 	json_object_set_new(r, "intent_seq", json_integer(d->res.intent_seq));
 	char rid[64];
-	snprintf(rid, sizeof(rid), "%s:outcome", d->action_id);
+	/* A final outcome has one id per action, whichever console writes it;
+	 * "detached" says only that this console stopped following. */
+	snprintf(rid, sizeof(rid), "%s:%s", d->action_id,
+	         strcmp(d->res.result, "detached") == 0 ? "detached" : "outcome");
 	json_object_set_new(r, "record_id", json_string(rid));
 	json_object_set_new(r, "result", json_string(d->res.result));
 	json_object_set_new(r, "message", json_string(d->res.message));

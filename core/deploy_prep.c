@@ -248,8 +248,8 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		rc = es_fail_prefix("ledger: cannot tell who is acting");
 	struct es_lock_info stale;
 	if (!rc)
-		rc = es_lock_take(aws, req->conf, stage->name, d->kind, who, es_dp_lock_event, d,
-		                  &d->lock, &stale);
+		rc = es_lock_take(aws, req->conf, stage->name, d->kind, who, d->action_id,
+		                  es_dp_lock_event, d, &d->lock, &stale);
 	if (rc) {
 		d->st = ST_DONE;
 		if (rc == ES_EBUSY)

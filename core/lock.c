@@ -83,6 +83,7 @@ int es_lock_parse(const char *body, size_t len, double last_modified, double ser
 		COPY(kind, "kind");
 		COPY(who, "who");
 		COPY(owner, "owner");
+		COPY(action_id, "action_id");
 		COPY(since, "when");
 #undef COPY
 		ttl = (long)json_integer_value(json_object_get(o, "ttl_s"));
@@ -105,9 +106,9 @@ json_t *es_lock_info_json(const struct es_lock_info *i)
 {
 	if (!i->held)
 		return json_pack("{s:b}", "held", 0);
-	return json_pack("{s:b,s:s,s:s,s:s,s:s,s:f,s:b}", "held", 1, "kind", i->kind, "who", i->who,
-	                 "since", i->since, "renewed", i->renewed, "expires_in_s", i->expires_in_s,
-	                 "expired", i->expired);
+	return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:f,s:b}", "held", 1, "kind", i->kind, "who",
+	                 i->who, "action_id", i->action_id, "since", i->since, "renewed",
+	                 i->renewed, "expires_in_s", i->expires_in_s, "expired", i->expired);
 }
 
 /* ------------------------------------------------------------ blocking steps */
@@ -151,12 +152,13 @@ static int read_lock(struct es_aws_client *aws, const char *bucket, const char *
 	return ES_OK;
 }
 
-static void make_body(struct es_lock *lk, const char *kind, const char *who)
+static void make_body(struct es_lock *lk, const char *kind, const char *who, const char *action_id)
 {
 	char when[32];
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "kind", kind, "stage", lk->stage, "who",
-	                      who ? who : "", "owner", lk->owner, "when", es_ledger_now(when),
-	                      "ttl_s", ES_LOCK_TTL_S);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "kind", kind, "stage", lk->stage,
+	                      "who", who ? who : "", "owner", lk->owner, "action_id",
+	                      action_id ? action_id : "", "when", es_ledger_now(when), "ttl_s",
+	                      ES_LOCK_TTL_S);
 	char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
 
 	snprintf(lk->body, sizeof(lk->body), "%s\n", text ? text : "{}");
@@ -191,8 +193,8 @@ static void busy_message(const struct es_lock_info *h, const char *stage)
 static void schedule_renew(struct es_lock *lk, long ms);
 
 int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
-                 const char *kind, const char *who, es_lock_event_fn fn, void *ud,
-                 struct es_lock **out, struct es_lock_info *took_over)
+                 const char *kind, const char *who, const char *action_id, es_lock_event_fn fn,
+                 void *ud, struct es_lock **out, struct es_lock_info *took_over)
 {
 	struct es_lock *lk = calloc(1, sizeof(*lk));
 	int rc = ES_OK;
@@ -212,7 +214,7 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
 	es_lock_key(conf, stage, lk->key, sizeof(lk->key));
 	/* Idempotency key: the owner token inside the object. */
 	es_ledger_new_id(lk->owner);
-	make_body(lk, kind, who);
+	make_body(lk, kind, who, action_id);
 	for (int attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
 		struct es_lock_info held;
 		const struct es_error *e;

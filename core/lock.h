@@ -25,6 +25,7 @@ struct es_lock_info {
 	char kind[24]; /* deploy, promotion, rollback, … */
 	char who[256];
 	char owner[40];      /* the holder's token */
+	char action_id[40];  /* the action holding it */
 	char since[32];      /* when it was taken (ISO 8601 UTC) */
 	char renewed[32];    /* when it was last written, by S3's clock */
 	double expires_in_s; /* by S3's clock; <= 0 when expired */
@@ -47,14 +48,14 @@ void es_lock_key(const struct es_config *conf, const char *stage, char *key, siz
 int es_lock_parse(const char *body, size_t len, double last_modified, double server_date,
                   struct es_lock_info *out);
 
-/* Take stage's lock for an action of kind by who (blocking; the loop turns
+/* Take stage's lock for action_id, an action of kind by who (blocking; the loop turns
  * quietly meanwhile). A stale lock (expired by S3's clock) is taken over.
  * ES_EBUSY with who holds it and since when when someone else does. While
  * held it is renewed on the loop; fn hears of trouble. *took_over (may be
  * NULL) tells whether a stale lock was replaced, and whose it was. */
 int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
-                 const char *kind, const char *who, es_lock_event_fn fn, void *ud,
-                 struct es_lock **out, struct es_lock_info *took_over);
+                 const char *kind, const char *who, const char *action_id, es_lock_event_fn fn,
+                 void *ud, struct es_lock **out, struct es_lock_info *took_over);
 
 /* Release asynchronously with a conditional delete, then free lk; done (may
  * be NULL) is called once S3 answered. A lock someone else took over is left

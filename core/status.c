@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aws/services.h"
+#include "resolve.h"
 #include "status.h"
 
 static void copy(char *dst, size_t len, const char *src)
@@ -58,7 +59,7 @@ static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc
 	read_distribution(aws, s);
 }
 
-int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
+int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf, bool read_only,
                         struct es_overview *out)
 {
 	struct es_ledger *ledger = NULL;
@@ -74,10 +75,20 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 		read_stage(aws, &conf->stages[i], &out->stages[i]);
 		if (out->stages[i].error[0])
 			unreadable++;
+		else if (es_lock_read(aws, conf, conf->stages[i].name, &out->stages[i].lock))
+			memset(&out->stages[i].lock, 0, sizeof(out->stages[i].lock));
 	}
 	/* Offline, the cached records still say what was last seen. */
-	if (es_ledger_open(aws, conf->bucket, conf->prefix, &ledger) == ES_OK &&
-	    (es_ledger_read(ledger, &recs) == ES_OK || recs.offline)) {
+	int lrc = es_ledger_open(aws, conf->bucket, conf->prefix, &ledger);
+	if (lrc == ES_OK)
+		lrc = es_ledger_read(ledger, &recs);
+	/* Actions whose consoles stopped: record how they ended, once. */
+	if (lrc == ES_OK && !read_only &&
+	    es_resolve(aws, conf, ledger, &recs, &out->resolved) == ES_OK && out->resolved) {
+		es_record_list_free(&recs);
+		lrc = es_ledger_records(ledger, &recs);
+	}
+	if (lrc == ES_OK || recs.offline) {
 		out->ledger_offline = recs.offline;
 		copy(out->ledger_note, sizeof(out->ledger_note), recs.offline_reason);
 		for (size_t i = 0; i < out->n; i++) {
@@ -93,19 +104,35 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 			/* The newest open intent for this stage, if nothing closed it. */
 			for (size_t j = recs.n; j-- > 0;) {
 				const struct es_record *r = &recs.items[j];
-				if (strcmp(r->stage, s->stage) != 0)
+				if (strcmp(r->stage, s->stage) != 0 ||
+				    (strcmp(r->kind, "deploy") != 0 &&
+				     strcmp(r->kind, "promotion") != 0 &&
+				     strcmp(r->kind, "rollback") != 0))
 					continue;
 				if (r->open) {
 					bool busy =
 					        es_cfn_status_in_progress(s->stack_status) &&
 					        strcmp(s->stack_status, "REVIEW_IN_PROGRESS") != 0;
-					s->running = busy;
-					s->interrupted = !busy;
+					bool locked = s->lock.held && !s->lock.expired;
+					s->running = busy || locked;
+					s->detached = r->detached && !s->running;
+					s->interrupted = !r->detached && !s->running;
 				}
 				if (strcmp(r->phase, "intent") == 0 ||
 				    strcmp(r->phase, "outcome") == 0)
 					break;
 			}
+			/* A lock held for an action that has ended is stale: its
+			 * console died after the end was recorded for it. */
+			for (size_t j = 0; s->lock.held && j < recs.n; j++) {
+				const struct es_record *r = &recs.items[j];
+				if (strcmp(r->phase, "intent") == 0 && !r->open &&
+				    s->lock.action_id[0] &&
+				    strcmp(r->action_id, s->lock.action_id) == 0)
+					s->lock_stale = true;
+			}
+			if (s->lock.held && !s->lock.expired && !s->lock_stale)
+				s->running = true;
 		}
 	}
 	es_record_list_free(&recs);
@@ -154,12 +181,16 @@ char *es_overview_json(const struct es_overview *st)
 		else
 			json_object_set_new(o, "last_action", json_null());
 		json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
+		json_object_set_new(o, "detached", json_boolean(s->detached));
 		json_object_set_new(o, "running", json_boolean(s->running));
+		json_object_set_new(o, "lock", es_lock_info_json(&s->lock));
+		json_object_set_new(o, "lock_stale", json_boolean(s->lock_stale));
 		json_object_set_new(o, "error", str_or_null(s->error));
 		json_array_append_new(stages, o);
 	}
 	json_object_set_new(root, "stages", stages);
 	json_object_set_new(root, "ledger_offline", json_boolean(st->ledger_offline));
+	json_object_set_new(root, "outcomes_recorded", json_integer((json_int_t)st->resolved));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	return text;

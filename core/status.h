@@ -11,6 +11,7 @@
 #include "aws/cloudformation.h"
 #include "conf.h"
 #include "ledger.h"
+#include "lock.h"
 
 struct es_stage_status {
 	char stage[64];
@@ -28,7 +29,10 @@ struct es_stage_status {
 	bool has_last;            /* a ledger record exists for this stage */
 	struct es_record last;    /* the newest one (json not owned: NULL) */
 	bool interrupted;         /* an intent with no outcome while the stack is idle */
-	bool running;             /* an intent with no outcome while the stack is busy */
+	bool detached;            /* its console stopped following; the end is not known yet */
+	bool running;             /* an action holds the stage lock, or the stack is busy for one */
+	struct es_lock_info lock; /* the stage lock (held false when free) */
+	bool lock_stale;          /* held for an action that has ended: its console died */
 	char error[512];          /* why the stack could not be read, or "" */
 };
 
@@ -37,12 +41,14 @@ struct es_overview {
 	size_t n;
 	bool ledger_offline;
 	char ledger_note[256];
+	size_t resolved; /* outcomes of abandoned actions recorded by this look */
 };
 
-/* Read every stage (one DescribeStacks and DescribeStackResources each) and
- * the ledger. A stage that cannot be read carries its error; the call
+/* Read every stage (one DescribeStacks and DescribeStackResources each), its
+ * lock and the ledger, and record how abandoned actions ended (unless
+ * read_only). A stage that cannot be read carries its error; the call
  * itself fails only when nothing can be read at all. */
-int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
+int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf, bool read_only,
                         struct es_overview *out);
 char *es_overview_json(const struct es_overview *s);
 void es_overview_free(struct es_overview *s);

@@ -159,10 +159,19 @@ def main(tap, sim, app):
     release.wait_until(lambda: not app.status("staging")["stack_status"].endswith("_IN_PROGRESS"), 60, 0.5)
     sim.config(stack_step=0.1)
     st = app.status("staging")
-    tap.ok(st["interrupted"] and st["stack_status"] == "UPDATE_COMPLETE",
-           "after the stack settles, status says interrupted next to its real state", st)
+    last = st["last_action"] or {}
+    tap.ok(not st["interrupted"] and not st["running"] and st["stack_status"] == "UPDATE_COMPLETE"
+           and last.get("phase") == "outcome" and last.get("result") == "success",
+           "after the stack settles, status records how the killed deploy ended", st)
+    tap.ok(st["lock"]["held"] and st["lock_stale"], "and shows the dead console's lock as stale", st)
+    recs = app.records("staging")
+    tap.ok(recs[-1]["phase"] == "outcome" and recs[-1].get("recorded_later")
+           and recs[-1]["action_id"] == recs[-2]["action_id"] and recs[-2]["phase"] == "intent",
+           "the outcome is recorded for the killed deploy's intent", recs[-2:])
+    app.status("staging")
+    tap.eq(len(app.records("staging")), len(recs), "a second look records nothing more")
     rc, out, err = app.run("log", "--stage", "staging")
-    tap.ok("no outcome (interrupted?)" in out.splitlines()[-1], "log shows the intent without an outcome", out)
+    tap.ok("success" in out.splitlines()[-1], "log shows the outcome", out)
     rc, out, err = app.run("deploy", "--yes")
     tap.ok(rc == 3 and "already running" in err and "edgeship unlock" in err,
            "the dead console's lock refuses the next deploy and says how to clear it", err)
