@@ -176,7 +176,7 @@ static int check_validated(const struct es_record_list *recs, const struct es_st
 }
 
 int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
-                     bool yes, long poll_ms, es_deploy_event_fn fn, void *ud,
+                     bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
                      struct es_deploy **out)
 {
 	const struct es_stage_conf *dst = es_config_stage(conf, to);
@@ -257,6 +257,7 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	        .kind = "promotion",
 	        .yes = yes,
 	        .poll_ms = poll_ms,
+	        .timeout_s = timeout_s,
 	};
 	rc = es_deploy_start(aws, &req, fn, ud, out);
 out:
@@ -268,7 +269,7 @@ out:
 /* ------------------------------------------------------------ rollback */
 
 int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
-                      const char *stage, const char *rev, bool yes, long poll_ms,
+                      const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
                       es_deploy_event_fn fn, void *ud, struct es_deploy **out, bool *already)
 {
 	const struct es_stage_conf *sc = es_config_stage(conf, stage);
@@ -326,6 +327,7 @@ int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, s
 	        .kind = "rollback",
 	        .yes = yes,
 	        .poll_ms = poll_ms,
+	        .timeout_s = timeout_s,
 	};
 	return es_deploy_start(aws, &req, fn, ud, out);
 }

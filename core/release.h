@@ -19,14 +19,14 @@
  * distribution reached Deployed, and nothing is in progress on `to`.
  * On success *out runs like es_deploy_start's. */
 int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
-                     bool yes, long poll_ms, es_deploy_event_fn fn, void *ud,
+                     bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
                      struct es_deploy **out);
 
 /* Redeploy the artifacts recorded for commit rev to stage (no rebuild).
  * ES_ENOTFOUND when the ledger holds no release of that commit; ES_OK with
  * *out NULL and *already true when the stage already runs it. */
 int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
-                      const char *stage, const char *rev, bool yes, long poll_ms,
+                      const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
                       es_deploy_event_fn fn, void *ud, struct es_deploy **out, bool *already);
 
 /* Create a git revert commit of rev on the current branch (clean tree

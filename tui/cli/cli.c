@@ -17,6 +17,31 @@
 typedef int (*cmd_fn)(struct es_cli *cli);
 
 static int cmd_whoami(struct es_cli *cli);
+
+/* "90", "90s", "45m", "2h" into seconds (> 0). */
+static int parse_duration(const char *s, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	long unit = 1;
+
+	if (end == s || v <= 0)
+		return -1;
+	if (*end == 'h')
+		unit = 3600;
+	else if (*end == 'm')
+		unit = 60;
+	else if (*end == 's' || *end == '\0')
+		unit = 1;
+	else
+		return -1;
+	if (*end && end[1])
+		return -1;
+	if (v > 7L * 24 * 3600 / unit)
+		return -1;
+	*out = v * unit;
+	return 0;
+}
 static int cmd_help(struct es_cli *cli);
 static int cmd_version(struct es_cli *cli);
 
@@ -82,10 +107,13 @@ static void usage(FILE *out)
 	        "  --theme NAME             dashboard colour theme (default, light,\n"
 	        "                           high-contrast, mono, or a file)\n"
 	        "  --script FILE            drive the dashboard from a key script (tests)\n"
+	        "  --timeout DURATION       deploy, promote, rollback: stop following after this\n"
+	        "                           long (e.g. 45m; default 2h) and end detached\n"
 	        "  -h, --help               show this help\n"
 	        "  -V, --version            show the version\n"
 	        "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
-	        "4 cancelled, 5 configuration or credentials missing.\n");
+	        "4 cancelled, 5 configuration or credentials missing, 6 detached (stopped\n"
+	        "following; CloudFormation carries on and `edgeship status` shows the end).\n");
 }
 
 static int cmd_help(struct es_cli *cli)
@@ -193,6 +221,15 @@ int es_cli_main(int argc, char **argv)
 			cli.stage = a + 8;
 		} else if (strcmp(a, "--poll-interval") == 0 && i + 1 < cli.argc) {
 			cli.poll_ms = atol(cli.argv[++i]);
+		} else if (strcmp(a, "--timeout") == 0 && i + 1 < cli.argc) {
+			if (parse_duration(cli.argv[++i], &cli.timeout_s) != 0) {
+				fprintf(stderr,
+				        "edgeship %s: --timeout takes a duration such as 90s, 45m "
+				        "or "
+				        "2h, not '%s'\n",
+				        name, cli.argv[i]);
+				return ES_EXIT_USAGE;
+			}
 		} else if (strcmp(a, "--to") == 0 && i + 1 < cli.argc) {
 			cli.to = cli.argv[++i];
 		} else if (strncmp(a, "--to=", 5) == 0) {

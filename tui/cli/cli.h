@@ -13,6 +13,7 @@ enum es_exit {
 	ES_EXIT_REFUSED = 3,   /* a release rule refused the action */
 	ES_EXIT_CANCELLED = 4, /* the operator answered no */
 	ES_EXIT_CONFIG = 5,    /* configuration or credentials missing/wrong */
+	ES_EXIT_DETACHED = 6,  /* stopped following; CloudFormation carries on */
 };
 
 struct es_cli {
@@ -28,6 +29,7 @@ struct es_cli {
 	bool yes;             /* --yes */
 	const char *rev;      /* first positional argument */
 	long poll_ms;         /* --poll-interval (tests) */
+	long timeout_s;       /* --timeout: how long to follow an action (0: two hours) */
 	const char *to;       /* --to: promotion target stage or rollback commit */
 	bool wait;            /* --wait: queue until the stage is ready */
 	bool deploy;          /* revert --deploy */

@@ -25,8 +25,8 @@ static bool refuse_read_only(struct es_cli *cli, const char *command)
 static int start_promote(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, void *arg)
 {
 	(void)arg;
-	return es_promote_start(c->aws, c->conf, cli->to, cli->yes, cli->poll_ms, on_deploy_event,
-	                        ui, &ui->d);
+	return es_promote_start(c->aws, c->conf, cli->to, cli->yes, cli->poll_ms, cli->timeout_s,
+	                        on_deploy_event, ui, &ui->d);
 }
 
 int es_cmd_promote(struct es_cli *cli)
@@ -59,7 +59,7 @@ static int start_rollback(struct es_cli *cli, struct ctx *c, struct deploy_ui *u
 
 	(void)arg;
 	rc = es_rollback_start(c->aws, c->conf, c->repo, cli->stage, cli->to, cli->yes,
-	                       cli->poll_ms, on_deploy_event, ui, &ui->d, &already);
+	                       cli->poll_ms, cli->timeout_s, on_deploy_event, ui, &ui->d, &already);
 	if (rc || !already)
 		return rc;
 	if (cli->json) {
@@ -141,6 +141,7 @@ int es_cmd_revert(struct es_cli *cli)
 	        .stage = first->name,
 	        .yes = cli->yes,
 	        .poll_ms = cli->poll_ms,
+	        .timeout_s = cli->timeout_s,
 	};
 	rc = es_deploy_start(c.aws, &req, on_deploy_event, &ui, &ui.d);
 	if (rc) {

@@ -21,6 +21,7 @@
 #include "status.h"
 #include "base/timefmt.h"
 #include "cmd.h"
+#include "signals.h"
 
 void ctx_free(struct ctx *c)
 {
@@ -133,7 +134,7 @@ int es_cmd_status(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "status", rc);
 	}
-	rc = es_overview_collect(c.aws, c.conf, &ov);
+	rc = es_overview_collect(c.aws, c.conf, cli->read_only, &ov);
 	if (rc) {
 		ctx_free(&c);
 		return es_cli_fail(cli, "status", rc);
@@ -161,16 +162,38 @@ int es_cmd_status(struct es_cli *cli)
 				printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq,
 				       s->last.kind, s->last.phase, s->last.result, s->last.who,
 				       short_when(s->last.when, ago, sizeof(ago)));
+			if (s->lock.held) {
+				char left[32];
+				printf("  lock       %s by %s since %s, %s %s\n",
+				       s->lock.kind[0] ? s->lock.kind : "held", s->lock.who,
+				       s->lock.since, s->lock.expired ? "expired" : "expires in",
+				       s->lock.expired ? "(its console stopped renewing it)"
+				                       : es_duration_format(s->lock.expires_in_s,
+				                                            left, sizeof(left)));
+			}
+			if (s->lock_stale)
+				printf("  warning    that lock belongs to an action that has "
+				       "ended: its "
+				       "console stopped; `edgeship unlock --stage %s` frees the "
+				       "stage\n",
+				       s->stage);
 			if (s->interrupted)
 				printf("  warning    the last action never recorded an outcome "
 				       "(interrupted); the stack is %s\n",
 				       s->stack_status);
+			if (s->detached)
+				printf("  note       the last action's console stopped following; "
+				       "its end is not known yet (stack %s)\n",
+				       s->stack_status);
 			if (s->running)
-				printf("  note       an action is still running (stack %s)\n",
+				printf("  note       an action is running (stack %s)\n",
 				       s->stack_status);
 		}
 		if (ov.ledger_offline)
 			printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
+		if (ov.resolved)
+			printf("recorded how %zu abandoned action%s ended (see edgeship log)\n",
+			       ov.resolved, ov.resolved == 1 ? "" : "s");
 	}
 	es_overview_free(&ov);
 	ctx_free(&c);
@@ -258,6 +281,8 @@ int result_exit(const struct es_deploy_result *r)
 		return ES_EXIT_CANCELLED;
 	if (strcmp(r->result, "refused") == 0)
 		return ES_EXIT_REFUSED;
+	if (strcmp(r->result, "detached") == 0)
+		return ES_EXIT_DETACHED;
 	return ES_EXIT_FAILURE;
 }
 
@@ -275,6 +300,7 @@ static int start_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui,
 	        .stage = a->stage,
 	        .yes = cli->yes,
 	        .poll_ms = cli->poll_ms,
+	        .timeout_s = cli->timeout_s,
 	};
 	return es_deploy_start(c->aws, &req, on_deploy_event, ui, &ui->d);
 }
@@ -348,8 +374,22 @@ int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const ch
 {
 	int code;
 
+	bool asked = false;
+	es_cli_signals_install();
 	while (!es_deploy_done(ui->d)) {
-		if (es_loop_turn(c->loop, 1000))
+		int sig = es_cli_signal();
+		if (sig && !asked) {
+			asked = true;
+			fprintf(stderr,
+			        "%s: stopping; recording the outcome and releasing the lock (again "
+			        "to quit at once)\n",
+			        es_cli_signal_name(sig));
+			char why[64];
+			snprintf(why, sizeof(why), "interrupted by %s", es_cli_signal_name(sig));
+			es_deploy_detach(ui->d, why);
+			continue;
+		}
+		if (es_loop_turn(c->loop, 500))
 			break;
 	}
 	const struct es_deploy_result *r = es_deploy_result(ui->d);

@@ -226,7 +226,7 @@ static void run_deploy(struct es_dash *d)
 static void run_promote(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
-	int rc = es_promote_start(d->aws, d->conf, sc->name, false, 0, on_deploy_event, d,
+	int rc = es_promote_start(d->aws, d->conf, sc->name, false, 0, 0, on_deploy_event, d,
 	                          &d->deploy);
 	started(d, rc, "promotion", sc->name);
 }
@@ -235,7 +235,7 @@ static void run_rollback(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
 	bool already = false;
-	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid, false, 0,
+	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid, false, 0, 0,
 	                           on_deploy_event, d, &d->deploy, &already);
 
 	if (rc == ES_OK && already) {
