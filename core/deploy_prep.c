@@ -147,6 +147,25 @@ static int distribution_in_progress(struct es_aws_client *aws, const char *stack
 	return ES_OK;
 }
 
+/* Whether the ledger holds the end of action_id: then the console that
+ * holds its lock died after the end was recorded. */
+static bool action_ended(const char *action_id, void *ud)
+{
+	struct es_deploy *d = ud;
+	struct es_record_list recs;
+	bool ended = false;
+
+	if (es_ledger_read(d->ledger, &recs) != ES_OK) {
+		es_record_list_free(&recs);
+		return false;
+	}
+	for (size_t i = 0; i < recs.n && !ended; i++)
+		ended = strcmp(recs.items[i].phase, "intent") == 0 && !recs.items[i].open &&
+		        strcmp(recs.items[i].action_id, action_id) == 0;
+	es_record_list_free(&recs);
+	return ended;
+}
+
 int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
                     es_deploy_event_fn fn, void *ud, struct es_deploy **out)
 {
@@ -249,7 +268,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	struct es_lock_info stale;
 	if (!rc)
 		rc = es_lock_take(aws, req->conf, stage->name, d->kind, who, d->action_id,
-		                  es_dp_lock_event, d, &d->lock, &stale);
+		                  action_ended, es_dp_lock_event, d, &d->lock, &stale);
 	if (rc) {
 		d->st = ST_DONE;
 		if (rc == ES_EBUSY)

@@ -17,7 +17,7 @@
 
 /* A running action renews its lock this often; after a failed renewal it
  * tries again sooner. */
-#define RENEW_MS       60000L
+#define RENEW_MS       45000L
 #define RENEW_RETRY_MS 15000L
 /* Attempts at taking a lock that keeps changing under us. */
 #define TAKE_ATTEMPTS 6
@@ -193,8 +193,9 @@ static void busy_message(const struct es_lock_info *h, const char *stage)
 static void schedule_renew(struct es_lock *lk, long ms);
 
 int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
-                 const char *kind, const char *who, const char *action_id, es_lock_event_fn fn,
-                 void *ud, struct es_lock **out, struct es_lock_info *took_over)
+                 const char *kind, const char *who, const char *action_id, es_lock_ended_fn ended,
+                 es_lock_event_fn fn, void *ud, struct es_lock **out,
+                 struct es_lock_info *took_over)
 {
 	struct es_lock *lk = calloc(1, sizeof(*lk));
 	int rc = ES_OK;
@@ -241,7 +242,8 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
 			rc = ES_OK;
 			break;
 		}
-		if (!held.expired) {
+		bool over = held.action_id[0] && ended && ended(held.action_id, ud);
+		if (!held.expired && !over) {
 			busy_message(&held, stage);
 			rc = ES_EBUSY;
 			break;

@@ -14,8 +14,10 @@
 #include "aws/aws.h"
 #include "conf.h"
 
-/* How long a lock outlives a console that stopped renewing it. */
-#define ES_LOCK_TTL_S 600
+/* How long a lock outlives a console that stopped renewing it: short, so a
+ * crashed console blocks a rollback for minutes, not ten; its holder renews
+ * it every 45 seconds. */
+#define ES_LOCK_TTL_S 180
 
 /* What a lock object says, as read (for status, watch and the dashboard). */
 struct es_lock_info {
@@ -41,6 +43,11 @@ enum es_lock_event {
 };
 typedef void (*es_lock_event_fn)(enum es_lock_event ev, const char *text, void *ud);
 
+/* Whether the action holding a lock is known to have ended (its outcome is
+ * in the ledger): then its console died, and the lock can be taken over
+ * before it expires. */
+typedef bool (*es_lock_ended_fn)(const char *action_id, void *ud);
+
 /* The object key of a stage's lock. */
 void es_lock_key(const struct es_config *conf, const char *stage, char *key, size_t len);
 
@@ -49,13 +56,15 @@ int es_lock_parse(const char *body, size_t len, double last_modified, double ser
                   struct es_lock_info *out);
 
 /* Take stage's lock for action_id, an action of kind by who (blocking; the loop turns
- * quietly meanwhile). A stale lock (expired by S3's clock) is taken over.
+ * quietly meanwhile). A stale lock (expired by S3's clock, or held for an
+ * action that ended by ended(), which may be NULL) is taken over.
  * ES_EBUSY with who holds it and since when when someone else does. While
  * held it is renewed on the loop; fn hears of trouble. *took_over (may be
  * NULL) tells whether a stale lock was replaced, and whose it was. */
 int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
-                 const char *kind, const char *who, const char *action_id, es_lock_event_fn fn,
-                 void *ud, struct es_lock **out, struct es_lock_info *took_over);
+                 const char *kind, const char *who, const char *action_id, es_lock_ended_fn ended,
+                 es_lock_event_fn fn, void *ud, struct es_lock **out,
+                 struct es_lock_info *took_over);
 
 /* Release asynchronously with a conditional delete, then free lk; done (may
  * be NULL) is called once S3 answered. A lock someone else took over is left

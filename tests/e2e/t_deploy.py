@@ -172,12 +172,38 @@ def main(tap, sim, app):
     tap.eq(len(app.records("staging")), len(recs), "a second look records nothing more")
     rc, out, err = app.run("log", "--stage", "staging")
     tap.ok("success" in out.splitlines()[-1], "log shows the outcome", out)
+    app.wait_deployed("staging")
+    app.commit_change("src/index.js", "const RELEASE = 'r7';", "const RELEASE = 'r7b';", "handler r7b")
+    rc, out, err = app.run("deploy", "--yes", "--poll-interval", "300")
+    tap.ok(rc == 0 and "took over the staging lock" in out,
+           "the next deploy takes over the lock of an action that has ended", out + err)
+
+    # 7b. Killed before ExecuteChangeSet: the lock holds the stage until unlocked.
+    app.wait_deployed("staging")
+    app.commit_change("src/index.js", "const RELEASE = 'r7b';", "const RELEASE = 'r7c';", "handler r7c")
+    sim.fault("delay", service="cloudformation", operation="CreateChangeSet", seconds=3)
+    p = app.popen("deploy", "--yes", "--poll-interval", "300")
+    seen = ""
+    while True:
+        line = p.stdout.readline()
+        seen += line
+        if "ledger record" in line or not line:
+            break
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    sim.ctl("DELETE", "/faults")
     rc, out, err = app.run("deploy", "--yes")
     tap.ok(rc == 3 and "already running" in err and "edgeship unlock" in err,
            "the dead console's lock refuses the next deploy and says how to clear it", err)
     rc, out, err = app.run("unlock", "--stage", "staging")
     tap.eq(rc, 0, "unlock removes the lock")
     tap.eq(app.records("staging")[-1]["kind"], "unlock", "and records who did it")
+    st = app.status("staging")
+    recs = app.records("staging")
+    killed = [r for r in recs if r["phase"] == "intent"][-1]
+    ends = [r for r in recs if r["phase"] == "outcome" and r.get("action_id") == killed["action_id"]]
+    tap.ok(len(ends) == 1 and ends[0]["result"] == "cancelled",
+           "once unlocked, status records the killed deploy as cancelled (never executed)", ends)
 
     # 8. --read-only sends nothing that changes AWS.
     log_start = sim.log()[-1]["seq"]
