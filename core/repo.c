@@ -30,15 +30,6 @@ static int git_fail(int status, const char *what)
 	return es_fail(status, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
-void es_sanitize(char *s, bool keep_nl)
-{
-	for (unsigned char *p = (unsigned char *)s; p && *p; p++)
-		if ((*p < 0x20 && !(keep_nl && *p == '\n') && *p != '\t') || *p == 0x7f)
-			*p = ' ';
-		else if (*p == '\t')
-			*p = ' ';
-}
-
 int es_repo_discover(const char *dir, struct es_repo **out)
 {
 	git_buf path = {0};

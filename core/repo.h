@@ -4,6 +4,8 @@
 #ifndef ES_REPO_H
 #define ES_REPO_H
 
+#include "base/text.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -73,9 +75,5 @@ int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed);
 /* Commit the revert of rev on top of HEAD and update the working tree
  * (which must be clean). new_oid gets the new commit's id. */
 int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41]);
-
-/* Replace control characters (escape sequences, CR, …) in s with spaces:
- * commit messages and AWS text are untrusted. Newlines kept when keep_nl. */
-void es_sanitize(char *s, bool keep_nl);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/text.h"
 
 static void fail_sets_status_and_message(void **state)
 {
@@ -32,6 +33,32 @@ static void prefix_keeps_status(void **state)
 	es_fail(ES_ENET, "connection reset");
 	assert_int_equal(es_fail_prefix("DescribeStacks"), ES_ENET);
 	assert_string_equal(es_error_last()->message, "DescribeStacks: connection reset");
+}
+
+/* What reaches a terminal from outside: no escape sequence survives. */
+static void sanitize_strips_escapes(void **state)
+{
+	char esc[] = "ok\033[2J\033]0;pwned\007 done";
+	char c1[] = "a\xc2\x9b" "31mred";
+	char bad[] = "x\xff\xc0\x80y";
+	char good[] = "caf\xc3\xa9 \xf0\x9f\x9a\x80 \xe2\x9c\x93";
+	char nl[] = "one\ntwo\tthree\rfour";
+	char nl2[] = "one\ntwo";
+
+	es_sanitize(esc, false);
+	assert_null(strchr(esc, '\033'));
+	assert_null(strchr(esc, '\007'));
+	es_sanitize(c1, false);
+	assert_string_equal(c1, "a  31mred");
+	es_sanitize(bad, false);
+	assert_string_equal(bad, "x???y");
+	es_sanitize(good, false);
+	assert_string_equal(good, "caf\xc3\xa9 \xf0\x9f\x9a\x80 \xe2\x9c\x93");
+	es_sanitize(nl, true);
+	assert_string_equal(nl, "one\ntwo three four");
+	es_sanitize(nl2, false);
+	assert_string_equal(nl2, "one two");
+	es_sanitize(NULL, false);
 }
 
 static void save_restore(void **state)
@@ -77,6 +104,7 @@ int main(void)
 	        cmocka_unit_test(aws_error_format),
 	        cmocka_unit_test(prefix_keeps_status),
 	        cmocka_unit_test(save_restore),
+	        cmocka_unit_test(sanitize_strips_escapes),
 	        cmocka_unit_test(message_is_bounded),
 	        cmocka_unit_test(buf_grows_and_steals),
 	};

@@ -85,20 +85,21 @@ static const struct command {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: edgeship [global options] [<command> [options]]\n\n"
-	             "Without a command, edgeship opens the release dashboard.\n\n"
-	             "A terminal release console for Lambda@Edge applications on CloudFront.\n\n"
-	             "Commands:\n");
+	es_fprintf(out, "usage: edgeship [global options] [<command> [options]]\n\n"
+	                "Without a command, edgeship opens the release dashboard.\n\n"
+	                "A terminal release console for Lambda@Edge applications on CloudFront.\n\n"
+	                "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		char left[96];
 		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
 		/* A long synopsis gets the summary on a line of its own. */
 		if (strlen(left) > 24)
-			fprintf(out, "  %s\n  %-24s %s\n", left, "", commands[i].summary);
+			es_fprintf(out, "  %s\n  %-24s %s\n", left, "", commands[i].summary);
 		else
-			fprintf(out, "  %-24s %s\n", left, commands[i].summary);
+			es_fprintf(out, "  %-24s %s\n", left, commands[i].summary);
 	}
-	fprintf(out,
+	es_fprintf(
+	        out,
 	        "\nGlobal options:\n"
 	        "  --profile NAME           AWS profile (default: $AWS_PROFILE or default)\n"
 	        "  --region NAME            AWS region (default: $AWS_REGION, profile, us-east-1)\n"
@@ -126,9 +127,9 @@ static int cmd_help(struct es_cli *cli)
 static int cmd_version(struct es_cli *cli)
 {
 	if (cli->json)
-		printf("{\"version\": \"%s\"}\n", PACKAGE_VERSION);
+		es_printf("{\"version\": \"%s\"}\n", PACKAGE_VERSION);
 	else
-		printf("edgeship %s\n", PACKAGE_VERSION);
+		es_printf("edgeship %s\n", PACKAGE_VERSION);
 	return ES_EXIT_OK;
 }
 
@@ -155,13 +156,13 @@ static int cmd_whoami(struct es_cli *cli)
 		free(j);
 		code = j ? ES_EXIT_OK : ES_EXIT_FAILURE;
 	} else {
-		printf("arn         %s\n", id.arn);
-		printf("account     %s\n", id.account);
-		printf("profile     %s\n", id.profile);
-		printf("region      %s (%s)\n", id.region, id.region_source);
-		printf("endpoint    %s (%s)\n", id.endpoint, id.endpoint_source);
-		printf("credentials %s, key %s%s\n", id.credential_source, id.access_key_hint,
-		       id.temporary ? ", temporary" : "");
+		es_printf("arn         %s\n", id.arn);
+		es_printf("account     %s\n", id.account);
+		es_printf("profile     %s\n", id.profile);
+		es_printf("region      %s (%s)\n", id.region, id.region_source);
+		es_printf("endpoint    %s (%s)\n", id.endpoint, id.endpoint_source);
+		es_printf("credentials %s, key %s%s\n", id.credential_source, id.access_key_hint,
+		          id.temporary ? ", temporary" : "");
 		code = ES_EXIT_OK;
 	}
 	es_identity_free(&id);
@@ -223,7 +224,8 @@ int es_cli_main(int argc, char **argv)
 			cli.poll_ms = atol(cli.argv[++i]);
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < cli.argc) {
 			if (parse_duration(cli.argv[++i], &cli.timeout_s) != 0) {
-				fprintf(stderr,
+				es_fprintf(
+				        stderr,
 				        "edgeship %s: --timeout takes a duration such as 90s, 45m "
 				        "or "
 				        "2h, not '%s'\n",
@@ -247,14 +249,15 @@ int es_cli_main(int argc, char **argv)
 			usage(stdout);
 			return ES_EXIT_OK;
 		} else {
-			fprintf(stderr, "edgeship %s: unknown option '%s' (see edgeship --help)\n",
-			        name, cli.argv[i]);
+			es_fprintf(stderr,
+			           "edgeship %s: unknown option '%s' (see edgeship --help)\n", name,
+			           cli.argv[i]);
 			return ES_EXIT_USAGE;
 		}
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return commands[i].fn(&cli);
-	fprintf(stderr, "edgeship: unknown command '%s' (see edgeship --help)\n", name);
+	es_fprintf(stderr, "edgeship: unknown command '%s' (see edgeship --help)\n", name);
 	return ES_EXIT_USAGE;
 }

@@ -3,7 +3,9 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Exit codes (documented in README.md and `edgeship --help`). */
 enum es_exit {
@@ -42,6 +44,12 @@ struct es_cli {
 int es_cli_fail(const struct es_cli *cli, const char *command, int status);
 /* The exit code for a core status. */
 int es_cli_exit_for(int status);
+
+/* printf for headless commands: control characters and escape sequences
+ * from outside (AWS, git, edgeship.conf) never reach the terminal. */
+int es_fprintf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int es_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int es_vfprintf(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Subcommands implemented in cmd_*.c. */
 int es_cmd_init(struct es_cli *cli);

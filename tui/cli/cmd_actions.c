@@ -70,7 +70,7 @@ static int start_rollback(struct es_cli *cli, struct ctx *c, struct deploy_ui *u
 			puts(j);
 		free(j);
 	} else {
-		printf("already running this release: %s\n", es_error_last()->message);
+		es_printf("already running this release: %s\n", es_error_last()->message);
 	}
 	return ES_OK;
 }
@@ -119,7 +119,7 @@ int es_cmd_revert(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "revert", rc);
 	}
-	fprintf(progress(cli), "committed %.7s: revert of %s\n", oid, cli->rev);
+	es_fprintf(progress(cli), "committed %.7s: revert of %s\n", oid, cli->rev);
 	if (!cli->deploy) {
 		if (cli->json) {
 			const char *kv[] = {"commit", oid, NULL};
@@ -175,8 +175,8 @@ int es_cmd_invalidate(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "invalidate", rc);
 	}
-	fprintf(out, "invalidation %s on %s: %s (caller reference %s)\n", inv.id,
-	        inv.distribution_id, inv.status, inv.caller_reference);
+	es_fprintf(out, "invalidation %s on %s: %s (caller reference %s)\n", inv.id,
+	           inv.distribution_id, inv.status, inv.caller_reference);
 	double start = es_time_now();
 	while (cli->wait && strcmp(inv.status, "Completed") != 0) {
 		double until = es_time_now() + (cli->poll_ms > 0 ? cli->poll_ms : 3000) / 1000.0;
@@ -185,13 +185,13 @@ int es_cmd_invalidate(struct es_cli *cli)
 		rc = es_invalidation_poll(c.aws, &inv);
 		if (rc) {
 			char line[600];
-			fprintf(out, "polling: %s (trying again)\n",
-			        es_error_format(es_error_last(), line, sizeof(line)));
+			es_fprintf(out, "polling: %s (trying again)\n",
+			           es_error_format(es_error_last(), line, sizeof(line)));
 			continue;
 		}
 		char took[32];
-		fprintf(out, "invalidation %s: %s after %s\n", inv.id, inv.status,
-		        es_duration_format(es_time_now() - start, took, sizeof(took)));
+		es_fprintf(out, "invalidation %s: %s after %s\n", inv.id, inv.status,
+		           es_duration_format(es_time_now() - start, took, sizeof(took)));
 		fflush(out);
 	}
 	if (cli->json) {
@@ -240,10 +240,10 @@ int es_cmd_validate(struct es_cli *cli)
 		free(j);
 	} else {
 		for (size_t i = 0; i < n; i++)
-			printf("%s %-20s %3ld %7.1f ms  %s\n", results[i].passed ? "pass" : "FAIL",
-			       results[i].name, results[i].status, results[i].latency_ms,
-			       results[i].detail);
-		printf("%s: validation %s\n", stage, passed ? "passed" : "failed");
+			es_printf("%s %-20s %3ld %7.1f ms  %s\n",
+			          results[i].passed ? "pass" : "FAIL", results[i].name,
+			          results[i].status, results[i].latency_ms, results[i].detail);
+		es_printf("%s: validation %s\n", stage, passed ? "passed" : "failed");
 	}
 	ctx_free(&c);
 	return passed ? ES_EXIT_OK : ES_EXIT_FAILURE;
@@ -310,7 +310,7 @@ int es_cmd_watch(struct es_cli *cli)
 					puts(j);
 				free(j);
 			} else {
-				printf("%s\n", a->text);
+				es_printf("%s\n", a->text);
 			}
 		}
 		if (es_model_busy(w.m) || !w.changed)
@@ -331,24 +331,24 @@ int es_cmd_watch(struct es_cli *cli)
 					free(j);
 					continue;
 				}
-				printf("%-12s stack %-22s release %-18s", s->name, s->stack_status,
-				       s->release[0] ? s->release : "-");
+				es_printf("%-12s stack %-22s release %-18s", s->name,
+				          s->stack_status, s->release[0] ? s->release : "-");
 				if (s->propagation == ES_PROP_IN_PROGRESS)
-					printf(" distribution InProgress %s (estimate %s)",
-					       es_duration_format(s->prop_elapsed_s, el,
-					                          sizeof(el)),
-					       s->prop_estimate_s < 0
-					               ? "no history yet"
-					               : es_duration_format(s->prop_estimate_s, est,
-					                                    sizeof(est)));
+					es_printf(" distribution InProgress %s (estimate %s)",
+					          es_duration_format(s->prop_elapsed_s, el,
+					                             sizeof(el)),
+					          s->prop_estimate_s < 0
+					                  ? "no history yet"
+					                  : es_duration_format(s->prop_estimate_s,
+					                                       est, sizeof(est)));
 				else if (s->propagation == ES_PROP_DEPLOYED)
-					printf(" distribution Deployed");
+					es_printf(" distribution Deployed");
 				if (s->error[0])
-					printf(" error: %s", s->error);
-				printf("\n");
+					es_printf(" error: %s", s->error);
+				es_printf("\n");
 			}
 			if (es_model_connection(w.m)[0] && !cli->json)
-				printf("%s\n", es_model_connection(w.m));
+				es_printf("%s\n", es_model_connection(w.m));
 			last_line = now;
 			first_round = false;
 		}
@@ -357,9 +357,9 @@ int es_cmd_watch(struct es_cli *cli)
 			break;
 	}
 	if (cli->json)
-		printf("{\"type\":\"settled\"}\n");
+		es_printf("{\"type\":\"settled\"}\n");
 	else
-		printf("settled\n");
+		es_printf("settled\n");
 	es_model_free(w.m);
 	ctx_free(&c);
 	return ES_EXIT_OK;
@@ -389,7 +389,7 @@ int es_cmd_unlock(struct es_cli *cli)
 			puts(j);
 		free(j);
 	} else {
-		printf("%s unlocked\n", cli->stage);
+		es_printf("%s unlocked\n", cli->stage);
 	}
 	return ES_EXIT_OK;
 }

@@ -68,7 +68,7 @@ bool wait_and_retry(struct es_cli *cli, struct ctx *c, int rc, FILE *out)
 	if (rc != ES_EBUSY || !cli->wait)
 		return false;
 	if (es_time_now() - last_note > 30) {
-		fprintf(out, "waiting: %s\n", es_error_last()->message);
+		es_fprintf(out, "waiting: %s\n", es_error_last()->message);
 		fflush(out);
 		last_note = es_time_now();
 	}
@@ -107,7 +107,8 @@ int es_cmd_init(struct es_cli *cli)
 			puts(j);
 		free(j);
 	} else
-		printf("wrote %s: set the bucket and stages, then run `edgeship status`\n", path);
+		es_printf("wrote %s: set the bucket and stages, then run `edgeship status`\n",
+		          path);
 	return ES_EXIT_OK;
 }
 
@@ -148,52 +149,54 @@ int es_cmd_status(struct es_cli *cli)
 		for (size_t i = 0; i < ov.n; i++) {
 			const struct es_stage_status *s = &ov.stages[i];
 			char ago[64];
-			printf("%-12s %-28s %s\n", s->stage, s->stack, s->stack_status);
+			es_printf("%-12s %-28s %s\n", s->stage, s->stack, s->stack_status);
 			if (s->error[0])
-				printf("  error      %s\n", s->error);
+				es_printf("  error      %s\n", s->error);
 			if (s->commit[0])
-				printf("  commit     %.12s  release %s\n", s->commit, s->release);
+				es_printf("  commit     %.12s  release %s\n", s->commit,
+				          s->release);
 			if (s->distribution_id[0])
-				printf("  cloudfront %s\n", s->distribution_id);
+				es_printf("  cloudfront %s\n", s->distribution_id);
 			for (size_t k = 0; k < s->n_outputs; k++)
-				printf("  output     %s = %s\n", s->outputs[k].key,
-				       s->outputs[k].value);
+				es_printf("  output     %s = %s\n", s->outputs[k].key,
+				          s->outputs[k].value);
 			if (s->has_last)
-				printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq,
-				       s->last.kind, s->last.phase, s->last.result, s->last.who,
-				       short_when(s->last.when, ago, sizeof(ago)));
+				es_printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq,
+				          s->last.kind, s->last.phase, s->last.result, s->last.who,
+				          short_when(s->last.when, ago, sizeof(ago)));
 			if (s->lock.held) {
 				char left[32];
-				printf("  lock       %s by %s since %s, %s %s\n",
-				       s->lock.kind[0] ? s->lock.kind : "held", s->lock.who,
-				       s->lock.since, s->lock.expired ? "expired" : "expires in",
-				       s->lock.expired ? "(its console stopped renewing it)"
-				                       : es_duration_format(s->lock.expires_in_s,
-				                                            left, sizeof(left)));
+				es_printf("  lock       %s by %s since %s, %s %s\n",
+				          s->lock.kind[0] ? s->lock.kind : "held", s->lock.who,
+				          s->lock.since, s->lock.expired ? "expired" : "expires in",
+				          s->lock.expired ? "(its console stopped renewing it)"
+				                          : es_duration_format(s->lock.expires_in_s,
+				                                               left, sizeof(left)));
 			}
 			if (s->lock_stale)
-				printf("  warning    that lock belongs to an action that has "
-				       "ended: its "
-				       "console stopped; `edgeship unlock --stage %s` frees the "
-				       "stage\n",
-				       s->stage);
+				es_printf("  warning    that lock belongs to an action that has "
+				          "ended: its "
+				          "console stopped; `edgeship unlock --stage %s` frees the "
+				          "stage\n",
+				          s->stage);
 			if (s->interrupted)
-				printf("  warning    the last action never recorded an outcome "
-				       "(interrupted); the stack is %s\n",
-				       s->stack_status);
+				es_printf("  warning    the last action never recorded an outcome "
+				          "(interrupted); the stack is %s\n",
+				          s->stack_status);
 			if (s->detached)
-				printf("  note       the last action's console stopped following; "
-				       "its end is not known yet (stack %s)\n",
-				       s->stack_status);
+				es_printf(
+				        "  note       the last action's console stopped following; "
+				        "its end is not known yet (stack %s)\n",
+				        s->stack_status);
 			if (s->running)
-				printf("  note       an action is running (stack %s)\n",
-				       s->stack_status);
+				es_printf("  note       an action is running (stack %s)\n",
+				          s->stack_status);
 		}
 		if (ov.ledger_offline)
-			printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
+			es_printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
 		if (ov.resolved)
-			printf("recorded how %zu abandoned action%s ended (see edgeship log)\n",
-			       ov.resolved, ov.resolved == 1 ? "" : "s");
+			es_printf("recorded how %zu abandoned action%s ended (see edgeship log)\n",
+			          ov.resolved, ov.resolved == 1 ? "" : "s");
 	}
 	es_overview_free(&ov);
 	ctx_free(&c);
@@ -205,7 +208,7 @@ int es_cmd_status(struct es_cli *cli)
 static void print_event_time(FILE *f, const char *iso)
 {
 	const char *t = iso ? strchr(iso, 'T') : NULL;
-	fprintf(f, "%.8s", t ? t + 1 : "--:--:--");
+	es_fprintf(f, "%.8s", t ? t + 1 : "--:--:--");
 }
 
 void on_deploy_event(const struct es_deploy_event *ev, void *ud)
@@ -214,33 +217,34 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	FILE *f = ui->out;
 
 	switch (ev->kind) {
-	case ES_DEPLOY_LOG: fprintf(f, "%s\n", ev->text); break;
+	case ES_DEPLOY_LOG: es_fprintf(f, "%s\n", ev->text); break;
 	case ES_DEPLOY_CHANGES:
-		fprintf(f, "changes:\n");
+		es_fprintf(f, "changes:\n");
 		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
 			const struct es_change *c = &ev->change_set->changes[i];
 			const char *mark = !c->action                         ? "?"
 			                   : strcmp(c->action, "Add") == 0    ? "+"
 			                   : strcmp(c->action, "Remove") == 0 ? "-"
 			                                                      : "~";
-			fprintf(f, "  %s %-8s %-40s %-32s%s%s\n", mark, c->action ? c->action : "",
-			        c->type ? c->type : "", c->logical_id ? c->logical_id : "",
-			        c->replacement && strcmp(c->replacement, "True") == 0
-			                ? " REPLACEMENT"
-			                : "",
-			        c->replacement && strcmp(c->replacement, "Conditional") == 0
-			                ? " replacement: conditional"
-			                : "");
+			es_fprintf(f, "  %s %-8s %-40s %-32s%s%s\n", mark,
+			           c->action ? c->action : "", c->type ? c->type : "",
+			           c->logical_id ? c->logical_id : "",
+			           c->replacement && strcmp(c->replacement, "True") == 0
+			                   ? " REPLACEMENT"
+			                   : "",
+			           c->replacement && strcmp(c->replacement, "Conditional") == 0
+			                   ? " replacement: conditional"
+			                   : "");
 		}
 		if (ev->change_set->n_changes == 0)
-			fprintf(f, "  (no resource changes; outputs or parameters only)\n");
+			es_fprintf(f, "  (no resource changes; outputs or parameters only)\n");
 		break;
 	case ES_DEPLOY_QUESTION: {
 		bool yes = false;
 		if (ui->interactive && ui->confirm_word) {
 			char line[128];
-			fprintf(stderr, "%s Type the stage name (%s) to go ahead: ", ev->text,
-			        ui->confirm_word);
+			es_fprintf(stderr, "%s Type the stage name (%s) to go ahead: ", ev->text,
+			           ui->confirm_word);
 			fflush(stderr);
 			if (fgets(line, sizeof(line), stdin)) {
 				line[strcspn(line, "\r\n")] = '\0';
@@ -248,12 +252,13 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 			}
 		} else if (ui->interactive) {
 			char line[16];
-			fprintf(stderr, "%s [y/N] ", ev->text);
+			es_fprintf(stderr, "%s [y/N] ", ev->text);
 			fflush(stderr);
 			if (fgets(line, sizeof(line), stdin))
 				yes = line[0] == 'y' || line[0] == 'Y';
 		} else {
-			fprintf(f,
+			es_fprintf(
+			        f,
 			        "%s: no terminal to ask on; answering no (use --yes in scripts)\n",
 			        ev->text);
 		}
@@ -263,9 +268,9 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	case ES_DEPLOY_STACK_EVENT: {
 		const struct es_stack_event *e = ev->event;
 		print_event_time(f, e->timestamp);
-		fprintf(f, "  %s%-28s %-36s %s%s%s\n", ev->nested ? "  " : "", e->status,
-		        e->type ? e->type : "", e->logical_id ? e->logical_id : "",
-		        e->reason && *e->reason ? "  " : "", e->reason ? e->reason : "");
+		es_fprintf(f, "  %s%-28s %-36s %s%s%s\n", ev->nested ? "  " : "", e->status,
+		           e->type ? e->type : "", e->logical_id ? e->logical_id : "",
+		           e->reason && *e->reason ? "  " : "", e->reason ? e->reason : "");
 		break;
 	}
 	case ES_DEPLOY_DONE: break;
@@ -340,10 +345,10 @@ int es_cmd_deploy(struct es_cli *cli)
 		return es_cli_fail(cli, "deploy", ES_EREFUSED);
 	}
 	if (es_repo_dirty(c.repo, &dirty, &n_dirty) == ES_OK && dirty)
-		fprintf(ui.out,
-		        "note: %zu uncommitted change%s in the working tree are not deployed; "
-		        "edgeship deploys commits\n",
-		        n_dirty, n_dirty == 1 ? "" : "s");
+		es_fprintf(ui.out,
+		           "note: %zu uncommitted change%s in the working tree are not deployed; "
+		           "edgeship deploys commits\n",
+		           n_dirty, n_dirty == 1 ? "" : "s");
 	struct deploy_args args = {sc->name};
 	return start_and_run(cli, &c, &ui, "deploy", "deploy", start_deploy, &args);
 }
@@ -380,7 +385,8 @@ int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const ch
 		int sig = es_cli_signal();
 		if (sig && !asked) {
 			asked = true;
-			fprintf(stderr,
+			es_fprintf(
+			        stderr,
 			        "%s: stopping; recording the outcome and releasing the lock (again "
 			        "to quit at once)\n",
 			        es_cli_signal_name(sig));
@@ -400,21 +406,21 @@ int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const ch
 		free(j);
 	} else {
 		if (strcmp(r->result, "failed") == 0)
-			fprintf(ui->out, "%s failed: %s\n", what, r->message);
+			es_fprintf(ui->out, "%s failed: %s\n", what, r->message);
 		else
-			fprintf(ui->out, "%s\n", r->message);
+			es_fprintf(ui->out, "%s\n", r->message);
 		for (size_t i = 0; i < r->n_outputs; i++)
-			fprintf(ui->out, "  output %s = %s\n", r->outputs[i].key,
-			        r->outputs[i].value);
+			es_fprintf(ui->out, "  output %s = %s\n", r->outputs[i].key,
+			           r->outputs[i].value);
 		if (strcmp(r->result, "success") == 0)
-			fprintf(ui->out,
-			        "next: CloudFront propagates the change; an origin-request "
-			        "function runs only on cache misses, so invalidate the cache "
-			        "to see it at once (edgeship invalidate --stage %s)\n",
-			        r->stage);
+			es_fprintf(ui->out,
+			           "next: CloudFront propagates the change; an origin-request "
+			           "function runs only on cache misses, so invalidate the cache "
+			           "to see it at once (edgeship invalidate --stage %s)\n",
+			           r->stage);
 	}
 	if (!cli->json && strcmp(r->result, "failed") == 0 && r->root_cause[0])
-		fprintf(stderr, "root cause: %s\n", r->root_cause);
+		es_fprintf(stderr, "root cause: %s\n", r->root_cause);
 	code = result_exit(r);
 	es_deploy_free(ui->d);
 	ui->d = NULL;
@@ -449,17 +455,17 @@ int es_cmd_log(struct es_cli *cli)
 		free(j);
 	} else {
 		if (recs.offline)
-			printf("ledger offline (%s): showing the local cache\n",
-			       recs.offline_reason);
+			es_printf("ledger offline (%s): showing the local cache\n",
+			          recs.offline_reason);
 		for (size_t i = 0; i < recs.n; i++) {
 			const struct es_record *r = &recs.items[i];
 			if (cli->stage && strcmp(r->stage, cli->stage) != 0)
 				continue;
-			printf("#%-5ld %s %-10s %-8s %-11s %.7s %-20s %s%s%s\n", r->seq, r->when,
-			       r->kind, r->phase, r->stage, r->commit, r->release,
-			       r->result[0] ? r->result
-			                    : (r->open ? "no outcome (interrupted?)" : ""),
-			       r->who[0] ? "  by " : "", r->who);
+			es_printf("#%-5ld %s %-10s %-8s %-11s %.7s %-20s %s%s%s\n", r->seq, r->when,
+			          r->kind, r->phase, r->stage, r->commit, r->release,
+			          r->result[0] ? r->result
+			                       : (r->open ? "no outcome (interrupted?)" : ""),
+			          r->who[0] ? "  by " : "", r->who);
 		}
 	}
 	es_record_list_free(&recs);

@@ -1,11 +1,15 @@
-/* How a headless command ends: the exit code for a core status, and the
+/* How a headless command speaks: every line it prints goes through
+ * es_fprintf(), which strips what a terminal would obey from text that came
+ * from AWS, git or the configuration; the exit code for a core status; the
  * last core error reported as text or JSON. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "cli.h"
 #include "report.h"
 
@@ -34,8 +38,53 @@ int es_cli_fail(const struct es_cli *cli, const char *command, int status)
 			puts(j);
 		free(j);
 	} else {
-		fprintf(stderr, "edgeship %s: %s\n", command,
-		        es_error_format(e, line, sizeof(line)));
+		es_fprintf(stderr, "edgeship %s: %s\n", command,
+		           es_error_format(e, line, sizeof(line)));
 	}
 	return es_cli_exit_for(status);
+}
+
+int es_vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	char small[1024], *buf = small;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		if (buf)
+			vsnprintf(buf, (size_t)n + 1, fmt, again);
+	}
+	va_end(again);
+	if (n < 0 || !buf)
+		return -1;
+	es_sanitize(buf, true);
+	fputs(buf, f);
+	if (buf != small)
+		free(buf);
+	return n;
+}
+
+int es_fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = es_vfprintf(f, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int es_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = es_vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	return n;
 }

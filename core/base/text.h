@@ -1,0 +1,14 @@
+/* Untrusted text made safe for a terminal: stack event reasons, commit
+ * messages, HTTP bodies, AWS error messages and request ids can hold escape
+ * sequences that would drive the terminal. */
+#ifndef ES_TEXT_H
+#define ES_TEXT_H
+
+#include <stdbool.h>
+
+/* In place: C0 controls (but '\n' when keep_nl), DEL and the C1 controls
+ * (U+0080..U+009F, as UTF-8) become spaces; a byte that is not part of
+ * valid UTF-8 becomes '?'. Tabs become spaces. NULL is fine. */
+void es_sanitize(char *s, bool keep_nl);
+
+#endif
