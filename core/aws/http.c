@@ -19,6 +19,8 @@ struct es_http_call {
 	struct es_http_response resp;
 	es_http_done_fn done;
 	void *ud;
+	bool head;         /* HEAD: no body follows the headers */
+	bool headers_done; /* the blank line that ends the header block arrived */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -84,6 +86,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	/* A new status line (after 100-continue or a redirect) starts over. */
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		response_clear_headers(&c->resp);
+		c->headers_done = false;
+		return n;
+	}
+	/* libcurl hands the empty line that closes the header block to us too:
+	 * without it the answer was cut before its headers ended. */
+	if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n')) {
+		c->headers_done = true;
 		return n;
 	}
 	colon = memchr(ptr, ':', n);
@@ -130,6 +139,44 @@ bool es_http_transient(int code)
 	}
 }
 
+/* Statuses whose answer never carries a body, whatever Content-Length says. */
+static bool status_has_body(long status)
+{
+	return status >= 200 && status != 204 && status != 304;
+}
+
+/* libcurl reports some cut answers as complete (a connection closed inside
+ * the headers gives CURLE_OK and the status line's code): check the answer
+ * is whole ourselves, so a cut one is retried and never parsed. Returns the
+ * curl code to report, filling errbuf when it finds a cut. */
+static int check_whole(struct es_http_call *c, int code)
+{
+	curl_off_t want = -1;
+
+	if (code != CURLE_OK)
+		return code;
+	if (c->resp.status == 0) {
+		snprintf(c->errbuf, sizeof(c->errbuf), "the connection closed with no answer");
+		return CURLE_GOT_NOTHING;
+	}
+	if (!c->headers_done) {
+		snprintf(c->errbuf, sizeof(c->errbuf),
+		         "the connection closed inside the answer's headers (HTTP %ld)",
+		         c->resp.status);
+		return CURLE_PARTIAL_FILE;
+	}
+	if (c->head || !status_has_body(c->resp.status))
+		return code;
+	if (curl_easy_getinfo(c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want) == CURLE_OK &&
+	    want >= 0 && (curl_off_t)c->resp.body.len < want) {
+		snprintf(c->errbuf, sizeof(c->errbuf),
+		         "the answer was cut short: %zu of %lld body bytes (HTTP %ld)",
+		         c->resp.body.len, (long long)want, c->resp.status);
+		return CURLE_PARTIAL_FILE;
+	}
+	return code;
+}
+
 static void on_done(void *easy, int code, void *ud)
 {
 	struct es_http_call *c = ud;
@@ -137,8 +184,9 @@ static void on_done(void *easy, int code, void *ud)
 	char *ip = NULL;
 
 	(void)easy;
-	c->resp.curl_code = code;
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->resp.status);
+	code = check_whole(c, code);
+	c->resp.curl_code = code;
 	curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME, &t);
 	c->resp.total_seconds = t;
 	curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME, &t);
@@ -168,6 +216,7 @@ int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_htt
 	c->loop = loop;
 	c->done = done;
 	c->ud = ud;
+	c->head = head;
 	c->easy = curl_easy_init();
 	if (!c->easy) {
 		free(c);
