@@ -1,5 +1,6 @@
 /* The scripted fake AWS behind the HTTP transport seam: rules, the request
- * log, the clock and key checks, and a small in-memory S3. See fakeaws.h. */
+ * log, the clock and key checks, and the transport itself. The in-memory S3
+ * is in fakeaws_s3.c, canned answers in fakeaws_answers.c. See fakeaws.h. */
 #include "config.h"
 
 #include <curl/curl.h>
@@ -18,101 +19,28 @@
 #include "aws/client.h"
 #include "aws/http.h"
 #include "base/error.h"
-#include "fakeaws.h"
+#include "fakeaws_int.h"
 
 #define FAKE_ENDPOINT "http://fake.invalid"
 #define SKEW_WINDOW   (15 * 60)
 
-struct fake_rule {
-	struct fake_rule *next;
-	char *method;  /* NULL: any */
-	char *pattern; /* see fakeaws.h */
-	long status;   /* FAKE_S3: the in-memory S3 answers */
-	char *headers; /* '\n'-separated "Name: value" lines or NULL */
-	char *body;    /* NULL: none */
-	/* An AWS error whose body is shaped per request (fake_expect_error). */
-	char *error_code;
-	char *error_message;
-	int times; /* uses left; FAKE_FOREVER */
-	int hits;
-	long delay_ms;
-	int curl_code; /* transport error instead of an answer */
-	char *curl_text;
-	bool lost;
-	char *body_has;
-	char *header_name;
-	char *header_value; /* NULL with header_name: header must be absent */
-	char *service;
-	fake_hook_fn hook;
-	void *hook_ud;
-};
-
-struct s3_object {
-	char *bucket;
-	char *key;
-	char *data;
-	size_t len;
-	char etag[40];
-	char content_type[96];
-	time_t modified;
-};
-
-/* An answer on its way back, held by a loop timer. */
-struct pending {
-	struct pending *next;
-	struct fake_aws *fake;
-	struct es_http_call *call;
-	struct es_http_response resp;
-	uint64_t timer;
-};
-
-struct fake_aws {
-	struct es_loop *loop;
-	struct es_http_transport transport;
-	struct fake_rule *rules, *last_rule;
-	struct fake_request **log;
-	size_t n_log, cap_log;
-	size_t next_index; /* survives fake_log_clear so request ids stay unique */
-	size_t unmatched;
-	struct pending *pending;
-	long clock_offset;
-	char **expired_keys;
-	size_t n_expired;
-	char **buckets;
-	size_t n_buckets;
-	struct s3_object *objects; /* sorted by bucket, then key (byte order) */
-	size_t n_objects;
-	int page_size;
-};
-
-/* An answer being built. */
-struct answer {
-	long status;
-	int curl_code;
-	char error[256];
-	struct es_buf body;
-	char *hdr_names[24];
-	char *hdr_values[24];
-	size_t n_hdrs;
-};
-
 /* ------------------------------------------------------------ small helpers */
 
-static char *xstrdup(const char *s)
+char *fk_strdup(const char *s)
 {
 	char *d = s ? strdup(s) : NULL;
 	assert_true(!s || d);
 	return d;
 }
 
-static void *xcalloc(size_t n, size_t size)
+void *fk_calloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
 	assert_non_null(p);
 	return p;
 }
 
-static int hexval(char c)
+int fk_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -123,15 +51,16 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Percent-decode s[0..len) ('+' as space when form is set). malloc'd. */
-static char *decode(const char *s, size_t len, bool form)
+/* Percent-fk_decode s[0..len) ('+' as space when form is set). malloc'd. */
+char *fk_decode(const char *s, size_t len, bool form)
 {
-	char *out = xcalloc(len + 1, 1);
+	char *out = fk_calloc(len + 1, 1);
 	size_t j = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && fk_hexval(s[i + 1]) >= 0 &&
+		    fk_hexval(s[i + 2]) >= 0) {
+			out[j++] = (char)(fk_hexval(s[i + 1]) * 16 + fk_hexval(s[i + 2]));
 			i += 2;
 		} else if (form && s[i] == '+') {
 			out[j++] = ' ';
@@ -143,7 +72,7 @@ static char *decode(const char *s, size_t len, bool form)
 	return out;
 }
 
-static void xml_escape(struct es_buf *b, const char *s)
+void fk_xml_escape(struct es_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -156,19 +85,19 @@ static void xml_escape(struct es_buf *b, const char *s)
 	}
 }
 
-static void iso8601(time_t t, char out[32])
+void fk_iso8601(time_t t, char out[32])
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 }
 
-static time_t fake_now(const struct fake_aws *f)
+time_t fk_now(const struct fake_aws *f)
 {
 	return time(NULL) + f->clock_offset;
 }
 
-static void http_date(time_t t, char out[40])
+void fk_http_date(time_t t, char out[40])
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
@@ -340,13 +269,13 @@ bool fake_run_until(struct fake_aws *f, const bool *done, long timeout_ms)
 struct fake_rule *fake_expect(struct fake_aws *f, const char *method, const char *pattern,
                               long status, const char *headers, const char *body)
 {
-	struct fake_rule *r = xcalloc(1, sizeof(*r));
+	struct fake_rule *r = fk_calloc(1, sizeof(*r));
 
-	r->method = method && strcmp(method, "*") != 0 ? xstrdup(method) : NULL;
-	r->pattern = xstrdup(pattern ? pattern : "*");
+	r->method = method && strcmp(method, "*") != 0 ? fk_strdup(method) : NULL;
+	r->pattern = fk_strdup(pattern ? pattern : "*");
 	r->status = status;
-	r->headers = xstrdup(headers);
-	r->body = xstrdup(body);
+	r->headers = fk_strdup(headers);
+	r->body = fk_strdup(body);
 	r->times = 1;
 	if (f->last_rule)
 		f->last_rule->next = r;
@@ -360,8 +289,8 @@ struct fake_rule *fake_expect_error(struct fake_aws *f, const char *method, cons
                                     long status, const char *code, const char *message)
 {
 	struct fake_rule *r = fake_expect(f, method, pattern, status, NULL, NULL);
-	r->error_code = xstrdup(code);
-	r->error_message = xstrdup(message ? message : "");
+	r->error_code = fk_strdup(code);
+	r->error_message = fk_strdup(message ? message : "");
 	return r;
 }
 
@@ -394,7 +323,7 @@ struct fake_rule *fake_rule_transport_error(struct fake_rule *r, int curl_code, 
 {
 	r->curl_code = curl_code;
 	free(r->curl_text);
-	r->curl_text = xstrdup(text);
+	r->curl_text = fk_strdup(text);
 	return r;
 }
 
@@ -425,7 +354,7 @@ struct fake_rule *fake_rule_lost(struct fake_rule *r)
 struct fake_rule *fake_rule_body_has(struct fake_rule *r, const char *text)
 {
 	free(r->body_has);
-	r->body_has = xstrdup(text);
+	r->body_has = fk_strdup(text);
 	return r;
 }
 
@@ -433,15 +362,15 @@ struct fake_rule *fake_rule_header_is(struct fake_rule *r, const char *name, con
 {
 	free(r->header_name);
 	free(r->header_value);
-	r->header_name = xstrdup(name);
-	r->header_value = xstrdup(value);
+	r->header_name = fk_strdup(name);
+	r->header_value = fk_strdup(value);
 	return r;
 }
 
 struct fake_rule *fake_rule_service(struct fake_rule *r, const char *service)
 {
 	free(r->service);
-	r->service = xstrdup(service);
+	r->service = fk_strdup(service);
 	return r;
 }
 
@@ -477,7 +406,7 @@ void fake_expire_key(struct fake_aws *f, const char *akid)
 	char **k = realloc(f->expired_keys, (f->n_expired + 1) * sizeof(*k));
 	assert_non_null(k);
 	f->expired_keys = k;
-	k[f->n_expired++] = xstrdup(akid);
+	k[f->n_expired++] = fk_strdup(akid);
 }
 
 /* ------------------------------------------------------------ the log */
@@ -591,8 +520,8 @@ static void add_param(struct fake_request *q, const char *s, size_t len, bool fo
 
 	assert_non_null(p);
 	q->params = p;
-	p[q->n_params].name = decode(s, nlen, form);
-	p[q->n_params].value = eq ? decode(eq + 1, len - nlen - 1, form) : xstrdup("");
+	p[q->n_params].name = fk_decode(s, nlen, form);
+	p[q->n_params].value = eq ? fk_decode(eq + 1, len - nlen - 1, form) : fk_strdup("");
 	q->n_params++;
 }
 
@@ -632,13 +561,13 @@ static void read_scope(struct fake_request *q)
 }
 
 /* S3 path-style: "/bucket" or "/bucket/key…" → decoded parts. */
-static void s3_split(const char *path, char **bucket, char **key)
+void fk_s3_split(const char *path, char **bucket, char **key)
 {
 	const char *p = path[0] == '/' ? path + 1 : path;
 	size_t n = strcspn(p, "/");
 
-	*bucket = decode(p, n, false);
-	*key = p[n] == '/' && p[n + 1] ? decode(p + n + 1, strlen(p + n + 1), false) : NULL;
+	*bucket = fk_decode(p, n, false);
+	*key = p[n] == '/' && p[n + 1] ? fk_decode(p + n + 1, strlen(p + n + 1), false) : NULL;
 }
 
 static void guess_operation(struct fake_request *q)
@@ -654,7 +583,7 @@ static void guess_operation(struct fake_request *q)
 		op = dot ? dot + 1 : target;
 	} else if (strcmp(q->service, "s3") == 0) {
 		char *bucket, *key;
-		s3_split(q->path, &bucket, &key);
+		fk_s3_split(q->path, &bucket, &key);
 		bool get = strcmp(q->method, "GET") == 0;
 		if (!key) {
 			if (get && fake_req_param(q, "list-type"))
@@ -698,27 +627,27 @@ static void guess_operation(struct fake_request *q)
 
 static struct fake_request *parse_request(struct fake_aws *f, const struct es_http_request *req)
 {
-	struct fake_request *q = xcalloc(1, sizeof(*q));
+	struct fake_request *q = fk_calloc(1, sizeof(*q));
 	const char *u = req->url, *p, *qm;
 
 	q->index = f->n_log;
 	q->at_ms = es_loop_now_ms();
 	snprintf(q->method, sizeof(q->method), "%s", req->method);
-	q->url = xstrdup(u);
+	q->url = fk_strdup(u);
 	p = strstr(u, "://");
 	p = p ? strchr(p + 3, '/') : strchr(u, '/');
 	if (!p)
 		p = "/";
 	qm = strchr(p, '?');
-	q->path = qm ? strndup(p, (size_t)(qm - p)) : xstrdup(p);
-	q->query = xstrdup(qm ? qm + 1 : "");
+	q->path = qm ? strndup(p, (size_t)(qm - p)) : fk_strdup(p);
+	q->query = fk_strdup(qm ? qm + 1 : "");
 	for (const char *const *h = req->headers; h && *h; h++) {
 		char **v = realloc(q->headers, (q->n_headers + 1) * sizeof(*v));
 		assert_non_null(v);
 		q->headers = v;
-		v[q->n_headers++] = xstrdup(*h);
+		v[q->n_headers++] = fk_strdup(*h);
 	}
-	q->body = xcalloc(req->body_len + 1, 1);
+	q->body = fk_calloc(req->body_len + 1, 1);
 	if (req->body_len)
 		memcpy(q->body, req->body, req->body_len);
 	q->body_len = req->body_len;
@@ -734,18 +663,18 @@ static struct fake_request *parse_request(struct fake_aws *f, const struct es_ht
 
 /* ------------------------------------------------------------ answers */
 
-static void answer_header(struct answer *a, const char *name, const char *value)
+void fk_answer_header(struct answer *a, const char *name, const char *value)
 {
 	for (size_t i = 0; i < a->n_hdrs; i++) {
 		if (strcasecmp(a->hdr_names[i], name) == 0) {
 			free(a->hdr_values[i]);
-			a->hdr_values[i] = xstrdup(value);
+			a->hdr_values[i] = fk_strdup(value);
 			return;
 		}
 	}
 	assert_true(a->n_hdrs < sizeof(a->hdr_names) / sizeof(a->hdr_names[0]));
-	a->hdr_names[a->n_hdrs] = xstrdup(name);
-	a->hdr_values[a->n_hdrs] = xstrdup(value);
+	a->hdr_names[a->n_hdrs] = fk_strdup(name);
+	a->hdr_values[a->n_hdrs] = fk_strdup(value);
 	a->n_hdrs++;
 }
 
@@ -763,7 +692,7 @@ static void answer_headers_text(struct answer *a, const char *text)
 			while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
 				vlen--;
 			char *value = strndup(v, vlen);
-			answer_header(a, name, value);
+			fk_answer_header(a, name, value);
 			free(name);
 			free(value);
 		}
@@ -786,32 +715,32 @@ static void answer_defaults(struct fake_aws *f, const struct fake_request *q, st
 {
 	char date[40];
 
-	http_date(fake_now(f), date);
-	answer_header(a, "Date", date);
-	answer_header(a, "x-amzn-RequestId", q->request_id);
+	fk_http_date(fk_now(f), date);
+	fk_answer_header(a, "Date", date);
+	fk_answer_header(a, "x-amzn-RequestId", q->request_id);
 	if (strcmp(q->service, "s3") == 0)
-		answer_header(a, "x-amz-request-id", q->request_id);
+		fk_answer_header(a, "x-amz-request-id", q->request_id);
 }
 
-static bool json_service(const char *service)
+bool fk_json_service(const char *service)
 {
 	return strcmp(service, "codepipeline") == 0 || strcmp(service, "lambda") == 0;
 }
 
 /* An AWS error in the shape the request's protocol uses. */
-static void error_body(const struct fake_request *q, struct answer *a, long status,
-                       const char *code, const char *message)
+void fk_error_body(const struct fake_request *q, struct answer *a, long status, const char *code,
+                   const char *message)
 {
 	bool head = strcmp(q->method, "HEAD") == 0;
 
 	a->status = status;
 	es_buf_reset(&a->body);
 	if (strcmp(q->service, "lambda") == 0)
-		answer_header(a, "x-amzn-ErrorType", code);
+		fk_answer_header(a, "x-amzn-ErrorType", code);
 	if (head)
 		return; /* HEAD answers never carry a body */
-	if (json_service(q->service)) {
-		answer_header(a, "Content-Type", "application/x-amz-json-1.1");
+	if (fk_json_service(q->service)) {
+		fk_answer_header(a, "Content-Type", "application/x-amz-json-1.1");
 		es_buf_puts(&a->body, "{\"__type\":\"");
 		es_buf_puts(&a->body, code);
 		es_buf_puts(&a->body, "\",\"message\":\"");
@@ -823,408 +752,23 @@ static void error_body(const struct fake_request *q, struct answer *a, long stat
 		es_buf_puts(&a->body, "\"}");
 		return;
 	}
-	answer_header(a, "Content-Type", "text/xml");
+	fk_answer_header(a, "Content-Type", "text/xml");
 	if (strcmp(q->service, "s3") == 0) {
 		es_buf_puts(&a->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
-		xml_escape(&a->body, code);
+		fk_xml_escape(&a->body, code);
 		es_buf_puts(&a->body, "</Code><Message>");
-		xml_escape(&a->body, message);
+		fk_xml_escape(&a->body, message);
 		es_buf_printf(&a->body, "</Message><RequestId>%s</RequestId></Error>",
 		              q->request_id);
 		return;
 	}
 	es_buf_printf(&a->body, "<ErrorResponse><Error><Type>%s</Type><Code>",
 	              status >= 500 ? "Receiver" : "Sender");
-	xml_escape(&a->body, code);
+	fk_xml_escape(&a->body, code);
 	es_buf_puts(&a->body, "</Code><Message>");
-	xml_escape(&a->body, message);
+	fk_xml_escape(&a->body, message);
 	es_buf_printf(&a->body, "</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
 	              q->request_id);
-}
-
-/* ------------------------------------------------------------ the in-memory S3 */
-
-static bool bucket_exists(const struct fake_aws *f, const char *bucket)
-{
-	for (size_t i = 0; i < f->n_buckets; i++)
-		if (strcmp(f->buckets[i], bucket) == 0)
-			return true;
-	return false;
-}
-
-void fake_s3_bucket(struct fake_aws *f, const char *bucket)
-{
-	if (bucket_exists(f, bucket))
-		return;
-	char **b = realloc(f->buckets, (f->n_buckets + 1) * sizeof(*b));
-	assert_non_null(b);
-	f->buckets = b;
-	b[f->n_buckets++] = xstrdup(bucket);
-}
-
-static int obj_cmp(const char *b1, const char *k1, const char *b2, const char *k2)
-{
-	int c = strcmp(b1, b2);
-	return c ? c : strcmp(k1, k2);
-}
-
-/* Index of the object, or of where it would go (*found false). */
-static size_t obj_find(const struct fake_aws *f, const char *bucket, const char *key, bool *found)
-{
-	size_t lo = 0, hi = f->n_objects;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = obj_cmp(f->objects[mid].bucket, f->objects[mid].key, bucket, key);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
-}
-
-static const struct s3_object *obj_get(const struct fake_aws *f, const char *bucket,
-                                       const char *key)
-{
-	bool found;
-	size_t i = obj_find(f, bucket, key, &found);
-	return found ? &f->objects[i] : NULL;
-}
-
-static void md5_hex(const void *data, size_t len, char out[33], unsigned char raw[16])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	assert_true(EVP_Digest(data, len, md, &n, EVP_md5(), NULL));
-	for (unsigned i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	if (raw)
-		memcpy(raw, md, 16);
-}
-
-static const struct s3_object *obj_put(struct fake_aws *f, const char *bucket, const char *key,
-                                       const void *data, size_t len, const char *content_type)
-{
-	bool found;
-	size_t i = obj_find(f, bucket, key, &found);
-	struct s3_object *o;
-	char hex[33];
-
-	if (!found) {
-		o = realloc(f->objects, (f->n_objects + 1) * sizeof(*o));
-		assert_non_null(o);
-		f->objects = o;
-		memmove(&o[i + 1], &o[i], (f->n_objects - i) * sizeof(*o));
-		f->n_objects++;
-		memset(&o[i], 0, sizeof(o[i]));
-		o[i].bucket = xstrdup(bucket);
-		o[i].key = xstrdup(key);
-	}
-	o = &f->objects[i];
-	free(o->data);
-	o->data = xcalloc(len + 1, 1);
-	if (len)
-		memcpy(o->data, data, len);
-	o->len = len;
-	md5_hex(data, len, hex, NULL);
-	snprintf(o->etag, sizeof(o->etag), "\"%s\"", hex);
-	snprintf(o->content_type, sizeof(o->content_type), "%s",
-	         content_type ? content_type : "binary/octet-stream");
-	o->modified = fake_now(f);
-	return o;
-}
-
-static void obj_delete(struct fake_aws *f, const char *bucket, const char *key)
-{
-	bool found;
-	size_t i = obj_find(f, bucket, key, &found);
-
-	if (!found)
-		return;
-	free(f->objects[i].bucket);
-	free(f->objects[i].key);
-	free(f->objects[i].data);
-	memmove(&f->objects[i], &f->objects[i + 1], (f->n_objects - i - 1) * sizeof(*f->objects));
-	f->n_objects--;
-}
-
-void fake_s3_put(struct fake_aws *f, const char *bucket, const char *key, const void *data,
-                 size_t len)
-{
-	fake_s3_bucket(f, bucket);
-	obj_put(f, bucket, key, data, len, NULL);
-}
-
-const char *fake_s3_get(const struct fake_aws *f, const char *bucket, const char *key, size_t *len)
-{
-	const struct s3_object *o = obj_get(f, bucket, key);
-
-	if (len)
-		*len = o ? o->len : 0;
-	return o ? o->data : NULL;
-}
-
-const char *fake_s3_etag(const struct fake_aws *f, const char *bucket, const char *key)
-{
-	const struct s3_object *o = obj_get(f, bucket, key);
-	return o ? o->etag : NULL;
-}
-
-void fake_s3_delete(struct fake_aws *f, const char *bucket, const char *key)
-{
-	obj_delete(f, bucket, key);
-}
-
-size_t fake_s3_count(const struct fake_aws *f, const char *bucket, const char *prefix)
-{
-	size_t n = 0, plen = prefix ? strlen(prefix) : 0;
-
-	for (size_t i = 0; i < f->n_objects; i++)
-		if (strcmp(f->objects[i].bucket, bucket) == 0 &&
-		    strncmp(f->objects[i].key, prefix ? prefix : "", plen) == 0)
-			n++;
-	return n;
-}
-
-void fake_s3_page_size(struct fake_aws *f, int n)
-{
-	f->page_size = n > 0 ? n : 1000;
-}
-
-/* The token names the last key of the page it ends: hex, so it is opaque
- * enough to be passed back untouched and cannot be mistaken for a key. */
-static char *token_for(const char *key)
-{
-	size_t n = strlen(key);
-	char *t = xcalloc(2 * n + 4, 1);
-
-	memcpy(t, "ct-", 3);
-	for (size_t i = 0; i < n; i++)
-		snprintf(t + 3 + 2 * i, 3, "%02x", (unsigned char)key[i]);
-	return t;
-}
-
-static char *key_of_token(const char *t)
-{
-	size_t n = strlen(t);
-	char *k;
-
-	if (strncmp(t, "ct-", 3) != 0 || (n - 3) % 2)
-		return NULL;
-	k = xcalloc((n - 3) / 2 + 1, 1);
-	for (size_t i = 0; i < (n - 3) / 2; i++) {
-		int hi = hexval(t[3 + 2 * i]), lo = hexval(t[4 + 2 * i]);
-		if (hi < 0 || lo < 0) {
-			free(k);
-			return NULL;
-		}
-		k[i] = (char)(hi * 16 + lo);
-	}
-	return k;
-}
-
-static void s3_list(struct fake_aws *f, const struct fake_request *q, const char *bucket,
-                    struct answer *a)
-{
-	const char *prefix = fake_req_param(q, "prefix");
-	const char *start = fake_req_param(q, "start-after");
-	const char *token = fake_req_param(q, "continuation-token");
-	const char *mk = fake_req_param(q, "max-keys");
-	int max = mk ? atoi(mk) : 1000;
-	char *after = NULL;
-	size_t plen = prefix ? strlen(prefix) : 0;
-	struct es_buf items = ES_BUF_INIT;
-	const char *last = NULL;
-	int count = 0;
-	bool truncated = false;
-
-	if (max < 0 || max > 1000)
-		max = 1000;
-	if (max > f->page_size)
-		max = f->page_size;
-	if (token) {
-		after = key_of_token(token);
-		if (!after) {
-			error_body(q, a, 400, "InvalidArgument",
-			           "The continuation token provided is incorrect");
-			return;
-		}
-	} else if (start) {
-		after = xstrdup(start);
-	}
-	for (size_t i = 0; i < f->n_objects; i++) {
-		const struct s3_object *o = &f->objects[i];
-		char when[32];
-		if (strcmp(o->bucket, bucket) != 0 || strncmp(o->key, prefix ? prefix : "", plen))
-			continue;
-		if (after && strcmp(o->key, after) <= 0)
-			continue;
-		if (count == max) {
-			truncated = true;
-			break;
-		}
-		iso8601(o->modified, when);
-		es_buf_puts(&items, "<Contents><Key>");
-		xml_escape(&items, o->key);
-		es_buf_printf(&items, "</Key><LastModified>%s</LastModified><ETag>", when);
-		xml_escape(&items, o->etag);
-		es_buf_printf(&items,
-		              "</ETag><Size>%zu</Size><StorageClass>STANDARD</StorageClass>"
-		              "</Contents>",
-		              o->len);
-		last = o->key;
-		count++;
-	}
-	a->status = 200;
-	answer_header(a, "Content-Type", "application/xml");
-	es_buf_puts(&a->body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
-	                      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>");
-	xml_escape(&a->body, bucket);
-	es_buf_puts(&a->body, "</Name><Prefix>");
-	xml_escape(&a->body, prefix ? prefix : "");
-	es_buf_puts(&a->body, "</Prefix>");
-	if (token) {
-		es_buf_puts(&a->body, "<ContinuationToken>");
-		xml_escape(&a->body, token);
-		es_buf_puts(&a->body, "</ContinuationToken>");
-	}
-	if (start) {
-		es_buf_puts(&a->body, "<StartAfter>");
-		xml_escape(&a->body, start);
-		es_buf_puts(&a->body, "</StartAfter>");
-	}
-	es_buf_printf(&a->body, "<KeyCount>%d</KeyCount><MaxKeys>%d</MaxKeys>", count, max);
-	es_buf_printf(&a->body, "<IsTruncated>%s</IsTruncated>", truncated ? "true" : "false");
-	if (truncated && last) {
-		char *t = token_for(last);
-		es_buf_printf(&a->body, "<NextContinuationToken>%s</NextContinuationToken>", t);
-		free(t);
-	}
-	es_buf_append(&a->body, items.data ? items.data : "", items.len);
-	es_buf_puts(&a->body, "</ListBucketResult>");
-	es_buf_free(&items);
-	free(after);
-}
-
-/* Content-MD5 (base64) against the body. */
-static bool md5_matches(const char *b64, const void *data, size_t len)
-{
-	unsigned char raw[16];
-	char hex[33], enc[32];
-
-	md5_hex(data, len, hex, raw);
-	EVP_EncodeBlock((unsigned char *)enc, raw, 16);
-	return strcmp(enc, b64) == 0;
-}
-
-/* Apply one S3 request; sets *applied when state changed. */
-static void s3_handle(struct fake_aws *f, const struct fake_request *q, struct answer *a,
-                      bool *applied)
-{
-	char *bucket, *key;
-	const struct s3_object *o;
-	bool head = strcmp(q->method, "HEAD") == 0;
-	char when[40];
-
-	s3_split(q->path, &bucket, &key);
-	if (!key && strcmp(q->method, "PUT") == 0) {
-		fake_s3_bucket(f, bucket);
-		a->status = 200;
-		*applied = true;
-		goto out;
-	}
-	if (!bucket_exists(f, bucket)) {
-		error_body(q, a, 404, "NoSuchBucket", "The specified bucket does not exist");
-		goto out;
-	}
-	if (!key) {
-		if (head)
-			a->status = 200;
-		else if (strcmp(q->method, "GET") == 0 && fake_req_param(q, "list-type"))
-			s3_list(f, q, bucket, a);
-		else
-			error_body(q, a, 501, "NotImplemented",
-			           "The fake S3 does not implement this bucket operation");
-		goto out;
-	}
-	o = obj_get(f, bucket, key);
-	if (strcmp(q->method, "PUT") == 0) {
-		const char *inm = fake_req_header(q, "If-None-Match");
-		const char *im = fake_req_header(q, "If-Match");
-		const char *md5 = fake_req_header(q, "Content-MD5");
-		if (md5 && !md5_matches(md5, q->body, q->body_len)) {
-			error_body(q, a, 400, "BadDigest",
-			           "The Content-MD5 you specified did not match what we received.");
-			goto out;
-		}
-		if (inm && strcmp(inm, "*") == 0 && o) {
-			error_body(q, a, 412, "PreconditionFailed",
-			           "At least one of the pre-conditions you specified did not hold");
-			goto out;
-		}
-		if (im && !o) {
-			error_body(q, a, 404, "NoSuchKey", "The specified key does not exist.");
-			goto out;
-		}
-		if (im && strcmp(im, "*") != 0 && strcmp(im, o->etag) != 0) {
-			error_body(q, a, 412, "PreconditionFailed",
-			           "At least one of the pre-conditions you specified did not hold");
-			goto out;
-		}
-		o = obj_put(f, bucket, key, q->body, q->body_len,
-		            fake_req_header(q, "Content-Type"));
-		*applied = true;
-		a->status = 200;
-		answer_header(a, "ETag", o->etag);
-		goto out;
-	}
-	if (strcmp(q->method, "DELETE") == 0) {
-		const char *im = fake_req_header(q, "If-Match");
-		if (im && !o) {
-			error_body(q, a, 404, "NoSuchKey", "The specified key does not exist.");
-			goto out;
-		}
-		if (im && strcmp(im, "*") != 0 && strcmp(im, o->etag) != 0) {
-			error_body(q, a, 412, "PreconditionFailed",
-			           "At least one of the pre-conditions you specified did not hold");
-			goto out;
-		}
-		obj_delete(f, bucket, key);
-		*applied = true;
-		a->status = 204;
-		goto out;
-	}
-	if (strcmp(q->method, "GET") != 0 && !head) {
-		error_body(q, a, 405, "MethodNotAllowed",
-		           "The specified method is not allowed against this resource.");
-		goto out;
-	}
-	if (!o) {
-		error_body(q, a, 404, "NoSuchKey", "The specified key does not exist.");
-		goto out;
-	}
-	a->status = 200;
-	answer_header(a, "ETag", o->etag);
-	answer_header(a, "Content-Type", o->content_type);
-	http_date(o->modified, when);
-	answer_header(a, "Last-Modified", when);
-	if (head) {
-		char len[32];
-		snprintf(len, sizeof(len), "%zu", o->len);
-		answer_header(a, "Content-Length", len);
-	} else {
-		es_buf_append(&a->body, o->data, o->len);
-	}
-out:
-	free(bucket);
-	free(key);
 }
 
 /* ------------------------------------------------------------ the transport */
@@ -1259,7 +803,7 @@ static bool key_expired(const struct fake_aws *f, const char *akid)
 static bool refused_at_the_door(struct fake_aws *f, const struct fake_request *q, struct answer *a)
 {
 	struct tm tm;
-	time_t signed_at, now = fake_now(f);
+	time_t signed_at, now = fk_now(f);
 
 	if (q->amz_date[0]) {
 		memset(&tm, 0, sizeof(tm));
@@ -1272,28 +816,29 @@ static bool refused_at_the_door(struct fake_aws *f, const struct fake_request *q
 				strftime(nows, sizeof(nows), "%Y%m%dT%H%M%SZ", &t2);
 				snprintf(then, sizeof(then), "%s", q->amz_date);
 				if (strcmp(q->service, "s3") == 0) {
-					error_body(q, a, 403, "RequestTimeTooSkewed",
-					           "The difference between the request time and "
-					           "the current time is too large.");
+					fk_error_body(q, a, 403, "RequestTimeTooSkewed",
+					              "The difference between the request time and "
+					              "the current time is too large.");
 				} else {
 					snprintf(msg, sizeof(msg),
 					         "Signature expired: %s is now earlier than %s "
 					         "(%s - 15 min.)",
 					         then, nows, nows);
-					error_body(q, a, 403,
-					           json_service(q->service)
-					                   ? "InvalidSignatureException"
-					                   : "SignatureDoesNotMatch",
-					           msg);
+					fk_error_body(q, a, 403,
+					              fk_json_service(q->service)
+					                      ? "InvalidSignatureException"
+					                      : "SignatureDoesNotMatch",
+					              msg);
 				}
 				return true;
 			}
 		}
 	}
 	if (q->access_key_id[0] && key_expired(f, q->access_key_id)) {
-		error_body(q, a, strcmp(q->service, "s3") == 0 ? 400 : 403,
-		           json_service(q->service) ? "ExpiredTokenException" : "ExpiredToken",
-		           "The security token included in the request is expired");
+		fk_error_body(q, a, strcmp(q->service, "s3") == 0 ? 400 : 403,
+		              fk_json_service(q->service) ? "ExpiredTokenException"
+		                                          : "ExpiredToken",
+		              "The security token included in the request is expired");
 		return true;
 	}
 	return false;
@@ -1379,18 +924,18 @@ static int t_send(void *ud, struct es_http_call *call, const struct es_http_requ
 			goto send;
 		}
 		if (rule->status == FAKE_S3 && strcmp(q->service, "s3") == 0) {
-			s3_handle(f, q, &a, &applied);
+			fk_s3_handle(f, q, &a, &applied);
 		} else if (rule->error_code) {
-			error_body(q, &a, rule->status, rule->error_code, rule->error_message);
+			fk_error_body(q, &a, rule->status, rule->error_code, rule->error_message);
 			applied = true;
 		} else {
 			a.status = rule->status;
 			if (rule->body && !head) {
 				es_buf_puts(&a.body, rule->body);
 				if (rule->body[0] == '<')
-					answer_header(&a, "Content-Type", "text/xml");
+					fk_answer_header(&a, "Content-Type", "text/xml");
 				else if (rule->body[0] == '{')
-					answer_header(&a, "Content-Type", "application/json");
+					fk_answer_header(&a, "Content-Type", "application/json");
 			}
 			applied = true;
 		}
@@ -1405,16 +950,16 @@ static int t_send(void *ud, struct es_http_call *call, const struct es_http_requ
 		}
 	} else if (strcmp(q->service, "s3") == 0) {
 		q->matched = true;
-		s3_handle(f, q, &a, &applied);
+		fk_s3_handle(f, q, &a, &applied);
 	} else {
 		char msg[300];
 		f->unmatched++;
 		snprintf(msg, sizeof(msg), "the fake has no rule for %s %s (%s %s)", q->method,
 		         q->path, q->service, q->operation);
-		error_body(q, &a, 400, "FakeNoRule", msg);
+		fk_error_body(q, &a, 400, "FakeNoRule", msg);
 	}
 send:;
-	struct pending *p = xcalloc(1, sizeof(*p));
+	struct pending *p = fk_calloc(1, sizeof(*p));
 	p->fake = f;
 	p->call = call;
 	q->applied = applied;
@@ -1427,10 +972,10 @@ send:;
 		q->status = a.status;
 		p->resp.status = a.status;
 		es_buf_append(&p->resp.body, a.body.data ? a.body.data : "", a.body.len);
-		p->resp.headers = xcalloc(a.n_hdrs, sizeof(*p->resp.headers));
+		p->resp.headers = fk_calloc(a.n_hdrs, sizeof(*p->resp.headers));
 		for (size_t i = 0; i < a.n_hdrs; i++) {
-			p->resp.headers[i].name = xstrdup(a.hdr_names[i]);
-			p->resp.headers[i].value = xstrdup(a.hdr_values[i]);
+			p->resp.headers[i].name = fk_strdup(a.hdr_names[i]);
+			p->resp.headers[i].value = fk_strdup(a.hdr_values[i]);
 		}
 		p->resp.n_headers = a.n_hdrs;
 		snprintf(p->resp.primary_ip, sizeof(p->resp.primary_ip), "192.0.2.1");
@@ -1444,180 +989,4 @@ send:;
 	p->next = f->pending;
 	f->pending = p;
 	return ES_OK;
-}
-
-/* ------------------------------------------------------------ answer builders */
-
-struct fake_rule *fake_sts_identity(struct fake_aws *f, const char *arn)
-{
-	struct es_buf b = ES_BUF_INIT;
-	char account[32] = "";
-	const char *p = arn;
-
-	/* arn:aws:sts::123456789012:assumed-role/… → the fifth field */
-	for (int i = 0; i < 4 && p; i++) {
-		p = strchr(p, ':');
-		if (p)
-			p++;
-	}
-	if (p)
-		snprintf(account, sizeof(account), "%.*s", (int)strcspn(p, ":"), p);
-	es_buf_puts(&b, "<GetCallerIdentityResponse "
-	                "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
-	                "<GetCallerIdentityResult><Arn>");
-	xml_escape(&b, arn);
-	es_buf_printf(&b,
-	              "</Arn><UserId>AIDAFAKEUSERID</UserId><Account>%s</Account>"
-	              "</GetCallerIdentityResult><ResponseMetadata><RequestId>fake"
-	              "</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
-	              account);
-	struct fake_rule *r =
-	        fake_expect(f, "POST", "GetCallerIdentity", 200, NULL, es_buf_str(&b));
-	es_buf_free(&b);
-	return fake_rule_times(r, FAKE_FOREVER);
-}
-
-/* "k=v;k=v" → <member><K>k</K><V>v</V></member>… */
-static void pairs_xml(struct es_buf *b, const char *list, const char *kname, const char *vname)
-{
-	while (list && *list) {
-		size_t n = strcspn(list, ";");
-		const char *eq = memchr(list, '=', n);
-		if (eq) {
-			char *k = strndup(list, (size_t)(eq - list));
-			char *v = strndup(eq + 1, n - (size_t)(eq - list) - 1);
-			es_buf_printf(b, "<member><%s>", kname);
-			xml_escape(b, k);
-			es_buf_printf(b, "</%s><%s>", kname, vname);
-			xml_escape(b, v);
-			es_buf_printf(b, "</%s></member>", vname);
-			free(k);
-			free(v);
-		}
-		list += n;
-		if (*list == ';')
-			list++;
-	}
-}
-
-static char *form_value(const char *s)
-{
-	struct es_buf b = ES_BUF_INIT;
-	es_form_encode(&b, s);
-	return es_buf_steal(&b);
-}
-
-struct fake_rule *fake_cfn_stack(struct fake_aws *f, const char *stack, const char *status,
-                                 const char *tags, const char *outputs)
-{
-	struct es_buf b = ES_BUF_INIT, needle = ES_BUF_INIT;
-	char *enc = form_value(stack);
-
-	es_buf_puts(&b, "<DescribeStacksResponse "
-	                "xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">"
-	                "<DescribeStacksResult><Stacks><member><StackName>");
-	xml_escape(&b, stack);
-	es_buf_puts(&b, "</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:"
-	                "stack/");
-	xml_escape(&b, stack);
-	es_buf_puts(&b, "/00000000-fake</StackId><StackStatus>");
-	xml_escape(&b, status);
-	es_buf_puts(&b, "</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime>"
-	                "<LastUpdatedTime>2026-01-02T00:00:00Z</LastUpdatedTime><Outputs>");
-	pairs_xml(&b, outputs, "OutputKey", "OutputValue");
-	es_buf_puts(&b, "</Outputs><Tags>");
-	pairs_xml(&b, tags, "Key", "Value");
-	es_buf_puts(&b, "</Tags></member></Stacks></DescribeStacksResult>"
-	                "<ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>"
-	                "</DescribeStacksResponse>");
-	es_buf_printf(&needle, "StackName=%s", enc);
-	struct fake_rule *r = fake_expect(f, "POST", "DescribeStacks", 200, NULL, es_buf_str(&b));
-	fake_rule_body_has(r, es_buf_str(&needle));
-	es_buf_free(&b);
-	es_buf_free(&needle);
-	free(enc);
-	return r;
-}
-
-struct fake_rule *fake_cfn_no_stack(struct fake_aws *f, const char *stack)
-{
-	struct es_buf msg = ES_BUF_INIT, needle = ES_BUF_INIT;
-	char *enc = form_value(stack);
-
-	es_buf_printf(&msg, "Stack with id %s does not exist", stack);
-	es_buf_printf(&needle, "StackName=%s", enc);
-	struct fake_rule *r = fake_expect_error(f, "POST", "DescribeStacks", 400, "ValidationError",
-	                                        es_buf_str(&msg));
-	fake_rule_body_has(r, es_buf_str(&needle));
-	es_buf_free(&msg);
-	es_buf_free(&needle);
-	free(enc);
-	return r;
-}
-
-struct fake_rule *fake_cfn_resources(struct fake_aws *f, const char *stack, const char *resources)
-{
-	struct es_buf b = ES_BUF_INIT, needle = ES_BUF_INIT;
-	char *enc = form_value(stack);
-	const char *p = resources;
-
-	es_buf_puts(&b, "<DescribeStackResourcesResponse "
-	                "xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">"
-	                "<DescribeStackResourcesResult><StackResources>");
-	while (p && *p) {
-		size_t n = strcspn(p, ";");
-		char *item = strndup(p, n), *save = NULL;
-		char *logical = strtok_r(item, "|", &save);
-		char *type = strtok_r(NULL, "|", &save);
-		char *physical = strtok_r(NULL, "|", &save);
-		es_buf_puts(&b, "<member><StackName>");
-		xml_escape(&b, stack);
-		es_buf_puts(&b, "</StackName><LogicalResourceId>");
-		xml_escape(&b, logical ? logical : "");
-		es_buf_puts(&b, "</LogicalResourceId><PhysicalResourceId>");
-		xml_escape(&b, physical ? physical : "");
-		es_buf_puts(&b, "</PhysicalResourceId><ResourceType>");
-		xml_escape(&b, type ? type : "");
-		es_buf_puts(&b, "</ResourceType><ResourceStatus>UPDATE_COMPLETE</ResourceStatus>"
-		                "<Timestamp>2026-01-02T00:00:00Z</Timestamp></member>");
-		free(item);
-		p += n;
-		if (*p == ';')
-			p++;
-	}
-	es_buf_puts(&b, "</StackResources></DescribeStackResourcesResult>"
-	                "</DescribeStackResourcesResponse>");
-	es_buf_printf(&needle, "StackName=%s", enc);
-	struct fake_rule *r =
-	        fake_expect(f, "POST", "DescribeStackResources", 200, NULL, es_buf_str(&b));
-	fake_rule_body_has(r, es_buf_str(&needle));
-	es_buf_free(&b);
-	es_buf_free(&needle);
-	free(enc);
-	return r;
-}
-
-char *fake_cf_distribution_xml(const char *id, const char *status)
-{
-	struct es_buf b = ES_BUF_INIT;
-
-	es_buf_puts(&b, "<?xml version=\"1.0\"?>\n<Distribution "
-	                "xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Id>");
-	xml_escape(&b, id);
-	es_buf_puts(&b, "</Id><ARN>arn:aws:cloudfront::123456789012:distribution/");
-	xml_escape(&b, id);
-	es_buf_puts(&b, "</ARN><Status>");
-	xml_escape(&b, status);
-	es_buf_puts(&b, "</Status><LastModifiedTime>2026-01-02T00:00:00Z</LastModifiedTime>"
-	                "<InProgressInvalidationBatches>0</InProgressInvalidationBatches>"
-	                "<DomainName>");
-	xml_escape(&b, id);
-	es_buf_puts(&b, ".cloudfront.net</DomainName><DistributionConfig>"
-	                "<DefaultCacheBehavior><LambdaFunctionAssociations><Quantity>1"
-	                "</Quantity><Items><LambdaFunctionAssociation><LambdaFunctionARN>"
-	                "arn:aws:lambda:us-east-1:123456789012:function:edge:7"
-	                "</LambdaFunctionARN><EventType>origin-request</EventType>"
-	                "</LambdaFunctionAssociation></Items></LambdaFunctionAssociations>"
-	                "</DefaultCacheBehavior></DistributionConfig></Distribution>");
-	return es_buf_steal(&b);
 }
