@@ -43,6 +43,7 @@ struct pending {
 	void *ud;
 	int attempt;
 	int quota_taken;
+	bool refreshed; /* credentials were resolved again after ExpiredToken */
 	int64_t started_ms;
 };
 
@@ -473,6 +474,10 @@ static void on_http(const struct es_http_response *resp, void *ud)
 		es_proto_parse_error(p->call->protocol, resp, &err);
 	}
 	kind = es_retry_classify(resp->status, err.code, resp->curl_code, err.message);
+	/* Fresh credentials get one chance; expired again means they are stale
+	 * at the source, which another attempt will not change. */
+	if (kind == ES_RETRY_CREDENTIALS && p->refreshed)
+		kind = ES_RETRY_NO;
 	if (kind != ES_RETRY_NO && p->attempt < c->max_attempts &&
 	    es_retry_quota_acquire(&c->quota, kind)) {
 		p->quota_taken += es_retry_cost(kind);
@@ -480,6 +485,13 @@ static void on_http(const struct es_http_response *resp, void *ud)
 			time_t server = parse_http_date(es_http_header(resp, "Date"));
 			if (server)
 				c->clock_offset = (long)(server - time(NULL));
+			delay = 0;
+		} else if (kind == ES_RETRY_CREDENTIALS) {
+			/* The next attempt resolves the chain again; a cached
+			 * assumed role must not hand back the expired token. */
+			p->refreshed = true;
+			c->creds_ready = false;
+			es_credentials_cache_clear();
 			delay = 0;
 		} else {
 			delay = es_retry_after_ms(es_http_header(resp, "x-amz-retry-after"));

@@ -1,4 +1,5 @@
-/* libcurl easy handles driven by the loop's multi handle. */
+/* libcurl easy handles driven by the loop's multi handle, or a transport a
+ * test put in their place (see es_http_set_transport). */
 #include "config.h"
 
 #include <curl/curl.h>
@@ -19,6 +20,13 @@ struct es_http_call {
 	struct es_http_response resp;
 	es_http_done_fn done;
 	void *ud;
+	/* Taken by a transport instead of libcurl (easy is then NULL). */
+	const struct es_http_transport *transport;
+	void *transport_ud;
+	uint64_t timer; /* the pending delivery of a transport's answer */
+	bool completed;
+	bool head;         /* HEAD: no body follows the headers */
+	bool headers_done; /* the blank line that ends the header block arrived */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -84,6 +92,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	/* A new status line (after 100-continue or a redirect) starts over. */
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		response_clear_headers(&c->resp);
+		c->headers_done = false;
+		return n;
+	}
+	/* libcurl hands the empty line that closes the header block to us too:
+	 * without it the answer was cut before its headers ended. */
+	if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n')) {
+		c->headers_done = true;
 		return n;
 	}
 	colon = memchr(ptr, ':', n);
@@ -130,6 +145,44 @@ bool es_http_transient(int code)
 	}
 }
 
+/* Statuses whose answer never carries a body, whatever Content-Length says. */
+static bool status_has_body(long status)
+{
+	return status >= 200 && status != 204 && status != 304;
+}
+
+/* libcurl reports some cut answers as complete (a connection closed inside
+ * the headers gives CURLE_OK and the status line's code): check the answer
+ * is whole ourselves, so a cut one is retried and never parsed. Returns the
+ * curl code to report, filling errbuf when it finds a cut. */
+static int check_whole(struct es_http_call *c, int code)
+{
+	curl_off_t want = -1;
+
+	if (code != CURLE_OK)
+		return code;
+	if (c->resp.status == 0) {
+		snprintf(c->errbuf, sizeof(c->errbuf), "the connection closed with no answer");
+		return CURLE_GOT_NOTHING;
+	}
+	if (!c->headers_done) {
+		snprintf(c->errbuf, sizeof(c->errbuf),
+		         "the connection closed inside the answer's headers (HTTP %ld)",
+		         c->resp.status);
+		return CURLE_PARTIAL_FILE;
+	}
+	if (c->head || !status_has_body(c->resp.status))
+		return code;
+	if (curl_easy_getinfo(c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want) == CURLE_OK &&
+	    want >= 0 && (curl_off_t)c->resp.body.len < want) {
+		snprintf(c->errbuf, sizeof(c->errbuf),
+		         "the answer was cut short: %zu of %lld body bytes (HTTP %ld)",
+		         c->resp.body.len, (long long)want, c->resp.status);
+		return CURLE_PARTIAL_FILE;
+	}
+	return code;
+}
+
 static void on_done(void *easy, int code, void *ud)
 {
 	struct es_http_call *c = ud;
@@ -137,8 +190,9 @@ static void on_done(void *easy, int code, void *ud)
 	char *ip = NULL;
 
 	(void)easy;
-	c->resp.curl_code = code;
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->resp.status);
+	code = check_whole(c, code);
+	c->resp.curl_code = code;
 	curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME, &t);
 	c->resp.total_seconds = t;
 	curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME, &t);
@@ -157,17 +211,146 @@ static void on_done(void *easy, int code, void *ud)
 	call_free(c);
 }
 
-int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_http_done_fn done,
-                 void *ud, struct es_http_call **out)
+/* ------------------------------------------------------------ transports */
+
+/* Loops with a transport: few (tests), so a small table here keeps the
+ * event loop itself free of HTTP knowledge. */
+#define MAX_TRANSPORTS 8
+
+static struct transport_slot {
+	struct es_loop *loop;
+	const struct es_http_transport *t;
+	void *ud;
+} transports[MAX_TRANSPORTS];
+
+static const struct transport_slot *transport_for(const struct es_loop *loop)
+{
+	for (size_t i = 0; i < MAX_TRANSPORTS; i++)
+		if (transports[i].loop == loop && transports[i].t)
+			return &transports[i];
+	return NULL;
+}
+
+int es_http_set_transport(struct es_loop *loop, const struct es_http_transport *t, void *ud)
+{
+	struct transport_slot *free_slot = NULL;
+
+	for (size_t i = 0; i < MAX_TRANSPORTS; i++) {
+		if (transports[i].loop == loop) {
+			free_slot = &transports[i];
+			break;
+		}
+		if (!free_slot && !transports[i].loop)
+			free_slot = &transports[i];
+	}
+	if (!t) {
+		if (free_slot && free_slot->loop == loop)
+			memset(free_slot, 0, sizeof(*free_slot));
+		return ES_OK;
+	}
+	if (!t->send)
+		return es_fail(ES_EINVAL, "an HTTP transport needs a send function");
+	if (!free_slot)
+		return es_fail(ES_ERR, "too many loops with an HTTP transport");
+	*free_slot = (struct transport_slot){loop, t, ud};
+	return ES_OK;
+}
+
+static void deliver(struct es_loop *loop, void *ud)
+{
+	struct es_http_call *c = ud;
+
+	(void)loop;
+	c->timer = 0;
+	c->done(&c->resp, c->ud);
+	call_free(c);
+}
+
+int es_http_complete(struct es_http_call *c, const struct es_http_response *resp)
+{
+	struct es_http_response *r = &c->resp;
+
+	if (!c->transport || c->completed)
+		return es_fail(ES_EINVAL, "es_http_complete: not a pending transport request");
+	response_clear_headers(r);
+	es_buf_reset(&r->body);
+	r->curl_code = resp->curl_code;
+	r->status = resp->curl_code == CURLE_OK ? resp->status : 0;
+	snprintf(r->error, sizeof(r->error), "%s", resp->error);
+	if (resp->curl_code != CURLE_OK && !r->error[0])
+		snprintf(r->error, sizeof(r->error), "%s",
+		         curl_easy_strerror((CURLcode)resp->curl_code));
+	if (es_buf_append(&r->body, resp->body.data ? resp->body.data : "", resp->body.len))
+		return ES_ENOMEM;
+	if (resp->n_headers) {
+		r->headers = calloc(resp->n_headers, sizeof(*r->headers));
+		if (!r->headers)
+			return es_fail(ES_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < resp->n_headers; i++) {
+		r->headers[i].name = strdup(resp->headers[i].name);
+		r->headers[i].value = strdup(resp->headers[i].value);
+		r->n_headers++;
+		if (!r->headers[i].name || !r->headers[i].value)
+			return es_fail(ES_ENOMEM, "out of memory");
+	}
+	r->total_seconds = resp->total_seconds;
+	r->connect_seconds = resp->connect_seconds;
+	memcpy(r->primary_ip, resp->primary_ip, sizeof(r->primary_ip));
+	/* Never call back inside the transport: the caller of es_http_send()
+	 * may not have returned yet. */
+	c->timer = es_loop_timer(c->loop, 0, deliver, c);
+	if (!c->timer)
+		return es_fail(ES_ENOMEM, "out of memory");
+	c->completed = true;
+	return ES_OK;
+}
+
+static int send_via_transport(struct es_loop *loop, const struct transport_slot *ts,
+                              const struct es_http_request *req, es_http_done_fn done, void *ud,
+                              struct es_http_call **out)
 {
 	struct es_http_call *c = calloc(1, sizeof(*c));
-	bool head = strcmp(req->method, "HEAD") == 0;
+	int rc;
 
 	if (!c)
 		return es_fail(ES_ENOMEM, "out of memory");
 	c->loop = loop;
 	c->done = done;
 	c->ud = ud;
+	c->head = strcmp(req->method, "HEAD") == 0;
+	c->transport = ts->t;
+	c->transport_ud = ts->ud;
+	rc = ts->t->send(ts->ud, c, req);
+	if (rc) {
+		if (c->timer)
+			es_loop_timer_cancel(loop, c->timer);
+		call_free(c);
+		return rc;
+	}
+	if (out)
+		*out = c;
+	return ES_OK;
+}
+
+/* ------------------------------------------------------------ sending */
+
+int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_http_done_fn done,
+                 void *ud, struct es_http_call **out)
+{
+	const struct transport_slot *ts = transport_for(loop);
+	struct es_http_call *c;
+	bool head = strcmp(req->method, "HEAD") == 0;
+
+	if (ts)
+		return send_via_transport(loop, ts, req, done, ud, out);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return es_fail(ES_ENOMEM, "out of memory");
+	c->loop = loop;
+	c->done = done;
+	c->ud = ud;
+	c->head = head;
 	c->easy = curl_easy_init();
 	if (!c->easy) {
 		free(c);
@@ -245,6 +428,14 @@ void es_http_cancel(struct es_loop *loop, struct es_http_call *call)
 {
 	if (!call)
 		return;
+	if (call->transport) {
+		if (call->timer)
+			es_loop_timer_cancel(loop, call->timer);
+		else if (call->transport->cancel)
+			call->transport->cancel(call->transport_ud, call);
+		call_free(call);
+		return;
+	}
 	es_loop_remove_transfer(loop, call->easy);
 	call_free(call);
 }

@@ -65,4 +65,34 @@ int es_http_send_sync(struct es_loop *loop, const struct es_http_request *req,
 
 void es_http_response_free(struct es_http_response *resp);
 
+/* ------------------------------------------------------------ transports
+ * A seam for tests: a loop can be given a transport that takes every
+ * request es_http_send() would have put on the wire (method, URL, headers
+ * with SigV4 already applied, body) and answers it itself, so the request
+ * pipeline, the signer and the protocol parsers run for real against a
+ * scripted fake (tests/unit/fakeaws.h) instead of a network. */
+struct es_http_transport {
+	/* Take one request. req and what it points to are valid only during
+	 * this call: copy what is needed. Answer later with es_http_complete()
+	 * (exactly once, unless cancel comes first). Return ES_OK, or a status
+	 * (with es_fail) to make es_http_send() fail. */
+	int (*send)(void *ud, struct es_http_call *call, const struct es_http_request *req);
+	/* The request was cancelled before its answer: forget call, do not
+	 * complete it. May be NULL when the transport never holds calls. */
+	void (*cancel)(void *ud, struct es_http_call *call);
+};
+
+/* Route every request on loop through t (NULL: back to libcurl). t and ud
+ * must outlive their use; unset the transport before es_loop_free(loop).
+ * Requests already sent keep the path they took. */
+int es_http_set_transport(struct es_loop *loop, const struct es_http_transport *t, void *ud);
+
+/* Answer a request a transport took. resp is copied (status, curl_code,
+ * error, headers, body); the done callback then runs on a later turn of
+ * the loop through a zero-delay timer, never inside this call, so a
+ * transport may complete from within its send() without re-entering the
+ * caller. The same cut-answer rule as the wire applies: curl_code other
+ * than CURLE_OK makes status 0. */
+int es_http_complete(struct es_http_call *call, const struct es_http_response *resp);
+
 #endif

@@ -40,6 +40,13 @@ static const char *const skew_codes[] = {
         "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure",
 };
 
+/* Temporary credentials that expired while we held them (clock drift, a
+ * long operation, a token revoked early): fresh ones may succeed. */
+static const char *const expired_codes[] = {
+        "ExpiredToken",
+        "ExpiredTokenException",
+};
+
 static bool in_list(const char *code, const char *const *list, size_t n)
 {
 	if (!code || !*code)
@@ -77,6 +84,8 @@ enum es_retry_kind es_retry_classify(long http_status, const char *code, int cur
 			return ES_RETRY_CLOCK_SKEW;
 		return ES_RETRY_NO;
 	}
+	if (IN(code, expired_codes))
+		return ES_RETRY_CREDENTIALS;
 	if (http_status == 429 || IN(code, throttle_codes))
 		return ES_RETRY_THROTTLE;
 	if (IN(code, transient_codes))
@@ -91,8 +100,9 @@ int es_retry_cost(enum es_retry_kind kind)
 	switch (kind) {
 	case ES_RETRY_TIMEOUT: return 10;
 	case ES_RETRY_NO: return 0;
-	/* Correcting our own clock is not load on the service. */
+	/* Correcting our own clock or credentials is not load on the service. */
 	case ES_RETRY_CLOCK_SKEW: return 0;
+	case ES_RETRY_CREDENTIALS: return 0;
 	default: return 5;
 	}
 }

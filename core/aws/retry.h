@@ -7,11 +7,12 @@
 #include <stdbool.h>
 
 enum es_retry_kind {
-	ES_RETRY_NO = 0,    /* final: do not retry */
-	ES_RETRY_THROTTLE,  /* throttling error code or 429 */
-	ES_RETRY_TRANSIENT, /* 5xx, transient error code, network failure */
-	ES_RETRY_TIMEOUT,   /* transport timeout (costs more quota) */
-	ES_RETRY_CLOCK_SKEW /* signature rejected for our clock: correct and retry */
+	ES_RETRY_NO = 0,     /* final: do not retry */
+	ES_RETRY_THROTTLE,   /* throttling error code or 429 */
+	ES_RETRY_TRANSIENT,  /* 5xx, transient error code, network failure */
+	ES_RETRY_TIMEOUT,    /* transport timeout (costs more quota) */
+	ES_RETRY_CLOCK_SKEW, /* signature rejected for our clock: correct and retry */
+	ES_RETRY_CREDENTIALS /* the session token expired: resolve credentials again, retry once */
 };
 
 struct es_retry_quota {
