@@ -64,6 +64,8 @@ static int setup(void **state)
 	e->conf.stages = e->stages;
 	e->conf.n_stages = 2;
 	fake_s3_bucket(e->fake, BUCKET);
+	/* Who this is picks the ledger's cache (the account). */
+	fake_rule_times(fake_sts_identity(e->fake, WHO), FAKE_FOREVER);
 	/* Record 1 belongs to a stage no longer configured: status must not
 	 * show it anywhere. (It also keeps every ledger here non-empty: the
 	 * current ledger.c hands qsort a NULL array when there are no records,
@@ -147,7 +149,7 @@ static void deployed_and_never_deployed(void **state)
 
 	staging_deployed(e, "UPDATE_COMPLETE");
 	fake_cfn_no_stack(e->fake, "app-production");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	assert_int_equal(e->ov.n, 2);
 
 	const struct es_stage_status *s = stage(e, "staging");
@@ -193,7 +195,7 @@ static void throttled_then_answered(void **state)
 	        "x-amz-retry-after: 10");
 	staging_deployed(e, "UPDATE_COMPLETE");
 	fake_cfn_no_stack(e->fake, "app-production");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	assert_string_equal(stage(e, "staging")->stack_status, "UPDATE_COMPLETE");
 	assert_string_equal(stage(e, "staging")->error, "");
 	const struct fake_request *first = fake_find(e->fake, "POST", "DescribeStacks", 0);
@@ -213,7 +215,7 @@ static void stage_we_may_not_read(void **state)
 	                                     "User: " WHO " is not authorized to perform: "
 	                                     "cloudformation:DescribeStacks"),
 	                   "StackName=app-production");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	const struct es_stage_status *p = stage(e, "production");
 	assert_false(p->exists);
 	assert_string_equal(p->stack_status, "UNKNOWN");
@@ -233,7 +235,7 @@ static void nothing_readable_fails(void **state)
 	fake_rule_times(fake_expect_error(e->fake, "POST", "DescribeStacks", 403, "AccessDenied",
 	                                  "not authorized"),
 	                FAKE_FOREVER);
-	assert_int_not_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_not_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	assert_non_null(strstr(es_error_last()->message, "AccessDenied"));
 	assert_int_equal(e->ov.n, 2);
 	assert_string_equal(stage(e, "staging")->stack_status, "UNKNOWN");
@@ -246,7 +248,7 @@ static void resources_unreadable_shows_no_distribution(void **state)
 	fake_cfn_stack(e->fake, "app-staging", "CREATE_COMPLETE", NULL, NULL);
 	fake_expect_error(e->fake, "POST", "DescribeStackResources", 403, "AccessDenied", "no");
 	fake_cfn_no_stack(e->fake, "app-production");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	const struct es_stage_status *s = stage(e, "staging");
 	assert_true(s->exists);
 	assert_string_equal(s->stack_status, "CREATE_COMPLETE");
@@ -274,7 +276,7 @@ static void last_action_and_a_deploy_in_flight(void **state)
 	staging_deployed(e, "UPDATE_IN_PROGRESS");
 	fake_cfn_stack(e->fake, "app-production", "UPDATE_COMPLETE", NULL, NULL);
 	fake_cfn_resources(e->fake, "app-production", "");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 
 	const struct es_stage_status *s = stage(e, "staging");
 	assert_true(s->has_last);
@@ -302,7 +304,7 @@ static void an_intent_nobody_closed_on_an_idle_stack(void **state)
 	ledger_record(e, "rollback", "intent", "staging", NULL, 0);
 	staging_deployed(e, "UPDATE_COMPLETE");
 	fake_cfn_no_stack(e->fake, "app-production");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	const struct es_stage_status *s = stage(e, "staging");
 	assert_true(s->has_last);
 	assert_string_equal(s->last.kind, "rollback");
@@ -329,7 +331,7 @@ static void records_another_console_wrote(void **state)
 	fake_cfn_no_stack(e->fake, "app-staging");
 	fake_cfn_stack(e->fake, "app-production", "UPDATE_COMPLETE", NULL, NULL);
 	fake_cfn_resources(e->fake, "app-production", "");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	const struct es_stage_status *p = stage(e, "production");
 	assert_true(p->has_last);
 	assert_string_equal(p->last.kind, "invalidation");
@@ -346,7 +348,7 @@ static void ledger_unreachable_is_offline_not_fatal(void **state)
 	                FAKE_FOREVER);
 	staging_deployed(e, "UPDATE_COMPLETE");
 	fake_cfn_no_stack(e->fake, "app-production");
-	assert_int_equal(es_overview_collect(e->aws, &e->conf, &e->ov), ES_OK);
+	assert_int_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
 	assert_true(e->ov.ledger_offline);
 	assert_non_null(strstr(e->ov.ledger_note, "AccessDenied"));
 	assert_string_equal(stage(e, "staging")->stack_status, "UPDATE_COMPLETE");
