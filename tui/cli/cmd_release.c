@@ -161,6 +161,8 @@ int es_cmd_status(struct es_cli *cli)
 				printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq,
 				       s->last.kind, s->last.phase, s->last.result, s->last.who,
 				       short_when(s->last.when, ago, sizeof(ago)));
+			if (s->validation[0] && s->exists)
+				printf("  validation %s: %s\n", s->validation, s->validation_note);
 			if (s->interrupted)
 				printf("  warning    the last action never recorded an outcome "
 				       "(interrupted); the stack is %s\n",
