@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <git2.h>
+#include <limits.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -250,7 +251,7 @@ static int set_value(struct loader *l, void *obj, const struct key *k, const cha
 			return conf_fail(l, line, "'%s = %s' is not a whole number: %s", k->name,
 			                 value, k->help);
 		if (k->offset == CHK(samples))
-			((struct es_check_conf *)obj)->samples = (int)v;
+			((struct es_check_conf *)obj)->samples = v > INT_MAX ? INT_MAX : (int)v;
 		else
 			*(long *)(base + k->offset) = v;
 		return ES_OK;

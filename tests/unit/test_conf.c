@@ -286,6 +286,10 @@ static void samples_are_bounded(void **state)
 	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"s\"]\n\tstack = a\n"
 	             "[check \"c\"]\n\tpath = /\n\tsamples = 21\n",
 	             8, "1 to 20 requests");
+	/* Beyond int: not wrapped round to a small count. */
+	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = /\n\tsamples = 4294967297\n",
+	             8, "1 to 20 requests");
 }
 
 static void starter_file_is_valid(void **state)
