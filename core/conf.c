@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <git2.h>
+#include <limits.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "base/buf.h"
 #include "conf.h"
 #include "base/error.h"
+#include "pathcheck.h"
 
 enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
 
@@ -249,7 +251,7 @@ static int set_value(struct loader *l, void *obj, const struct key *k, const cha
 			return conf_fail(l, line, "'%s = %s' is not a whole number: %s", k->name,
 			                 value, k->help);
 		if (k->offset == CHK(samples))
-			((struct es_check_conf *)obj)->samples = (int)v;
+			((struct es_check_conf *)obj)->samples = v > INT_MAX ? INT_MAX : (int)v;
 		else
 			*(long *)(base + k->offset) = v;
 		return ES_OK;
@@ -353,6 +355,164 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 	return set_value(l, obj, k, value, line);
 }
 
+/* ------------------------------------------------------------ names */
+
+#define STAGE_NAME_MAX 32
+#define PREFIX_MAX     200
+
+/* Why name breaks S3's bucket naming rules, or NULL when it keeps them. */
+static const char *bad_bucket(const char *b)
+{
+	size_t n = strlen(b);
+	static const char *const bad_prefixes[] = {"xn--", "sthree-", "amzn-s3-demo-"};
+	static const char *const bad_suffixes[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3",
+	                                           "--table-s3"};
+	int dots = 0;
+	bool numeric = true;
+
+	if (n < 3 || n > 63)
+		return "a bucket name has 3 to 63 characters";
+	for (const char *c = b; *c; c++) {
+		if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '-' ||
+		      *c == '.'))
+			return "a bucket name has only lower-case letters, digits, '-' and '.'";
+		dots += *c == '.';
+		numeric &= isdigit((unsigned char)*c) || *c == '.';
+	}
+	if (!isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[n - 1]))
+		return "a bucket name starts and ends with a letter or a digit";
+	if (strstr(b, "..") || strstr(b, ".-") || strstr(b, "-."))
+		return "a bucket name has no '..', '.-' or '-.'";
+	if (numeric && dots == 3)
+		return "a bucket name is not an IP address";
+	for (size_t i = 0; i < sizeof(bad_prefixes) / sizeof(bad_prefixes[0]); i++)
+		if (strncmp(b, bad_prefixes[i], strlen(bad_prefixes[i])) == 0)
+			return "S3 reserves that start of a bucket name";
+	for (size_t i = 0; i < sizeof(bad_suffixes) / sizeof(bad_suffixes[0]); i++) {
+		size_t m = strlen(bad_suffixes[i]);
+		if (n >= m && strcmp(b + n - m, bad_suffixes[i]) == 0)
+			return "S3 reserves that end of a bucket name";
+	}
+	return NULL;
+}
+
+/* Why prefix cannot be an S3 key prefix, or NULL. The prefix becomes part
+ * of every key and of the local cache path, so "." and ".." segments (which
+ * HTTP clients collapse, breaking the signature, and which would climb out
+ * of the cache directory) and characters that need encoding are refused. */
+static const char *bad_prefix(const char *p)
+{
+	if (strlen(p) > PREFIX_MAX)
+		return "the prefix is longer than 200 characters";
+	if (p[0] == '/')
+		return "the prefix starts with '/'; S3 keys do not";
+	for (const char *c = p; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_./", *c))
+			return "the prefix has only letters, digits, '-', '_', '.' and '/'";
+	for (const char *seg = p; *seg;) {
+		size_t n = strcspn(seg, "/");
+		if (n == 0 && seg[n] == '/')
+			return "the prefix has an empty segment ('//')";
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return "the prefix has a '.' or '..' segment";
+		seg += n;
+		if (*seg == '/')
+			seg++;
+	}
+	return NULL;
+}
+
+/* Stage names go into lock keys, ledger records and the screen. */
+static const char *bad_stage_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > STAGE_NAME_MAX)
+		return "a stage name has 1 to 32 characters";
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return "a stage name has only letters, digits, '-' and '_'";
+	return NULL;
+}
+
+/* CloudFormation's rule for stack names. */
+static const char *bad_stack_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return "a stack name has 1 to 128 characters";
+	if (!isalpha((unsigned char)s[0]))
+		return "a stack name starts with a letter";
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-')
+			return "a stack name has only letters, digits and '-'";
+	return NULL;
+}
+
+/* The template path must name a file inside the repository; it is kept
+ * normalised ("./a/../t.yaml" → "t.yaml") for joining onto an export. */
+static int check_template_path(struct loader *l)
+{
+	struct es_config *c = l->cfg;
+	int line = find_line(l->text, "app", NULL, "template");
+	char norm[4096];
+
+	if (c->template_path[0] == '/')
+		return conf_fail(l, line,
+		                 "template = %s is an absolute path: deploys package the commit's "
+		                 "own tree, so write the path relative to the repository root, "
+		                 "e.g. template = template.yaml",
+		                 c->template_path);
+	if (!es_path_join_inside("", c->template_path, norm, sizeof(norm)))
+		return conf_fail(l, line,
+		                 "template = %s leaves the repository: only files committed in it "
+		                 "are deployed; move the template into the repository and name it "
+		                 "relative to the root, e.g. template = template.yaml",
+		                 c->template_path);
+	if (strcmp(norm, ".") == 0)
+		return conf_fail(l, line,
+		                 "template = %s names the repository itself; name the template "
+		                 "file, e.g. template = template.yaml",
+		                 c->template_path);
+	if (strcmp(norm, c->template_path) != 0) {
+		char *n = strdup(norm);
+		if (!n)
+			return es_fail(ES_ENOMEM, "out of memory");
+		free(c->template_path);
+		c->template_path = n;
+	}
+	return ES_OK;
+}
+
+static int check_names(struct loader *l)
+{
+	struct es_config *c = l->cfg;
+	const char *why;
+	int rc;
+
+	if ((rc = check_template_path(l)))
+		return rc;
+	if ((why = bad_bucket(c->bucket)))
+		return conf_fail(l, find_line(l->text, "app", NULL, "bucket"),
+		                 "bucket = %s is not a valid S3 bucket name: %s", c->bucket, why);
+	if ((why = bad_prefix(c->prefix)))
+		return conf_fail(l, find_line(l->text, "app", NULL, "prefix"),
+		                 "prefix = %s cannot be used: %s; e.g. prefix = %s", c->prefix, why,
+		                 c->app);
+	for (size_t i = 0; i < c->n_stages; i++) {
+		const struct es_stage_conf *st = &c->stages[i];
+		if ((why = bad_stage_name(st->name)))
+			return conf_fail(l, st->line,
+			                 "[stage \"%s\"]: %s, e.g. [stage \"staging\"]", st->name,
+			                 why);
+		if (st->stack && (why = bad_stack_name(st->stack)))
+			return conf_fail(l, find_line(l->text, "stage", st->name, "stack"),
+			                 "stack = %s: %s", st->stack, why);
+	}
+	return ES_OK;
+}
+
 /* ------------------------------------------------------------ checks */
 
 static int validate(struct loader *l)
@@ -441,11 +601,15 @@ static int validate(struct loader *l)
 				        "expression");
 			regfree(&re);
 		}
+		if (k->samples < 1 || k->samples > ES_CHECK_MAX_SAMPLES)
+			return conf_fail(l, find_line(l->text, "check", k->name, "samples"),
+			                 "samples = %d: a check sends 1 to %d requests per run",
+			                 k->samples, ES_CHECK_MAX_SAMPLES);
 		if (k->status < 100 || k->status > 599)
 			return conf_fail(l, find_line(l->text, "check", k->name, "status"),
 			                 "status = %ld is not an HTTP status", k->status);
 	}
-	return ES_OK;
+	return check_names(l);
 }
 
 /* ------------------------------------------------------------ public */

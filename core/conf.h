@@ -11,6 +11,9 @@
 
 #define ES_CONFIG_FILE "edgeship.conf"
 
+/* A check sends at most this many requests per run. */
+#define ES_CHECK_MAX_SAMPLES 20
+
 struct es_stage_conf {
 	char *name;
 	char *stack;              /* CloudFormation stack name */
@@ -37,7 +40,7 @@ struct es_check_conf {
 	char *body_matches; /* POSIX extended regular expression */
 	char *header;       /* "Name: value" expected in the answer */
 	long timeout_ms;    /* default 5000 */
-	int samples;        /* requests per run (default 1) */
+	int samples;        /* requests per run, 1 to ES_CHECK_MAX_SAMPLES (default 1) */
 	int line;
 };
 

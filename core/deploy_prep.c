@@ -47,8 +47,10 @@ static int upload_once(struct es_deploy *d, const char *key, const void *data, s
 	return rc;
 }
 
-/* Package the commit from its own tree and upload what S3 lacks. */
-static int package_commit(struct es_deploy *d, const struct es_deploy_request *req)
+/* Package the commit from its own tree, locally: nothing is sent before
+ * every path is known to stay inside the repository. */
+static int package_commit(struct es_deploy *d, const struct es_deploy_request *req,
+                          struct es_packaged *pk)
 {
 	struct es_package_options po = {
 	        .bucket = d->conf->bucket,
@@ -56,7 +58,6 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 	        .excludes = (const char *const *)d->conf->excludes,
 	        .n_excludes = d->conf->n_excludes,
 	};
-	struct es_packaged pk;
 	char tmpl[4096], *dir;
 	const char *tmp = getenv("TMPDIR");
 	int rc;
@@ -69,11 +70,14 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 	if (!dir)
 		return es_fail(ES_ERR, "cannot create a temporary directory in %s",
 		               tmp && *tmp ? tmp : "/tmp");
+	/* The exported tree is the limit: a template in a subfolder may use
+	 * "../src", never anything outside the commit. */
+	po.root = dir;
 	rc = es_repo_export(req->repo, d->res.commit, dir);
 	if (!rc) {
 		char path[4400];
 		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
-		rc = es_package_template(path, &po, &pk);
+		rc = es_package_template(path, &po, pk);
 		if (rc && access(path, F_OK) != 0)
 			es_fail(ES_ECONFIG, "commit %.7s has no %s (edgeship.conf: template = %s)",
 			        d->res.commit, d->conf->template_path, d->conf->template_path);
@@ -81,30 +85,37 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 	rmtree(dir);
 	if (rc)
 		return rc;
-	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", pk.template_sha256);
-	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", pk.template_key);
+	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", pk->template_sha256);
+	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", pk->template_key);
 	snprintf(d->res.release, sizeof(d->res.release), "%.7s-%.8s", d->res.commit,
-	         pk.template_sha256);
-	d->res.n_artifacts = pk.n_artifacts;
-	for (size_t i = 0; i < pk.n_artifacts && !rc; i++) {
-		struct es_artifact *a = &pk.artifacts[i];
+	         pk->template_sha256);
+	d->res.n_artifacts = pk->n_artifacts;
+	for (size_t i = 0; i < pk->n_artifacts; i++) {
+		struct es_artifact *a = &pk->artifacts[i];
 		json_array_append_new(d->artifacts,
 		                      json_pack("{s:s,s:s,s:s,s:s,s:I}", "logical_id",
 		                                a->logical_id, "property", a->property, "key",
 		                                a->s3_key, "sha256", a->sha256, "bytes",
 		                                (json_int_t)a->bytes.len));
-		if (a->outside_root)
-			es_dp_log(d, "warning: %s %s points outside the repository (%s)",
-			          a->logical_id, a->property, a->local_path);
+	}
+	if (strlen(pk->template_json) <= TEMPLATE_BODY_MAX)
+		d->template_body = strdup(pk->template_json);
+	return ES_OK;
+}
+
+/* Upload what S3 lacks of a packaged release (content-addressed keys). */
+static int upload_packaged(struct es_deploy *d, const struct es_packaged *pk)
+{
+	int rc = ES_OK;
+
+	for (size_t i = 0; i < pk->n_artifacts && !rc; i++) {
+		const struct es_artifact *a = &pk->artifacts[i];
 		rc = upload_once(d, a->s3_key, a->bytes.data, a->bytes.len,
 		                 a->is_zip ? "application/zip" : "application/octet-stream");
 	}
 	if (!rc)
-		rc = upload_once(d, pk.template_key, pk.template_json, strlen(pk.template_json),
+		rc = upload_once(d, pk->template_key, pk->template_json, strlen(pk->template_json),
 		                 "application/json");
-	if (!rc && strlen(pk.template_json) <= TEMPLATE_BODY_MAX)
-		d->template_body = strdup(pk.template_json);
-	es_packaged_free(&pk);
 	return rc;
 }
 
@@ -166,41 +177,15 @@ static bool action_ended(const char *action_id, void *ud)
 	return ended;
 }
 
-int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
-                    es_deploy_event_fn fn, void *ud, struct es_deploy **out)
+/* Everything after packaging: the release rules against AWS, the bucket,
+ * the stage lock, uploads and the ledger intent, then the state machine. */
+static int start_remote(struct es_aws_client *aws, const struct es_deploy_request *req,
+                        struct es_deploy *d, const struct es_stage_conf *stage,
+                        const struct es_packaged *pk)
 {
-	struct es_deploy *d;
 	struct es_stack st;
 	bool bucket_ok;
 	int rc;
-
-	*out = NULL;
-	const struct es_stage_conf *stage = es_config_stage(req->conf, req->stage);
-	if (!stage)
-		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", req->stage ? req->stage : "",
-		               req->conf->path);
-	if (!req->release && !req->repo)
-		return es_fail(ES_EINVAL, "deploy needs a repository or a recorded release");
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return es_fail(ES_ENOMEM, "out of memory");
-	d->aws = aws;
-	d->loop = es_aws_loop(aws);
-	d->conf = req->conf;
-	d->stage = stage;
-	d->fn = fn;
-	d->ud = ud;
-	d->yes = req->yes;
-	d->poll_ms = req->poll_ms > 0 ? req->poll_ms : 2000;
-	d->timeout_s = req->timeout_s > 0 ? req->timeout_s : 7200;
-	/* One id names this action's records, change set and execution. */
-	es_ledger_new_id(d->action_id);
-	snprintf(d->res.action_id, sizeof(d->res.action_id), "%s", d->action_id);
-	d->kind = req->kind ? req->kind : "deploy";
-	d->artifacts = json_array();
-	d->st = ST_DESCRIBE;
-	snprintf(d->res.stage, sizeof(d->res.stage), "%s", stage->name);
-	*out = d;
 
 	/* Rule 2: never start on a stack CloudFormation is still working on. */
 	rc = es_cfn_describe_stack(aws, stage->stack, &st);
@@ -255,7 +240,11 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 			        req->conf->bucket);
 		}
 		es_dp_emit(d, ES_DEPLOY_LOG, "creating the artifact bucket");
+		/* Idempotency: the bucket name. A retry after a lost answer, or
+		 * another console creating it meanwhile, finds it ours. */
 		rc = es_s3_create_bucket(aws, req->conf->bucket, es_aws_region(aws));
+		if (rc == ES_EAWS && strcmp(es_error_last()->code, "BucketAlreadyOwnedByYou") == 0)
+			rc = ES_OK;
 		if (rc) {
 			d->st = ST_DONE;
 			return es_fail_prefix("creating artifact bucket %s", req->conf->bucket);
@@ -278,7 +267,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	if (stale.held)
 		es_dp_log(d, "took over the %s lock that %s took at %s and stopped renewing",
 		          stage->name, stale.who[0] ? stale.who : "someone", stale.since);
-	rc = req->release ? use_release(d, req->release) : package_commit(d, req);
+	rc = req->release ? use_release(d, req->release) : upload_packaged(d, pk);
 	if (rc) {
 		struct es_error saved;
 		es_error_save(&saved);
@@ -340,5 +329,58 @@ int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, co
 	rc = r ? es_ledger_append(l, r, &seq) : es_fail(ES_ENOMEM, "out of memory");
 	json_decref(r);
 	es_ledger_free(l);
+	return rc;
+}
+
+int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
+                    es_deploy_event_fn fn, void *ud, struct es_deploy **out)
+{
+	struct es_deploy *d;
+	int rc;
+
+	*out = NULL;
+	const struct es_stage_conf *stage = es_config_stage(req->conf, req->stage);
+	if (!stage)
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", req->stage ? req->stage : "",
+		               req->conf->path);
+	if (!req->release && !req->repo)
+		return es_fail(ES_EINVAL, "deploy needs a repository or a recorded release");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return es_fail(ES_ENOMEM, "out of memory");
+	d->aws = aws;
+	d->loop = es_aws_loop(aws);
+	d->conf = req->conf;
+	d->stage = stage;
+	d->fn = fn;
+	d->ud = ud;
+	d->yes = req->yes;
+	d->poll_ms = req->poll_ms > 0 ? req->poll_ms : 2000;
+	d->timeout_s = req->timeout_s > 0 ? req->timeout_s : 7200;
+	/* One id names this action's records, change set and execution. */
+	es_ledger_new_id(d->action_id);
+	snprintf(d->res.action_id, sizeof(d->res.action_id), "%s", d->action_id);
+	d->kind = req->kind ? req->kind : "deploy";
+	d->artifacts = json_array();
+	d->st = ST_DESCRIBE;
+	snprintf(d->res.stage, sizeof(d->res.stage), "%s", stage->name);
+	*out = d;
+
+	/* Packaging is local and refuses what leaves the repository, so it
+	 * comes before anything is sent. */
+	struct es_packaged pk;
+	bool packed = false;
+	memset(&pk, 0, sizeof(pk));
+	if (!req->release) {
+		rc = package_commit(d, req, &pk);
+		if (rc) {
+			d->st = ST_DONE;
+			return rc;
+		}
+		packed = true;
+	}
+	rc = start_remote(aws, req, d, stage, packed ? &pk : NULL);
+	if (packed)
+		es_packaged_free(&pk);
 	return rc;
 }

@@ -23,7 +23,8 @@ struct es_artifact {
 	struct es_buf bytes; /* the zip (or file, or nested template) bytes */
 	size_t n_files;      /* entries in the zip; 0 when not a zip we built */
 	bool is_zip;         /* bytes are a zip archive */
-	bool outside_root;   /* local_path is not under the template's directory (../) */
+	bool outside_root;   /* local_path is not under the template's own directory (a
+	                      * "../src" that stays inside the repository) */
 };
 
 struct es_package_options {
@@ -32,6 +33,10 @@ struct es_package_options {
 	const char *const *excludes; /* globs, as in struct es_zip_options */
 	size_t n_excludes;
 	const char *region; /* for nested TemplateURL links; NULL means us-east-1 */
+	/* The repository's tree (the exported commit): every path packaged must
+	 * resolve inside it. NULL: the template's own directory, so a template
+	 * in a subfolder cannot reach "../src" until its root is given. */
+	const char *root;
 };
 
 struct es_packaged {
@@ -43,18 +48,25 @@ struct es_packaged {
 	size_t n_artifacts;
 };
 
-/* Package the template at template_path (YAML or JSON) as the AWS CLI's
- * RESOURCES_EXPORT_LIST does for AWS::Serverless::Function CodeUri,
- * AWS::Lambda::Function Code, AWS::Serverless::LayerVersion ContentUri,
- * AWS::Lambda::LayerVersion Content, AWS::Serverless::Api DefinitionUri and
- * AWS::CloudFormation::Stack TemplateURL (packaged recursively). Relative
- * paths resolve against the template's directory; s3:// URIs, mappings and
- * InlineCode are left alone; Globals/Function/CodeUri is honoured; a
- * function with no code at all gets the template's directory, as the CLI
- * does, minus excludes and .git. Code properties become S3 locations.
+/* Package the template at template_path (YAML or JSON) as `aws cloudformation
+ * package` does for everything in its RESOURCES_EXPORT_LIST (Lambda and SAM
+ * code and layers, API and state machine definitions, AppSync templates,
+ * Glue scripts, Elastic Beanstalk bundles, CodeCommit seeds, SAM GraphQL
+ * schemas), AWS::Include locations at any depth, the serverless repository
+ * readme and licence, and nested templates (CloudFormation::Stack
+ * TemplateURL, Serverless::Application Location, packaged recursively).
+ * Relative paths resolve against the directory of the template that holds
+ * them; s3:// URIs, mappings and InlineCode are left alone; Globals/Function
+ * CodeUri is honoured; a function with no code at all gets the template's
+ * directory, as the CLI does, minus excludes and .git.
+ * Nothing outside o->root is ever read: an absolute path, a path whose ".."
+ * climbs out, or one that reaches out through a symbolic link (the template
+ * itself, a property, or a link inside a zipped directory) is ES_EREFUSED
+ * with "TEMPLATE:LINE: resource ID property PROP: …" and what to do.
  * On success out (zeroed first) holds everything; release it with
  * es_packaged_free(). On failure out is empty and the last error says
- * "TEMPLATE: resource ID property PROP: …". */
+ * "TEMPLATE:LINE: resource ID property PROP: …" (TEMPLATE relative to the
+ * root; LINE when the template's text gives it). */
 int es_package_template(const char *template_path, const struct es_package_options *o,
                         struct es_packaged *out);
 

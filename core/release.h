@@ -1,7 +1,7 @@
 /* The release rules on top of deploy: promotion of exactly what was proven
- * in the previous stage, rollback to a recorded release, revert commits,
- * cache invalidation and validation checks. Each action is recorded in the
- * ledger; a refusal is ES_EREFUSED with a one-line reason. */
+ * in the previous stage, rollback to a recorded release, revert commits and
+ * cache invalidation (validation checks are in validate.h). Each action is
+ * recorded in the ledger; a refusal is ES_EREFUSED with a one-line reason. */
 #ifndef ES_RELEASE_H
 #define ES_RELEASE_H
 
@@ -11,12 +11,12 @@
 #include "aws/aws.h"
 #include "conf.h"
 #include "deploy.h"
-#include "model.h"
 #include "repo.h"
 
 /* Promote to stage `to` the release running in the stage it promotes from.
- * Refused unless that stage's latest validation passed after its
- * distribution reached Deployed, and nothing is in progress on `to`.
+ * Refused unless that stage's latest validation stands for what it runs
+ * and passed after its distribution reached Deployed (es_validation_judge),
+ * and nothing is in progress on `to`.
  * On success *out runs like es_deploy_start's. */
 int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
                      bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
@@ -51,14 +51,5 @@ int es_invalidation_check_paths(const char *const *paths, size_t n);
 int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
                   const char *const *paths, size_t n_paths, struct es_invalidation *out);
 int es_invalidation_poll(struct es_aws_client *aws, struct es_invalidation *inv);
-
-/* Run stage's checks now (concurrently), store the results in the ledger
- * and return them; passed is true when every check passed. */
-int es_validate(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
-                struct es_check_result *results, size_t max, size_t *n, bool *passed);
-
-/* The results of es_validate() as JSON text (malloc'd). */
-char *es_validation_json(const char *stage, const struct es_check_result *results, size_t n,
-                         bool passed);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "pathcheck.h"
 #include "repo.h"
 
 struct es_repo {
@@ -293,6 +294,38 @@ void es_commit_detail_free(struct es_commit_detail *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Symbolic links of an exported commit, each checked once written. */
+struct link_check {
+	const char *dest;
+	char *real_dest;
+	const char *commit;
+	int rc;
+};
+
+static int check_link(const char *parent, const git_tree_entry *e, void *payload)
+{
+	struct link_check *lc = payload;
+	char *path, *real;
+
+	if (git_tree_entry_filemode(e) != GIT_FILEMODE_LINK)
+		return 0;
+	if (asprintf(&path, "%s/%s%s", lc->dest, parent, git_tree_entry_name(e)) < 0) {
+		lc->rc = es_fail(ES_ENOMEM, "out of memory");
+		return -1;
+	}
+	/* A dangling link delivers nothing; one that resolves must stay. */
+	real = realpath(path, NULL);
+	free(path);
+	if (real && !es_path_is_under(lc->real_dest, real))
+		lc->rc = es_fail(ES_EREFUSED,
+		                 "commit %.7s: %s%s is a symbolic link to %s, outside the "
+		                 "repository: deploys package only the commit's own files; replace "
+		                 "the link with the files it points to",
+		                 lc->commit, parent, git_tree_entry_name(e), real);
+	free(real);
+	return lc->rc ? -1 : 0;
+}
+
 int es_repo_export(struct es_repo *r, const char *rev, const char *dest)
 {
 	git_checkout_options opts;
@@ -317,6 +350,14 @@ int es_repo_export(struct es_repo *r, const char *rev, const char *dest)
 	opts.disable_filters = 0;
 	if (git_checkout_tree(r->repo, (git_object *)tree, &opts) < 0)
 		rc = git_fail(ES_ERR, "exporting the commit");
+	/* Nothing outside the commit may be reachable from its export: a link
+	 * out of it would make packaging read files nobody committed. */
+	struct link_check lc = {.dest = dest, .commit = git_oid_tostr_s(git_commit_id(c))};
+	if (!rc && !(lc.real_dest = realpath(dest, NULL)))
+		rc = es_fail(ES_ERR, "%s: %s", dest, strerror(errno));
+	if (!rc && git_tree_walk(tree, GIT_TREEWALK_PRE, check_link, &lc) < 0)
+		rc = lc.rc ? lc.rc : git_fail(ES_ERR, "reading the commit's tree");
+	free(lc.real_dest);
 	git_tree_free(tree);
 	git_commit_free(c);
 	return rc;

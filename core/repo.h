@@ -66,7 +66,9 @@ int es_repo_commit_detail(struct es_repo *r, const char *rev, size_t max_patch,
                           struct es_commit_detail *out);
 void es_commit_detail_free(struct es_commit_detail *d);
 
-/* Write the tree of rev into dest (created; must be empty or absent). */
+/* Write the tree of rev into dest (created; must be empty or absent).
+ * ES_EREFUSED, naming the link, when the commit holds a symbolic link that
+ * resolves outside dest: nothing outside the commit may be packaged. */
 int es_repo_export(struct es_repo *r, const char *rev, const char *dest);
 
 /* Does the working tree differ from HEAD (untracked files excluded)? */

@@ -11,6 +11,7 @@
 #include "base/timefmt.h"
 #include "repo.h"
 #include "stage_records.h"
+#include "validate.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -28,12 +29,19 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 		double durations[64];
 		size_t nd = 0;
 		s->interrupted = false;
-		/* The newest validation of this stage, and whether it is for
-		 * the release the stage runs now. */
-		for (size_t j = recs.n; j-- > 0;) {
-			const struct es_record *r = &recs.items[j];
-			if (strcmp(r->stage, s->name) != 0 || strcmp(r->kind, "validation") != 0)
-				continue;
+		/* The newest validation of this stage, and whether it stands for
+		 * what the stage runs now (the same judge promotion uses). */
+		struct es_stage_state now = {.release = s->release,
+		                             .distribution_id = s->distribution_id,
+		                             .distribution_modified = s->dist_modified};
+		struct es_validation_verdict v;
+		es_validation_judge(list, s->name, &now, &v);
+		s->validated = v.state >= ES_VALIDATION_IN_PROGRESS;
+		s->validation_passed = v.state == ES_VALIDATION_PASSED;
+		s->n_checks = 0;
+		s->validated_at[0] = '\0';
+		if (v.record) {
+			const struct es_record *r = v.record;
 			json_t *o = json_loads(r->json, 0, NULL), *c;
 			size_t k;
 			s->n_checks = 0;
@@ -53,10 +61,7 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 				        json_number_value(json_object_get(c, "latency_ms"));
 			}
 			json_decref(o);
-			s->validated = strcmp(r->release, s->release) == 0;
-			s->validation_passed = strcmp(r->result, "passed") == 0;
 			snprintf(s->validated_at, sizeof(s->validated_at), "%s", r->when);
-			break;
 		}
 		/* The newest action on this stage. */
 		for (size_t j = recs.n; j-- > 0;) {

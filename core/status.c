@@ -9,6 +9,7 @@
 #include "aws/services.h"
 #include "resolve.h"
 #include "status.h"
+#include "validate.h"
 
 static void copy(char *dst, size_t len, const char *src)
 {
@@ -133,6 +134,14 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 			}
 			if (s->lock.held && !s->lock.expired && !s->lock_stale)
 				s->running = true;
+			struct es_stage_state now = {.release = s->release,
+			                             .distribution_id = s->distribution_id};
+			struct es_validation_verdict v;
+			es_validation_judge(&recs, s->stage, &now, &v);
+			copy(s->validation, sizeof(s->validation),
+			     es_validation_state_name(v.state));
+			s->validation_seq = v.record ? v.record->seq : 0;
+			copy(s->validation_note, sizeof(s->validation_note), v.why);
 		}
 	}
 	es_record_list_free(&recs);
@@ -180,6 +189,15 @@ char *es_overview_json(const struct es_overview *st)
 			                              s->last.when));
 		else
 			json_object_set_new(o, "last_action", json_null());
+		if (s->validation[0])
+			json_object_set_new(
+			        o, "validation",
+			        json_pack("{s:s,s:o,s:s}", "state", s->validation, "seq",
+			                  s->validation_seq ? json_integer(s->validation_seq)
+			                                    : json_null(),
+			                  "note", s->validation_note));
+		else
+			json_object_set_new(o, "validation", json_null());
 		json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
 		json_object_set_new(o, "detached", json_boolean(s->detached));
 		json_object_set_new(o, "running", json_boolean(s->running));

@@ -33,7 +33,13 @@ struct es_stage_status {
 	bool running;             /* an action holds the stage lock, or the stack is busy for one */
 	struct es_lock_info lock; /* the stage lock (held false when free) */
 	bool lock_stale;          /* held for an action that has ended: its console died */
-	char error[512];          /* why the stack could not be read, or "" */
+	/* Whether the newest validation stands for the release running now
+	 * (es_validation_judge; the distribution's ETag and last change are not
+	 * read here, so only promotion compares those). */
+	char validation[16];       /* none, stale, in-progress, failed, passed */
+	long validation_seq;       /* that validation's record, 0 when none */
+	char validation_note[512]; /* one line: what it was of, or what to do */
+	char error[512];           /* why the stack could not be read, or "" */
 };
 
 struct es_overview {

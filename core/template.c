@@ -24,8 +24,10 @@ struct yp {
 	const char *text;
 	size_t len;
 	const char *file;
-	json_t *anchors; /* anchor name → finished value */
-	size_t nodes;    /* values built so far, aliases counted in full */
+	json_t *anchors;  /* anchor name → finished value */
+	size_t nodes;     /* values built so far, aliases counted in full */
+	json_t *lines;    /* JSON pointer → line, when the caller asked for lines */
+	struct es_buf at; /* JSON pointer of the value being built */
 };
 
 /* YAML short form → the key of its long form. */
@@ -402,6 +404,50 @@ static json_t *getatt_pair(const char *s)
 	return json_pack("[s#s]", s, (int)(dot - s), dot + 1);
 }
 
+/* ------------------------------------------------------------ line numbers */
+
+/* Descend into key (escaped as RFC 6901 says) or, with key NULL, list item
+ * index; returns the length to go back to with leave(). */
+static size_t enter(struct yp *p, const char *key, size_t index)
+{
+	size_t was = p->at.len;
+
+	if (!p->lines)
+		return was;
+	es_buf_puts(&p->at, "/");
+	if (!key) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", index);
+		es_buf_puts(&p->at, n);
+		return was;
+	}
+	for (const char *c = key; *c; c++) {
+		if (*c == '~')
+			es_buf_puts(&p->at, "~0");
+		else if (*c == '/')
+			es_buf_puts(&p->at, "~1");
+		else
+			es_buf_append(&p->at, c, 1);
+	}
+	return was;
+}
+
+static void leave(struct yp *p, size_t was)
+{
+	if (p->lines && p->at.data) {
+		p->at.len = was;
+		p->at.data[was] = '\0';
+	}
+}
+
+/* Remember where the value at the current pointer is written. */
+static void mark_line(struct yp *p, yaml_mark_t m)
+{
+	if (p->lines)
+		json_object_set_new(p->lines, es_buf_str(&p->at),
+		                    json_integer((json_int_t)m.line + 1));
+}
+
 /* ------------------------------------------------------------ building */
 
 static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out);
@@ -455,6 +501,7 @@ static int load_sequence(struct yp *p, yaml_event_t *start, int depth, json_t **
 
 	for (;;) {
 		json_t *item;
+		size_t was;
 		if ((rc = next_event(p, &ev)))
 			goto fail;
 		if (ev.type == YAML_SEQUENCE_END_EVENT) {
@@ -462,7 +509,10 @@ static int load_sequence(struct yp *p, yaml_event_t *start, int depth, json_t **
 			*out = arr;
 			return ES_OK;
 		}
+		was = enter(p, NULL, json_array_size(arr));
+		mark_line(p, ev.start_mark);
 		rc = load_node(p, &ev, depth + 1, &item);
+		leave(p, was);
 		yaml_event_delete(&ev);
 		if (rc)
 			goto fail;
@@ -541,7 +591,10 @@ static int load_mapping(struct yp *p, int depth, json_t **out)
 			free(key);
 			goto fail;
 		}
+		size_t was = enter(p, key, 0);
+		mark_line(p, km);
 		rc = load_node(p, &ev, depth + 1, &value);
+		leave(p, was);
 		yaml_event_delete(&ev);
 		if (rc) {
 			free(key);
@@ -743,25 +796,64 @@ static int parse_json(const char *text, size_t len, const char *filename, json_t
 	               err.column > 0 ? err.column : 1, err.text);
 }
 
-int es_template_parse(const char *text, size_t len, const char *filename, json_t **out)
+/* Parse text as YAML; with lines, fill *lines as es_template_parse_lines says. */
+static int parse_yaml_text(const char *text, size_t len, const char *file, json_t **out,
+                           json_t **lines)
 {
-	struct yp p = {.text = text, .len = len, .file = filename ? filename : "template"};
+	struct yp p = {.text = text, .len = len, .file = file};
 	int rc;
 
-	*out = NULL;
-	if ((rc = parse_json(text, len, p.file, out)) <= 0)
-		return rc;
 	if (!yaml_parser_initialize(&p.parser))
 		return es_fail(ES_ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&p.parser, (const unsigned char *)text, len);
 	p.anchors = json_object();
+	if (lines) {
+		p.lines = json_object();
+		es_buf_puts(&p.at, "");
+	}
 	rc = parse_yaml(&p, out);
 	json_decref(p.anchors);
 	yaml_parser_delete(&p.parser);
+	es_buf_free(&p.at);
+	if (lines && !rc)
+		*lines = p.lines;
+	else
+		json_decref(p.lines);
 	return rc;
 }
 
-int es_template_load(const char *path, json_t **out)
+int es_template_parse_lines(const char *text, size_t len, const char *filename, json_t **out,
+                            json_t **lines)
+{
+	const char *file = filename ? filename : "template";
+	int rc;
+
+	*out = NULL;
+	if (lines)
+		*lines = NULL;
+	if ((rc = parse_json(text, len, file, out)) > 0)
+		return parse_yaml_text(text, len, file, out, lines);
+	if (rc == ES_OK && lines) {
+		/* jansson keeps no positions: the text goes through the YAML
+		 * reader too (JSON is YAML's flow style) only for its marks;
+		 * where that fails, lines stay unknown. */
+		struct es_error saved;
+		json_t *doc = NULL;
+		es_error_save(&saved);
+		if (parse_yaml_text(text, len, file, &doc, lines) != ES_OK)
+			*lines = json_object();
+		json_decref(doc);
+		es_error_restore(&saved);
+	}
+	return rc;
+}
+
+int es_template_parse(const char *text, size_t len, const char *filename, json_t **out)
+{
+	return es_template_parse_lines(text, len, filename, out, NULL);
+}
+
+int es_template_load_lines(const char *path, json_t **out, json_t **lines)
 {
 	struct es_buf b = ES_BUF_INIT;
 	char chunk[65536];
@@ -770,6 +862,8 @@ int es_template_load(const char *path, json_t **out)
 	int rc = ES_OK;
 
 	*out = NULL;
+	if (lines)
+		*lines = NULL;
 	if (!(f = fopen(path, "rb")))
 		return es_fail(ES_ENOTFOUND, "%s: cannot read: %s", path, strerror(errno));
 	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -778,9 +872,36 @@ int es_template_load(const char *path, json_t **out)
 		rc = es_fail(ES_ERR, "%s: read failed: %s", path, strerror(errno));
 	fclose(f);
 	if (!rc)
-		rc = es_template_parse(b.data ? b.data : "", b.len, path, out);
+		rc = es_template_parse_lines(b.data ? b.data : "", b.len, path, out, lines);
 	es_buf_free(&b);
 	return rc;
+}
+
+int es_template_load(const char *path, json_t **out)
+{
+	return es_template_load_lines(path, out, NULL);
+}
+
+int es_template_line(const json_t *lines, const char *pointer)
+{
+	char *p = pointer ? strdup(pointer) : NULL;
+	int line = 0;
+
+	/* Values merged in (<<) or copied from an alias have no line of their
+	 * own: the nearest ancestor written in the text stands for them. */
+	while (p && lines) {
+		json_t *v = json_object_get(lines, p);
+		char *slash = strrchr(p, '/');
+		if (v) {
+			line = (int)json_integer_value(v);
+			break;
+		}
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+	return line;
 }
 
 char *es_template_dump(const json_t *tpl)

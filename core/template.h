@@ -24,6 +24,20 @@ int es_template_parse(const char *text, size_t len, const char *filename, json_t
  * ES_ENOTFOUND when the file cannot be read. */
 int es_template_load(const char *path, json_t **out);
 
+/* As es_template_parse and es_template_load, and, when lines is not NULL,
+ * *lines (a new object the caller owns) maps the JSON pointer (RFC 6901,
+ * e.g. "/Resources/Fn/Properties/CodeUri") of every mapping key and list
+ * item written in the text to its 1-based line, so messages about a value
+ * can name where it is. For a JSON template the lines are found on a best
+ * effort basis and may be missing. */
+int es_template_parse_lines(const char *text, size_t len, const char *filename, json_t **out,
+                            json_t **lines);
+int es_template_load_lines(const char *path, json_t **out, json_t **lines);
+
+/* The line of pointer in lines (from es_template_parse_lines), or of its
+ * nearest ancestor that has one; 0 when unknown. */
+int es_template_line(const json_t *lines, const char *pointer);
+
 /* The template as compact JSON with keys in document order; the same value
  * always gives the same bytes. Returns malloc'd text the caller frees, or
  * NULL (with the last error set) when tpl cannot be encoded. */

@@ -28,6 +28,7 @@ struct entry {
 
 struct walk {
 	const char *root; /* realpath of the root */
+	char *confine;    /* realpath of o->confine, or NULL */
 	const struct es_zip_options *o;
 	struct entry *v;
 	size_t n, cap;
@@ -100,8 +101,22 @@ static int visit(struct walk *w, const char *path, const char *rel)
 		return es_fail(ES_ERR, "%s: %s", path, strerror(errno));
 	if (S_ISLNK(st.st_mode)) {
 		/* Follow only links that stay in the tree: a link out of it
-		 * would ship files nobody meant to publish. */
+		 * would ship files nobody meant to publish, and one out of the
+		 * repository is refused outright. */
 		real = realpath(path, NULL);
+		if (real && w->confine && !inside(w->confine, real)) {
+			const char *shown = path;
+			size_t n = strlen(w->confine);
+			if (inside(w->confine, path) && path[n] == '/')
+				shown = path + n + 1;
+			rc = es_fail(ES_EREFUSED,
+			             "%s is a symbolic link to %s, outside the repository: only "
+			             "files committed in the repository are deployed; replace the "
+			             "link with the files it points to",
+			             shown, real);
+			free(real);
+			return rc;
+		}
 		if (!real || !inside(w->root, real) || stat(real, &st)) {
 			free(real);
 			return ES_OK;
@@ -340,6 +355,10 @@ int es_zip_dir(const char *dir, const struct es_zip_options *o, struct es_buf *o
 		return es_fail(ES_EINVAL, "%s: not a directory", dir);
 	}
 	w.root = root;
+	if (o && o->confine && !(w.confine = realpath(o->confine, NULL))) {
+		free(root);
+		return es_fail(ES_ENOTFOUND, "%s: no such directory", o->confine);
+	}
 	rc = walk_dir(&w, root, "", &st);
 	if (!rc && w.n == 0)
 		rc = es_fail(ES_EINVAL, "%s: nothing to package (empty, or every file excluded)",
@@ -351,6 +370,7 @@ int es_zip_dir(const char *dir, const struct es_zip_options *o, struct es_buf *o
 	if (!rc && n_files)
 		*n_files = w.n;
 	entries_free(w.v, w.n);
+	free(w.confine);
 	free(root);
 	return rc;
 }

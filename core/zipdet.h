@@ -14,13 +14,19 @@ struct es_zip_options {
 	 * directory is skipped whole. ".git" is always excluded. */
 	const char *const *excludes;
 	size_t n_excludes;
+	/* When set, the directory nothing may come from outside of (the
+	 * repository being packaged): a symbolic link whose target leaves it is
+	 * an error (ES_EREFUSED naming the link), where a link that only leaves
+	 * the zipped directory is skipped. */
+	const char *confine;
 };
 
 /* Zip the regular files under dir into out (appended). Entries are sorted
  * bytewise by relative path, stamped 1980-01-01 00:00, given mode 0755 when
  * any execute bit is set and 0644 otherwise, deflated, and carry no extra
  * fields; directories are not stored. Symbolic links are followed only when
- * their target stays inside dir (a link back to an ancestor is skipped).
+ * their target stays inside dir (a link back to an ancestor is skipped; see
+ * confine for links that leave the repository).
  * o may be NULL. *n_files (may be NULL) gets the entry count.
  * ES_ENOTFOUND when dir does not exist, ES_EINVAL when it is not a
  * directory or nothing would be archived. out's bytes belong to the caller. */

@@ -1,6 +1,7 @@
-/* The credential_process provider: run the profile's command through /bin/sh
- * and read the credentials JSON it prints, within a time limit.  Its output
- * holds secrets and is wiped; messages quote only the first line of stderr. */
+/* The credential_process provider: split the profile's command line as the
+ * AWS SDKs do, run the program without a shell and read the credentials JSON
+ * it prints, within a time limit.  Its output holds secrets and is wiped;
+ * messages quote only the program's name and the first line of stderr. */
 #include "config.h"
 
 #include <errno.h>
@@ -58,12 +59,107 @@ static void keep_first_line(struct child *c, const char *data, size_t n)
 	c->err_line[have] = '\0';
 }
 
-/* Run cmd through /bin/sh with stdin from /dev/null, collecting stdout and
- * the start of stderr, and stop it when timeout_ms has passed. */
-static int run_process(const char *cmd, long timeout_ms, struct child *c)
+static bool blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+void es_cred_argv_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static int push_word(char ***argv, size_t *n, struct es_buf *word)
+{
+	char **v = realloc(*argv, (*n + 2) * sizeof(*v));
+
+	if (!v)
+		return es_fail(ES_ENOMEM, "out of memory");
+	*argv = v;
+	if (!(v[*n] = es_buf_steal(word)))
+		return es_fail(ES_ENOMEM, "out of memory");
+	v[++*n] = NULL;
+	return ES_OK;
+}
+
+/* botocore splits with Python's shlex.split (POSIX mode, no comments):
+ * the rules are the shell's quoting and nothing else of the shell. */
+int es_cred_split_command(const char *cmd, char ***out, size_t *outc)
+{
+	struct es_buf word = ES_BUF_INIT;
+	char **argv = NULL;
+	size_t n = 0, quote_at = 0;
+	char quote = 0;
+	bool in_word = false;
+	int rc = ES_OK;
+
+	*out = NULL;
+	*outc = 0;
+	for (const char *p = cmd; *p && !rc; p++) {
+		char ch = *p;
+		if (quote == '\'') {
+			/* Single quotes keep everything, backslashes included. */
+			if (ch == '\'')
+				quote = 0;
+			else
+				rc = es_buf_append(&word, p, 1);
+		} else if (quote == '"') {
+			/* Inside double quotes a backslash escapes only '"' and
+			 * itself; before anything else it stays. */
+			if (ch == '"')
+				quote = 0;
+			else if (ch == '\\' && (p[1] == '"' || p[1] == '\\'))
+				rc = es_buf_append(&word, ++p, 1);
+			else
+				rc = es_buf_append(&word, p, 1);
+		} else if (blank(ch)) {
+			if (in_word)
+				rc = push_word(&argv, &n, &word);
+			in_word = false;
+		} else if (ch == '\'' || ch == '"') {
+			in_word = true;
+			quote = ch;
+			quote_at = (size_t)(p - cmd) + 1;
+		} else if (ch == '\\') {
+			in_word = true;
+			if (!p[1])
+				rc = es_fail(
+				        ES_EINVAL,
+				        "the command ends with a backslash that escapes nothing");
+			else
+				rc = es_buf_append(&word, ++p, 1);
+		} else {
+			in_word = true;
+			rc = es_buf_append(&word, p, 1);
+		}
+	}
+	if (!rc && quote)
+		rc = es_fail(ES_EINVAL,
+		             "the %s quote at character %zu is never closed: quote arguments as "
+		             "in a POSIX shell, e.g. \"/path with spaces/tool\" --flag",
+		             quote == '"' ? "double" : "single", quote_at);
+	if (!rc && in_word)
+		rc = push_word(&argv, &n, &word);
+	if (!rc && n == 0)
+		rc = es_fail(ES_EINVAL, "the command is empty");
+	es_buf_free(&word);
+	if (rc) {
+		es_cred_argv_free(argv);
+		return rc;
+	}
+	*out = argv;
+	*outc = n;
+	return ES_OK;
+}
+
+/* Run argv[0] (looked up in PATH as execvp does; no shell) with stdin from
+ * /dev/null, collecting stdout and the start of stderr, and stop it when
+ * timeout_ms has passed. */
+static int run_process(char *const argv[], long timeout_ms, struct child *c)
 {
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 	posix_spawn_file_actions_t fa;
 	int64_t deadline = now_ms() + timeout_ms;
 	struct pollfd pfd[2];
@@ -79,13 +175,16 @@ static int run_process(const char *cmd, long timeout_ms, struct child *c)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	/* posix_spawnp searches PATH as execvp does and, in glibc, reports a
+	 * program that cannot be run as its return value. */
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 	if (rc) {
-		rc = es_fail(ES_ERR, "cannot start /bin/sh: %s", strerror(rc));
+		rc = es_fail(ES_ECREDS, "cannot run %s: %s%s", argv[0], strerror(rc),
+		             rc == ENOENT && !strchr(argv[0], '/') ? " (looked up in PATH)" : "");
 		goto fail;
 	}
 
@@ -124,7 +223,7 @@ static int run_process(const char *cmd, long timeout_ms, struct child *c)
 	for (int i = 0; i < 2; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
-	/* The pipes may close before the shell exits: keep to the deadline. */
+	/* The pipes may close before the program exits: keep to the deadline. */
 	while (!c->timed_out && waitpid(pid, &c->status, WNOHANG) == 0) {
 		if (now_ms() >= deadline) {
 			c->timed_out = true;
@@ -153,13 +252,24 @@ int es_cred_from_process(const char *profile, const char *cmd, long timeout_ms,
                          struct es_credentials *out)
 {
 	char what[160], source[160];
-	struct child c;
+	struct child c = {0};
 	json_error_t jerr;
 	json_t *doc = NULL, *version;
+	char **argv;
+	size_t argc;
 	int rc;
 
 	snprintf(what, sizeof(what), "credential_process for profile %s", profile);
-	rc = run_process(cmd, timeout_ms, &c);
+	rc = es_cred_split_command(cmd, &argv, &argc);
+	if (rc == ES_EINVAL) {
+		char why[sizeof(es_error_last()->message)];
+		snprintf(why, sizeof(why), "%s", es_error_last()->message);
+		return es_fail(ES_ECREDS, "%s: %s", what, why);
+	}
+	if (rc)
+		return rc;
+	rc = run_process(argv, timeout_ms, &c);
+	es_cred_argv_free(argv);
 	if (rc) {
 		es_fail_prefix("%s", what);
 		goto done;

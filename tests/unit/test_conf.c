@@ -51,31 +51,30 @@ static void expect_error(const char *text, int line, const char *needle)
 		fail_msg("expected '%s' and '%s' in: %s", prefix, needle, msg);
 }
 
-static const char *good =
-        "[app]\n"
-        "\tname = demo\n"
-        "\ttemplate = app/template.yaml\n"
-        "\tbucket = demo-artifacts\n"
-        "\tprefix = demo\n"
-        "\tcapability = CAPABILITY_IAM\n"
-        "\tcapability = CAPABILITY_AUTO_EXPAND\n"
-        "\texclude = *.md\n"
-        "[stage \"staging\"]\n"
-        "\tstack = demo-staging\n"
-        "\tparameter = Stage=staging\n"
-        "\tparameter = Extra=a=b\n"
-        "\ttag = team=web\n"
-        "\turl = http://staging.example.com\n"
-        "\tprobe = 127.0.0.1:8081\n"
-        "\tprobe = 127.0.0.1:8082\n"
-        "[stage \"production\"]\n"
-        "\tstack = demo-production\n"
-        "\tpromotes-from = staging\n"
-        "[check \"home\"]\n"
-        "\tpath = /\n"
-        "\tbody-contains = awesome\n"
-        "\ttimeout = 2.5s\n"
-        "\tsamples = 3\n";
+static const char *good = "[app]\n"
+                          "\tname = demo\n"
+                          "\ttemplate = app/template.yaml\n"
+                          "\tbucket = demo-artifacts\n"
+                          "\tprefix = demo\n"
+                          "\tcapability = CAPABILITY_IAM\n"
+                          "\tcapability = CAPABILITY_AUTO_EXPAND\n"
+                          "\texclude = *.md\n"
+                          "[stage \"staging\"]\n"
+                          "\tstack = demo-staging\n"
+                          "\tparameter = Stage=staging\n"
+                          "\tparameter = Extra=a=b\n"
+                          "\ttag = team=web\n"
+                          "\turl = http://staging.example.com\n"
+                          "\tprobe = 127.0.0.1:8081\n"
+                          "\tprobe = 127.0.0.1:8082\n"
+                          "[stage \"production\"]\n"
+                          "\tstack = demo-production\n"
+                          "\tpromotes-from = staging\n"
+                          "[check \"home\"]\n"
+                          "\tpath = /\n"
+                          "\tbody-contains = awesome\n"
+                          "\ttimeout = 2.5s\n"
+                          "\tsamples = 3\n";
 
 static void loads_a_full_file(void **state)
 {
@@ -186,6 +185,113 @@ static void duplicate_single_value(void **state)
 	             "twice");
 }
 
+/* A valid file with one [app] line replaced by line (at line 4). */
+static char *app_with(const char *line)
+{
+	char *text;
+
+	assert_true(asprintf(&text,
+	                     "[app]\n\tname = demo\n\tbucket = demo-artifacts\n\t%s\n"
+	                     "[stage \"staging\"]\n\tstack = demo-staging\n",
+	                     line) > 0);
+	return text;
+}
+
+static void expect_app_error(const char *line, const char *needle)
+{
+	char *text = app_with(line);
+	expect_error(text, 4, needle);
+	free(text);
+}
+
+static void template_must_stay_in_the_repository(void **state)
+{
+	expect_app_error("template = ../x.json", "template = ../x.json leaves the repository");
+	expect_app_error("template = app/../../x.yaml", "leaves the repository");
+	expect_app_error("template = /etc/template.yaml", "is an absolute path");
+	expect_app_error("template = ./.", "names the repository itself");
+}
+
+static void template_path_is_normalised(void **state)
+{
+	struct es_config *c = NULL;
+	char *text = app_with("template = ./app/../stacks//main.yaml");
+
+	assert_int_equal(load_text(text, &c), ES_OK);
+	assert_string_equal(c->template_path, "stacks/main.yaml");
+	es_config_free(c);
+	free(text);
+}
+
+static void bucket_follows_s3_rules(void **state)
+{
+	static const char *const bad[][2] = {
+	        {"bucket = ab", "3 to 63 characters"},
+	        {"bucket = Demo-Artifacts", "lower-case letters"},
+	        {"bucket = demo_artifacts", "lower-case letters"},
+	        {"bucket = -demo", "starts and ends with a letter or a digit"},
+	        {"bucket = demo..artifacts", "no '..'"},
+	        {"bucket = 192.168.1.10", "not an IP address"},
+	        {"bucket = xn--demo", "reserves"},
+	        {"bucket = demo-s3alias", "reserves"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* The good bucket line is replaced, so the bad one is line 3. */
+		char *text;
+		assert_true(asprintf(&text,
+		                     "[app]\n\tname = demo\n\t%s\n"
+		                     "[stage \"staging\"]\n\tstack = demo-staging\n",
+		                     bad[i][0]) > 0);
+		expect_error(text, 3, bad[i][1]);
+		free(text);
+	}
+}
+
+static void prefix_is_a_plain_key_prefix(void **state)
+{
+	struct es_config *c = NULL;
+	char *text;
+
+	expect_app_error("prefix = ../escape", "a '.' or '..' segment");
+	expect_app_error("prefix = a/../b", "a '.' or '..' segment");
+	expect_app_error("prefix = a/./b", "a '.' or '..' segment");
+	expect_app_error("prefix = /abs", "starts with '/'");
+	expect_app_error("prefix = a//b", "empty segment");
+	expect_app_error("prefix = a b", "only letters, digits");
+	expect_app_error("prefix = a%2e", "only letters, digits");
+	text = app_with("prefix = teams/web-site_1.0/");
+	assert_int_equal(load_text(text, &c), ES_OK);
+	assert_string_equal(c->prefix, "teams/web-site_1.0/");
+	es_config_free(c);
+	free(text);
+}
+
+static void stage_and_stack_names_are_checked(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"../up\"]\n\tstack = a\n",
+	             4, "only letters, digits, '-' and '_'");
+	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n"
+	             "[stage \"a-very-long-stage-name-beyond-32chars\"]\n\tstack = a\n",
+	             4, "1 to 32 characters");
+	expect_error(
+	        "[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"s\"]\n\tstack = my_stack\n", 5,
+	        "only letters, digits and '-'");
+}
+
+static void samples_are_bounded(void **state)
+{
+	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = /\n\tsamples = 0\n",
+	             8, "1 to 20 requests");
+	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = /\n\tsamples = 21\n",
+	             8, "1 to 20 requests");
+	/* Beyond int: not wrapped round to a small count. */
+	expect_error("[app]\n\tname = x\n\tbucket = x-artifacts\n[stage \"s\"]\n\tstack = a\n"
+	             "[check \"c\"]\n\tpath = /\n\tsamples = 4294967297\n",
+	             8, "1 to 20 requests");
+}
+
 static void starter_file_is_valid(void **state)
 {
 	char path[512];
@@ -216,6 +322,12 @@ int main(void)
 	        cmocka_unit_test(syntax_error_has_line),
 	        cmocka_unit_test(bad_number_and_regex),
 	        cmocka_unit_test(duplicate_single_value),
+	        cmocka_unit_test(template_must_stay_in_the_repository),
+	        cmocka_unit_test(template_path_is_normalised),
+	        cmocka_unit_test(bucket_follows_s3_rules),
+	        cmocka_unit_test(prefix_is_a_plain_key_prefix),
+	        cmocka_unit_test(stage_and_stack_names_are_checked),
+	        cmocka_unit_test(samples_are_bounded),
 	        cmocka_unit_test(starter_file_is_valid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

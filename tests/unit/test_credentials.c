@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "aws/cred_providers.h"
 #include "aws/credentials.h"
 #include "base/error.h"
 #include "testutil.h"
@@ -534,6 +535,171 @@ static void process_timeout(void **state)
 	                               "300 ms");
 }
 
+/* ------------------------------------------------------------ command splitting */
+
+/* cmd split into words, compared with want (a NULL-terminated list). */
+static void expect_words(const char *cmd, const char *const *want)
+{
+	char **argv;
+	size_t argc, n = 0;
+
+	if (es_cred_split_command(cmd, &argv, &argc) != ES_OK)
+		fail_msg("splitting [%s]: %s", cmd, message());
+	while (want[n])
+		n++;
+	if (argc != n)
+		fail_msg("[%s] gave %zu words, expected %zu", cmd, argc, n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[i], want[i]) != 0)
+			fail_msg("[%s] word %zu is [%s], expected [%s]", cmd, i, argv[i], want[i]);
+	assert_null(argv[argc]);
+	es_cred_argv_free(argv);
+}
+
+static void split_follows_posix_shlex(void **state)
+{
+	(void)state;
+	/* The answers are Python's shlex.split(cmd) for each line. */
+	expect_words("creds", (const char *const[]){"creds", NULL});
+	expect_words("  a \t b\n c  ", (const char *const[]){"a", "b", "c", NULL});
+	expect_words("\"/opt/my tools/creds\" --profile 'x y'",
+	             (const char *const[]){"/opt/my tools/creds", "--profile", "x y", NULL});
+	expect_words("a\\ b c", (const char *const[]){"a b", "c", NULL});
+	expect_words("'it''s' a\"b c\"d", (const char *const[]){"its", "ab cd", NULL});
+	expect_words("\"a\\\"b\" \"a\\\\b\" \"a\\b\" 'a\\b' a\\\\b",
+	             (const char *const[]){"a\"b", "a\\b", "a\\b", "a\\b", "a\\b", NULL});
+	expect_words("x '' \"\" y", (const char *const[]){"x", "", "", "y", NULL});
+	expect_words("a#b # c ~/x *.json $HOME",
+	             (const char *const[]){"a#b", "#", "c", "~/x", "*.json", "$HOME", NULL});
+	expect_words("x;y | z $(rm -rf /) `id` && w > f",
+	             (const char *const[]){"x;y", "|", "z", "$(rm", "-rf", "/)", "`id`", "&&", "w",
+	                                   ">", "f", NULL});
+}
+
+static void split_refuses_broken_lines(void **state)
+{
+	char **argv = (char **)1;
+	size_t argc = 7;
+
+	(void)state;
+	assert_int_equal(es_cred_split_command("tool \"--profile ci", &argv, &argc), ES_EINVAL);
+	assert_string_equal(message(),
+	                    "the double quote at character 6 is never closed: quote arguments as "
+	                    "in a POSIX shell, e.g. \"/path with spaces/tool\" --flag");
+	assert_null(argv);
+	assert_int_equal(argc, 0);
+	assert_int_equal(es_cred_split_command("tool 'secret-value", &argv, &argc), ES_EINVAL);
+	assert_contains(message(), "single quote at character 6 is never closed");
+	assert_lacks(message(), "secret-value");
+	assert_int_equal(es_cred_split_command("tool x\\", &argv, &argc), ES_EINVAL);
+	assert_contains(message(), "ends with a backslash");
+	assert_int_equal(es_cred_split_command(" \t ", &argv, &argc), ES_EINVAL);
+	assert_string_equal(message(), "the command is empty");
+	assert_int_equal(es_cred_split_command("", &argv, &argc), ES_EINVAL);
+}
+
+/* A program in a directory with a space in its name that writes each
+ * argument it received on a line of args.txt, then prints credentials. */
+static void process_arguments_reach_the_program_intact(void **state)
+{
+	struct fixture *f = *state;
+	struct es_credentials c;
+	char sub[4096], config[8192], *script, *args;
+
+	snprintf(sub, sizeof(sub), "%s/my tools", f->dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	script = write_script(f, "my tools/args.sh",
+	                      "for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done "
+	                      "> \"$(dirname \"$0\")/args.txt\"\n"
+	                      "echo '{\"Version\": 1, \"AccessKeyId\": \"ASIAARGS\", "
+	                      "\"SecretAccessKey\": \"args-secret\"}'\n");
+	snprintf(config, sizeof(config),
+	         "[profile ci]\ncredential_process = \"%s\" --role 'two words' "
+	         "a;touch\\ %s/semicolon | touch %s/pipe $(touch %s/dollar) `touch %s/backtick` "
+	         "\"quoted \\\"inner\\\" text\"\n",
+	         script, f->dir, f->dir, f->dir, f->dir);
+	write_file(f, "config", config);
+	setenv("AWS_PROFILE", "ci", 1);
+	resolve_ok(NULL, &c);
+	assert_string_equal(c.access_key_id, "ASIAARGS");
+	es_credentials_free(&c);
+
+	snprintf(sub, sizeof(sub), "%s/my tools/args.txt", f->dir);
+	args = tu_read_file(sub, NULL);
+	assert_non_null(args);
+	snprintf(config, sizeof(config),
+	         "[--role]\n[two words]\n[a;touch %s/semicolon]\n[|]\n[touch]\n[%s/pipe]\n"
+	         "[$(touch]\n[%s/dollar)]\n[`touch]\n[%s/backtick`]\n[quoted \"inner\" text]\n",
+	         f->dir, f->dir, f->dir, f->dir);
+	assert_string_equal(args, config);
+	free(args);
+	/* Nothing in the line ran as a command. */
+	static const char *const never[] = {"semicolon", "pipe", "dollar", "backtick"};
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		struct stat st;
+		snprintf(sub, sizeof(sub), "%s/%s", f->dir, never[i]);
+		if (stat(sub, &st) == 0)
+			fail_msg("%s was created: the command line went through a shell", never[i]);
+	}
+	free(script);
+}
+
+static void process_program_found_in_path(void **state)
+{
+	struct fixture *f = *state;
+	struct es_credentials c;
+	char *script, path[8192];
+	const char *old = getenv("PATH");
+	char *saved = old ? strdup(old) : NULL;
+
+	script = write_script(f, "edgeship-test-creds",
+	                      "echo '{\"Version\": 1, \"AccessKeyId\": \"ASIAPATH\", "
+	                      "\"SecretAccessKey\": \"path-secret\"}'\n");
+	snprintf(path, sizeof(path), "%s:%s", f->dir, saved ? saved : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	write_file(f, "config", "[profile ci]\ncredential_process = edgeship-test-creds --x\n");
+	setenv("AWS_PROFILE", "ci", 1);
+	resolve_ok(NULL, &c);
+	assert_string_equal(c.access_key_id, "ASIAPATH");
+	es_credentials_free(&c);
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+	free(script);
+}
+
+static void process_program_not_found(void **state)
+{
+	struct fixture *f = *state;
+
+	write_file(f, "config",
+	           "[profile ci]\ncredential_process = edgeship-no-such-helper --secret s3kr1t\n");
+	setenv("AWS_PROFILE", "ci", 1);
+	resolve_fails(NULL, ES_ECREDS);
+	assert_string_equal(message(), "credential_process for profile ci: cannot run "
+	                               "edgeship-no-such-helper: No such file or directory "
+	                               "(looked up in PATH)");
+	write_file(f, "config", "[profile ci]\ncredential_process = /nonexistent/helper\n");
+	resolve_fails(NULL, ES_ECREDS);
+	assert_string_equal(message(), "credential_process for profile ci: cannot run "
+	                               "/nonexistent/helper: No such file or directory");
+}
+
+static void process_unterminated_quote_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	write_file(f, "config",
+	           "[profile ci]\ncredential_process = \"/opt/my tools/creds --token abc\n");
+	setenv("AWS_PROFILE", "ci", 1);
+	resolve_fails(NULL, ES_ECREDS);
+	assert_string_equal(message(),
+	                    "credential_process for profile ci: the double quote at character 1 "
+	                    "is never closed: quote arguments as in a POSIX shell, e.g. "
+	                    "\"/path with spaces/tool\" --flag");
+	assert_lacks(message(), "abc");
+}
+
 /* ------------------------------------------------------------ assumed roles */
 
 static const char role_config[] = "[profile base]\n"
@@ -917,6 +1083,12 @@ int main(void)
 	        T(process_expired),
 	        T(process_bad_expiration),
 	        T(process_timeout),
+	        T(split_follows_posix_shlex),
+	        T(split_refuses_broken_lines),
+	        T(process_arguments_reach_the_program_intact),
+	        T(process_program_found_in_path),
+	        T(process_program_not_found),
+	        T(process_unterminated_quote_is_refused),
 	        T(role_source_profile),
 	        T(role_cached),
 	        T(role_chained),

@@ -374,7 +374,7 @@ static void excludes_are_honoured(void **state)
 	char *dir = tu_mkdtemp();
 	struct es_buf b = ES_BUF_INIT;
 	const char *const ex[] = {"*.log", "test/*", "node_modules", "src/*.map"};
-	struct es_zip_options o = {ex, 4};
+	struct es_zip_options o = {.excludes = ex, .n_excludes = 4};
 
 	put(dir, "index.js", "i\n");
 	put(dir, "debug.log", "x\n");
@@ -419,7 +419,7 @@ static void zip_dir_refuses_missing_and_empty(void **state)
 	char *dir = tu_mkdtemp();
 	struct es_buf b = ES_BUF_INIT;
 	const char *const ex[] = {"*"};
-	struct es_zip_options o = {ex, 1};
+	struct es_zip_options o = {.excludes = ex, .n_excludes = 1};
 
 	assert_int_equal(es_zip_dir("/nonexistent/dir", NULL, &b, NULL), ES_ENOTFOUND);
 	assert_string_equal(es_error_last()->message, "/nonexistent/dir: no such directory");
@@ -510,14 +510,13 @@ static void missing_path_is_a_clear_error(void **state)
 {
 	char *dir = tu_mkdtemp();
 	char *tpl = join(dir, "template.yaml");
-	char want[512];
 	struct es_packaged p;
 
 	put(dir, "template.yaml", fn_template);
 	assert_int_equal(es_package_template(tpl, &opts, &p), ES_ENOTFOUND);
-	snprintf(want, sizeof(want), "%s: resource Fn property CodeUri: path src/ does not exist",
-	         tpl);
-	assert_string_equal(es_error_last()->message, want);
+	assert_string_equal(es_error_last()->message,
+	                    "template.yaml:6: resource Fn property CodeUri: path src/ does not "
+	                    "exist");
 	assert_null(p.template);
 	assert_int_equal(p.n_artifacts, 0);
 	free(tpl);
@@ -649,21 +648,290 @@ static void definition_uri_is_uploaded_as_is(void **state)
 	cleanup(dir);
 }
 
-static void paths_outside_the_root_are_flagged(void **state)
+/* Options whose root is dir (the repository being packaged). */
+static struct es_package_options rooted(const char *dir)
+{
+	struct es_package_options o = opts;
+	o.root = dir;
+	return o;
+}
+
+/* Package dir/rel with root dir; expect a refusal whose message is want. */
+static void expect_refused(const char *dir, const char *rel, const char *want)
+{
+	struct es_package_options o = rooted(dir);
+	char *tpl = join(dir, rel);
+	struct es_packaged p;
+
+	assert_int_equal(es_package_template(tpl, &o, &p), ES_EREFUSED);
+	if (!strstr(es_error_last()->message, want))
+		fail_msg("expected \"%s\" in: %s", want, es_error_last()->message);
+	assert_null(p.template);
+	assert_int_equal(p.n_artifacts, 0);
+	free(tpl);
+}
+
+static void subfolder_template_may_use_parent_inside_the_repository(void **state)
 {
 	char *dir = tu_mkdtemp();
 	char *tpl = join(dir, "app/template.yaml");
+	struct es_package_options o = rooted(dir);
 	struct es_packaged p;
 
 	put(dir, "app/template.yaml",
 	    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
 	    "    Properties: {CodeUri: ../shared}\n");
 	put(dir, "shared/x.js", "x\n");
-	assert_int_equal(es_package_template(tpl, &opts, &p), ES_OK);
+	assert_int_equal(es_package_template(tpl, &o, &p), ES_OK);
 	assert_int_equal(p.n_artifacts, 1);
 	assert_true(p.artifacts[0].outside_root);
+	assert_string_equal(p.artifacts[0].property, "CodeUri");
 	es_packaged_free(&p);
+	/* Without a repository root, the template's directory is the limit. */
+	assert_int_equal(es_package_template(tpl, &opts, &p), ES_EREFUSED);
+	assert_string_equal(es_error_last()->message,
+	                    "template.yaml:4: resource Fn property CodeUri: ../shared leaves the "
+	                    "template's directory: only files committed in the template's "
+	                    "directory are deployed; move them into it and point CodeUri at "
+	                    "them, e.g. CodeUri: src/");
 	free(tpl);
+	cleanup(dir);
+}
+
+static void parent_outside_the_repository_is_refused(void **state)
+{
+	char *dir = tu_mkdtemp();
+
+	put(dir, "repo/template.yaml",
+	    "Transform: AWS::Serverless-2016-10-31\n"
+	    "Resources:\n"
+	    "  Fn:\n"
+	    "    Type: AWS::Serverless::Function\n"
+	    "    Properties:\n"
+	    "      Handler: index.handler\n"
+	    "      CodeUri: ../outside-dir/\n");
+	put(dir, "outside-dir/secret.js", "secret\n");
+	char *repo = join(dir, "repo");
+	expect_refused(repo, "template.yaml",
+	               "template.yaml:7: resource Fn property CodeUri: ../outside-dir/ leaves the "
+	               "repository: only files committed in the repository are deployed; move "
+	               "them into it and point CodeUri at them, e.g. CodeUri: src/");
+	/* Climbing out and back in through the root's own name still leaves. */
+	put(dir, "repo/sub/t.yaml",
+	    "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n"
+	    "    Properties:\n      Code: ../../repo/sub\n");
+	expect_refused(repo, "sub/t.yaml",
+	               "sub/t.yaml:5: resource Fn property Code: ../../repo/sub leaves the "
+	               "repository");
+	free(repo);
+	cleanup(dir);
+}
+
+static void absolute_paths_are_refused(void **state)
+{
+	char *dir = tu_mkdtemp();
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	         "Resources:\n  Api:\n    Type: AWS::Serverless::Api\n"
+	         "    Properties:\n      StageName: v1\n      DefinitionUri: %s/api.yaml\n",
+	         dir);
+	put(dir, "template.yaml", text);
+	put(dir, "api.yaml", "openapi: 3.0.1\n");
+	expect_refused(dir, "template.yaml",
+	               "template.yaml:6: resource Api property DefinitionUri: ");
+	expect_refused(dir, "template.yaml", "/api.yaml is an absolute path");
+	cleanup(dir);
+}
+
+static void symlink_escapes_are_refused(void **state)
+{
+	char *dir = tu_mkdtemp();
+	char *outside = tu_mkdtemp();
+	char *link;
+
+	put(outside, "code/index.js", "leak\n");
+	/* A property that names a link out of the tree. */
+	put(dir, "template.yaml",
+	    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+	    "    Properties:\n      CodeUri: vendored\n");
+	link = join(dir, "vendored");
+	char *target = join(outside, "code");
+	assert_int_equal(symlink(target, link), 0);
+	expect_refused(dir, "template.yaml",
+	               "template.yaml:5: resource Fn property CodeUri: vendored goes through a "
+	               "symbolic link to ");
+	expect_refused(dir, "template.yaml", "outside the repository");
+	free(link);
+
+	/* A link inside a zipped directory. */
+	put(dir, "template.yaml",
+	    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+	    "    Properties:\n      CodeUri: src/\n");
+	put(dir, "src/index.js", "ok\n");
+	link = join(dir, "src/lib");
+	assert_int_equal(symlink(target, link), 0);
+	expect_refused(dir, "template.yaml",
+	               "template.yaml:5: resource Fn property CodeUri: src/lib is a symbolic "
+	               "link to ");
+	free(link);
+	link = join(dir, "src/lib");
+	unlink(link);
+	free(link);
+
+	/* The template itself. */
+	char *real_tpl = join(outside, "t.yaml");
+	put(outside, "t.yaml", "Resources: {}\n");
+	link = join(dir, "linked.yaml");
+	assert_int_equal(symlink(real_tpl, link), 0);
+	expect_refused(dir, "linked.yaml", "linked.yaml is a symbolic link to ");
+	free(link);
+	free(real_tpl);
+	free(target);
+	cleanup(outside);
+	cleanup(dir);
+}
+
+static void nested_templates_share_the_root(void **state)
+{
+	char *dir = make_app("Resources:\n  Child:\n    Type: AWS::Serverless::Application\n"
+	                     "    Properties:\n      Location: nested/child.yaml\n",
+	                     false);
+	struct es_package_options o = rooted(dir);
+	struct es_packaged p;
+	char *tpl = join(dir, "template.yaml");
+
+	/* The child may reach the root's src/ … */
+	put(dir, "nested/child.yaml",
+	    "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n"
+	    "    Properties: {Code: ../src}\n");
+	assert_int_equal(es_package_template(tpl, &o, &p), ES_OK);
+	assert_int_equal(p.n_artifacts, 2);
+	assert_string_equal(p.artifacts[1].property, "Location");
+	assert_non_null(strstr(json_string_value(prop(&p, "Child", "Location")),
+	                       "https://s3.amazonaws.com/artifact-bucket/app/templates/"));
+	es_packaged_free(&p);
+	/* … but not beyond it, and the message names the child and its line. */
+	put(dir, "nested/child.yaml",
+	    "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n"
+	    "    Properties:\n      Handler: x\n      Code: ../../elsewhere\n");
+	expect_refused(dir, "template.yaml",
+	               "nested/child.yaml:6: resource Fn property Code: ../../elsewhere leaves "
+	               "the repository");
+	free(tpl);
+	cleanup(dir);
+}
+
+static void every_exported_property_is_packaged(void **state)
+{
+	char *dir = make_app("Metadata:\n"
+	                     "  AWS::ServerlessRepo::Application:\n"
+	                     "    ReadmeUrl: docs/README.txt\n"
+	                     "Resources:\n"
+	                     "  Rest:\n"
+	                     "    Type: AWS::ApiGateway::RestApi\n"
+	                     "    Properties:\n"
+	                     "      BodyS3Location: api/openapi.yaml\n"
+	                     "  Job:\n"
+	                     "    Type: AWS::Glue::Job\n"
+	                     "    Properties:\n"
+	                     "      Command: {Name: glueetl, ScriptLocation: jobs/etl.py}\n"
+	                     "  Repo:\n"
+	                     "    Type: AWS::CodeCommit::Repository\n"
+	                     "    Properties:\n"
+	                     "      RepositoryName: seed\n"
+	                     "      Code: {S3: src}\n"
+	                     "  Machine:\n"
+	                     "    Type: AWS::StepFunctions::StateMachine\n"
+	                     "    Properties:\n"
+	                     "      DefinitionS3Location: {Bucket: elsewhere, Key: k}\n"
+	                     "  Bucket:\n"
+	                     "    Type: AWS::S3::Bucket\n"
+	                     "    Properties:\n"
+	                     "      Fn::Transform:\n"
+	                     "        Name: AWS::Include\n"
+	                     "        Parameters: {Location: snippets/bucket.yaml}\n",
+	                     false);
+	struct es_package_options o = rooted(dir);
+	struct es_packaged p;
+	char *tpl = join(dir, "template.yaml");
+
+	put(dir, "docs/README.txt", "read me\n");
+	put(dir, "api/openapi.yaml", "openapi: 3.0.1\n");
+	put(dir, "jobs/etl.py", "print(1)\n");
+	put(dir, "snippets/bucket.yaml", "BucketName: b\n");
+	assert_int_equal(es_package_template(tpl, &o, &p), ES_OK);
+	assert_int_equal(p.n_artifacts, 5);
+	json_t *body = prop(&p, "Rest", "BodyS3Location");
+	assert_string_equal(json_string_value(json_object_get(body, "Bucket")), "artifact-bucket");
+	assert_non_null(strstr(json_string_value(json_object_get(body, "Key")), ".yaml"));
+	const char *script =
+	        json_string_value(json_object_get(prop(&p, "Job", "Command"), "ScriptLocation"));
+	assert_int_equal(strncmp(script, "s3://artifact-bucket/app/artifacts/", 35), 0);
+	json_t *seed = json_object_get(prop(&p, "Repo", "Code"), "S3");
+	assert_non_null(strstr(json_string_value(json_object_get(seed, "Key")), ".zip"));
+	/* An S3 location already given is left alone. */
+	assert_string_equal(json_string_value(json_object_get(
+	                            prop(&p, "Machine", "DefinitionS3Location"), "Bucket")),
+	                    "elsewhere");
+	json_t *params = json_object_get(prop(&p, "Bucket", "Fn::Transform"), "Parameters");
+	assert_int_equal(strncmp(json_string_value(json_object_get(params, "Location")),
+	                         "s3://artifact-bucket/app/artifacts/", 35),
+	                 0);
+	const char *readme = json_string_value(
+	        json_object_get(json_object_get(json_object_get(p.template, "Metadata"),
+	                                        "AWS::ServerlessRepo::Application"),
+	                        "ReadmeUrl"));
+	assert_int_equal(strncmp(readme, "s3://artifact-bucket/app/artifacts/", 35), 0);
+	es_packaged_free(&p);
+
+	/* Each of them is confined too. */
+	put(dir, "template.yaml",
+	    "Resources:\n"
+	    "  Bucket:\n"
+	    "    Type: AWS::S3::Bucket\n"
+	    "    Properties:\n"
+	    "      Tags:\n"
+	    "        - Fn::Transform:\n"
+	    "            Name: AWS::Include\n"
+	    "            Parameters:\n"
+	    "              Location: ../include.yaml\n");
+	expect_refused(dir, "template.yaml",
+	               "template.yaml:9: AWS::Include Location: ../include.yaml leaves the "
+	               "repository");
+	put(dir, "template.yaml",
+	    "Resources:\n  Job:\n    Type: AWS::Glue::Job\n    Properties:\n"
+	    "      Command:\n        ScriptLocation: /etc/passwd\n");
+	expect_refused(dir, "template.yaml",
+	               "template.yaml:6: resource Job property Command.ScriptLocation: /etc/passwd "
+	               "is an absolute path");
+	put(dir, "template.yaml",
+	    "Metadata:\n  AWS::ServerlessRepo::Application:\n    LicenseUrl: ../LICENSE\n");
+	expect_refused(dir, "template.yaml",
+	               "template.yaml:3: Metadata LicenseUrl: ../LICENSE leaves the repository");
+	free(tpl);
+	cleanup(dir);
+}
+
+static void json_template_errors_name_the_line(void **state)
+{
+	char *dir = tu_mkdtemp();
+
+	put(dir, "template.json",
+	    "{\n"
+	    "  \"Resources\": {\n"
+	    "    \"Fn\": {\n"
+	    "      \"Type\": \"AWS::Serverless::Function\",\n"
+	    "      \"Properties\": {\n"
+	    "        \"Handler\": \"index.handler\",\n"
+	    "        \"CodeUri\": \"../x\"\n"
+	    "      }\n"
+	    "    }\n"
+	    "  }\n"
+	    "}\n");
+	expect_refused(dir, "template.json",
+	               "template.json:7: resource Fn property CodeUri: ../x leaves the "
+	               "repository");
 	cleanup(dir);
 }
 
@@ -724,7 +992,13 @@ int main(void)
 	        cmocka_unit_test(template_json_is_stable),
 	        cmocka_unit_test(single_file_is_zipped_unless_zip),
 	        cmocka_unit_test(definition_uri_is_uploaded_as_is),
-	        cmocka_unit_test(paths_outside_the_root_are_flagged),
+	        cmocka_unit_test(subfolder_template_may_use_parent_inside_the_repository),
+	        cmocka_unit_test(parent_outside_the_repository_is_refused),
+	        cmocka_unit_test(absolute_paths_are_refused),
+	        cmocka_unit_test(symlink_escapes_are_refused),
+	        cmocka_unit_test(nested_templates_share_the_root),
+	        cmocka_unit_test(every_exported_property_is_packaged),
+	        cmocka_unit_test(json_template_errors_name_the_line),
 	        cmocka_unit_test(nested_stack_is_packaged),
 	        cmocka_unit_test(bucket_is_required),
 	};

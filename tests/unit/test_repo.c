@@ -171,6 +171,43 @@ static void export_writes_the_commit_not_the_worktree(void **state)
 	es_repo_free(r);
 }
 
+static void export_refuses_links_out_of_the_commit(void **state)
+{
+	struct es_repo *r;
+	char out[1024], want[256], start[41];
+
+	assert_int_equal(es_repo_discover(dir, &r), ES_OK);
+	assert_int_equal(es_repo_resolve(r, "HEAD", start), ES_OK);
+	/* A link that stays inside is written as a link and allowed. */
+	sh("cd %s && ln -s src/index.js current.js && git add current.js && "
+	   "git commit -qm 'inside link'",
+	   dir);
+	snprintf(out, sizeof(out), "%s.export-in", dir);
+	assert_int_equal(es_repo_export(r, "HEAD", out), ES_OK);
+	tu_rmtree(out);
+	/* Links that reach outside, absolute or climbing, are refused. */
+	sh("cd %s && mkdir -p lib && ln -s /etc lib/system && git add lib && "
+	   "git commit -qm 'absolute link'",
+	   dir);
+	snprintf(out, sizeof(out), "%s.export-abs", dir);
+	assert_int_equal(es_repo_export(r, "HEAD", out), ES_EREFUSED);
+	assert_non_null(strstr(es_error_last()->message,
+	                       "lib/system is a symbolic link to /etc, outside the repository"));
+	tu_rmtree(out);
+	sh("cd %s && git rm -q lib/system && mkdir -p lib && ln -s ../../.. lib/up && git add lib "
+	   "&& "
+	   "git commit -qm 'climbing link'",
+	   dir);
+	snprintf(out, sizeof(out), "%s.export-up", dir);
+	assert_int_equal(es_repo_export(r, "HEAD", out), ES_EREFUSED);
+	snprintf(want, sizeof(want), "lib/up is a symbolic link to ");
+	assert_non_null(strstr(es_error_last()->message, want));
+	tu_rmtree(out);
+	/* Leave the history as the other tests expect it. */
+	sh("cd %s && git reset -q --hard %s", dir, start);
+	es_repo_free(r);
+}
+
 static void revert_creates_the_inverse_commit(void **state)
 {
 	struct es_repo *r;
@@ -212,6 +249,7 @@ int main(void)
 	        cmocka_unit_test(resolve_revisions),
 	        cmocka_unit_test(commit_detail_lists_files_and_patch),
 	        cmocka_unit_test(export_writes_the_commit_not_the_worktree),
+	        cmocka_unit_test(export_refuses_links_out_of_the_commit),
 	        cmocka_unit_test(revert_creates_the_inverse_commit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

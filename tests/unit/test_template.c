@@ -375,6 +375,80 @@ static void error_unknown_alias(void **state)
 	            "template.yaml:1:4: alias *nope names no anchor defined before it");
 }
 
+/* ------------------------------------------------------------ line numbers */
+
+static void lines_name_where_each_value_is_written(void **state)
+{
+	static const char text[] = "Resources:\n"                          /* 1 */
+	                           "  Fn:\n"                               /* 2 */
+	                           "    Type: AWS::Serverless::Function\n" /* 3 */
+	                           "    Properties:\n"                     /* 4 */
+	                           "      CodeUri: src/\n"                 /* 5 */
+	                           "      Layers:\n"                       /* 6 */
+	                           "        - !Ref L1\n"                   /* 7 */
+	                           "        -\n"                           /* 8 */
+	                           "          Ref: L2\n"                   /* 9 */
+	                           "  Odd/Name~x:\n"                       /* 10 */
+	                           "    Type: X\n"                         /* 11 */
+	                           "Defaults: &d {Timeout: 3}\n"           /* 12 */
+	                           "Globals:\n"                            /* 13 */
+	                           "  <<: *d\n"                            /* 14 */
+	                           "  Runtime: nodejs18.x\n";              /* 15 */
+	json_t *t = NULL, *lines = NULL;
+
+	(void)state;
+	assert_int_equal(es_template_parse_lines(text, strlen(text), "t.yaml", &t, &lines), ES_OK);
+	assert_non_null(lines);
+	assert_int_equal(es_template_line(lines, "/Resources"), 1);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn/Properties/CodeUri"), 5);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn/Properties/Layers/0"), 7);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn/Properties/Layers/1/Ref"), 9);
+	assert_int_equal(es_template_line(lines, "/Resources/Odd~1Name~0x/Type"), 11);
+	assert_int_equal(es_template_line(lines, "/Globals/Runtime"), 15);
+	/* Merged and aliased values have no line of their own: the nearest
+	 * ancestor written in the text stands for them. */
+	assert_int_equal(es_template_line(lines, "/Globals/Timeout"), 13);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn/Properties/Missing/Deep"), 4);
+	assert_int_equal(es_template_line(lines, "/Nowhere"), 0);
+	assert_int_equal(es_template_line(NULL, "/Resources"), 0);
+	/* The value is the same as without lines. */
+	char *dump = es_template_dump(t);
+	json_t *plain = NULL;
+	assert_int_equal(es_template_parse(text, strlen(text), "t.yaml", &plain), ES_OK);
+	char *dump_plain = es_template_dump(plain);
+	assert_string_equal(dump, dump_plain);
+	free(dump);
+	free(dump_plain);
+	json_decref(plain);
+	json_decref(lines);
+	json_decref(t);
+}
+
+static void lines_of_a_json_template(void **state)
+{
+	static const char text[] = "{\n"
+	                           "  \"Resources\": {\n"
+	                           "    \"Fn\": {\n"
+	                           "      \"Properties\": {\"CodeUri\": \"src/\",\n"
+	                           "                     \"Layers\": [\"a\", \"b\"]}\n"
+	                           "    }\n"
+	                           "  }\n"
+	                           "}\n";
+	json_t *t = NULL, *lines = NULL;
+
+	(void)state;
+	assert_int_equal(es_template_parse_lines(text, strlen(text), "t.json", &t, &lines), ES_OK);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn"), 3);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn/Properties/CodeUri"), 4);
+	assert_int_equal(es_template_line(lines, "/Resources/Fn/Properties/Layers/1"), 5);
+	json_decref(lines);
+	json_decref(t);
+	/* A parse error leaves neither value nor lines. */
+	assert_int_equal(es_template_parse_lines("{\"a\": }", 7, "t.json", &t, &lines), ES_EPARSE);
+	assert_null(t);
+	assert_null(lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +494,8 @@ int main(void)
 	        cmocka_unit_test(error_not_a_mapping),
 	        cmocka_unit_test(error_two_documents),
 	        cmocka_unit_test(error_unknown_alias),
+	        cmocka_unit_test(lines_name_where_each_value_is_written),
+	        cmocka_unit_test(lines_of_a_json_template),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include "release.h"
 #include "report.h"
 #include "base/timefmt.h"
+#include "validate.h"
 
 static bool refuse_read_only(struct es_cli *cli, const char *command)
 {
@@ -216,36 +217,63 @@ int es_cmd_invalidate(struct es_cli *cli)
 int es_cmd_validate(struct es_cli *cli)
 {
 	struct ctx c;
-	struct es_check_result results[ES_MODEL_MAX_CHECKS];
-	size_t n;
-	bool passed;
+	struct es_validation *v = calloc(1, sizeof(*v));
 	int rc;
 
+	if (!v)
+		return es_cli_fail(cli, "validate", es_fail(ES_ENOMEM, "out of memory"));
 	rc = ctx_open(cli, &c, true);
 	if (rc) {
 		ctx_free(&c);
+		free(v);
 		return es_cli_fail(cli, "validate", rc);
 	}
 	const struct es_stage_conf *first = es_config_first_stage(c.conf);
 	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
-	rc = es_validate(c.aws, c.conf, stage, results, ES_MODEL_MAX_CHECKS, &n, &passed);
+	rc = es_validate(c.aws, c.conf, stage, v);
 	if (rc) {
 		ctx_free(&c);
+		free(v);
 		return es_cli_fail(cli, "validate", rc);
 	}
 	if (cli->json) {
-		char *j = es_validation_json(stage, results, n, passed);
+		char *j = es_validation_json(v);
 		if (j)
 			puts(j);
 		free(j);
 	} else {
-		for (size_t i = 0; i < n; i++)
-			es_printf("%s %-20s %3ld %7.1f ms  %s\n",
-			          results[i].passed ? "pass" : "FAIL", results[i].name,
-			          results[i].status, results[i].latency_ms, results[i].detail);
-		es_printf("%s: validation %s\n", stage, passed ? "passed" : "failed");
+		for (size_t i = 0; i < v->n_checks; i++) {
+			const struct es_check_run *k = &v->checks[i];
+			es_printf("%s %-20s %3ld %7.1f ms  %d/%d ok  %s\n",
+			          k->result.passed ? "pass" : "FAIL", k->result.name,
+			          k->result.status, k->result.latency_ms, k->n_ok, k->n_samples,
+			          k->url);
+			if (k->n_samples == 0)
+				es_printf("     %s\n", k->result.detail);
+			/* Which samples failed, and why. */
+			for (int s = 0; s < k->n_samples; s++)
+				if (!k->samples[s].ok)
+					es_printf("     sample %d: %s\n", s + 1, k->samples[s].why);
+		}
+		if (v->n_checks == 0)
+			es_printf("no [check] applies to stage %s: add one to %s\n", stage,
+			          ES_CONFIG_FILE);
+		es_printf("%s: validation %s for release %s (stack %s", stage,
+		          v->passed ? "passed" : "failed", v->release, v->stack_status);
+		if (v->distribution_id[0])
+			es_printf(", distribution %s %s", v->distribution_id,
+			          v->distribution_status);
+		es_printf("), recorded as #%ld\n", v->seq);
+		if (v->passed && v->distribution_id[0] &&
+		    strcmp(v->distribution_status, "Deployed") != 0)
+			es_printf(
+			        "note: the distribution was %s, so this validation does not count "
+			        "for promotion: validate again once it is Deployed\n",
+			        v->distribution_status);
 	}
+	bool passed = v->passed;
 	ctx_free(&c);
+	free(v);
 	return passed ? ES_EXIT_OK : ES_EXIT_FAILURE;
 }
 

@@ -164,6 +164,9 @@ int es_cmd_status(struct es_cli *cli)
 				es_printf("  last       #%ld %s %s %s by %s, %s\n", s->last.seq,
 				          s->last.kind, s->last.phase, s->last.result, s->last.who,
 				          short_when(s->last.when, ago, sizeof(ago)));
+			if (s->validation[0] && s->exists)
+				es_printf("  validation %s: %s\n", s->validation,
+				          s->validation_note);
 			if (s->lock.held) {
 				char left[32];
 				es_printf("  lock       %s by %s since %s, %s %s\n",

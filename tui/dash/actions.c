@@ -11,6 +11,7 @@
 #include "dash.h"
 #include "base/error.h"
 #include "base/timefmt.h"
+#include "validate.h"
 
 static const char *req_name(enum es_request r)
 {
@@ -270,23 +271,34 @@ static void run_revert(struct es_dash *d)
 static void run_validate(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
-	struct es_check_result res[ES_MODEL_MAX_CHECKS];
-	size_t n = 0;
-	bool passed = false;
+	struct es_validation *v = calloc(1, sizeof(*v));
 
-	es_dash_message(d, false, "validating %s\u2026", sc->name);
-	int rc = es_validate(d->aws, d->conf, sc->name, res, ES_MODEL_MAX_CHECKS, &n, &passed);
-	if (rc != ES_OK) {
+	if (!v) {
+		es_fail(ES_ENOMEM, "out of memory");
 		es_dash_fail(d, "validation");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		es_dash_log(d, res[i].passed ? ES_ACT_INFO : ES_ACT_ERROR,
-		            "check %s on %s: %s %ld %.0fms %s", res[i].name, sc->name,
-		            res[i].passed ? "pass" : "FAIL", res[i].status, res[i].latency_ms,
-		            res[i].detail);
-	es_dash_message(d, !passed, "validation of %s: %s (%zu check%s)", sc->name,
-	                passed ? "passed" : "FAILED", n, n == 1 ? "" : "s");
+	es_dash_message(d, false, "validating %s\u2026", sc->name);
+	int rc = es_validate(d->aws, d->conf, sc->name, v);
+	if (rc != ES_OK) {
+		free(v);
+		es_dash_fail(d, "validation");
+		return;
+	}
+	for (size_t i = 0; i < v->n_checks; i++) {
+		const struct es_check_result *r = &v->checks[i].result;
+		es_dash_log(d, r->passed ? ES_ACT_INFO : ES_ACT_ERROR,
+		            "check %s on %s: %s %ld %.0fms %s", r->name, sc->name,
+		            r->passed ? "pass" : "FAIL", r->status, r->latency_ms, r->detail);
+	}
+	if (v->passed && v->distribution_id[0] && strcmp(v->distribution_status, "Deployed") != 0)
+		es_dash_log(d, ES_ACT_WARN,
+		            "validation of %s ran while its distribution was %s: it does not count "
+		            "for promotion",
+		            sc->name, v->distribution_status);
+	es_dash_message(d, !v->passed, "validation of %s: %s (%zu check%s)", sc->name,
+	                v->passed ? "passed" : "FAILED", v->n_checks, v->n_checks == 1 ? "" : "s");
+	free(v);
 	if (d->model)
 		es_model_refresh(d->model);
 }
