@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,9 @@ struct cached_role {
 	struct cached_role *next;
 };
 
+/* Shared by the loop and background jobs, so guarded. */
 static struct cached_role *role_cache;
+static pthread_mutex_t role_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct cached_role **cache_find(const char *key)
 {
@@ -137,25 +140,24 @@ static void cache_drop(struct cached_role **p)
 
 static bool cache_get(const char *key, struct es_credentials *out)
 {
-	struct cached_role **p = cache_find(key);
+	struct cached_role **p;
+	bool hit = false;
 
-	if (!p)
-		return false;
-	if (es_credentials_expiring(&(*p)->creds, time(NULL), CACHE_MARGIN)) {
+	pthread_mutex_lock(&role_cache_mu);
+	p = cache_find(key);
+	if (p && es_credentials_expiring(&(*p)->creds, time(NULL), CACHE_MARGIN))
 		cache_drop(p);
-		return false;
-	}
-	return es_credentials_copy(out, &(*p)->creds) == ES_OK;
+	else if (p)
+		hit = es_credentials_copy(out, &(*p)->creds) == ES_OK;
+	pthread_mutex_unlock(&role_cache_mu);
+	return hit;
 }
 
 static void cache_put(const char *key, const struct es_credentials *creds)
 {
-	struct cached_role **p = cache_find(key);
-	struct cached_role *e;
+	struct cached_role **p;
+	struct cached_role *e = calloc(1, sizeof(*e));
 
-	if (p)
-		cache_drop(p);
-	e = calloc(1, sizeof(*e));
 	if (!e)
 		return;
 	e->key = strdup(key);
@@ -164,14 +166,21 @@ static void cache_put(const char *key, const struct es_credentials *creds)
 		free(e);
 		return;
 	}
+	pthread_mutex_lock(&role_cache_mu);
+	p = cache_find(key);
+	if (p)
+		cache_drop(p);
 	e->next = role_cache;
 	role_cache = e;
+	pthread_mutex_unlock(&role_cache_mu);
 }
 
 void es_credentials_cache_clear(void)
 {
+	pthread_mutex_lock(&role_cache_mu);
 	while (role_cache)
 		cache_drop(&role_cache);
+	pthread_mutex_unlock(&role_cache_mu);
 }
 
 static int from_profile(struct chain *ch, const char *profile, bool as_source,

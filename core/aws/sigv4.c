@@ -67,7 +67,7 @@ static int hmac_sha256(const void *key, size_t key_len, const void *data, size_t
 
 /* The key only changes with the day, so one derivation (four HMACs) serves
  * every request of that day. Entries are found by a SHA-256 of the secret:
- * the secret itself is never kept. Not thread-safe: edgeship has one thread. */
+ * the secret itself is never kept. One per thread. */
 #define KEY_CACHE_SLOTS 8
 
 struct key_slot {
@@ -79,8 +79,9 @@ struct key_slot {
 	unsigned char key[32];
 };
 
-static struct key_slot key_cache[KEY_CACHE_SLOTS];
-static size_t key_cache_next;
+/* Per thread: a background job signs with its own cache. */
+static _Thread_local struct key_slot key_cache[KEY_CACHE_SLOTS];
+static _Thread_local size_t key_cache_next;
 
 void es_sigv4_cache_clear(void)
 {
