@@ -14,6 +14,20 @@
 
 /* ------------------------------------------------------------ events */
 
+/* The deploy whose preparation this thread runs: its progress lines go to
+ * the owner through the job. */
+static _Thread_local struct es_deploy *preparing;
+
+void es_dp_preparing(struct es_deploy *d)
+{
+	preparing = d;
+}
+
+bool es_dp_preparing_here(const struct es_deploy *d)
+{
+	return preparing == d;
+}
+
 /* Events go to the owner until it lets go (es_deploy_free while running). */
 void es_dp_deliver(struct es_deploy *d, const struct es_deploy_event *ev)
 {
@@ -24,6 +38,12 @@ void es_dp_deliver(struct es_deploy *d, const struct es_deploy_event *ev)
 void es_dp_emit(struct es_deploy *d, enum es_deploy_event_kind k, const char *text)
 {
 	struct es_deploy_event ev = {.kind = k, .text = text};
+
+	/* From the preparation's thread, a line travels through the job. */
+	if (es_dp_preparing_here(d)) {
+		es_job_progress(d->prep_job, "%s", text);
+		return;
+	}
 	es_dp_deliver(d, &ev);
 }
 
@@ -72,13 +92,13 @@ static json_t *base_record(struct es_deploy *d, const char *phase)
 	return r;
 }
 
-int es_dp_write_intent(struct es_deploy *d)
+int es_dp_write_intent(struct es_deploy *d, struct es_ledger *ledger)
 {
 	json_t *r = base_record(d, "intent");
 	int rc;
 
 	json_object_set_new(r, "intent_seq", json_integer(0));
-	rc = es_ledger_append(d->ledger, r, &d->res.intent_seq);
+	rc = es_ledger_append(ledger, r, &d->res.intent_seq);
 	json_decref(r);
 	return rc;
 }
@@ -1089,6 +1109,12 @@ void es_deploy_detach(struct es_deploy *d, const char *reason)
 		es_deploy_answer_cancel(d);
 		return;
 	}
+	if (d->st == ST_PREPARE) {
+		/* The job stops at its next step; its end says how far it got. */
+		snprintf(d->detach_reason, sizeof(d->detach_reason), "%s", reason);
+		es_job_cancel(d->job);
+		return;
+	}
 	if (!d->executed) {
 		snprintf(d->detach_reason, sizeof(d->detach_reason), "%s", reason);
 		es_dp_set_result(d, ES_ECANCELLED, "cancelled",
@@ -1121,6 +1147,8 @@ void es_deploy_detach(struct es_deploy *d, const char *reason)
 
 static void really_free(struct es_deploy *d)
 {
+	if (d->prep.check_free)
+		d->prep.check_free(d->prep.check_arg);
 	es_ledger_free(d->ledger);
 	free(d->template_body);
 	json_decref(d->artifacts);

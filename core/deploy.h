@@ -39,17 +39,36 @@ struct es_release_ref {
 	const char *template_sha256;
 };
 
+/* A recorded release by value, as a check names it. */
+struct es_release_buf {
+	char commit[41];
+	char release[80];
+	char template_key[512];
+	char template_sha256[65];
+	char message[512]; /* with *already: why there is nothing to do */
+};
+
+/* Runs on the deploy's background job, with the job's own client, before
+ * anything changes: checks the release rules of a promotion or rollback and
+ * names the recorded release to deploy into out. *already true: the stage
+ * already runs it (the deploy ends "no-changes" with out->message). */
+typedef int (*es_deploy_check_fn)(struct es_aws_client *aws, const struct es_config *conf,
+                                  void *arg, struct es_release_buf *out, bool *already);
+
 struct es_deploy_request {
 	const struct es_config *conf;
 	struct es_repo *repo; /* needed unless release is given */
 	const char *rev;      /* commit to package (default HEAD) */
 	const char *stage;
 	const struct es_release_ref *release; /* NULL: package rev */
-	const char *kind;   /* ledger kind: "deploy" (default), "promotion", "rollback" */
-	bool yes;           /* answer every question with yes */
-	bool create_bucket; /* create a missing artifact bucket (implied by yes) */
-	long poll_ms;       /* stack polling interval (default 2000) */
-	long timeout_s;     /* stop following after this long (default 7200): detached */
+	const char *kind;         /* ledger kind: "deploy" (default), "promotion", "rollback" */
+	bool yes;                 /* answer every question with yes */
+	bool create_bucket;       /* create a missing artifact bucket (implied by yes) */
+	long poll_ms;             /* stack polling interval (default 2000) */
+	long timeout_s;           /* stop following after this long (default 7200): detached */
+	es_deploy_check_fn check; /* promotion, rollback: names the release (on the job) */
+	void *check_arg;          /* owned by the deploy once started */
+	void (*check_free)(void *arg); /* frees check_arg (may be NULL) */
 };
 
 struct es_deploy_result {
@@ -80,8 +99,11 @@ struct es_deploy_result {
 
 struct es_deploy;
 
-/* Start a deploy; progress arrives through fn on the loop's thread. Local
- * mistakes (unknown stage, dirty input) fail here without side effects. */
+/* Start a deploy; progress arrives through fn on the loop's thread, and
+ * every outcome (refusals of the release rules included) as ES_DEPLOY_DONE.
+ * Only local mistakes (unknown stage) fail here, without side effects. The
+ * preparation (packaging, rule checks, lock, uploads, intent) runs on a
+ * background job; the loop stays free for keys and drawing. */
 int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *req,
                     es_deploy_event_fn fn, void *ud, struct es_deploy **out);
 /* Answer the pending ES_DEPLOY_QUESTION. */

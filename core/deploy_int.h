@@ -9,12 +9,14 @@
 
 #include "deploy.h"
 #include "ledger.h"
+#include "job.h"
 #include "lock.h"
 
 /* CloudFormation takes a template body up to this size; larger ones go by URL. */
 #define TEMPLATE_BODY_MAX 51200
 
 enum es_dp_state {
+	ST_PREPARE, /* the background job packages, checks, locks, uploads */
 	ST_DESCRIBE,
 	ST_DELETE_EMPTY, /* a ROLLBACK_COMPLETE stack must go before CREATE */
 	ST_CREATE_CS,
@@ -72,17 +74,36 @@ struct es_deploy {
 	struct es_stack_event_page acc; /* event pages gathered before showing them */
 	int pages;
 	int inflight; /* requests whose answers are due */
-	bool zombie;  /* freed by its owner: free once it is done */
+	/* The preparation job and what it was handed (only it touches these
+	 * while it runs; the owner reads them once it is done). */
+	struct es_job *job;
+	struct es_job *prep_job;
+	struct es_ledger *prep_ledger;
+	struct {
+		bool yes, create_bucket, has_release, already;
+		es_deploy_check_fn check;
+		void *check_arg;
+		void (*check_free)(void *arg);
+		struct es_release_buf rel;
+		struct es_release_ref ref;
+		char repo_root[4096];
+		char rev[256];
+		char who[256];
+	} prep;
+	bool zombie; /* freed by its owner: free once it is done */
 };
 
 /* deploy.c */
 void es_dp_log(struct es_deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void es_dp_emit(struct es_deploy *d, enum es_deploy_event_kind k, const char *text);
 void es_dp_deliver(struct es_deploy *d, const struct es_deploy_event *ev);
+/* Mark this thread as running d's preparation (NULL: no longer), and ask. */
+void es_dp_preparing(struct es_deploy *d);
+bool es_dp_preparing_here(const struct es_deploy *d);
 void es_dp_set_result(struct es_deploy *d, int status, const char *result, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* Record the intent in the ledger (sets d->res.intent_seq). */
-int es_dp_write_intent(struct es_deploy *d);
+int es_dp_write_intent(struct es_deploy *d, struct es_ledger *ledger);
 /* Enter the state machine: describe the stack, then change set onwards. */
 void es_dp_begin(struct es_deploy *d);
 

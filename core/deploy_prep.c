@@ -1,6 +1,9 @@
-/* Starting a deploy: the release rules checked before anything changes, the
- * artifact bucket, packaging the commit from its own tree (or reusing a
- * recorded release), uploads of what S3 lacks, and the ledger intent. */
+/* Starting a deploy: packaging the commit from its own tree (or naming a
+ * recorded release), the release rules checked before anything changes, the
+ * artifact bucket, the stage lock, uploads of what S3 lacks and the ledger
+ * intent. All of it runs as a background job (core/job.c) with a client of
+ * its own, so the loop that draws the screen never waits for git, zip, a
+ * hash or AWS; the state machine (deploy.c) takes over on the owner's loop. */
 #include "config.h"
 
 #include <ftw.h>
@@ -12,6 +15,7 @@
 
 #include "aws/cloudfront.h"
 #include "deploy_int.h"
+#include "job.h"
 #include "package.h"
 #include "aws/s3.h"
 
@@ -30,18 +34,19 @@ static void rmtree(const char *dir)
 
 /* Upload bytes to key unless an object is already there (content-addressed
  * keys: same key, same bytes). */
-static int upload_once(struct es_deploy *d, const char *key, const void *data, size_t len,
-                       const char *content_type)
+static int upload_once(struct es_aws_client *aws, struct es_deploy *d, const char *key,
+                       const void *data, size_t len, const char *content_type)
 {
 	struct es_s3_head head;
 	struct es_s3_put put = {.content_type = content_type};
-	int rc = es_s3_head_object(d->aws, d->conf->bucket, key, &head);
+	int rc = es_s3_head_object(aws, d->conf->bucket, key, &head);
 
 	if (rc)
 		return rc;
 	if (head.exists)
 		return ES_OK;
-	rc = es_s3_put_object(d->aws, d->conf->bucket, key, data, len, &put);
+	es_dp_log(d, "uploading %s (%.1f kB)", key, (double)len / 1024);
+	rc = es_s3_put_object(aws, d->conf->bucket, key, data, len, &put);
 	if (!rc)
 		d->res.n_uploaded++;
 	return rc;
@@ -49,7 +54,7 @@ static int upload_once(struct es_deploy *d, const char *key, const void *data, s
 
 /* Package the commit from its own tree, locally: nothing is sent before
  * every path is known to stay inside the repository. */
-static int package_commit(struct es_deploy *d, const struct es_deploy_request *req,
+static int package_commit(struct es_deploy *d, struct es_repo *repo, const char *rev,
                           struct es_packaged *pk)
 {
 	struct es_package_options po = {
@@ -62,7 +67,7 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 	const char *tmp = getenv("TMPDIR");
 	int rc;
 
-	rc = es_repo_resolve(req->repo, req->rev ? req->rev : "HEAD", d->res.commit);
+	rc = es_repo_resolve(repo, rev ? rev : "HEAD", d->res.commit);
 	if (rc)
 		return rc;
 	snprintf(tmpl, sizeof(tmpl), "%s/edgeship-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -73,10 +78,13 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 	/* The exported tree is the limit: a template in a subfolder may use
 	 * "../src", never anything outside the commit. */
 	po.root = dir;
-	rc = es_repo_export(req->repo, d->res.commit, dir);
+	es_dp_log(d, "exporting %.7s from git", d->res.commit);
+	rc = es_repo_export(repo, d->res.commit, dir);
 	if (!rc) {
 		char path[4400];
 		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
+		es_dp_log(d, "packaging %s (zip and SHA-256 of every artifact)",
+		          d->conf->template_path);
 		rc = es_package_template(path, &po, pk);
 		if (rc && access(path, F_OK) != 0)
 			es_fail(ES_ECONFIG, "commit %.7s has no %s (edgeship.conf: template = %s)",
@@ -104,23 +112,25 @@ static int package_commit(struct es_deploy *d, const struct es_deploy_request *r
 }
 
 /* Upload what S3 lacks of a packaged release (content-addressed keys). */
-static int upload_packaged(struct es_deploy *d, const struct es_packaged *pk)
+static int upload_packaged(struct es_aws_client *aws, struct es_deploy *d,
+                           const struct es_packaged *pk)
 {
 	int rc = ES_OK;
 
 	for (size_t i = 0; i < pk->n_artifacts && !rc; i++) {
 		const struct es_artifact *a = &pk->artifacts[i];
-		rc = upload_once(d, a->s3_key, a->bytes.data, a->bytes.len,
+		rc = upload_once(aws, d, a->s3_key, a->bytes.data, a->bytes.len,
 		                 a->is_zip ? "application/zip" : "application/octet-stream");
 	}
 	if (!rc)
-		rc = upload_once(d, pk->template_key, pk->template_json, strlen(pk->template_json),
-		                 "application/json");
+		rc = upload_once(aws, d, pk->template_key, pk->template_json,
+		                 strlen(pk->template_json), "application/json");
 	return rc;
 }
 
 /* A recorded release: no rebuild, the template comes from the bucket. */
-static int use_release(struct es_deploy *d, const struct es_release_ref *r)
+static int use_release(struct es_aws_client *aws, struct es_deploy *d,
+                       const struct es_release_ref *r)
 {
 	struct es_buf body = ES_BUF_INIT;
 	int rc;
@@ -129,7 +139,7 @@ static int use_release(struct es_deploy *d, const struct es_release_ref *r)
 	snprintf(d->res.release, sizeof(d->res.release), "%s", r->release);
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
 	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
-	rc = es_s3_get_object(d->aws, d->conf->bucket, r->template_key, &body);
+	rc = es_s3_get_object(aws, d->conf->bucket, r->template_key, &body);
 	if (rc)
 		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
 		                      d->conf->bucket, r->template_key);
@@ -166,7 +176,7 @@ static bool action_ended(const char *action_id, void *ud)
 	struct es_record_list recs;
 	bool ended = false;
 
-	if (es_ledger_read(d->ledger, &recs) != ES_OK) {
+	if (es_ledger_read(d->prep_ledger, &recs) != ES_OK) {
 		es_record_list_free(&recs);
 		return false;
 	}
@@ -177,28 +187,51 @@ static bool action_ended(const char *action_id, void *ud)
 	return ended;
 }
 
-/* Everything after packaging: the release rules against AWS, the bucket,
- * the stage lock, uploads and the ledger intent, then the state machine. */
-static int start_remote(struct es_aws_client *aws, const struct es_deploy_request *req,
-                        struct es_deploy *d, const struct es_stage_conf *stage,
-                        const struct es_packaged *pk)
+/* Release a lock taken on the job's loop before the job ends. */
+static void released_sync(int rc, void *ud)
 {
+	(void)rc;
+	*(bool *)ud = true;
+}
+
+static void drop_lock_sync(struct es_deploy *d, struct es_loop *loop)
+{
+	bool done = false;
+	struct es_error saved;
+
+	if (!d->lock)
+		return;
+	es_error_save(&saved);
+	es_lock_release(d->lock, released_sync, &done);
+	d->lock = NULL;
+	while (!done && es_loop_turn_quiet(loop, 1000) == ES_OK)
+		;
+	es_error_restore(&saved);
+}
+
+/* Everything after packaging, on the job: the release rules against AWS,
+ * the bucket, the stage lock, uploads and the ledger intent. */
+static int start_remote(struct es_job *job, struct es_deploy *d, const struct es_packaged *pk)
+{
+	struct es_aws_client *aws = es_job_aws(job);
+	const struct es_stage_conf *stage = d->stage;
+	const struct es_config *conf = d->conf;
 	struct es_stack st;
 	bool bucket_ok;
 	int rc;
 
 	/* Rule 2: never start on a stack CloudFormation is still working on. */
+	es_dp_log(d, "checking %s: stack %s and its distribution", stage->name, stage->stack);
 	rc = es_cfn_describe_stack(aws, stage->stack, &st);
 	if (rc == ES_OK) {
 		bool busy = es_cfn_status_in_progress(st.status) &&
 		            strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
 		if (busy) {
-			es_fail(ES_EBUSY, "stack %s is %s: wait until it settles (or use --wait)",
-			        stage->stack, st.status);
-			es_dp_set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
+			rc = es_fail(ES_EBUSY,
+			             "stack %s is %s: wait until it settles (or use --wait)",
+			             stage->stack, st.status);
 			es_stack_free(&st);
-			d->st = ST_DONE;
-			return ES_EBUSY;
+			return rc;
 		}
 		es_stack_free(&st);
 		/* The classic restriction: no new change until the last one has
@@ -206,75 +239,59 @@ static int start_remote(struct es_aws_client *aws, const struct es_deploy_reques
 		char dist_id[64];
 		bool moving;
 		rc = distribution_in_progress(aws, stage->stack, dist_id, sizeof(dist_id), &moving);
-		if (rc) {
-			d->st = ST_DONE;
+		if (rc)
 			return es_fail_prefix("reading the distribution of %s", stage->stack);
-		}
-		if (moving) {
-			es_fail(ES_EBUSY,
+		if (moving)
+			return es_fail(
+			        ES_EBUSY,
 			        "%s's distribution %s is InProgress: no new change until the "
-			        "current "
-			        "one is fully deployed (or use --wait)",
+			        "current one is fully deployed (or use --wait)",
 			        stage->name, dist_id);
-			es_dp_set_result(d, ES_EBUSY, "refused", "%s", es_error_last()->message);
-			d->st = ST_DONE;
-			return ES_EBUSY;
-		}
 	} else if (rc != ES_ENOTFOUND) {
-		d->st = ST_DONE;
 		return es_fail_prefix("reading stack %s", stage->stack);
 	}
+	if (es_job_cancelled(job))
+		return es_fail(ES_ECANCELLED, "cancelled before anything changed");
 
-	rc = es_s3_bucket_exists(aws, req->conf->bucket, &bucket_ok);
-	if (rc) {
-		d->st = ST_DONE;
-		return es_fail_prefix("checking artifact bucket %s", req->conf->bucket);
-	}
+	rc = es_s3_bucket_exists(aws, conf->bucket, &bucket_ok);
+	if (rc)
+		return es_fail_prefix("checking artifact bucket %s", conf->bucket);
 	if (!bucket_ok) {
-		if (!req->yes && !req->create_bucket) {
-			d->st = ST_DONE;
+		if (!d->prep.yes && !d->prep.create_bucket)
 			return es_fail(
 			        ES_EREFUSED,
 			        "artifact bucket %s does not exist: run with --yes to create "
 			        "it, or create it and run again",
-			        req->conf->bucket);
-		}
-		es_dp_emit(d, ES_DEPLOY_LOG, "creating the artifact bucket");
+			        conf->bucket);
+		es_dp_log(d, "creating the artifact bucket %s", conf->bucket);
 		/* Idempotency: the bucket name. A retry after a lost answer, or
 		 * another console creating it meanwhile, finds it ours. */
-		rc = es_s3_create_bucket(aws, req->conf->bucket, es_aws_region(aws));
+		rc = es_s3_create_bucket(aws, conf->bucket, es_aws_region(aws));
 		if (rc == ES_EAWS && strcmp(es_error_last()->code, "BucketAlreadyOwnedByYou") == 0)
 			rc = ES_OK;
-		if (rc) {
-			d->st = ST_DONE;
-			return es_fail_prefix("creating artifact bucket %s", req->conf->bucket);
-		}
+		if (rc)
+			return es_fail_prefix("creating artifact bucket %s", conf->bucket);
 	}
-	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
-	const char *who = rc ? NULL : es_ledger_who(d->ledger);
-	if (!rc && !who)
-		rc = es_fail_prefix("ledger: cannot tell who is acting");
+	const char *who = es_ledger_who(d->prep_ledger);
+	if (!who)
+		return es_fail_prefix("ledger: cannot tell who is acting");
+	snprintf(d->prep.who, sizeof(d->prep.who), "%s", who);
 	struct es_lock_info stale;
-	if (!rc)
-		rc = es_lock_take(aws, req->conf, stage->name, d->kind, who, d->action_id,
-		                  action_ended, es_dp_lock_event, d, &d->lock, &stale);
-	if (rc) {
-		d->st = ST_DONE;
-		if (rc == ES_EBUSY)
-			es_dp_set_result(d, rc, "refused", "%s", es_error_last()->message);
+	es_dp_log(d, "taking the %s lock", stage->name);
+	rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
+	                  es_dp_lock_event, d, &d->lock, &stale);
+	if (rc)
 		return rc;
-	}
 	if (stale.held)
 		es_dp_log(d, "took over the %s lock that %s took at %s and stopped renewing",
 		          stage->name, stale.who[0] ? stale.who : "someone", stale.since);
-	rc = req->release ? use_release(d, req->release) : upload_packaged(d, pk);
+	if (es_job_cancelled(job))
+		rc = es_fail(ES_ECANCELLED, "cancelled before anything changed");
+	if (!rc)
+		rc = d->prep.has_release ? use_release(aws, d, &d->prep.ref)
+		                         : upload_packaged(aws, d, pk);
 	if (rc) {
-		struct es_error saved;
-		es_error_save(&saved);
-		es_lock_release(d->lock, NULL, NULL);
-		d->lock = NULL;
-		es_error_restore(&saved);
-		d->st = ST_DONE;
+		drop_lock_sync(d, es_job_loop(job));
 		return rc;
 	}
 	es_dp_log(d, "release %s: %zu artifact%s, %zu uploaded, template %s", d->res.release,
@@ -285,24 +302,113 @@ static int start_remote(struct es_aws_client *aws, const struct es_deploy_reques
 	snprintf(d->cs_name, sizeof(d->cs_name), "edgeship-%s-%s", d->kind, d->action_id);
 	snprintf(d->exec_token, sizeof(d->exec_token), "%s-exec", d->cs_name);
 	snprintf(d->res.change_set, sizeof(d->res.change_set), "%s", d->cs_name);
-	rc = es_dp_write_intent(d);
+	rc = es_dp_write_intent(d, d->prep_ledger);
 	if (rc) {
-		struct es_error saved;
 		es_fail_prefix("writing the ledger intent");
-		es_error_save(&saved);
-		es_lock_release(d->lock, NULL, NULL);
-		d->lock = NULL;
-		es_error_restore(&saved);
-		d->st = ST_DONE;
-		return saved.status;
+		drop_lock_sync(d, es_job_loop(job));
+		return rc;
 	}
 	es_dp_log(d, "ledger record %ld: %s of %.7s to %s by %s", d->res.intent_seq, d->kind,
-	          d->res.commit, stage->name, es_ledger_who(d->ledger));
-	es_dp_begin(d);
+	          d->res.commit, stage->name, who);
+	/* The lock is renewed on the owner's loop from now on. */
+	es_lock_pause(d->lock);
 	return ES_OK;
 }
 
+/* The whole preparation, on the job's thread. */
+static int prep_job(struct es_job *job, void *arg)
+{
+	struct es_deploy *d = arg;
+	struct es_aws_client *aws = es_job_aws(job);
+	struct es_packaged pk;
+	struct es_repo *repo = NULL;
+	bool packed = false;
+	int rc;
+
+	d->prep_job = job;
+	es_dp_preparing(d);
+	memset(&pk, 0, sizeof(pk));
+	rc = es_ledger_open(aws, d->conf->bucket, d->conf->prefix, &d->prep_ledger);
+	if (!rc && d->prep.check) {
+		rc = d->prep.check(aws, d->conf, d->prep.check_arg, &d->prep.rel, &d->prep.already);
+		d->prep.has_release = !rc && !d->prep.already;
+		if (d->prep.already) {
+			es_ledger_free(d->prep_ledger);
+			d->prep_ledger = NULL;
+			es_dp_preparing(NULL);
+			return ES_OK;
+		}
+	}
+	if (!rc && !d->prep.has_release) {
+		/* A repository handle of our own: libgit2 objects are not shared
+		 * between threads, and the owner keeps reading history. */
+		rc = es_repo_discover(d->prep.repo_root, &repo);
+		if (!rc)
+			rc = package_commit(d, repo, d->prep.rev, &pk);
+		packed = !rc;
+	}
+	if (!rc && es_job_cancelled(job))
+		rc = es_fail(ES_ECANCELLED, "cancelled before anything changed");
+	if (!rc)
+		rc = start_remote(job, d, packed ? &pk : NULL);
+	if (packed)
+		es_packaged_free(&pk);
+	es_repo_free(repo);
+	es_ledger_free(d->prep_ledger);
+	d->prep_ledger = NULL;
+	es_dp_preparing(NULL);
+	return rc;
+}
+
+static void on_prep_progress(const char *text, void *ud)
+{
+	es_dp_emit(ud, ES_DEPLOY_LOG, text);
+}
+
+/* On the owner's loop: the preparation ended. */
+static void on_prep_done(int rc, const struct es_error *err, void *ud)
+{
+	struct es_deploy *d = ud;
+
+	d->job = NULL;
+	if (rc == ES_OK && d->prep.already) {
+		es_dp_set_result(d, ES_OK, "no-changes", "%s", d->prep.rel.message);
+		es_dp_finish(d);
+		return;
+	}
+	if (rc) {
+		const char *result = err->status == ES_EBUSY || err->status == ES_EREFUSED
+		                             ? "refused"
+		                     : err->status == ES_ECANCELLED ? "cancelled"
+		                                                    : "failed";
+		char line[1200];
+		if (d->detach_reason[0] && err->status == ES_ECANCELLED)
+			es_dp_set_result(d, ES_ECANCELLED, "cancelled",
+			                 "cancelled (%s) before anything changed in %s",
+			                 d->detach_reason, d->stage->stack);
+		else
+			es_dp_set_result(d, err->status ? err->status : ES_ERR, result, "%s",
+			                 es_error_format(err, line, sizeof(line)));
+		es_error_restore(err);
+		es_dp_finish(d);
+		return;
+	}
+	es_ledger_set_who(d->ledger, d->prep.who);
+	es_lock_resume(d->lock, d->aws);
+	if (d->detach_reason[0]) {
+		/* Asked to stop while preparing: the intent is written, so the
+		 * outcome says cancelled and the lock goes. */
+		es_dp_set_result(d, ES_ECANCELLED, "cancelled",
+		                 "cancelled (%s) before anything changed in %s", d->detach_reason,
+		                 d->stage->stack);
+		es_dp_finish(d);
+		return;
+	}
+	es_dp_begin(d);
+}
+
 int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, const char *stage)
+
 {
 	const struct es_stage_conf *sc = es_config_stage(conf, stage);
 	struct es_lock_info was;
@@ -336,6 +442,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
                     es_deploy_event_fn fn, void *ud, struct es_deploy **out)
 {
 	struct es_deploy *d;
+	struct es_aws_options o;
 	int rc;
 
 	*out = NULL;
@@ -343,7 +450,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	if (!stage)
 		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", req->stage ? req->stage : "",
 		               req->conf->path);
-	if (!req->release && !req->repo)
+	if (!req->release && !req->repo && !req->check)
 		return es_fail(ES_EINVAL, "deploy needs a repository or a recorded release");
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -362,25 +469,43 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	snprintf(d->res.action_id, sizeof(d->res.action_id), "%s", d->action_id);
 	d->kind = req->kind ? req->kind : "deploy";
 	d->artifacts = json_array();
-	d->st = ST_DESCRIBE;
+	d->st = ST_PREPARE;
 	snprintf(d->res.stage, sizeof(d->res.stage), "%s", stage->name);
-	*out = d;
-
-	/* Packaging is local and refuses what leaves the repository, so it
-	 * comes before anything is sent. */
-	struct es_packaged pk;
-	bool packed = false;
-	memset(&pk, 0, sizeof(pk));
-	if (!req->release) {
-		rc = package_commit(d, req, &pk);
-		if (rc) {
-			d->st = ST_DONE;
-			return rc;
-		}
-		packed = true;
+	/* What the job needs, copied: the request is the caller's. */
+	d->prep.yes = req->yes;
+	d->prep.create_bucket = req->create_bucket;
+	d->prep.check = req->check;
+	d->prep.check_arg = req->check_arg;
+	d->prep.check_free = req->check_free;
+	struct es_release_buf *rel = &d->prep.rel;
+	if (req->release) {
+		d->prep.has_release = true;
+		snprintf(rel->commit, sizeof(rel->commit), "%s", req->release->commit);
+		snprintf(rel->release, sizeof(rel->release), "%s", req->release->release);
+		snprintf(rel->template_key, sizeof(rel->template_key), "%s",
+		         req->release->template_key);
+		snprintf(rel->template_sha256, sizeof(rel->template_sha256), "%s",
+		         req->release->template_sha256);
 	}
-	rc = start_remote(aws, req, d, stage, packed ? &pk : NULL);
-	if (packed)
-		es_packaged_free(&pk);
-	return rc;
+	d->prep.ref = (struct es_release_ref){rel->commit, rel->release, rel->template_key,
+	                                      rel->template_sha256};
+	if (req->repo)
+		snprintf(d->prep.repo_root, sizeof(d->prep.repo_root), "%s",
+		         es_repo_root(req->repo));
+	snprintf(d->prep.rev, sizeof(d->prep.rev), "%s", req->rev ? req->rev : "HEAD");
+	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
+	if (rc) {
+		es_deploy_free(d);
+		return rc;
+	}
+	es_job_options_of(aws, &o);
+	rc = es_job_start(d->loop, &o, prep_job, d, NULL, on_prep_progress, on_prep_done, d,
+	                  &d->job);
+	if (rc) {
+		d->st = ST_DONE;
+		es_deploy_free(d);
+		return rc;
+	}
+	*out = d;
+	return ES_OK;
 }

@@ -409,6 +409,23 @@ static void renew_timer(struct es_loop *loop, void *ud)
 	lk->renewing = true;
 }
 
+void es_lock_pause(struct es_lock *lk)
+{
+	if (lk && lk->timer) {
+		es_loop_timer_cancel(lk->loop, lk->timer);
+		lk->timer = 0;
+	}
+}
+
+void es_lock_resume(struct es_lock *lk, struct es_aws_client *aws)
+{
+	if (!lk)
+		return;
+	lk->aws = aws;
+	lk->loop = es_aws_loop(aws);
+	schedule_renew(lk, RENEW_MS);
+}
+
 /* ------------------------------------------------------------ release */
 
 static void on_deleted(int rc, const struct es_http_response *resp, const struct es_error *err,

@@ -66,6 +66,12 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
                  es_lock_event_fn fn, void *ud, struct es_lock **out,
                  struct es_lock_info *took_over);
 
+/* Hand a lock taken on one loop (a background job's) to another client's
+ * loop: pause stops its renewal on the first, on the first's thread;
+ * resume renews it on aws's loop from then on, on that loop's thread. */
+void es_lock_pause(struct es_lock *lk);
+void es_lock_resume(struct es_lock *lk, struct es_aws_client *aws);
+
 /* Release asynchronously with a conditional delete, then free lk; done (may
  * be NULL) is called once S3 answered. A lock someone else took over is left
  * alone. */

@@ -95,26 +95,23 @@ static int check_validated(const struct es_record_list *recs, const struct es_st
 	return ES_OK;
 }
 
-int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
-                     bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
-                     struct es_deploy **out)
+/* What a promotion's check needs, owned by the deploy. */
+struct promote_arg {
+	char to[64];
+};
+
+/* On the deploy's job: rule 3, and the release of the stage promoted from. */
+static int promote_check(struct es_aws_client *aws, const struct es_config *conf, void *arg,
+                         struct es_release_buf *out, bool *already)
 {
-	const struct es_stage_conf *dst = es_config_stage(conf, to);
-	const struct es_stage_conf *src;
+	const struct promote_arg *a = arg;
+	const struct es_stage_conf *dst = es_config_stage(conf, a->to);
+	const struct es_stage_conf *src = es_config_stage(conf, dst->promotes_from);
 	struct es_stage_now from_now, to_now;
 	struct es_record_list recs;
-	char key[512], sha[65], rel[80];
 	int rc;
 
-	*out = NULL;
-	if (!dst)
-		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", to ? to : "", conf->path);
-	if (!dst->promotes_from)
-		return es_fail(ES_EREFUSED,
-		               "stage %s receives commits, not promotions: use "
-		               "`edgeship deploy REV --stage %s`",
-		               dst->name, dst->name);
-	src = es_config_stage(conf, dst->promotes_from);
+	*already = false;
 	rc = es_stage_now_read(aws, src, &from_now);
 	if (rc)
 		return rc;
@@ -149,8 +146,10 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	if (rc)
 		goto out;
 	rc = check_validated(&recs, src, &from_now);
-	if (!rc && !find_release_record(&recs, from_now.commit, from_now.release, key, sizeof(key),
-	                                sha, sizeof(sha), rel, sizeof(rel)))
+	if (!rc &&
+	    !find_release_record(&recs, from_now.commit, from_now.release, out->template_key,
+	                         sizeof(out->template_key), out->template_sha256,
+	                         sizeof(out->template_sha256), out->release, sizeof(out->release)))
 		rc = es_fail(ES_ENOTFOUND,
 		             "the ledger has no successful deploy of release %s: cannot find its "
 		             "packaged template",
@@ -158,101 +157,153 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	es_record_list_free(&recs);
 	if (rc)
 		goto out;
-	if (strcmp(sha, from_now.template_sha256) != 0 && from_now.template_sha256[0]) {
+	if (strcmp(out->template_sha256, from_now.template_sha256) != 0 &&
+	    from_now.template_sha256[0]) {
 		rc = es_fail(ES_EREFUSED,
 		             "the ledger's template for %s does not match what %s runs",
 		             from_now.release, src->name);
 		goto out;
 	}
-	struct es_release_ref ref = {
-	        .commit = from_now.commit,
-	        .release = rel,
-	        .template_key = key,
-	        .template_sha256 = sha,
-	};
-	struct es_deploy_request req = {
-	        .conf = conf,
-	        .stage = dst->name,
-	        .release = &ref,
-	        .kind = "promotion",
-	        .yes = yes,
-	        .poll_ms = poll_ms,
-	        .timeout_s = timeout_s,
-	};
-	rc = es_deploy_start(aws, &req, fn, ud, out);
+	snprintf(out->commit, sizeof(out->commit), "%s", from_now.commit);
 out:
 	es_stage_now_free(&from_now);
 	es_stage_now_free(&to_now);
 	return rc;
 }
 
-/* ------------------------------------------------------------ rollback */
-
-int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
-                      const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
-                      es_deploy_event_fn fn, void *ud, struct es_deploy **out, bool *already)
+int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
+                     bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
+                     struct es_deploy **out)
 {
-	const struct es_stage_conf *sc = es_config_stage(conf, stage);
-	struct es_stage_now now;
-	struct es_record_list recs;
-	char commit[41], key[512], sha[65], rel[80];
+	const struct es_stage_conf *dst = es_config_stage(conf, to);
+	struct promote_arg *a;
 	int rc;
 
 	*out = NULL;
-	*already = false;
-	if (!sc)
-		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
-	rc = es_repo_resolve(repo, rev, commit);
+	if (!dst)
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", to ? to : "", conf->path);
+	if (!dst->promotes_from)
+		return es_fail(ES_EREFUSED,
+		               "stage %s receives commits, not promotions: use "
+		               "`edgeship deploy REV --stage %s`",
+		               dst->name, dst->name);
+	if (!es_config_stage(conf, dst->promotes_from))
+		return es_fail(ES_ECONFIG, "stage %s promotes from %s, which %s does not define",
+		               dst->name, dst->promotes_from, conf->path);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return es_fail(ES_ENOMEM, "out of memory");
+	snprintf(a->to, sizeof(a->to), "%s", dst->name);
+	struct es_deploy_request req = {
+	        .conf = conf,
+	        .stage = dst->name,
+	        .kind = "promotion",
+	        .yes = yes,
+	        .poll_ms = poll_ms,
+	        .timeout_s = timeout_s,
+	        .check = promote_check,
+	        .check_arg = a,
+	        .check_free = free,
+	};
+	rc = es_deploy_start(aws, &req, fn, ud, out);
 	if (rc)
-		return rc;
+		free(a);
+	return rc;
+}
+
+/* ------------------------------------------------------------ rollback */
+
+struct rollback_arg {
+	char stage[64];
+	char commit[41];
+};
+
+/* On the deploy's job: the recorded release of the commit, and whether the
+ * stage can take it. */
+static int rollback_check(struct es_aws_client *aws, const struct es_config *conf, void *arg,
+                          struct es_release_buf *out, bool *already)
+{
+	const struct rollback_arg *a = arg;
+	const struct es_stage_conf *sc = es_config_stage(conf, a->stage);
+	struct es_stage_now now;
+	struct es_record_list recs;
+	int rc;
+
+	*already = false;
 	rc = read_records(aws, conf, &recs);
 	if (rc)
 		return rc;
-	bool found = find_release_record(&recs, commit, NULL, key, sizeof(key), sha, sizeof(sha),
-	                                 rel, sizeof(rel));
+	bool found = find_release_record(&recs, a->commit, NULL, out->template_key,
+	                                 sizeof(out->template_key), out->template_sha256,
+	                                 sizeof(out->template_sha256), out->release,
+	                                 sizeof(out->release));
 	es_record_list_free(&recs);
 	if (!found)
-		return es_fail(ES_ENOTFOUND,
+		return es_fail(ES_EREFUSED,
 		               "no release of %.7s was ever deployed, so there is nothing recorded "
 		               "to roll back to: deploy it with `edgeship deploy %.7s --stage %s` "
 		               "(it will be packaged)",
-		               commit, commit, sc->promotes_from ? sc->promotes_from : sc->name);
+		               a->commit, a->commit,
+		               sc->promotes_from ? sc->promotes_from : sc->name);
+	snprintf(out->commit, sizeof(out->commit), "%s", a->commit);
 	rc = es_stage_now_read(aws, sc, &now);
 	if (rc)
 		return rc;
-	if (now.exists && strcmp(now.release, rel) == 0) {
-		es_stage_now_free(&now);
+	if (now.exists && strcmp(now.release, out->release) == 0) {
 		*already = true;
-		return es_fail(ES_OK, "%s already runs release %s (%.7s)", sc->name, rel, commit);
-	}
-	if (now.dist.status && strcmp(now.dist.status, "Deployed") != 0) {
+		snprintf(out->message, sizeof(out->message),
+		         "already running this release: %s runs release %s (%.7s)", sc->name,
+		         out->release, a->commit);
+	} else if (now.dist.status && strcmp(now.dist.status, "Deployed") != 0) {
 		rc = es_fail(ES_EBUSY,
 		             "%s's distribution %s is %s: no new change until the current one is "
 		             "fully deployed (use --wait)",
 		             sc->name, now.distribution_id, now.dist.status);
-		es_stage_now_free(&now);
-		return rc;
 	}
 	es_stage_now_free(&now);
-	struct es_release_ref ref = {
-	        .commit = commit,
-	        .release = rel,
-	        .template_key = key,
-	        .template_sha256 = sha,
-	};
+	return rc;
+}
+
+int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
+                      const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
+                      es_deploy_event_fn fn, void *ud, struct es_deploy **out)
+{
+	const struct es_stage_conf *sc = es_config_stage(conf, stage);
+	struct rollback_arg *a;
+	int rc;
+
+	*out = NULL;
+	if (!sc)
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return es_fail(ES_ENOMEM, "out of memory");
+	/* Naming the commit is local and quick; the rest runs on the job. */
+	rc = es_repo_resolve(repo, rev, a->commit);
+	if (rc) {
+		free(a);
+		return rc;
+	}
+	snprintf(a->stage, sizeof(a->stage), "%s", sc->name);
 	struct es_deploy_request req = {
 	        .conf = conf,
 	        .stage = sc->name,
-	        .release = &ref,
 	        .kind = "rollback",
 	        .yes = yes,
 	        .poll_ms = poll_ms,
 	        .timeout_s = timeout_s,
+	        .check = rollback_check,
+	        .check_arg = a,
+	        .check_free = free,
 	};
-	return es_deploy_start(aws, &req, fn, ud, out);
+	rc = es_deploy_start(aws, &req, fn, ud, out);
+	if (rc)
+		free(a);
+	return rc;
 }
 
 int es_revert_commit(struct es_repo *repo, const char *rev, char new_oid[41])
+
 {
 	return es_repo_revert(repo, rev, new_oid);
 }

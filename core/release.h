@@ -22,12 +22,12 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
                      bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
                      struct es_deploy **out);
 
-/* Redeploy the artifacts recorded for commit rev to stage (no rebuild).
- * ES_ENOTFOUND when the ledger holds no release of that commit; ES_OK with
- * *out NULL and *already true when the stage already runs it. */
+/* Redeploy the artifacts recorded for commit rev to stage (no rebuild). The
+ * checks run on the deploy's job: a commit never deployed ends "refused",
+ * one the stage already runs ends "no-changes". */
 int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
                       const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
-                      es_deploy_event_fn fn, void *ud, struct es_deploy **out, bool *already);
+                      es_deploy_event_fn fn, void *ud, struct es_deploy **out);
 
 /* Create a git revert commit of rev on the current branch (clean tree
  * required); new_oid receives the new commit's id. */

@@ -41,6 +41,12 @@ int es_loop_turn(struct es_loop *loop, long max_wait_ms);
  * wait, so no key is handled in the middle of an action. */
 int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms);
 
+/* Mark the loop that draws the screen: every es_loop_turn_quiet() on it
+ * (what a synchronous call waits with, freezing the screen meanwhile) is
+ * counted, so tests can hold the dashboard to none. */
+void es_loop_set_ui(struct es_loop *loop, bool ui);
+unsigned long es_loop_ui_blocks(const struct es_loop *loop);
+
 /* Turn until es_loop_stop() is called. */
 int es_loop_run(struct es_loop *loop);
 void es_loop_stop(struct es_loop *loop);

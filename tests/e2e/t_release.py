@@ -132,7 +132,7 @@ def main(tap, sim, app):
     tap.ok(rc == 0 and "already running this release" in out, "rolling back again says so", out + err)
     app.commit_change("README.md", "#", "# (never deployed)\n#", "docs, never deployed")
     rc, out, err = app.run("rollback", "--stage", "production", "--to", "HEAD", "--yes")
-    tap.ok(rc == 1 and "was ever deployed" in err and "edgeship deploy" in err,
+    tap.ok(rc == 3 and "was ever deployed" in err and "edgeship deploy" in err,
            "a never-deployed commit cannot be rolled back to, and the message says what to do", err)
 
     # 9. An invalidation retried after a dropped connection exists once.

@@ -34,6 +34,8 @@ struct deploy_ui {
 	FILE *out;
 	bool interactive;
 	const char *confirm_word; /* type this (the stage name) instead of y */
+	const char *command;      /* for error lines: "deploy", "promote", … */
+	bool busy;                /* run_deploy: refused as busy, and --wait asks to retry */
 };
 
 void on_deploy_event(const struct es_deploy_event *ev, void *ud);

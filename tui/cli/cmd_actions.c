@@ -52,28 +52,11 @@ int es_cmd_promote(struct es_cli *cli)
 	return start_and_run(cli, &c, &ui, "promote", "promotion", start_promote, NULL);
 }
 
-/* Starts the rollback, or says the stage already runs that release. */
 static int start_rollback(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, void *arg)
 {
-	bool already = false;
-	int rc;
-
 	(void)arg;
-	rc = es_rollback_start(c->aws, c->conf, c->repo, cli->stage, cli->to, cli->yes,
-	                       cli->poll_ms, cli->timeout_s, on_deploy_event, ui, &ui->d, &already);
-	if (rc || !already)
-		return rc;
-	if (cli->json) {
-		const char *kv[] = {"result", "already-running", "message",
-		                    es_error_last()->message, NULL};
-		char *j = es_report_ok_json("rollback", kv);
-		if (j)
-			puts(j);
-		free(j);
-	} else {
-		es_printf("already running this release: %s\n", es_error_last()->message);
-	}
-	return ES_OK;
+	return es_rollback_start(c->aws, c->conf, c->repo, cli->stage, cli->to, cli->yes,
+	                         cli->poll_ms, cli->timeout_s, on_deploy_event, ui, &ui->d);
 }
 
 int es_cmd_rollback(struct es_cli *cli)

@@ -362,18 +362,21 @@ int start_and_run(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const
 	int rc;
 
 	ui->interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-	do {
+	ui->command = command;
+	for (;;) {
 		rc = start(cli, c, ui, arg);
 		if (rc) {
 			es_deploy_free(ui->d);
 			ui->d = NULL;
+			ctx_free(c);
+			return es_cli_fail(cli, command, rc);
 		}
-	} while (wait_and_retry(cli, c, rc, ui->out));
-	if (rc) {
-		ctx_free(c);
-		return es_cli_fail(cli, command, rc);
+		ui->busy = false;
+		rc = ui->d ? run_deploy(cli, c, ui, what) : ES_EXIT_OK;
+		/* A busy stage (rule 2) with --wait: try again in a while. */
+		if (!ui->busy || !wait_and_retry(cli, c, ES_EBUSY, ui->out))
+			break;
 	}
-	rc = ui->d ? run_deploy(cli, c, ui, what) : ES_EXIT_OK;
 	ctx_free(c);
 	return rc;
 }
@@ -402,6 +405,19 @@ int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const ch
 			break;
 	}
 	const struct es_deploy_result *r = es_deploy_result(ui->d);
+	/* Refused or failed before anything was recorded: said as any command
+	 * says an error (stderr, or the JSON error object). */
+	if (!r->intent_seq && r->status != ES_OK) {
+		int status = r->status;
+		es_fail(status, "%s", r->message);
+		es_deploy_free(ui->d);
+		ui->d = NULL;
+		if (status == ES_EBUSY && cli->wait) {
+			ui->busy = true;
+			return ES_EXIT_REFUSED;
+		}
+		return es_cli_fail(cli, ui->command ? ui->command : what, status);
+	}
 	if (cli->json) {
 		char *j = es_deploy_result_json(ui->d);
 		if (j)

@@ -235,21 +235,9 @@ static void run_promote(struct es_dash *d)
 static void run_rollback(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
-	bool already = false;
 	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid, false, 0, 0,
-	                           on_deploy_event, d, &d->deploy, &already);
+	                           on_deploy_event, d, &d->deploy);
 
-	if (rc == ES_OK && already) {
-		es_dash_message(d, false, "%s is already running this release (%.7s)", sc->name,
-		                d->pending.oid);
-		es_dash_log(d, ES_ACT_INFO, "rollback of %s: already running %.7s", sc->name,
-		            d->pending.oid);
-		return;
-	}
-	if (rc == ES_ENOTFOUND) {
-		es_dash_fail(d, "rollback: no recorded release of this commit (deploy it first)");
-		return;
-	}
 	started(d, rc, "rollback", sc->name);
 }
 
@@ -268,81 +256,207 @@ static void run_revert(struct es_dash *d)
 	es_dash_reload_history(d);
 }
 
-static void run_validate(struct es_dash *d)
-{
-	const struct es_stage_conf *sc = pending_stage(d);
-	struct es_validation *v = calloc(1, sizeof(*v));
+/* Validation, invalidation and its polling run as background jobs: the
+ * keys and the screen never wait for the checks or for CloudFront. */
+struct action_job {
+	struct es_dash *d;
+	struct es_job *job;
+	const struct es_config *conf;
+	char stage[64];
+	char paths[512];
+	struct es_validation v;
+	struct es_invalidation inv;
+};
 
-	if (!v) {
-		es_fail(ES_ENOMEM, "out of memory");
-		es_dash_fail(d, "validation");
-		return;
+static void forget_job(struct es_dash *d, struct es_job *job)
+{
+	for (size_t i = 0; i < d->n_jobs; i++)
+		if (d->jobs[i] == job) {
+			d->jobs[i] = d->jobs[--d->n_jobs];
+			return;
+		}
+}
+
+static bool keep_job(struct es_dash *d, struct es_job *job)
+{
+	if (d->n_jobs == sizeof(d->jobs) / sizeof(d->jobs[0]))
+		return false;
+	d->jobs[d->n_jobs++] = job;
+	return true;
+}
+
+static int start_job(struct es_dash *d, es_job_fn fn, struct action_job *a, es_job_done_fn done)
+{
+	struct es_aws_options o;
+	struct es_job *job;
+
+	if (d->n_jobs == sizeof(d->jobs) / sizeof(d->jobs[0])) {
+		free(a);
+		return es_fail(ES_EBUSY, "too many actions at once: wait for one to end");
 	}
-	es_dash_message(d, false, "validating %s\u2026", sc->name);
-	int rc = es_validate(d->aws, d->conf, sc->name, v);
+	es_job_options_of(d->aws, &o);
+	int rc = es_job_start(d->loop, &o, fn, a, free, NULL, done, a, &job);
+	if (rc) {
+		free(a);
+		return rc;
+	}
+	keep_job(d, job);
+	a->job = job;
+	return ES_OK;
+}
+
+static int validate_fn(struct es_job *job, void *arg)
+{
+	struct action_job *a = arg;
+
+	return es_validate(es_job_aws(job), a->conf, a->stage, &a->v);
+}
+
+static void validate_done(int rc, const struct es_error *err, void *ud)
+{
+	struct action_job *a = ud;
+	struct es_dash *d = a->d;
+	const struct es_validation *v = &a->v;
+
+	forget_job(d, a->job);
 	if (rc != ES_OK) {
-		free(v);
+		es_error_restore(err);
 		es_dash_fail(d, "validation");
 		return;
 	}
 	for (size_t i = 0; i < v->n_checks; i++) {
 		const struct es_check_result *r = &v->checks[i].result;
 		es_dash_log(d, r->passed ? ES_ACT_INFO : ES_ACT_ERROR,
-		            "check %s on %s: %s %ld %.0fms %s", r->name, sc->name,
+		            "check %s on %s: %s %ld %.0fms %s", r->name, a->stage,
 		            r->passed ? "pass" : "FAIL", r->status, r->latency_ms, r->detail);
 	}
 	if (v->passed && v->distribution_id[0] && strcmp(v->distribution_status, "Deployed") != 0)
 		es_dash_log(d, ES_ACT_WARN,
 		            "validation of %s ran while its distribution was %s: it does not count "
 		            "for promotion",
-		            sc->name, v->distribution_status);
-	es_dash_message(d, !v->passed, "validation of %s: %s (%zu check%s)", sc->name,
+		            a->stage, v->distribution_status);
+	es_dash_message(d, !v->passed, "validation of %s: %s (%zu check%s)", a->stage,
 	                v->passed ? "passed" : "FAILED", v->n_checks, v->n_checks == 1 ? "" : "s");
-	free(v);
 	if (d->model)
 		es_model_refresh(d->model);
+}
+
+static void run_validate(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = pending_stage(d);
+	struct action_job *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		es_fail(ES_ENOMEM, "out of memory");
+		es_dash_fail(d, "validation");
+		return;
+	}
+	a->d = d;
+	a->conf = d->conf;
+	snprintf(a->stage, sizeof(a->stage), "%s", sc->name);
+	es_dash_message(d, false, "validating %s\u2026", sc->name);
+	if (start_job(d, validate_fn, a, validate_done) != ES_OK)
+		es_dash_fail(d, "validation");
+}
+
+static void poll_invalidation(struct es_loop *loop, void *ud);
+
+static int poll_fn(struct es_job *job, void *arg)
+{
+	struct action_job *a = arg;
+
+	return es_invalidation_poll(es_job_aws(job), &a->inv);
+}
+
+static void poll_done(int rc, const struct es_error *err, void *ud)
+{
+	struct action_job *a = ud;
+	struct es_dash *d = a->d;
+
+	forget_job(d, a->job);
+	if (!d->inv_active)
+		return;
+	if (rc != ES_OK) {
+		char line[1400];
+		es_dash_log(d, ES_ACT_WARN, "invalidation %s: %s", a->inv.id,
+		            es_error_format(err, line, sizeof(line)));
+	} else {
+		d->inv = a->inv;
+		if (!strcmp(d->inv.status, "Completed")) {
+			es_dash_log(d, ES_ACT_INFO, "invalidation %s completed", d->inv.id);
+			d->inv_active = false;
+			return;
+		}
+	}
+	d->inv_timer = es_loop_timer(d->loop, 5000, poll_invalidation, d);
 }
 
 static void poll_invalidation(struct es_loop *loop, void *ud)
 {
 	struct es_dash *d = ud;
+	struct action_job *a;
 
-	if (!d->inv_active)
+	(void)loop;
+	d->inv_timer = 0;
+	if (!d->inv_active || !(a = calloc(1, sizeof(*a))))
 		return;
-	if (es_invalidation_poll(d->aws, &d->inv) != ES_OK) {
-		char line[1400];
-		es_dash_log(d, ES_ACT_WARN, "invalidation %s: %s", d->inv.id,
-		            es_error_format(es_error_last(), line, sizeof(line)));
-	} else if (!strcmp(d->inv.status, "Completed")) {
-		es_dash_log(d, ES_ACT_INFO, "invalidation %s completed", d->inv.id);
-		d->inv_active = false;
+	a->d = d;
+	a->inv = d->inv;
+	if (start_job(d, poll_fn, a, poll_done) != ES_OK)
+		d->inv_timer = es_loop_timer(d->loop, 5000, poll_invalidation, d);
+}
+
+static int invalidate_fn(struct es_job *job, void *arg)
+{
+	struct action_job *a = arg;
+	char copy[512], *save = NULL;
+	const char *paths[32];
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", a->paths);
+	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
+		paths[n++] = p;
+	return es_invalidate(es_job_aws(job), a->conf, a->stage, paths, n, &a->inv);
+}
+
+static void invalidate_done(int rc, const struct es_error *err, void *ud)
+{
+	struct action_job *a = ud;
+	struct es_dash *d = a->d;
+
+	forget_job(d, a->job);
+	if (rc != ES_OK) {
+		es_error_restore(err);
+		es_dash_fail(d, "invalidation");
 		return;
 	}
-	es_loop_timer(loop, 5000, poll_invalidation, d);
+	d->inv = a->inv;
+	es_dash_log(d, ES_ACT_INFO, "invalidation %s of %s on %s: %s", d->inv.id, a->paths,
+	            a->stage, d->inv.status);
+	es_dash_message(d, false, "invalidating %s on %s (%s)", a->paths, a->stage, d->inv.id);
+	if (strcmp(d->inv.status, "Completed") != 0 && !d->inv_active) {
+		d->inv_active = true;
+		d->inv_timer = es_loop_timer(d->loop, 5000, poll_invalidation, d);
+	}
 }
 
 static void run_invalidate(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
-	char copy[512], *save = NULL;
-	const char *paths[32];
-	size_t n = 0;
+	struct action_job *a = calloc(1, sizeof(*a));
 
-	snprintf(copy, sizeof(copy), "%s", d->pending.paths);
-	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
-		paths[n++] = p;
-	if (es_invalidate(d->aws, d->conf, sc->name, paths, n, &d->inv) != ES_OK) {
+	if (!a) {
+		es_fail(ES_ENOMEM, "out of memory");
 		es_dash_fail(d, "invalidation");
 		return;
 	}
-	es_dash_log(d, ES_ACT_INFO, "invalidation %s of %s on %s: %s", d->inv.id, d->pending.paths,
-	            sc->name, d->inv.status);
-	es_dash_message(d, false, "invalidating %s on %s (%s)", d->pending.paths, sc->name,
-	                d->inv.id);
-	if (strcmp(d->inv.status, "Completed") != 0 && !d->inv_active) {
-		d->inv_active = true;
-		es_loop_timer(d->loop, 5000, poll_invalidation, d);
-	}
+	a->d = d;
+	a->conf = d->conf;
+	snprintf(a->stage, sizeof(a->stage), "%s", sc->name);
+	snprintf(a->paths, sizeof(a->paths), "%s", d->pending.paths);
+	es_dash_message(d, false, "invalidating %s on %s\u2026", a->paths, sc->name);
+	if (start_job(d, invalidate_fn, a, invalidate_done) != ES_OK)
+		es_dash_fail(d, "invalidation");
 }
 
 /* ------------------------------------------------------------ asking */
@@ -627,6 +741,13 @@ void es_actions_free(struct es_dash *d)
 {
 	es_deploy_free(d->deploy);
 	d->deploy = NULL;
+	/* Jobs still running end on their own; nobody hears of them. */
+	for (size_t i = 0; i < d->n_jobs; i++)
+		es_job_orphan(d->jobs[i]);
+	d->n_jobs = 0;
+	if (d->inv_timer)
+		es_loop_timer_cancel(d->loop, d->inv_timer);
+	d->inv_timer = 0;
 	d->inv_active = false;
 	free_changes(d);
 }

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "deploy.h"
 #include "dialog.h"
+#include "job.h"
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
@@ -60,6 +61,9 @@ struct es_dash {
 	/* an invalidation being followed */
 	struct es_invalidation inv;
 	bool inv_active;
+	uint64_t inv_timer;
+	struct es_job *jobs[8]; /* validations and invalidations running */
+	size_t n_jobs;
 	/* copies of the model's data the panes draw */
 	struct es_stage_view *stages;
 	size_t n_stages;

@@ -546,6 +546,7 @@ static int open_sources(struct es_dash *d)
 		fprintf(stderr, "edgeship: cannot create the event loop\n");
 		return ES_ERR;
 	}
+	es_loop_set_ui(d->loop, true);
 	struct es_aws_options o = {.profile = d->cli->profile,
 	                           .region = d->cli->region ? d->cli->region
 	                                     : d->conf      ? d->conf->region
@@ -609,6 +610,10 @@ static void close_all(struct es_dash *d)
 		es_history_close(d->hist_iter);
 	es_model_free(d->model);
 	es_aws_client_free(d->aws);
+	/* Script mode says whether anything waited on the screen's loop. */
+	if (d->script && d->loop)
+		fprintf(stderr, "edgeship: %lu blocking wait%s on the screen's loop\n",
+		        es_loop_ui_blocks(d->loop), es_loop_ui_blocks(d->loop) == 1 ? "" : "s");
 	es_loop_free(d->loop);
 	es_config_free(d->conf);
 	es_repo_free(d->repo);
