@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct es_job {
 	struct msg *head, *tail; /* progress lines not yet delivered (under mu) */
 	bool finished;           /* the function returned (under mu) */
 	bool orphan;             /* the owner let go (under mu) */
+	bool inline_run;         /* runs on the owner's thread (tests) */
+	uint64_t inline_timer;
 	atomic_bool cancelled;
 	es_job_fn fn;
 	void *arg;
@@ -46,6 +49,12 @@ struct es_job {
 };
 
 static atomic_int jobs;
+static bool run_inline;
+
+void es_job_run_inline(bool inline_jobs)
+{
+	run_inline = inline_jobs;
+}
 
 int es_job_count(void)
 {
@@ -102,7 +111,7 @@ static void *run(void *p)
 	        .profile = job->profile, .region = job->region, .lazy_credentials = job->lazy};
 	bool orphan;
 
-	job->loop = es_loop_new();
+	job->loop = run_inline ? job->owner : es_loop_new();
 	if (!job->loop || es_aws_open(job->loop, &o, &job->aws) != ES_OK)
 		job->rc = es_fail_prefix("starting a background job");
 	else
@@ -111,7 +120,8 @@ static void *run(void *p)
 		es_error_save(&job->err);
 	es_aws_client_free(job->aws);
 	job->aws = NULL;
-	es_loop_free(job->loop);
+	if (!run_inline)
+		es_loop_free(job->loop);
 	job->loop = NULL;
 	pthread_mutex_lock(&job->mu);
 	job->finished = true;
@@ -122,6 +132,15 @@ static void *run(void *p)
 	else
 		poke(job);
 	return NULL;
+}
+
+static void run_inline_job(struct es_loop *loop, void *ud)
+{
+	struct es_job *job = ud;
+
+	(void)loop;
+	job->inline_timer = 0;
+	run(job);
 }
 
 static void on_pipe(struct es_loop *loop, int fd, short revents, void *ud)
@@ -150,7 +169,8 @@ static void on_pipe(struct es_loop *loop, int fd, short revents, void *ud)
 	if (!finished)
 		return;
 	es_loop_unwatch_fd(loop, fd);
-	pthread_join(job->thread, NULL);
+	if (!job->inline_run)
+		pthread_join(job->thread, NULL);
 	if (job->done)
 		job->done(job->rc, job->rc ? &job->err : NULL, job->ud);
 	job_free(job);
@@ -190,6 +210,13 @@ int es_job_start(struct es_loop *owner, const struct es_aws_options *opts, es_jo
 	}
 	/* From here the job owns arg (a failure above leaves it the caller's). */
 	job->arg_free = arg_free;
+	if (run_inline) {
+		job->inline_run = true;
+		job->inline_timer = es_loop_timer(owner, 0, run_inline_job, job);
+		if (out)
+			*out = job;
+		return ES_OK;
+	}
 	int e = pthread_create(&job->thread, NULL, run, job);
 	if (e) {
 		es_loop_unwatch_fd(owner, job->pipe[0]);
@@ -220,6 +247,15 @@ void es_job_orphan(struct es_job *job)
 	finished = job->finished;
 	job->orphan = !finished;
 	pthread_mutex_unlock(&job->mu);
+	if (job->inline_run) {
+		if (job->inline_timer)
+			es_loop_timer_cancel(job->owner, job->inline_timer);
+		if (finished || job->inline_timer) {
+			job->inline_timer = 0;
+			job_free(job);
+		}
+		return;
+	}
 	if (finished) {
 		pthread_join(job->thread, NULL);
 		job_free(job);

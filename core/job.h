@@ -49,6 +49,12 @@ void es_job_progress(struct es_job *job, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 bool es_job_cancelled(struct es_job *job);
 
+/* For unit tests against a scripted transport installed on the owner's
+ * loop: jobs then run on the owner's thread, with a client on the owner's
+ * loop, as soon as the loop turns (their synchronous calls turn it quietly);
+ * progress and the result arrive as they would from a thread. */
+void es_job_run_inline(bool inline_jobs);
+
 /* Jobs not yet done, for tests and for waiting at exit. */
 int es_job_count(void);
 
