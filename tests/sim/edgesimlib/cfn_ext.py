@@ -549,6 +549,11 @@ def _create_stack(self, name, template, parameters, notification_arns=None, tags
 
 def _create_change_set(self, stack_name, change_set_name, template, parameters, description, change_set_type,
                        notification_arns=None, tags=None, role_arn=None):
+    # As CloudFormation: a stack's change set names are unique, so a retried
+    # CreateChangeSet finds its own instead of making a second one.
+    for other in self.change_sets.values():
+        if other.change_set_name == change_set_name and stack_name in (other.stack_name, other.stack_id):
+            raise cm.AlreadyExistsException(f"ChangeSet {change_set_name} already exists")
     if change_set_type == "UPDATE":
         stack = self.get_stack(stack_name)
         if is_busy(stack):

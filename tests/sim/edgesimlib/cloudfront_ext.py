@@ -124,6 +124,26 @@ def record_change(dist):
     dist.last_modified_time = SIM.utcnow()
 
 
+def advance(dist_id=None, edges=None):
+    """Apply the newest change on the next `edges` edges (None: all) now, so a
+    test pins propagation instead of racing it. Returns what each touched
+    distribution looks like after."""
+    now = SIM.now()
+    out = {}
+    with SIM.lock:
+        for did, gens in GENERATIONS.items():
+            if dist_id and did != dist_id or not gens:
+                continue
+            g = gens[-1]
+            pending = sorted((t, i) for i, t in enumerate(g.apply_at) if t > now)
+            for _, i in pending[: len(pending) if edges is None else int(edges)]:
+                g.apply_at[i] = now
+            g.deployed_at = max(g.apply_at) + (0.05 if max(g.apply_at) > now else 0.0)
+            out[did] = {"edges_applied": sum(1 for t in g.apply_at if t <= now),
+                        "edges": len(g.apply_at)}
+    return out
+
+
 def active_generation(dist_id, edge_index, now=None):
     now = SIM.now() if now is None else now
     gens = GENERATIONS.get(dist_id) or []
