@@ -229,6 +229,42 @@ void es_s3_listing_free(struct es_s3_listing *l)
 	l->n = 0;
 }
 
+/* Add the keys of one ListObjectsV2 page to out; *token (malloc'd) is the
+ * next page's continuation token when the answer is truncated. */
+static int parse_listing(xmlDoc *doc, struct es_s3_listing *out, char **token)
+{
+	xmlNode *root = xmlDocGetRootElement(doc);
+
+	*token = NULL;
+	for (xmlNode *k = es_xml_child(root, "Contents"); k; k = es_xml_next(k)) {
+		char **keys = realloc(out->keys, (out->n + 1) * sizeof(*keys));
+		if (!keys)
+			return es_fail(ES_ENOMEM, "out of memory");
+		out->keys = keys;
+		keys[out->n] = es_xml_path_text(k, "Key");
+		if (keys[out->n])
+			out->n++;
+	}
+	char *trunc = es_xml_path_text(root, "IsTruncated");
+	if (trunc && strcmp(trunc, "true") == 0)
+		*token = es_xml_path_text(root, "NextContinuationToken");
+	free(trunc);
+	return ES_OK;
+}
+
+int es_s3_parse_listing(const char *xml, size_t len, struct es_s3_listing *out, char **token)
+{
+	xmlDoc *doc = es_xml_parse(xml, len);
+	int rc;
+
+	*token = NULL;
+	if (!doc)
+		return es_fail_prefix("ListObjectsV2");
+	rc = parse_listing(doc, out, token);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
                const char *start_after, struct es_s3_listing *out)
 {
@@ -250,22 +286,7 @@ int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
 		rc = es_svc_sync_xml(c, &call, &doc);
 		if (rc)
 			break;
-		xmlNode *root = xmlDocGetRootElement(doc);
-		for (xmlNode *k = es_xml_child(root, "Contents"); k && !rc; k = es_xml_next(k)) {
-			char **keys = realloc(out->keys, (out->n + 1) * sizeof(*keys));
-			if (!keys) {
-				rc = es_fail(ES_ENOMEM, "out of memory");
-				break;
-			}
-			out->keys = keys;
-			keys[out->n] = es_xml_path_text(k, "Key");
-			if (keys[out->n])
-				out->n++;
-		}
-		char *trunc = es_xml_path_text(root, "IsTruncated");
-		if (trunc && strcmp(trunc, "true") == 0)
-			token = es_xml_path_text(root, "NextContinuationToken");
-		free(trunc);
+		rc = parse_listing(doc, out, &token);
 		xmlFreeDoc(doc);
 	} while (!rc && token && *token);
 	free(token);

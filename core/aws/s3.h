@@ -48,6 +48,10 @@ int es_s3_list_call(struct es_aws_call *call, const char *bucket, const char *pr
 /* Every key under prefix that sorts after start_after (NULL: all), all pages. */
 int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
                const char *start_after, struct es_s3_listing *out);
+/* Add the keys of one ListObjectsV2 answer to out (free with
+ * es_s3_listing_free even on failure); *token (malloc'd, caller frees) is
+ * set when more pages follow. */
+int es_s3_parse_listing(const char *xml, size_t len, struct es_s3_listing *out, char **token);
 void es_s3_listing_free(struct es_s3_listing *l);
 int es_s3_delete_object(struct es_aws_client *c, const char *bucket, const char *key);
 
