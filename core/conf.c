@@ -80,11 +80,12 @@ struct loader {
 /* ------------------------------------------------------------ line numbers */
 
 /* Line of `key` in [section "sub"] (or of the header itself when key is
- * NULL); 0 when not found. libgit2 gives values, not positions. */
+ * NULL; section NULL: before the first header); 0 when not found. libgit2
+ * gives values, not positions. */
 static int find_line(const char *text, const char *section, const char *sub, const char *key)
 {
 	int line = 0;
-	bool in = false;
+	bool in = section == NULL;
 
 	for (const char *p = text; p && *p;) {
 		const char *end = strchr(p, '\n');
@@ -98,7 +99,7 @@ static int find_line(const char *text, const char *section, const char *sub, con
 		if (len && *s == '[') {
 			char name[64] = "", subname[256] = "";
 			int n = sscanf(s, "[%63[^] \t\"] \"%255[^\"]\"", name, subname);
-			bool sec = n >= 1 && strcasecmp(name, section) == 0;
+			bool sec = n >= 1 && section && strcasecmp(name, section) == 0;
 			in = sec && (sub ? (n == 2 && strcmp(subname, sub) == 0) : n == 1);
 			if (in && !key)
 				return line;
@@ -306,14 +307,22 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 {
 	const char *dot1 = strchr(name, '.'), *dot2 = strrchr(name, '.');
 	char section[32], sub[256] = "";
-	const char *key = dot2 + 1;
+	const char *key;
 	enum section s;
 	void *obj;
 	const struct key *k, *near;
 	int line;
 
-	if (!dot1 || (size_t)(dot1 - name) >= sizeof(section))
+	/* libgit2 accepts a key above the first [section] and names it
+	 * without one. */
+	if (!dot1)
+		return conf_fail(l, find_line(l->text, NULL, NULL, name),
+		                 "'%s' is outside any section; put it under [app], "
+		                 "[stage \"NAME\"] or [check \"NAME\"]",
+		                 name);
+	if ((size_t)(dot1 - name) >= sizeof(section))
 		return conf_fail(l, 0, "unreadable entry '%s'", name);
+	key = dot2 + 1;
 	snprintf(section, sizeof(section), "%.*s", (int)(dot1 - name), name);
 	if (dot2 > dot1)
 		snprintf(sub, sizeof(sub), "%.*s", (int)(dot2 - dot1 - 1), dot1 + 1);

@@ -186,6 +186,14 @@ static void duplicate_single_value(void **state)
 	             "twice");
 }
 
+static void key_outside_any_section(void **state)
+{
+	/* libgit2 reads a key above the first header as a name without a
+	 * section; it must be reported at its line, not as an unreadable entry. */
+	expect_error("# settings\n\nbucket = b\n[app]\n\tname = x\n", 3,
+	             "'bucket' is outside any section; put it under [app]");
+}
+
 static void starter_file_is_valid(void **state)
 {
 	char path[512];
@@ -216,6 +224,7 @@ int main(void)
 	        cmocka_unit_test(syntax_error_has_line),
 	        cmocka_unit_test(bad_number_and_regex),
 	        cmocka_unit_test(duplicate_single_value),
+	        cmocka_unit_test(key_outside_any_section),
 	        cmocka_unit_test(starter_file_is_valid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
