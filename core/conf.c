@@ -474,6 +474,34 @@ static char *read_text(const char *path)
 	return es_buf_steal(&b);
 }
 
+/* Turn libgit2's parse error into "PATH:LINE: message". Most of its
+ * messages end "(in PATH:LINE, column N)"; an invalid escape says only
+ * "invalid escape at REST-OF-LINE", so the line is found from that text. */
+static int parse_failed(struct loader *l, const char *path)
+{
+	const git_error *ge = git_error_last();
+	const char *msg = ge && ge->message ? ge->message : "unreadable";
+	const char *in = strstr(msg, "(in "), *at = strstr(msg, "invalid escape at ");
+	const char *hit;
+	int line = 0;
+
+	if (in && in > msg) {
+		const char *colon = strrchr(in, ':');
+		if (colon)
+			line = atoi(colon + 1);
+		return es_fail(ES_ECONFIG,
+		               "%s:%d: %.*s; check the brackets and quotes on that line", path,
+		               line, (int)(in - msg - 1), msg);
+	}
+	if (at && at[18] && (hit = strstr(l->text, at + 18))) {
+		line = 1;
+		for (const char *p = l->text; p < hit; p++)
+			line += *p == '\n';
+		return es_fail(ES_ECONFIG, "%s:%d: %s", path, line, msg);
+	}
+	return es_fail(ES_ECONFIG, "%s: %s", path, msg);
+}
+
 int es_config_load(const char *path, struct es_config **out)
 {
 	struct loader l = {0};
@@ -508,19 +536,7 @@ int es_config_load(const char *path, struct es_config **out)
 		goto out;
 	}
 	if (git_config_open_ondisk(&gc, path) < 0 || git_config_iterator_new(&it, gc) < 0) {
-		const git_error *ge = git_error_last();
-		/* libgit2 says "failed to parse config file: … (in PATH:LINE, column N)". */
-		rc = es_fail(ES_ECONFIG, "%s", ge && ge->message ? ge->message : "unreadable");
-		const char *in = ge && ge->message ? strstr(ge->message, "(in ") : NULL;
-		int line = 0;
-		if (in) {
-			const char *colon = strrchr(in, ':');
-			if (colon)
-				line = atoi(colon + 1);
-			es_fail(ES_ECONFIG,
-			        "%s:%d: %.*s; check the brackets and quotes on that line", path,
-			        line, (int)(in - ge->message - 1), ge->message);
-		}
+		rc = parse_failed(&l, path);
 		goto out;
 	}
 	while ((grc = git_config_next(&e, it)) == 0) {

@@ -194,6 +194,12 @@ static void key_outside_any_section(void **state)
 	             "'bucket' is outside any section; put it under [app]");
 }
 
+static void invalid_escape_has_line(void **state)
+{
+	/* libgit2 gives no position for this one, only the rest of the line. */
+	expect_error("[app]\n\tname = x\n\tbucket = \"a\\qb\"\n", 3, "invalid escape");
+}
+
 static void starter_file_is_valid(void **state)
 {
 	char path[512];
@@ -225,6 +231,7 @@ int main(void)
 	        cmocka_unit_test(bad_number_and_regex),
 	        cmocka_unit_test(duplicate_single_value),
 	        cmocka_unit_test(key_outside_any_section),
+	        cmocka_unit_test(invalid_escape_has_line),
 	        cmocka_unit_test(starter_file_is_valid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
