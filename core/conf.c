@@ -82,11 +82,12 @@ struct loader {
 /* ------------------------------------------------------------ line numbers */
 
 /* Line of `key` in [section "sub"] (or of the header itself when key is
- * NULL); 0 when not found. libgit2 gives values, not positions. */
+ * NULL; section NULL: before the first header); 0 when not found. libgit2
+ * gives values, not positions. */
 static int find_line(const char *text, const char *section, const char *sub, const char *key)
 {
 	int line = 0;
-	bool in = false;
+	bool in = section == NULL;
 
 	for (const char *p = text; p && *p;) {
 		const char *end = strchr(p, '\n');
@@ -100,7 +101,7 @@ static int find_line(const char *text, const char *section, const char *sub, con
 		if (len && *s == '[') {
 			char name[64] = "", subname[256] = "";
 			int n = sscanf(s, "[%63[^] \t\"] \"%255[^\"]\"", name, subname);
-			bool sec = n >= 1 && strcasecmp(name, section) == 0;
+			bool sec = n >= 1 && section && strcasecmp(name, section) == 0;
 			in = sec && (sub ? (n == 2 && strcmp(subname, sub) == 0) : n == 1);
 			if (in && !key)
 				return line;
@@ -308,14 +309,22 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 {
 	const char *dot1 = strchr(name, '.'), *dot2 = strrchr(name, '.');
 	char section[32], sub[256] = "";
-	const char *key = dot2 + 1;
+	const char *key;
 	enum section s;
 	void *obj;
 	const struct key *k, *near;
 	int line;
 
-	if (!dot1 || (size_t)(dot1 - name) >= sizeof(section))
+	/* libgit2 accepts a key above the first [section] and names it
+	 * without one. */
+	if (!dot1)
+		return conf_fail(l, find_line(l->text, NULL, NULL, name),
+		                 "'%s' is outside any section; put it under [app], "
+		                 "[stage \"NAME\"] or [check \"NAME\"]",
+		                 name);
+	if ((size_t)(dot1 - name) >= sizeof(section))
 		return conf_fail(l, 0, "unreadable entry '%s'", name);
+	key = dot2 + 1;
 	snprintf(section, sizeof(section), "%.*s", (int)(dot1 - name), name);
 	if (dot2 > dot1)
 		snprintf(sub, sizeof(sub), "%.*s", (int)(dot2 - dot1 - 1), dot1 + 1);
@@ -629,6 +638,34 @@ static char *read_text(const char *path)
 	return es_buf_steal(&b);
 }
 
+/* Turn libgit2's parse error into "PATH:LINE: message". Most of its
+ * messages end "(in PATH:LINE, column N)"; an invalid escape says only
+ * "invalid escape at REST-OF-LINE", so the line is found from that text. */
+static int parse_failed(struct loader *l, const char *path)
+{
+	const git_error *ge = git_error_last();
+	const char *msg = ge && ge->message ? ge->message : "unreadable";
+	const char *in = strstr(msg, "(in "), *at = strstr(msg, "invalid escape at ");
+	const char *hit;
+	int line = 0;
+
+	if (in && in > msg) {
+		const char *colon = strrchr(in, ':');
+		if (colon)
+			line = atoi(colon + 1);
+		return es_fail(ES_ECONFIG,
+		               "%s:%d: %.*s; check the brackets and quotes on that line", path,
+		               line, (int)(in - msg - 1), msg);
+	}
+	if (at && at[18] && (hit = strstr(l->text, at + 18))) {
+		line = 1;
+		for (const char *p = l->text; p < hit; p++)
+			line += *p == '\n';
+		return es_fail(ES_ECONFIG, "%s:%d: %s", path, line, msg);
+	}
+	return es_fail(ES_ECONFIG, "%s: %s", path, msg);
+}
+
 int es_config_load(const char *path, struct es_config **out)
 {
 	struct loader l = {0};
@@ -663,19 +700,7 @@ int es_config_load(const char *path, struct es_config **out)
 		goto out;
 	}
 	if (git_config_open_ondisk(&gc, path) < 0 || git_config_iterator_new(&it, gc) < 0) {
-		const git_error *ge = git_error_last();
-		/* libgit2 says "failed to parse config file: … (in PATH:LINE, column N)". */
-		rc = es_fail(ES_ECONFIG, "%s", ge && ge->message ? ge->message : "unreadable");
-		const char *in = ge && ge->message ? strstr(ge->message, "(in ") : NULL;
-		int line = 0;
-		if (in) {
-			const char *colon = strrchr(in, ':');
-			if (colon)
-				line = atoi(colon + 1);
-			es_fail(ES_ECONFIG,
-			        "%s:%d: %.*s; check the brackets and quotes on that line", path,
-			        line, (int)(in - ge->message - 1), ge->message);
-		}
+		rc = parse_failed(&l, path);
 		goto out;
 	}
 	while ((grc = git_config_next(&e, it)) == 0) {

@@ -17,15 +17,22 @@
 #include "template.h"
 
 #define MAX_DEPTH 512
-#define MAX_NODES 4000000 /* alias expansion budget ("billion laughs") */
+/* Alias expansion budgets ("billion laughs"): nested aliases multiply, so a
+ * few kilobytes of YAML can stand for gigabytes. Bytes are what bound the
+ * memory, since one value may be a long string; values bound the count of
+ * small ones. Both are far beyond CloudFormation's own 1 MB template limit. */
+#define MAX_BYTES     (16u << 20)
+#define MAX_BYTES_TXT "16 MB"
+#define MAX_NODES     4000000
 
 struct yp {
 	yaml_parser_t parser;
 	const char *text;
 	size_t len;
 	const char *file;
-	json_t *anchors;  /* anchor name → finished value */
+	json_t *anchors;  /* anchor name → [finished value, its values, its bytes] */
 	size_t nodes;     /* values built so far, aliases counted in full */
+	size_t bytes;     /* about the compact JSON of those values */
 	json_t *lines;    /* JSON pointer → line, when the caller asked for lines */
 	struct es_buf at; /* JSON pointer of the value being built */
 };
@@ -452,19 +459,12 @@ static void mark_line(struct yp *p, yaml_mark_t m)
 
 static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out);
 
-static size_t count_nodes(json_t *v)
+/* Keep an anchored value with what it cost to build, so that each alias of
+ * it is charged in full without walking the copy. */
+static void remember(struct yp *p, const char *anchor, json_t *v, size_t nodes, size_t bytes)
 {
-	size_t n = 1;
-	const char *k;
-	json_t *c;
-	size_t i;
-
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, c) n += count_nodes(c);
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, c) n += count_nodes(c);
-	}
-	return n;
+	json_object_set_new(p->anchors, anchor,
+	                    json_pack("[O,I,I]", v, (json_int_t)nodes, (json_int_t)bytes));
 }
 
 static int load_scalar(struct yp *p, yaml_event_t *ev, json_t **out)
@@ -517,6 +517,7 @@ static int load_sequence(struct yp *p, yaml_event_t *start, int depth, json_t **
 		if (rc)
 			goto fail;
 		json_array_append_new(arr, item);
+		p->bytes++; /* the comma */
 	}
 fail:
 	json_decref(arr);
@@ -571,15 +572,18 @@ static int load_mapping(struct yp *p, int depth, json_t **out)
 		}
 		merge = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		        !strcmp((char *)ev.data.scalar.value, "<<");
+		if (ev.data.scalar.anchor) {
+			json_t *k = json_string((char *)ev.data.scalar.value);
+			remember(p, (char *)ev.data.scalar.anchor, k, 1, ev.data.scalar.length + 2);
+			json_decref(k);
+		}
 		key = strdup((char *)ev.data.scalar.value);
-		if (ev.data.scalar.anchor)
-			json_object_set_new(p->anchors, (char *)ev.data.scalar.anchor,
-			                    json_string(key));
 		yaml_event_delete(&ev);
 		if (!key) {
 			rc = es_fail(ES_ENOMEM, "out of memory");
 			goto fail;
 		}
+		p->bytes += strlen(key) + 4; /* "key": and a comma */
 		if ((seen = json_object_get(lines, key))) {
 			rc = fail_at(p, km, "duplicate key \"%s\" (first at line %lld)", key,
 			             (long long)json_integer_value(seen));
@@ -637,6 +641,7 @@ static int apply_tag(struct yp *p, const char *tag, bool scalar, yaml_mark_t m, 
 		return ES_OK;
 	if ((i = short_form(tag)) < 0)
 		return unknown_tag(p, m, tag);
+	p->bytes += strlen(short_forms[i].key) + 6; /* {"Fn::X":} */
 	if (!strcmp(tag, "!GetAtt") && scalar) {
 		json_t *pair = getatt_pair(json_string_value(*v));
 		if (!pair)
@@ -652,6 +657,7 @@ static int apply_tag(struct yp *p, const char *tag, bool scalar, yaml_mark_t m, 
 static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out)
 {
 	const char *anchor = NULL, *tag = NULL;
+	size_t nodes = p->nodes, bytes = p->bytes;
 	json_t *v = NULL;
 	int rc;
 
@@ -664,15 +670,24 @@ static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out)
 			return fail_at(p, ev->start_mark,
 			               "alias *%s names no anchor defined before it",
 			               ev->data.alias.anchor);
-		p->nodes += count_nodes(target);
+		/* Charged before copying, so a bomb fails before it costs. */
+		p->nodes += (size_t)json_integer_value(json_array_get(target, 1));
+		p->bytes += (size_t)json_integer_value(json_array_get(target, 2));
+		if (p->bytes > MAX_BYTES)
+			return fail_at(p, ev->start_mark,
+			               "the template expands past " MAX_BYTES_TXT
+			               " through aliases");
 		if (p->nodes > MAX_NODES)
-			return fail_at(p, ev->start_mark, "aliases expand to too many values");
-		*out = json_deep_copy(target);
-		return ES_OK;
+			return fail_at(p, ev->start_mark,
+			               "the template expands past %d values through aliases",
+			               MAX_NODES);
+		*out = json_deep_copy(json_array_get(target, 0));
+		return *out ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
 	}
 	case YAML_SCALAR_EVENT:
 		anchor = (const char *)ev->data.scalar.anchor;
 		tag = (const char *)ev->data.scalar.tag;
+		p->bytes += ev->data.scalar.length + 2;
 		rc = load_scalar(p, ev, &v);
 		break;
 	case YAML_SEQUENCE_START_EVENT:
@@ -680,6 +695,7 @@ static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out)
 		tag = (const char *)ev->data.sequence_start.tag;
 		if (tag && !strcmp(tag, TAG_MAP))
 			return fail_at(p, ev->start_mark, "!!map on a list");
+		p->bytes += 2;
 		rc = load_sequence(p, ev, depth, &v);
 		break;
 	case YAML_MAPPING_START_EVENT:
@@ -687,6 +703,7 @@ static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out)
 		tag = (const char *)ev->data.mapping_start.tag;
 		if (tag && !strcmp(tag, TAG_SEQ))
 			return fail_at(p, ev->start_mark, "!!seq on a mapping");
+		p->bytes += 2;
 		rc = load_mapping(p, depth, &v);
 		break;
 	default: return fail_at(p, ev->start_mark, "unexpected YAML event");
@@ -702,7 +719,7 @@ static int load_node(struct yp *p, yaml_event_t *ev, int depth, json_t **out)
 		return rc;
 	}
 	if (anchor)
-		json_object_set(p->anchors, anchor, v);
+		remember(p, anchor, v, p->nodes - nodes, p->bytes - bytes);
 	*out = v;
 	return ES_OK;
 }

@@ -172,26 +172,14 @@ int es_cf_list_distributions(struct es_aws_client *c, struct es_distribution_lis
 	return rc;
 }
 
-int es_cf_get_distribution(struct es_aws_client *c, const char *id, struct es_distribution *out)
+int es_cf_parse_distribution(const char *xml, size_t len, const char *etag,
+                             struct es_distribution *out)
 {
-	struct es_aws_call call;
-	struct es_http_response resp;
-	xmlDoc *doc;
-	int rc;
+	xmlDoc *doc = es_xml_parse(xml, len);
 
 	memset(out, 0, sizeof(*out));
-	if (es_cf_get_distribution_call(&call, id)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	rc = es_aws_send_sync(c, &call, &resp);
-	if (rc)
-		return rc;
-	doc = es_xml_parse(resp.body.data, resp.body.len);
-	if (!doc) {
-		es_http_response_free(&resp);
+	if (!doc)
 		return es_fail_prefix("GetDistribution");
-	}
 	xmlNode *root = xmlDocGetRootElement(doc);
 	out->id = es_xml_path_text(root, "Id");
 	out->status = es_xml_path_text(root, "Status");
@@ -203,15 +191,33 @@ int es_cf_get_distribution(struct es_aws_client *c, const char *id, struct es_di
 	char *inv = es_xml_path_text(root, "InProgressInvalidationBatches");
 	out->invalidations_in_progress = inv ? atoi(inv) : 0;
 	free(inv);
-	const char *etag = es_http_header(&resp, "ETag");
 	out->etag = etag ? strdup(etag) : NULL;
 	xmlFreeDoc(doc);
-	es_http_response_free(&resp);
 	if (!out->id || !out->status) {
 		es_distribution_free(out);
 		return es_fail(ES_EPARSE, "GetDistribution: the answer has no Id or Status");
 	}
 	return ES_OK;
+}
+
+int es_cf_get_distribution(struct es_aws_client *c, const char *id, struct es_distribution *out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (es_cf_get_distribution_call(&call, id)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc)
+		return rc;
+	rc = es_cf_parse_distribution(resp.body.data, resp.body.len, es_http_header(&resp, "ETag"),
+	                              out);
+	es_http_response_free(&resp);
+	return rc;
 }
 
 int es_cf_create_invalidation(struct es_aws_client *c, const char *distribution_id,

@@ -42,6 +42,11 @@ int es_cf_create_invalidation_call(struct es_aws_call *call, const char *distrib
 int es_cf_parse_distribution_list(const char *xml, size_t len, struct es_distribution_list *out,
                                   char **next_marker);
 
+/* A GetDistribution answer: status, domain, last change and the Lambda ARN;
+ * etag (the answer's ETag header, may be NULL) is copied into out. */
+int es_cf_parse_distribution(const char *xml, size_t len, const char *etag,
+                             struct es_distribution *out);
+
 /* GetDistribution: status, domain, last change, ETag and the Lambda ARN. */
 int es_cf_get_distribution(struct es_aws_client *c, const char *id, struct es_distribution *out);
 

@@ -25,6 +25,27 @@ int es_codepipeline_get_pipeline_state_call(struct es_aws_call *call, const char
 	                        body);
 }
 
+int es_codepipeline_parse_pipelines(const struct json_t *root, char ***names, size_t *n,
+                                    char **token)
+{
+	json_t *p;
+	size_t i;
+
+	*token = NULL;
+	json_array_foreach(json_object_get(root, "pipelines"), i, p)
+	{
+		char **v = realloc(*names, (*n + 1) * sizeof(*v));
+		if (!v)
+			return es_fail(ES_ENOMEM, "out of memory");
+		*names = v;
+		v[*n] = es_svc_json_str(p, "name");
+		if (v[*n])
+			(*n)++;
+	}
+	*token = es_svc_json_str(root, "nextToken");
+	return ES_OK;
+}
+
 int es_codepipeline_list_pipelines(struct es_aws_client *c, char ***names, size_t *n)
 {
 	char *token = NULL;
@@ -34,8 +55,7 @@ int es_codepipeline_list_pipelines(struct es_aws_client *c, char ***names, size_
 	*n = 0;
 	do {
 		struct es_aws_call call;
-		json_t *root, *p;
-		size_t i;
+		json_t *root;
 
 		rc = es_codepipeline_list_pipelines_call(&call, token);
 		free(token);
@@ -47,19 +67,7 @@ int es_codepipeline_list_pipelines(struct es_aws_client *c, char ***names, size_
 		rc = es_svc_sync_json(c, &call, &root);
 		if (rc)
 			break;
-		json_array_foreach(json_object_get(root, "pipelines"), i, p)
-		{
-			char **v = realloc(*names, (*n + 1) * sizeof(*v));
-			if (!v) {
-				rc = es_fail(ES_ENOMEM, "out of memory");
-				break;
-			}
-			*names = v;
-			v[*n] = es_svc_json_str(p, "name");
-			if (v[*n])
-				(*n)++;
-		}
-		token = es_svc_json_str(root, "nextToken");
+		rc = es_codepipeline_parse_pipelines(root, names, n, &token);
 		json_decref(root);
 	} while (!rc && token && *token);
 	free(token);

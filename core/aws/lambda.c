@@ -42,6 +42,30 @@ void es_lambda_function_list_free(struct es_lambda_function_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+int es_lambda_parse_function_list(const struct json_t *root, struct es_lambda_function_list *out,
+                                  char **marker)
+{
+	json_t *fn;
+	size_t i;
+
+	*marker = NULL;
+	json_array_foreach(json_object_get(root, "Functions"), i, fn)
+	{
+		struct es_lambda_function *f = realloc(out->items, (out->n + 1) * sizeof(*f));
+		if (!f)
+			return es_fail(ES_ENOMEM, "out of memory");
+		out->items = f;
+		f = &f[out->n++];
+		f->name = es_svc_json_str(fn, "FunctionName");
+		f->arn = es_svc_json_str(fn, "FunctionArn");
+		f->runtime = es_svc_json_str(fn, "Runtime");
+		f->version = es_svc_json_str(fn, "Version");
+		f->code_sha256 = es_svc_json_str(fn, "CodeSha256");
+	}
+	*marker = es_svc_json_str(root, "NextMarker");
+	return ES_OK;
+}
+
 int es_lambda_list_functions(struct es_aws_client *c, struct es_lambda_function_list *out)
 {
 	char *marker = NULL;
@@ -50,8 +74,7 @@ int es_lambda_list_functions(struct es_aws_client *c, struct es_lambda_function_
 	memset(out, 0, sizeof(*out));
 	do {
 		struct es_aws_call call;
-		json_t *root, *fn;
-		size_t i;
+		json_t *root;
 
 		if (es_lambda_list_functions_call(&call, marker)) {
 			es_aws_call_free(&call);
@@ -63,23 +86,7 @@ int es_lambda_list_functions(struct es_aws_client *c, struct es_lambda_function_
 		rc = es_svc_sync_json(c, &call, &root);
 		if (rc)
 			break;
-		json_array_foreach(json_object_get(root, "Functions"), i, fn)
-		{
-			struct es_lambda_function *f =
-			        realloc(out->items, (out->n + 1) * sizeof(*f));
-			if (!f) {
-				rc = es_fail(ES_ENOMEM, "out of memory");
-				break;
-			}
-			out->items = f;
-			f = &f[out->n++];
-			f->name = es_svc_json_str(fn, "FunctionName");
-			f->arn = es_svc_json_str(fn, "FunctionArn");
-			f->runtime = es_svc_json_str(fn, "Runtime");
-			f->version = es_svc_json_str(fn, "Version");
-			f->code_sha256 = es_svc_json_str(fn, "CodeSha256");
-		}
-		marker = es_svc_json_str(root, "NextMarker");
+		rc = es_lambda_parse_function_list(root, out, &marker);
 		json_decref(root);
 	} while (!rc && marker && *marker);
 	free(marker);

@@ -284,6 +284,8 @@ void es_s3_listing_free(struct es_s3_listing *l)
 	l->n = 0;
 }
 
+/* Add the keys of one ListObjectsV2 page to out; *token (malloc'd) is the
+ * next page's continuation token when the answer is truncated. */
 int es_s3_list(struct es_aws_client *c, const char *bucket, const char *prefix,
                const char *start_after, struct es_s3_listing *out)
 {

@@ -587,10 +587,23 @@ static int collect_headers(const struct signing *s, struct es_sigv4_result *out,
 static int add_presign_params(const struct signing *s, const char *amz_date,
                               const char *signed_headers, struct qlist *q)
 {
+	static const char *const ours[] = {"X-Amz-Algorithm",     "X-Amz-Credential",
+	                                   "X-Amz-Date",          "X-Amz-Expires",
+	                                   "X-Amz-SignedHeaders", "X-Amz-Signature"};
 	char expires[24];
 	struct es_buf cred = ES_BUF_INIT;
 	int rc;
 
+	/* As with headers: one the request already holds would go out twice,
+	 * and the service would read the wrong one (an old signature). */
+	for (size_t i = 0; i < q->n; i++) {
+		bool dup = has_token(s->p) && strcmp(q->v[i].key, "X-Amz-Security-Token") == 0;
+		for (size_t j = 0; j < sizeof(ours) / sizeof(*ours) && !dup; j++)
+			dup = strcmp(q->v[i].key, ours[j]) == 0;
+		if (dup)
+			return es_fail(ES_EINVAL, "query parameter %s is added by the signer",
+			               q->v[i].key);
+	}
 	snprintf(expires, sizeof(expires), "%ld", s->expires);
 	if (es_buf_printf(&cred, "%s/%s", s->p->access_key_id, es_buf_str(&s->scope)))
 		return ES_ENOMEM;

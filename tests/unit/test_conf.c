@@ -292,6 +292,20 @@ static void samples_are_bounded(void **state)
 	             8, "1 to 20 requests");
 }
 
+static void key_outside_any_section(void **state)
+{
+	/* libgit2 reads a key above the first header as a name without a
+	 * section; it must be reported at its line, not as an unreadable entry. */
+	expect_error("# settings\n\nbucket = b\n[app]\n\tname = x\n", 3,
+	             "'bucket' is outside any section; put it under [app]");
+}
+
+static void invalid_escape_has_line(void **state)
+{
+	/* libgit2 gives no position for this one, only the rest of the line. */
+	expect_error("[app]\n\tname = x\n\tbucket = \"a\\qb\"\n", 3, "invalid escape");
+}
+
 static void starter_file_is_valid(void **state)
 {
 	char path[512];
@@ -328,6 +342,8 @@ int main(void)
 	        cmocka_unit_test(prefix_is_a_plain_key_prefix),
 	        cmocka_unit_test(stage_and_stack_names_are_checked),
 	        cmocka_unit_test(samples_are_bounded),
+	        cmocka_unit_test(key_outside_any_section),
+	        cmocka_unit_test(invalid_escape_has_line),
 	        cmocka_unit_test(starter_file_is_valid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1091,6 +1091,22 @@ static void test_presign(void **state)
 	assert_int_equal(es_sigv4_presign(&req, &p, 0, &q, &r), ES_EINVAL);
 	assert_null(q);
 	assert_int_equal(es_sigv4_presign(&req, &p, 604801, &q, &r), ES_EINVAL);
+
+	/* A query that already carries a presigned parameter (an old URL
+	 * signed again) would send it twice: refused, as such headers are. */
+	req.query = "a=1&X-Amz-Signature=0123";
+	assert_int_equal(es_sigv4_presign(&req, &p, 3600, &q, &r), ES_EINVAL);
+	assert_null(q);
+	assert_non_null(strstr(es_error_last()->message, "X-Amz-Signature"));
+	req.query = "X-Amz-Date=20150830T123600Z";
+	assert_int_equal(es_sigv4_presign(&req, &p, 3600, &q, &r), ES_EINVAL);
+	/* The token only when the signer adds one. */
+	req.query = "X-Amz-Security-Token=abc";
+	assert_int_equal(es_sigv4_presign(&req, &p, 3600, &q, &r), ES_OK);
+	es_sigv4_result_free(&r);
+	free(q);
+	p.session_token = "tok";
+	assert_int_equal(es_sigv4_presign(&req, &p, 3600, &q, &r), ES_EINVAL);
 }
 
 /* Runs when the vector folders were looked for: none found is a failure,

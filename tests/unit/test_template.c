@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +276,55 @@ static void anchors_and_aliases_resolved(void **state)
 	      "\"copy\":{\"Runtime\":\"nodejs18.x\",\"Timeout\":5},\"list\":[3,3]}");
 }
 
+/* "Billion laughs": each level lists the one below ten times, so nine short
+ * lines stand for 10^8 copies of a 1 KB string, about 100 GB. */
+static char *laughs(int levels)
+{
+	char *doc = malloc(8192), *p = doc;
+
+	assert_non_null(doc);
+	p += sprintf(p, "Metadata:\n  l0: &l0 \"");
+	memset(p, 'a', 1000);
+	p += 1000;
+	p += sprintf(p, "\"\n");
+	for (int i = 1; i <= levels; i++) {
+		p += sprintf(p, "  l%d: &l%d [", i, i);
+		for (int j = 0; j < 10; j++)
+			p += sprintf(p, "%s*l%d", j ? ", " : "", i - 1);
+		p += sprintf(p, "]\n");
+	}
+	sprintf(p, "Resources: {}\n");
+	return doc;
+}
+
+static void billion_laughs_fails_on_size(void **state)
+{
+	char *doc = laughs(8);
+
+	/* Levels 1-4 take 10 KB, 100 KB, 1 MB and 10 MB: together 11 MB. The
+	 * first alias on line 7 (level 5) adds 10 MB more, which is past the
+	 * budget: the error names that alias, so nothing was copied for it
+	 * (counting values instead let ~4 GB be copied before failing). */
+	check_error(doc, "t.yaml", "t.yaml:7:12: the template expands past 16 MB through aliases");
+	free(doc);
+}
+
+static void aliases_within_budget_expand(void **state)
+{
+	char *doc = laughs(4);
+	json_t *t = NULL;
+
+	/* 11 MB of copies is large for a template, but allowed. */
+	assert_int_equal(es_template_parse(doc, strlen(doc), "t.yaml", &t), ES_OK);
+	json_t *l4 = json_object_get(json_object_get(t, "Metadata"), "l4");
+	assert_int_equal(json_array_size(l4), 10);
+	json_t *leaf =
+	        json_array_get(json_array_get(json_array_get(json_array_get(l4, 9), 9), 9), 9);
+	assert_int_equal(json_string_length(leaf), 1000);
+	json_decref(t);
+	free(doc);
+}
+
 static void merge_keys_applied(void **state)
 {
 	check("base: &b {Runtime: nodejs18.x, Timeout: 5}\nfn:\n  Handler: i.h\n  <<: *b\n  "
@@ -481,6 +531,8 @@ int main(void)
 	        cmocka_unit_test(explicit_standard_tags),
 	        cmocka_unit_test(key_order_preserved),
 	        cmocka_unit_test(anchors_and_aliases_resolved),
+	        cmocka_unit_test(billion_laughs_fails_on_size),
+	        cmocka_unit_test(aliases_within_budget_expand),
 	        cmocka_unit_test(merge_keys_applied),
 	        cmocka_unit_test(json_template),
 	        cmocka_unit_test(json_template_error_has_position),
