@@ -152,6 +152,8 @@ static void tick(struct es_loop *loop, void *ud)
 
 static void draw(struct es_dash *d)
 {
+	bool shown[ES_DASH_DIALOGS] = {false};
+
 	d->ui.now = es_time_now();
 	d->ui.connection = d->connection;
 	es_ui_draw(&d->ui);
@@ -159,10 +161,14 @@ static void draw(struct es_dash *d)
 		if (d->pager)
 			es_pager_draw(d->pager);
 		for (int i = 0; i < d->n_dialogs; i++)
-			es_dialog_draw(d->dialogs[i]);
+			shown[i] = es_dialog_draw(d->dialogs[i]);
 	}
 	wnoutrefresh(stdscr);
 	doupdate();
+	/* a question on the screen now may be answered; not one before */
+	for (int i = 0; i < d->n_dialogs; i++)
+		if (shown[i])
+			es_dialog_arm(d->dialogs[i]);
 	d->dirty = false;
 	int64_t now = es_loop_now_ms();
 	if (d->timing && !d->first_frame_done)
@@ -321,6 +327,19 @@ static void handle_key(struct es_dash *d, int key)
 	d->dirty = true;
 	if (d->n_dialogs) {
 		struct es_dialog *dlg = d->dialogs[d->n_dialogs - 1];
+		if (!dlg->armed) {
+			/* typed ahead (before the question was drawn): never an answer */
+			es_dialog_key(dlg, key);
+			if (dlg->ignored > 1)
+				es_dash_message(
+				        d, false,
+				        "%d keys ignored: the question had not been shown yet",
+				        dlg->ignored);
+			else
+				es_dash_message(d, false,
+				                "key ignored: the question had not been shown yet");
+			return;
+		}
 		if (es_dialog_key(dlg, key)) {
 			d->n_dialogs--;
 			es_dialog_finish(dlg);
