@@ -85,6 +85,9 @@ void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Show a dialog on top (takes it over). */
 void es_dash_push(struct es_dash *d, struct es_dialog *dlg);
+/* Drop the keys typed but not handled yet: dlg was just put up and they
+ * were typed before it showed (counted in dlg->ignored). */
+void es_dash_flush_typeahead(struct es_dash *d, struct es_dialog *dlg);
 /* Show the last core error in a message dialog and the activity strip. */
 void es_dash_fail(struct es_dash *d, const char *what);
 /* Restart history loading from HEAD (after a revert). */

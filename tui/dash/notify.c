@@ -60,9 +60,8 @@ void es_dash_push(struct es_dash *d, struct es_dialog *dlg)
 	d->dialogs[d->n_dialogs++] = dlg;
 	d->dirty = true;
 	/* Keys typed before the question is drawn are no answer to it: drop
-	 * what the terminal and curses hold; later ones meet an unarmed dialog. */
-	if (!d->script)
-		flushinp();
+	 * those waiting now; later ones meet a dialog that is not armed. */
+	es_dash_flush_typeahead(d, dlg);
 }
 
 void es_dash_fail(struct es_dash *d, const char *what)
