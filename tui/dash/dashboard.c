@@ -312,32 +312,6 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 	return r;
 }
 
-/* A key that came before dlg was on the screen: dropped, and said so. */
-static void ignore_key(struct es_dash *d, struct es_dialog *dlg, int key)
-{
-	es_dialog_key(dlg, key);
-	if (dlg->ignored > 1)
-		es_dash_message(d, false, "%d keys ignored: the question had not been shown yet",
-		                dlg->ignored);
-	else
-		es_dash_message(d, false, "key ignored: the question had not been shown yet");
-}
-
-void es_dash_flush_typeahead(struct es_dash *d, struct es_dialog *dlg)
-{
-	wint_t wc;
-	int rc;
-
-	if (d->script || !stdscr)
-		return; /* a script's keys come one by one, or as a :now burst */
-	/* what curses has read from the terminal but not handed out yet */
-	while ((rc = get_wch(&wc)) != ERR)
-		if (!(rc == KEY_CODE_YES && wc == KEY_RESIZE))
-			ignore_key(d, dlg, (int)wc);
-	/* and whatever is still in the terminal's input queue */
-	flushinp();
-}
-
 static void handle_key(struct es_dash *d, int key)
 {
 	if (key == KEY_RESIZE) {
@@ -355,7 +329,7 @@ static void handle_key(struct es_dash *d, int key)
 		struct es_dialog *dlg = d->dialogs[d->n_dialogs - 1];
 		if (!dlg->armed) {
 			/* typed ahead (before the question was drawn): never an answer */
-			ignore_key(d, dlg, key);
+			es_dash_ignore_key(d, dlg, key);
 			return;
 		}
 		if (es_dialog_key(dlg, key)) {
