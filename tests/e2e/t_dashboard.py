@@ -71,13 +71,14 @@ D
 y
 :wait-idle
 :dump-screen {tmp}/changes.txt
-y
+# executing a change set takes y, then Enter
+y<Enter>
 :wait-idle
 :sleep 2500
 k
 D
 y
-y
+y<Enter>
 :wait-idle
 :sleep 2500
 :wait-idle

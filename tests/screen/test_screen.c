@@ -193,6 +193,7 @@ int main(void)
 	es_dialog_body(dlg, "+ Add     FnVersion1a2b3c                  AWS::Lambda::Version");
 	es_dialog_body(dlg, "~ Modify  Distribution                     AWS::CloudFront::Distribution");
 	es_dialog_body(dlg, "! Modify  FnAliaslive                      AWS::Lambda::Alias  REPLACEMENT");
+	es_dialog_arm(dlg);
 	es_dialog_key(dlg, 'p');
 	es_dialog_key(dlg, 'r');
 	es_dialog_key(dlg, '\n');
@@ -207,9 +208,79 @@ int main(void)
 	es_dialog_free(dlg);
 
 	dlg = es_dialog_new(ES_DLG_CONFIRM, "Deploy to staging", "Deploy?", NULL, NULL);
+	es_dialog_arm(dlg);
 	es_dialog_key(dlg, '\n');
 	ok(dlg->done && !dlg->ok, "Enter at a confirmation means No");
 	es_dialog_free(dlg);
+
+	/* keys typed before a question is drawn never answer it */
+	dlg = es_dialog_new(ES_DLG_CONFIRM, "Deploy to staging",
+	                    "Prepare a deploy of 1a2b3c4 to staging?", NULL, NULL);
+	ok(!es_dialog_key(dlg, 'y') && !dlg->done && dlg->ignored == 1,
+	   "an unarmed confirmation drops y");
+	ok(!es_dialog_key(dlg, 27) && !dlg->done && dlg->ignored == 2,
+	   "an unarmed confirmation drops Esc too");
+	es_ui_draw(&ui);
+	ok(es_dialog_draw(dlg), "the dialog is drawn at 120x36");
+	expect_screen("dialog-typed-ahead-120x36");
+	ok(screen_contains("2 keys typed before this question was shown were ignored"),
+	   "the question says that keys typed ahead were ignored");
+	es_dialog_arm(dlg);
+	ok(es_dialog_key(dlg, 'y') && dlg->ok, "once armed, y answers it");
+	es_dialog_free(dlg);
+
+	dlg = es_dialog_new(ES_DLG_TYPE, "Roll staging back", "Type \"staging\" to go on:", NULL,
+	                    NULL);
+	snprintf(dlg->expect, sizeof(dlg->expect), "staging");
+	for (const char *c = "staging\n"; *c; c++)
+		es_dialog_key(dlg, *c);
+	ok(!dlg->done && !dlg->input[0], "a stage name typed ahead is neither typed nor confirmed");
+	es_dialog_free(dlg);
+
+	/* executing a change set: y selects Yes, Enter confirms */
+	size(100, 30);
+	dlg = es_dialog_new(ES_DLG_YES_ENTER, "deploy to staging: change set",
+	                    "Execute change set es-1a2b3c4d5e6f on stack edge-app-staging?", NULL,
+	                    NULL);
+	es_dialog_body(dlg, "~ Modify  Fn                               AWS::Lambda::Function");
+	es_dialog_body(dlg, "+ Add     FnVersion1a2b3c                  AWS::Lambda::Version");
+	es_dialog_body(dlg, "~ Modify  Distribution                     AWS::CloudFront::Distribution");
+	es_dialog_key(dlg, 'y');
+	es_dialog_key(dlg, '\n');
+	ok(!dlg->done && !dlg->yes, "y and Enter typed ahead neither select nor execute");
+	es_dialog_arm(dlg);
+	dlg->note[0] = 0;
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	expect_screen("dialog-change-set-no-100x30");
+	ok(screen_contains("[*] No") && screen_contains("[ ] Yes"), "No is selected at first");
+	ok(!es_dialog_key(dlg, 'y') && !dlg->done && dlg->yes, "a single y only selects Yes");
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	expect_screen("dialog-change-set-yes-100x30");
+	ok(screen_contains("[*] Yes") && screen_contains("Enter: yes, execute"),
+	   "Yes is shown selected with what Enter does");
+	ok(es_dialog_key(dlg, '\n') && dlg->ok, "y then Enter executes");
+	es_dialog_free(dlg);
+
+	static const struct {
+		const char *keys, *what;
+	} no_answers[] = {
+	        {"\n", "Enter alone is No"},
+	        {"n", "n is No"},
+	        {"\x1b", "Esc is No"},
+	        {"yn", "y then n is No"},
+	        {"y\x1b", "y then Esc is No"},
+	};
+	for (size_t i = 0; i < sizeof(no_answers) / sizeof(no_answers[0]); i++) {
+		dlg = es_dialog_new(ES_DLG_YES_ENTER, "deploy to staging: change set", "Execute?",
+		                    NULL, NULL);
+		es_dialog_arm(dlg);
+		for (const char *k = no_answers[i].keys; *k && !dlg->done; k++)
+			es_dialog_key(dlg, (unsigned char)*k);
+		ok(dlg->done && !dlg->ok, no_answers[i].what);
+		es_dialog_free(dlg);
+	}
 
 	/* search moves the cursor */
 	ui.focus = ES_PANE_HISTORY;

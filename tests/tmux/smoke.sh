@@ -1,6 +1,7 @@
 #!/bin/sh
 # Real-terminal smoke test in tmux: first frame, resize (larger, narrow,
-# below the minimum and back), colours and NO_COLOR, help, escape key, quit.
+# below the minimum and back), colours and NO_COLOR, help, escape key,
+# typeahead that must not answer a question, quit.
 # TAP output; skipped when tmux is missing.
 build="${ES_BUILDDIR:-.}"
 src="${ES_SRCDIR:-.}"
@@ -68,6 +69,13 @@ T send-keys -t es 'D'
 check "D asks before anything is sent" "wait_for 'Prepare a deploy'"
 T send-keys -t es 'n'
 check "n cancels: nothing was sent" "wait_for 'nothing was sent'"
+# D and y in one write: the y was typed before the question was drawn, so
+# it must not answer it (the question stays until n)
+T send-keys -t es 'Dy'
+check "a y typed ahead of the question does not answer it" "wait_for 'Prepare a deploy'"
+check "the typed-ahead key is reported as ignored" "wait_for 'typed before this question was shown'"
+T send-keys -t es 'n'
+check "the question then takes n: nothing was sent" "wait_for 'nothing was sent'"
 T send-keys -t es 'q'
 sleep 0.5
 check "q quits" "! T list-panes -t es -F '#{pane_current_command}' | grep -q edgeship"

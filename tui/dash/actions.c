@@ -1,7 +1,8 @@
 /* The mutating requests: D deploy, A promote, I invalidate, V validate,
  * X roll back, U revert. Each says what will happen and asks (default No);
- * production and rollbacks need the stage name typed; --read-only turns
- * them all off; refusals from the engine are shown with their reason. */
+ * executing a change set takes y then Enter, production and rollbacks the
+ * stage name typed; --read-only turns them all off; refusals from the
+ * engine are shown with their reason. */
 #include "config.h"
 
 #include <stdio.h>
@@ -113,8 +114,9 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 			         d->deploy_stage);
 		else
 			snprintf(q, sizeof(q), "%s", ev->text);
-		struct es_dialog *dlg =
-		        es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_CONFIRM, title, q, on_answer, d);
+		/* executing takes two deliberate keys (y, Enter) or the stage name */
+		struct es_dialog *dlg = es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_YES_ENTER, title,
+		                                      q, on_answer, d);
 		if (!dlg) {
 			es_deploy_answer(d->deploy, false);
 			break;

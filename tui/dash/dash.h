@@ -87,8 +87,11 @@ void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fm
 /* A note on the status line (error: drawn as one). */
 void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-/* Show a dialog on top (takes it over). */
+/* Show a dialog on top (takes it over); keys typed before it is drawn are
+ * dropped. */
 void es_dash_push(struct es_dash *d, struct es_dialog *dlg);
+/* Drop a key that came before dlg was on the screen, and say so. */
+void es_dash_ignore_key(struct es_dash *d, struct es_dialog *dlg, int key);
 /* Show the last core error in a message dialog and the activity strip. */
 void es_dash_fail(struct es_dash *d, const char *what);
 /* Restart history loading from HEAD (after a revert). */

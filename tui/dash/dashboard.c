@@ -152,6 +152,8 @@ static void tick(struct es_loop *loop, void *ud)
 
 static void draw(struct es_dash *d)
 {
+	bool shown[ES_DASH_DIALOGS] = {false};
+
 	d->ui.now = es_time_now();
 	d->ui.connection = d->connection;
 	es_ui_draw(&d->ui);
@@ -159,10 +161,14 @@ static void draw(struct es_dash *d)
 		if (d->pager)
 			es_pager_draw(d->pager);
 		for (int i = 0; i < d->n_dialogs; i++)
-			es_dialog_draw(d->dialogs[i]);
+			shown[i] = es_dialog_draw(d->dialogs[i]);
 	}
 	wnoutrefresh(stdscr);
 	doupdate();
+	/* a question on the screen now may be answered; not one before */
+	for (int i = 0; i < d->n_dialogs; i++)
+		if (shown[i])
+			es_dialog_arm(d->dialogs[i]);
 	d->dirty = false;
 	int64_t now = es_loop_now_ms();
 	if (d->timing && !d->first_frame_done)
@@ -321,6 +327,11 @@ static void handle_key(struct es_dash *d, int key)
 	d->dirty = true;
 	if (d->n_dialogs) {
 		struct es_dialog *dlg = d->dialogs[d->n_dialogs - 1];
+		if (!dlg->armed) {
+			/* typed ahead (before the question was drawn): never an answer */
+			es_dash_ignore_key(d, dlg, key);
+			return;
+		}
 		if (es_dialog_key(dlg, key)) {
 			d->n_dialogs--;
 			es_dialog_finish(dlg);
@@ -384,24 +395,63 @@ static bool settled(struct es_dash *d)
 	       !d->history.loading && (!d->deploy || d->n_dialogs);
 }
 
+/* A dialog is on the screen (drawn, so it takes keys). */
+static bool dialog_shown(const struct es_dash *d)
+{
+	return d->n_dialogs && d->dialogs[d->n_dialogs - 1]->armed;
+}
+
+/* Whether the item waits for the loop to settle before it runs. */
+static bool script_waits(const struct es_script_item *it)
+{
+	switch (it->kind) {
+	case ES_SCRIPT_WAIT_IDLE: return true;
+	case ES_SCRIPT_KEY:
+	case ES_SCRIPT_DUMP: return !it->nowait && !it->burst;
+	default: return false;
+	}
+}
+
+/* The keys of one :now line, at once and without a redraw between them,
+ * as one read from a terminal would bring them. */
+static void feed_burst(struct es_dash *d, int burst)
+{
+	const struct es_script_item *it;
+
+	while ((it = es_script_peek(d->script)) && it->kind == ES_SCRIPT_KEY &&
+	       it->burst == burst && !d->quit) {
+		if (d->timing && !d->key_ms)
+			d->key_ms = es_loop_now_ms();
+		handle_key(d, it->key);
+		es_script_advance(d->script);
+	}
+}
+
 /* Feed the script; false when it is finished. */
 static bool script_step(struct es_dash *d)
 {
 	const struct es_script_item *it = es_script_peek(d->script);
 	int64_t now = es_loop_now_ms();
+	bool ready;
 
 	if (!it)
 		return false;
 	if (d->script_wait_until && now < d->script_wait_until)
 		return true;
-	if (it->kind != ES_SCRIPT_SLEEP && it->kind != ES_SCRIPT_RESIZE && !settled(d)) {
+	ready = it->kind == ES_SCRIPT_WAIT_DIALOG ? dialog_shown(d)
+	        : script_waits(it)                ? settled(d)
+	                                          : true;
+	if (!ready) {
 		/* never wait forever: a stuck request is reported, not hung on */
 		if (!d->script_idle_since)
 			d->script_idle_since = now;
 		if (now - d->script_idle_since < 60000)
 			return true;
-		fprintf(stderr, "%s:%d: still busy after 60s; going on\n", d->script->file,
-		        it->line);
+		fprintf(stderr, "%s:%d: %s after 60s; going on\n", d->script->file, it->line,
+		        it->kind == ES_SCRIPT_WAIT_DIALOG ? "no dialog on the screen"
+		                                          : "still busy");
+		if (it->kind == ES_SCRIPT_WAIT_DIALOG)
+			d->exit_code = ES_EXIT_FAILURE;
 	}
 	d->script_idle_since = 0;
 	d->script_wait_until = 0;
@@ -409,11 +459,16 @@ static bool script_step(struct es_dash *d)
 		draw(d);
 	switch (it->kind) {
 	case ES_SCRIPT_KEY:
+		if (it->burst) {
+			feed_burst(d, it->burst);
+			return true;
+		}
 		if (d->timing)
 			d->key_ms = es_loop_now_ms();
 		handle_key(d, it->key);
 		break;
-	case ES_SCRIPT_WAIT_IDLE: break;
+	case ES_SCRIPT_WAIT_IDLE:
+	case ES_SCRIPT_WAIT_DIALOG: break;
 	case ES_SCRIPT_SLEEP: d->script_wait_until = now + it->ms; break;
 	case ES_SCRIPT_DUMP:
 		draw(d);
@@ -429,8 +484,6 @@ static bool script_step(struct es_dash *d)
 		break;
 	}
 	es_script_advance(d->script);
-	if (it->kind == ES_SCRIPT_SLEEP)
-		return true;
 	return true;
 }
 

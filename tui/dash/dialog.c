@@ -1,5 +1,6 @@
-/* Dialog boxes: confirmation (default No), typed confirmation, a text
- * prompt, a chooser and a message, centred over the dashboard. */
+/* Dialog boxes: confirmation (default No), Yes-then-Enter confirmation,
+ * typed confirmation, a text prompt, a chooser and a message, centred over
+ * the dashboard. None takes a key before it has been shown. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -130,10 +131,26 @@ static bool scroll_body(struct es_dialog *d, int key)
 	}
 }
 
+void es_dialog_arm(struct es_dialog *d)
+{
+	if (!d || d->armed)
+		return;
+	d->armed = true;
+}
+
 bool es_dialog_key(struct es_dialog *d, int key)
 {
 	bool enter = key == '\n' || key == '\r' || key == KEY_ENTER;
 
+	if (!d->armed) {
+		/* typed before the question was on screen: it answers nothing,
+		 * and the question says so once it shows */
+		d->ignored++;
+		snprintf(d->note, sizeof(d->note),
+		         "%d key%s typed before this question was shown %s ignored", d->ignored,
+		         d->ignored == 1 ? "" : "s", d->ignored == 1 ? "was" : "were");
+		return false;
+	}
 	if (key == 27 || key == 7 /* C-g */) {
 		close_with(d, false);
 		return true;
@@ -150,6 +167,20 @@ bool es_dialog_key(struct es_dialog *d, int key)
 			scroll_body(d, KEY_DOWN);
 		else if (key == 'k')
 			scroll_body(d, KEY_UP);
+		break;
+	case ES_DLG_YES_ENTER:
+		/* two deliberate keys: a stray y (or one typed ahead) never executes */
+		if (key == 'y' || key == 'Y') {
+			d->yes = true;
+		} else if (enter) {
+			close_with(d, d->yes);
+		} else if (key == 'n' || key == 'N' || key == 'q') {
+			close_with(d, false);
+		} else if (key == 'j') {
+			scroll_body(d, KEY_DOWN);
+		} else if (key == 'k') {
+			scroll_body(d, KEY_UP);
+		}
 		break;
 	case ES_DLG_TYPE:
 		if (enter) {
@@ -207,9 +238,11 @@ void es_dialog_free(struct es_dialog *d)
 	free(d);
 }
 
-void es_dialog_draw(const struct es_dialog *d)
+bool es_dialog_draw(const struct es_dialog *d)
 {
 	int want_w = es_scr_width(d->question) + 6;
+	if (es_scr_width(d->note) + 4 > want_w)
+		want_w = es_scr_width(d->note) + 4;
 	for (size_t i = 0; i < d->n_body; i++) {
 		int w = es_scr_width(d->body[i]) + 4;
 		if (w > want_w)
@@ -219,8 +252,11 @@ void es_dialog_draw(const struct es_dialog *d)
 		want_w = 44;
 	int w = want_w > COLS - 4 ? COLS - 4 : want_w;
 	int extra = d->kind == ES_DLG_CHOOSE ? (int)d->n_choices : 0;
-	int fixed = 2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) +
-	            (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT ? 1 : 0);
+	int fixed =
+	        2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) +
+	        (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT || d->kind == ES_DLG_YES_ENTER
+	                 ? 1
+	                 : 0);
 	int body_h = (int)d->n_body;
 	if (body_h > LINES - 4 - fixed)
 		body_h = LINES - 4 - fixed;
@@ -230,7 +266,7 @@ void es_dialog_draw(const struct es_dialog *d)
 	if (h > LINES - 2)
 		h = LINES - 2;
 	if (w < 10 || h < 4)
-		return;
+		return false;
 	struct es_rect r = {(LINES - h) / 2, (COLS - w) / 2, h, w};
 	attr_t normal = es_theme_attr(ES_AREA_DIALOG);
 	es_scr_fill(r, normal);
@@ -259,6 +295,19 @@ void es_dialog_draw(const struct es_dialog *d)
 	case ES_DLG_CONFIRM:
 		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "y: yes   n / Enter / Esc: no");
 		break;
+	case ES_DLG_YES_ENTER: {
+		/* the selection in text too, so screen dumps show it */
+		es_scr_text(y, x, 9, es_theme_attr(d->yes ? ES_AREA_DIALOG : ES_AREA_CURSOR),
+		            d->yes ? "[ ] No" : "[*] No");
+		es_scr_text(y, x + 9, iw - 9,
+		            es_theme_attr(d->yes ? ES_AREA_CURSOR : ES_AREA_DIALOG),
+		            d->yes ? "[*] Yes" : "[ ] Yes");
+		y++;
+		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT),
+		            d->yes ? "Enter: yes, execute   n / Esc: no"
+		                   : "y then Enter: yes   n / Enter / Esc: no");
+		break;
+	}
 	case ES_DLG_TYPE:
 	case ES_DLG_PROMPT: {
 		int n = es_scr_printf(y, x, iw, es_theme_attr(ES_AREA_CURSOR), "> %s", d->input);
@@ -284,4 +333,5 @@ void es_dialog_draw(const struct es_dialog *d)
 	}
 	if (d->note[0])
 		es_scr_text(r.y + r.h - 2, x, iw, es_theme_attr(ES_AREA_ACT_WARN), d->note);
+	return true;
 }

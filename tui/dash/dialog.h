@@ -1,6 +1,8 @@
 /* Modal dialogs that never block the event loop: the dashboard sends them
  * keys and draws them over the panes; when one closes, its callback runs.
- * Confirmations default to No; dangerous ones need the stage name typed. */
+ * Confirmations default to No; dangerous ones need the stage name typed.
+ * A dialog takes keys only once it has been drawn (armed): a key typed
+ * before the question was on screen never answers it. */
 #ifndef ES_DIALOG_H
 #define ES_DIALOG_H
 
@@ -8,11 +10,12 @@
 #include <stddef.h>
 
 enum es_dialog_kind {
-	ES_DLG_CONFIRM, /* y / n, Enter = No */
-	ES_DLG_TYPE,    /* type the expected word, Enter */
-	ES_DLG_PROMPT,  /* edit a line of text, Enter */
-	ES_DLG_CHOOSE,  /* pick one of several, Enter */
-	ES_DLG_MESSAGE, /* any key closes */
+	ES_DLG_CONFIRM,   /* y / n, Enter = No */
+	ES_DLG_YES_ENTER, /* y selects Yes, then Enter; Enter alone, n, Esc = No */
+	ES_DLG_TYPE,      /* type the expected word, Enter */
+	ES_DLG_PROMPT,    /* edit a line of text, Enter */
+	ES_DLG_CHOOSE,    /* pick one of several, Enter */
+	ES_DLG_MESSAGE,   /* any key closes */
 };
 
 struct es_dialog;
@@ -31,6 +34,9 @@ struct es_dialog {
 	size_t n_choices, sel;
 	char note[256]; /* a hint after a wrong answer */
 	bool danger;
+	bool yes;    /* ES_DLG_YES_ENTER: Yes is selected */
+	bool armed;  /* drawn on screen: from now on keys answer it */
+	int ignored; /* keys dropped while it was not armed yet */
 	bool done, ok;
 	es_dialog_fn fn;
 	void *ud;
@@ -45,11 +51,18 @@ void es_dialog_body(struct es_dialog *d, const char *text);
 void es_dialog_bodyf(struct es_dialog *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void es_dialog_choice(struct es_dialog *d, const char *text);
-/* Feed one key (curses key code or character). Returns true once closed. */
+/* Feed one key (curses key code or character). Returns true once closed.
+ * Before es_dialog_arm() the key is dropped (counted in d->ignored, with a
+ * note in the dialog) and false is returned. */
 bool es_dialog_key(struct es_dialog *d, int key);
+/* The dialog is now on the screen: keys from here on answer it. The owner
+ * calls it after the refresh that first showed the dialog. */
+void es_dialog_arm(struct es_dialog *d);
 /* Run the callback (after the owner took the dialog off screen). */
 void es_dialog_finish(struct es_dialog *d);
-void es_dialog_draw(const struct es_dialog *d);
+/* Draw over the screen; false when the terminal is too small to show it
+ * (then it must not be armed). */
+bool es_dialog_draw(const struct es_dialog *d);
 void es_dialog_free(struct es_dialog *d);
 
 #endif

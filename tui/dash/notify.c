@@ -1,5 +1,6 @@
 /* How the dashboard tells the operator something: a line in the activity
- * strip, the message line, a dialog on the stack, a failure as all three. */
+ * strip, the message line, a dialog on the stack (which drops the keys
+ * typed ahead of it), a failure as all three. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -49,6 +50,33 @@ void es_dash_message(struct es_dash *d, bool error, const char *fmt, ...)
 	d->dirty = true;
 }
 
+void es_dash_ignore_key(struct es_dash *d, struct es_dialog *dlg, int key)
+{
+	es_dialog_key(dlg, key); /* not armed: counts it, notes it in the dialog */
+	if (dlg->ignored > 1)
+		es_dash_message(d, false, "%d keys ignored: the question had not been shown yet",
+		                dlg->ignored);
+	else
+		es_dash_message(d, false, "key ignored: the question had not been shown yet");
+}
+
+/* Drop what was typed before dlg went up: what curses has read from the
+ * terminal but not handed out yet (each counted), then the terminal's
+ * input queue. A script's keys come one by one, or as a :now burst that
+ * meets the unarmed dialog. */
+static void flush_typeahead(struct es_dash *d, struct es_dialog *dlg)
+{
+	wint_t wc;
+	int rc;
+
+	if (d->script || !stdscr)
+		return;
+	while ((rc = get_wch(&wc)) != ERR)
+		if (!(rc == KEY_CODE_YES && wc == KEY_RESIZE))
+			es_dash_ignore_key(d, dlg, (int)wc);
+	flushinp();
+}
+
 void es_dash_push(struct es_dash *d, struct es_dialog *dlg)
 {
 	if (!dlg)
@@ -59,6 +87,9 @@ void es_dash_push(struct es_dash *d, struct es_dialog *dlg)
 	}
 	d->dialogs[d->n_dialogs++] = dlg;
 	d->dirty = true;
+	/* Keys typed before the question is drawn are no answer to it: drop
+	 * those waiting now; later ones meet a dialog that is not armed. */
+	flush_typeahead(d, dlg);
 }
 
 void es_dash_fail(struct es_dash *d, const char *what)

@@ -226,7 +226,9 @@ struct es_pager *es_pager_help(struct es_ui *ui, const struct es_keymap *km, boo
 		}
 		es_pager_add(p, ES_AREA_NORMAL, "");
 	}
-	es_pager_add(p, ES_AREA_HINT, "Production and rollbacks ask you to type the stage name.");
+	es_pager_add(p, ES_AREA_HINT,
+	             "A change set runs on y then Enter; production and rollbacks ask you to "
+	             "type the stage name.");
 	return p;
 }
 

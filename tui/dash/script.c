@@ -1,4 +1,5 @@
-/* Reading key scripts: a line of keys becomes one item per key. */
+/* Reading key scripts: a line of keys becomes one item per key; :now and
+ * :nowait mark the items that do not wait for the loop. */
 #include "config.h"
 
 #include <stdio.h>
@@ -20,10 +21,20 @@ static int add(struct es_script *s, struct es_script_item it)
 	return 0;
 }
 
-static int parse_keys(struct es_script *s, const char *l, int lineno, char *err, size_t errlen)
+/* Parse state: the :nowait section and the :now lines seen so far. */
+struct parse {
+	bool nowait;
+	int bursts;
+};
+
+static int parse_keys(struct es_script *s, const struct parse *ps, int burst, const char *l,
+                      int lineno, char *err, size_t errlen)
 {
 	while (*l) {
-		struct es_script_item it = {.kind = ES_SCRIPT_KEY, .line = lineno};
+		struct es_script_item it = {.kind = ES_SCRIPT_KEY,
+		                            .line = lineno,
+		                            .burst = burst,
+		                            .nowait = ps->nowait};
 		if (*l == '<') {
 			const char *end = strchr(l, '>');
 			char name[32];
@@ -56,9 +67,10 @@ static int parse_keys(struct es_script *s, const char *l, int lineno, char *err,
 	return 0;
 }
 
-static int parse_command(struct es_script *s, char *l, int lineno, char *err, size_t errlen)
+static int parse_command(struct es_script *s, struct parse *ps, char *l, int lineno, char *err,
+                         size_t errlen)
 {
-	struct es_script_item it = {.line = lineno};
+	struct es_script_item it = {.line = lineno, .nowait = ps->nowait};
 	char *arg = strchr(l, ' ');
 
 	if (arg) {
@@ -66,8 +78,28 @@ static int parse_command(struct es_script *s, char *l, int lineno, char *err, si
 		while (*arg == ' ')
 			arg++;
 	}
-	if (strcmp(l, ":wait-idle") == 0) {
+	if (strcmp(l, ":now") == 0 && arg && *arg) {
+		return parse_keys(s, ps, ++ps->bursts, arg, lineno, err, errlen);
+	} else if (strcmp(l, ":nowait") == 0 && !arg) {
+		if (ps->nowait) {
+			snprintf(err, errlen, "%s:%d: already in a :nowait section", s->file,
+			         lineno);
+			return -1;
+		}
+		ps->nowait = true;
+		return 0;
+	} else if (strcmp(l, ":wait") == 0 && !arg) {
+		if (!ps->nowait) {
+			snprintf(err, errlen, "%s:%d: :wait without :nowait", s->file, lineno);
+			return -1;
+		}
+		ps->nowait = false;
+		it.nowait = false;
 		it.kind = ES_SCRIPT_WAIT_IDLE;
+	} else if (strcmp(l, ":wait-idle") == 0) {
+		it.kind = ES_SCRIPT_WAIT_IDLE;
+	} else if (strcmp(l, ":wait-dialog") == 0) {
+		it.kind = ES_SCRIPT_WAIT_DIALOG;
 	} else if (strcmp(l, ":sleep") == 0 && arg) {
 		it.kind = ES_SCRIPT_SLEEP;
 		it.ms = atol(arg);
@@ -81,9 +113,8 @@ static int parse_command(struct es_script *s, char *l, int lineno, char *err, si
 		it.kind = ES_SCRIPT_RESIZE;
 	} else {
 		snprintf(err, errlen,
-		         "%s:%d: unknown command '%s' (use :wait-idle, :sleep MS, :dump-screen "
-		         "PATH, "
-		         ":resize COLSxLINES)",
+		         "%s:%d: unknown command '%s' (use :wait-idle, :wait-dialog, :sleep MS, "
+		         ":dump-screen PATH, :resize COLSxLINES, :now KEYS, :nowait, :wait)",
 		         s->file, lineno, l);
 		return -1;
 	}
@@ -96,6 +127,7 @@ int es_script_load(const char *path, struct es_script **out, char *err, size_t e
 	struct es_script *s;
 	char line[4096];
 	int lineno = 0, rc = 0;
+	struct parse ps = {false, 0};
 
 	*out = NULL;
 	if (!f) {
@@ -115,8 +147,8 @@ int es_script_load(const char *path, struct es_script **out, char *err, size_t e
 			line[--n] = 0;
 		if (!n || line[0] == '#')
 			continue;
-		rc = line[0] == ':' ? parse_command(s, line, lineno, err, errlen)
-		                    : parse_keys(s, line, lineno, err, errlen);
+		rc = line[0] == ':' ? parse_command(s, &ps, line, lineno, err, errlen)
+		                    : parse_keys(s, &ps, 0, line, lineno, err, errlen);
 	}
 	fclose(f);
 	if (rc) {

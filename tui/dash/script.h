@@ -1,11 +1,33 @@
 /* Script mode (`edgeship --script FILE`) for end-to-end tests: keys from a
- * file, each fed only when the event loop is idle, plus commands:
- *   :wait-idle          wait until nothing is loading or in flight
+ * file, each fed when the event loop has settled (nothing loading or in
+ * flight, or a running action waits at a dialog) and after the screen was
+ * redrawn, as a person who reads the screen before each key. Commands:
+ *   :wait-idle          wait until the loop has settled
+ *   :wait-dialog        wait until a dialog is on the screen (drawn, so it
+ *                       takes keys)
  *   :sleep MS           wait MS milliseconds
  *   :dump-screen PATH   write the screen as text (line drawing as ASCII)
  *   :resize COLSxLINES  resize the virtual terminal
+ *   :now KEYS           KEYS arrive at once, without waiting for the loop
+ *                       and without a redraw between them: typeahead, or a
+ *                       paste (a dialog one of them opens drops the rest)
+ *   :nowait             from here, key lines and :dump-screen go on without
+ *                       waiting for the loop (typing while a deploy runs);
+ *                       each key still comes after a redraw
+ *   :wait               end a :nowait section and wait until settled
  * A key line is literal characters with <Name> for special keys (<Enter>,
- * <Esc>, <Tab>, <Down>, <C-f>, <lt> for '<'); '#' starts a comment line. */
+ * <Esc>, <Tab>, <Down>, <C-f>, <lt> for '<'); '#' starts a comment line.
+ *
+ *   D
+ *   y
+ *   :wait-dialog
+ *   y<Enter>
+ *   :nowait
+ *   ?
+ *   :dump-screen /tmp/help-while-deploying.txt
+ *   <Esc>
+ *   :wait
+ */
 #ifndef ES_SCRIPT_H
 #define ES_SCRIPT_H
 
@@ -17,7 +39,8 @@ enum es_script_kind {
 	ES_SCRIPT_WAIT_IDLE,
 	ES_SCRIPT_SLEEP,
 	ES_SCRIPT_DUMP,
-	ES_SCRIPT_RESIZE
+	ES_SCRIPT_RESIZE,
+	ES_SCRIPT_WAIT_DIALOG
 };
 
 struct es_script_item {
@@ -26,7 +49,9 @@ struct es_script_item {
 	long ms;
 	int cols, lines;
 	char *path;
-	int line; /* in the script file, for messages */
+	int line;    /* in the script file, for messages */
+	int burst;   /* keys of one :now line share a number (0: none) */
+	bool nowait; /* in a :nowait section */
 };
 
 struct es_script {

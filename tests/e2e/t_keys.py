@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Keys against the slow network, from key scripts against the simulator: a
+key typed before a question was drawn never answers it, executing a change
+set takes y then Enter, and keys typed while a deploy runs are handled."""
+
+import os
+import subprocess
+
+import release
+
+
+def run_script(app, name, text, *options):
+    path = os.path.join(app.sim.tmp, name + ".keys")
+    with open(path, "w") as f:
+        f.write(text.replace("{tmp}", app.sim.tmp))
+    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color")
+    p = subprocess.run([release.EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,
+                       capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+def screen(app, name):
+    try:
+        return open(os.path.join(app.sim.tmp, name)).read()
+    except OSError as e:
+        return f"(no screen: {e})"
+
+
+def last_seq(sim):
+    log = sim.log()
+    return log[-1]["seq"] if log else 0
+
+
+def ops_since(sim, seq, mutating_only=False):
+    return [e["operation"] for e in sim.log(since=seq) if not mutating_only or e.get("mutating")]
+
+
+def outcomes(app, stage):
+    return [r.get("result") for r in app.records(stage) if r["kind"] == "deploy" and r["phase"] == "outcome"]
+
+
+def main(tap, sim, app):
+    # 0. Script syntax: a :wait that closes nothing is refused before anything runs.
+    rc, out, err = run_script(app, "bad", ":wait\nq\n")
+    tap.eq(rc, 2, "a :wait without :nowait is a usage error")
+    tap.ok(":wait without :nowait" in err and "bad.keys:1" in err, "and says where", err)
+
+    # 1. Typeahead: D and y arrive together (one read). D opens the question;
+    #    the y came before the question was drawn, so it answers nothing.
+    start = last_seq(sim)
+    rc, out, err = run_script(app, "burst", """:wait-idle
+:now Dy
+:dump-screen {tmp}/burst.txt
+n
+:wait-idle
+:dump-screen {tmp}/burst-no.txt
+q
+""")
+    tap.eq(rc, 0, "the typeahead script ran")
+    s = screen(app, "burst.txt")
+    tap.ok("Prepare a deploy of" in s and "y: yes" in s,
+           "the question typed ahead of is still open", s)
+    tap.ok("key ignored: the question had not been shown yet" in s,
+           "the message line says the key was ignored", s)
+    tap.ok("1 key typed before this question was shown was ignored" in s,
+           "and so does the question", s)
+    tap.ok("nothing was sent" in screen(app, "burst-no.txt"), "n then cancels it",
+           screen(app, "burst-no.txt"))
+    tap.eq(ops_since(sim, start, mutating_only=True), [], "no mutating request reached AWS")
+
+    # 2. y typed while the change set is being made (CreateChangeSet is held
+    #    2 s) goes to the dashboard, not to the question that comes later;
+    #    Enter alone at the question is No.
+    start = last_seq(sim)
+    sim.fault("delay", service="cloudformation", operation="CreateChangeSet", seconds=2)
+    rc, out, err = run_script(app, "early", """:wait-idle
+D
+y
+:now y
+:wait-dialog
+:dump-screen {tmp}/early.txt
+<Enter>
+:wait-idle
+:dump-screen {tmp}/early-no.txt
+q
+""")
+    tap.eq(rc, 0, "the early-y script ran")
+    s = screen(app, "early.txt")
+    tap.ok("y is not bound" in s, "the early y reached the dashboard before the question", s)
+    tap.ok("change set" in s and "[*] No" in s and "[ ] Yes" in s,
+           "the change set question shows No selected", s)
+    ops = ops_since(sim, start)
+    tap.ok("CreateChangeSet" in ops, "a change set was made", ops)
+    tap.ok("ExecuteChangeSet" not in ops, "Enter alone did not execute it", ops)
+    tap.ok("cancelled" in screen(app, "early-no.txt"), "the dashboard says it was cancelled",
+           screen(app, "early-no.txt"))
+    tap.eq(outcomes(app, "staging")[-1:], ["cancelled"], "the ledger records the deploy cancelled")
+
+    # 3. A single y at the change set only selects Yes; Esc then cancels.
+    start = last_seq(sim)
+    rc, out, err = run_script(app, "single", """:wait-idle
+D
+y
+:wait-dialog
+y
+:dump-screen {tmp}/single.txt
+<Esc>
+:wait-idle
+q
+""")
+    tap.eq(rc, 0, "the single-y script ran")
+    s = screen(app, "single.txt")
+    tap.ok("[*] Yes" in s and "Enter: yes, execute" in s, "y selects Yes and waits for Enter", s)
+    ops = ops_since(sim, start)
+    tap.ok("CreateChangeSet" in ops and "ExecuteChangeSet" not in ops,
+           "y without Enter executed nothing", ops)
+    tap.eq(outcomes(app, "staging")[-1:], ["cancelled"], "the ledger records that one cancelled too")
+
+    # 4. y then Enter executes. The simulator holds ExecuteChangeSet 10 s,
+    #    so the deploy is still running while keys are typed: ? opens the
+    #    help, Esc closes it, and the screen shows the deploy under way.
+    start = last_seq(sim)
+    sim.fault("delay", service="cloudformation", operation="ExecuteChangeSet", seconds=10)
+    rc, out, err = run_script(app, "execute", """:wait-idle
+D
+y
+:wait-dialog
+y
+<Enter>
+:nowait
+?
+:dump-screen {tmp}/help-running.txt
+<Esc>
+:dump-screen {tmp}/running.txt
+:wait
+:dump-screen {tmp}/executed.txt
+q
+""")
+    tap.ok(rc == 0, "the execute script ran", err[-2000:])
+    help_s, running, done = (screen(app, n) for n in ("help-running.txt", "running.txt", "executed.txt"))
+    tap.ok("Show this help" in help_s and "move-down" in help_s,
+           "? typed while the deploy runs opens the help", help_s)
+    tap.ok("confirmed, executing the change set" in running and "Activity" in running,
+           "Esc closes it and the dashboard shows the deploy executing", running)
+    tap.ok("deploy to staging: success" not in running and "Show this help" not in running,
+           "both screens were taken before the deploy ended", running)
+    tap.ok("deploy to staging: success" in done, "the deploy then ends in success", done)
+    ops = ops_since(sim, start)
+    tap.eq(ops.count("ExecuteChangeSet"), 1, "y then Enter executed the change set once")
+    tap.eq(outcomes(app, "staging")[-1:], ["success"], "the ledger records the deploy's success")
+    tap.eq(app.status("staging")["commit"], app.head(), "staging runs the commit")
+
+
+if __name__ == "__main__":
+    release.run(main)
