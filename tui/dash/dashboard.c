@@ -19,9 +19,9 @@
 #include "dash.h"
 #include "dashboard.h"
 #include "base/error.h"
+#include "identity.h"
 #include "kvfile.h"
 #include "aws/client.h"
-#include "aws/sts.h"
 #include "base/timefmt.h"
 
 static int sig_fd = -1;
@@ -74,24 +74,22 @@ static void on_model(struct es_model *m, unsigned what, void *ud)
 	d->dirty = true;
 }
 
-static void on_identity(int rc, const struct es_http_response *resp, const struct es_error *err,
+/* The client's shared caller identity: the model's ledger and every action
+ * use the same answer, so the console asks STS once. */
+static void on_identity(int rc, const struct es_caller_identity *id, const struct es_error *err,
                         void *ud)
 {
 	struct es_dash *d = ud;
-	struct es_caller_identity ci = {0};
 	char line[1400];
 
-	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &ci) == ES_OK) {
-		snprintf(d->identity, sizeof(d->identity), "%s", ci.arn ? ci.arn : "");
-		snprintf(d->account, sizeof(d->account), "%s", ci.account ? ci.account : "");
-		es_sanitize(d->identity, false);
-		es_sanitize(d->account, false);
+	if (rc == ES_OK) {
+		snprintf(d->identity, sizeof(d->identity), "%s", id->arn);
+		snprintf(d->account, sizeof(d->account), "%s", id->account);
 	} else {
 		snprintf(d->identity, sizeof(d->identity), "identity unknown");
 		es_dash_log(d, ES_ACT_WARN, "who am I (STS): %s",
-		            es_error_format(err ? err : es_error_last(), line, sizeof(line)));
+		            es_error_format(err, line, sizeof(line)));
 	}
-	es_caller_identity_free(&ci);
 	d->dirty = true;
 }
 
@@ -116,10 +114,8 @@ static void after_first_frame(struct es_loop *loop, void *ud)
 		         es_error_format(es_error_last(), line, sizeof(line)));
 		snprintf(d->identity, sizeof(d->identity), "no credentials");
 	} else {
-		struct es_aws_call call;
 		snprintf(d->credentials, sizeof(d->credentials), "credentials: %s", cr->source);
-		if (es_sts_get_caller_identity_call(&call) == ES_OK &&
-		    es_aws_send(d->aws, &call, on_identity, d) == ES_OK)
+		if (es_identity_get(d->aws, on_identity, d) == ES_OK)
 			snprintf(d->identity, sizeof(d->identity), "asking STS who we are\u2026");
 	}
 	if (d->conf && !d->model) {
