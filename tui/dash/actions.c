@@ -35,9 +35,9 @@ static const struct es_stage_conf *pending_stage(struct es_dash *d)
 
 static const struct es_stage_view *stage_view(struct es_dash *d, const char *name)
 {
-	for (size_t i = 0; i < d->ui.n_stages; i++)
-		if (strcmp(d->ui.stages[i].name, name) == 0)
-			return &d->ui.stages[i];
+	for (size_t i = 0; i < es_ui_stage_count(&d->ui); i++)
+		if (strcmp(es_ui_stage(&d->ui, i)->name, name) == 0)
+			return es_ui_stage(&d->ui, i);
 	return NULL;
 }
 
@@ -549,7 +549,8 @@ static void choose_stage(struct es_dash *d)
 	               d->ui.focus == ES_PANE_VALIDATION;
 
 	if (pointed && sel >= 0 && (size_t)sel < d->conf->n_stages &&
-	    d->ui.n_stages == d->conf->n_stages && stage_fits(d, &d->conf->stages[sel])) {
+	    es_ui_stage_count(&d->ui) == d->conf->n_stages &&
+	    stage_fits(d, &d->conf->stages[sel])) {
 		d->pending.stage = sel;
 		stage_chosen(d);
 		return;
