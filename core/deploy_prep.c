@@ -442,7 +442,6 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
                     es_deploy_event_fn fn, void *ud, struct es_deploy **out)
 {
 	struct es_deploy *d;
-	struct es_aws_options o;
 	int rc;
 
 	*out = NULL;
@@ -498,8 +497,7 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		es_deploy_free(d);
 		return rc;
 	}
-	es_job_options_of(aws, &o);
-	rc = es_job_start(d->loop, &o, prep_job, d, NULL, on_prep_progress, on_prep_done, d,
+	rc = es_job_start(d->loop, aws, prep_job, d, NULL, on_prep_progress, on_prep_done, d,
 	                  &d->job);
 	if (rc) {
 		d->st = ST_DONE;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aws/client.h"
+#include "identity.h"
 #include "job.h"
 
 struct msg {
@@ -42,6 +43,7 @@ struct es_job {
 	void *ud;
 	char *profile, *region;
 	bool lazy;
+	struct es_caller_identity who; /* the owner's, when known: no second STS ask */
 	struct es_loop *loop;
 	struct es_aws_client *aws;
 	int rc;
@@ -59,16 +61,6 @@ void es_job_run_inline(bool inline_jobs)
 int es_job_count(void)
 {
 	return atomic_load(&jobs);
-}
-
-void es_job_options_of(const struct es_aws_client *aws, struct es_aws_options *out)
-{
-	const struct es_aws_settings *s = es_aws_settings_of(aws);
-
-	memset(out, 0, sizeof(*out));
-	out->profile = s->profile;
-	out->region = es_aws_region(aws);
-	out->lazy_credentials = true;
 }
 
 static void job_free(struct es_job *job)
@@ -90,6 +82,7 @@ static void job_free(struct es_job *job)
 		job->arg_free(job->arg);
 	free(job->profile);
 	free(job->region);
+	es_caller_identity_free(&job->who);
 	free(job);
 	atomic_fetch_sub(&jobs, 1);
 }
@@ -112,10 +105,13 @@ static void *run(void *p)
 	bool orphan;
 
 	job->loop = run_inline ? job->owner : es_loop_new();
-	if (!job->loop || es_aws_open(job->loop, &o, &job->aws) != ES_OK)
+	if (!job->loop || es_aws_open(job->loop, &o, &job->aws) != ES_OK) {
 		job->rc = es_fail_prefix("starting a background job");
-	else
+	} else {
+		if (job->who.arn)
+			es_identity_seed(job->aws, &job->who);
 		job->rc = job->fn(job, job->arg);
+	}
 	if (job->rc)
 		es_error_save(&job->err);
 	es_aws_client_free(job->aws);
@@ -176,7 +172,7 @@ static void on_pipe(struct es_loop *loop, int fd, short revents, void *ud)
 	job_free(job);
 }
 
-int es_job_start(struct es_loop *owner, const struct es_aws_options *opts, es_job_fn fn, void *arg,
+int es_job_start(struct es_loop *owner, const struct es_aws_client *like, es_job_fn fn, void *arg,
                  void (*arg_free)(void *), es_job_progress_fn progress, es_job_done_fn done,
                  void *ud, struct es_job **out)
 {
@@ -195,10 +191,17 @@ int es_job_start(struct es_loop *owner, const struct es_aws_options *opts, es_jo
 	job->progress = progress;
 	job->done = done;
 	job->ud = ud;
-	if (opts) {
-		job->profile = opts->profile ? strdup(opts->profile) : NULL;
-		job->region = opts->region ? strdup(opts->region) : NULL;
-		job->lazy = opts->lazy_credentials;
+	if (like) {
+		const struct es_aws_settings *st = es_aws_settings_of(like);
+		const struct es_caller_identity *who = es_identity_cached(like);
+		job->profile = st->profile ? strdup(st->profile) : NULL;
+		job->region = es_aws_region(like) ? strdup(es_aws_region(like)) : NULL;
+		job->lazy = true;
+		if (who && who->arn) {
+			job->who.arn = strdup(who->arn);
+			job->who.account = who->account ? strdup(who->account) : NULL;
+			job->who.user_id = who->user_id ? strdup(who->user_id) : NULL;
+		}
 	}
 	if (pipe2(job->pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		job_free(job);

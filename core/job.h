@@ -25,10 +25,11 @@ typedef void (*es_job_progress_fn)(const char *text, void *ud);
 /* On the owner's loop, once, after the thread ended; err is NULL on ES_OK. */
 typedef void (*es_job_done_fn)(int rc, const struct es_error *err, void *ud);
 
-/* Start fn(job, arg) on a new thread whose AWS client is opened with
- * opts (may be NULL). The job frees itself after done ran, and arg with
- * arg_free (may be NULL) then, or when an orphaned job ends. */
-int es_job_start(struct es_loop *owner, const struct es_aws_options *opts, es_job_fn fn, void *arg,
+/* Start fn(job, arg) on a new thread whose AWS client is opened like
+ * `like` (its profile and region; who it is, when known, without asking STS
+ * again). The job frees itself after done ran, and arg with arg_free (may be
+ * NULL) then, or when an orphaned job ends. */
+int es_job_start(struct es_loop *owner, const struct es_aws_client *like, es_job_fn fn, void *arg,
                  void (*arg_free)(void *), es_job_progress_fn progress, es_job_done_fn done,
                  void *ud, struct es_job **out);
 
@@ -57,8 +58,5 @@ void es_job_run_inline(bool inline_jobs);
 
 /* Jobs not yet done, for tests and for waiting at exit. */
 int es_job_count(void);
-
-/* The options an existing client was opened with, for a job's own client. */
-void es_job_options_of(const struct es_aws_client *aws, struct es_aws_options *out);
 
 #endif

@@ -19,7 +19,7 @@
 
 #include "aws/s3.h"
 #include "aws/sigv4.h"
-#include "aws/sts.h"
+#include "identity.h"
 #include "ledger.h"
 
 #define SEQ_DIGITS 10
@@ -283,14 +283,14 @@ bool es_ledger_knows_who(const struct es_ledger *l)
 
 const char *es_ledger_who(struct es_ledger *l)
 {
-	struct es_caller_identity id;
+	const struct es_caller_identity *id;
 
 	if (l->who)
 		return l->who;
-	if (es_sts_get_caller_identity(l->aws, &id) != ES_OK)
+	/* Shared with everyone else on this client: usually known already. */
+	if (es_identity_wait(l->aws, &id) != ES_OK)
 		return NULL;
-	es_ledger_set_who(l, id.arn);
-	es_caller_identity_free(&id);
+	es_ledger_set_who(l, id->arn);
 	return l->who;
 }
 
@@ -891,23 +891,35 @@ static void append_synced(int rc, void *ud)
 	append_put(op);
 }
 
-static void on_who(void *p, long seq, int rc, const struct es_http_response *resp,
-                   const struct es_error *err)
+/* The caller identity an append waited for. Counted as a request in
+ * flight, so that a ledger freed meanwhile drops it as it drops answers. */
+static void on_who(int rc, const struct es_caller_identity *id, const struct es_error *err,
+                   void *ud)
 {
-	struct append_op *op = p;
-	struct es_caller_identity id;
+	struct req *r = ud;
+	struct es_ledger *l = r->l;
+	struct append_op *op = r->op;
 
-	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &id) == ES_OK) {
-		es_ledger_set_who(op->l, id.arn);
-		es_caller_identity_free(&id);
-	} else {
-		if (rc)
-			es_error_restore(err);
+	(void)err; /* also the last error */
+	free(r);
+	if (l->closing) {
+		/* The owner is gone: so is the append, untold. */
+		json_decref(op->record);
+		free(op->text);
+		free(op);
+		if (--l->pending == 0)
+			really_free(l);
+		return;
+	}
+	l->pending--;
+	if (rc) {
 		append_end(op, es_fail_prefix("ledger: cannot tell who is acting"));
 		return;
 	}
-	json_object_set_new(op->record, "who", json_string(op->l->who));
-	if (es_ledger_sync(op->l, append_synced, op) != ES_OK)
+	if (!l->who)
+		es_ledger_set_who(l, id->arn);
+	json_object_set_new(op->record, "who", json_string(l->who));
+	if (es_ledger_sync(l, append_synced, op) != ES_OK)
 		append_end(op, ES_ENOMEM);
 }
 
@@ -944,16 +956,22 @@ int es_ledger_append_async(struct es_ledger *l, json_t *record, bool unique,
 	json_object_set_new(op->record, "record_id", json_string(op->record_id));
 	if (!json_object_get(op->record, "when"))
 		json_object_set_new(op->record, "when", json_string(es_ledger_now(when)));
+	if (!l->who && es_identity_cached(l->aws))
+		es_ledger_set_who(l, es_identity_cached(l->aws)->arn);
 	if (l->who) {
 		json_object_set_new(op->record, "who", json_string(l->who));
 		if (es_ledger_sync(l, append_synced, op) == ES_OK)
 			return ES_OK;
 	} else {
-		struct es_aws_call call;
-		if (es_sts_get_caller_identity_call(&call) == ES_OK &&
-		    ledger_send(l, &call, on_who, op, 0) == ES_OK)
-			return ES_OK;
-		es_aws_call_free(&call);
+		struct req *r = malloc(sizeof(*r));
+		if (r) {
+			*r = (struct req){.l = l, .op = op};
+			l->pending++;
+			if (es_identity_get(l->aws, on_who, r) == ES_OK)
+				return ES_OK;
+			l->pending--;
+			free(r);
+		}
 	}
 	json_decref(op->record);
 	free(op);

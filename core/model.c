@@ -12,10 +12,10 @@
 
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
-#include "aws/sts.h"
 #include "aws/xml.h"
 #include "base/timefmt.h"
 #include "edges.h"
+#include "identity.h"
 #include "ledger.h"
 #include "model.h"
 #include "repo.h"
@@ -53,7 +53,7 @@ struct es_model {
 	struct es_ledger *ledger; /* records read in the background (NULL: none) */
 	int ledger_pending;       /* ledger refreshes and writes in flight */
 	bool read_only;           /* record nothing, not even propagation times */
-	bool who_pending;         /* GetCallerIdentity in flight for the ledger */
+	bool who_pending;         /* waiting for the client's caller identity */
 	double *stack_polled;     /* per stage: when DescribeStacks last went out */
 	double *detail_modified;  /* per stage: dist_modified the detail was read for */
 };
@@ -218,7 +218,7 @@ static bool gone(struct es_model *m)
 {
 	if (!m->zombie)
 		return false;
-	if (--m->outstanding == 0 && !m->who_pending)
+	if (--m->outstanding == 0)
 		free_now(m);
 	return true;
 }
@@ -564,22 +564,16 @@ static void sync_ledger(struct es_model *m)
 		m->ledger_pending++;
 }
 
-static void on_who(int rc, const struct es_http_response *resp, const struct es_error *err,
+/* The client's shared caller identity (es_model_free cancels the ask). */
+static void on_who(int rc, const struct es_caller_identity *id, const struct es_error *err,
                    void *ud)
 {
 	struct es_model *m = ud;
-	struct es_caller_identity id;
 
-	(void)err;
+	(void)err; /* the next round asks again */
 	m->who_pending = false;
-	if (m->zombie) {
-		if (m->outstanding == 0)
-			free_now(m);
-		return;
-	}
-	if (rc == ES_OK && m->ledger && es_sts_parse_caller_identity(resp, &id) == ES_OK) {
-		es_ledger_set_who(m->ledger, id.arn);
-		es_caller_identity_free(&id);
+	if (rc == ES_OK && m->ledger) {
+		es_ledger_set_who(m->ledger, id->arn);
 		apply_records(m);
 		sync_ledger(m);
 	}
@@ -590,25 +584,20 @@ static void on_who(int rc, const struct es_http_response *resp, const struct es_
 static void read_ledger(struct es_loop *loop, void *ud)
 {
 	struct es_model *m = ud;
-	struct es_aws_call call;
 
 	(void)loop;
 	m->ledger_timer = es_loop_timer(m->loop, LEDGER_EVERY_MS, read_ledger, m);
 	if (!m->ledger)
 		return;
+	if (!es_ledger_knows_who(m->ledger) && es_identity_cached(m->aws))
+		es_ledger_set_who(m->ledger, es_identity_cached(m->aws)->arn);
 	if (es_ledger_knows_who(m->ledger)) {
 		apply_records(m);
 		sync_ledger(m);
 		return;
 	}
-	if (m->who_pending)
-		return;
-	if (es_sts_get_caller_identity_call(&call) == ES_OK) {
+	if (!m->who_pending && es_identity_get(m->aws, on_who, m) == ES_OK)
 		m->who_pending = true;
-		es_aws_send(m->aws, &call, on_who, m);
-	} else {
-		es_aws_call_free(&call);
-	}
 }
 
 static void on_propagation_recorded(int rc, long seq, void *ud)
@@ -714,7 +703,9 @@ void es_model_free(struct es_model *m)
 	es_ledger_free(m->ledger);
 	m->ledger = NULL;
 	m->ledger_pending = 0;
-	if (m->outstanding > 0 || m->who_pending) {
+	es_identity_cancel(m->aws, m);
+	m->who_pending = false;
+	if (m->outstanding > 0) {
 		m->zombie = true;
 		return;
 	}

@@ -18,6 +18,12 @@ struct cached_endpoint {
 	struct es_endpoint ep;
 };
 
+struct attachment {
+	const void *key;
+	void *data;
+	es_aws_detach_fn free_fn;
+};
+
 struct es_aws_client {
 	struct es_loop *loop;
 	struct es_aws_settings settings;
@@ -34,6 +40,7 @@ struct es_aws_client {
 	es_aws_trace_fn trace;
 	void *trace_ud;
 	es_assume_role_fn assume_role;
+	struct attachment attached[ES_AWS_MAX_ATTACHMENTS];
 };
 
 struct pending {
@@ -317,6 +324,9 @@ void es_aws_client_free(struct es_aws_client *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; i < ES_AWS_MAX_ATTACHMENTS; i++)
+		if (c->attached[i].key && c->attached[i].free_fn)
+			c->attached[i].free_fn(c->attached[i].data);
 	es_credentials_free(&c->creds);
 	for (size_t i = 0; i < c->n_endpoints; i++)
 		es_endpoint_free(&c->endpoints[i].ep);
@@ -353,6 +363,35 @@ void es_aws_set_max_attempts(struct es_aws_client *c, int attempts)
 struct es_loop *es_aws_loop(const struct es_aws_client *c)
 {
 	return c->loop;
+}
+
+void *es_aws_attachment(const struct es_aws_client *c, const void *key)
+{
+	for (size_t i = 0; i < ES_AWS_MAX_ATTACHMENTS; i++)
+		if (c->attached[i].key == key)
+			return c->attached[i].data;
+	return NULL;
+}
+
+int es_aws_attach(struct es_aws_client *c, const void *key, void *data, es_aws_detach_fn free_fn)
+{
+	struct attachment *free_slot = NULL;
+
+	for (size_t i = 0; i < ES_AWS_MAX_ATTACHMENTS; i++) {
+		struct attachment *a = &c->attached[i];
+		if (a->key == key) {
+			if (a->free_fn && a->data != data)
+				a->free_fn(a->data);
+			*a = (struct attachment){key, data, free_fn};
+			return ES_OK;
+		}
+		if (!a->key && !free_slot)
+			free_slot = a;
+	}
+	if (!free_slot)
+		return es_fail(ES_ERR, "AWS client: no room for another attachment");
+	*free_slot = (struct attachment){key, data, free_fn};
+	return ES_OK;
 }
 
 const struct es_credentials *es_aws_credentials(struct es_aws_client *c)

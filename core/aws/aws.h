@@ -99,6 +99,17 @@ void es_aws_set_trace(struct es_aws_client *c, es_aws_trace_fn fn, void *ud);
 void es_aws_set_max_attempts(struct es_aws_client *c, int attempts);
 struct es_loop *es_aws_loop(const struct es_aws_client *c);
 
+/* State another module keeps per client, such as the caller identity that
+ * is asked of STS once per client: found by key (the address of something
+ * that module owns) and freed with the client by free_fn, so the pipeline
+ * never has to know the module. */
+#define ES_AWS_MAX_ATTACHMENTS 4
+typedef void (*es_aws_detach_fn)(void *data);
+void *es_aws_attachment(const struct es_aws_client *c, const void *key);
+/* Attach data under key (at most ES_AWS_MAX_ATTACHMENTS keys per client);
+ * a second attach under the same key replaces (and frees) the first. */
+int es_aws_attach(struct es_aws_client *c, const void *key, void *data, es_aws_detach_fn free_fn);
+
 /* Result of a call: on success rc == ES_OK and resp is the 2xx answer; on
  * failure err says why (resp is the last answer or NULL). Both are valid
  * only during the callback. */

@@ -26,6 +26,10 @@ def screen(app, name):
         return f"(no screen: {e})"
 
 
+def operations_since(sim, seq):
+    return [e["operation"] for e in sim.log(since=seq)]
+
+
 def mutating_since(sim, seq):
     return [e["operation"] for e in sim.log(since=seq) if e.get("mutating")]
 
@@ -50,6 +54,8 @@ q
     tap.ok("nothing was sent" in screen(app, "no.txt"), "answering n says nothing was sent",
            screen(app, "no.txt"))
     tap.eq(mutating_since(sim, start), [], "and no mutating request reached AWS")
+    tap.eq(operations_since(sim, start).count("GetCallerIdentity"), 1,
+           "the dashboard, its model and its ledger asked STS who we are once")
 
     # 2. --read-only: the action keys are off.
     start = sim.log()[-1]["seq"]
@@ -130,7 +136,9 @@ q
     tap.ok(rc == 0, "the flow script ran to the end", err[-2000:])
     tap.ok("Add" in screen(app, "changes.txt") and "AWS::Lambda::Version" in screen(app, "changes.txt"),
            "the change set preview is shown before executing", screen(app, "changes.txt"))
-    ops = [e["operation"] for e in sim.log(since=start)]
+    ops = operations_since(sim, start)
+    tap.eq(ops.count("GetCallerIdentity"), 1,
+           "a whole session of actions (each writing the ledger) asked STS who we are once")
     tap.ok(ops.count("ExecuteChangeSet") >= 4,
            f"two deploys, a promotion and a rollback executed ({ops.count('ExecuteChangeSet')})", ops)
     tap.eq(ops.count("CreateInvalidation"), 1, "one invalidation was created")

@@ -9,7 +9,9 @@
 #define NOW 1700000000.0
 
 static struct es_stage_view stages[2];
-static struct es_activity activity[6];
+static struct es_activity activity[16];
+static size_t n_activity;
+static const char *connection = "";
 static struct es_history_list history;
 
 static const char *const oids[] = {
@@ -43,11 +45,57 @@ static void check(struct es_stage_view *s, const char *name, bool passed, long s
 	snprintf(c->detail, sizeof(c->detail), "%s", detail);
 }
 
-static void act(size_t i, double when, enum es_activity_level level, const char *text)
+void fixtures_log(double when, enum es_activity_level level, const char *text)
 {
-	activity[i].when = when;
-	activity[i].level = level;
-	snprintf(activity[i].text, sizeof(activity[i].text), "%s", text);
+	struct es_activity *a;
+
+	if (n_activity == sizeof(activity) / sizeof(activity[0]))
+		return;
+	a = &activity[n_activity++];
+	a->when = when;
+	a->level = level;
+	snprintf(a->text, sizeof(a->text), "%s", text);
+}
+
+struct es_stage_view *fixtures_stage(size_t i)
+{
+	return i < sizeof(stages) / sizeof(stages[0]) ? &stages[i] : NULL;
+}
+
+void fixtures_set_connection(const char *text)
+{
+	connection = text ? text : "";
+}
+
+/* The source the views read, over the arrays above. */
+static size_t stage_count(const void *ctx)
+{
+	(void)ctx;
+	return sizeof(stages) / sizeof(stages[0]);
+}
+
+static const struct es_stage_view *stage(const void *ctx, size_t i)
+{
+	(void)ctx;
+	return fixtures_stage(i);
+}
+
+static size_t activity_count(const void *ctx)
+{
+	(void)ctx;
+	return n_activity;
+}
+
+static const struct es_activity *activity_at(const void *ctx, size_t i)
+{
+	(void)ctx;
+	return i < n_activity ? &activity[i] : NULL;
+}
+
+static const char *connection_of(const void *ctx)
+{
+	(void)ctx;
+	return connection;
 }
 
 void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
@@ -104,15 +152,21 @@ void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
 	s->interrupted = true;
 	snprintf(s->last_action, sizeof(s->last_action), "rollback failed by bob, 30m ago");
 
-	act(0, NOW - 300, ES_ACT_INFO, "deploy to staging started");
-	act(1, NOW - 280, ES_ACT_EVENT,
-	    "staging 22:01:12 UPDATE_IN_PROGRESS AWS::CloudFormation::Stack edge-demo-staging");
-	act(2, NOW - 240, ES_ACT_EVENT,
-	    "staging 22:01:52 UPDATE_COMPLETE AWS::CloudFormation::Stack edge-demo-staging");
-	act(3, NOW - 200, ES_ACT_WARN, "invalidation I2J0I21PCUYOIK of /* on staging: InProgress");
-	act(4, NOW - 100, ES_ACT_ERROR,
-	    "validation of production: Throttling (400): Rate exceeded [req 1a2b3c4d-0000]");
-	act(5, NOW - 10, ES_ACT_INFO, "ledger: record #42 approval by alice");
+	n_activity = 0;
+	connection = "";
+	fixtures_log(NOW - 300, ES_ACT_INFO, "deploy to staging started");
+	fixtures_log(NOW - 280, ES_ACT_EVENT,
+	             "staging 22:01:12 UPDATE_IN_PROGRESS AWS::CloudFormation::Stack "
+	             "edge-demo-staging");
+	fixtures_log(
+	        NOW - 240, ES_ACT_EVENT,
+	        "staging 22:01:52 UPDATE_COMPLETE AWS::CloudFormation::Stack edge-demo-staging");
+	fixtures_log(NOW - 200, ES_ACT_WARN,
+	             "invalidation I2J0I21PCUYOIK of /* on staging: InProgress");
+	fixtures_log(
+	        NOW - 100, ES_ACT_ERROR,
+	        "validation of production: Throttling (400): Rate exceeded [req 1a2b3c4d-0000]");
+	fixtures_log(NOW - 10, ES_ACT_INFO, "ledger: record #42 approval by alice");
 
 	es_history_list_free(&history);
 	es_history_list_add(&history, oids[0], (time_t)NOW - 3600, "Serve a 404 page from the edge",
@@ -125,16 +179,20 @@ void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
 	                    "carol");
 	es_history_list_add(&history, oids[4], (time_t)NOW - 3 * 86400,
 	                    "Cache the landing page for an hour", "alice");
-	es_history_list_add(&history, oids[5], (time_t)NOW - 9 * 86400, "Initial sample app", "bob");
+	es_history_list_add(&history, oids[5], (time_t)NOW - 9 * 86400, "Initial sample app",
+	                    "bob");
 
 	memset(ui, 0, sizeof(*ui));
 	es_ui_init(ui);
 	es_keymap_defaults(km);
 	ui->keymap = km;
-	ui->stages = stages;
-	ui->n_stages = 2;
-	ui->activity = activity;
-	ui->n_activity = 6;
+	ui->source = (struct es_ui_source){
+	        .stage_count = stage_count,
+	        .stage = stage,
+	        .activity_count = activity_count,
+	        .activity = activity_at,
+	        .connection = connection_of,
+	};
 	ui->history = &history;
 	ui->app = "edge-demo";
 	ui->identity = "arn:aws:sts::123456789012:assumed-role/release/alice";
@@ -143,6 +201,5 @@ void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
 	ui->endpoint = "http://127.0.0.1:5000";
 	ui->credentials = "credentials: environment";
 	ui->conf_note = "";
-	ui->connection = "";
 	ui->now = NOW;
 }

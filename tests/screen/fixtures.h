@@ -1,6 +1,7 @@
 /* Fixed data for the screen tests: two stages, an activity log and a short
  * history, including text with escape sequences that must not reach the
- * screen. */
+ * screen. The views read the stages and the log through the same kind of
+ * source the dashboard points at the live model. */
 #ifndef ES_TEST_FIXTURES_H
 #define ES_TEST_FIXTURES_H
 
@@ -8,5 +9,10 @@
 
 /* Fill ui with the fixtures (static storage; call once). */
 void fixtures_fill(struct es_ui *ui, struct es_keymap *km);
+
+/* Change the data behind the source, as a model's poll would. */
+struct es_stage_view *fixtures_stage(size_t i);
+void fixtures_log(double when, enum es_activity_level level, const char *text);
+void fixtures_set_connection(const char *text);
 
 #endif

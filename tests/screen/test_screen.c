@@ -47,7 +47,8 @@ static void expect_screen(const char *name)
 
 	es_scr_dump(m);
 	fclose(m);
-	snprintf(path, sizeof(path), "%s/tests/screen/golden/%s.txt", src && *src ? src : ".", name);
+	snprintf(path, sizeof(path), "%s/tests/screen/golden/%s.txt", src && *src ? src : ".",
+	         name);
 	n_tests++;
 	if (getenv("ES_UPDATE_GOLDEN") && *getenv("ES_UPDATE_GOLDEN")) {
 		FILE *f = fopen(path, "w");
@@ -139,7 +140,8 @@ int main(void)
 	   "escape sequences in commit messages are stripped");
 	ok(screen_contains("[staging \u2713]") && screen_contains("[production \u2717]"),
 	   "history marks the commit each stage runs with its validation outcome");
-	ok(screen_contains("[\u2192production?]"), "history marks the commit waiting for promotion");
+	ok(screen_contains("[\u2192production?]"),
+	   "history marks the commit waiting for promotion");
 
 	size(160, 48);
 	ui.focus = ES_PANE_STAGES;
@@ -164,15 +166,16 @@ int main(void)
 	size(100, 30);
 	ui.focus = ES_PANE_HISTORY;
 	ui.read_only = true;
-	ui.connection = "offline: retrying in 8s (cannot reach 127.0.0.1:5000)";
-	snprintf(ui.message, sizeof(ui.message), "deploy is off: edgeship was started with --read-only");
+	fixtures_set_connection("offline: retrying in 8s (cannot reach 127.0.0.1:5000)");
+	snprintf(ui.message, sizeof(ui.message),
+	         "deploy is off: edgeship was started with --read-only");
 	ui.message_error = true;
 	es_ui_draw(&ui);
 	expect_screen("readonly-offline-100x30");
 	ok(screen_contains("READ-ONLY") && screen_contains("offline: retrying in 8s"),
 	   "read-only flag and offline note are shown");
 	ui.read_only = false;
-	ui.connection = "";
+	fixtures_set_connection("");
 	ui.message[0] = 0;
 
 	/* help from the request table */
@@ -185,9 +188,9 @@ int main(void)
 
 	/* a change-set confirmation for production */
 	size(120, 36);
-	struct es_dialog *dlg = es_dialog_new(ES_DLG_TYPE, "deploy to production: change set",
-	                                      "Execute the change set?  Type \"production\" to execute:",
-	                                      NULL, NULL);
+	struct es_dialog *dlg = es_dialog_new(
+	        ES_DLG_TYPE, "deploy to production: change set",
+	        "Execute the change set?  Type \"production\" to execute:", NULL, NULL);
 	snprintf(dlg->expect, sizeof(dlg->expect), "production");
 	es_dialog_body(dlg, "~ Modify  Fn                               AWS::Lambda::Function");
 	es_dialog_body(dlg, "+ Add     FnVersion1a2b3c                  AWS::Lambda::Version");
@@ -291,6 +294,26 @@ int main(void)
 	ok(es_view_search(&ui.views[ES_PANE_HISTORY], "ALICE", 1) &&
 	           ui.views[ES_PANE_HISTORY].cursor == 4,
 	   "n finds the next match, case-insensitive, by author");
+
+	/* The panes read the source when they draw: what changes behind it
+	 * (a poll, a new activity line) shows at the next draw, nothing to
+	 * copy in between. */
+	size(160, 48);
+	ui.focus = ES_PANE_STAGES;
+	es_ui_draw(&ui);
+	ok(!screen_contains("staging      UPDATE_IN_PROGRESS") &&
+	           !screen_contains("edge location FRA56"),
+	   "before the change the screen does not show it");
+	struct es_stage_view *st = fixtures_stage(0);
+	char saved[64];
+	snprintf(saved, sizeof(saved), "%s", st->stack_status);
+	snprintf(st->stack_status, sizeof(st->stack_status), "UPDATE_IN_PROGRESS");
+	fixtures_log(ui.now - 1, ES_ACT_EVENT, "staging: edge location FRA56 serves version 8");
+	es_ui_draw(&ui);
+	ok(screen_contains("staging      UPDATE_IN_PROGRESS") &&
+	           screen_contains("edge location FRA56"),
+	   "a changed stage and a new activity line show at the next draw");
+	snprintf(st->stack_status, sizeof(st->stack_status), "%s", saved);
 
 	endwin();
 	printf("1..%d\n", n_tests);

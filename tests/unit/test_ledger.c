@@ -411,6 +411,77 @@ static void cache_belongs_to_one_account(void **state)
 	es_ledger_free(b);
 }
 
+struct appended {
+	bool done;
+	int rc;
+	long seq;
+};
+
+static void on_appended(int rc, long seq, void *ud)
+{
+	struct appended *a = ud;
+
+	a->done = true;
+	a->rc = rc;
+	a->seq = seq;
+}
+
+/* Who is acting comes from the client's one GetCallerIdentity, however
+ * many ledgers (the model's, a deploy's, a command's) ask, and at once. */
+static void who_is_asked_once_per_client(void **state)
+{
+	struct env *e = *state;
+	struct es_ledger *a = NULL, *b = NULL, *c = NULL;
+	struct appended da = {0}, db = {0};
+	struct es_record_list recs;
+	json_t *r1 = intent("w1"), *r2 = intent("w2");
+
+	assert_int_equal(es_ledger_open(e->aws, BUCKET, "app", &a), ES_OK);
+	assert_int_equal(es_ledger_open(e->aws, BUCKET, "app", &b), ES_OK);
+	assert_int_equal(es_ledger_open(e->aws, BUCKET, "app", &c), ES_OK);
+	assert_false(es_ledger_knows_who(a));
+	assert_int_equal(es_ledger_append_async(a, r1, false, on_appended, &da), ES_OK);
+	assert_int_equal(es_ledger_append_async(b, r2, false, on_appended, &db), ES_OK);
+	assert_true(fake_run_until(e->fake, &da.done, 10000));
+	assert_true(fake_run_until(e->fake, &db.done, 10000));
+	assert_int_equal(da.rc, ES_OK);
+	assert_int_equal(db.rc, ES_OK);
+	assert_string_equal(es_ledger_who(c), WHO);
+	assert_int_equal(fake_count_matching(e->fake, "POST", "GetCallerIdentity"), 1);
+	assert_int_equal(es_ledger_read(c, &recs), ES_OK);
+	assert_int_equal(recs.n, 2);
+	assert_string_equal(recs.items[0].who, WHO);
+	assert_string_equal(recs.items[1].who, WHO);
+	es_record_list_free(&recs);
+	json_decref(r1);
+	json_decref(r2);
+	es_ledger_free(a);
+	es_ledger_free(b);
+	es_ledger_free(c);
+}
+
+/* A ledger freed while its append waits for who is acting: the append is
+ * dropped untold, and nothing is written. */
+static void freed_while_asking_who(void **state)
+{
+	struct env *e = *state;
+	struct es_ledger *l = NULL;
+	struct appended d = {0};
+	json_t *r = intent("gone");
+
+	assert_int_equal(es_ledger_open(e->aws, BUCKET, "app", &l), ES_OK);
+	assert_int_equal(es_ledger_append_async(l, r, false, on_appended, &d), ES_OK);
+	json_decref(r);
+	es_ledger_free(l);
+	for (int i = 0; i < 100 && fake_count(e->fake) == 0; i++)
+		assert_int_equal(es_loop_turn(e->loop, 10), ES_OK);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(es_loop_turn(e->loop, 10), ES_OK);
+	assert_int_equal(fake_count_matching(e->fake, "POST", "GetCallerIdentity"), 1);
+	assert_false(d.done);
+	assert_int_equal(fake_s3_count(e->fake, BUCKET, "app/ledger/"), 0);
+}
+
 static void unreachable_s3_is_offline(void **state)
 {
 	struct env *e = *state;
@@ -441,6 +512,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(unique_record_is_written_once, setup, teardown),
 	        cmocka_unit_test_setup_teardown(outcome_closes_its_intent, setup, teardown),
 	        cmocka_unit_test_setup_teardown(cache_belongs_to_one_account, setup, teardown),
+	        cmocka_unit_test_setup_teardown(who_is_asked_once_per_client, setup, teardown),
+	        cmocka_unit_test_setup_teardown(freed_while_asking_who, setup, teardown),
 	        cmocka_unit_test_setup_teardown(unreachable_s3_is_offline, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,9 +36,9 @@ static const struct es_stage_conf *pending_stage(struct es_dash *d)
 
 static const struct es_stage_view *stage_view(struct es_dash *d, const char *name)
 {
-	for (size_t i = 0; i < d->ui.n_stages; i++)
-		if (strcmp(d->ui.stages[i].name, name) == 0)
-			return &d->ui.stages[i];
+	for (size_t i = 0; i < es_ui_stage_count(&d->ui); i++)
+		if (strcmp(es_ui_stage(&d->ui, i)->name, name) == 0)
+			return es_ui_stage(&d->ui, i);
 	return NULL;
 }
 
@@ -289,15 +289,13 @@ static bool keep_job(struct es_dash *d, struct es_job *job)
 
 static int start_job(struct es_dash *d, es_job_fn fn, struct action_job *a, es_job_done_fn done)
 {
-	struct es_aws_options o;
 	struct es_job *job;
 
 	if (d->n_jobs == sizeof(d->jobs) / sizeof(d->jobs[0])) {
 		free(a);
 		return es_fail(ES_EBUSY, "too many actions at once: wait for one to end");
 	}
-	es_job_options_of(d->aws, &o);
-	int rc = es_job_start(d->loop, &o, fn, a, free, NULL, done, a, &job);
+	int rc = es_job_start(d->loop, d->aws, fn, a, free, NULL, done, a, &job);
 	if (rc) {
 		free(a);
 		return rc;
@@ -665,7 +663,8 @@ static void choose_stage(struct es_dash *d)
 	               d->ui.focus == ES_PANE_VALIDATION;
 
 	if (pointed && sel >= 0 && (size_t)sel < d->conf->n_stages &&
-	    d->ui.n_stages == d->conf->n_stages && stage_fits(d, &d->conf->stages[sel])) {
+	    es_ui_stage_count(&d->ui) == d->conf->n_stages &&
+	    stage_fits(d, &d->conf->stages[sel])) {
 		d->pending.stage = sel;
 		stage_chosen(d);
 		return;

@@ -64,14 +64,17 @@ struct es_dash {
 	uint64_t inv_timer;
 	struct es_job *jobs[8]; /* validations and invalidations running */
 	size_t n_jobs;
-	/* copies of the model's data the panes draw */
-	struct es_stage_view *stages;
-	size_t n_stages;
-	struct es_activity activity[ES_DASH_ACTIVITY];
-	size_t n_activity;
+	/* The panes read the model through ui.source. Until it exists (and
+	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
+	 * the configured stages by name, and what was logged so far (handed
+	 * to the model when it starts). */
+	struct es_stage_view *conf_stages;
+	size_t n_conf_stages;
+	struct es_activity early_log[ES_DASH_ACTIVITY];
+	size_t n_early_log;
 	/* status line strings */
 	char app[128], identity[256], account[32], region[48], endpoint[256];
-	char credentials[512], conf_note[1400], connection[320];
+	char credentials[512], conf_note[1400];
 	int sig_pipe[2];
 	bool quit, dirty, resized;
 	int exit_code;

@@ -19,9 +19,9 @@
 #include "dash.h"
 #include "dashboard.h"
 #include "base/error.h"
+#include "identity.h"
 #include "kvfile.h"
 #include "aws/client.h"
-#include "aws/sts.h"
 #include "base/timefmt.h"
 
 static int sig_fd = -1;
@@ -39,59 +39,74 @@ static void on_signal(int sig)
 
 /* ------------------------------------------------------------ live data */
 
-static void copy_model(struct es_dash *d)
+/* The panes' source: the model once there is one, else what the dashboard
+ * knows by itself (the configured stages, the lines logged so far). */
+static size_t src_stage_count(const void *ctx)
 {
-	size_t n = es_model_stage_count(d->model);
+	const struct es_dash *d = ctx;
 
-	if (n != d->n_stages) {
-		void *p = realloc(d->stages, (n ? n : 1) * sizeof(*d->stages));
-		if (!p)
-			return;
-		d->stages = p;
-		d->n_stages = n;
-	}
-	for (size_t i = 0; i < n; i++)
-		d->stages[i] = *es_model_stage(d->model, i);
-	size_t na = es_model_activity_count(d->model), from = 0;
-	if (na > ES_DASH_ACTIVITY)
-		from = na - ES_DASH_ACTIVITY;
-	d->n_activity = 0;
-	for (size_t i = from; i < na; i++)
-		d->activity[d->n_activity++] = *es_model_activity(d->model, i);
-	snprintf(d->connection, sizeof(d->connection), "%s", es_model_connection(d->model));
-	d->ui.stages = d->stages;
-	d->ui.n_stages = d->n_stages;
-	d->ui.n_activity = d->n_activity;
+	return d->model ? es_model_stage_count(d->model) : d->n_conf_stages;
 }
 
+static const struct es_stage_view *src_stage(const void *ctx, size_t i)
+{
+	const struct es_dash *d = ctx;
+
+	if (d->model)
+		return es_model_stage(d->model, i);
+	return i < d->n_conf_stages ? &d->conf_stages[i] : NULL;
+}
+
+static size_t src_activity_count(const void *ctx)
+{
+	const struct es_dash *d = ctx;
+
+	return d->model ? es_model_activity_count(d->model) : d->n_early_log;
+}
+
+static const struct es_activity *src_activity(const void *ctx, size_t i)
+{
+	const struct es_dash *d = ctx;
+
+	if (d->model)
+		return es_model_activity(d->model, i);
+	return i < d->n_early_log ? &d->early_log[i] : NULL;
+}
+
+static const char *src_connection(const void *ctx)
+{
+	const struct es_dash *d = ctx;
+
+	return d->model ? es_model_connection(d->model) : "";
+}
+
+/* Every activity line and every poll lands here: the panes read the model
+ * when they draw, so a change costs only the redraw it asks for. */
 static void on_model(struct es_model *m, unsigned what, void *ud)
 {
 	struct es_dash *d = ud;
 
 	(void)m;
 	(void)what;
-	copy_model(d);
 	d->dirty = true;
 }
 
-static void on_identity(int rc, const struct es_http_response *resp, const struct es_error *err,
+/* The client's shared caller identity: the model's ledger and every action
+ * use the same answer, so the console asks STS once. */
+static void on_identity(int rc, const struct es_caller_identity *id, const struct es_error *err,
                         void *ud)
 {
 	struct es_dash *d = ud;
-	struct es_caller_identity ci = {0};
 	char line[1400];
 
-	if (rc == ES_OK && es_sts_parse_caller_identity(resp, &ci) == ES_OK) {
-		snprintf(d->identity, sizeof(d->identity), "%s", ci.arn ? ci.arn : "");
-		snprintf(d->account, sizeof(d->account), "%s", ci.account ? ci.account : "");
-		es_sanitize(d->identity, false);
-		es_sanitize(d->account, false);
+	if (rc == ES_OK) {
+		snprintf(d->identity, sizeof(d->identity), "%s", id->arn);
+		snprintf(d->account, sizeof(d->account), "%s", id->account);
 	} else {
 		snprintf(d->identity, sizeof(d->identity), "identity unknown");
 		es_dash_log(d, ES_ACT_WARN, "who am I (STS): %s",
-		            es_error_format(err ? err : es_error_last(), line, sizeof(line)));
+		            es_error_format(err, line, sizeof(line)));
 	}
-	es_caller_identity_free(&ci);
 	d->dirty = true;
 }
 
@@ -116,21 +131,23 @@ static void after_first_frame(struct es_loop *loop, void *ud)
 		         es_error_format(es_error_last(), line, sizeof(line)));
 		snprintf(d->identity, sizeof(d->identity), "no credentials");
 	} else {
-		struct es_aws_call call;
 		snprintf(d->credentials, sizeof(d->credentials), "credentials: %s", cr->source);
-		if (es_sts_get_caller_identity_call(&call) == ES_OK &&
-		    es_aws_send(d->aws, &call, on_identity, d) == ES_OK)
+		if (es_identity_get(d->aws, on_identity, d) == ES_OK)
 			snprintf(d->identity, sizeof(d->identity), "asking STS who we are\u2026");
 	}
 	if (d->conf && !d->model) {
 		if (es_model_new(d->aws, d->conf, &d->model) == ES_OK) {
 			es_model_set_read_only(d->model, d->cli->read_only);
-			/* keep what was logged before the model existed */
-			for (size_t i = 0; i < d->n_activity; i++)
-				es_model_log(d->model, d->activity[i].level, "%s",
-				             d->activity[i].text);
+			/* keep what was logged before the model existed; from now
+			 * on the panes read the model */
+			for (size_t i = 0; i < d->n_early_log; i++)
+				es_model_log(d->model, d->early_log[i].level, "%s",
+				             d->early_log[i].text);
+			d->n_early_log = 0;
+			free(d->conf_stages);
+			d->conf_stages = NULL;
+			d->n_conf_stages = 0;
 			es_model_on_change(d->model, on_model, d);
-			copy_model(d);
 		} else {
 			es_dash_log(d, ES_ACT_ERROR, "cannot follow the stages: %s",
 			            es_error_format(es_error_last(), line, sizeof(line)));
@@ -155,7 +172,6 @@ static void draw(struct es_dash *d)
 	bool shown[ES_DASH_DIALOGS] = {false};
 
 	d->ui.now = es_time_now();
-	d->ui.connection = d->connection;
 	es_ui_draw(&d->ui);
 	if (COLS >= ES_UI_MIN_COLS && LINES >= ES_UI_MIN_LINES) {
 		if (d->pager)
@@ -619,8 +635,15 @@ static int open_sources(struct es_dash *d)
 static void wire_ui(struct es_dash *d)
 {
 	es_ui_init(&d->ui);
+	d->ui.source = (struct es_ui_source){
+	        .ctx = d,
+	        .stage_count = src_stage_count,
+	        .stage = src_stage,
+	        .activity_count = src_activity_count,
+	        .activity = src_activity,
+	        .connection = src_connection,
+	};
 	d->ui.history = &d->history;
-	d->ui.activity = d->activity;
 	d->ui.app = d->app;
 	d->ui.identity = d->identity;
 	d->ui.account = d->account;
@@ -628,29 +651,26 @@ static void wire_ui(struct es_dash *d)
 	d->ui.endpoint = d->endpoint;
 	d->ui.credentials = d->credentials;
 	d->ui.conf_note = d->conf_note;
-	d->ui.connection = d->connection;
 	d->ui.read_only = d->cli->read_only;
 	d->ui.keymap = &d->keymap;
 	d->ui.now = es_time_now();
 	if (d->conf) {
 		/* until the model answers: the stages by name */
-		d->stages = calloc(d->conf->n_stages ? d->conf->n_stages : 1, sizeof(*d->stages));
-		if (d->stages) {
-			d->n_stages = d->conf->n_stages;
-			for (size_t i = 0; i < d->n_stages; i++) {
-				snprintf(d->stages[i].name, sizeof(d->stages[i].name), "%s",
-				         d->conf->stages[i].name);
-				snprintf(d->stages[i].stack, sizeof(d->stages[i].stack), "%s",
-				         d->conf->stages[i].stack ? d->conf->stages[i].stack : "");
-				snprintf(d->stages[i].stack_status,
-				         sizeof(d->stages[i].stack_status), "UNKNOWN");
-				d->stages[i].prop_estimate_s = -1;
+		size_t n = d->conf->n_stages;
+		d->conf_stages = calloc(n ? n : 1, sizeof(*d->conf_stages));
+		if (d->conf_stages) {
+			d->n_conf_stages = n;
+			for (size_t i = 0; i < n; i++) {
+				struct es_stage_view *s = &d->conf_stages[i];
+				const struct es_stage_conf *sc = &d->conf->stages[i];
+				snprintf(s->name, sizeof(s->name), "%s", sc->name);
+				snprintf(s->stack, sizeof(s->stack), "%s",
+				         sc->stack ? sc->stack : "");
+				snprintf(s->stack_status, sizeof(s->stack_status), "UNKNOWN");
+				s->prop_estimate_s = -1;
 			}
 		}
-		d->ui.stages = d->stages;
-		d->ui.n_stages = d->n_stages;
 	}
-	d->ui.n_activity = d->n_activity;
 }
 
 static void close_all(struct es_dash *d)
@@ -672,7 +692,7 @@ static void close_all(struct es_dash *d)
 	es_repo_free(d->repo);
 	es_history_list_free(&d->history);
 	es_script_free(d->script);
-	free(d->stages);
+	free(d->conf_stages);
 	if (d->timing)
 		fclose(d->timing);
 	if (d->sig_pipe[0] > 0) {
@@ -711,7 +731,6 @@ int es_dashboard_main(struct es_cli *cli)
 		return ES_EXIT_FAILURE;
 	}
 	setup_theme(d);
-	d->ui.n_activity = d->n_activity;
 	draw(d); /* the first frame, before any git or network work */
 
 	if (pipe(d->sig_pipe) == 0) {

@@ -79,10 +79,11 @@ static void draw_status(struct es_ui *ui)
 	int room = COLS - hw - 1;
 	/* the connection note first (at most half the line when there is a
 	 * message too), then the message */
-	if (ui->connection && *ui->connection && room > 24) {
+	const char *connection = es_ui_connection(ui);
+	if (*connection && room > 24) {
 		int cw = ui->message[0] ? room / 2 : room;
 		col += es_scr_printf(y, col, cw, es_theme_attr(ES_AREA_OFFLINE), " %s ",
-		                     ui->connection);
+		                     connection);
 	}
 	if (ui->message[0] && room - col > 8)
 		col += es_scr_printf(y, col, room - col,

@@ -25,16 +25,16 @@ void es_dash_log(struct es_dash *d, enum es_activity_level level, const char *fm
 		es_model_log(d->model, level, "%s", buf);
 		return;
 	}
-	if (d->n_activity == ES_DASH_ACTIVITY) {
-		memmove(d->activity, d->activity + 1,
-		        sizeof(d->activity[0]) * (ES_DASH_ACTIVITY - 1));
-		d->n_activity--;
+	/* no model yet (or none at all): the dashboard keeps the line */
+	if (d->n_early_log == ES_DASH_ACTIVITY) {
+		memmove(d->early_log, d->early_log + 1,
+		        sizeof(d->early_log[0]) * (ES_DASH_ACTIVITY - 1));
+		d->n_early_log--;
 	}
-	struct es_activity *a = &d->activity[d->n_activity++];
+	struct es_activity *a = &d->early_log[d->n_early_log++];
 	a->when = es_time_now();
 	a->level = level;
 	snprintf(a->text, sizeof(a->text), "%s", buf);
-	d->ui.n_activity = d->n_activity;
 	d->dirty = true;
 }
 

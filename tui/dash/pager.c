@@ -155,10 +155,12 @@ struct es_pager *es_pager_commit(struct es_ui *ui, const struct es_commit_detail
 	es_pager_addf(p, ES_AREA_AUTHOR, "Author: %s <%s>", d->info.author,
 	              d->author_email ? d->author_email : "");
 	es_pager_addf(p, ES_AREA_DATE, "Date:   %s", date);
-	for (size_t i = 0; i < ui->n_stages; i++)
-		if (strcmp(ui->stages[i].commit, d->info.oid) == 0)
-			es_pager_addf(p, ES_AREA_MARKER_STAGE, "Runs in %s (%s)",
-			              ui->stages[i].name, ui->stages[i].release);
+	for (size_t i = 0; i < es_ui_stage_count(ui); i++) {
+		const struct es_stage_view *s = es_ui_stage(ui, i);
+		if (strcmp(s->commit, d->info.oid) == 0)
+			es_pager_addf(p, ES_AREA_MARKER_STAGE, "Runs in %s (%s)", s->name,
+			              s->release);
+	}
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	const char *m = d->message ? d->message : d->info.summary;
 	for (;;) {

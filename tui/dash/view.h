@@ -1,7 +1,8 @@
 /* Views: each pane fills a small table of functions (rows, draw one row,
  * match a search); scrolling, selection and search live once in view.c.
- * Views draw plain data held in struct es_ui, which the dashboard fills from
- * the live model and the screen tests fill from fixtures. */
+ * Views read the stages, the activity log and the connection through a
+ * source (struct es_ui_source) that the dashboard points at the live model
+ * and the screen tests at fixtures; they keep no copy of either. */
 #ifndef ES_VIEW_H
 #define ES_VIEW_H
 
@@ -79,13 +80,25 @@ struct es_view {
 	void *priv;  /* the view's own data (pager) */
 };
 
+/* The live data as the views read it, one call at a time: the dashboard
+ * answers from es_model_stage() and the rest, the screen tests from fixed
+ * data. ctx is handed back to each function; what they return is borrowed
+ * until the source next changes (the next turn of the loop). */
+struct es_ui_source {
+	const void *ctx;
+	size_t (*stage_count)(const void *ctx);
+	const struct es_stage_view *(*stage)(const void *ctx, size_t i);
+	size_t (*activity_count)(const void *ctx);
+	/* i = 0 is the oldest line kept */
+	const struct es_activity *(*activity)(const void *ctx, size_t i);
+	/* "" when all is well, else e.g. "offline: retrying in 8s (…)" */
+	const char *(*connection)(const void *ctx);
+};
+
 /* Everything the screen shows. Pointers are borrowed. */
 struct es_ui {
 	/* data */
-	const struct es_stage_view *stages;
-	size_t n_stages;
-	const struct es_activity *activity;
-	size_t n_activity;
+	struct es_ui_source source;
 	struct es_history_list *history;
 	/* status line */
 	const char *app; /* app name, or "" */
@@ -96,7 +109,6 @@ struct es_ui {
 	const char *endpoint;
 	const char *credentials; /* where they came from, or why there are none */
 	const char *conf_note;   /* "no edgeship.conf: run `edgeship init`" … */
-	const char *connection;  /* es_model_connection() */
 	bool read_only;
 	char message[512]; /* transient note (refusals, results) */
 	bool message_error;
@@ -119,6 +131,14 @@ extern int es_propagation_width;
 
 /* Wire the five panes to ui. */
 void es_ui_init(struct es_ui *ui);
+
+/* The source's data (none while it has no functions): stages in the
+ * configuration's order, activity oldest first. NULL past the end. */
+size_t es_ui_stage_count(const struct es_ui *ui);
+const struct es_stage_view *es_ui_stage(const struct es_ui *ui, size_t i);
+size_t es_ui_activity_count(const struct es_ui *ui);
+const struct es_activity *es_ui_activity(const struct es_ui *ui, size_t i);
+const char *es_ui_connection(const struct es_ui *ui);
 
 /* Draw the whole dashboard (panes, status line) for the current size. */
 void es_ui_draw(struct es_ui *ui);

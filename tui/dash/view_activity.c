@@ -13,7 +13,7 @@
 
 static size_t rows(struct es_view *v)
 {
-	return v->ui->n_activity;
+	return es_ui_activity_count(v->ui);
 }
 
 static const enum es_area level_area[] = {
@@ -25,7 +25,7 @@ static const enum es_area level_area[] = {
 
 static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)
 {
-	const struct es_activity *a = &v->ui->activity[row];
+	const struct es_activity *a = es_ui_activity(v->ui, row);
 	time_t t = (time_t)a->when;
 	struct tm tm;
 	char when[16];
@@ -39,15 +39,15 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 
 static bool matches(struct es_view *v, size_t row, const char *needle)
 {
-	return strcasestr(v->ui->activity[row].text, needle) != NULL;
+	return strcasestr(es_ui_activity(v->ui, row)->text, needle) != NULL;
 }
 
 static void subtitle(struct es_view *v, char *buf, size_t len)
 {
 	size_t errors = 0;
 
-	for (size_t i = 0; i < v->ui->n_activity; i++)
-		errors += v->ui->activity[i].level == ES_ACT_ERROR;
+	for (size_t i = 0; i < es_ui_activity_count(v->ui); i++)
+		errors += es_ui_activity(v->ui, i)->level == ES_ACT_ERROR;
 	if (errors)
 		snprintf(buf, len, "%zu error%s", errors, errors == 1 ? "" : "s");
 	else

@@ -25,8 +25,8 @@ static int draw_markers(struct es_ui *ui, const struct es_hist_commit *c, int y,
 {
 	int used = 0;
 
-	for (size_t i = 0; i < ui->n_stages && used < w; i++) {
-		const struct es_stage_view *s = &ui->stages[i];
+	for (size_t i = 0; i < es_ui_stage_count(ui) && used < w; i++) {
+		const struct es_stage_view *s = es_ui_stage(ui, i);
 		char badge[96];
 		if (!s->commit[0] || strcmp(s->commit, c->oid) != 0)
 			continue;
@@ -45,10 +45,10 @@ static int draw_markers(struct es_ui *ui, const struct es_hist_commit *c, int y,
 		if (used < w)
 			used += es_scr_text(y, x + used, 1, es_theme_attr(ES_AREA_NORMAL), " ");
 		/* validated here and not yet in the next stage: waiting for approval */
-		if (i + 1 < ui->n_stages && s->validated && s->validation_passed &&
-		    strcmp(ui->stages[i + 1].commit, c->oid) != 0 && used < w) {
+		if (i + 1 < es_ui_stage_count(ui) && s->validated && s->validation_passed &&
+		    strcmp(es_ui_stage(ui, i + 1)->commit, c->oid) != 0 && used < w) {
 			snprintf(badge, sizeof(badge), "[%s%s?]", utf8() ? "\u2192" : "->",
-			         ui->stages[i + 1].name);
+			         es_ui_stage(ui, i + 1)->name);
 			used += es_scr_text(y, x + used, w - used,
 			                    es_theme_attr(ES_AREA_MARKER_PENDING), badge);
 			if (used < w)

@@ -37,8 +37,8 @@ static size_t stage_lines(struct es_view *v, const struct es_stage_view *s)
 
 static int locate(struct es_view *v, size_t row, size_t *line)
 {
-	for (size_t i = 0; i < v->ui->n_stages; i++) {
-		size_t n = stage_lines(v, &v->ui->stages[i]);
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++) {
+		size_t n = stage_lines(v, es_ui_stage(v->ui, i));
 		if (row < n) {
 			*line = row;
 			return (int)i;
@@ -52,8 +52,8 @@ static size_t rows(struct es_view *v)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < v->ui->n_stages; i++)
-		n += stage_lines(v, &v->ui->stages[i]);
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++)
+		n += stage_lines(v, es_ui_stage(v->ui, i));
 	return n ? n - 1 : 0;
 }
 
@@ -188,7 +188,7 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 
 	if (i < 0)
 		return;
-	const struct es_stage_view *s = &v->ui->stages[i];
+	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	size_t nl = stage_lines(v, s);
 	if (line == 0)
 		draw_head(v, s, y, x, w, cursor);
@@ -203,7 +203,7 @@ static bool matches(struct es_view *v, size_t row, const char *needle)
 
 	if (i < 0)
 		return false;
-	const struct es_stage_view *s = &v->ui->stages[i];
+	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	if (line == 0)
 		return strcasestr(s->name, needle) != NULL;
 	for (size_t e = 0; e < s->n_edges; e++)

@@ -49,8 +49,8 @@ static int locate(struct es_view *v, size_t row, enum line_kind *kind)
 {
 	enum line_kind kinds[12];
 
-	for (size_t i = 0; i < v->ui->n_stages; i++) {
-		size_t n = stage_lines(&v->ui->stages[i], kinds);
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++) {
+		size_t n = stage_lines(es_ui_stage(v->ui, i), kinds);
 		if (row < n) {
 			*kind = kinds[row];
 			return (int)i;
@@ -65,8 +65,8 @@ static size_t rows(struct es_view *v)
 	enum line_kind kinds[12];
 	size_t n = 0;
 
-	for (size_t i = 0; i < v->ui->n_stages; i++)
-		n += stage_lines(&v->ui->stages[i], kinds);
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++)
+		n += stage_lines(es_ui_stage(v->ui, i), kinds);
 	/* no trailing gap after the last stage */
 	return n ? n - 1 : 0;
 }
@@ -110,7 +110,7 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 
 	if (i < 0)
 		return;
-	const struct es_stage_view *s = &ui->stages[i];
+	const struct es_stage_view *s = es_ui_stage(ui, i);
 	if (cursor) {
 		label = normal = es_theme_attr(ES_AREA_CURSOR);
 	}
@@ -191,14 +191,14 @@ static bool matches(struct es_view *v, size_t row, const char *needle)
 
 	if (i < 0 || k != L_HEAD)
 		return false;
-	const struct es_stage_view *s = &v->ui->stages[i];
+	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	return strcasestr(s->name, needle) || strcasestr(s->stack_status, needle) ||
 	       strcasestr(s->stack, needle) || strncasecmp(s->commit, needle, strlen(needle)) == 0;
 }
 
 static void subtitle(struct es_view *v, char *buf, size_t len)
 {
-	if (!v->ui->n_stages)
+	if (!es_ui_stage_count(v->ui))
 		snprintf(buf, len, "no stages");
 	else
 		buf[0] = 0;

@@ -17,8 +17,8 @@ static size_t stage_lines(const struct es_stage_view *s)
 
 static int locate(struct es_view *v, size_t row, size_t *line)
 {
-	for (size_t i = 0; i < v->ui->n_stages; i++) {
-		size_t n = stage_lines(&v->ui->stages[i]);
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++) {
+		size_t n = stage_lines(es_ui_stage(v->ui, i));
 		if (row < n) {
 			*line = row;
 			return (int)i;
@@ -32,8 +32,8 @@ static size_t rows(struct es_view *v)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < v->ui->n_stages; i++)
-		n += stage_lines(&v->ui->stages[i]);
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++)
+		n += stage_lines(es_ui_stage(v->ui, i));
 	return n ? n - 1 : 0;
 }
 
@@ -57,7 +57,7 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 
 	if (i < 0)
 		return;
-	const struct es_stage_view *s = &v->ui->stages[i];
+	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	if (line == 0) {
 		attr_t cur = cursor ? es_theme_attr(ES_AREA_CURSOR) : 0;
 		int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_STAGE_NAME),
@@ -104,7 +104,7 @@ static bool matches(struct es_view *v, size_t row, const char *needle)
 
 	if (i < 0)
 		return false;
-	const struct es_stage_view *s = &v->ui->stages[i];
+	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	if (line == 0)
 		return strcasestr(s->name, needle) != NULL;
 	return line <= s->n_checks && (strcasestr(s->checks[line - 1].name, needle) ||
