@@ -407,8 +407,9 @@ static void on_sigpipe(struct es_loop *loop, int fd, short revents, void *ud)
 
 static bool settled(struct es_dash *d)
 {
+	/* Background jobs (validations, invalidations) count as work. */
 	return es_loop_is_idle(d->loop) && (!d->model || !es_model_busy(d->model)) &&
-	       !d->history.loading && (!d->deploy || d->n_dialogs);
+	       !d->history.loading && (!d->deploy || d->n_dialogs) && d->n_jobs == 0;
 }
 
 /* A dialog is on the screen (drawn, so it takes keys). */
