@@ -166,28 +166,15 @@ static bool is_not_found(int rc)
 int es_s3_get_object(struct es_aws_client *c, const char *bucket, const char *key,
                      struct es_buf *out)
 {
-	struct es_aws_call call;
-	struct es_http_response resp;
-	int rc;
+	struct es_s3_object obj;
+	int rc = es_s3_get(c, bucket, key, &obj);
 
-	if (es_s3_get_object_call(&call, bucket, key)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	rc = es_aws_send_sync(c, &call, &resp);
-	if (rc) {
-		if (is_not_found(rc)) {
-			struct es_error e = *es_error_last();
-			e.status = ES_ENOTFOUND;
-			es_error_restore(&e);
-			return ES_ENOTFOUND;
-		}
+	if (rc)
 		return rc;
-	}
 	es_buf_free(out);
-	*out = resp.body;
-	memset(&resp.body, 0, sizeof(resp.body));
-	es_http_response_free(&resp);
+	*out = obj.body;
+	memset(&obj.body, 0, sizeof(obj.body));
+	es_s3_object_free(&obj);
 	return ES_OK;
 }
 
