@@ -542,11 +542,6 @@ int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 	return ES_OK;
 }
 
-int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out)
-{
-	return es_ledger_records(l, out);
-}
-
 void es_record_list_free(struct es_record_list *r)
 {
 	if (!r)

@@ -96,9 +96,6 @@ int es_ledger_append_unique(struct es_ledger *l, struct json_t *record, long *se
 int es_ledger_read(struct es_ledger *l, struct es_record_list *out);
 void es_record_list_free(struct es_record_list *r);
 
-/* The local cache only (no network), as es_ledger_records. */
-int es_ledger_read_cache(struct es_ledger *l, struct es_record_list *out);
-
 /* The local cache directory, NULL until the account is known. */
 const char *es_ledger_cache_dir(const struct es_ledger *l);
 

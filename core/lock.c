@@ -135,6 +135,16 @@ static int put_lock(struct es_lock *lk, bool create, const char *if_match)
 	return ES_OK;
 }
 
+int es_lock_parse_answer(const struct es_http_response *resp, struct es_lock_info *out)
+{
+	struct es_s3_object meta = {0};
+
+	es_s3_parse_object_meta(resp, &meta);
+	es_lock_parse(resp->body.data, resp->body.len, meta.last_modified, meta.server_date, out);
+	snprintf(out->etag, sizeof(out->etag), "%s", meta.etag);
+	return ES_OK;
+}
+
 static int read_lock(struct es_aws_client *aws, const char *bucket, const char *key,
                      struct es_lock_info *out)
 {
@@ -324,13 +334,10 @@ static void on_readback(int rc, const struct es_http_response *resp, const struc
 		return;
 	}
 	if (rc == ES_OK) {
-		struct es_s3_object meta = {0};
-		es_s3_parse_object_meta(resp, &meta);
-		es_lock_parse(resp->body.data, resp->body.len, meta.last_modified, meta.server_date,
-		              &h);
+		es_lock_parse_answer(resp, &h);
 		if (strcmp(h.owner, lk->owner) == 0) {
 			/* Our renewal landed; only its answer was lost. */
-			snprintf(lk->etag, sizeof(lk->etag), "%s", meta.etag);
+			snprintf(lk->etag, sizeof(lk->etag), "%s", h.etag);
 			schedule_renew(lk, RENEW_MS);
 			return;
 		}

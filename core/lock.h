@@ -54,6 +54,8 @@ void es_lock_key(const struct es_config *conf, const char *stage, char *key, siz
 /* Parse a lock object's body and metadata (S3's clock). */
 int es_lock_parse(const char *body, size_t len, double last_modified, double server_date,
                   struct es_lock_info *out);
+/* The same from a GetObject answer of the lock (its ETag included). */
+int es_lock_parse_answer(const struct es_http_response *resp, struct es_lock_info *out);
 
 /* Take stage's lock for action_id, an action of kind by who (blocking; the loop turns
  * quietly meanwhile). A stale lock (expired by S3's clock, or held for an

@@ -175,11 +175,8 @@ static void on_lock(int rc, const struct es_http_response *resp, const struct es
 	const struct es_open_action *a = &op->actions[op->i];
 
 	if (rc == ES_OK) {
-		struct es_s3_object meta = {0};
 		struct es_lock_info h;
-		es_s3_parse_object_meta(resp, &meta);
-		es_lock_parse(resp->body.data, resp->body.len, meta.last_modified, meta.server_date,
-		              &h);
+		es_lock_parse_answer(resp, &h);
 		/* Its console still holds the stage: it may be asking its operator
 		 * right now, and records the end itself. */
 		if (!h.expired && (!h.action_id[0] || strcmp(h.action_id, a->action_id) == 0)) {
