@@ -4,16 +4,12 @@
  * the blocking forms turn the loop until their operation ends. */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,8 +17,8 @@
 #include "aws/sigv4.h"
 #include "identity.h"
 #include "ledger.h"
+#include "ledger_cache.h"
 
-#define SEQ_DIGITS 10
 /* How many numbers a writer tries before giving up on a crowded ledger. */
 #define MAX_CLAIMS 64
 /* How often a write that met a concurrent one (409) is tried again. */
@@ -153,23 +149,6 @@ void es_ledger_new_id(char out[33])
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[4096];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -1;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The cache of one ledger: endpoint, account, bucket and prefix name it, so
  * two ledgers (a simulator and AWS, two accounts) never share records. */
 static void choose_cache(struct es_ledger *l, const char *account)
@@ -191,7 +170,7 @@ static void choose_cache(struct es_ledger *l, const char *account)
 		l->cache = NULL;
 	}
 	/* Say what the directory holds, for people looking at it. */
-	if (l->cache && mkdirs(l->cache) == 0) {
+	if (l->cache && es_lcache_mkdirs(l->cache) == 0) {
 		char path[4200];
 		snprintf(path, sizeof(path), "%s/origin", l->cache);
 		FILE *f = fopen(path, "w");
@@ -296,7 +275,7 @@ const char *es_ledger_who(struct es_ledger *l)
 
 static void key_for(const struct es_ledger *l, long seq, char *key, size_t len)
 {
-	snprintf(key, len, "%sledger/%0*ld.json", l->prefix, SEQ_DIGITS, seq);
+	snprintf(key, len, "%sledger/%0*ld.json", l->prefix, ES_LEDGER_SEQ_DIGITS, seq);
 }
 
 static long seq_of_key(const char *key)
@@ -308,248 +287,9 @@ static long seq_of_key(const char *key)
 	return seq > 0 && strcmp(end, ".json") == 0 ? seq : 0;
 }
 
-/* ------------------------------------------------------------ the cache */
-
-static void write_file(const char *path, const char *text, size_t len)
-{
-	char tmp[4400];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	f = fopen(tmp, "wb");
-	if (!f)
-		return;
-	if (fwrite(text, 1, len, f) != len || fclose(f) != 0) {
-		remove(tmp);
-		return;
-	}
-	if (rename(tmp, path) != 0)
-		remove(tmp);
-}
-
-static void cache_write(const struct es_ledger *l, long seq, const char *text, size_t len)
-{
-	char path[4200];
-
-	if (!l->cache || mkdirs(l->cache) != 0)
-		return; /* the cache is a convenience; S3 holds the record */
-	snprintf(path, sizeof(path), "%s/%0*ld.json", l->cache, SEQ_DIGITS, seq);
-	write_file(path, text, len);
-}
-
-static bool cached(const struct es_ledger *l, long seq)
-{
-	char path[4200];
-
-	if (!l->cache)
-		return false;
-	snprintf(path, sizeof(path), "%s/%0*ld.json", l->cache, SEQ_DIGITS, seq);
-	return access(path, F_OK) == 0;
-}
-
-/* Below the watermark the cache holds every record S3 has. */
-static long watermark(const struct es_ledger *l)
-{
-	char path[4200], buf[32] = "";
-	FILE *f;
-
-	if (!l->cache)
-		return 0;
-	snprintf(path, sizeof(path), "%s/watermark", l->cache);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	long w = atol(buf);
-	return w > 0 ? w : 0;
-}
-
-static void set_watermark(const struct es_ledger *l, long w)
-{
-	char path[4200], buf[32];
-
-	if (!l->cache || mkdirs(l->cache) != 0)
-		return;
-	snprintf(path, sizeof(path), "%s/watermark", l->cache);
-	snprintf(buf, sizeof(buf), "%ld\n", w);
-	write_file(path, buf, strlen(buf));
-}
-
-static long cached_max(const struct es_ledger *l)
-{
-	DIR *d = l->cache ? opendir(l->cache) : NULL;
-	struct dirent *e;
-	long max = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char *end;
-		long seq = strtol(e->d_name, &end, 10);
-		if (seq > max && strcmp(end, ".json") == 0)
-			max = seq;
-	}
-	closedir(d);
-	return max;
-}
-
-/* ------------------------------------------------------------ reading records */
-
-static void copy_str(char *dst, size_t len, json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	snprintf(dst, len, "%s", v ? v : "");
-}
-
-static int add_record(struct es_record_list *out, long seq, const char *text, size_t len)
-{
-	json_error_t jerr;
-	json_t *o = json_loadb(text, len, 0, &jerr);
-	struct es_record *r;
-
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return ES_OK; /* an unreadable record is skipped, not fatal */
-	}
-	r = realloc(out->items, (out->n + 1) * sizeof(*r));
-	if (!r) {
-		json_decref(o);
-		return es_fail(ES_ENOMEM, "out of memory");
-	}
-	out->items = r;
-	r = &r[out->n++];
-	memset(r, 0, sizeof(*r));
-	r->seq = seq;
-	r->intent_seq = (long)json_integer_value(json_object_get(o, "intent_seq"));
-	copy_str(r->kind, sizeof(r->kind), o, "kind");
-	copy_str(r->phase, sizeof(r->phase), o, "phase");
-	copy_str(r->action_id, sizeof(r->action_id), o, "action_id");
-	copy_str(r->record_id, sizeof(r->record_id), o, "record_id");
-	copy_str(r->stage, sizeof(r->stage), o, "stage");
-	copy_str(r->commit, sizeof(r->commit), o, "commit");
-	copy_str(r->release, sizeof(r->release), o, "release");
-	copy_str(r->who, sizeof(r->who), o, "who");
-	copy_str(r->when, sizeof(r->when), o, "when");
-	copy_str(r->result, sizeof(r->result), o, "result");
-	copy_str(r->message, sizeof(r->message), o, "message");
-	r->json = strndup(text, len);
-	json_decref(o);
-	return r->json ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
-}
-
-static int by_seq(const void *a, const void *b)
-{
-	const struct es_record *x = a, *y = b;
-	return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static int read_cache(struct es_ledger *l, struct es_record_list *out)
-{
-	DIR *d = l->cache ? opendir(l->cache) : NULL;
-	struct dirent *e;
-	int rc = ES_OK;
-
-	if (!d)
-		return ES_OK;
-	while (!rc && (e = readdir(d))) {
-		char path[4400], chunk[4096];
-		size_t len;
-		char *end;
-		long seq = strtol(e->d_name, &end, 10);
-
-		if (seq <= 0 || strcmp(end, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", l->cache, e->d_name);
-		FILE *f = fopen(path, "rb");
-		if (!f)
-			continue;
-		struct es_buf b = ES_BUF_INIT;
-		while ((len = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			es_buf_append(&b, chunk, len);
-		fclose(f);
-		rc = add_record(out, seq, es_buf_str(&b), b.len);
-		es_buf_free(&b);
-	}
-	closedir(d);
-	return rc;
-}
-
-/* The same record id at a higher number is a retried write: drop it. */
-static void dedupe(struct es_record_list *out)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < out->n; i++) {
-		struct es_record *r = &out->items[i];
-		bool dup = false;
-		for (size_t j = 0; j < w && r->record_id[0] && !dup; j++)
-			dup = strcmp(out->items[j].record_id, r->record_id) == 0;
-		if (dup) {
-			free(r->json);
-			continue;
-		}
-		out->items[w++] = *r;
-	}
-	out->n = w;
-}
-
-static bool closes(const struct es_record *intent, const struct es_record *o)
-{
-	if (strcmp(o->phase, "outcome") != 0)
-		return false;
-	if (intent->action_id[0] && o->action_id[0])
-		return strcmp(intent->action_id, o->action_id) == 0;
-	return o->intent_seq == intent->seq;
-}
-
-static void mark_open(struct es_record_list *out)
-{
-	for (size_t i = 0; i < out->n; i++) {
-		struct es_record *r = &out->items[i];
-		if (strcmp(r->phase, "intent") != 0)
-			continue;
-		r->open = true;
-		r->detached = false;
-		for (size_t j = i + 1; j < out->n; j++) {
-			const struct es_record *o = &out->items[j];
-			if (!closes(r, o))
-				continue;
-			bool detached = strcmp(o->result, "detached") == 0;
-			r->open = detached;
-			r->detached = detached;
-			if (!detached)
-				break;
-		}
-	}
-}
-
 int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 {
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = read_cache(l, out);
-	if (rc) {
-		es_record_list_free(out);
-		return rc;
-	}
-	if (out->n > 1)
-		qsort(out->items, out->n, sizeof(*out->items), by_seq);
-	dedupe(out);
-	mark_open(out);
-	return ES_OK;
-}
-
-void es_record_list_free(struct es_record_list *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n; i++)
-		free(r->items[i].json);
-	free(r->items);
-	memset(r, 0, sizeof(*r));
+	return es_lcache_records(l->cache, out);
 }
 
 /* ------------------------------------------------------------ refresh */
@@ -568,7 +308,7 @@ static void sync_finish(struct sync_op *op)
 	if (op->min_failed != LONG_MAX && op->min_failed - 1 < w)
 		w = op->min_failed - 1 > op->from ? op->min_failed - 1 : op->from;
 	if (w > op->from)
-		set_watermark(l, w);
+		es_lcache_set_watermark(l->cache, w);
 	l->sync = NULL;
 	for (size_t i = 0; i < op->n_waiters; i++) {
 		if (op->rc)
@@ -623,7 +363,8 @@ static void on_record(void *p, long seq, int rc, const struct es_http_response *
 
 	op->in_flight--;
 	if (rc == ES_OK) {
-		cache_write(op->l, seq, resp->body.data ? resp->body.data : "", resp->body.len);
+		es_lcache_write(op->l->cache, seq, resp->body.data ? resp->body.data : "",
+		                resp->body.len);
 	} else if (es_s3_not_found(rc, err)) {
 		/* deleted between the listing and the fetch: nothing to keep */
 	} else {
@@ -660,7 +401,7 @@ static void on_list(void *p, long seq, int rc, const struct es_http_response *re
 			continue;
 		if (n > op->max_listed)
 			op->max_listed = n;
-		if (cached(op->l, n))
+		if (es_lcache_has(op->l->cache, n))
 			continue;
 		long *w = realloc(op->want, (op->n_want + 1) * sizeof(*w));
 		if (!w) {
@@ -704,7 +445,7 @@ int es_ledger_sync(struct es_ledger *l, es_ledger_done_fn done, void *ud)
 		if (!op)
 			return es_fail(ES_ENOMEM, "out of memory");
 		op->l = l;
-		op->from = watermark(l);
+		op->from = es_lcache_watermark(l->cache);
 		op->min_failed = LONG_MAX;
 		l->sync = op;
 	}
@@ -766,7 +507,8 @@ static void on_readback(void *p, long seq, int rc, const struct es_http_response
 		bool ours = id && strcmp(id, op->record_id) == 0;
 		json_decref(o);
 		/* Whatever is there is a real record: keep it. */
-		cache_write(op->l, seq, resp->body.data ? resp->body.data : "", resp->body.len);
+		es_lcache_write(op->l->cache, seq, resp->body.data ? resp->body.data : "",
+		                resp->body.len);
 		if (ours) {
 			/* Our write landed and only its answer was lost (or another
 			 * console wrote the same unique record): done. */
@@ -809,7 +551,7 @@ static void on_put(void *p, long seq, int rc, const struct es_http_response *res
 
 	(void)resp;
 	if (rc == ES_OK) {
-		cache_write(op->l, op->seq, op->text, strlen(op->text));
+		es_lcache_write(op->l->cache, op->seq, op->text, strlen(op->text));
 		append_end(op, ES_OK);
 		return;
 	}
@@ -882,7 +624,7 @@ static void append_synced(int rc, void *ud)
 		append_end(op, ES_OK);
 		return;
 	}
-	op->seq = cached_max(op->l) + 1;
+	op->seq = es_lcache_max(op->l->cache) + 1;
 	append_put(op);
 }
 
