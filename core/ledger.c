@@ -385,6 +385,12 @@ static void on_list(void *p, long seq, int rc, const struct es_http_response *re
 	char *next = NULL;
 
 	op->listing = false;
+	/* No artifact bucket yet (nothing was ever deployed): S3 says for
+	 * certain that the ledger is empty, which is not being offline. */
+	if (rc && err && strcmp(err->code, "NoSuchBucket") == 0) {
+		sync_finish(op);
+		return;
+	}
 	if (rc) {
 		sync_failed(op, rc, err, "listing");
 		sync_finish(op);

@@ -124,6 +124,22 @@ static void empty_ledger_reads_as_empty(void **state)
 	es_ledger_free(l);
 }
 
+static void missing_bucket_is_an_empty_ledger(void **state)
+{
+	struct env *e = *state;
+	struct es_ledger *l = NULL;
+	struct es_record_list recs;
+
+	setenv("XDG_STATE_HOME", e->state_dir, 1);
+	assert_int_equal(es_ledger_open(e->aws, "no-such-bucket", "app", &l), ES_OK);
+	es_ledger_set_who(l, WHO);
+	assert_int_equal(es_ledger_read(l, &recs), ES_OK);
+	assert_int_equal(recs.n, 0);
+	assert_false(recs.offline);
+	es_record_list_free(&recs);
+	es_ledger_free(l);
+}
+
 static void fresh_console_sees_every_page(void **state)
 {
 	struct env *e = *state;
@@ -502,6 +518,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(empty_ledger_reads_as_empty, setup, teardown),
+	        cmocka_unit_test_setup_teardown(missing_bucket_is_an_empty_ledger, setup, teardown),
 	        cmocka_unit_test_setup_teardown(fresh_console_sees_every_page, setup, teardown),
 	        cmocka_unit_test_setup_teardown(failed_fetch_is_filled_in_later, setup, teardown),
 	        cmocka_unit_test_setup_teardown(three_consoles_agree, setup, teardown),
