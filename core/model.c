@@ -12,6 +12,7 @@
 
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
+#include "aws/s3.h"
 #include "aws/xml.h"
 #include "base/timefmt.h"
 #include "edges.h"
@@ -19,6 +20,7 @@
 #include "ledger.h"
 #include "model.h"
 #include "repo.h"
+#include "resolve.h"
 #include "stage_records.h"
 
 #define ACTIVITY_MAX   500
@@ -52,6 +54,10 @@ struct es_model {
 	bool force;               /* the next round reads every stack (a refresh, or the first) */
 	struct es_ledger *ledger; /* records read in the background (NULL: none) */
 	int ledger_pending;       /* ledger refreshes and writes in flight */
+	int locks_pending;        /* stage lock reads in flight */
+	bool *lock_reading;       /* per stage: its lock read is in flight */
+	bool resolving;           /* recording the end of abandoned actions */
+	bool first_look;          /* the ledger and locks were looked at once */
 	bool read_only;           /* record nothing, not even propagation times */
 	bool who_pending;         /* waiting for the client's caller identity */
 	double *stack_polled;     /* per stage: when DescribeStacks last went out */
@@ -119,7 +125,8 @@ const char *es_model_connection(const struct es_model *m)
 
 bool es_model_busy(const struct es_model *m)
 {
-	if (m->outstanding > 0 || m->ledger_pending > 0 || m->who_pending)
+	if (m->outstanding > 0 || m->ledger_pending > 0 || m->who_pending || m->locks_pending > 0 ||
+	    m->resolving || !m->first_look)
 		return true;
 	for (size_t i = 0; i < m->n_stages; i++)
 		if (m->sampling[i])
@@ -203,6 +210,7 @@ static void sample_edges(struct es_model *m)
 
 static void free_now(struct es_model *m)
 {
+	free(m->lock_reading);
 	free(m->sampling);
 	free(m->edge_ctx);
 	free(m->stack_polled);
@@ -213,13 +221,20 @@ static void free_now(struct es_model *m)
 	free(m);
 }
 
+/* Freed by its owner: free for real once nothing is due any more. */
+static void free_if_idle(struct es_model *m)
+{
+	if (m->zombie && m->outstanding == 0 && m->locks_pending == 0 && !m->resolving)
+		free_now(m);
+}
+
 /* An answer arrived after es_model_free(): drop it, free with the last. */
 static bool gone(struct es_model *m)
 {
 	if (!m->zombie)
 		return false;
-	if (--m->outstanding == 0)
-		free_now(m);
+	m->outstanding--;
+	free_if_idle(m);
 	return true;
 }
 
@@ -534,6 +549,52 @@ static void start_round(struct es_model *m)
 
 static void read_ledger(struct es_loop *loop, void *ud);
 
+bool es_stage_locked(const struct es_stage_view *s)
+{
+	return s->lock.held && !s->lock_stale && es_stage_lock_expires_in(s) > 0;
+}
+
+double es_stage_lock_expires_in(const struct es_stage_view *s)
+{
+	if (!s->lock.held)
+		return 0;
+	return s->lock.expires_in_s - (es_time_now() - s->lock_read_at);
+}
+
+static bool deploy_like(const char *kind)
+{
+	return strcmp(kind, "deploy") == 0 || strcmp(kind, "promotion") == 0 ||
+	       strcmp(kind, "rollback") == 0;
+}
+
+/* What the records say of each stage's lock and open action: a lock held
+ * for an action whose end is recorded is stale (its console died after
+ * the end was written); an open action whose console still holds the lock
+ * is running, not interrupted. */
+static void apply_locks(struct es_model *m, const struct es_record_list *recs)
+{
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		s->lock_stale = false;
+		s->detached = false;
+		for (size_t j = 0; s->lock.held && s->lock.action_id[0] && j < recs->n; j++) {
+			const struct es_record *r = &recs->items[j];
+			if (strcmp(r->phase, "intent") == 0 && !r->open &&
+			    strcmp(r->action_id, s->lock.action_id) == 0)
+				s->lock_stale = true;
+		}
+		for (size_t j = recs->n; j-- > 0;) {
+			const struct es_record *r = &recs->items[j];
+			if (strcmp(r->stage, s->name) != 0 || !deploy_like(r->kind))
+				continue;
+			s->detached = r->open && r->detached;
+			break;
+		}
+		if (es_stage_locked(s))
+			s->interrupted = s->detached = false;
+	}
+}
+
 static void apply_records(struct es_model *m)
 {
 	struct es_record_list recs;
@@ -541,8 +602,52 @@ static void apply_records(struct es_model *m)
 	if (!m->ledger || es_ledger_records(m->ledger, &recs) != ES_OK)
 		return;
 	es_stage_records_apply(m->stages, m->n_stages, &recs);
+	apply_locks(m, &recs);
 	es_record_list_free(&recs);
 	changed(m, ES_MODEL_STAGES);
+}
+
+static void sync_ledger(struct es_model *m);
+
+static void on_resolved(int rc, size_t recorded, void *ud)
+{
+	struct es_model *m = ud;
+
+	(void)rc;
+	m->resolving = false;
+	if (m->zombie) {
+		/* es_model_free left the ledger to the resolver */
+		es_ledger_free(m->ledger);
+		m->ledger = NULL;
+		free_if_idle(m);
+		return;
+	}
+	if (recorded) {
+		es_model_log(m, ES_ACT_EVENT,
+		             "recorded how %zu abandoned action%s ended (their consoles stopped "
+		             "before they did)",
+		             recorded, recorded == 1 ? "" : "s");
+		apply_records(m);
+		sync_ledger(m);
+	}
+}
+
+/* Actions whose consoles stopped (killed, detached): record how they ended,
+ * once, as `status` does. Their own consoles, while alive, hold the lock
+ * and record it themselves. */
+static void resolve_abandoned(struct es_model *m)
+{
+	struct es_record_list recs;
+
+	if (m->read_only || m->resolving || m->zombie || !m->ledger ||
+	    !es_ledger_knows_who(m->ledger) || es_ledger_records(m->ledger, &recs) != ES_OK)
+		return;
+	if (!recs.offline) {
+		m->resolving = true;
+		if (es_resolve_start(m->aws, m->conf, m->ledger, &recs, on_resolved, m) != ES_OK)
+			m->resolving = false;
+	}
+	es_record_list_free(&recs);
 }
 
 static void on_synced(int rc, void *ud)
@@ -550,18 +655,23 @@ static void on_synced(int rc, void *ud)
 	struct es_model *m = ud;
 
 	m->ledger_pending--;
+	m->first_look = true;
 	if (rc) {
 		char line[600];
 		es_model_log(m, ES_ACT_WARN, "ledger: %s",
 		             es_error_format(es_error_last(), line, sizeof(line)));
 	}
 	apply_records(m);
+	if (rc == ES_OK)
+		resolve_abandoned(m);
 }
 
 static void sync_ledger(struct es_model *m)
 {
 	if (es_ledger_sync(m->ledger, on_synced, m) == ES_OK)
 		m->ledger_pending++;
+	else
+		m->first_look = true;
 }
 
 /* The client's shared caller identity (es_model_free cancels the ask). */
@@ -572,10 +682,83 @@ static void on_who(int rc, const struct es_caller_identity *id, const struct es_
 
 	(void)err; /* the next round asks again */
 	m->who_pending = false;
+	if (rc)
+		m->first_look = true; /* nothing to read the ledger as, for now */
 	if (rc == ES_OK && m->ledger) {
 		es_ledger_set_who(m->ledger, id->arn);
 		apply_records(m);
 		sync_ledger(m);
+	}
+}
+
+/* ------------------------------------------------------------ locks */
+
+static void say_lock_change(struct es_model *m, const struct es_stage_view *s,
+                            const struct es_lock_info *before, bool first)
+{
+	const char *who = strrchr(s->lock.who, '/');
+
+	who = who ? who + 1 : s->lock.who;
+	if (s->lock.held && (first || !before->held || strcmp(before->owner, s->lock.owner) != 0))
+		es_model_log(m, ES_ACT_INFO, "%s: locked for a %s by %s since %s%s", s->name,
+		             s->lock.kind[0] ? s->lock.kind : "action", who[0] ? who : "?",
+		             s->lock.since[0] ? s->lock.since : "?",
+		             s->lock.expired ? " (expired: the next action takes it over)" : "");
+	else if (!s->lock.held && before->held)
+		es_model_log(m, ES_ACT_INFO, "%s: lock released", s->name);
+}
+
+static void on_lock(int rc, const struct es_http_response *resp, const struct es_error *err,
+                    void *ud)
+{
+	struct req *r = ud;
+	struct es_model *m = r->m;
+	size_t i = r->stage;
+
+	free(r);
+	m->locks_pending--;
+	if (m->zombie) {
+		free_if_idle(m);
+		return;
+	}
+	m->lock_reading[i] = false;
+	struct es_stage_view *s = &m->stages[i];
+	struct es_lock_info before = s->lock;
+	bool first = !s->lock_known;
+	if (rc == ES_OK) {
+		es_lock_parse_answer(resp, &s->lock);
+	} else if (es_s3_not_found(rc, err)) {
+		memset(&s->lock, 0, sizeof(s->lock)); /* no lock, or no bucket yet */
+	} else {
+		return; /* unreadable now: keep what was seen, read again later */
+	}
+	s->lock_known = true;
+	s->lock_read_at = es_time_now();
+	say_lock_change(m, s, &before, first);
+	apply_records(m);
+	changed(m, ES_MODEL_STAGES);
+}
+
+/* Who holds each stage (read with the ledger: both change when actions
+ * start and end). */
+static void read_locks(struct es_model *m)
+{
+	for (size_t i = 0; m->conf->bucket && i < m->n_stages; i++) {
+		struct es_aws_call call;
+		char key[600];
+		if (m->lock_reading[i])
+			continue;
+		struct req *r = malloc(sizeof(*r));
+		es_lock_key(m->conf, m->stages[i].name, key, sizeof(key));
+		if (!r || es_s3_get_object_call(&call, m->conf->bucket, key) != ES_OK) {
+			free(r);
+			es_aws_call_free(&call);
+			continue;
+		}
+		*r = (struct req){.m = m, .stage = i};
+		m->lock_reading[i] = true;
+		m->locks_pending++;
+		es_aws_send(m->aws, &call, on_lock, r);
 	}
 }
 
@@ -587,8 +770,11 @@ static void read_ledger(struct es_loop *loop, void *ud)
 
 	(void)loop;
 	m->ledger_timer = es_loop_timer(m->loop, LEDGER_EVERY_MS, read_ledger, m);
-	if (!m->ledger)
+	read_locks(m);
+	if (!m->ledger) {
+		m->first_look = true;
 		return;
+	}
 	if (!es_ledger_knows_who(m->ledger) && es_identity_cached(m->aws))
 		es_ledger_set_who(m->ledger, es_identity_cached(m->aws)->arn);
 	if (es_ledger_knows_who(m->ledger)) {
@@ -598,6 +784,8 @@ static void read_ledger(struct es_loop *loop, void *ud)
 	}
 	if (!m->who_pending && es_identity_get(m->aws, on_who, m) == ES_OK)
 		m->who_pending = true;
+	else if (!m->who_pending)
+		m->first_look = true;
 }
 
 static void on_propagation_recorded(int rc, long seq, void *ud)
@@ -666,10 +854,11 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	m->edge_ctx = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->edge_ctx));
 	m->stack_polled = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->stack_polled));
 	m->detail_modified = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->detail_modified));
+	m->lock_reading = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->lock_reading));
 	m->force = true;
 	es_ledger_open(aws, conf->bucket, conf->prefix, &m->ledger);
 	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx || !m->stack_polled ||
-	    !m->detail_modified) {
+	    !m->detail_modified || !m->lock_reading) {
 		es_model_free(m);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
@@ -699,17 +888,18 @@ void es_model_free(struct es_model *m)
 	for (size_t i = 0; m->sampling && i < m->n_stages; i++)
 		if (m->sampling[i])
 			es_edges_cancel(m->loop, m->sampling[i]);
-	/* The ledger drops its own answers once freed. */
-	es_ledger_free(m->ledger);
-	m->ledger = NULL;
+	/* The ledger drops its own answers once freed; while the end of an
+	 * abandoned action is being recorded, the resolver still writes to it
+	 * and frees it when done. */
+	if (!m->resolving) {
+		es_ledger_free(m->ledger);
+		m->ledger = NULL;
+	}
 	m->ledger_pending = 0;
 	es_identity_cancel(m->aws, m);
 	m->who_pending = false;
-	if (m->outstanding > 0) {
-		m->zombie = true;
-		return;
-	}
-	free_now(m);
+	m->zombie = true;
+	free_if_idle(m);
 }
 
 static const char *prop_name(enum es_prop_state p)
@@ -749,6 +939,17 @@ char *es_model_stage_json(const struct es_stage_view *s)
 	json_object_set_new(o, "invalidations_in_progress",
 	                    json_integer(s->invalidations_in_progress));
 	json_object_set_new(o, "busy", json_boolean(s->busy));
+	json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
+	json_object_set_new(o, "detached", json_boolean(s->detached));
+	if (s->lock_known) {
+		struct es_lock_info l = s->lock;
+		l.expires_in_s = es_stage_lock_expires_in(s);
+		l.expired = l.held && l.expires_in_s <= 0;
+		json_object_set_new(o, "lock", es_lock_info_json(&l));
+		json_object_set_new(o, "lock_stale", json_boolean(s->lock_stale));
+	} else {
+		json_object_set_new(o, "lock", json_null());
+	}
 	json_object_set_new(o, "error", s->error[0] ? json_string(s->error) : json_null());
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

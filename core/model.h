@@ -12,6 +12,7 @@
 
 #include "aws/aws.h"
 #include "conf.h"
+#include "lock.h"
 
 #define ES_MODEL_MAX_EDGES  16
 #define ES_MODEL_MAX_CHECKS 16
@@ -63,7 +64,14 @@ struct es_stage_view {
 	char last_action[256]; /* "deploy success by alice, 3m ago" */
 	bool busy;             /* CloudFormation is working on the stack */
 	bool interrupted;      /* an action recorded no outcome */
-	char error[256];       /* why the stage could not be read */
+	bool detached;         /* ... because its console stopped following it */
+	/* The stage lock as last read: who holds the stage, since when, until
+	 * when by S3's clock (lock.held false: nobody). */
+	struct es_lock_info lock;
+	bool lock_known;     /* read at least once */
+	bool lock_stale;     /* held for an action whose end is recorded */
+	double lock_read_at; /* when it was read (local clock): expiry counts from it */
+	char error[256];     /* why the stage could not be read */
 };
 
 enum es_activity_level { ES_ACT_INFO, ES_ACT_WARN, ES_ACT_ERROR, ES_ACT_EVENT };
@@ -89,10 +97,12 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 void es_model_free(struct es_model *m);
 void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
 
-/* A read-only console records nothing, not even observed propagation times. */
+/* A read-only console records nothing: not observed propagation times, not
+ * the end of an action whose console stopped (others record it). */
 void es_model_set_read_only(struct es_model *m, bool read_only);
 
-/* Poll everything now, ledger included (the R key, and after an action). */
+/* Poll everything now, ledger and locks included (the R key, and after an
+ * action). */
 void es_model_refresh(struct es_model *m);
 
 size_t es_model_stage_count(const struct es_model *m);
@@ -103,13 +113,19 @@ const struct es_activity *es_model_activity(const struct es_model *m, size_t i);
 
 /* "" when all is well, else e.g. "offline: retrying in 8s (cannot reach …)". */
 const char *es_model_connection(const struct es_model *m);
-/* True while a poll, an edge sample or a ledger read is in flight (script
- * mode and watch wait for it). */
+/* True while a poll, an edge sample, a ledger or lock read, or the
+ * recording of an abandoned action's end is in flight (script mode and
+ * watch wait for it). */
 bool es_model_busy(const struct es_model *m);
 
 /* Add a line to the activity log (deploy events, refusals, …). */
 void es_model_log(struct es_model *m, enum es_activity_level level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* Whether a live console holds s's lock (held, not expired, not stale). */
+bool es_stage_locked(const struct es_stage_view *s);
+/* Seconds until s's lock expires by S3's clock, counted from its read. */
+double es_stage_lock_expires_in(const struct es_stage_view *s);
 
 /* One stage's view, or one activity line, as a JSON object on one line
  * (malloc'd): `watch --json` prints a stream of them. */

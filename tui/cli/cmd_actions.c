@@ -288,6 +288,9 @@ static bool settled(const struct watch *w)
 			return false;
 		if (s->distribution_id[0] && s->propagation == ES_PROP_UNKNOWN)
 			return false;
+		/* An action holds the stage: it is preparing, or asking. */
+		if (es_stage_locked(s))
+			return false;
 	}
 	return true;
 }
@@ -354,6 +357,23 @@ int es_cmd_watch(struct es_cli *cli)
 					                                       est, sizeof(est)));
 				else if (s->propagation == ES_PROP_DEPLOYED)
 					es_printf(" distribution Deployed");
+				if (s->lock.held) {
+					const char *who = strrchr(s->lock.who, '/');
+					es_printf(" %s %s by %s since %s",
+					          es_stage_locked(s) ? "locked for a"
+					                             : "stale lock of a",
+					          s->lock.kind[0] ? s->lock.kind : "action",
+					          who ? who + 1 : s->lock.who, s->lock.since);
+					if (es_stage_locked(s))
+						es_printf(" (expires in %s)",
+						          es_duration_format(
+						                  es_stage_lock_expires_in(s), el,
+						                  sizeof(el)));
+				}
+				if (s->detached)
+					es_printf(" detached: its console stopped following");
+				else if (s->interrupted)
+					es_printf(" interrupted: no outcome recorded");
 				if (s->error[0])
 					es_printf(" error: %s", s->error);
 				es_printf("\n");

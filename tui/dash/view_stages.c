@@ -1,7 +1,8 @@
 /* The Stages pane: per stage, the stack status in colour, the commit and
  * release it runs, the Lambda version behind the distribution, the
  * distribution's state, the last ledger action, and notes when the stage is
- * busy, interrupted or cannot be read. */
+ * busy, locked (by whom, since when, until when), interrupted or detached,
+ * or cannot be read. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/timefmt.h"
 #include "view.h"
 
 enum line_kind {
@@ -17,6 +19,7 @@ enum line_kind {
 	L_CDN,
 	L_LAST,
 	L_NOTE_BUSY,
+	L_NOTE_LOCK,
 	L_NOTE_INTR,
 	L_NOTE_ERR,
 	L_NOTE_REASON,
@@ -33,6 +36,8 @@ static size_t stage_lines(const struct es_stage_view *s, enum line_kind *kinds)
 	kinds[n++] = L_LAST;
 	if (s->busy)
 		kinds[n++] = L_NOTE_BUSY;
+	if (s->lock.held)
+		kinds[n++] = L_NOTE_LOCK;
 	if (s->interrupted)
 		kinds[n++] = L_NOTE_INTR;
 	if (s->error[0])
@@ -98,6 +103,28 @@ static const char *prop_word(enum es_prop_state p)
 	return p == ES_PROP_DEPLOYED      ? "Deployed"
 	       : p == ES_PROP_IN_PROGRESS ? "InProgress"
 	                                  : "unknown";
+}
+
+/* "locked: deploy by alice for 3m, expires in 2m15s", or why the next
+ * action will take it over. */
+static void draw_lock(const struct es_stage_view *s, int y, int x, int w)
+{
+	const char *who = strrchr(s->lock.who, '/');
+	double since = es_time_parse(s->lock.since), left = es_stage_lock_expires_in(s);
+	char held[32], rest[32];
+
+	who = who ? who + 1 : s->lock.who;
+	es_duration_format(since > 0 ? es_time_now() - since : 0, held, sizeof(held));
+	if (es_stage_locked(s))
+		es_scr_printf(y, x, w, es_theme_attr(ES_AREA_STAGE_BUSY),
+		              "locked: %s by %s for %s, expires in %s unless renewed",
+		              s->lock.kind[0] ? s->lock.kind : "action", who[0] ? who : "?", held,
+		              es_duration_format(left, rest, sizeof(rest)));
+	else
+		es_scr_printf(y, x, w, es_theme_attr(ES_AREA_ACT_WARN),
+		              "stale lock: %s by %s %s; the next action takes it over",
+		              s->lock.kind[0] ? s->lock.kind : "action", who[0] ? who : "?",
+		              s->lock_stale ? "has ended" : "stopped renewing it");
 }
 
 static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)
@@ -168,9 +195,12 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_BUSY),
 		            "busy: CloudFormation is working on this stack");
 		break;
+	case L_NOTE_LOCK: draw_lock(s, y, x + col, w - col); break;
 	case L_NOTE_INTR:
 		es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_ACT_WARN),
-		            "interrupted: the last action recorded no outcome");
+		            s->detached ? "detached: its console stopped following; the end is "
+		                          "recorded when a console sees it"
+		                        : "interrupted: the last action recorded no outcome");
 		break;
 	case L_NOTE_ERR:
 		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_ACT_ERROR), "%s",
