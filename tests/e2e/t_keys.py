@@ -4,6 +4,7 @@ key typed before a question was drawn never answers it, executing a change
 set takes y then Enter, and keys typed while a deploy runs are handled."""
 
 import os
+import signal
 import subprocess
 
 import release
@@ -37,6 +38,20 @@ def ops_since(sim, seq, mutating_only=False):
 
 def outcomes(app, stage):
     return [r.get("result") for r in app.records(stage) if r["kind"] == "deploy" and r["phase"] == "outcome"]
+
+
+def change(app, n):
+    with open(os.path.join(app.dir, "src", "index.js"), "a") as f:
+        f.write(f"// keys {n}\n")
+    app.git("commit", "-q", "-am", f"keys {n}")
+
+
+def lock_held(sim):
+    try:
+        sim.client("s3").head_object(Bucket="edge-demo-artifacts", Key="edge-demo/locks/staging.json")
+        return True
+    except Exception:  # noqa: BLE001 - 404
+        return False
 
 
 def main(tap, sim, app):
@@ -149,6 +164,69 @@ q
     tap.eq(ops.count("ExecuteChangeSet"), 1, "y then Enter executed the change set once")
     tap.eq(outcomes(app, "staging")[-1:], ["success"], "the ledger records the deploy's success")
     tap.eq(app.status("staging")["commit"], app.head(), "staging runs the commit")
+
+    # 5. q while a deploy runs asks first, and No (Enter) keeps following;
+    #    yes detaches: the ledger says detached, the lock is released, and
+    #    the dashboard leaves with exit 6 once that is recorded.
+    change(app, "quit")
+    sim.config(stack_step=1.0)
+    rc, out, err = run_script(app, "quit", """:wait-idle
+D
+y
+:wait-dialog
+y
+<Enter>
+:nowait
+:sleep 1500
+q
+:wait-dialog
+:dump-screen {tmp}/quit-ask.txt
+<Enter>
+:dump-screen {tmp}/quit-no.txt
+q
+:wait-dialog
+:dump-screen {tmp}/quit-ask2.txt
+y
+:dump-screen {tmp}/quit-yes.txt
+:sleep 30000
+""")
+    sim.config(stack_step=0.1)
+    ask, no = screen(app, "quit-ask.txt"), screen(app, "quit-no.txt")
+    tap.ok("A deploy to staging is running. Quit anyway?" in ask and "n / Enter / Esc: no" in ask
+           and "records how it ended" in ask, "q during a deploy asks, and Enter means no", ask)
+    tap.ok("still here: the deploy to staging goes on" in no, "Enter alone keeps the dashboard", no)
+    tap.ok(rc == 6 and outcomes(app, "staging")[-1:] == ["detached"],
+           "yes detaches: exit 6 and the ledger records the deploy detached",
+           (rc, outcomes(app, "staging")[-3:], err[-1500:], screen(app, "quit-ask2.txt"), screen(app, "quit-yes.txt")))
+    tap.ok(not lock_held(sim), "and the stage lock is released")
+    release.wait_until(lambda: not app.status("staging")["stack_status"].endswith("_IN_PROGRESS"), 90, 0.3)
+    tap.eq(outcomes(app, "staging")[-2:], ["detached", "success"],
+           "CloudFormation carried on, and its end is recorded by the next look")
+
+    # 6. SIGTERM while a deploy runs detaches without asking.
+    app.wait_deployed("staging", 60)
+    change(app, "term")
+    sim.config(stack_step=1.0)
+    path = os.path.join(app.sim.tmp, "term.keys")
+    with open(path, "w") as f:
+        f.write(":wait-idle\nD\ny\n:wait-dialog\ny\n<Enter>\n:nowait\n:sleep 60000\n")
+    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color")
+    p = subprocess.Popen([release.EDGESHIP, "--script", path], cwd=app.dir, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
+    release.wait_until(lambda: "ExecuteChangeSet" in ops_since(sim, 0)[-40:] and
+                       app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")
+                       ["Stacks"][0]["StackStatus"].endswith("_IN_PROGRESS"), 60, 0.2)
+    p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    sim.config(stack_step=0.1)
+    tap.ok(p.returncode == 6 and outcomes(app, "staging")[-1:] == ["detached"] and not lock_held(sim),
+           "SIGTERM during a deploy detaches at once: exit 6, recorded, lock released",
+           (p.returncode, outcomes(app, "staging")[-3:], err[-1500:]))
 
 
 if __name__ == "__main__":

@@ -174,6 +174,8 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 			}
 		}
 		d->deploy_done = true;
+		if (d->quitting && !strcmp(r->result, "detached"))
+			d->exit_code = ES_EXIT_DETACHED;
 		if (d->model)
 			es_model_refresh(d->model);
 		break;
@@ -736,6 +738,91 @@ void es_actions_request(struct es_dash *d, enum es_request req)
 		return;
 	}
 	choose_stage(d);
+}
+
+/* ------------------------------------------------------------ quitting */
+
+bool es_actions_running(const struct es_dash *d)
+{
+	return (d->deploy && !d->deploy_done) || d->n_jobs > 0;
+}
+
+static void on_quit_answer(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)dlg;
+	(void)text;
+	(void)choice;
+	d->quit_asked = false;
+	if (ok)
+		es_actions_quit(d, false);
+	else
+		es_dash_message(d, false, "still here: the %s to %s goes on", d->deploy_kind,
+		                d->deploy_stage);
+}
+
+static void ask_quit(struct es_dash *d)
+{
+	char q[256];
+
+	snprintf(q, sizeof(q), "A %s to %s is running. Quit anyway?", d->deploy_kind,
+	         d->deploy_stage);
+	struct es_dialog *dlg = es_dialog_new(ES_DLG_CONFIRM, "Quit", q, on_quit_answer, d);
+	if (!dlg)
+		return;
+	es_dialog_body(dlg, "Before its change set runs, the deploy is cancelled.");
+	es_dialog_body(dlg, "After, CloudFormation carries on: the deploy is recorded as detached");
+	es_dialog_body(dlg, "and the stage lock released; the first console to see the end");
+	es_dialog_body(dlg, "(status, watch, a dashboard) records how it ended.");
+	d->quit_asked = true;
+	es_dash_push(d, dlg);
+}
+
+void es_actions_quit(struct es_dash *d, bool ask)
+{
+	if (!es_actions_running(d) || d->quitting) {
+		/* nothing to wait for, or asked again while waiting: leave */
+		d->quit = true;
+		return;
+	}
+	bool deploying = d->deploy && !d->deploy_done;
+	if (ask && deploying) {
+		if (!d->quit_asked) {
+			ask_quit(d);
+			return;
+		}
+		/* asked twice (Ctrl-C again while the question is open): yes */
+	}
+	d->quitting = true;
+	d->quit_deadline = es_loop_now_ms() + ES_DASH_QUIT_WAIT_MS;
+	if (deploying) {
+		es_dash_log(d, ES_ACT_WARN, "%s to %s: detaching, the console is quitting",
+		            d->deploy_kind, d->deploy_stage);
+		es_deploy_detach(d->deploy, "the console quit");
+		es_dash_message(d, false,
+		                "quitting: recording where the %s stands and releasing the lock…",
+		                d->deploy_kind);
+	} else {
+		es_dash_message(d, false, "quitting once the running %s ended…",
+		                d->n_jobs == 1 ? "action has" : "actions have");
+	}
+	d->dirty = true;
+}
+
+bool es_actions_quit_ready(struct es_dash *d)
+{
+	if (!d->quitting)
+		return false;
+	if (!es_actions_running(d))
+		return true;
+	if (es_loop_now_ms() < d->quit_deadline)
+		return false;
+	es_dash_log(d, ES_ACT_ERROR,
+	            "quitting before the running action recorded its end: `edgeship status` "
+	            "records it once it is seen");
+	d->exit_code = ES_EXIT_DETACHED;
+	return true;
 }
 
 void es_actions_free(struct es_dash *d)

@@ -23,6 +23,9 @@
 
 #define ES_DASH_DIALOGS  4
 #define ES_DASH_ACTIVITY 300
+/* How long quitting waits for a detaching deploy to record its outcome and
+ * release the lock. */
+#define ES_DASH_QUIT_WAIT_MS 20000
 
 /* What a chain of dialogs is about to do. */
 struct es_pending {
@@ -77,6 +80,10 @@ struct es_dash {
 	char credentials[512], conf_note[1400];
 	int sig_pipe[2];
 	bool quit, dirty, resized;
+	/* Leaving once the running actions have ended (a deploy detached). */
+	bool quitting;
+	bool quit_asked; /* the question "quit while a deploy runs?" is open */
+	int64_t quit_deadline;
 	int exit_code;
 	FILE *timing;
 	int64_t start_ms, key_ms;
@@ -106,5 +113,14 @@ void es_actions_request(struct es_dash *d, enum es_request req);
  * own callback). */
 void es_actions_reap(struct es_dash *d);
 void es_actions_free(struct es_dash *d);
+/* Whether an action is under way (a deploy, a validation, an invalidation). */
+bool es_actions_running(const struct es_dash *d);
+/* Leave the dashboard: at once when nothing runs; else, with ask, a running
+ * deploy asks first (default No), then detaches (cancelled before the change
+ * set runs, `detached` after: its outcome recorded and the lock released),
+ * and the dashboard leaves once that is done (at most ES_DASH_QUIT_WAIT_MS). */
+void es_actions_quit(struct es_dash *d, bool ask);
+/* Called from the main loop: whether the leaving is over. */
+bool es_actions_quit_ready(struct es_dash *d);
 
 #endif

@@ -286,7 +286,9 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 			d->pager = NULL;
 			return ES_REDRAW;
 		}
-		return req == ES_REQ_QUIT ? ES_QUIT : ES_REDRAW;
+		if (req == ES_REQ_QUIT)
+			es_actions_quit(d, true);
+		return ES_REDRAW;
 	case ES_REQ_SEARCH: {
 		struct es_dialog *dlg =
 		        es_dialog_new(ES_DLG_PROMPT, "Search", "Search for:", on_search, d);
@@ -335,7 +337,9 @@ static void handle_key(struct es_dash *d, int key)
 		return;
 	}
 	if (COLS < ES_UI_MIN_COLS || LINES < ES_UI_MIN_LINES) {
-		if (key == 'q' || es_keymap_lookup(&d->keymap, key) == ES_REQ_QUIT)
+		/* No room to ask: q leaves only when nothing is running. */
+		if ((key == 'q' || es_keymap_lookup(&d->keymap, key) == ES_REQ_QUIT) &&
+		    !es_actions_running(d))
 			d->quit = true;
 		return;
 	}
@@ -398,8 +402,9 @@ static void on_sigpipe(struct es_loop *loop, int fd, short revents, void *ud)
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] == SIGWINCH)
 			d->resized = true;
-		else
-			d->quit = true;
+		else /* Ctrl-C asks like q; SIGTERM and SIGHUP detach at once */
+			es_actions_quit(d, buf[i] == SIGINT);
+		d->dirty = true;
 	}
 }
 
@@ -451,10 +456,11 @@ static bool script_step(struct es_dash *d)
 	int64_t now = es_loop_now_ms();
 	bool ready;
 
-	if (!it)
-		return false;
+	/* a :sleep runs out first, even as the script's last line */
 	if (d->script_wait_until && now < d->script_wait_until)
 		return true;
+	if (!it)
+		return false;
 	ready = it->kind == ES_SCRIPT_WAIT_DIALOG ? dialog_shown(d)
 	        : script_waits(it)                ? settled(d)
 	                                          : true;
@@ -765,8 +771,11 @@ int es_dashboard_main(struct es_cli *cli)
 		if (d->dirty)
 			draw(d);
 		es_actions_reap(d);
+		if (es_actions_quit_ready(d))
+			break;
 		if (d->script) {
-			if (!script_step(d))
+			/* a script that ends while quitting waits like q does */
+			if (!script_step(d) && !d->quitting)
 				break;
 			if (d->dirty)
 				draw(d);
