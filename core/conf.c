@@ -623,6 +623,9 @@ static int validate(struct loader *l)
 
 /* ------------------------------------------------------------ public */
 
+/* edgeship.conf is a short text file; anything far bigger is a mistake. */
+#define CONF_MAX_BYTES (1024 * 1024)
+
 static char *read_text(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -632,10 +635,37 @@ static char *read_text(const char *path)
 
 	if (!f)
 		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= CONF_MAX_BYTES)
 		es_buf_append(&b, chunk, n);
 	fclose(f);
 	return es_buf_steal(&b);
+}
+
+/* libgit2 follows [include] and [includeIf] while it reads, before any
+ * section is judged: they are refused from the text first, so the file a
+ * hostile include names (/dev/zero, a FIFO, another repository's secrets) is
+ * never opened. */
+static int refuse_includes(const char *path, const char *text)
+{
+	int line = 1;
+
+	for (const char *p = text; *p; line++) {
+		const char *s = p + strspn(p, " \t");
+		if (*s == '[') {
+			s += 1 + strspn(s + 1, " \t");
+			if (strncasecmp(s, "include", 7) == 0)
+				return es_fail(
+				        ES_ECONFIG,
+				        "%s:%d: [include] and [includeIf] are not followed: "
+				        "edgeship.conf stands alone; copy the settings into it",
+				        path, line);
+		}
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return ES_OK;
 }
 
 /* Turn libgit2's parse error into "PATH:LINE: message". Most of its
@@ -694,11 +724,26 @@ int es_config_load(const char *path, struct es_config **out)
 		*slash = '\0';
 	else
 		strcpy(l.cfg->root, ".");
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = es_fail(ES_ECONFIG, "%s: not a regular file; edgeship.conf is a text file",
+		             path);
+		goto out;
+	}
 	l.text = read_text(path);
 	if (!l.text) {
 		rc = es_fail(ES_ECONFIG, "%s: cannot be read", path);
 		goto out;
 	}
+	if (strlen(l.text) > CONF_MAX_BYTES) {
+		rc = es_fail(ES_ECONFIG,
+		             "%s: larger than %d KiB; edgeship.conf is a short text file", path,
+		             CONF_MAX_BYTES / 1024);
+		goto out;
+	}
+	rc = refuse_includes(path, l.text);
+	if (rc)
+		goto out;
 	if (git_config_open_ondisk(&gc, path) < 0 || git_config_iterator_new(&it, gc) < 0) {
 		rc = parse_failed(&l, path);
 		goto out;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -321,6 +322,39 @@ static void starter_file_is_valid(void **state)
 	assert_int_equal(es_config_write_starter(path, "shop", NULL), ES_EINVAL);
 }
 
+static void includes_are_never_followed(void **state)
+{
+	(void)state;
+	/* /dev/zero would never end: refused before libgit2 opens it. */
+	expect_error("[app]\n\tname = x\n [Include]\n\tpath = /dev/zero\n", 3,
+	             "[include] and [includeIf] are not followed");
+	expect_error("[app]\n\tname = x\n[includeIf \"gitdir:/\"]\n\tpath = /etc/passwd\n", 3,
+	             "are not followed");
+}
+
+static void only_a_small_regular_file(void **state)
+{
+	struct es_config *c = NULL;
+	char path[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/adir.conf", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(es_config_load(path, &c), ES_ECONFIG);
+	assert_non_null(strstr(es_error_last()->message, "not a regular file"));
+	/* A file of comments past 1 MiB. */
+	size_t n = 2 * 1024 * 1024;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = i % 64 == 63 ? '\n' : i % 64 == 0 ? '#' : 'x';
+	big[n] = '\0';
+	assert_int_equal(load_text(big, &c), ES_ECONFIG);
+	assert_null(c);
+	assert_non_null(strstr(es_error_last()->message, "larger than 1024 KiB"));
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +379,8 @@ int main(void)
 	        cmocka_unit_test(key_outside_any_section),
 	        cmocka_unit_test(invalid_escape_has_line),
 	        cmocka_unit_test(starter_file_is_valid),
+	        cmocka_unit_test(includes_are_never_followed),
+	        cmocka_unit_test(only_a_small_regular_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
