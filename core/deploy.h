@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aws/aws.h"
 #include "aws/cloudformation.h"
@@ -18,6 +19,8 @@ enum es_deploy_event_kind {
 	ES_DEPLOY_CHANGES,     /* the change set is ready (change_set) */
 	ES_DEPLOY_QUESTION,    /* waiting for es_deploy_answer() (text is the question) */
 	ES_DEPLOY_STACK_EVENT, /* one stack event, oldest first (event) */
+	ES_DEPLOY_PROGRESS,    /* how far a long step is (text, done and total bytes): each
+	                        * replaces the last; not a line for the log */
 	ES_DEPLOY_DONE         /* finished: es_deploy_result() */
 };
 
@@ -26,7 +29,8 @@ struct es_deploy_event {
 	const char *text;
 	const struct es_change_set *change_set;
 	const struct es_stack_event *event;
-	bool nested; /* the event belongs to a nested stack */
+	bool nested;          /* the event belongs to a nested stack */
+	uint64_t done, total; /* ES_DEPLOY_PROGRESS */
 };
 
 typedef void (*es_deploy_event_fn)(const struct es_deploy_event *ev, void *ud);

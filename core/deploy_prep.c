@@ -32,24 +32,122 @@ static void rmtree(const char *dir)
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Upload bytes to key unless an object is already there (content-addressed
- * keys: same key, same bytes). */
-static int upload_once(struct es_aws_client *aws, struct es_deploy *d, const char *key,
-                       const void *data, size_t len, const char *content_type)
-{
-	struct es_s3_head head;
-	struct es_s3_put put = {.content_type = content_type};
-	int rc = es_s3_head_object(aws, d->conf->bucket, key, &head);
+/* Progress lines from the job carry this mark, then "DONE TOTAL TEXT": the
+ * owner's side turns them into ES_DEPLOY_PROGRESS events. */
+#define PROGRESS_MARK     '\x1e'
+#define PROGRESS_EVERY_MS 100
 
-	if (rc)
-		return rc;
-	if (head.exists)
+static const char *size_text(uint64_t n, char *buf, size_t len)
+{
+	if (n >= 1024 * 1024)
+		snprintf(buf, len, "%.1f MB", (double)n / (1024 * 1024));
+	else
+		snprintf(buf, len, "%.1f kB", (double)n / 1024);
+	return buf;
+}
+
+/* The uploads of one release, as one step with one bar. */
+struct upload_meter {
+	struct es_deploy *d;
+	uint64_t base;  /* bytes of the objects already sent */
+	uint64_t total; /* bytes of every object to send */
+	uint64_t shown; /* the figure last shown */
+	int64_t last_ms;
+};
+
+static void meter_show(struct upload_meter *m, uint64_t done)
+{
+	char a[32], b[32];
+	int64_t now = es_loop_now_ms();
+
+	if (done == m->shown || (done < m->total && now - m->last_ms < PROGRESS_EVERY_MS))
+		return;
+	m->last_ms = now;
+	m->shown = done;
+	es_job_progress(m->d->prep_job, "%c%llu %llu uploading %s of %s", PROGRESS_MARK,
+	                (unsigned long long)done, (unsigned long long)m->total,
+	                size_text(done, a, sizeof(a)), size_text(m->total, b, sizeof(b)));
+}
+
+static void on_upload_progress(uint64_t sent, uint64_t total, void *ud)
+{
+	struct upload_meter *m = ud;
+
+	(void)total;
+	meter_show(m, m->base + sent);
+}
+
+struct upload {
+	const char *key;
+	const void *data;
+	size_t len;
+	const char *content_type;
+	bool missing;
+};
+
+/* Upload what S3 lacks (content-addressed keys: same key, same bytes):
+ * first ask which objects are missing, so the bar knows the whole size. */
+static int upload_all(struct es_aws_client *aws, struct es_deploy *d, struct upload *ups, size_t n)
+{
+	struct upload_meter m = {.d = d};
+	size_t missing = 0;
+	char size[32];
+
+	for (size_t i = 0; i < n; i++) {
+		struct es_s3_head head;
+		int rc = es_s3_head_object(aws, d->conf->bucket, ups[i].key, &head);
+		if (rc)
+			return rc;
+		ups[i].missing = !head.exists;
+		if (ups[i].missing) {
+			missing++;
+			m.total += ups[i].len;
+		}
+	}
+	if (!missing) {
+		es_dp_log(d, "all %zu objects are in S3 already", n);
 		return ES_OK;
-	es_dp_log(d, "uploading %s (%.1f kB)", key, (double)len / 1024);
-	rc = es_s3_put_object(aws, d->conf->bucket, key, data, len, &put);
-	if (!rc)
+	}
+	es_dp_log(d, "uploading %zu of %zu objects (%s); S3 has the rest", missing, n,
+	          size_text(m.total, size, sizeof(size)));
+	for (size_t i = 0; i < n; i++) {
+		if (!ups[i].missing)
+			continue;
+		struct es_s3_put put = {.content_type = ups[i].content_type,
+		                        .progress = d->prep_job ? on_upload_progress : NULL,
+		                        .progress_ud = &m};
+		es_dp_log(d, "uploading %s (%s)", ups[i].key,
+		          size_text(ups[i].len, size, sizeof(size)));
+		int rc = es_s3_put_object(aws, d->conf->bucket, ups[i].key, ups[i].data, ups[i].len,
+		                          &put);
+		if (rc)
+			return rc;
 		d->res.n_uploaded++;
-	return rc;
+		m.base += ups[i].len;
+		if (d->prep_job)
+			meter_show(&m, m.base);
+	}
+	return ES_OK;
+}
+
+struct export_meter {
+	struct es_deploy *d;
+	size_t total, shown;
+	int64_t last_ms;
+};
+
+static void on_export(size_t done, size_t total, void *ud)
+{
+	struct export_meter *m = ud;
+	int64_t now = es_loop_now_ms();
+
+	m->total = total;
+	if (done == m->shown || (done < total && now - m->last_ms < PROGRESS_EVERY_MS))
+		return;
+	m->last_ms = now;
+	m->shown = done;
+	es_job_progress(m->d->prep_job, "%c%zu %zu exporting %zu of %zu files", PROGRESS_MARK, done,
+	                total, done, total);
 }
 
 /* Package the commit from its own tree, locally: nothing is sent before
@@ -79,7 +177,10 @@ static int package_commit(struct es_deploy *d, struct es_repo *repo, const char 
 	 * "../src", never anything outside the commit. */
 	po.root = dir;
 	es_dp_log(d, "exporting %.7s from git", d->res.commit);
-	rc = es_repo_export(repo, d->res.commit, dir);
+	struct export_meter m = {.d = d};
+	rc = es_repo_export_with(repo, d->res.commit, dir, d->prep_job ? on_export : NULL, &m);
+	if (!rc && m.total)
+		es_dp_log(d, "exported %zu file%s", m.total, m.total == 1 ? "" : "s");
 	if (!rc) {
 		char path[4400];
 		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
@@ -111,20 +212,27 @@ static int package_commit(struct es_deploy *d, struct es_repo *repo, const char 
 	return ES_OK;
 }
 
-/* Upload what S3 lacks of a packaged release (content-addressed keys). */
+/* Upload what S3 lacks of a packaged release: its artifacts, then the
+ * template that names them. */
 static int upload_packaged(struct es_aws_client *aws, struct es_deploy *d,
                            const struct es_packaged *pk)
 {
-	int rc = ES_OK;
+	struct upload *ups = calloc(pk->n_artifacts + 1, sizeof(*ups));
+	int rc;
 
-	for (size_t i = 0; i < pk->n_artifacts && !rc; i++) {
+	if (!ups)
+		return es_fail(ES_ENOMEM, "out of memory");
+	for (size_t i = 0; i < pk->n_artifacts; i++) {
 		const struct es_artifact *a = &pk->artifacts[i];
-		rc = upload_once(aws, d, a->s3_key, a->bytes.data, a->bytes.len,
-		                 a->is_zip ? "application/zip" : "application/octet-stream");
+		ups[i] = (struct upload){a->s3_key, a->bytes.data, a->bytes.len,
+		                         a->is_zip ? "application/zip" : "application/octet-stream",
+		                         false};
 	}
-	if (!rc)
-		rc = upload_once(aws, d, pk->template_key, pk->template_json,
-		                 strlen(pk->template_json), "application/json");
+	ups[pk->n_artifacts] =
+	        (struct upload){pk->template_key, pk->template_json, strlen(pk->template_json),
+	                        "application/json", false};
+	rc = upload_all(aws, d, ups, pk->n_artifacts + 1);
+	free(ups);
 	return rc;
 }
 
@@ -362,6 +470,18 @@ static int prep_job(struct es_job *job, void *arg)
 
 static void on_prep_progress(const char *text, void *ud)
 {
+	unsigned long long done, total;
+	int used = 0;
+
+	if (text[0] == PROGRESS_MARK &&
+	    sscanf(text + 1, "%llu %llu %n", &done, &total, &used) == 2 && used > 0) {
+		struct es_deploy_event ev = {.kind = ES_DEPLOY_PROGRESS,
+		                             .text = text + 1 + used,
+		                             .done = done,
+		                             .total = total};
+		es_dp_deliver(ud, &ev);
+		return;
+	}
 	es_dp_emit(ud, ES_DEPLOY_LOG, text);
 }
 

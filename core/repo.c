@@ -326,8 +326,28 @@ static int check_link(const char *parent, const git_tree_entry *e, void *payload
 	return lc->rc ? -1 : 0;
 }
 
+struct export_meter {
+	es_repo_export_fn fn;
+	void *ud;
+};
+
+static void on_checkout(const char *path, size_t done, size_t total, void *payload)
+{
+	struct export_meter *m = payload;
+
+	(void)path;
+	m->fn(done, total, m->ud);
+}
+
 int es_repo_export(struct es_repo *r, const char *rev, const char *dest)
 {
+	return es_repo_export_with(r, rev, dest, NULL, NULL);
+}
+
+int es_repo_export_with(struct es_repo *r, const char *rev, const char *dest, es_repo_export_fn fn,
+                        void *ud)
+{
+	struct export_meter meter = {fn, ud};
 	git_checkout_options opts;
 	git_commit *c;
 	git_tree *tree = NULL;
@@ -348,6 +368,10 @@ int es_repo_export(struct es_repo *r, const char *rev, const char *dest)
 	                         GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
 	opts.target_directory = dest;
 	opts.disable_filters = 0;
+	if (fn) {
+		opts.progress_cb = on_checkout;
+		opts.progress_payload = &meter;
+	}
 	if (git_checkout_tree(r->repo, (git_object *)tree, &opts) < 0)
 		rc = git_fail(ES_ERR, "exporting the commit");
 	/* Nothing outside the commit may be reachable from its export: a link

@@ -70,6 +70,11 @@ void es_commit_detail_free(struct es_commit_detail *d);
  * ES_EREFUSED, naming the link, when the commit holds a symbolic link that
  * resolves outside dest: nothing outside the commit may be packaged. */
 int es_repo_export(struct es_repo *r, const char *rev, const char *dest);
+/* The same, telling fn (may be NULL) how many of the commit's files are
+ * written so far, out of how many. */
+typedef void (*es_repo_export_fn)(size_t done, size_t total, void *ud);
+int es_repo_export_with(struct es_repo *r, const char *rev, const char *dest, es_repo_export_fn fn,
+                        void *ud);
 
 /* Does the working tree differ from HEAD (untracked files excluded)? */
 int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed);

@@ -590,6 +590,8 @@ static void attempt(struct pending *p)
 	        .body = w.body,
 	        .body_len = w.body_len,
 	        .timeout_ms = p->call->timeout_ms,
+	        .progress = p->call->progress,
+	        .progress_ud = p->call->progress_ud,
 	};
 	int rc = es_http_send(c->loop, &req, on_http, p, NULL);
 	es_aws_wire_free(&w);

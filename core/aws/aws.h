@@ -32,6 +32,9 @@ struct es_aws_call {
 	size_t n_headers;
 	long timeout_ms; /* 0: default */
 	bool mutating;   /* changes something in AWS (for --read-only and logs) */
+	/* How much of the body went out (uploads; may be NULL). */
+	es_http_progress_fn progress;
+	void *progress_ud;
 };
 
 /* Start a call. path is appended as given (already encoded). */

@@ -20,6 +20,8 @@ struct es_http_call {
 	struct es_http_response resp;
 	es_http_done_fn done;
 	void *ud;
+	es_http_progress_fn progress;
+	void *progress_ud;
 	/* Taken by a transport instead of libcurl (easy is then NULL). */
 	const struct es_http_transport *transport;
 	void *transport_ud;
@@ -81,6 +83,19 @@ static char *trim_dup(const char *s, size_t len)
 	               s[len - 1] == '\n'))
 		len--;
 	return strndup(s, len);
+}
+
+/* libcurl's progress meter: only the upload side is passed on. */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct es_http_call *c = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	if (ultotal > 0)
+		c->progress((uint64_t)ulnow, (uint64_t)ultotal, c->progress_ud);
+	return 0;
 }
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -409,6 +424,13 @@ int es_http_send(struct es_loop *loop, const struct es_http_request *req, es_htt
 			memcpy(c->body, req->body, req->body_len);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		if (req->progress && req->body_len) {
+			c->progress = req->progress;
+			c->progress_ud = req->progress_ud;
+			curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+			curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
+			curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+		}
 		if (strcmp(req->method, "POST") != 0)
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	}

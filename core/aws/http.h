@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/loop.h"
@@ -13,6 +14,8 @@ struct es_http_header {
 	char *name;  /* owned */
 	char *value; /* owned */
 };
+
+typedef void (*es_http_progress_fn)(uint64_t sent, uint64_t total, void *ud);
 
 struct es_http_request {
 	const char *method; /* "GET", "PUT", "POST", "HEAD", "DELETE" */
@@ -23,6 +26,10 @@ struct es_http_request {
 	long connect_timeout_ms; /* 0: 5000 */
 	long timeout_ms;         /* 0: 60000 for the whole transfer */
 	const char *connect_to;  /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT" or NULL */
+	/* How much of the body went out (may be NULL): on the loop's thread,
+	 * as the upload moves. */
+	es_http_progress_fn progress;
+	void *progress_ud;
 };
 
 struct es_http_response {

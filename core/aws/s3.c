@@ -37,6 +37,10 @@ int es_s3_put_object_call(struct es_aws_call *call, const char *bucket, const ch
 	call->mutating = true;
 	call->content_type =
 	        opt && opt->content_type ? opt->content_type : "application/octet-stream";
+	if (opt) {
+		call->progress = opt->progress;
+		call->progress_ud = opt->progress_ud;
+	}
 	/* Content-MD5 lets S3 refuse a body damaged on the way. */
 	unsigned char md5[EVP_MAX_MD_SIZE];
 	unsigned int md5_len = 0;

@@ -8,9 +8,11 @@
 #include "aws.h"
 
 struct es_s3_put {
-	const char *content_type; /* NULL: application/octet-stream */
-	bool if_none_match;       /* create only: 412 PreconditionFailed if it exists */
-	const char *if_match;     /* replace only this version (ETag): 412 if it changed */
+	const char *content_type;     /* NULL: application/octet-stream */
+	bool if_none_match;           /* create only: 412 PreconditionFailed if it exists */
+	const char *if_match;         /* replace only this version (ETag): 412 if it changed */
+	es_http_progress_fn progress; /* how much went out (may be NULL) */
+	void *progress_ud;
 };
 
 /* An object as read, with what S3 said about it. Times are S3's clock

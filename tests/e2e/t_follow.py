@@ -7,6 +7,7 @@ pipe on stdout, and hostile text in AWS's answers."""
 
 import http.server
 import os
+import pty
 import signal
 import subprocess
 import threading
@@ -67,8 +68,31 @@ class Hostile(http.server.BaseHTTPRequestHandler):
 
 def main(tap, sim, app):
     sim.config(propagation_min=0.2, propagation_max=0.5, stack_step=0.1)
-    rc, out, err = deploy(app)
+    # The first deploy with stderr on a terminal: the uploads show as one
+    # line that rewrites itself up to 100 %; on a pipe that line is left out.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([release.EDGESHIP, "deploy", "--yes", "--wait", "--poll-interval", "300"],
+                         cwd=app.dir, env=app.env(), stdout=subprocess.PIPE, stderr=slave,
+                         stdin=subprocess.DEVNULL, text=True)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    out = p.stdout.read()
+    rc = p.wait(timeout=120)
+    os.close(master)
+    tty = tty.decode(errors="replace")
     tap.eq(rc, 0, "the first deploy creates the stack")
+    tap.ok("\r  exporting " in tty and "\r  uploading " in tty and "(100%)" in tty
+           and "(100%)" not in out and "\r" not in out and "exported " in out,
+           "its export and uploads show as progress lines on the terminal, not in the output",
+           (tty[-800:], out[-800:]))
 
     # 1. Transient errors while following never make an outcome.
     cases = [

@@ -279,6 +279,54 @@ static void closed_without_a_byte(void **state)
 	assert_int_equal(r.curl_code, CURLE_GOT_NOTHING);
 }
 
+struct meter {
+	uint64_t last_sent, last_total;
+	int calls;
+	bool backwards;
+};
+
+static void on_progress(uint64_t sent, uint64_t total, void *ud)
+{
+	struct meter *m = ud;
+
+	m->backwards |= sent < m->last_sent;
+	m->last_sent = sent;
+	m->last_total = total;
+	m->calls++;
+}
+
+/* An upload says how far it got, up to the whole body. */
+static void upload_reports_progress(void **state)
+{
+	const char *script[] = {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"};
+	struct server s;
+	struct es_loop *loop = es_loop_new();
+	struct es_http_response resp;
+	struct meter m = {0};
+	char url[64], body[6000];
+
+	(void)state;
+	memset(body, 'z', sizeof(body));
+	server_start(&s, script, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s.port);
+	struct es_http_request req = {.method = "PUT",
+	                              .url = url,
+	                              .body = body,
+	                              .body_len = sizeof(body),
+	                              .timeout_ms = 10000,
+	                              .progress = on_progress,
+	                              .progress_ud = &m};
+	assert_int_equal(es_http_send_sync(loop, &req, &resp), ES_OK);
+	assert_int_equal(resp.status, 200);
+	es_http_response_free(&resp);
+	server_stop(&s);
+	es_loop_free(loop);
+	assert_true(m.calls > 0);
+	assert_false(m.backwards);
+	assert_int_equal(m.last_total, sizeof(body));
+	assert_int_equal(m.last_sent, sizeof(body));
+}
+
 static void head_has_no_body_to_wait_for(void **state)
 {
 	struct result r = fetch("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n"
@@ -431,6 +479,7 @@ int main(void)
 	        cmocka_unit_test(chunked_cut_inside_a_chunk),
 	        cmocka_unit_test(closed_without_a_byte),
 	        cmocka_unit_test(head_has_no_body_to_wait_for),
+	        cmocka_unit_test(upload_reports_progress),
 	        cmocka_unit_test(no_content_has_no_body),
 	        cmocka_unit_test(cut_answers_are_transient),
 	        cmocka_unit_test(pipeline_retries_a_cut_answer),

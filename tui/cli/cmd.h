@@ -33,6 +33,7 @@ struct deploy_ui {
 	struct es_deploy *d;
 	FILE *out;
 	bool interactive;
+	bool progress_tty;        /* stderr is a terminal: progress rewrites one line there */
 	const char *confirm_word; /* type this (the stage name) instead of y */
 	const char *command;      /* for error lines: "deploy", "promote", … */
 	bool busy;                /* run_deploy: refused as busy, and --wait asks to retry */

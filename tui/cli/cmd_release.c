@@ -276,6 +276,16 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		           e->reason && *e->reason ? "  " : "", e->reason ? e->reason : "");
 		break;
 	}
+	case ES_DEPLOY_PROGRESS:
+		/* a line that rewrites itself, on a terminal only (its text is
+		 * edgeship's own: figures, no names from outside) */
+		if (ui->progress_tty) {
+			fprintf(stderr, "\r  %s (%d%%)\033[K%s", ev->text,
+			        ev->total ? (int)(ev->done * 100 / ev->total) : 0,
+			        ev->done >= ev->total ? "\n" : "");
+			fflush(stderr);
+		}
+		break;
 	case ES_DEPLOY_DONE: break;
 	}
 	fflush(f);
@@ -362,6 +372,7 @@ int start_and_run(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const
 	int rc;
 
 	ui->interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	ui->progress_tty = isatty(STDERR_FILENO) && !cli->json;
 	ui->command = command;
 	for (;;) {
 		rc = start(cli, c, ui, arg);

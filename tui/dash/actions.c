@@ -84,6 +84,17 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 
 	switch (ev->kind) {
 	case ES_DEPLOY_LOG: es_dash_log(d, ES_ACT_INFO, "%s: %s", d->deploy_stage, ev->text); break;
+	case ES_DEPLOY_PROGRESS: {
+		/* a bar on the status line, redrawn as the bytes go out */
+		char bar[21];
+		int filled = ev->total ? (int)(ev->done * 20 / ev->total) : 0;
+		for (int i = 0; i < 20; i++)
+			bar[i] = i < filled ? '#' : '.';
+		bar[20] = '\0';
+		es_dash_message(d, false, "%s to %s: %s [%s] %d%%", d->deploy_kind, d->deploy_stage,
+		                ev->text, bar, ev->total ? (int)(ev->done * 100 / ev->total) : 0);
+		break;
+	}
 	case ES_DEPLOY_CHANGES:
 		free_changes(d);
 		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
