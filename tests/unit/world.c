@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "job.h"
 #include "testutil.h"
@@ -97,6 +98,87 @@ void world_stack(struct world *w, const char *stack, const char *status, const c
 	                FAKE_FOREVER);
 	if (dist)
 		fake_rule_times(fake_cf_distribution(w->fake, dist, dist_status), FAKE_FOREVER);
+}
+
+#define CFNNS "xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\""
+
+static struct fake_rule *for_stack(struct fake_rule *r, const char *stack)
+{
+	char needle[300];
+
+	snprintf(needle, sizeof(needle), "StackName=%s", stack);
+	return fake_rule_body_has(r, needle);
+}
+
+void world_change_set(struct world *w, const char *stack, const char *status,
+                      const char *exec_status, int n_changes, const char *reason, int times)
+{
+	struct es_buf b = ES_BUF_INIT;
+
+	es_buf_printf(&b,
+	              "<DescribeChangeSetResponse " CFNNS "><DescribeChangeSetResult>"
+	              "<ChangeSetId>arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs/1"
+	              "</ChangeSetId><StackId>arn:aws:cloudformation:us-east-1:123456789012:"
+	              "stack/%s/00000000-fake</StackId><Status>%s</Status>"
+	              "<ExecutionStatus>%s</ExecutionStatus>"
+	              "<CreationTime>2026-01-01T00:00:00Z</CreationTime>",
+	              stack, status, exec_status);
+	if (reason)
+		es_buf_printf(&b, "<StatusReason>%s</StatusReason>", reason);
+	es_buf_puts(&b, "<Changes>");
+	for (int i = 0; i < n_changes; i++)
+		es_buf_printf(&b,
+		              "<member><Type>Resource</Type><ResourceChange><Action>Modify"
+		              "</Action><LogicalResourceId>Fn%d</LogicalResourceId>"
+		              "<ResourceType>AWS::Lambda::Function</ResourceType>"
+		              "<Replacement>False</Replacement></ResourceChange></member>",
+		              i);
+	es_buf_puts(&b, "</Changes></DescribeChangeSetResult></DescribeChangeSetResponse>");
+	fake_rule_times(for_stack(fake_expect(w->fake, "POST", "DescribeChangeSet", 200, NULL,
+	                                      es_buf_str(&b)),
+	                          stack),
+	                times);
+	es_buf_free(&b);
+}
+
+void world_change_set_runs(struct world *w, const char *stack)
+{
+	struct es_buf b = ES_BUF_INIT;
+	char stack_id[300];
+
+	snprintf(stack_id, sizeof(stack_id),
+	         "arn:aws:cloudformation:us-east-1:123456789012:stack/%s/00000000-fake", stack);
+	es_buf_printf(&b,
+	              "<CreateChangeSetResponse " CFNNS "><CreateChangeSetResult>"
+	              "<Id>arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs/1</Id>"
+	              "<StackId>%s</StackId></CreateChangeSetResult></CreateChangeSetResponse>",
+	              stack_id);
+	for_stack(fake_expect(w->fake, "POST", "CreateChangeSet", 200, NULL, es_buf_str(&b)),
+	          stack);
+	world_change_set(w, stack, "CREATE_COMPLETE", "AVAILABLE", 1, NULL, 1);
+	for_stack(fake_expect(w->fake, "POST", "ExecuteChangeSet", 200, NULL,
+	                      "<ExecuteChangeSetResponse " CFNNS "/>"),
+	          stack);
+	es_buf_reset(&b);
+	/* Newest first, as AWS lists them. */
+	es_buf_puts(&b, "<DescribeStackEventsResponse " CFNNS "><DescribeStackEventsResult>"
+	                "<StackEvents>");
+	for (int i = 0; i < 2; i++)
+		es_buf_printf(&b,
+		              "<member><EventId>%s-ev%d</EventId><StackId>%s</StackId>"
+		              "<StackName>%s</StackName><LogicalResourceId>%s</LogicalResourceId>"
+		              "<PhysicalResourceId>%s</PhysicalResourceId>"
+		              "<ResourceType>AWS::CloudFormation::Stack</ResourceType>"
+		              "<Timestamp>2026-01-01T00:00:%02dZ</Timestamp>"
+		              "<ResourceStatus>%s</ResourceStatus></member>",
+		              stack, 2 - i, stack_id, stack, stack, stack_id, 50 - i,
+		              i ? "UPDATE_IN_PROGRESS" : "UPDATE_COMPLETE");
+	es_buf_puts(&b, "</StackEvents></DescribeStackEventsResult></DescribeStackEventsResponse>");
+	fake_rule_times(for_stack(fake_expect(w->fake, "POST", "DescribeStackEvents", 200, NULL,
+	                                      es_buf_str(&b)),
+	                          stack),
+	                FAKE_FOREVER);
+	es_buf_free(&b);
 }
 
 void world_record(struct world *w, long seq, const char *fmt, ...)

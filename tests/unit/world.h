@@ -49,6 +49,19 @@ void world_run(struct world *w, const bool *done, long timeout_ms);
 void world_stack(struct world *w, const char *stack, const char *status, const char *release,
                  const char *commit, const char *dist, const char *dist_status);
 
+/* CloudFormation takes one change set for stack and runs it: CreateChangeSet,
+ * DescribeChangeSet (CREATE_COMPLETE, AVAILABLE, one Lambda change),
+ * ExecuteChangeSet, then stack events ending UPDATE_COMPLETE (for ever). The
+ * final DescribeStacks is world_stack's. */
+void world_change_set_runs(struct world *w, const char *stack);
+
+/* A DescribeChangeSet answer for stack's change set in status (e.g.
+ * CREATE_COMPLETE, FAILED) and exec_status (AVAILABLE, EXECUTE_IN_PROGRESS,
+ * UNAVAILABLE), with n_changes Lambda changes and reason (NULL: none);
+ * times answers. */
+void world_change_set(struct world *w, const char *stack, const char *status,
+                      const char *exec_status, int n_changes, const char *reason, int times);
+
 /* Ledger record seq, straight into S3 as another console wrote it (json is
  * the whole object; printf format). */
 void world_record(struct world *w, long seq, const char *fmt, ...)
