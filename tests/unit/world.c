@@ -110,8 +110,9 @@ static struct fake_rule *for_stack(struct fake_rule *r, const char *stack)
 	return fake_rule_body_has(r, needle);
 }
 
-void world_change_set(struct world *w, const char *stack, const char *status,
-                      const char *exec_status, int n_changes, const char *reason, int times)
+struct fake_rule *world_change_set(struct world *w, const char *stack, const char *status,
+                                   const char *exec_status, int n_changes, const char *reason,
+                                   int times)
 {
 	struct es_buf b = ES_BUF_INIT;
 
@@ -134,11 +135,13 @@ void world_change_set(struct world *w, const char *stack, const char *status,
 		              "<Replacement>False</Replacement></ResourceChange></member>",
 		              i);
 	es_buf_puts(&b, "</Changes></DescribeChangeSetResult></DescribeChangeSetResponse>");
-	fake_rule_times(for_stack(fake_expect(w->fake, "POST", "DescribeChangeSet", 200, NULL,
-	                                      es_buf_str(&b)),
-	                          stack),
-	                times);
+	struct fake_rule *r = fake_rule_times(
+	        for_stack(fake_expect(w->fake, "POST", "DescribeChangeSet", 200, NULL,
+	                              es_buf_str(&b)),
+	                  stack),
+	        times);
 	es_buf_free(&b);
+	return r;
 }
 
 void world_change_set_runs(struct world *w, const char *stack)

@@ -58,9 +58,10 @@ void world_change_set_runs(struct world *w, const char *stack);
 /* A DescribeChangeSet answer for stack's change set in status (e.g.
  * CREATE_COMPLETE, FAILED) and exec_status (AVAILABLE, EXECUTE_IN_PROGRESS,
  * UNAVAILABLE), with n_changes Lambda changes and reason (NULL: none);
- * times answers. */
-void world_change_set(struct world *w, const char *stack, const char *status,
-                      const char *exec_status, int n_changes, const char *reason, int times);
+ * times answers. Returns the rule. */
+struct fake_rule *world_change_set(struct world *w, const char *stack, const char *status,
+                                   const char *exec_status, int n_changes, const char *reason,
+                                   int times);
 
 /* Ledger record seq, straight into S3 as another console wrote it (json is
  * the whole object; printf format). */
