@@ -90,7 +90,8 @@ static void records(void)
 	bounded(v.why, sizeof(v.why));
 	memset(stages, 0, sizeof(stages));
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(stages[i].name, sizeof(stages[i].name), "%s", i ? "production" : "staging");
+		snprintf(stages[i].name, sizeof(stages[i].name), "%s",
+		         i ? "production" : "staging");
 		snprintf(stages[i].release, sizeof(stages[i].release), "r1");
 		snprintf(stages[i].distribution_id, sizeof(stages[i].distribution_id), "E1");
 	}

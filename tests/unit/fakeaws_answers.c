@@ -203,8 +203,7 @@ struct fake_rule *fake_cf_distribution(struct fake_aws *f, const char *id, const
 
 	es_buf_printf(&path, "/2020-05-31/distribution/%s", id);
 	es_buf_printf(&etag, "ETag: E-%s", id);
-	struct fake_rule *r =
-	        fake_expect(f, "GET", es_buf_str(&path), 200, es_buf_str(&etag), xml);
+	struct fake_rule *r = fake_expect(f, "GET", es_buf_str(&path), 200, es_buf_str(&etag), xml);
 	es_buf_free(&path);
 	es_buf_free(&etag);
 	free(xml);

@@ -115,8 +115,8 @@ struct ev {
 };
 
 /* One page of events of stack (newest first). */
-static void events_of(struct env *e, const char *stack, const char *token_in,
-                      const char *token_out, int times, const struct ev *evs, size_t n)
+static void events_of(struct env *e, const char *stack, const char *token_in, const char *token_out,
+                      int times, const struct ev *evs, size_t n)
 {
 	struct es_buf b = ES_BUF_INIT;
 	char needle[128];
@@ -134,7 +134,9 @@ static void events_of(struct env *e, const char *stack, const char *token_in,
 		              "<Timestamp>2026-01-01T00:00:%02zuZ</Timestamp>"
 		              "<ResourceStatus>%s</ResourceStatus>",
 		              evs[i].id, self ? STACKID : stack, stack, evs[i].logical_id,
-		              self ? STACKID : nested ? NESTED : "fn-physical",
+		              self     ? STACKID
+		              : nested ? NESTED
+		                       : "fn-physical",
 		              self || nested ? "AWS::CloudFormation::Stack"
 		                             : "AWS::Lambda::Function",
 		              50 - i, evs[i].status);
@@ -240,8 +242,11 @@ static const struct es_release_ref ref = {.commit = "0123456789abcdef0123456789a
 
 static struct es_deploy_request request(struct env *e)
 {
-	return (struct es_deploy_request){
-	        .conf = &e->w->conf, .stage = "staging", .release = &ref, .yes = true, .poll_ms = 20};
+	return (struct es_deploy_request){.conf = &e->w->conf,
+	                                  .stage = "staging",
+	                                  .release = &ref,
+	                                  .yes = true,
+	                                  .poll_ms = 20};
 }
 
 static const struct es_deploy_result *run(struct env *e, const struct es_deploy_request *req)
@@ -312,8 +317,9 @@ static void deploys_and_records(void **state)
 	json_t *o = json_loads(json, 0, NULL);
 	assert_true(json_is_true(json_object_get(o, "ok")));
 	assert_string_equal(json_string_value(json_object_get(o, "result")), "success");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "outputs"), "Url")),
-	                    "https://app.example.com");
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(o, "outputs"), "Url")),
+	        "https://app.example.com");
 	assert_int_equal(json_integer_value(json_object_get(o, "n_changes")), 1);
 	assert_int_equal(json_array_size(json_object_get(o, "changes")), 1);
 	json_decref(o);
@@ -385,9 +391,9 @@ static void new_stack_is_created_and_its_shell_removed_on_no(void **state)
 	assert_int_equal(es_deploy_start(e->w->aws, &req, on_event, e, &e->d), ES_OK);
 	world_run(e->w, &e->asked, 30000);
 	assert_string_equal(es_deploy_result(e->d)->change_set_type, "CREATE");
-	assert_string_equal(
-	        fake_req_param(fake_find(e->w->fake, "POST", "CreateChangeSet", 0), "ChangeSetType"),
-	        "CREATE");
+	assert_string_equal(fake_req_param(fake_find(e->w->fake, "POST", "CreateChangeSet", 0),
+	                                   "ChangeSetType"),
+	                    "CREATE");
 	/* Closing the console while asked is a no. */
 	es_deploy_detach(e->d, "the console closed");
 	world_run(e->w, &e->done, 30000);
@@ -714,10 +720,8 @@ static void busy_stack_at_the_end_is_followed_further(void **state)
 	events(e, NULL, NULL, FAKE_FOREVER, settled, N(settled));
 	/* The events settled but the stack still says it works. */
 	stack_is(e, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", 1);
-	fake_expect_error(e->w->fake, "POST", "DescribeStacks", 503, "ServiceUnavailable",
-	                  "later");
-	fake_expect_error(e->w->fake, "POST", "DescribeStacks", 503, "ServiceUnavailable",
-	                  "later");
+	fake_expect_error(e->w->fake, "POST", "DescribeStacks", 503, "ServiceUnavailable", "later");
+	fake_expect_error(e->w->fake, "POST", "DescribeStacks", 503, "ServiceUnavailable", "later");
 	stack_is(e, "UPDATE_COMPLETE", 1);
 	/* No new event comes: the stack's own status must end it, long before
 	 * the timeout. */
@@ -921,7 +925,8 @@ static void packages_a_commit_and_uploads_only_what_is_missing(void **state)
 	r = run(e, &req);
 	assert_string_equal(r->result, "success");
 	assert_int_equal(r->n_uploaded, 0);
-	assert_int_equal(fake_count_matching(e->w->fake, "PUT", "/artifacts/app/artifacts/*"), puts);
+	assert_int_equal(fake_count_matching(e->w->fake, "PUT", "/artifacts/app/artifacts/*"),
+	                 puts);
 }
 
 static void commit_without_the_template_fails_before_anything(void **state)
@@ -1188,9 +1193,9 @@ static void cancelled_after_the_intent_records_the_end(void **state)
 
 	stack_is(e, "UPDATE_COMPLETE", 1);
 	distribution_deployed(e);
-	fake_rule_on_match(fake_expect(e->w->fake, "PUT", "/" BUCKET "/app/ledger/*", FAKE_S3,
-	                               NULL, NULL),
-	                   detach_meanwhile, e);
+	fake_rule_on_match(
+	        fake_expect(e->w->fake, "PUT", "/" BUCKET "/app/ledger/*", FAKE_S3, NULL, NULL),
+	        detach_meanwhile, e);
 	const struct es_deploy_result *r = deploy(e);
 	assert_string_equal(r->result, "cancelled");
 	assert_non_null(strstr(r->message, "cancelled (Ctrl-C) before anything changed"));

@@ -213,8 +213,10 @@ static void cancelled_sampling_never_calls_back(void **state)
 {
 	struct world *w = *state;
 	char *probes[] = {"198.51.100.1:443", "198.51.100.2:443"};
-	struct es_stage_conf sc = {
-	        .name = "staging", .url = "https://app.example.com/", .probes = probes, .n_probes = 2};
+	struct es_stage_conf sc = {.name = "staging",
+	                           .url = "https://app.example.com/",
+	                           .probes = probes,
+	                           .n_probes = 2};
 	struct es_edge_probe *p = NULL;
 	struct got g = {0};
 	bool later = false;

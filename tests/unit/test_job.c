@@ -157,9 +157,9 @@ static void failure_arrives_with_its_error(void **state)
 {
 	struct env *e = *state;
 
-	assert_int_equal(es_job_start(e->loop, NULL, failing_job, NULL, NULL, on_progress, on_done,
-	                              e, NULL),
-	                 ES_OK);
+	assert_int_equal(
+	        es_job_start(e->loop, NULL, failing_job, NULL, NULL, on_progress, on_done, e, NULL),
+	        ES_OK);
 	run_until_done(e);
 	assert_int_equal(e->rc, ES_EREFUSED);
 	assert_string_equal(e->err, "refused for a reason");

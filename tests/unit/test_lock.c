@@ -350,7 +350,7 @@ static void lock_taken_over_meanwhile_is_reported_lost(void **state)
 	their_lock(e, "bobs-action");
 	WAIT_UNTIL(e, e->n_lost == 1);
 	assert_non_null(strstr(e->last_event, "the staging lock was taken over by "
-	                                       "arn:aws:iam::123456789012:user/bob"));
+	                                      "arn:aws:iam::123456789012:user/bob"));
 	/* Once lost, it is neither renewed nor removed: it is Bob's. */
 	size_t before = renewals(e);
 	wait_ms(e, 150);
@@ -379,10 +379,11 @@ static void refused_renewal_of_our_own_version_carries_on(void **state)
 
 	/* A renewal refused although the object is still ours (our earlier
 	 * renewal landed, its answer did not): read back, still held. */
-	fake_expect_error(e->fake, "PUT", PATH, 412, "PreconditionFailed", "At least one of the "
-	                                                                      "pre-conditions you "
-	                                                                      "specified did not "
-	                                                                      "hold");
+	fake_expect_error(e->fake, "PUT", PATH, 412, "PreconditionFailed",
+	                  "At least one of the "
+	                  "pre-conditions you "
+	                  "specified did not "
+	                  "hold");
 	WAIT_UNTIL(e, renewals(e) >= 3);
 	assert_int_equal(e->n_lost + e->n_failed, 0);
 	assert_int_equal(fake_count_matching(e->fake, "GET", PATH), 1);

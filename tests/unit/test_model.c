@@ -77,8 +77,7 @@ static void listed(struct env *e, const char *items, int times)
 {
 	char *xml = fake_cf_list_xml(items, NULL);
 
-	fake_rule_times(fake_expect(e->w->fake, "GET", "ListDistributions", 200, NULL, xml),
-	                times);
+	fake_rule_times(fake_expect(e->w->fake, "GET", "ListDistributions", 200, NULL, xml), times);
 	free(xml);
 }
 
@@ -381,9 +380,9 @@ static void invalidations_in_progress_keep_the_detail_fresh(void **state)
 
 	assert_non_null(at);
 	at[strlen("<InProgressInvalidationBatches>")] = '2';
-	fake_rule_times(fake_expect(e->w->fake, "GET", "/2020-05-31/distribution/" DIST, 200, NULL,
-	                            xml),
-	                2);
+	fake_rule_times(
+	        fake_expect(e->w->fake, "GET", "/2020-05-31/distribution/" DIST, 200, NULL, xml),
+	        2);
 	free(xml);
 	usual_stacks(e);
 	listed(e, DIST "|Deployed|2026-01-02T00:00:00Z|" ARN7, FAKE_FOREVER);
@@ -429,8 +428,8 @@ static void unreachable_aws_is_offline_with_backoff_then_restored(void **state)
 {
 	struct env *e = *state;
 
-	fake_rule_times(fake_expect_error(e->w->fake, "POST", "DescribeStacks", 403,
-	                                  "AccessDenied", "not now"),
+	fake_rule_times(fake_expect_error(e->w->fake, "POST", "DescribeStacks", 403, "AccessDenied",
+	                                  "not now"),
 	                FAKE_FOREVER);
 	fake_rule_times(fake_expect_error(e->w->fake, "GET", "ListDistributions", 403,
 	                                  "AccessDenied", "not now"),
@@ -464,8 +463,8 @@ static void refresh_during_a_round_runs_another(void **state)
 {
 	struct env *e = *state;
 
-	fake_rule_times(fake_rule_delay(fake_cfn_stack(e->w->fake, "app-staging",
-	                                               "UPDATE_COMPLETE", NULL, NULL),
+	fake_rule_times(fake_rule_delay(fake_cfn_stack(e->w->fake, "app-staging", "UPDATE_COMPLETE",
+	                                               NULL, NULL),
 	                                50),
 	                1);
 	usual_stacks(e);
@@ -611,8 +610,8 @@ static void freed_with_answers_due_drops_them(void **state)
 	struct env *e = *state;
 	bool never = false;
 
-	fake_rule_times(fake_rule_delay(fake_cfn_stack(e->w->fake, "app-staging",
-	                                               "UPDATE_COMPLETE", NULL, NULL),
+	fake_rule_times(fake_rule_delay(fake_cfn_stack(e->w->fake, "app-staging", "UPDATE_COMPLETE",
+	                                               NULL, NULL),
 	                                30),
 	                FAKE_FOREVER);
 	fake_rule_times(fake_rule_delay(fake_cfn_no_stack(e->w->fake, "app-production"), 30),

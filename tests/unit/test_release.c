@@ -22,12 +22,13 @@
 #include "validate.h"
 #include "world.h"
 
-#define TKEY   "app/templates/r1.json"
-#define TBODY  "{\"Resources\": {\"Fn\": {\"Type\": \"AWS::Lambda::Function\"}}}"
-#define C0     "0000000000000000000000000000000000000000"
-#define C1     "1111111111111111111111111111111111111111"
-#define STAGED "\"distribution_id\": \"E1\", \"distribution_status\": \"Deployed\", " \
-	       "\"distribution_etag\": \"E-E1\", \"distribution_modified\": \"2026-01-02T00:00:00Z\""
+#define TKEY  "app/templates/r1.json"
+#define TBODY "{\"Resources\": {\"Fn\": {\"Type\": \"AWS::Lambda::Function\"}}}"
+#define C0    "0000000000000000000000000000000000000000"
+#define C1    "1111111111111111111111111111111111111111"
+#define STAGED                                                                                     \
+	"\"distribution_id\": \"E1\", \"distribution_status\": \"Deployed\", "                     \
+	"\"distribution_etag\": \"E-E1\", \"distribution_modified\": \"2026-01-02T00:00:00Z\""
 
 struct env {
 	struct world *w;
@@ -116,9 +117,9 @@ static void on_event(const struct es_deploy_event *ev, void *ud)
 
 static const struct es_deploy_result *promote(struct env *e, const char *to)
 {
-	assert_int_equal(es_promote_start(e->w->aws, &e->w->conf, to, true, 20, 60, on_event, e,
-	                                  &e->d),
-	                 ES_OK);
+	assert_int_equal(
+	        es_promote_start(e->w->aws, &e->w->conf, to, true, 20, 60, on_event, e, &e->d),
+	        ES_OK);
 	world_run(e->w, &e->done, 30000);
 	return es_deploy_result(e->d);
 }
@@ -133,8 +134,8 @@ static const struct es_deploy_result *rollback(struct env *e, const char *stage,
 }
 
 /* Release r1 of commit c was deployed to stage with its template. */
-static void deployed(struct env *e, long seq, const char *stage, const char *release,
-                     const char *c, const char *sha)
+static void deployed(struct env *e, long seq, const char *stage, const char *release, const char *c,
+                     const char *sha)
 {
 	world_record(e->w, seq,
 	             "{\"kind\": \"deploy\", \"phase\": \"outcome\", \"stage\": \"%s\", "
@@ -348,16 +349,16 @@ static void promotion_mistakes_are_told_at_once(void **state)
 	struct env *e = *state;
 
 	e->d = (struct es_deploy *)e; /* must be cleared */
-	assert_int_equal(es_promote_start(e->w->aws, &e->w->conf, "qa", true, 20, 60, on_event, e,
-	                                  &e->d),
-	                 ES_EINVAL);
+	assert_int_equal(
+	        es_promote_start(e->w->aws, &e->w->conf, "qa", true, 20, 60, on_event, e, &e->d),
+	        ES_EINVAL);
 	assert_null(e->d);
 	assert_non_null(strstr(es_error_last()->message, "no stage \"qa\" in edgeship.conf"));
-	assert_int_equal(es_promote_start(e->w->aws, &e->w->conf, NULL, true, 20, 60, on_event, e,
-	                                  &e->d),
-	                 ES_EINVAL);
-	assert_int_equal(es_promote_start(e->w->aws, &e->w->conf, "staging", true, 20, 60,
-	                                  on_event, e, &e->d),
+	assert_int_equal(
+	        es_promote_start(e->w->aws, &e->w->conf, NULL, true, 20, 60, on_event, e, &e->d),
+	        ES_EINVAL);
+	assert_int_equal(es_promote_start(e->w->aws, &e->w->conf, "staging", true, 20, 60, on_event,
+	                                  e, &e->d),
 	                 ES_EREFUSED);
 	assert_non_null(strstr(es_error_last()->message, "receives commits, not promotions"));
 	e->w->stages[1].promotes_from = "qa";
@@ -384,9 +385,9 @@ static void rollback_redeploys_a_recorded_release(void **state)
 	assert_string_equal(r->release, "r1");
 	assert_string_equal(r->commit, e->parent);
 	assert_string_equal(r->template_sha256, "sha-r1");
-	assert_string_equal(fake_req_param(fake_find(e->w->fake, "POST", "CreateChangeSet", 0),
-	                                   "TemplateBody"),
-	                    TBODY);
+	assert_string_equal(
+	        fake_req_param(fake_find(e->w->fake, "POST", "CreateChangeSet", 0), "TemplateBody"),
+	        TBODY);
 	assert_int_equal(world_records_with(e->w, "\"kind\": \"rollback\""), 2);
 }
 
@@ -569,8 +570,7 @@ static void invalidation_of_given_paths(void **state)
 	/* No release tag: the reference still differs per intent. */
 	assert_string_equal(inv.caller_reference, "edgeship-none-1");
 	assert_string_equal(inv.status, "InProgress");
-	const struct fake_request *q = fake_last(e->w->fake);
-	q = fake_find(e->w->fake, "POST", "CreateInvalidation", 0);
+	const struct fake_request *q = fake_find(e->w->fake, "POST", "CreateInvalidation", 0);
 	assert_non_null(strstr(q->body, "<Quantity>2</Quantity><Items><Path>/index.html</Path>"
 	                                "<Path>/assets/*</Path>"));
 }
@@ -581,8 +581,8 @@ static void failed_invalidation_is_recorded_as_failed(void **state)
 	struct es_invalidation inv;
 
 	world_stack(e->w, "app-staging", "UPDATE_COMPLETE", "r1", C1, "E1", "Deployed");
-	fake_expect_error(e->w->fake, "POST", "CreateInvalidation", 400, "TooManyInvalidationsInProgress",
-	                  "slow down");
+	fake_expect_error(e->w->fake, "POST", "CreateInvalidation", 400,
+	                  "TooManyInvalidationsInProgress", "slow down");
 	assert_int_equal(es_invalidate(e->w->aws, &e->w->conf, "staging", NULL, 0, &inv), ES_EAWS);
 	/* The caller hears CloudFront's error, not the ledger's. */
 	assert_string_equal(es_error_last()->code, "TooManyInvalidationsInProgress");
@@ -600,8 +600,7 @@ static void invalidation_refusals_send_nothing(void **state)
 	const char *bad[] = {"no-slash"};
 
 	assert_int_equal(es_invalidate(e->w->aws, &e->w->conf, "qa", NULL, 0, &inv), ES_EINVAL);
-	assert_int_equal(es_invalidate(e->w->aws, &e->w->conf, "staging", bad, 1, &inv),
-	                 ES_EINVAL);
+	assert_int_equal(es_invalidate(e->w->aws, &e->w->conf, "staging", bad, 1, &inv), ES_EINVAL);
 	assert_int_equal(fake_count(e->w->fake), 0);
 	/* A stack without a distribution has nothing to invalidate. */
 	world_stack(e->w, "app-staging", "UPDATE_COMPLETE", "r1", C1, NULL, NULL);
@@ -610,9 +609,9 @@ static void invalidation_refusals_send_nothing(void **state)
 	assert_non_null(strstr(es_error_last()->message, "has no CloudFront distribution"));
 	/* A stack that cannot be read. */
 	fake_rules_clear(e->w->fake);
-	fake_rule_times(fake_expect_error(e->w->fake, "POST", "DescribeStacks", 403,
-	                                  "AccessDenied", "no"),
-	                FAKE_FOREVER);
+	fake_rule_times(
+	        fake_expect_error(e->w->fake, "POST", "DescribeStacks", 403, "AccessDenied", "no"),
+	        FAKE_FOREVER);
 	assert_int_equal(es_invalidate(e->w->aws, &e->w->conf, "staging", NULL, 0, &inv), ES_EAWS);
 	assert_non_null(strstr(es_error_last()->message, "reading stack app-staging"));
 	assert_int_equal(fake_count_matching(e->w->fake, "POST", "CreateInvalidation"), 0);
@@ -643,7 +642,8 @@ static void validation_recorded_by_validate_lets_promotion_through(void **state)
 	assert_string_equal(v->release, "r1");
 	assert_string_equal(v->distribution_status, "Deployed");
 	assert_string_equal(v->distribution_etag, "E-E1");
-	assert_string_equal(fake_find(e->w->fake, "GET", "/", 0)->url, "https://E1.cloudfront.net/");
+	assert_string_equal(fake_find(e->w->fake, "GET", "/", 0)->url,
+	                    "https://E1.cloudfront.net/");
 	char *json = es_validation_json(v);
 	json_t *o = json_loads(json, 0, NULL);
 	assert_true(json_is_true(json_object_get(o, "passed")));

@@ -126,9 +126,8 @@ static void newest_action_names_kind_result_and_who(void **state)
 	    "\"when\": \"%s\"}",
 	    ago(185, w2));
 	/* A propagation time is not an action. */
-	rec(e,
-	    "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
-	    "\"result\": \"success\", \"message\": \"30.0\", \"who\": \"x/carol\"}");
+	rec(e, "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
+	       "\"result\": \"success\", \"message\": \"30.0\", \"who\": \"x/carol\"}");
 	/* An action without a slash in who, and no result yet: the phase. */
 	rec(e,
 	    "{\"kind\": \"deploy\", \"phase\": \"intent\", \"stage\": \"production\", \"who\": "
@@ -151,12 +150,11 @@ static void validation_of_what_runs_fills_its_checks(void **state)
 {
 	struct env *e = *state;
 
-	rec(e,
-	    "{\"kind\": \"validation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
-	    "\"release\": \"r1\", \"result\": \"passed\", \"when\": \"" T0 "\", " VALIDATED ", "
-	    "\"checks\": [{\"name\": \"home\", \"passed\": true, \"status\": 200, "
-	    "\"latency_ms\": 12.5, \"detail\": \"ok\"}, {\"name\": \"api\", \"passed\": false, "
-	    "\"status\": 503, \"latency_ms\": 40, \"detail\": \"bad\\u001b[2J\\r\\nthing\"}]}");
+	rec(e, "{\"kind\": \"validation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
+	       "\"release\": \"r1\", \"result\": \"passed\", \"when\": \"" T0 "\", " VALIDATED ", "
+	       "\"checks\": [{\"name\": \"home\", \"passed\": true, \"status\": 200, "
+	       "\"latency_ms\": 12.5, \"detail\": \"ok\"}, {\"name\": \"api\", \"passed\": false, "
+	       "\"status\": 503, \"latency_ms\": 40, \"detail\": \"bad\\u001b[2J\\r\\nthing\"}]}");
 	apply(e);
 	const struct es_stage_view *s = &e->stages[0];
 	assert_true(s->validated);
@@ -182,10 +180,9 @@ static void validation_of_another_release_is_shown_but_not_counted(void **state)
 {
 	struct env *e = *state;
 
-	rec(e,
-	    "{\"kind\": \"validation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
-	    "\"release\": \"r0\", \"result\": \"passed\", \"when\": \"" T0 "\", " VALIDATED ", "
-	    "\"checks\": [{\"name\": \"home\", \"passed\": true}]}");
+	rec(e, "{\"kind\": \"validation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
+	       "\"release\": \"r0\", \"result\": \"passed\", \"when\": \"" T0 "\", " VALIDATED ", "
+	       "\"checks\": [{\"name\": \"home\", \"passed\": true}]}");
 	apply(e);
 	assert_false(e->stages[0].validated);
 	assert_false(e->stages[0].validation_passed);
@@ -193,10 +190,9 @@ static void validation_of_another_release_is_shown_but_not_counted(void **state)
 
 	/* Of this release but while the distribution was still moving: shown
 	 * as validated, not as passed. */
-	rec(e,
-	    "{\"kind\": \"validation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
-	    "\"release\": \"r1\", \"result\": \"passed\", \"distribution_id\": \"E1\", "
-	    "\"distribution_status\": \"InProgress\", \"checks\": []}");
+	rec(e, "{\"kind\": \"validation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
+	       "\"release\": \"r1\", \"result\": \"passed\", \"distribution_id\": \"E1\", "
+	       "\"distribution_status\": \"InProgress\", \"checks\": []}");
 	apply(e);
 	assert_true(e->stages[0].validated);
 	assert_false(e->stages[0].validation_passed);
@@ -230,17 +226,15 @@ static void estimate_is_the_median_of_the_stage_s_propagations(void **state)
 		    "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
 		    "\"result\": \"success\", \"message\": \"%s\", \"record_id\": \"p%zu\"}",
 		    secs[i], i);
-	rec(e,
-	    "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"production\", "
-	    "\"result\": \"success\", \"message\": \"900\"}");
+	rec(e, "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"production\", "
+	       "\"result\": \"success\", \"message\": \"900\"}");
 	apply(e);
 	/* 60, 120, 300: the unreadable and zero ones do not count. */
 	assert_true(e->stages[0].prop_estimate_s > 119.9 && e->stages[0].prop_estimate_s < 120.1);
 	assert_true(e->stages[1].prop_estimate_s > 899.9 && e->stages[1].prop_estimate_s < 900.1);
 	/* An even count: the mean of the middle two. */
-	rec(e,
-	    "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
-	    "\"result\": \"success\", \"message\": \"200\"}");
+	rec(e, "{\"kind\": \"propagation\", \"phase\": \"outcome\", \"stage\": \"staging\", "
+	       "\"result\": \"success\", \"message\": \"200\"}");
 	apply(e);
 	assert_true(e->stages[0].prop_estimate_s > 159.9 && e->stages[0].prop_estimate_s < 160.1);
 	/* Nothing but propagations: no action to show. */

@@ -135,11 +135,11 @@ struct fake_rule *world_change_set(struct world *w, const char *stack, const cha
 		              "<Replacement>False</Replacement></ResourceChange></member>",
 		              i);
 	es_buf_puts(&b, "</Changes></DescribeChangeSetResult></DescribeChangeSetResponse>");
-	struct fake_rule *r = fake_rule_times(
-	        for_stack(fake_expect(w->fake, "POST", "DescribeChangeSet", 200, NULL,
-	                              es_buf_str(&b)),
-	                  stack),
-	        times);
+	struct fake_rule *r =
+	        fake_rule_times(for_stack(fake_expect(w->fake, "POST", "DescribeChangeSet", 200,
+	                                              NULL, es_buf_str(&b)),
+	                                  stack),
+	                        times);
 	es_buf_free(&b);
 	return r;
 }

@@ -19,8 +19,8 @@
 #include "conf.h"
 #include "fakeaws.h"
 
-#define WORLD_BUCKET "artifacts"
-#define WORLD_WHO    "arn:aws:iam::123456789012:user/release-manager"
+#define WORLD_BUCKET     "artifacts"
+#define WORLD_WHO        "arn:aws:iam::123456789012:user/release-manager"
 #define WORLD_MAX_CHECKS 4
 
 struct world {
