@@ -88,17 +88,17 @@ static void usual_stacks(struct env *e)
 	fake_rule_times(fake_cfn_no_stack(e->w->fake, "app-production"), FAKE_FOREVER);
 }
 
-/* Turn the loop until the model has nothing in flight for a while (the
- * ledger's timer included), failing after 5 s. */
+/* Turn the loop until the model has had nothing in flight for 80 ms (longer
+ * than its first wait for the ledger), failing after 5 s. */
 static void settle(struct env *e)
 {
-	int64_t end = es_loop_now_ms() + 5000;
-	int quiet = 0;
+	int64_t end = es_loop_now_ms() + 5000, quiet_since = es_loop_now_ms();
 
 	while (es_loop_now_ms() < end) {
 		es_loop_turn(e->w->loop, 5);
-		quiet = es_model_busy(e->m) ? 0 : quiet + 1;
-		if (quiet >= 12)
+		if (es_model_busy(e->m))
+			quiet_since = es_loop_now_ms();
+		else if (es_loop_now_ms() - quiet_since >= 80)
 			return;
 	}
 	fake_dump(e->w->fake, stderr);
