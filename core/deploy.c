@@ -1036,9 +1036,11 @@ static void on_final(struct es_deploy *d, int rc, const struct es_http_response 
 		return;
 	}
 	if (es_cfn_status_in_progress(st.status)) {
-		/* Settled events but a busy stack: keep following. */
+		/* Settled events but a busy stack (DescribeStacks lags behind the
+		 * events, or cleanup still runs): keep following, and ask the
+		 * stack again after the next round, which may bring no new event
+		 * at all. */
 		es_stack_free(&st);
-		d->root_settled = false;
 		d->empty_polls_after_settle = 0;
 		after(d, d->poll_ms, ST_FOLLOW);
 		return;

@@ -65,10 +65,17 @@ static int read_records(struct es_aws_client *aws, const struct es_config *conf,
 		return rc;
 	rc = es_ledger_read(l, recs);
 	es_ledger_free(l);
-	if (!rc && recs->offline) {
+	if (rc == ES_OK)
+		return ES_OK;
+	/* A ledger S3 could not give holds only what the cache had: the rules
+	 * need every record, so refuse rather than judge on part of them. */
+	if (recs->offline) {
+		char reason[sizeof(recs->offline_reason)];
+		snprintf(reason, sizeof(reason), "%s", recs->offline_reason);
 		es_record_list_free(recs);
-		return es_fail(ES_ENET, "the ledger cannot be read: %s", recs->offline_reason);
+		return es_fail(ES_ENET, "the ledger cannot be read: %s", reason);
 	}
+	es_record_list_free(recs);
 	return rc;
 }
 

@@ -164,6 +164,7 @@ static void request_free(struct fake_request *r)
 	if (!r)
 		return;
 	free(r->url);
+	free(r->connect_to);
 	free(r->path);
 	free(r->query);
 	for (size_t i = 0; i < r->n_headers; i++)
@@ -634,6 +635,7 @@ static struct fake_request *parse_request(struct fake_aws *f, const struct es_ht
 	q->at_ms = es_loop_now_ms();
 	snprintf(q->method, sizeof(q->method), "%s", req->method);
 	q->url = fk_strdup(u);
+	q->connect_to = fk_strdup(req->connect_to ? req->connect_to : "");
 	p = strstr(u, "://");
 	p = p ? strchr(p + 3, '/') : strchr(u, '/');
 	if (!p)

@@ -185,6 +185,7 @@ struct fake_request {
 	size_t index;    /* 0-based place in the log */
 	char method[12]; /* as sent */
 	char *url;
+	char *connect_to;       /* curl's CONNECT_TO entry, "" when none */
 	char *path;             /* as sent, percent-encoded */
 	char *query;            /* as sent, "" when none */
 	char service[32];       /* from the SigV4 credential scope, "" if unsigned */
@@ -290,5 +291,12 @@ struct fake_rule *fake_cfn_no_stack(struct fake_aws *f, const char *stack);
 struct fake_rule *fake_cfn_resources(struct fake_aws *f, const char *stack, const char *resources);
 /* GetDistribution answer body for id with status "InProgress"/"Deployed". */
 char *fake_cf_distribution_xml(const char *id, const char *status);
+/* GetDistribution of id (and only id): fake_cf_distribution_xml's body with
+ * ETag "E-<id>"; once. */
+struct fake_rule *fake_cf_distribution(struct fake_aws *f, const char *id, const char *status);
+/* A ListDistributions answer body: items as "Id|Status|LastModifiedTime|
+ * LambdaARN;…" (the ARN may be left out; DomainName is <id>.cloudfront.net);
+ * next_marker non-NULL: a truncated page that continues there. */
+char *fake_cf_list_xml(const char *items, const char *next_marker);
 
 #endif

@@ -1,5 +1,5 @@
 /* Canned answers for the fake: STS identity, CloudFormation stacks and
- * resources, a CloudFront distribution. */
+ * resources, CloudFront distributions. */
 #include "config.h"
 
 #include <curl/curl.h>
@@ -193,5 +193,66 @@ char *fake_cf_distribution_xml(const char *id, const char *status)
 	                "</LambdaFunctionARN><EventType>origin-request</EventType>"
 	                "</LambdaFunctionAssociation></Items></LambdaFunctionAssociations>"
 	                "</DefaultCacheBehavior></DistributionConfig></Distribution>");
+	return es_buf_steal(&b);
+}
+
+struct fake_rule *fake_cf_distribution(struct fake_aws *f, const char *id, const char *status)
+{
+	struct es_buf path = ES_BUF_INIT, etag = ES_BUF_INIT;
+	char *xml = fake_cf_distribution_xml(id, status);
+
+	es_buf_printf(&path, "/2020-05-31/distribution/%s", id);
+	es_buf_printf(&etag, "ETag: E-%s", id);
+	struct fake_rule *r = fake_expect(f, "GET", es_buf_str(&path), 200, es_buf_str(&etag), xml);
+	es_buf_free(&path);
+	es_buf_free(&etag);
+	free(xml);
+	return r;
+}
+
+char *fake_cf_list_xml(const char *items, const char *next_marker)
+{
+	struct es_buf b = ES_BUF_INIT;
+	const char *p = items;
+
+	es_buf_puts(&b, "<?xml version=\"1.0\"?>\n<DistributionList "
+	                "xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Items>");
+	while (p && *p) {
+		size_t n = strcspn(p, ";");
+		char *item = strndup(p, n), *save = NULL;
+		char *id = strtok_r(item, "|", &save);
+		char *status = strtok_r(NULL, "|", &save);
+		char *modified = strtok_r(NULL, "|", &save);
+		char *arn = strtok_r(NULL, "|", &save);
+		es_buf_puts(&b, "<DistributionSummary><Id>");
+		fk_xml_escape(&b, id ? id : "");
+		es_buf_puts(&b, "</Id><Status>");
+		fk_xml_escape(&b, status ? status : "");
+		es_buf_puts(&b, "</Status><LastModifiedTime>");
+		fk_xml_escape(&b, modified ? modified : "");
+		es_buf_puts(&b, "</LastModifiedTime><DomainName>");
+		fk_xml_escape(&b, id ? id : "");
+		es_buf_puts(&b, ".cloudfront.net</DomainName>");
+		if (arn)
+			es_buf_printf(&b,
+			              "<DefaultCacheBehavior><LambdaFunctionAssociations>"
+			              "<Quantity>1</Quantity><Items><LambdaFunctionAssociation>"
+			              "<LambdaFunctionARN>%s</LambdaFunctionARN>"
+			              "</LambdaFunctionAssociation></Items>"
+			              "</LambdaFunctionAssociations></DefaultCacheBehavior>",
+			              arn);
+		es_buf_puts(&b, "</DistributionSummary>");
+		free(item);
+		p += n;
+		if (*p == ';')
+			p++;
+	}
+	es_buf_puts(&b, "</Items>");
+	if (next_marker)
+		es_buf_printf(&b, "<IsTruncated>true</IsTruncated><NextMarker>%s</NextMarker>",
+		              next_marker);
+	else
+		es_buf_puts(&b, "<IsTruncated>false</IsTruncated>");
+	es_buf_puts(&b, "</DistributionList>");
 	return es_buf_steal(&b);
 }
