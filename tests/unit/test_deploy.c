@@ -43,6 +43,9 @@ struct env {
 	char question[256];
 	char *repo_dir;
 	struct es_repo *repo;
+	/* progress events: how many per step, and the last of each */
+	int n_export, n_upload;
+	uint64_t export_done, export_total, upload_done, upload_total;
 };
 
 static int setup(void **state)
@@ -220,6 +223,17 @@ static void on_event(const struct es_deploy_event *ev, void *ud)
 		snprintf(e->question, sizeof(e->question), "%s", ev->text);
 		break;
 	case ES_DEPLOY_CHANGES: e->changes_shown = ev->change_set->n_changes; break;
+	case ES_DEPLOY_PROGRESS:
+		if (strncmp(ev->text, "exporting ", 10) == 0) {
+			e->n_export++;
+			e->export_done = ev->done;
+			e->export_total = ev->total;
+		} else if (strncmp(ev->text, "uploading ", 10) == 0) {
+			e->n_upload++;
+			e->upload_done = ev->done;
+			e->upload_total = ev->total;
+		}
+		break;
 	case ES_DEPLOY_STACK_EVENT:
 		if (e->n_events < 64) {
 			e->nested[e->n_events] = ev->nested;
@@ -916,10 +930,20 @@ static void packages_a_commit_and_uploads_only_what_is_missing(void **state)
 	assert_non_null(strstr(body, "\"S3Bucket\":\"" BUCKET "\""));
 	assert_non_null(strstr(body, "app/artifacts/"));
 	assert_non_null(strstr(world_record_text(e->w, r->intent_seq), "\"artifacts\""));
+	/* Both steps said how far they were, ending at their whole size: the
+	 * files of the commit, and the bytes of the zip and the template. */
+	size_t tlen = 0;
+	assert_non_null(fake_s3_get(e->w->fake, BUCKET, r->template_key, &tlen));
+	assert_true(e->n_export > 0 && e->export_total > 0);
+	assert_int_equal(e->export_done, e->export_total);
+	assert_true(e->n_upload > 0);
+	assert_true(e->upload_total > tlen);
+	assert_int_equal(e->upload_done, e->upload_total);
 
 	/* The same commit again: everything is there already. */
 	size_t puts = fake_count_matching(e->w->fake, "PUT", "/artifacts/app/artifacts/*");
 	fresh(e);
+	e->n_upload = 0;
 	prepared(e);
 	runs_through(e);
 	r = run(e, &req);
@@ -927,6 +951,7 @@ static void packages_a_commit_and_uploads_only_what_is_missing(void **state)
 	assert_int_equal(r->n_uploaded, 0);
 	assert_int_equal(fake_count_matching(e->w->fake, "PUT", "/artifacts/app/artifacts/*"),
 	                 puts);
+	assert_int_equal(e->n_upload, 0); /* nothing to send, no bar */
 }
 
 static void commit_without_the_template_fails_before_anything(void **state)
