@@ -74,8 +74,7 @@ struct resolve_op {
 	size_t n, i;
 	size_t recorded;
 	char exec_status[40];
-	bool gone;     /* the change set does not exist */
-	bool executed; /* it was executed and CloudFormation is done with it */
+	bool gone; /* the change set does not exist */
 	es_resolve_done_fn done;
 	void *ud;
 };
@@ -188,16 +187,6 @@ static void on_lock(int rc, const struct es_http_response *resp, const struct es
 		skip(op);
 		return;
 	}
-	if (op->executed) {
-		/* Executed and ended: the stack's status says how. */
-		struct es_aws_call call;
-		if (es_cfn_describe_stacks_call(&call, a->stack) == ES_OK &&
-		    es_aws_send(op->aws, &call, on_stack, op) == ES_OK)
-			return;
-		es_aws_call_free(&call);
-		skip(op);
-		return;
-	}
 	if (op->gone)
 		record(op, "cancelled", "",
 		       "the %s never ran: its change set %s does not exist (its console "
@@ -210,9 +199,8 @@ static void on_lock(int rc, const struct es_http_response *resp, const struct es
 		       a->kind, a->change_set, op->exec_status);
 }
 
-/* Whether it was abandoned depends on its console, which holds the stage
- * lock while it lives: a live console asks its operator (not executed yet)
- * or writes the end itself (executed), so it is left alone. */
+/* Not executed: whether it was abandoned depends on its console, which
+ * holds the stage lock while it lives. */
 static void check_lock(struct resolve_op *op)
 {
 	struct es_aws_call call;
@@ -230,10 +218,11 @@ static void on_change_set(int rc, const struct es_http_response *resp, const str
                           void *ud)
 {
 	struct resolve_op *op = ud;
+	const struct es_open_action *a = &op->actions[op->i];
 	struct es_change_set cs;
+	struct es_aws_call call;
 
 	op->gone = false;
-	op->executed = false;
 	op->exec_status[0] = '\0';
 	if (rc) {
 		/* Gone: it was never created, or deleted unexecuted. */
@@ -257,8 +246,13 @@ static void on_change_set(int rc, const struct es_http_response *resp, const str
 	es_change_set_free(&cs);
 	if (strcmp(op->exec_status, "EXECUTE_COMPLETE") == 0 ||
 	    strcmp(op->exec_status, "EXECUTE_FAILED") == 0) {
-		op->executed = true;
-		check_lock(op);
+		/* Executed and ended: the stack's status says how, whoever
+		 * follows it (a live console writes the same record id). */
+		if (es_cfn_describe_stacks_call(&call, a->stack) == ES_OK &&
+		    es_aws_send(op->aws, &call, on_stack, op) == ES_OK)
+			return;
+		es_aws_call_free(&call);
+		skip(op);
 		return;
 	}
 	if (strcmp(op->exec_status, "EXECUTE_IN_PROGRESS") == 0 || !op->exec_status[0]) {

@@ -1,7 +1,7 @@
 /* Recording how an abandoned action ended (core/resolve.c) against the fake
  * AWS: executed and settled → the stack's status, once however many
- * consoles look; still executing → nothing yet; never executed → cancelled.
- * Either way only when no live console holds the stage lock for it. */
+ * consoles look; still executing → nothing yet; never executed → cancelled,
+ * but only when no live console holds the stage lock for it. */
 #include "config.h"
 
 #include <jansson.h>
@@ -184,31 +184,6 @@ static void never_executed_waits_for_a_live_console(void **state)
 	assert_true(fake_run_until(e->fake, &done, 10000));
 }
 
-static void ended_but_its_console_holds_the_lock(void **state)
-{
-	struct env *e = *state;
-	struct es_lock *lk = NULL;
-
-	change_set_is(e, "EXECUTE_COMPLETE");
-	fake_rule_times(fake_cfn_stack(e->fake, STACK, "UPDATE_COMPLETE", NULL, NULL),
-	                FAKE_FOREVER);
-	/* Its console is alive and about to write the end itself, with its
-	 * own words: another console does not write it for it. */
-	assert_int_equal(es_lock_take(e->aws, &e->conf, "staging", "deploy", WHO, "act1", NULL,
-	                              NULL, NULL, &lk, NULL),
-	                 ES_OK);
-	assert_int_equal(resolve(e), 0);
-	assert_string_equal(outcome(e), "");
-	/* The console died before writing it: once the lease runs out, the
-	 * end is recorded from CloudFormation. */
-	fake_set_clock_offset(e->fake, ES_LOCK_TTL_S + 30);
-	assert_int_equal(resolve(e), 1);
-	assert_string_equal(outcome(e), "success");
-	bool done = false;
-	es_lock_release(lk, released, &done);
-	assert_true(fake_run_until(e->fake, &done, 10000));
-}
-
 static void missing_change_set_is_cancelled(void **state)
 {
 	struct env *e = *state;
@@ -228,8 +203,6 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(failed_execution_is_failed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(still_running_is_left_alone, setup, teardown),
 	        cmocka_unit_test_setup_teardown(never_executed_waits_for_a_live_console, setup,
-	                                        teardown),
-	        cmocka_unit_test_setup_teardown(ended_but_its_console_holds_the_lock, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(missing_change_set_is_cancelled, setup, teardown),
 	};
