@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct es_lock {
 	char stage[64];
 	char body[1200];
 	char owner[33];
+	char action_id[40];
+	bool registered; /* in the list of locks this process holds */
 	char etag[80];
 	uint64_t timer;
 	bool renewing; /* a renewal is in flight */
@@ -176,10 +179,58 @@ static void make_body(struct es_lock *lk, const char *kind, const char *who, con
 	json_decref(o);
 }
 
+/* The actions whose locks this process holds, whatever thread took them:
+ * the resolver never records the end of an action its own process is
+ * still following. */
+#define HELD_MAX 32
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static char held_here[HELD_MAX][40];
+
+static void held_register(struct es_lock *lk)
+{
+	if (!lk->action_id[0])
+		return;
+	pthread_mutex_lock(&held_mu);
+	for (size_t i = 0; i < HELD_MAX && !lk->registered; i++)
+		if (!held_here[i][0]) {
+			snprintf(held_here[i], sizeof(held_here[i]), "%s", lk->action_id);
+			lk->registered = true;
+		}
+	pthread_mutex_unlock(&held_mu);
+}
+
+static void held_unregister(struct es_lock *lk)
+{
+	if (!lk->registered)
+		return;
+	pthread_mutex_lock(&held_mu);
+	for (size_t i = 0; i < HELD_MAX; i++)
+		if (strcmp(held_here[i], lk->action_id) == 0) {
+			held_here[i][0] = '\0';
+			break;
+		}
+	pthread_mutex_unlock(&held_mu);
+	lk->registered = false;
+}
+
+bool es_lock_held_here(const char *action_id)
+{
+	bool found = false;
+
+	if (!action_id || !*action_id)
+		return false;
+	pthread_mutex_lock(&held_mu);
+	for (size_t i = 0; i < HELD_MAX && !found; i++)
+		found = strcmp(held_here[i], action_id) == 0;
+	pthread_mutex_unlock(&held_mu);
+	return found;
+}
+
 static void lock_free(struct es_lock *lk)
 {
 	if (!lk)
 		return;
+	held_unregister(lk);
 	if (lk->timer)
 		es_loop_timer_cancel(lk->loop, lk->timer);
 	free(lk->bucket);
@@ -225,6 +276,7 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
 	es_lock_key(conf, stage, lk->key, sizeof(lk->key));
 	/* Idempotency key: the owner token inside the object. */
 	es_ledger_new_id(lk->owner);
+	snprintf(lk->action_id, sizeof(lk->action_id), "%s", action_id ? action_id : "");
 	make_body(lk, kind, who, action_id);
 	for (int attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
 		struct es_lock_info held;
@@ -280,6 +332,7 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
 		lock_free(lk);
 		return rc;
 	}
+	held_register(lk);
 	schedule_renew(lk, RENEW_MS);
 	*out = lk;
 	return ES_OK;

@@ -89,6 +89,10 @@ int es_lock_read(struct es_aws_client *aws, const struct es_config *conf, const 
 int es_lock_break(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
                   struct es_lock_info *was);
 
+/* Whether this process holds the lock taken for action_id (its action is
+ * still followed here, whatever the lock object says). */
+bool es_lock_held_here(const char *action_id);
+
 /* The lock as JSON (new reference) for status --json. */
 struct json_t *es_lock_info_json(const struct es_lock_info *info);
 

@@ -167,21 +167,48 @@ static void released(int rc, void *ud)
 static void never_executed_waits_for_a_live_console(void **state)
 {
 	struct env *e = *state;
-	struct es_lock *lk = NULL;
+	const char *lock = "{\"kind\":\"deploy\",\"stage\":\"staging\",\"who\":\"" WHO "\","
+	                   "\"owner\":\"another-console\",\"action_id\":\"act1\","
+	                   "\"when\":\"2026-01-01T00:00:00Z\",\"ttl_s\":180}";
 
 	change_set_is(e, "AVAILABLE");
-	/* Its console holds the lock: it may be asking its operator. */
-	assert_int_equal(es_lock_take(e->aws, &e->conf, "staging", "deploy", WHO, "act1", NULL,
-	                              NULL, NULL, &lk, NULL),
-	                 ES_OK);
+	/* Its console (another process) holds the lock: it may be asking its
+	 * operator. */
+	fake_s3_put(e->fake, BUCKET, "app/locks/staging.json", lock, strlen(lock));
 	assert_int_equal(resolve(e), 0);
 	/* Its lease ran out by S3's clock: it is gone; nothing ever ran. */
 	fake_set_clock_offset(e->fake, ES_LOCK_TTL_S + 30);
 	assert_int_equal(resolve(e), 1);
 	assert_string_equal(outcome(e), "cancelled");
+}
+
+static void an_action_this_process_follows_is_left_to_it(void **state)
+{
+	struct env *e = *state;
+	struct es_lock *lk = NULL;
+
+	change_set_is(e, "EXECUTE_COMPLETE");
+	fake_rule_times(fake_cfn_stack(e->fake, STACK, "UPDATE_COMPLETE", NULL, NULL),
+	                FAKE_FOREVER);
+	/* This process holds the lock for act1 (a dashboard following its own
+	 * deploy, about to write the end with its own words): its resolver
+	 * leaves it alone, even once S3 calls the lease run out. */
+	assert_int_equal(es_lock_take(e->aws, &e->conf, "staging", "deploy", WHO, "act1", NULL,
+	                              NULL, NULL, &lk, NULL),
+	                 ES_OK);
+	assert_true(es_lock_held_here("act1"));
+	assert_int_equal(resolve(e), 0);
+	fake_set_clock_offset(e->fake, ES_LOCK_TTL_S + 30);
+	assert_int_equal(resolve(e), 0);
+	assert_string_equal(outcome(e), "");
 	bool done = false;
 	es_lock_release(lk, released, &done);
 	assert_true(fake_run_until(e->fake, &done, 10000));
+	assert_false(es_lock_held_here("act1"));
+	/* Another process sees a held lock, not this registry: a killed
+	 * console's executed deploy is recorded as soon as it settles. */
+	assert_int_equal(resolve(e), 1);
+	assert_string_equal(outcome(e), "success");
 }
 
 static void missing_change_set_is_cancelled(void **state)
@@ -203,6 +230,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(failed_execution_is_failed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(still_running_is_left_alone, setup, teardown),
 	        cmocka_unit_test_setup_teardown(never_executed_waits_for_a_live_console, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(an_action_this_process_follows_is_left_to_it, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(missing_change_set_is_cancelled, setup, teardown),
 	};
