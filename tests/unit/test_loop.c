@@ -1,11 +1,18 @@
 /* The event loop: timers in order, descriptors alongside, idle slices only
- * when nothing else is ready, and a stop that stops. */
+ * when nothing else is ready, a stop that stops, posts from other threads
+ * that wake it, and synchronous waits on the screen's loop counted (and
+ * fatal under ES_ASSERT_NO_UI_BLOCK). */
 #include "config.h"
 
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -148,6 +155,152 @@ static void quiet_turn_leaves_descriptors_alone(void **state)
 	es_loop_free(l);
 }
 
+/* ------------------------------------------------------------ posts */
+
+struct poster {
+	struct es_loop *loop;
+	int ran;
+	pthread_t from; /* the thread the posted function ran on */
+};
+
+static void posted(struct es_loop *l, void *ud)
+{
+	struct poster *p = ud;
+	p->ran++;
+	p->from = pthread_self();
+	es_loop_stop(l);
+}
+
+static void *post_later(void *ud)
+{
+	struct poster *p = ud;
+	usleep(50 * 1000);
+	es_loop_post(p->loop, posted, p);
+	return NULL;
+}
+
+/* Another thread's post wakes a loop waiting with no timer at all, and
+ * runs on the loop's thread. */
+static void post_from_a_thread_wakes_the_loop(void **state)
+{
+	struct poster p = {.loop = es_loop_new()};
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(p.loop);
+	int64_t t0 = es_loop_now_ms();
+	assert_int_equal(pthread_create(&t, NULL, post_later, &p), 0);
+	assert_int_equal(es_loop_run(p.loop), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(p.ran, 1);
+	assert_true(pthread_equal(p.from, pthread_self()));
+	assert_true(es_loop_now_ms() - t0 < 900);
+	assert_true(es_loop_is_idle(p.loop));
+	es_loop_free(p.loop);
+}
+
+static void count_post(struct es_loop *l, void *ud)
+{
+	(void)l;
+	(*(int *)ud)++;
+}
+
+/* Posts run in quiet turns too (a synchronous wait needs them), in order;
+ * a withdrawn one never runs; the loop is not idle while one waits. */
+static void posts_run_in_quiet_turns_and_can_be_withdrawn(void **state)
+{
+	struct es_loop *l = es_loop_new();
+	int a = 0, b = 0;
+
+	(void)state;
+	assert_int_equal(es_loop_post(l, count_post, &a), 0);
+	assert_int_equal(es_loop_post(l, count_post, &b), 0);
+	assert_int_equal(es_loop_post(l, count_post, &a), 0);
+	assert_false(es_loop_is_idle(l));
+	assert_true(es_loop_post_cancel(l, count_post, &b));
+	assert_false(es_loop_post_cancel(l, count_post, &b));
+	int64_t t0 = es_loop_now_ms();
+	assert_int_equal(es_loop_turn_quiet(l, 5000), 0);
+	assert_true(es_loop_now_ms() - t0 < 1000); /* pending posts do not wait */
+	assert_int_equal(a, 2);
+	assert_int_equal(b, 0);
+	assert_true(es_loop_is_idle(l));
+	/* Dropped uncalled when the loop goes. */
+	assert_int_equal(es_loop_post(l, count_post, &b), 0);
+	es_loop_free(l);
+	assert_int_equal(b, 0);
+}
+
+/* ------------------------------------------------------------ the screen's loop */
+
+static void ui_blocks_are_counted(void **state)
+{
+	struct es_loop *l = es_loop_new();
+
+	(void)state;
+	unsetenv("ES_ASSERT_NO_UI_BLOCK");
+	assert_int_equal(es_loop_turn_quiet(l, 0), 0);
+	assert_int_equal(es_loop_ui_blocks(l), 0); /* not the screen's */
+	es_loop_set_ui(l, true);
+	assert_int_equal(es_loop_turn(l, 0), 0);
+	assert_int_equal(es_loop_ui_blocks(l), 0); /* an ordinary turn is no block */
+	assert_int_equal(es_loop_turn_quiet(l, 0), 0);
+	assert_int_equal(es_loop_turn_quiet(l, 0), 0);
+	assert_int_equal(es_loop_ui_blocks(l), 2);
+	es_loop_free(l);
+}
+
+/* Run a quiet turn in a child on a loop marked as the screen's, with
+ * ES_ASSERT_NO_UI_BLOCK set to value (NULL: unset); the child's wait status. */
+static int quiet_turn_in_child(const char *value, bool ui)
+{
+	int fds[2], status = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* keep the expected message off the test's output */
+		dup2(fds[1], STDERR_FILENO);
+		if (value)
+			setenv("ES_ASSERT_NO_UI_BLOCK", value, 1);
+		else
+			unsetenv("ES_ASSERT_NO_UI_BLOCK");
+		struct es_loop *l = es_loop_new();
+		es_loop_set_ui(l, ui);
+		es_loop_turn(l, 0);
+		es_loop_turn_quiet(l, 0);
+		_exit(es_loop_ui_blocks(l) == (ui ? 1 : 0) ? 0 : 3);
+	}
+	close(fds[1]);
+	char buf[4096];
+	ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		assert_non_null(strstr(buf, "synchronous wait on the screen's loop"));
+	return status;
+}
+
+static void ui_block_aborts_when_asserted(void **state)
+{
+	int st;
+
+	(void)state;
+	st = quiet_turn_in_child("1", true);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	/* Off: counted, not fatal. */
+	st = quiet_turn_in_child(NULL, true);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = quiet_turn_in_child("0", true);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Only the screen's loop: a job's loop may wait. */
+	st = quiet_turn_in_child("1", false);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +308,10 @@ int main(void)
 	        cmocka_unit_test(fd_wakes_the_loop),
 	        cmocka_unit_test(idle_slices_run_until_done),
 	        cmocka_unit_test(quiet_turn_leaves_descriptors_alone),
+	        cmocka_unit_test(post_from_a_thread_wakes_the_loop),
+	        cmocka_unit_test(posts_run_in_quiet_turns_and_can_be_withdrawn),
+	        cmocka_unit_test(ui_blocks_are_counted),
+	        cmocka_unit_test(ui_block_aborts_when_asserted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
