@@ -4,14 +4,11 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "error.h"
 #include "loop.h"
@@ -64,8 +61,9 @@ struct es_loop {
 	struct post *posts, *posts_tail; /* under post_mu */
 	bool stopped;
 	bool ui;                 /* it draws the screen: nothing may block it */
-	bool ui_assert;          /* ES_ASSERT_NO_UI_BLOCK: a block on it aborts */
 	unsigned long ui_blocks; /* synchronous waits made on it */
+	es_timer_fn on_block;    /* told of each, before it waits */
+	void *on_block_ud;
 };
 
 static int grow(void **arr, size_t *cap, size_t need, size_t size)
@@ -410,40 +408,27 @@ int es_loop_turn(struct es_loop *loop, long max_wait_ms)
 	return turn(loop, max_wait_ms, false);
 }
 
-/* A synchronous wait on the screen's loop with ES_ASSERT_NO_UI_BLOCK set:
- * say where it came from and stop, so a test cannot miss it. */
-static void ui_block_fatal(void)
-{
-	static const char msg[] = "edgeship: a synchronous wait on the screen's loop "
-	                          "(ES_ASSERT_NO_UI_BLOCK is set); called from:\n";
-	void *frames[32];
-	int n = backtrace(frames, 32);
-
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-		/* abort() below says enough */
-	}
-	backtrace_symbols_fd(frames, n, STDERR_FILENO);
-	abort();
-}
-
 int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms)
 {
 	/* A synchronous call waiting on the loop that draws the screen freezes
 	 * it: counted, so the tests can hold the dashboard to none. */
 	if (loop->ui) {
 		loop->ui_blocks++;
-		if (loop->ui_assert)
-			ui_block_fatal();
+		if (loop->on_block)
+			loop->on_block(loop, loop->on_block_ud);
 	}
 	return turn(loop, max_wait_ms, true);
 }
 
 void es_loop_set_ui(struct es_loop *loop, bool ui)
 {
-	const char *a = getenv("ES_ASSERT_NO_UI_BLOCK");
-
 	loop->ui = ui;
-	loop->ui_assert = ui && a && *a && strcmp(a, "0") != 0;
+}
+
+void es_loop_on_ui_block(struct es_loop *loop, es_timer_fn fn, void *ud)
+{
+	loop->on_block = fn;
+	loop->on_block_ud = ud;
 }
 
 unsigned long es_loop_ui_blocks(const struct es_loop *loop)

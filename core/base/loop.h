@@ -52,12 +52,12 @@ int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms);
 
 /* Mark the loop that draws the screen: every es_loop_turn_quiet() on it
  * (what a synchronous call waits with, freezing the screen meanwhile) is
- * counted, so tests can hold the dashboard to none. With the environment
- * variable ES_ASSERT_NO_UI_BLOCK set (not "0") when the loop is marked,
- * such a wait prints where it came from and aborts: the dashboard's
- * end-to-end tests run that way. */
+ * counted, so tests can hold the dashboard to none. */
 void es_loop_set_ui(struct es_loop *loop, bool ui);
 unsigned long es_loop_ui_blocks(const struct es_loop *loop);
+/* Call fn(loop, ud) on each such wait, counted, before it waits (NULL:
+ * none): the dashboard makes it fatal under ES_ASSERT_NO_UI_BLOCK. */
+void es_loop_on_ui_block(struct es_loop *loop, es_timer_fn fn, void *ud);
 
 /* Turn until es_loop_stop() is called. */
 int es_loop_run(struct es_loop *loop);

@@ -97,6 +97,10 @@ void es_dash_push(struct es_dash *d, struct es_dialog *dlg);
 void es_dash_ignore_key(struct es_dash *d, struct es_dialog *dlg, int key);
 /* Show the last core error in a message dialog and the activity strip. */
 void es_dash_fail(struct es_dash *d, const char *what);
+/* Mark loop as the screen's (its synchronous waits are counted) and, with
+ * ES_ASSERT_NO_UI_BLOCK set (not "0"), make such a wait abort with its call
+ * stack: the dashboard's end-to-end tests run that way. */
+void es_dash_guard_loop(struct es_loop *loop);
 /* Restart history loading from HEAD (after a revert). */
 void es_dash_reload_history(struct es_dash *d);
 

@@ -616,7 +616,7 @@ static int open_sources(struct es_dash *d)
 		fprintf(stderr, "edgeship: cannot create the event loop\n");
 		return ES_ERR;
 	}
-	es_loop_set_ui(d->loop, true);
+	es_dash_guard_loop(d->loop);
 	struct es_aws_options o = {.profile = d->cli->profile,
 	                           .region = d->cli->region ? d->cli->region
 	                                     : d->conf      ? d->conf->region
