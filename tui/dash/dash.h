@@ -6,12 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "action.h"
 #include "aws/aws.h"
 #include "cli/cli.h"
 #include "conf.h"
 #include "deploy.h"
 #include "dialog.h"
-#include "job.h"
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
@@ -62,7 +62,7 @@ struct es_dash {
 	struct es_invalidation inv;
 	bool inv_active;
 	uint64_t inv_timer;
-	struct es_job *jobs[8]; /* validations and invalidations running */
+	struct es_action *jobs[8]; /* validations, invalidations, reverts running */
 	size_t n_jobs;
 	/* The panes read the model through ui.source. Until it exists (and
 	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
