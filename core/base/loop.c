@@ -57,6 +57,7 @@ struct es_loop {
 	size_t idle_next; /* round-robin position */
 	struct transfer *xfers;
 	size_t n_xfers, cap_xfers;
+	unsigned holds; /* es_loop_hold() not yet released */
 	pthread_mutex_t post_mu;
 	struct post *posts, *posts_tail; /* under post_mu */
 	bool stopped;
@@ -279,6 +280,17 @@ static bool run_posts(struct es_loop *loop)
 	return ran;
 }
 
+void es_loop_hold(struct es_loop *loop)
+{
+	loop->holds++;
+}
+
+void es_loop_release(struct es_loop *loop)
+{
+	if (loop->holds)
+		loop->holds--;
+}
+
 int es_loop_idle(struct es_loop *loop, es_idle_fn fn, void *ud)
 {
 	if (grow((void **)&loop->idles, &loop->cap_idles, loop->n_idles + 1, sizeof(*loop->idles)))
@@ -334,7 +346,7 @@ bool es_loop_is_idle(const struct es_loop *loop)
 {
 	int64_t now = es_loop_now_ms();
 
-	if (loop->n_xfers || loop->n_idles || posts_pending(loop))
+	if (loop->n_xfers || loop->n_idles || loop->holds || posts_pending(loop))
 		return false;
 	for (size_t i = 0; i < loop->n_timers; i++)
 		if (loop->timers[i].due <= now)

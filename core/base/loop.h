@@ -36,6 +36,11 @@ int es_loop_post(struct es_loop *loop, es_timer_fn fn, void *ud);
  * there was one, which then never runs. */
 bool es_loop_post_cancel(struct es_loop *loop, es_timer_fn fn, void *ud);
 
+/* Work going on elsewhere (a thread) that will post back: while any is
+ * held, the loop is not idle. Both on the loop's thread. */
+void es_loop_hold(struct es_loop *loop);
+void es_loop_release(struct es_loop *loop);
+
 /* Call fn on turns when nothing else is ready, until it returns false. */
 int es_loop_idle(struct es_loop *loop, es_idle_fn fn, void *ud);
 void es_loop_idle_cancel(struct es_loop *loop, es_idle_fn fn, void *ud);
@@ -64,9 +69,9 @@ int es_loop_run(struct es_loop *loop);
 void es_loop_stop(struct es_loop *loop);
 bool es_loop_stopped(const struct es_loop *loop);
 
-/* True when no transfer, post, timer due within the next turn or idle
- * slice is pending: used by script mode to feed the next key only when
- * idle. */
+/* True when no transfer, post, hold, timer due within the next turn or
+ * idle slice is pending: used by script mode to feed the next key only
+ * when idle. */
 bool es_loop_is_idle(const struct es_loop *loop);
 /* Number of transfers in flight. */
 int es_loop_transfers(const struct es_loop *loop);

@@ -228,6 +228,28 @@ static void posts_run_in_quiet_turns_and_can_be_withdrawn(void **state)
 	assert_int_equal(b, 0);
 }
 
+/* Work held elsewhere keeps the loop from looking idle (script mode
+ * would otherwise feed the next key while credentials are resolved). */
+static void a_hold_is_not_idle(void **state)
+{
+	struct es_loop *l = es_loop_new();
+
+	(void)state;
+	assert_true(es_loop_is_idle(l));
+	es_loop_hold(l);
+	es_loop_hold(l);
+	assert_false(es_loop_is_idle(l));
+	es_loop_release(l);
+	assert_false(es_loop_is_idle(l));
+	es_loop_release(l);
+	assert_true(es_loop_is_idle(l));
+	es_loop_release(l); /* one too many does not wrap */
+	assert_true(es_loop_is_idle(l));
+	es_loop_hold(l);
+	assert_false(es_loop_is_idle(l));
+	es_loop_free(l);
+}
+
 /* ------------------------------------------------------------ the screen's loop */
 
 static void on_block(struct es_loop *l, void *ud)
@@ -278,6 +300,7 @@ int main(void)
 	        cmocka_unit_test(quiet_turn_leaves_descriptors_alone),
 	        cmocka_unit_test(post_from_a_thread_wakes_the_loop),
 	        cmocka_unit_test(posts_run_in_quiet_turns_and_can_be_withdrawn),
+	        cmocka_unit_test(a_hold_is_not_idle),
 	        cmocka_unit_test(ui_blocks_are_counted_and_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
