@@ -318,7 +318,6 @@ static void refreshed(const struct es_credentials *creds, const struct es_error 
 		else
 			c->creds_error = *err;
 	}
-	tell_creds_waiters(c);
 	/* Everyone in line goes on with this answer, even one that expires
 	 * soon: one refresh per wait, never a loop of them. */
 	while (p) {
@@ -328,6 +327,7 @@ static void refreshed(const struct es_credentials *creds, const struct es_error 
 		attempt(p);
 		p = next;
 	}
+	tell_creds_waiters(c);
 }
 
 /* Start resolving the chain unless it already runs. */
@@ -686,9 +686,11 @@ static void attempt(struct pending *p)
 	const struct es_endpoint *ep;
 	struct es_aws_wire w;
 
-	/* No credentials yet, or about to expire: wait in line for the chain
-	 * (started now unless it runs) while the loop goes on turning. */
-	if (c->refresh || (!p->creds_waited && !creds_fresh(c))) {
+	/* No credentials yet, about to expire, or being renewed: wait in line
+	 * for the chain (started now unless it runs) while the loop goes on
+	 * turning. Once is enough: after its wait a request goes on with the
+	 * answer, even should another refresh have started meanwhile. */
+	if (!p->creds_waited && (c->refresh || !creds_fresh(c))) {
 		if (refresh_credentials(c) != ES_OK) {
 			fail_now(p);
 			return;
