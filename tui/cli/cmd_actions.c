@@ -109,16 +109,14 @@ static bool failed(struct waiter *w, const struct es_action_outcome *o)
 	return true;
 }
 
-/* Wait for the action start returned (rc) to end; frees c. The exit code. */
+/* Wait for the action whose start returned rc to end; frees c. The exit
+ * code. */
 static int wait_for(struct waiter *w, struct ctx *c, int rc)
 {
-	if (!rc)
-		rc = es_action_wait(c->loop, &w->done);
-	if (rc && !w->done) {
-		/* The job still reads c's configuration: leave it be, the
-		 * process ends here. */
+	if (!rc && (rc = es_action_wait(c->loop, &w->done)) != ES_OK)
+		/* The loop broke while the job runs, reading c's configuration:
+		 * leave c be, the process ends here. */
 		return es_cli_fail(w->cli, w->command, rc);
-	}
 	ctx_free(c);
 	return rc ? es_cli_fail(w->cli, w->command, rc) : w->exit_code;
 }
@@ -239,7 +237,9 @@ int es_cmd_invalidate(struct es_cli *cli)
 	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
 	rc = es_action_invalidate(c.aws, c.conf, stage, (const char *const *)cli->args,
 	                          (size_t)cli->n_args, invalidate_done, &w, NULL);
-	if (rc || (rc = es_action_wait(c.loop, &w.done)) || w.exit_code != ES_EXIT_OK) {
+	if (!rc && (rc = es_action_wait(c.loop, &w.done)) != ES_OK)
+		return es_cli_fail(cli, "invalidate", rc); /* the job reads c.conf: keep it */
+	if (rc || w.exit_code != ES_EXIT_OK) {
 		ctx_free(&c);
 		return rc ? es_cli_fail(cli, "invalidate", rc) : w.exit_code;
 	}
@@ -249,6 +249,7 @@ int es_cmd_invalidate(struct es_cli *cli)
 		while (es_time_now() < until)
 			es_loop_turn(c.loop, 200);
 		w.done = false;
+		/* A poll reads only its own copy of inv: c may go at any time. */
 		rc = es_action_poll_invalidation(c.aws, &w.inv, poll_done, &w, NULL);
 		if (rc || (rc = es_action_wait(c.loop, &w.done))) {
 			ctx_free(&c);
