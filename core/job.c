@@ -43,6 +43,7 @@ struct es_job {
 	void *ud;
 	char *profile, *region;
 	bool lazy;
+	bool needs_aws;                /* started like a client: open one */
 	struct es_caller_identity who; /* the owner's, when known: no second STS ask */
 	struct es_loop *loop;
 	struct es_aws_client *aws;
@@ -105,7 +106,7 @@ static void *run(void *p)
 	bool orphan;
 
 	job->loop = run_inline ? job->owner : es_loop_new();
-	if (!job->loop || es_aws_open(job->loop, &o, &job->aws) != ES_OK) {
+	if (!job->loop || (job->needs_aws && es_aws_open(job->loop, &o, &job->aws) != ES_OK)) {
 		job->rc = es_fail_prefix("starting a background job");
 	} else {
 		if (job->who.arn)
@@ -197,6 +198,7 @@ int es_job_start(struct es_loop *owner, const struct es_aws_client *like, es_job
 		job->profile = st->profile ? strdup(st->profile) : NULL;
 		job->region = es_aws_region(like) ? strdup(es_aws_region(like)) : NULL;
 		job->lazy = true;
+		job->needs_aws = true;
 		if (who && who->arn) {
 			job->who.arn = strdup(who->arn);
 			job->who.account = who->account ? strdup(who->account) : NULL;

@@ -27,8 +27,9 @@ typedef void (*es_job_done_fn)(int rc, const struct es_error *err, void *ud);
 
 /* Start fn(job, arg) on a new thread whose AWS client is opened like
  * `like` (its profile and region; who it is, when known, without asking STS
- * again). The job frees itself after done ran, and arg with arg_free (may be
- * NULL) then, or when an orphaned job ends. */
+ * again); like NULL: the job needs no AWS and has no client. The job frees
+ * itself after done ran, and arg with arg_free (may be NULL) then, or when
+ * an orphaned job ends. */
 int es_job_start(struct es_loop *owner, const struct es_aws_client *like, es_job_fn fn, void *arg,
                  void (*arg_free)(void *), es_job_progress_fn progress, es_job_done_fn done,
                  void *ud, struct es_job **out);
@@ -41,8 +42,8 @@ void es_job_orphan(struct es_job *job);
 
 /* ---- for the job function, on its thread */
 
-/* The job's own client and loop (NULL client when it could not be opened:
- * the job function then fails). */
+/* The job's own client and loop (NULL client for a job started without
+ * one). */
 struct es_aws_client *es_job_aws(struct es_job *job);
 struct es_loop *es_job_loop(struct es_job *job);
 /* A progress line for the owner (printf format). */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "aws.h"
+#include "cred_refresh.h"
 #include "sigv4.h"
 
 #define MAX_ENDPOINTS 8
@@ -24,6 +25,15 @@ struct attachment {
 	es_aws_detach_fn free_fn;
 };
 
+struct pending;
+
+/* Someone waiting for es_aws_credentials_async(). */
+struct creds_waiter {
+	es_aws_credentials_fn fn;
+	void *ud;
+	struct creds_waiter *next;
+};
+
 struct es_aws_client {
 	struct es_loop *loop;
 	struct es_aws_settings settings;
@@ -31,6 +41,10 @@ struct es_aws_client {
 	struct es_credentials creds;
 	bool creds_ready;
 	struct es_error creds_error;
+	struct es_cred_refresh *refresh;         /* the chain running, or NULL */
+	struct pending *waiting, **waiting_tail; /* requests in line for it */
+	struct creds_waiter *creds_waiters;      /* es_aws_credentials_async() */
+	uint64_t creds_timer;                    /* hands them ready credentials */
 	struct cached_endpoint endpoints[MAX_ENDPOINTS];
 	size_t n_endpoints;
 	struct es_retry_quota quota;
@@ -39,7 +53,7 @@ struct es_aws_client {
 	unsigned long long rng;
 	es_aws_trace_fn trace;
 	void *trace_ud;
-	es_assume_role_fn assume_role;
+	const struct es_assume_role_ops *assume_role;
 	struct attachment attached[ES_AWS_MAX_ATTACHMENTS];
 };
 
@@ -50,7 +64,9 @@ struct pending {
 	void *ud;
 	int attempt;
 	int quota_taken;
-	bool refreshed; /* credentials were resolved again after ExpiredToken */
+	bool refreshed;    /* credentials were resolved again after ExpiredToken */
+	bool creds_waited; /* it waited for a refresh: go on with its answer */
+	struct pending *next_waiting;
 	int64_t started_ms;
 };
 
@@ -256,26 +272,71 @@ done:
 
 /* ------------------------------------------------------------ client */
 
-static int resolve_credentials(struct es_aws_client *c)
-{
-	struct es_cred_options o = {
-	        .profile = c->settings.profile,
-	        .config = c->settings.config,
-	        .assume_role = c->assume_role,
-	        .assume_ctx = c,
-	        .region = es_aws_region(c),
-	};
+static void attempt(struct pending *p);
+static void fail_now(struct pending *p);
+static void pending_free(struct pending *p);
 
+static bool creds_fresh(const struct es_aws_client *c)
+{
+	time_t now = time(NULL) + c->clock_offset;
+
+	/* Temporary credentials are renewed a little before they expire. */
+	return c->creds_ready && !es_credentials_expiring(&c->creds, now, 300);
+}
+
+/* Hand what the refresh (or the client) holds to whoever waits for it. */
+static void tell_creds_waiters(struct es_aws_client *c)
+{
+	struct creds_waiter *w = c->creds_waiters;
+
+	c->creds_waiters = NULL;
+	while (w) {
+		struct creds_waiter *next = w->next;
+		w->fn(c->creds_ready ? &c->creds : NULL, c->creds_ready ? NULL : &c->creds_error,
+		      w->ud);
+		free(w);
+		w = next;
+	}
+}
+
+static void refreshed(const struct es_credentials *creds, const struct es_error *err, void *ud)
+{
+	struct es_aws_client *c = ud;
+	struct pending *p = c->waiting;
+
+	c->refresh = NULL;
+	c->waiting = NULL;
+	c->waiting_tail = &c->waiting;
 	es_credentials_free(&c->creds);
-	memset(&c->creds, 0, sizeof(c->creds));
-	if (es_credentials_resolve(&o, &c->creds) == ES_OK) {
+	if (creds && es_credentials_copy(&c->creds, creds) == ES_OK) {
 		c->creds_ready = true;
 		memset(&c->creds_error, 0, sizeof(c->creds_error));
-		return ES_OK;
+	} else {
+		c->creds_ready = false;
+		if (creds)
+			es_error_save(&c->creds_error);
+		else
+			c->creds_error = *err;
 	}
-	c->creds_ready = false;
-	es_error_save(&c->creds_error);
-	return c->creds_error.status ? c->creds_error.status : ES_ECREDS;
+	/* Everyone in line goes on with this answer, even one that expires
+	 * soon: one refresh per wait, never a loop of them. */
+	while (p) {
+		struct pending *next = p->next_waiting;
+		p->next_waiting = NULL;
+		p->creds_waited = true;
+		attempt(p);
+		p = next;
+	}
+	tell_creds_waiters(c);
+}
+
+/* Start resolving the chain unless it already runs. */
+static int refresh_credentials(struct es_aws_client *c)
+{
+	if (c->refresh)
+		return ES_OK;
+	return es_cred_refresh_start(c->loop, c, c->settings.profile, es_aws_region(c),
+	                             c->assume_role, refreshed, c, &c->refresh);
 }
 
 int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
@@ -288,6 +349,7 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 	if (!c)
 		return es_fail(ES_ENOMEM, "out of memory");
 	c->loop = loop;
+	c->waiting_tail = &c->waiting;
 	c->assume_role = o ? o->assume_role : NULL;
 	c->quota = (struct es_retry_quota)ES_RETRY_QUOTA_INIT;
 	rc = es_settings_load(o ? o->profile : NULL, o ? o->region : NULL, &c->settings);
@@ -313,7 +375,7 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 	c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
 	         (unsigned long long)(uintptr_t)c;
 	if (!o || !o->lazy_credentials)
-		resolve_credentials(c);
+		es_aws_credentials(c); /* a failure is kept for the requests */
 	else
 		es_fail(ES_ECREDS, "credentials not resolved yet");
 	*out = c;
@@ -324,6 +386,20 @@ void es_aws_client_free(struct es_aws_client *c)
 {
 	if (!c)
 		return;
+	/* Requests in line are dropped uncalled, like those in flight. */
+	es_cred_refresh_abandon(c->refresh);
+	while (c->waiting) {
+		struct pending *next = c->waiting->next_waiting;
+		pending_free(c->waiting);
+		c->waiting = next;
+	}
+	if (c->creds_timer)
+		es_loop_timer_cancel(c->loop, c->creds_timer);
+	while (c->creds_waiters) {
+		struct creds_waiter *next = c->creds_waiters->next;
+		free(c->creds_waiters);
+		c->creds_waiters = next;
+	}
 	for (size_t i = 0; i < ES_AWS_MAX_ATTACHMENTS; i++)
 		if (c->attached[i].key && c->attached[i].free_fn)
 			c->attached[i].free_fn(c->attached[i].data);
@@ -396,16 +472,56 @@ int es_aws_attach(struct es_aws_client *c, const void *key, void *data, es_aws_d
 
 const struct es_credentials *es_aws_credentials(struct es_aws_client *c)
 {
-	time_t now = time(NULL) + c->clock_offset;
-
-	/* Refresh temporary credentials a little before they expire. */
-	if (!c->creds_ready || es_credentials_expiring(&c->creds, now, 300))
-		resolve_credentials(c);
+	if (c->refresh || !creds_fresh(c)) {
+		if (refresh_credentials(c) != ES_OK)
+			return NULL;
+		while (c->refresh)
+			if (es_loop_turn_quiet(c->loop, 1000) != ES_OK)
+				return NULL;
+	}
 	if (!c->creds_ready) {
 		es_error_restore(&c->creds_error);
 		return NULL;
 	}
 	return &c->creds;
+}
+
+static void creds_timer(struct es_loop *loop, void *ud)
+{
+	struct es_aws_client *c = ud;
+
+	(void)loop;
+	c->creds_timer = 0;
+	if (!c->refresh)
+		tell_creds_waiters(c);
+}
+
+int es_aws_credentials_async(struct es_aws_client *c, es_aws_credentials_fn fn, void *ud)
+{
+	struct creds_waiter *w = calloc(1, sizeof(*w)), **tail;
+
+	if (!w)
+		return es_fail(ES_ENOMEM, "out of memory");
+	w->fn = fn;
+	w->ud = ud;
+	for (tail = &c->creds_waiters; *tail; tail = &(*tail)->next)
+		;
+	*tail = w;
+	if (c->refresh || !creds_fresh(c)) {
+		int rc = refresh_credentials(c);
+		if (rc) {
+			*tail = NULL;
+			free(w);
+		}
+		return rc;
+	}
+	/* Ready now: answer on the next turn, not inside this call. */
+	if (!c->creds_timer && !(c->creds_timer = es_loop_timer(c->loop, 0, creds_timer, c))) {
+		*tail = NULL;
+		free(w);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	return ES_OK;
 }
 
 const struct es_endpoint *es_aws_endpoint(struct es_aws_client *c, const char *service)
@@ -529,6 +645,7 @@ static void on_http(const struct es_http_response *resp, void *ud)
 			/* The next attempt resolves the chain again; a cached
 			 * assumed role must not hand back the expired token. */
 			p->refreshed = true;
+			p->creds_waited = false;
 			c->creds_ready = false;
 			es_credentials_cache_clear();
 			delay = 0;
@@ -566,14 +683,29 @@ static void fail_now(struct pending *p)
 static void attempt(struct pending *p)
 {
 	struct es_aws_client *c = p->client;
-	const struct es_credentials *creds = es_aws_credentials(c);
 	const struct es_endpoint *ep;
 	struct es_aws_wire w;
 
-	if (!creds) {
+	/* No credentials yet, about to expire, or being renewed: wait in line
+	 * for the chain (started now unless it runs) while the loop goes on
+	 * turning. Once is enough: after its wait a request goes on with the
+	 * answer, even should another refresh have started meanwhile. */
+	if (!p->creds_waited && (c->refresh || !creds_fresh(c))) {
+		if (refresh_credentials(c) != ES_OK) {
+			fail_now(p);
+			return;
+		}
+		*c->waiting_tail = p;
+		c->waiting_tail = &p->next_waiting;
+		return;
+	}
+	p->creds_waited = false;
+	if (!c->creds_ready) {
+		es_error_restore(&c->creds_error);
 		fail_now(p);
 		return;
 	}
+	const struct es_credentials *creds = &c->creds;
 	ep = es_aws_endpoint(c, p->call->service);
 	if (!ep) {
 		fail_now(p);

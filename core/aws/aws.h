@@ -71,27 +71,55 @@ struct es_aws_trace {
 };
 typedef void (*es_aws_trace_fn)(const struct es_aws_trace *t, void *ud);
 
+struct es_aws_client;
+
+/* How the client assumes a role profile's role. The credentials chain runs
+ * on a thread of its own (a credential_process or instance metadata can
+ * take seconds); its AssumeRole calls come back to the client's loop and
+ * go out through these. */
+typedef void (*es_assume_role_done_fn)(int rc, const struct es_credentials *creds,
+                                       const struct es_error *err, void *ud);
+struct es_assume_role_ops {
+	/* Send AssumeRole signed with source on c's loop. done runs there
+	 * once, never inside this call, unless cancel comes first; *call
+	 * names the request for cancel. */
+	int (*start)(struct es_aws_client *c, const struct es_credentials *source,
+	             const char *role_arn, const char *session_name, const char *external_id,
+	             long duration_seconds, es_assume_role_done_fn done, void *ud, void **call);
+	void (*cancel)(struct es_aws_client *c, void *call);
+};
+
 struct es_aws_options {
 	const char *profile;   /* NULL: AWS_PROFILE / default */
 	const char *region;    /* NULL: from the environment/profile; else us-east-1 */
 	bool lazy_credentials; /* do not resolve until the first request */
-	/* How a role profile's credentials are fetched (ctx is the client);
-	 * NULL: role profiles fail. es_aws_open() passes STS AssumeRole. */
-	es_assume_role_fn assume_role;
+	/* NULL: role profiles fail. es_aws_open() passes STS AssumeRole. */
+	const struct es_assume_role_ops *assume_role;
 };
 
-struct es_aws_client;
-
-/* Create a client on loop. Credentials are resolved now (or lazily); a
- * failure to find them is kept and reported by each request, so a console
- * can still open. Only a broken configuration fails here. */
+/* Create a client on loop. Credentials are resolved now (waiting for
+ * them) or, lazily, when the first request needs them; a failure to find
+ * them is kept and reported by each request, so a console can still open.
+ * Only a broken configuration fails here.
+ *
+ * Credentials are resolved off the loop: while the chain runs (the first
+ * time, when temporary credentials come within five minutes of expiring,
+ * or after AWS said ExpiredToken), requests wait for it in line and the
+ * loop keeps turning. Every request waiting then goes on with the answer. */
 int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
                       struct es_aws_client **out);
 void es_aws_client_free(struct es_aws_client *c);
 
 const struct es_aws_settings *es_aws_settings_of(const struct es_aws_client *c);
-/* Credentials, or NULL with the reason left as the last error. */
+/* Credentials, or NULL with the reason left as the last error. Resolves
+ * them first when needed, waiting in quiet turns of the loop: headless
+ * commands only (on the screen's loop, that wait is a freeze). */
 const struct es_credentials *es_aws_credentials(struct es_aws_client *c);
+/* The same without waiting: fn runs on the loop, never inside this call,
+ * with the credentials (then err is NULL) or NULL and why. */
+typedef void (*es_aws_credentials_fn)(const struct es_credentials *creds,
+                                      const struct es_error *err, void *ud);
+int es_aws_credentials_async(struct es_aws_client *c, es_aws_credentials_fn fn, void *ud);
 /* Endpoint for a service id (cached), or NULL with the last error set. */
 const struct es_endpoint *es_aws_endpoint(struct es_aws_client *c, const char *service);
 const char *es_aws_region(const struct es_aws_client *c);

@@ -15,6 +15,6 @@ int es_aws_open(struct es_loop *loop, const struct es_aws_options *o, struct es_
 	memset(&opt, 0, sizeof(opt));
 	if (o)
 		opt = *o;
-	opt.assume_role = es_sts_assume_role_cb;
+	opt.assume_role = &es_sts_assume_role;
 	return es_aws_client_new(loop, &opt, out);
 }

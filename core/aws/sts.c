@@ -135,28 +135,71 @@ int es_sts_parse_credentials(const struct es_http_response *resp, struct es_cred
 	return ES_OK;
 }
 
-int es_sts_assume_role_cb(void *ctx, const struct es_credentials *source, const char *region,
-                          const char *role_arn, const char *session_name, const char *external_id,
-                          long duration_seconds, struct es_credentials *out)
+/* One AssumeRole on the loop. */
+struct assume {
+	struct es_aws_client *client;
+	struct es_http_call *http;
+	es_assume_role_done_fn done;
+	void *ud;
+	char role_arn[256];
+	char host[256];
+};
+
+static void on_assumed(const struct es_http_response *resp, void *ud)
 {
-	struct es_aws_client *c = ctx;
-	const struct es_endpoint *ep = es_aws_endpoint(c, "sts");
-	struct es_aws_call call;
-	struct es_aws_wire w;
-	struct es_http_response resp;
+	struct assume *a = ud;
+	struct es_credentials out = {0};
 	struct es_error err;
 	int rc;
 
-	(void)region;
+	if (resp->status == 0) {
+		rc = es_fail(ES_ENET, "assuming role %s: cannot reach STS at %s: %s", a->role_arn,
+		             a->host, resp->error);
+	} else if (resp->status != 200) {
+		es_proto_parse_error(ES_PROTO_QUERY, resp, &err);
+		es_error_restore(&err);
+		rc = es_fail_prefix("assuming role %s", a->role_arn);
+	} else {
+		rc = es_sts_parse_credentials(resp, &out);
+		if (!rc)
+			snprintf(out.source, sizeof(out.source), "assume role %s", a->role_arn);
+	}
+	if (rc)
+		es_error_save(&err);
+	a->done(rc, rc ? NULL : &out, rc ? &err : NULL, a->ud);
+	es_credentials_free(&out);
+	free(a);
+}
+
+static int assume_start(struct es_aws_client *c, const struct es_credentials *source,
+                        const char *role_arn, const char *session_name, const char *external_id,
+                        long duration_seconds, es_assume_role_done_fn done, void *ud, void **out)
+{
+	const struct es_endpoint *ep = es_aws_endpoint(c, "sts");
+	struct es_aws_call call;
+	struct es_aws_wire w;
+	struct assume *a;
+	int rc;
+
+	*out = NULL;
 	if (!ep)
 		return es_fail_prefix("assuming role %s", role_arn);
+	if (!(a = calloc(1, sizeof(*a))))
+		return es_fail(ES_ENOMEM, "out of memory");
+	a->client = c;
+	a->done = done;
+	a->ud = ud;
+	snprintf(a->role_arn, sizeof(a->role_arn), "%s", role_arn);
+	snprintf(a->host, sizeof(a->host), "%s", ep->host);
 	if (es_sts_assume_role_call(&call, role_arn, session_name, external_id, duration_seconds)) {
 		es_aws_call_free(&call);
+		free(a);
 		return ES_ENOMEM;
 	}
 	rc = es_aws_prepare(&call, ep, source, time(NULL) + es_aws_clock_offset(c), &w);
 	if (rc) {
 		es_aws_call_free(&call);
+		free(a);
 		return rc;
 	}
 	struct es_http_request req = {
@@ -167,23 +210,28 @@ int es_sts_assume_role_cb(void *ctx, const struct es_credentials *source, const 
 	        .body_len = w.body_len,
 	        .timeout_ms = 15000,
 	};
-	rc = es_http_send_sync(es_aws_loop(c), &req, &resp);
+	rc = es_http_send(es_aws_loop(c), &req, on_assumed, a, &a->http);
 	es_aws_wire_free(&w);
 	es_aws_call_free(&call);
-	if (rc)
+	if (rc) {
+		free(a);
 		return rc;
-	if (resp.status == 0) {
-		rc = es_fail(ES_ENET, "assuming role %s: cannot reach STS at %s: %s", role_arn,
-		             ep->host, resp.error);
-	} else if (resp.status != 200) {
-		es_proto_parse_error(ES_PROTO_QUERY, &resp, &err);
-		es_error_restore(&err);
-		rc = es_fail_prefix("assuming role %s", role_arn);
-	} else {
-		rc = es_sts_parse_credentials(&resp, out);
-		if (!rc)
-			snprintf(out->source, sizeof(out->source), "assume role %s", role_arn);
 	}
-	es_http_response_free(&resp);
-	return rc;
+	*out = a;
+	return ES_OK;
 }
+
+static void assume_cancel(struct es_aws_client *c, void *call)
+{
+	struct assume *a = call;
+
+	if (!a)
+		return;
+	es_http_cancel(es_aws_loop(c), a->http);
+	free(a);
+}
+
+const struct es_assume_role_ops es_sts_assume_role = {
+        .start = assume_start,
+        .cancel = assume_cancel,
+};

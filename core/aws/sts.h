@@ -25,9 +25,8 @@ int es_sts_assume_role_call(struct es_aws_call *call, const char *role_arn,
                             long duration_seconds);
 int es_sts_parse_credentials(const struct es_http_response *resp, struct es_credentials *out);
 
-/* es_assume_role_fn for the credentials chain; ctx is the es_aws_client. */
-int es_sts_assume_role_cb(void *ctx, const struct es_credentials *source, const char *region,
-                          const char *role_arn, const char *session_name, const char *external_id,
-                          long duration_seconds, struct es_credentials *out);
+/* AssumeRole for the client's role profiles, sent on its loop (what
+ * es_aws_open() wires in). */
+extern const struct es_assume_role_ops es_sts_assume_role;
 
 #endif

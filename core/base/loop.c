@@ -32,6 +32,13 @@ struct idle {
 	void *ud;
 };
 
+/* Posted from any thread (under post_mu). */
+struct post {
+	es_timer_fn fn;
+	void *ud;
+	struct post *next;
+};
+
 struct transfer {
 	CURL *easy;
 	es_transfer_done_fn done;
@@ -50,9 +57,14 @@ struct es_loop {
 	size_t idle_next; /* round-robin position */
 	struct transfer *xfers;
 	size_t n_xfers, cap_xfers;
+	unsigned holds; /* es_loop_hold() not yet released */
+	pthread_mutex_t post_mu;
+	struct post *posts, *posts_tail; /* under post_mu */
 	bool stopped;
 	bool ui;                 /* it draws the screen: nothing may block it */
-	unsigned long ui_blocks; /* blocking calls refused on it */
+	unsigned long ui_blocks; /* synchronous waits made on it */
+	es_timer_fn on_block;    /* told of each, before it waits */
+	void *on_block_ud;
 };
 
 static int grow(void **arr, size_t *cap, size_t need, size_t size)
@@ -110,6 +122,7 @@ struct es_loop *es_loop_new(void)
 		es_fail(ES_ERR, "libcurl multi handle could not be created");
 		return NULL;
 	}
+	pthread_mutex_init(&loop->post_mu, NULL);
 	/* Keep connections to each endpoint alive between polls. */
 	curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, 16L);
 	return loop;
@@ -122,6 +135,12 @@ void es_loop_free(struct es_loop *loop)
 	for (size_t i = 0; i < loop->n_xfers; i++)
 		curl_multi_remove_handle(loop->multi, loop->xfers[i].easy);
 	curl_multi_cleanup(loop->multi);
+	while (loop->posts) {
+		struct post *next = loop->posts->next;
+		free(loop->posts);
+		loop->posts = next;
+	}
+	pthread_mutex_destroy(&loop->post_mu);
 	free(loop->fds);
 	free(loop->timers);
 	free(loop->idles);
@@ -176,6 +195,100 @@ void es_loop_timer_cancel(struct es_loop *loop, uint64_t id)
 			return;
 		}
 	}
+}
+
+int es_loop_post(struct es_loop *loop, es_timer_fn fn, void *ud)
+{
+	struct post *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return es_fail(ES_ENOMEM, "out of memory");
+	p->fn = fn;
+	p->ud = ud;
+	pthread_mutex_lock(&loop->post_mu);
+	if (loop->posts_tail)
+		loop->posts_tail->next = p;
+	else
+		loop->posts = p;
+	loop->posts_tail = p;
+	pthread_mutex_unlock(&loop->post_mu);
+	/* Made for this: safe from any thread, and it ends a wait in
+	 * curl_multi_poll() at once. */
+	curl_multi_wakeup(loop->multi);
+	return ES_OK;
+}
+
+bool es_loop_post_cancel(struct es_loop *loop, es_timer_fn fn, void *ud)
+{
+	struct post **pp, *prev = NULL;
+	bool found = false;
+
+	pthread_mutex_lock(&loop->post_mu);
+	for (pp = &loop->posts; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct post *p = *pp;
+		if (p->fn == fn && p->ud == ud) {
+			*pp = p->next;
+			if (loop->posts_tail == p)
+				loop->posts_tail = prev;
+			free(p);
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&loop->post_mu);
+	return found;
+}
+
+static bool posts_pending(const struct es_loop *loop)
+{
+	pthread_mutex_t *mu = (pthread_mutex_t *)&loop->post_mu;
+	bool any;
+
+	pthread_mutex_lock(mu);
+	any = loop->posts != NULL;
+	pthread_mutex_unlock(mu);
+	return any;
+}
+
+/* Run what was posted before this turn began, one at a time (a callback
+ * may withdraw a later post); what callbacks post waits for the next turn. */
+static bool run_posts(struct es_loop *loop)
+{
+	size_t n = 0;
+	bool ran = false;
+
+	pthread_mutex_lock(&loop->post_mu);
+	for (struct post *p = loop->posts; p; p = p->next)
+		n++;
+	pthread_mutex_unlock(&loop->post_mu);
+	while (n--) {
+		pthread_mutex_lock(&loop->post_mu);
+		struct post *p = loop->posts;
+		if (p) {
+			loop->posts = p->next;
+			if (!loop->posts)
+				loop->posts_tail = NULL;
+		}
+		pthread_mutex_unlock(&loop->post_mu);
+		if (!p)
+			break;
+		struct post run = *p;
+		free(p);
+		run.fn(loop, run.ud);
+		ran = true;
+	}
+	return ran;
+}
+
+void es_loop_hold(struct es_loop *loop)
+{
+	loop->holds++;
+}
+
+void es_loop_release(struct es_loop *loop)
+{
+	if (loop->holds)
+		loop->holds--;
 }
 
 int es_loop_idle(struct es_loop *loop, es_idle_fn fn, void *ud)
@@ -233,7 +346,7 @@ bool es_loop_is_idle(const struct es_loop *loop)
 {
 	int64_t now = es_loop_now_ms();
 
-	if (loop->n_xfers || loop->n_idles)
+	if (loop->n_xfers || loop->n_idles || loop->holds || posts_pending(loop))
 		return false;
 	for (size_t i = 0; i < loop->n_timers; i++)
 		if (loop->timers[i].due <= now)
@@ -310,16 +423,24 @@ int es_loop_turn(struct es_loop *loop, long max_wait_ms)
 int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms)
 {
 	/* A synchronous call waiting on the loop that draws the screen freezes
-	 * it: counted, so the tests can hold the dashboard to none. (Refreshing
-	 * an assumed role's credentials is the one known case left.) */
-	if (loop->ui)
+	 * it: counted, so the tests can hold the dashboard to none. */
+	if (loop->ui) {
 		loop->ui_blocks++;
+		if (loop->on_block)
+			loop->on_block(loop, loop->on_block_ud);
+	}
 	return turn(loop, max_wait_ms, true);
 }
 
 void es_loop_set_ui(struct es_loop *loop, bool ui)
 {
 	loop->ui = ui;
+}
+
+void es_loop_on_ui_block(struct es_loop *loop, es_timer_fn fn, void *ud)
+{
+	loop->on_block = fn;
+	loop->on_block_ud = ud;
 }
 
 unsigned long es_loop_ui_blocks(const struct es_loop *loop)
@@ -338,7 +459,7 @@ static int turn(struct es_loop *loop, long max_wait_ms, bool quiet)
 
 	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
 		wait = max_wait_ms;
-	if (loop->n_idles && !quiet)
+	if ((loop->n_idles && !quiet) || posts_pending(loop))
 		wait = 0;
 	if (wait < 0 || wait > 60000)
 		wait = 60000;
@@ -368,6 +489,7 @@ static int turn(struct es_loop *loop, long max_wait_ms, bool quiet)
 			}
 		}
 	}
+	did |= run_posts(loop);
 	did |= run_due_timers(loop);
 
 	if (!did && !quiet && loop->n_idles) {

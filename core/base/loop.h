@@ -27,6 +27,20 @@ void es_loop_unwatch_fd(struct es_loop *loop, int fd);
 uint64_t es_loop_timer(struct es_loop *loop, long delay_ms, es_timer_fn fn, void *ud);
 void es_loop_timer_cancel(struct es_loop *loop, uint64_t id);
 
+/* Run fn(loop, ud) on the loop's thread at its next turn, quiet turns
+ * included, in the order posted. The one loop function any thread may call:
+ * it wakes the loop if it is waiting. Returns ES_OK or ES_ENOMEM. A post
+ * still pending when the loop is freed is dropped uncalled. */
+int es_loop_post(struct es_loop *loop, es_timer_fn fn, void *ud);
+/* Withdraw a pending post of fn with ud (on the loop's thread): true when
+ * there was one, which then never runs. */
+bool es_loop_post_cancel(struct es_loop *loop, es_timer_fn fn, void *ud);
+
+/* Work going on elsewhere (a thread) that will post back: while any is
+ * held, the loop is not idle. Both on the loop's thread. */
+void es_loop_hold(struct es_loop *loop);
+void es_loop_release(struct es_loop *loop);
+
 /* Call fn on turns when nothing else is ready, until it returns false. */
 int es_loop_idle(struct es_loop *loop, es_idle_fn fn, void *ud);
 void es_loop_idle_cancel(struct es_loop *loop, es_idle_fn fn, void *ud);
@@ -46,14 +60,18 @@ int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms);
  * counted, so tests can hold the dashboard to none. */
 void es_loop_set_ui(struct es_loop *loop, bool ui);
 unsigned long es_loop_ui_blocks(const struct es_loop *loop);
+/* Call fn(loop, ud) on each such wait, counted, before it waits (NULL:
+ * none): the dashboard makes it fatal under ES_ASSERT_NO_UI_BLOCK. */
+void es_loop_on_ui_block(struct es_loop *loop, es_timer_fn fn, void *ud);
 
 /* Turn until es_loop_stop() is called. */
 int es_loop_run(struct es_loop *loop);
 void es_loop_stop(struct es_loop *loop);
 bool es_loop_stopped(const struct es_loop *loop);
 
-/* True when no transfer, timer due within the next turn or idle slice is
- * pending: used by script mode to feed the next key only when idle. */
+/* True when no transfer, post, hold, timer due within the next turn or
+ * idle slice is pending: used by script mode to feed the next key only
+ * when idle. */
 bool es_loop_is_idle(const struct es_loop *loop);
 /* Number of transfers in flight. */
 int es_loop_transfers(const struct es_loop *loop);

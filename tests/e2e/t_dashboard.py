@@ -1,21 +1,32 @@
 #!/usr/bin/env python3
 """The dashboard driven by key scripts against the simulator: answering no
 and --read-only send nothing that changes AWS; the whole flow from the
-keyboard deploys, validates, promotes, invalidates and rolls back."""
+keyboard deploys, validates, promotes, invalidates and rolls back; U
+reverts a commit; no script makes the screen's loop wait."""
 
 import os
+import re
 import subprocess
 
 import release
+
+
+# Scripts whose dashboard waited synchronously on the screen's loop.
+BLOCKED = []
 
 
 def run_script(app, name, text, *options):
     path = os.path.join(app.sim.tmp, name + ".keys")
     with open(path, "w") as f:
         f.write(text.replace("{tmp}", app.sim.tmp))
-    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color")
+    # A synchronous wait on the screen's loop aborts the dashboard.
+    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color",
+               ES_ASSERT_NO_UI_BLOCK="1")
     p = subprocess.run([release.EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,
                        capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    waits = re.search(r"edgeship: (\d+) blocking waits? on the screen's loop", p.stderr)
+    if "synchronous wait on the screen's loop" in p.stderr or (waits and waits.group(1) != "0"):
+        BLOCKED.append((name, p.stderr[-3000:]))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -152,6 +163,33 @@ q
     tap.eq(app.status("production")["commit"], app.head(), "production runs the promoted commit")
     tap.ok("production" in screen(app, "promoted.txt"), "the promotion screen was captured",
            screen(app, "promoted.txt"))
+
+    # 4. U reverts the selected commit (HEAD) in the background: the history
+    #    then shows the new commit, and nothing reaches AWS.
+    start = sim.log()[-1]["seq"]
+    before = app.head()
+    subject = app.git("log", "-1", "--format=%s")
+    rc, out, err = run_script(app, "revert", """:wait-idle
+U
+:wait-idle
+:dump-screen {tmp}/revert-ask.txt
+y
+:wait-idle
+:dump-screen {tmp}/reverted.txt
+q
+""")
+    tap.ok(rc == 0, "the revert script ran", err[-2000:])
+    tap.ok("Create a commit that reverts" in screen(app, "revert-ask.txt"), "U asks first",
+           screen(app, "revert-ask.txt"))
+    tap.eq(app.git("rev-parse", "HEAD~1"), before, "the new commit sits on the old HEAD")
+    tap.eq(app.git("log", "-1", "--format=%s"), f'Revert "{subject}"', "and reverts it")
+    shown = screen(app, "reverted.txt")
+    tap.ok(f"reverts {before[:7]}" in shown and f'Revert "{subject}"'[:20] in shown,
+           "the dashboard says so and its history shows the new commit", shown)
+    tap.eq(mutating_since(sim, start), [], "a revert sends nothing to AWS")
+
+    tap.ok(not BLOCKED, "no script made the dashboard wait synchronously on the screen's loop",
+           "\n".join(f"{name}: {err}" for name, err in BLOCKED))
 
 
 if __name__ == "__main__":

@@ -4,19 +4,29 @@ key typed before a question was drawn never answers it, executing a change
 set takes y then Enter, and keys typed while a deploy runs are handled."""
 
 import os
+import re
 import signal
 import subprocess
 
 import release
 
 
+# Scripts whose dashboard waited synchronously on the screen's loop.
+BLOCKED = []
+
+
 def run_script(app, name, text, *options):
     path = os.path.join(app.sim.tmp, name + ".keys")
     with open(path, "w") as f:
         f.write(text.replace("{tmp}", app.sim.tmp))
-    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color")
+    # A synchronous wait on the screen's loop aborts the dashboard.
+    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color",
+               ES_ASSERT_NO_UI_BLOCK="1")
     p = subprocess.run([release.EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,
                        capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    waits = re.search(r"edgeship: (\d+) blocking waits? on the screen's loop", p.stderr)
+    if "synchronous wait on the screen's loop" in p.stderr or (waits and waits.group(1) != "0"):
+        BLOCKED.append((name, p.stderr[-3000:]))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -227,6 +237,9 @@ y
     tap.ok(p.returncode == 6 and outcomes(app, "staging")[-1:] == ["detached"] and not lock_held(sim),
            "SIGTERM during a deploy detaches at once: exit 6, recorded, lock released",
            (p.returncode, outcomes(app, "staging")[-3:], err[-1500:]))
+
+    tap.ok(not BLOCKED, "no script made the dashboard wait synchronously on the screen's loop",
+           "\n".join(f"{name}: {err}" for name, err in BLOCKED))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 /* Headless release actions beyond deploy: promote, rollback, revert,
- * invalidate, validate and watch. */
+ * invalidate, validate, watch and unlock. Each starts the engine's
+ * operation, as the dashboard does, and turns the loop until its outcome. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "action.h"
 #include "cmd.h"
 #include "base/error.h"
 #include "model.h"
@@ -81,10 +83,59 @@ int es_cmd_rollback(struct es_cli *cli)
 	return start_and_run(cli, &c, &ui, "rollback", "rollback", start_rollback, NULL);
 }
 
+/* ------------------------------------------------------------ background actions */
+
+/* A command waiting for one action (core/action.h): the action's done
+ * callback reports and sets the exit code; the command turns its loop
+ * until then. */
+struct waiter {
+	struct es_cli *cli;
+	const char *command;
+	bool done;
+	int exit_code;
+	char commit[41];            /* revert */
+	struct es_invalidation inv; /* invalidate */
+	bool polled;                /* the last poll of inv answered */
+};
+
+/* The outcome failed: report it as the command's failure. */
+static bool failed(struct waiter *w, const struct es_action_outcome *o)
+{
+	w->done = true;
+	if (o->rc == ES_OK)
+		return false;
+	es_error_restore(o->err);
+	w->exit_code = es_cli_fail(w->cli, w->command, o->rc);
+	return true;
+}
+
+/* Wait for the action whose start returned rc to end; frees c. The exit
+ * code. */
+static int wait_for(struct waiter *w, struct ctx *c, int rc)
+{
+	if (!rc && (rc = es_action_wait(c->loop, &w->done)) != ES_OK)
+		/* The loop broke while the job runs, reading c's configuration:
+		 * leave c be, the process ends here. */
+		return es_cli_fail(w->cli, w->command, rc);
+	ctx_free(c);
+	return rc ? es_cli_fail(w->cli, w->command, rc) : w->exit_code;
+}
+
+static void revert_done(const struct es_action_outcome *o, void *ud)
+{
+	struct waiter *w = ud;
+
+	if (failed(w, o))
+		return;
+	snprintf(w->commit, sizeof(w->commit), "%s", o->commit);
+	es_fprintf(progress(w->cli), "committed %.7s: revert of %s\n", o->commit, o->rev);
+	w->exit_code = ES_EXIT_OK;
+}
+
 int es_cmd_revert(struct es_cli *cli)
 {
 	struct ctx c;
-	char oid[41];
+	struct waiter w = {.cli = cli, .command = "revert"};
 	int rc;
 
 	if (refuse_read_only(cli, "revert"))
@@ -94,19 +145,22 @@ int es_cmd_revert(struct es_cli *cli)
 		return es_cli_fail(cli, "revert", ES_EINVAL);
 	}
 	rc = ctx_open(cli, &c, cli->deploy);
+	if (!rc && !c.loop && !(c.loop = es_loop_new()))
+		rc = ES_ERR;
 	if (rc) {
 		ctx_free(&c);
 		return es_cli_fail(cli, "revert", rc);
 	}
-	rc = es_revert_commit(c.repo, cli->rev, oid);
-	if (rc) {
+	rc = es_action_revert(c.loop, c.repo, cli->rev, revert_done, &w, NULL);
+	if (!rc)
+		rc = es_action_wait(c.loop, &w.done);
+	if (rc || w.exit_code != ES_EXIT_OK) {
 		ctx_free(&c);
-		return es_cli_fail(cli, "revert", rc);
+		return rc ? es_cli_fail(cli, "revert", rc) : w.exit_code;
 	}
-	es_fprintf(progress(cli), "committed %.7s: revert of %s\n", oid, cli->rev);
 	if (!cli->deploy) {
 		if (cli->json) {
-			const char *kv[] = {"commit", oid, NULL};
+			const char *kv[] = {"commit", w.commit, NULL};
 			char *j = es_report_ok_json("revert", kv);
 			if (j)
 				puts(j);
@@ -121,7 +175,7 @@ int es_cmd_revert(struct es_cli *cli)
 	struct es_deploy_request req = {
 	        .conf = c.conf,
 	        .repo = c.repo,
-	        .rev = oid,
+	        .rev = w.commit,
 	        .stage = first->name,
 	        .yes = cli->yes,
 	        .poll_ms = cli->poll_ms,
@@ -138,10 +192,37 @@ int es_cmd_revert(struct es_cli *cli)
 	return rc;
 }
 
+static void invalidate_done(const struct es_action_outcome *o, void *ud)
+{
+	struct waiter *w = ud;
+
+	if (failed(w, o))
+		return;
+	w->inv = *o->invalidation;
+	es_fprintf(progress(w->cli), "invalidation %s on %s: %s (caller reference %s)\n", w->inv.id,
+	           w->inv.distribution_id, w->inv.status, w->inv.caller_reference);
+	w->exit_code = ES_EXIT_OK;
+}
+
+static void poll_done(const struct es_action_outcome *o, void *ud)
+{
+	struct waiter *w = ud;
+
+	w->done = true;
+	w->polled = o->rc == ES_OK;
+	if (o->rc != ES_OK) {
+		char line[600];
+		es_fprintf(progress(w->cli), "polling: %s (trying again)\n",
+		           es_error_format(o->err, line, sizeof(line)));
+		return;
+	}
+	w->inv = *o->invalidation;
+}
+
 int es_cmd_invalidate(struct es_cli *cli)
 {
 	struct ctx c;
-	struct es_invalidation inv;
+	struct waiter w = {.cli = cli, .command = "invalidate"};
 	FILE *out = progress(cli);
 	int rc;
 
@@ -154,39 +235,42 @@ int es_cmd_invalidate(struct es_cli *cli)
 	}
 	const struct es_stage_conf *first = es_config_first_stage(c.conf);
 	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
-	rc = es_invalidate(c.aws, c.conf, stage, cli->args, (size_t)cli->n_args, &inv);
-	if (rc) {
+	rc = es_action_invalidate(c.aws, c.conf, stage, (const char *const *)cli->args,
+	                          (size_t)cli->n_args, invalidate_done, &w, NULL);
+	if (!rc && (rc = es_action_wait(c.loop, &w.done)) != ES_OK)
+		return es_cli_fail(cli, "invalidate", rc); /* the job reads c.conf: keep it */
+	if (rc || w.exit_code != ES_EXIT_OK) {
 		ctx_free(&c);
-		return es_cli_fail(cli, "invalidate", rc);
+		return rc ? es_cli_fail(cli, "invalidate", rc) : w.exit_code;
 	}
-	es_fprintf(out, "invalidation %s on %s: %s (caller reference %s)\n", inv.id,
-	           inv.distribution_id, inv.status, inv.caller_reference);
 	double start = es_time_now();
-	while (cli->wait && strcmp(inv.status, "Completed") != 0) {
+	while (cli->wait && strcmp(w.inv.status, "Completed") != 0) {
 		double until = es_time_now() + (cli->poll_ms > 0 ? cli->poll_ms : 3000) / 1000.0;
 		while (es_time_now() < until)
 			es_loop_turn(c.loop, 200);
-		rc = es_invalidation_poll(c.aws, &inv);
-		if (rc) {
-			char line[600];
-			es_fprintf(out, "polling: %s (trying again)\n",
-			           es_error_format(es_error_last(), line, sizeof(line)));
-			continue;
+		w.done = false;
+		/* A poll reads only its own copy of inv: c may go at any time. */
+		rc = es_action_poll_invalidation(c.aws, &w.inv, poll_done, &w, NULL);
+		if (rc || (rc = es_action_wait(c.loop, &w.done))) {
+			ctx_free(&c);
+			return es_cli_fail(cli, "invalidate", rc);
 		}
+		if (!w.polled)
+			continue; /* poll_done said why */
 		char took[32];
-		es_fprintf(out, "invalidation %s: %s after %s\n", inv.id, inv.status,
+		es_fprintf(out, "invalidation %s: %s after %s\n", w.inv.id, w.inv.status,
 		           es_duration_format(es_time_now() - start, took, sizeof(took)));
 		fflush(out);
 	}
 	if (cli->json) {
 		const char *kv[] = {"id",
-		                    inv.id,
+		                    w.inv.id,
 		                    "status",
-		                    inv.status,
+		                    w.inv.status,
 		                    "distribution_id",
-		                    inv.distribution_id,
+		                    w.inv.distribution_id,
 		                    "caller_reference",
-		                    inv.caller_reference,
+		                    w.inv.caller_reference,
 		                    NULL};
 		char *j = es_report_ok_json("invalidate", kv);
 		if (j)
@@ -197,67 +281,64 @@ int es_cmd_invalidate(struct es_cli *cli)
 	return ES_EXIT_OK;
 }
 
-int es_cmd_validate(struct es_cli *cli)
+static void print_validation(const struct es_validation *v, const char *stage)
 {
-	struct ctx c;
-	struct es_validation *v = calloc(1, sizeof(*v));
-	int rc;
+	for (size_t i = 0; i < v->n_checks; i++) {
+		const struct es_check_run *k = &v->checks[i];
+		es_printf("%s %-20s %3ld %7.1f ms  %d/%d ok  %s\n",
+		          k->result.passed ? "pass" : "FAIL", k->result.name, k->result.status,
+		          k->result.latency_ms, k->n_ok, k->n_samples, k->url);
+		if (k->n_samples == 0)
+			es_printf("     %s\n", k->result.detail);
+		/* Which samples failed, and why. */
+		for (int s = 0; s < k->n_samples; s++)
+			if (!k->samples[s].ok)
+				es_printf("     sample %d: %s\n", s + 1, k->samples[s].why);
+	}
+	if (v->n_checks == 0)
+		es_printf("no [check] applies to stage %s: add one to %s\n", stage, ES_CONFIG_FILE);
+	es_printf("%s: validation %s for release %s (stack %s", stage,
+	          v->passed ? "passed" : "failed", v->release, v->stack_status);
+	if (v->distribution_id[0])
+		es_printf(", distribution %s %s", v->distribution_id, v->distribution_status);
+	es_printf("), recorded as #%ld\n", v->seq);
+	if (v->passed && v->distribution_id[0] && strcmp(v->distribution_status, "Deployed") != 0)
+		es_printf("note: the distribution was %s, so this validation does not count "
+		          "for promotion: validate again once it is Deployed\n",
+		          v->distribution_status);
+}
 
-	if (!v)
-		return es_cli_fail(cli, "validate", es_fail(ES_ENOMEM, "out of memory"));
-	rc = ctx_open(cli, &c, true);
-	if (rc) {
-		ctx_free(&c);
-		free(v);
-		return es_cli_fail(cli, "validate", rc);
-	}
-	const struct es_stage_conf *first = es_config_first_stage(c.conf);
-	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
-	rc = es_validate(c.aws, c.conf, stage, v);
-	if (rc) {
-		ctx_free(&c);
-		free(v);
-		return es_cli_fail(cli, "validate", rc);
-	}
-	if (cli->json) {
-		char *j = es_validation_json(v);
+static void validate_done(const struct es_action_outcome *o, void *ud)
+{
+	struct waiter *w = ud;
+
+	if (failed(w, o))
+		return;
+	if (w->cli->json) {
+		char *j = es_validation_json(o->validation);
 		if (j)
 			puts(j);
 		free(j);
 	} else {
-		for (size_t i = 0; i < v->n_checks; i++) {
-			const struct es_check_run *k = &v->checks[i];
-			es_printf("%s %-20s %3ld %7.1f ms  %d/%d ok  %s\n",
-			          k->result.passed ? "pass" : "FAIL", k->result.name,
-			          k->result.status, k->result.latency_ms, k->n_ok, k->n_samples,
-			          k->url);
-			if (k->n_samples == 0)
-				es_printf("     %s\n", k->result.detail);
-			/* Which samples failed, and why. */
-			for (int s = 0; s < k->n_samples; s++)
-				if (!k->samples[s].ok)
-					es_printf("     sample %d: %s\n", s + 1, k->samples[s].why);
-		}
-		if (v->n_checks == 0)
-			es_printf("no [check] applies to stage %s: add one to %s\n", stage,
-			          ES_CONFIG_FILE);
-		es_printf("%s: validation %s for release %s (stack %s", stage,
-		          v->passed ? "passed" : "failed", v->release, v->stack_status);
-		if (v->distribution_id[0])
-			es_printf(", distribution %s %s", v->distribution_id,
-			          v->distribution_status);
-		es_printf("), recorded as #%ld\n", v->seq);
-		if (v->passed && v->distribution_id[0] &&
-		    strcmp(v->distribution_status, "Deployed") != 0)
-			es_printf(
-			        "note: the distribution was %s, so this validation does not count "
-			        "for promotion: validate again once it is Deployed\n",
-			        v->distribution_status);
+		print_validation(o->validation, o->stage);
 	}
-	bool passed = v->passed;
-	ctx_free(&c);
-	free(v);
-	return passed ? ES_EXIT_OK : ES_EXIT_FAILURE;
+	w->exit_code = o->validation->passed ? ES_EXIT_OK : ES_EXIT_FAILURE;
+}
+
+int es_cmd_validate(struct es_cli *cli)
+{
+	struct ctx c;
+	struct waiter w = {.cli = cli, .command = "validate"};
+	int rc = ctx_open(cli, &c, true);
+
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "validate", rc);
+	}
+	const struct es_stage_conf *first = es_config_first_stage(c.conf);
+	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
+	rc = es_action_validate(c.aws, c.conf, stage, validate_done, &w, NULL);
+	return wait_for(&w, &c, rc);
 }
 
 /* ------------------------------------------------------------ watch */
@@ -396,9 +477,28 @@ int es_cmd_watch(struct es_cli *cli)
 	return ES_EXIT_OK;
 }
 
+static void unlock_done(const struct es_action_outcome *o, void *ud)
+{
+	struct waiter *w = ud;
+
+	if (failed(w, o))
+		return;
+	if (w->cli->json) {
+		const char *kv[] = {"stage", o->stage, NULL};
+		char *j = es_report_ok_json("unlock", kv);
+		if (j)
+			puts(j);
+		free(j);
+	} else {
+		es_printf("%s unlocked\n", o->stage);
+	}
+	w->exit_code = ES_EXIT_OK;
+}
+
 int es_cmd_unlock(struct es_cli *cli)
 {
 	struct ctx c;
+	struct waiter w = {.cli = cli, .command = "unlock"};
 	int rc;
 
 	if (refuse_read_only(cli, "unlock"))
@@ -408,19 +508,10 @@ int es_cmd_unlock(struct es_cli *cli)
 		return es_cli_fail(cli, "unlock", ES_EINVAL);
 	}
 	rc = ctx_open(cli, &c, true);
-	if (!rc)
-		rc = es_deploy_unlock(c.aws, c.conf, cli->stage);
-	ctx_free(&c);
-	if (rc)
+	if (rc) {
+		ctx_free(&c);
 		return es_cli_fail(cli, "unlock", rc);
-	if (cli->json) {
-		const char *kv[] = {"stage", cli->stage, NULL};
-		char *j = es_report_ok_json("unlock", kv);
-		if (j)
-			puts(j);
-		free(j);
-	} else {
-		es_printf("%s unlocked\n", cli->stage);
 	}
-	return ES_EXIT_OK;
+	rc = es_action_unlock(c.aws, c.conf, cli->stage, unlock_done, &w, NULL);
+	return wait_for(&w, &c, rc);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action.h"
 #include "dash.h"
 #include "base/error.h"
 #include "base/timefmt.h"
@@ -91,11 +92,13 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		for (int i = 0; i < 20; i++)
 			bar[i] = i < filled ? '#' : '.';
 		bar[20] = '\0';
-		es_dash_message(d, false, "%s to %s: %s [%s] %d%%", d->deploy_kind, d->deploy_stage,
-		                ev->text, bar, ev->total ? (int)(ev->done * 100 / ev->total) : 0);
+		snprintf(d->ui.progress, sizeof(d->ui.progress), "%s to %s: %s [%s] %d%%",
+		         d->deploy_kind, d->deploy_stage, ev->text, bar,
+		         ev->total ? (int)(ev->done * 100 / ev->total) : 0);
 		break;
 	}
 	case ES_DEPLOY_CHANGES:
+		d->ui.progress[0] = '\0';
 		free_changes(d);
 		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
 			const struct es_change *c = &ev->change_set->changes[i];
@@ -158,6 +161,7 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	}
 	case ES_DEPLOY_DONE: {
 		const struct es_deploy_result *r = es_deploy_result(d->deploy);
+		d->ui.progress[0] = '\0';
 		bool good = !strcmp(r->result, "success") || !strcmp(r->result, "no-changes");
 		bool cancelled = !strcmp(r->result, "cancelled");
 		es_dash_log(d,
@@ -258,97 +262,94 @@ static void run_rollback(struct es_dash *d)
 
 /* ------------------------------------------------------------ other actions */
 
-static void run_revert(struct es_dash *d)
-{
-	char oid[41];
+/* Validation, invalidation and its polling, and revert run as background
+ * actions (core/action.h): the keys and the screen never wait for the
+ * checks, for CloudFront or for git. */
 
-	if (es_revert_commit(d->repo, d->pending.oid, oid) != ES_OK) {
-		es_dash_fail(d, "revert");
-		return;
-	}
-	es_dash_log(d, ES_ACT_INFO, "reverted %.7s as %.7s; deploy it with D", d->pending.oid, oid);
-	es_dash_message(d, false, "new commit %.7s reverts %.7s", oid, d->pending.oid);
-	es_dash_reload_history(d);
-}
-
-/* Validation, invalidation and its polling run as background jobs: the
- * keys and the screen never wait for the checks or for CloudFront. */
-struct action_job {
-	struct es_dash *d;
-	struct es_job *job;
-	const struct es_config *conf;
-	char stage[64];
-	char paths[512];
-	struct es_validation v;
-	struct es_invalidation inv;
-};
-
-static void forget_job(struct es_dash *d, struct es_job *job)
+static void forget_job(struct es_dash *d, struct es_action *a)
 {
 	for (size_t i = 0; i < d->n_jobs; i++)
-		if (d->jobs[i] == job) {
+		if (d->jobs[i] == a) {
 			d->jobs[i] = d->jobs[--d->n_jobs];
 			return;
 		}
 }
 
-static bool keep_job(struct es_dash *d, struct es_job *job)
+static bool room_for_job(struct es_dash *d)
 {
-	if (d->n_jobs == sizeof(d->jobs) / sizeof(d->jobs[0]))
-		return false;
-	d->jobs[d->n_jobs++] = job;
-	return true;
+	if (d->n_jobs < sizeof(d->jobs) / sizeof(d->jobs[0]))
+		return true;
+	es_fail(ES_EBUSY, "too many actions at once: wait for one to end");
+	return false;
 }
 
-static int start_job(struct es_dash *d, es_job_fn fn, struct action_job *a, es_job_done_fn done)
+/* Keep a started action until its outcome. */
+static void keep_job(struct es_dash *d, struct es_action *a)
 {
-	struct es_job *job;
+	d->jobs[d->n_jobs++] = a;
+}
 
-	if (d->n_jobs == sizeof(d->jobs) / sizeof(d->jobs[0])) {
-		free(a);
-		return es_fail(ES_EBUSY, "too many actions at once: wait for one to end");
+static bool running(const struct es_dash *d, enum es_action_kind kind)
+{
+	for (size_t i = 0; i < d->n_jobs; i++)
+		if (es_action_kind_of(d->jobs[i]) == kind)
+			return true;
+	return false;
+}
+
+static void revert_done(const struct es_action_outcome *o, void *ud)
+{
+	struct es_dash *d = ud;
+
+	forget_job(d, o->action);
+	d->dirty = true;
+	if (o->rc != ES_OK) {
+		es_error_restore(o->err);
+		es_dash_fail(d, "revert");
+		return;
 	}
-	int rc = es_job_start(d->loop, d->aws, fn, a, free, NULL, done, a, &job);
-	if (rc) {
-		free(a);
-		return rc;
+	es_dash_log(d, ES_ACT_INFO, "reverted %.7s as %.7s; deploy it with D", o->rev, o->commit);
+	es_dash_message(d, false, "new commit %.7s reverts %.7s", o->commit, o->rev);
+	es_dash_reload_history(d);
+}
+
+static void run_revert(struct es_dash *d)
+{
+	struct es_action *a = NULL;
+
+	if (!room_for_job(d) ||
+	    es_action_revert(d->loop, d->repo, d->pending.oid, revert_done, d, &a) != ES_OK) {
+		es_dash_fail(d, "revert");
+		return;
 	}
-	keep_job(d, job);
-	a->job = job;
-	return ES_OK;
+	keep_job(d, a);
+	es_dash_message(d, false, "reverting %.7s\u2026", d->pending.oid);
 }
 
-static int validate_fn(struct es_job *job, void *arg)
+static void validate_done(const struct es_action_outcome *o, void *ud)
 {
-	struct action_job *a = arg;
+	struct es_dash *d = ud;
+	const struct es_validation *v = o->validation;
 
-	return es_validate(es_job_aws(job), a->conf, a->stage, &a->v);
-}
-
-static void validate_done(int rc, const struct es_error *err, void *ud)
-{
-	struct action_job *a = ud;
-	struct es_dash *d = a->d;
-	const struct es_validation *v = &a->v;
-
-	forget_job(d, a->job);
-	if (rc != ES_OK) {
-		es_error_restore(err);
+	forget_job(d, o->action);
+	d->dirty = true;
+	if (o->rc != ES_OK) {
+		es_error_restore(o->err);
 		es_dash_fail(d, "validation");
 		return;
 	}
 	for (size_t i = 0; i < v->n_checks; i++) {
 		const struct es_check_result *r = &v->checks[i].result;
 		es_dash_log(d, r->passed ? ES_ACT_INFO : ES_ACT_ERROR,
-		            "check %s on %s: %s %ld %.0fms %s", r->name, a->stage,
+		            "check %s on %s: %s %ld %.0fms %s", r->name, o->stage,
 		            r->passed ? "pass" : "FAIL", r->status, r->latency_ms, r->detail);
 	}
 	if (v->passed && v->distribution_id[0] && strcmp(v->distribution_status, "Deployed") != 0)
 		es_dash_log(d, ES_ACT_WARN,
 		            "validation of %s ran while its distribution was %s: it does not count "
 		            "for promotion",
-		            a->stage, v->distribution_status);
-	es_dash_message(d, !v->passed, "validation of %s: %s (%zu check%s)", a->stage,
+		            o->stage, v->distribution_status);
+	es_dash_message(d, !v->passed, "validation of %s: %s (%zu check%s)", o->stage,
 	                v->passed ? "passed" : "FAILED", v->n_checks, v->n_checks == 1 ? "" : "s");
 	if (d->model)
 		es_model_refresh(d->model);
@@ -357,47 +358,36 @@ static void validate_done(int rc, const struct es_error *err, void *ud)
 static void run_validate(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
-	struct action_job *a = calloc(1, sizeof(*a));
+	struct es_action *a = NULL;
 
-	if (!a) {
-		es_fail(ES_ENOMEM, "out of memory");
+	es_dash_message(d, false, "validating %s\u2026", sc->name);
+	if (!room_for_job(d) ||
+	    es_action_validate(d->aws, d->conf, sc->name, validate_done, d, &a) != ES_OK) {
 		es_dash_fail(d, "validation");
 		return;
 	}
-	a->d = d;
-	a->conf = d->conf;
-	snprintf(a->stage, sizeof(a->stage), "%s", sc->name);
-	es_dash_message(d, false, "validating %s\u2026", sc->name);
-	if (start_job(d, validate_fn, a, validate_done) != ES_OK)
-		es_dash_fail(d, "validation");
+	keep_job(d, a);
 }
 
 static void poll_invalidation(struct es_loop *loop, void *ud);
 
-static int poll_fn(struct es_job *job, void *arg)
+static void poll_done(const struct es_action_outcome *o, void *ud)
 {
-	struct action_job *a = arg;
+	struct es_dash *d = ud;
 
-	return es_invalidation_poll(es_job_aws(job), &a->inv);
-}
-
-static void poll_done(int rc, const struct es_error *err, void *ud)
-{
-	struct action_job *a = ud;
-	struct es_dash *d = a->d;
-
-	forget_job(d, a->job);
+	forget_job(d, o->action);
 	if (!d->inv_active)
 		return;
-	if (rc != ES_OK) {
+	if (o->rc != ES_OK) {
 		char line[1400];
-		es_dash_log(d, ES_ACT_WARN, "invalidation %s: %s", a->inv.id,
-		            es_error_format(err, line, sizeof(line)));
+		es_dash_log(d, ES_ACT_WARN, "invalidation %s: %s", d->inv.id,
+		            es_error_format(o->err, line, sizeof(line)));
 	} else {
-		d->inv = a->inv;
+		d->inv = *o->invalidation;
 		if (!strcmp(d->inv.status, "Completed")) {
 			es_dash_log(d, ES_ACT_INFO, "invalidation %s completed", d->inv.id);
 			d->inv_active = false;
+			d->dirty = true;
 			return;
 		}
 	}
@@ -407,46 +397,35 @@ static void poll_done(int rc, const struct es_error *err, void *ud)
 static void poll_invalidation(struct es_loop *loop, void *ud)
 {
 	struct es_dash *d = ud;
-	struct action_job *a;
+	struct es_action *a = NULL;
 
 	(void)loop;
 	d->inv_timer = 0;
-	if (!d->inv_active || !(a = calloc(1, sizeof(*a))))
+	if (!d->inv_active)
 		return;
-	a->d = d;
-	a->inv = d->inv;
-	if (start_job(d, poll_fn, a, poll_done) != ES_OK)
+	if (!room_for_job(d) ||
+	    es_action_poll_invalidation(d->aws, &d->inv, poll_done, d, &a) != ES_OK) {
 		d->inv_timer = es_loop_timer(d->loop, 5000, poll_invalidation, d);
+		return;
+	}
+	keep_job(d, a);
 }
 
-static int invalidate_fn(struct es_job *job, void *arg)
+static void invalidate_done(const struct es_action_outcome *o, void *ud)
 {
-	struct action_job *a = arg;
-	char copy[512], *save = NULL;
-	const char *paths[32];
-	size_t n = 0;
+	struct es_dash *d = ud;
 
-	snprintf(copy, sizeof(copy), "%s", a->paths);
-	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
-		paths[n++] = p;
-	return es_invalidate(es_job_aws(job), a->conf, a->stage, paths, n, &a->inv);
-}
-
-static void invalidate_done(int rc, const struct es_error *err, void *ud)
-{
-	struct action_job *a = ud;
-	struct es_dash *d = a->d;
-
-	forget_job(d, a->job);
-	if (rc != ES_OK) {
-		es_error_restore(err);
+	forget_job(d, o->action);
+	d->dirty = true;
+	if (o->rc != ES_OK) {
+		es_error_restore(o->err);
 		es_dash_fail(d, "invalidation");
 		return;
 	}
-	d->inv = a->inv;
-	es_dash_log(d, ES_ACT_INFO, "invalidation %s of %s on %s: %s", d->inv.id, a->paths,
-	            a->stage, d->inv.status);
-	es_dash_message(d, false, "invalidating %s on %s (%s)", a->paths, a->stage, d->inv.id);
+	d->inv = *o->invalidation;
+	es_dash_log(d, ES_ACT_INFO, "invalidation %s of %s on %s: %s", d->inv.id, o->paths,
+	            o->stage, d->inv.status);
+	es_dash_message(d, false, "invalidating %s on %s (%s)", o->paths, o->stage, d->inv.id);
 	if (strcmp(d->inv.status, "Completed") != 0 && !d->inv_active) {
 		d->inv_active = true;
 		d->inv_timer = es_loop_timer(d->loop, 5000, poll_invalidation, d);
@@ -456,20 +435,21 @@ static void invalidate_done(int rc, const struct es_error *err, void *ud)
 static void run_invalidate(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
-	struct action_job *a = calloc(1, sizeof(*a));
+	char copy[512], *save = NULL;
+	const char *paths[32];
+	size_t n = 0;
+	struct es_action *a = NULL;
 
-	if (!a) {
-		es_fail(ES_ENOMEM, "out of memory");
+	snprintf(copy, sizeof(copy), "%s", d->pending.paths);
+	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
+		paths[n++] = p;
+	es_dash_message(d, false, "invalidating %s on %s\u2026", d->pending.paths, sc->name);
+	if (!room_for_job(d) || es_action_invalidate(d->aws, d->conf, sc->name, paths, n,
+	                                             invalidate_done, d, &a) != ES_OK) {
 		es_dash_fail(d, "invalidation");
 		return;
 	}
-	a->d = d;
-	a->conf = d->conf;
-	snprintf(a->stage, sizeof(a->stage), "%s", sc->name);
-	snprintf(a->paths, sizeof(a->paths), "%s", d->pending.paths);
-	es_dash_message(d, false, "invalidating %s on %s\u2026", a->paths, sc->name);
-	if (start_job(d, invalidate_fn, a, invalidate_done) != ES_OK)
-		es_dash_fail(d, "invalidation");
+	keep_job(d, a);
 }
 
 /* ------------------------------------------------------------ asking */
@@ -733,6 +713,11 @@ void es_actions_request(struct es_dash *d, enum es_request req)
 		                d->deploy_stage);
 		return;
 	}
+	/* One git writer at a time: two reverts would race for HEAD. */
+	if (req == ES_REQ_REVERT && running(d, ES_ACTION_REVERT)) {
+		es_dash_message(d, true, "a revert is still running");
+		return;
+	}
 	memset(&d->pending, 0, sizeof(d->pending));
 	d->pending.req = req;
 	d->pending.stage = -1;
@@ -842,7 +827,7 @@ void es_actions_free(struct es_dash *d)
 	d->deploy = NULL;
 	/* Jobs still running end on their own; nobody hears of them. */
 	for (size_t i = 0; i < d->n_jobs; i++)
-		es_job_orphan(d->jobs[i]);
+		es_action_abandon(d->jobs[i]);
 	d->n_jobs = 0;
 	if (d->inv_timer)
 		es_loop_timer_cancel(d->loop, d->inv_timer);

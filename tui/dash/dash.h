@@ -6,12 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "action.h"
 #include "aws/aws.h"
 #include "cli/cli.h"
 #include "conf.h"
 #include "deploy.h"
 #include "dialog.h"
-#include "job.h"
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
@@ -65,7 +65,7 @@ struct es_dash {
 	struct es_invalidation inv;
 	bool inv_active;
 	uint64_t inv_timer;
-	struct es_job *jobs[8]; /* validations and invalidations running */
+	struct es_action *jobs[8]; /* validations, invalidations, reverts running */
 	size_t n_jobs;
 	/* The panes read the model through ui.source. Until it exists (and
 	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
@@ -104,6 +104,10 @@ void es_dash_push(struct es_dash *d, struct es_dialog *dlg);
 void es_dash_ignore_key(struct es_dash *d, struct es_dialog *dlg, int key);
 /* Show the last core error in a message dialog and the activity strip. */
 void es_dash_fail(struct es_dash *d, const char *what);
+/* Mark loop as the screen's (its synchronous waits are counted) and, with
+ * ES_ASSERT_NO_UI_BLOCK set (not "0"), make such a wait abort with its call
+ * stack: the dashboard's end-to-end tests run that way. */
+void es_dash_guard_loop(struct es_loop *loop);
 /* Restart history loading from HEAD (after a revert). */
 void es_dash_reload_history(struct es_dash *d);
 

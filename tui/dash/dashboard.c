@@ -110,13 +110,30 @@ static void on_identity(int rc, const struct es_caller_identity *id, const struc
 	d->dirty = true;
 }
 
-/* After the first frame: credentials (may read files or metadata), the
- * caller identity (asynchronous) and the model's polling. */
+/* Credentials resolved (off the loop: files, a process or metadata). */
+static void on_credentials(const struct es_credentials *cr, const struct es_error *err, void *ud)
+{
+	struct es_dash *d = ud;
+	char line[1400];
+
+	if (!cr) {
+		snprintf(d->credentials, sizeof(d->credentials), "no AWS credentials: %s",
+		         es_error_format(err, line, sizeof(line)));
+		snprintf(d->identity, sizeof(d->identity), "no credentials");
+	} else {
+		snprintf(d->credentials, sizeof(d->credentials), "credentials: %s", cr->source);
+		if (es_identity_get(d->aws, on_identity, d) == ES_OK)
+			snprintf(d->identity, sizeof(d->identity), "asking STS who we are\u2026");
+	}
+	d->dirty = true;
+}
+
+/* After the first frame: credentials and then the caller identity (both
+ * asynchronous) and the model's polling. */
 static void after_first_frame(struct es_loop *loop, void *ud)
 {
 	struct es_dash *d = ud;
 	const struct es_endpoint *ep;
-	const struct es_credentials *cr;
 	char line[1400];
 
 	(void)loop;
@@ -125,16 +142,8 @@ static void after_first_frame(struct es_loop *loop, void *ud)
 	ep = es_aws_endpoint(d->aws, "cloudformation");
 	if (ep)
 		snprintf(d->endpoint, sizeof(d->endpoint), "%s", ep->url);
-	cr = es_aws_credentials(d->aws);
-	if (!cr) {
-		snprintf(d->credentials, sizeof(d->credentials), "no AWS credentials: %s",
-		         es_error_format(es_error_last(), line, sizeof(line)));
-		snprintf(d->identity, sizeof(d->identity), "no credentials");
-	} else {
-		snprintf(d->credentials, sizeof(d->credentials), "credentials: %s", cr->source);
-		if (es_identity_get(d->aws, on_identity, d) == ES_OK)
-			snprintf(d->identity, sizeof(d->identity), "asking STS who we are\u2026");
-	}
+	if (es_aws_credentials_async(d->aws, on_credentials, d) != ES_OK)
+		on_credentials(NULL, es_error_last(), d);
 	if (d->conf && !d->model) {
 		if (es_model_new(d->aws, d->conf, &d->model) == ES_OK) {
 			es_model_set_read_only(d->model, d->cli->read_only);
@@ -622,7 +631,7 @@ static int open_sources(struct es_dash *d)
 		fprintf(stderr, "edgeship: cannot create the event loop\n");
 		return ES_ERR;
 	}
-	es_loop_set_ui(d->loop, true);
+	es_dash_guard_loop(d->loop);
 	struct es_aws_options o = {.profile = d->cli->profile,
 	                           .region = d->cli->region ? d->cli->region
 	                                     : d->conf      ? d->conf->region

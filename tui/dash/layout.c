@@ -89,7 +89,9 @@ static void draw_status(struct es_ui *ui)
 		col += es_scr_printf(y, col, room - col,
 		                     ui->message_error ? es_theme_attr(ES_AREA_ACT_ERROR) : s,
 		                     " %s ", ui->message);
-	if (!ui->message[0] && room - col > 12) {
+	if (!ui->message[0] && ui->progress[0] && room - col > 12) {
+		es_scr_printf(y, col, room - col, s, " %s", ui->progress);
+	} else if (!ui->message[0] && room - col > 12) {
 		const char *note = ui->conf_note && *ui->conf_note       ? ui->conf_note
 		                   : ui->credentials && *ui->credentials ? ui->credentials
 		                                                         : "";

@@ -1,12 +1,15 @@
 /* How the dashboard tells the operator something: a line in the activity
  * strip, the message line, a dialog on the stack (which drops the keys
- * typed ahead of it), a failure as all three. */
+ * typed ahead of it), a failure as all three; and, in tests, a frozen
+ * screen as a crash with its call stack. */
 #include "config.h"
 
+#include <execinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/timefmt.h"
@@ -108,4 +111,31 @@ void es_dash_fail(struct es_dash *d, const char *what)
 		es_dialog_body(dlg, msg);
 		es_dash_push(d, dlg);
 	}
+}
+
+/* A synchronous wait on the screen's loop: say where it came from and stop,
+ * so no test can miss it. */
+static void ui_block_fatal(struct es_loop *loop, void *ud)
+{
+	static const char msg[] = "\nedgeship: a synchronous wait on the screen's loop "
+	                          "(ES_ASSERT_NO_UI_BLOCK is set), called from:\n";
+	void *frames[32];
+	int n = backtrace(frames, 32);
+
+	(void)loop;
+	(void)ud;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* abort() says enough */
+	}
+	backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	abort();
+}
+
+void es_dash_guard_loop(struct es_loop *loop)
+{
+	const char *a = getenv("ES_ASSERT_NO_UI_BLOCK");
+
+	es_loop_set_ui(loop, true);
+	if (a && *a && strcmp(a, "0") != 0)
+		es_loop_on_ui_block(loop, ui_block_fatal, NULL);
 }

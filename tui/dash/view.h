@@ -110,7 +110,8 @@ struct es_ui {
 	const char *credentials; /* where they came from, or why there are none */
 	const char *conf_note;   /* "no edgeship.conf: run `edgeship init`" … */
 	bool read_only;
-	char message[512]; /* transient note (refusals, results) */
+	char message[512];  /* transient note (refusals, results) */
+	char progress[160]; /* how far a running step is, with a bar; under a message */
 	bool message_error;
 	double now; /* wall clock for "3m ago" (fixed in tests) */
 	/* state */
