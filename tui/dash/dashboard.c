@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dash.h"
+#include "job.h"
 #include "dashboard.h"
 #include "base/error.h"
 #include "identity.h"
@@ -704,7 +705,10 @@ static void close_all(struct es_dash *d)
 		fprintf(stderr, "edgeship: %lu blocking wait%s on the screen's loop\n",
 		        es_loop_ui_blocks(d->loop), es_loop_ui_blocks(d->loop) == 1 ? "" : "s");
 	es_loop_free(d->loop);
-	es_config_free(d->conf);
+	/* A job still running past the quit's wait reads the configuration
+	 * until its thread ends with the process: leave it to the exit. */
+	if (es_job_count() == 0)
+		es_config_free(d->conf);
 	es_repo_free(d->repo);
 	es_history_list_free(&d->history);
 	es_script_free(d->script);
