@@ -101,6 +101,34 @@ class App:
         return wait_until(lambda: self.distribution(stage)["Status"] == "Deployed", timeout, 0.2)
 
 
+# Scripts whose dashboard waited synchronously on the screen's loop.
+BLOCKED = []
+
+
+def run_script(app, name, text, *options, cols=140, lines=40):
+    """Run the dashboard on a key script ({tmp} is the simulator's folder);
+    a synchronous wait on the screen's loop aborts it and is noted in BLOCKED."""
+    path = os.path.join(app.sim.tmp, name + ".keys")
+    with open(path, "w") as f:
+        f.write(text.replace("{tmp}", app.sim.tmp))
+    env = dict(app.env(), COLUMNS=str(cols), LINES=str(lines), TERM="xterm-256color",
+               ES_ASSERT_NO_UI_BLOCK="1")
+    p = subprocess.run([EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,
+                       capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    waits = re.search(r"edgeship: (\d+) blocking waits? on the screen's loop", p.stderr)
+    if "synchronous wait on the screen's loop" in p.stderr or (waits and waits.group(1) != "0"):
+        BLOCKED.append((name, p.stderr[-3000:]))
+    return p.returncode, p.stdout, p.stderr
+
+
+def screen(app, name):
+    """A screen a script dumped into the simulator's folder."""
+    try:
+        return open(os.path.join(app.sim.tmp, name)).read()
+    except OSError as e:
+        return f"(no screen: {e})"
+
+
 def mutating_puts(log, prefix):
     """S3 PUTs of objects under prefix (artifacts/ or templates/)."""
     return [e for e in log if e.get("method") == "PUT" and prefix in (e.get("path") or "")]

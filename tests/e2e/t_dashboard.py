@@ -4,37 +4,8 @@ and --read-only send nothing that changes AWS; the whole flow from the
 keyboard deploys, validates, promotes, invalidates and rolls back; U
 reverts a commit; no script makes the screen's loop wait."""
 
-import os
-import re
-import subprocess
-
 import release
-
-
-# Scripts whose dashboard waited synchronously on the screen's loop.
-BLOCKED = []
-
-
-def run_script(app, name, text, *options):
-    path = os.path.join(app.sim.tmp, name + ".keys")
-    with open(path, "w") as f:
-        f.write(text.replace("{tmp}", app.sim.tmp))
-    # A synchronous wait on the screen's loop aborts the dashboard.
-    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color",
-               ES_ASSERT_NO_UI_BLOCK="1")
-    p = subprocess.run([release.EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,
-                       capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
-    waits = re.search(r"edgeship: (\d+) blocking waits? on the screen's loop", p.stderr)
-    if "synchronous wait on the screen's loop" in p.stderr or (waits and waits.group(1) != "0"):
-        BLOCKED.append((name, p.stderr[-3000:]))
-    return p.returncode, p.stdout, p.stderr
-
-
-def screen(app, name):
-    try:
-        return open(os.path.join(app.sim.tmp, name)).read()
-    except OSError as e:
-        return f"(no screen: {e})"
+from release import BLOCKED, run_script, screen
 
 
 def operations_since(sim, seq):

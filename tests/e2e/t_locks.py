@@ -12,26 +12,10 @@ import subprocess
 import time
 
 import release
+from release import BLOCKED, run_script, screen
 
 LOCK_KEY = "edge-demo/locks/staging.json"
 BUCKET = "edge-demo-artifacts"
-
-
-def run_script(app, name, text, *options):
-    path = os.path.join(app.sim.tmp, name + ".keys")
-    with open(path, "w") as f:
-        f.write(text.replace("{tmp}", app.sim.tmp))
-    env = dict(app.env(), COLUMNS="150", LINES="44", TERM="xterm-256color")
-    p = subprocess.run([release.EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,
-                       capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
-    return p.returncode, p.stdout, p.stderr
-
-
-def screen(app, name):
-    try:
-        return open(os.path.join(app.sim.tmp, name)).read()
-    except OSError as e:
-        return f"(no screen: {e})"
 
 
 def change(app, n):
@@ -88,7 +72,7 @@ def main(tap, sim, app):
     rc, out, err = run_script(app, "locked", """:wait-idle
 :dump-screen {tmp}/locked.txt
 q
-""")
+""", cols=150, lines=44)
     shown = screen(app, "locked.txt")
     tap.ok(rc == 0 and "locked: deploy by bob for 1m" in shown and "expires in" in shown,
            "the Stages pane names the holder, how long it has held the stage and when it expires",
@@ -154,6 +138,8 @@ q
     st = app.status("staging")
     tap.ok(not st["detached"] and not st["interrupted"] and len(outcomes(app, act)) == 2,
            "and status, looking later, finds nothing left to record", st)
+    tap.ok(not BLOCKED, "no script made the dashboard wait synchronously on the screen's loop",
+           "\n".join(f"{name}: {err}" for name, err in BLOCKED))
 
 
 if __name__ == "__main__":
