@@ -170,9 +170,9 @@ static void unknown_stage_fails_at_the_start(void **state)
 	                 ES_EINVAL);
 	assert_null(a);
 	assert_non_null(strstr(es_error_last()->message, "no stage \"prod\""));
-	assert_int_equal(es_action_invalidate(e->aws, &e->conf, "prod", paths, 1, on_outcome, e,
-	                                      NULL),
-	                 ES_EINVAL);
+	assert_int_equal(
+	        es_action_invalidate(e->aws, &e->conf, "prod", paths, 1, on_outcome, e, NULL),
+	        ES_EINVAL);
 	assert_int_equal(es_action_unlock(e->aws, &e->conf, NULL, on_outcome, e, NULL), ES_EINVAL);
 	for (int i = 0; i < 5; i++)
 		es_loop_turn(e->loop, 10);
@@ -204,9 +204,9 @@ static void invalidate_then_poll(void **state)
 	        "<Invalidation xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\">"
 	        "<Id>I2FAKE</Id><Status>InProgress</Status></Invalidation>");
 	fake_rule_body_has(create, "<Path>/assets/*</Path>");
-	assert_int_equal(es_action_invalidate(e->aws, &e->conf, "staging", paths, 2, on_outcome, e,
-	                                      NULL),
-	                 ES_OK);
+	assert_int_equal(
+	        es_action_invalidate(e->aws, &e->conf, "staging", paths, 2, on_outcome, e, NULL),
+	        ES_OK);
 	wait_outcome(e);
 	assert_int_equal(e->rc, ES_OK);
 	assert_int_equal(e->kind, ES_ACTION_INVALIDATE);
@@ -240,9 +240,9 @@ static void bad_paths_fail_before_anything_is_sent(void **state)
 	struct env *e = *state;
 	const char *paths[] = {"/ok", "no-slash"};
 
-	assert_int_equal(es_action_invalidate(e->aws, &e->conf, "staging", paths, 2, on_outcome, e,
-	                                      NULL),
-	                 ES_EINVAL);
+	assert_int_equal(
+	        es_action_invalidate(e->aws, &e->conf, "staging", paths, 2, on_outcome, e, NULL),
+	        ES_EINVAL);
 	assert_non_null(strstr(es_error_last()->message, "must start with '/'"));
 	for (int i = 0; i < 5; i++)
 		es_loop_turn(e->loop, 10);
@@ -301,17 +301,7 @@ static void an_abandoned_action_never_reports(void **state)
 
 /* ------------------------------------------------------------ revert */
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
+#define sh TU_SH
 
 static char *git_out(const char *dir, const char *args)
 {

@@ -871,17 +871,7 @@ static void outcome_that_cannot_be_written_is_a_warning(void **state)
 
 /* ------------------------------------------------------------ preparation */
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
+#define sh TU_SH
 
 /* An app repository: a template whose function's code is ./src. */
 static void make_repo(struct env *e)

@@ -64,17 +64,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
+#define sh TU_SH
 
 static void rev_parse(struct env *e, const char *rev, char out[41])
 {

@@ -14,6 +14,10 @@ char *tu_read_file(const char *path, size_t *len);
 char *tu_mkdtemp(void);
 /* Write text to dir/name, creating it; returns malloc'd full path. */
 char *tu_write_file(const char *dir, const char *name, const char *text);
+/* Run a shell command (printf format): 0 when it succeeded; a failed one is
+ * printed to stderr. The tests wrap it as sh(), which asserts success. */
+int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define TU_SH(...) assert_int_equal(tu_sh(__VA_ARGS__), 0)
 /* Remove a directory tree made by tu_mkdtemp(). */
 void tu_rmtree(const char *dir);
 
