@@ -78,8 +78,10 @@ struct es_dash {
 	int sig_pipe[2];
 	bool quit, dirty, resized;
 	int exit_code;
-	FILE *timing;
+	FILE *timing; /* ES_TIMING: when frames reach the terminal */
 	int64_t start_ms, key_ms;
+	int keys_undrawn;    /* keys read since the last frame (ES_TIMING) */
+	bool resize_undrawn; /* a resize not drawn yet (ES_TIMING) */
 	bool first_frame_done;
 	int history_slices;
 };
