@@ -723,8 +723,11 @@ static void close_all(struct es_dash *d)
 	es_history_list_free(&d->history);
 	es_script_free(d->script);
 	free(d->conf_stages);
-	if (d->timing)
+	if (d->timing) {
+		/* a driver timing a quit reads when the dashboard was done */
+		fprintf(d->timing, "exit %lld\n", (long long)es_loop_now_ms());
 		fclose(d->timing);
+	}
 	if (d->sig_pipe[0] > 0) {
 		close(d->sig_pipe[0]);
 		close(d->sig_pipe[1]);
