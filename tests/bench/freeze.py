@@ -267,7 +267,6 @@ def quit_while_deploying(b, delay, rows):
     the quit's latency is from q to the dashboard's exit line."""
     quit_ms = None
     b.key("g")
-    # quit while the deploy follows the stack: q once the change set runs
     first = len(b.sent)
     r = b.action("quit while deploying", "D", [
         (r"Prepare a deploy of \w+ to staging", ["y"]),
