@@ -49,7 +49,9 @@ class Bench:
         self.binary = binary
         self.delay = delay
         self.sent = []  # monotonic ms at which tmux was told to type each key
-        self.acks = []  # and at which tmux said it had (after one first command)
+        self.acks = []  # and at which tmux said it had (after the first commands)
+        self.failed = []  # and whether tmux refused each command
+        self.setup = 0  # commands before the first key
         self.control = None
         self.socket = f"es-freeze-{os.getpid()}"  # a tmux server of our own
         self.sim = simtest.Simulator()
@@ -119,7 +121,15 @@ class Bench:
         threading.Thread(target=self.read_control, daemon=True).start()
         if not self.attached.wait(10):
             raise RuntimeError("the tmux control client did not attach")
-        self.command("refresh-client -f no-output")
+        # No %output for this client, once tmux counts it as attached.
+        for _ in range(20):
+            n = self.setup
+            self.command("refresh-client -f no-output")
+            self.setup += 1
+            simtest.wait_until(lambda: len(self.failed) > n, 5, 0.01)
+            if len(self.failed) > n and not self.failed[n]:
+                break
+            time.sleep(0.1)
 
     def read_control(self):
         for line in self.control.stdout:
@@ -128,6 +138,7 @@ class Bench:
                 self.attached.set()
             elif w and w[0] in (b"%end", b"%error") and w[-1] == b"1":  # our commands
                 self.acks.append(time.monotonic() * 1000)
+                self.failed.append(w[0] == b"%error")
 
     def command(self, text):
         self.control.stdin.write(text.encode() + b"\n")
@@ -229,7 +240,8 @@ class Bench:
         drawn, reads = self.lines("key-drawn"), self.reads()
         keys = range(first, min(last, len(drawn)))
         lat = [drawn[i] - self.sent[i] for i in keys]
-        tmux = [self.acks[i + 1] - self.sent[i] for i in keys if i + 1 < len(self.acks)]
+        tmux = [self.acks[self.setup + i] - self.sent[i] for i in keys
+                if self.setup + i < len(self.acks)]
         own = [drawn[i] - reads[i] for i in keys]
         return {"name": name, "lat": lat, "tmux": tmux, "own": own, "sent": last - first,
                 "outcome": outcome,

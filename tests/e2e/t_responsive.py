@@ -57,6 +57,7 @@ class Terminal:
     def __init__(self, tmp):
         self.socket = os.path.join(tmp, "tmux.sock")
         self.acks = []  # when tmux acknowledged each of our commands, in order
+        self.failed = []  # and whether tmux refused it
         self.commands = 0
         self.control = None
 
@@ -85,11 +86,19 @@ class Terminal:
                     attached.set()
                 elif words and words[0] in (b"%end", b"%error") and words[-1] == b"1":
                     self.acks.append(time.monotonic() * 1000)  # one of ours
+                    self.failed.append(words[0] == b"%error")
 
         threading.Thread(target=read, daemon=True).start()
         if not attached.wait(10):
             raise RuntimeError("tmux control client did not attach")
-        self.command("refresh-client -f no-output")
+        # No %output for this client (a screenful at each frame), once tmux
+        # counts it as attached.
+        for _ in range(20):
+            _, n = self.command("refresh-client -f no-output")
+            release.wait_until(lambda: len(self.failed) > n, 5, 0.01)
+            if len(self.failed) > n and not self.failed[n]:
+                break
+            time.sleep(0.1)
 
     def command(self, text):
         """Send a tmux command; returns (when it was sent, index of its ack)."""
