@@ -53,9 +53,9 @@ class Bench:
         self.failed = []  # and whether tmux refused each command
         self.setup = 0  # commands before the first key
         self.control = None
-        self.socket = f"es-freeze-{os.getpid()}"  # a tmux server of our own
         self.sim = simtest.Simulator()
         self.tmp = self.sim.tmp
+        self.socket = os.path.join(self.tmp, "tmux.sock")  # a tmux server of our own
         self.timing = os.path.join(self.tmp, "timing")
         self.app = os.path.join(self.tmp, "app")
         simtest.copy_example(self.app)
@@ -100,7 +100,7 @@ class Bench:
             raise RuntimeError(f"seeding deploy failed: {p.stdout}{p.stderr}")
 
     def tmux(self, *args, check=True):
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True,
                               check=check).stdout
 
     def start(self):
@@ -114,7 +114,7 @@ class Bench:
         # Keys go through one control-mode client, not a tmux process per
         # key: spawning one costs milliseconds, and tens of them on a busy
         # machine. Each command's %end is tmux's acknowledgement.
-        self.control = subprocess.Popen(["tmux", "-L", self.socket, "-C", "attach-session",
+        self.control = subprocess.Popen(["tmux", "-S", self.socket, "-C", "attach-session",
                                          "-t", SESSION], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.attached = threading.Event()
