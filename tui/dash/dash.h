@@ -85,8 +85,11 @@ struct es_dash {
 	bool quit_asked; /* the question "quit while a deploy runs?" is open */
 	int64_t quit_deadline;
 	int exit_code;
-	FILE *timing;
+	FILE *timing; /* ES_TIMING: when frames reach the terminal */
 	int64_t start_ms, key_ms;
+	int keys_undrawn;    /* keys read since the last frame (ES_TIMING) */
+	bool resize_undrawn; /* a resize not drawn yet (ES_TIMING) */
+	bool signal_undrawn; /* Ctrl-C, SIGTERM or SIGHUP not drawn yet (ES_TIMING) */
 	bool first_frame_done;
 	int history_slices;
 };

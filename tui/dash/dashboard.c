@@ -177,6 +177,45 @@ static void tick(struct es_loop *loop, void *ud)
 
 /* ------------------------------------------------------------ drawing */
 
+/* ES_TIMING: a key read (or a resize seen) waits for the frame that shows
+ * it; draw() then writes when that frame reached the terminal. */
+static void note_key(struct es_dash *d)
+{
+	if (!d->timing)
+		return;
+	if (!d->key_ms)
+		d->key_ms = es_loop_now_ms();
+	d->keys_undrawn++;
+	d->dirty = true;
+}
+
+/* After doupdate(): "key-drawn MS" once per key read since the last frame
+ * and "resize-drawn MS" (or "signal-drawn MS" after Ctrl-C, SIGTERM, SIGHUP),
+ * MS on CLOCK_MONOTONIC (what Python's
+ * time.monotonic() reads), so a driver can subtract when it sent the key. */
+static void log_frame(struct es_dash *d)
+{
+	int64_t now = es_loop_now_ms();
+
+	if (!d->first_frame_done)
+		fprintf(d->timing, "first-frame %lld ms\n", (long long)(now - d->start_ms));
+	if (d->key_ms) {
+		fprintf(d->timing, "key-to-screen %lld ms\n", (long long)(now - d->key_ms));
+		d->key_ms = 0;
+	}
+	for (; d->keys_undrawn > 0; d->keys_undrawn--)
+		fprintf(d->timing, "key-drawn %lld\n", (long long)now);
+	if (d->resize_undrawn) {
+		fprintf(d->timing, "resize-drawn %lld\n", (long long)now);
+		d->resize_undrawn = false;
+	}
+	if (d->signal_undrawn) {
+		fprintf(d->timing, "signal-drawn %lld\n", (long long)now);
+		d->signal_undrawn = false;
+	}
+	fflush(d->timing);
+}
+
 static void draw(struct es_dash *d)
 {
 	bool shown[ES_DASH_DIALOGS] = {false};
@@ -196,15 +235,8 @@ static void draw(struct es_dash *d)
 		if (shown[i])
 			es_dialog_arm(d->dialogs[i]);
 	d->dirty = false;
-	int64_t now = es_loop_now_ms();
-	if (d->timing && !d->first_frame_done)
-		fprintf(d->timing, "first-frame %lld ms\n", (long long)(now - d->start_ms));
-	if (d->timing && d->key_ms) {
-		fprintf(d->timing, "key-to-screen %lld ms\n", (long long)(now - d->key_ms));
-		d->key_ms = 0;
-	}
 	if (d->timing)
-		fflush(d->timing);
+		log_frame(d);
 	d->first_frame_done = true;
 }
 
@@ -215,6 +247,7 @@ static void resize_to_terminal(struct es_dash *d)
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
 		resizeterm(ws.ws_row, ws.ws_col);
 	clearok(curscr, TRUE);
+	d->resize_undrawn = d->timing != NULL;
 	d->dirty = true;
 }
 
@@ -393,8 +426,10 @@ static void on_stdin(struct es_loop *loop, int fd, short revents, void *ud)
 		int key = (int)wc;
 		if (rc == OK && wc >= KEY_MIN && wc <= KEY_MAX)
 			key = (int)wc | 0x1000000; /* a character, not a key code */
-		if (d->timing && !d->key_ms)
-			d->key_ms = es_loop_now_ms();
+		if (key == KEY_RESIZE)
+			d->resize_undrawn = d->timing != NULL; /* not typed: no key-drawn */
+		else
+			note_key(d);
 		handle_key(d, key);
 		if (d->quit)
 			break;
@@ -412,8 +447,10 @@ static void on_sigpipe(struct es_loop *loop, int fd, short revents, void *ud)
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] == SIGWINCH)
 			d->resized = true;
-		else /* Ctrl-C asks like q; SIGTERM and SIGHUP detach at once */
+		else { /* Ctrl-C asks like q; SIGTERM and SIGHUP detach at once */
+			d->signal_undrawn = d->timing != NULL;
 			es_actions_quit(d, buf[i] == SIGINT);
+		}
 		d->dirty = true;
 	}
 }
@@ -452,8 +489,7 @@ static void feed_burst(struct es_dash *d, int burst)
 
 	while ((it = es_script_peek(d->script)) && it->kind == ES_SCRIPT_KEY &&
 	       it->burst == burst && !d->quit) {
-		if (d->timing && !d->key_ms)
-			d->key_ms = es_loop_now_ms();
+		note_key(d);
 		handle_key(d, it->key);
 		es_script_advance(d->script);
 	}
@@ -496,8 +532,7 @@ static bool script_step(struct es_dash *d)
 			feed_burst(d, it->burst);
 			return true;
 		}
-		if (d->timing)
-			d->key_ms = es_loop_now_ms();
+		note_key(d);
 		handle_key(d, it->key);
 		break;
 	case ES_SCRIPT_WAIT_IDLE:
@@ -513,6 +548,7 @@ static bool script_step(struct es_dash *d)
 		break;
 	case ES_SCRIPT_RESIZE:
 		resizeterm(it->lines, it->cols);
+		d->resize_undrawn = d->timing != NULL;
 		d->dirty = true;
 		break;
 	}
@@ -713,8 +749,11 @@ static void close_all(struct es_dash *d)
 	es_history_list_free(&d->history);
 	es_script_free(d->script);
 	free(d->conf_stages);
-	if (d->timing)
+	if (d->timing) {
+		/* a driver timing a quit reads when the dashboard was done */
+		fprintf(d->timing, "exit %lld\n", (long long)es_loop_now_ms());
 		fclose(d->timing);
+	}
 	if (d->sig_pipe[0] > 0) {
 		close(d->sig_pipe[0]);
 		close(d->sig_pipe[1]);
