@@ -151,10 +151,13 @@ q
 
     # 5. q while a deploy runs asks first, and No (Enter) keeps following;
     #    yes detaches: the ledger says detached, the lock is released, and
-    #    the dashboard leaves with exit 6 once that is recorded.
+    #    the dashboard leaves with exit 6 once that is recorded. The
+    #    simulator holds the stack operation at its first step, so the deploy
+    #    is still running whatever the machine's load.
     change(app, "quit")
-    sim.config(stack_step=1.0)
-    rc, out, err = run_script(app, "quit", """:wait-idle
+    sim.hold_stacks(True)
+    try:
+        rc, out, err = run_script(app, "quit", """:wait-idle
 D
 y
 :wait-dialog
@@ -174,43 +177,54 @@ y
 :dump-screen {tmp}/quit-yes.txt
 :sleep 30000
 """)
-    sim.config(stack_step=0.1)
+        still = app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")[
+            "Stacks"][0]["StackStatus"]
+    finally:
+        sim.hold_stacks(False)
     ask, no = screen(app, "quit-ask.txt"), screen(app, "quit-no.txt")
     tap.ok("A deploy to staging is running. Quit anyway?" in ask and "n / Enter / Esc: no" in ask
            and "records how it ended" in ask, "q during a deploy asks, and Enter means no", ask)
     tap.ok("still here: the deploy to staging goes on" in no, "Enter alone keeps the dashboard", no)
-    tap.ok(rc == 6 and outcomes(app, "staging")[-1:] == ["detached"],
+    tap.ok(rc == 6 and outcomes(app, "staging")[-1:] == ["detached"] and still.endswith("_IN_PROGRESS"),
            "yes detaches: exit 6 and the ledger records the deploy detached",
-           (rc, outcomes(app, "staging")[-3:], err[-1500:], screen(app, "quit-ask2.txt"), screen(app, "quit-yes.txt")))
+           (rc, still, outcomes(app, "staging")[-3:], err[-1500:], screen(app, "quit-ask2.txt"),
+            screen(app, "quit-yes.txt")))
     tap.ok(not lock_held(sim), "and the stage lock is released")
     release.wait_until(lambda: not app.status("staging")["stack_status"].endswith("_IN_PROGRESS"), 90, 0.3)
     tap.eq(outcomes(app, "staging")[-2:], ["detached", "success"],
            "CloudFormation carried on, and its end is recorded by the next look")
 
-    # 6. SIGTERM while a deploy runs detaches without asking.
+    # 6. SIGTERM while a deploy runs detaches without asking (the stack is
+    #    held in progress again).
     app.wait_deployed("staging", 60)
     change(app, "term")
-    sim.config(stack_step=1.0)
-    path = os.path.join(app.sim.tmp, "term.keys")
-    with open(path, "w") as f:
-        f.write(":wait-idle\nD\ny\n:wait-dialog\ny\n<Enter>\n:nowait\n:sleep 60000\n")
-    env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color")
-    p = subprocess.Popen([release.EDGESHIP, "--script", path], cwd=app.dir, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         stdin=subprocess.DEVNULL)
-    release.wait_until(lambda: "ExecuteChangeSet" in ops_since(sim, 0)[-40:] and
-                       app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")
-                       ["Stacks"][0]["StackStatus"].endswith("_IN_PROGRESS"), 60, 0.2)
-    p.send_signal(signal.SIGTERM)
+    start = last_seq(sim)
+    sim.hold_stacks(True)
     try:
-        out, err = p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-    sim.config(stack_step=0.1)
+        path = os.path.join(app.sim.tmp, "term.keys")
+        with open(path, "w") as f:
+            f.write(":wait-idle\nD\ny\n:wait-dialog\ny\n<Enter>\n:nowait\n:sleep 60000\n")
+        env = dict(app.env(), COLUMNS="140", LINES="40", TERM="xterm-256color")
+        p = subprocess.Popen([release.EDGESHIP, "--script", path], cwd=app.dir, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL)
+        release.wait_until(lambda: "ExecuteChangeSet" in ops_since(sim, start) and
+                           app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")
+                           ["Stacks"][0]["StackStatus"].endswith("_IN_PROGRESS"), 120, 0.2)
+        p.send_signal(signal.SIGTERM)
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+    finally:
+        sim.hold_stacks(False)
     tap.ok(p.returncode == 6 and outcomes(app, "staging")[-1:] == ["detached"] and not lock_held(sim),
            "SIGTERM during a deploy detaches at once: exit 6, recorded, lock released",
            (p.returncode, outcomes(app, "staging")[-3:], err[-1500:]))
+    release.wait_until(lambda: not app.status("staging")["stack_status"].endswith("_IN_PROGRESS"), 90, 0.3)
+    tap.eq(outcomes(app, "staging")[-2:], ["detached", "success"],
+           "that deploy's end is recorded by the next look as well")
 
     tap.ok(not BLOCKED, "no script made the dashboard wait synchronously on the screen's loop",
            "\n".join(f"{name}: {err}" for name, err in BLOCKED))

@@ -135,6 +135,11 @@ class Simulator:
     def config(self, **kw):
         return self.ctl("POST", "/config", kw)
 
+    def hold_stacks(self, hold=True):
+        """Stop stack operations at their next step (they stay *_IN_PROGRESS)
+        until hold_stacks(False); needs a stack_step above 0."""
+        return self.ctl("POST", "/stacks/hold", {"hold": hold})
+
     def log(self, **q):
         qs = "&".join(f"{k}={v}" for k, v in q.items())
         return self.ctl("GET", "/log" + ("?" + qs if qs else ""))["entries"]

@@ -230,6 +230,20 @@ def main(tap, sim):
     tap.ok(dist_id not in [x["Id"] for x in (cf.list_distributions()["DistributionList"].get("Items") or [])],
            "the distribution is gone")
 
+    # ---- a held stack operation stays in progress until it is let go
+    held = sim.hold_stacks(True)
+    tap.eq(held, {"held": True}, "POST /stacks/hold holds stack operations")
+    cfn.create_stack(StackName="held", TemplateBody=app_template("code-bucket", "fn.zip"),
+                     Parameters=[{"ParameterKey": "Stage", "ParameterValue": "staging"}],
+                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    time.sleep(1.0)  # twenty steps' worth: a free operation would have ended
+    st = cfn.describe_stacks(StackName="held")["Stacks"][0]["StackStatus"]
+    tap.ok(st == "CREATE_IN_PROGRESS" and sim.config()["stacks_held"],
+           "while held, the stack stays CREATE_IN_PROGRESS", st)
+    sim.hold_stacks(False)
+    tap.eq(wait_status(cfn, "held", ("CREATE_COMPLETE",), timeout=30), "CREATE_COMPLETE",
+           "let go, it goes on to CREATE_COMPLETE")
+
 
 if __name__ == "__main__":
     simtest.run(main)

@@ -280,6 +280,10 @@ def _run(fn, stack):
 
 def _pause():
     SIM.sleep(SIM.p("stack_step"))
+    # A held operation waits here, in its worker thread (stack_step > 0);
+    # an inline one (stack_step 0) runs in a request thread and never holds.
+    if SIM.p("stack_step") > 0:
+        SIM.stack_gate.wait()
 
 
 def _create_one(stack, rm, lid, verb="CREATE"):

@@ -71,6 +71,7 @@ class Control:
                     else:
                         raise KeyError(f"unknown setting {k}")
             return 200, dict(SIM.params, cfn_wait_deployed=SIM.cfn_wait_deployed,
+                             stacks_held=not SIM.stack_gate.is_set(),
                              verify_signatures=SIM.verify_signatures, speed=SIM.speed)
         if path == "/log":
             if method == "DELETE":
@@ -100,6 +101,12 @@ class Control:
                         ],
                     }
             return 200, {"distributions": out}
+        if path == "/stacks/hold" and method == "POST":
+            if body.get("hold", True):
+                SIM.stack_gate.clear()
+            else:
+                SIM.stack_gate.set()
+            return 200, {"held": not SIM.stack_gate.is_set()}
         if path == "/pipeline/fail" and method == "POST":
             pipeline_ext.FAIL_ACTIONS[body["action"]] = int(body.get("count", 1))
             return 200, {"fail": dict(pipeline_ext.FAIL_ACTIONS)}

@@ -57,6 +57,10 @@ class Sim:
         self.cfn_wait_deployed = False
         self.verify_signatures = True
         self.node = "node"
+        # Cleared by POST /stacks/hold: stack operations stop at their next
+        # resource step (still *_IN_PROGRESS) until the gate is set again.
+        self.stack_gate = threading.Event()
+        self.stack_gate.set()
 
     def configure(self, speed="test", seed=0, state_dir=None, region="us-east-1"):
         self.speed = speed
