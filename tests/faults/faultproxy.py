@@ -697,6 +697,8 @@ class Connection:
         self.rfile = sock.makefile("rb")
         self.upstream = Upstream(*proxy.upstream)
         self.closed = False
+        self.entry = None  # the log entry of the request being answered
+        self.t0 = 0.0
 
     def send(self, data):
         try:
@@ -704,10 +706,20 @@ class Connection:
         except OSError as e:
             raise ClientGone(str(e)) from None
 
+    def log_entry(self):
+        """Add the current request's entry to the log, once. Called before the
+        client's connection is closed, so a client that has seen the close
+        always finds the entry."""
+        if self.entry is not None:
+            self.entry["duration_ms"] = int((time.time() - self.t0) * 1000)
+            self.proxy.log.add(self.entry)
+            self.entry = None
+
     def close(self, reset=False):
         if self.closed:
             return
         self.closed = True
+        self.log_entry()
         try:
             if reset:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -786,14 +798,14 @@ class Connection:
         }
         close_after = wants_close(req)
         keep = False
+        self.entry, self.t0 = entry, t0
         try:
             keep = self._apply(req, method, service, kind, rule, entry, close_after)
         except ClientGone:
             entry["client_gone"] = True
             keep = False
         finally:
-            entry["duration_ms"] = int((time.time() - t0) * 1000)
-            self.proxy.log.add(entry)
+            self.log_entry()
         return keep
 
     def _send_counted(self, entry, data):
