@@ -30,6 +30,12 @@ def change(app, n):
     app.git("commit", "-q", "-am", f"keys {n}")
 
 
+def stack_status(app):
+    """CloudFormation's own status of the staging stack (no edgeship look)."""
+    return app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")[
+        "Stacks"][0]["StackStatus"]
+
+
 def lock_held(sim):
     try:
         sim.client("s3").head_object(Bucket="edge-demo-artifacts", Key="edge-demo/locks/staging.json")
@@ -177,8 +183,7 @@ y
 :dump-screen {tmp}/quit-yes.txt
 :sleep 30000
 """, leaks=False)
-        still = app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")[
-            "Stacks"][0]["StackStatus"]
+        still = stack_status(app)
     finally:
         sim.hold_stacks(False)
     ask, no = screen(app, "quit-ask.txt"), screen(app, "quit-no.txt")
@@ -209,8 +214,7 @@ y
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              stdin=subprocess.DEVNULL)
         release.wait_until(lambda: "ExecuteChangeSet" in ops_since(sim, start) and
-                           app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")
-                           ["Stacks"][0]["StackStatus"].endswith("_IN_PROGRESS"), 120, 0.2)
+                           stack_status(app).endswith("_IN_PROGRESS"), 120, 0.2)
         p.send_signal(signal.SIGTERM)
         try:
             out, err = p.communicate(timeout=60)
