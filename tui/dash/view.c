@@ -367,33 +367,53 @@ static void tag_candidate(const char *name, size_t i, int k, char *out, size_t l
 		out[3] = 0;
 }
 
-const char *es_stage_tag(const struct es_ui *ui, size_t i, char *buf, size_t len)
-{
+/* The tags of the stages as last computed, with the names they came from:
+ * every row of History asks for them, the stages seldom change. */
+static struct {
+	char names[64][64];
 	char tags[64][4];
-	size_t n = es_ui_stage_count(ui);
+	size_t n;
+} tag_cache;
 
-	if (i >= n || !len) {
-		if (len)
-			buf[0] = 0;
-		return buf;
-	}
-	if (i >= sizeof(tags) / sizeof(tags[0])) {
-		snprintf(buf, len, "%zu", (i + 1) % 1000);
-		return buf;
-	}
+static void compute_tags(const struct es_ui *ui, size_t n)
+{
+	bool same = tag_cache.n == n;
+
+	for (size_t j = 0; j < n && same; j++)
+		same = strcmp(tag_cache.names[j], es_ui_stage(ui, j)->name) == 0;
+	if (same)
+		return;
 	/* the earlier stages choose first */
-	for (size_t j = 0; j <= i; j++) {
+	for (size_t j = 0; j < n; j++) {
 		const char *name = es_ui_stage(ui, j)->name;
+		snprintf(tag_cache.names[j], sizeof(tag_cache.names[j]), "%s", name);
 		for (int k = 0; k < 4; k++) {
 			bool taken = false;
-			tag_candidate(name, j, k, tags[j], sizeof(tags[j]));
+			tag_candidate(name, j, k, tag_cache.tags[j], sizeof(tag_cache.tags[j]));
 			for (size_t m = 0; m < j && !taken; m++)
-				taken = strcmp(tags[m], tags[j]) == 0;
-			if (!taken && tags[j][0])
+				taken = strcmp(tag_cache.tags[m], tag_cache.tags[j]) == 0;
+			if (!taken && tag_cache.tags[j][0])
 				break;
 		}
 	}
-	snprintf(buf, len, "%s", tags[i]);
+	tag_cache.n = n;
+}
+
+const char *es_stage_tag(const struct es_ui *ui, size_t i, char *buf, size_t len)
+{
+	size_t n = es_ui_stage_count(ui);
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	if (i >= n)
+		return buf;
+	if (n > sizeof(tag_cache.tags) / sizeof(tag_cache.tags[0])) {
+		snprintf(buf, len, "%zu", (i + 1) % 1000);
+		return buf;
+	}
+	compute_tags(ui, n);
+	snprintf(buf, len, "%s", tag_cache.tags[i]);
 	return buf;
 }
 
