@@ -284,11 +284,11 @@ static void draw_stage_line(struct es_view *v, const struct es_stage_view *s, in
 		col += c.tag + 1;
 	}
 	if (col < w)
-		es_scr_cell(y, x + col, c.name < w - col ? c.name : w - col,
+		es_scr_text(y, x + col, c.name < w - col ? c.name : w - col,
 		            over ? over : es_theme_attr(ES_AREA_STAGE_NAME), s->name);
 	col += c.name + 1;
 	if (col < w)
-		es_scr_cell(y, x + col, c.status < w - col ? c.status : w - col,
+		es_scr_text(y, x + col, c.status < w - col ? c.status : w - col,
 		            over ? over : es_stage_status_attr(s->stack_status),
 		            s->stack_status[0] ? s->stack_status : "UNKNOWN");
 	col += c.status + 1;
