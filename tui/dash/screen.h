@@ -1,5 +1,5 @@
-/* Drawing primitives shared by every view: rectangles, clipped wide-char
- * text with control characters removed, boxes, and a text dump of the
+/* Drawing primitives shared by every view: rectangles, wide-char text cut
+ * with an ellipsis and with control characters removed, boxes, and a text dump of the
  * screen (line drawing mapped to ASCII) for golden tests and scripts. */
 #ifndef ES_SCREEN_H
 #define ES_SCREEN_H
@@ -20,11 +20,10 @@ struct es_rect {
 void es_scr_fill(struct es_rect r, attr_t attr);
 
 /* Draw UTF-8 text at (y, x) in at most maxw columns; control characters
- * and undecodable bytes become spaces / '?'. Returns the columns used. */
+ * and undecodable bytes become spaces / '?'. Text never overflows: what
+ * does not fit ends in an ellipsis ('~' without UTF-8); blanks that do not
+ * fit are simply dropped. Returns the columns used. */
 int es_scr_text(int y, int x, int maxw, attr_t attr, const char *s);
-
-/* Text never overflows: what does not fit in maxw columns ends in an
- * ellipsis (trailing blanks are simply dropped). */
 
 /* s in exactly w columns: cut with an ellipsis or padded with spaces in
  * attr. Returns w. */
