@@ -1,6 +1,7 @@
 /* Drawing primitives shared by every view: rectangles, wide-char text cut
- * with an ellipsis and with control characters removed, boxes, and a text dump of the
- * screen (line drawing mapped to ASCII) for golden tests and scripts. */
+ * with an ellipsis and with control characters removed, boxes, and dumps
+ * of the screen (text with line drawing as ASCII; attributes) for golden
+ * tests and scripts. */
 #ifndef ES_SCREEN_H
 #define ES_SCREEN_H
 
