@@ -22,6 +22,7 @@ enum line_kind {
 	L_CDN,
 	L_LAST,
 	L_RUN, /* lambda, cdn and last action on one line (full mode) */
+	L_STACK,
 	L_NOTE_BUSY,
 	L_NOTE_LOCK,
 	L_NOTE_INTR,
@@ -74,6 +75,8 @@ static size_t details(struct es_view *v, int i, struct line *out, size_t cap)
 		out[n++] = (struct line){L_CDN, i, 0, 4};
 		out[n++] = (struct line){L_LAST, i, 0, 3};
 	}
+	if (s->stack[0])
+		out[n++] = (struct line){L_STACK, i, 0, 6};
 	if (s->busy)
 		out[n++] = (struct line){L_NOTE_BUSY, i, 0, 1};
 	if (s->lock.held)
@@ -385,6 +388,10 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		col += es_scr_text(y, x + col, w - col, label, "last    ");
 		es_scr_text(y, x + col, w - col, normal,
 		            s->last_action[0] ? s->last_action : "no action recorded");
+		break;
+	case L_STACK:
+		col += es_scr_text(y, x + col, w - col, label, "stack   ");
+		es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), s->stack);
 		break;
 	case L_NOTE_BUSY:
 		es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_BUSY),
