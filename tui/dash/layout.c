@@ -216,7 +216,6 @@ static int most_stage_rows(struct es_ui *ui, enum es_pane p)
 static void draw_wide(struct es_ui *ui, int top, int main_h)
 {
 	int lw = COLS * 9 / 20, rw = COLS - lw;
-	size_t sel = ui->stage_sel;
 
 	ui->stages_full = false;
 	pane(ui, ES_PANE_HISTORY, (struct es_rect){top, 0, main_h, lw});
@@ -240,15 +239,14 @@ static void draw_wide(struct es_ui *ui, int top, int main_h)
 	} else {
 		sh = main_h - ph - vh;
 	}
+	/* drawing the list settled the selection (clamped to the stages) */
 	pane(ui, ES_PANE_STAGES, (struct es_rect){top, lw, sh, rw});
-	sel = ui->stage_sel;
 	for (int k = 0; k < 2; k++) {
 		enum es_pane p = k ? ES_PANE_VALIDATION : ES_PANE_PROPAGATION;
 		struct es_rect r = k ? (struct es_rect){top + sh + ph, lw, vh, rw}
 		                     : (struct es_rect){top + sh, lw, ph, rw};
-		ui->views[p].title = NULL;
 		if (r.h >= 3)
-			es_view_draw_stage(&ui->views[p], r, ui->focus == p, sel);
+			es_view_draw_stage(&ui->views[p], r, ui->focus == p, ui->stage_sel);
 	}
 }
 

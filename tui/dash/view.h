@@ -67,7 +67,10 @@ struct es_view_ops {
 	bool (*matches)(struct es_view *v, size_t row, const char *needle);
 	/* Right side of the title ("120 commits, loading…"). */
 	void (*subtitle)(struct es_view *v, char *buf, size_t len);
-	/* The stage index a row belongs to, or -1 (NULL: none). */
+	/* The stage index a row belongs to, or -1 (NULL: none). A view that
+	 * has it is a stage pane: a block of rows per stage, its first
+	 * selectable, every block but the last ending in a blank row; the
+	 * cursor follows the one stage selection (es_ui.stage_sel). */
 	int (*stage_of)(struct es_view *v, size_t row);
 };
 
