@@ -132,7 +132,9 @@ static unsigned stage_request(struct es_view *v, enum es_request req)
 {
 	struct es_ui *ui = v->ui;
 	long n = (long)es_ui_stage_count(ui), sel = (long)ui->stage_sel;
-	long page = v->height > 4 ? v->height / 2 : 1;
+	/* a page: half the stage list as last drawn */
+	int h = ui->views[ES_PANE_STAGES].height;
+	long page = h > 4 ? h / 2 : 1;
 
 	switch (req) {
 	case ES_REQ_MOVE_DOWN: sel++; break;
