@@ -8,7 +8,8 @@
 
 #define NOW 1700000000.0
 
-static struct es_stage_view stages[2];
+static struct es_stage_view stages[12];
+static size_t n_stages = 2;
 static struct es_activity activity[16];
 static size_t n_activity;
 static const char *connection = "";
@@ -59,7 +60,7 @@ void fixtures_log(double when, enum es_activity_level level, const char *text)
 
 struct es_stage_view *fixtures_stage(size_t i)
 {
-	return i < sizeof(stages) / sizeof(stages[0]) ? &stages[i] : NULL;
+	return i < n_stages ? &stages[i] : NULL;
 }
 
 void fixtures_set_connection(const char *text)
@@ -71,7 +72,7 @@ void fixtures_set_connection(const char *text)
 static size_t stage_count(const void *ctx)
 {
 	(void)ctx;
-	return sizeof(stages) / sizeof(stages[0]);
+	return n_stages;
 }
 
 static const struct es_stage_view *stage(const void *ctx, size_t i)
@@ -103,6 +104,7 @@ void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
 	struct es_stage_view *s = &stages[0];
 
 	memset(stages, 0, sizeof(stages));
+	n_stages = 2;
 	snprintf(s->name, sizeof(s->name), "staging");
 	snprintf(s->stack, sizeof(s->stack), "edge-demo-staging");
 	snprintf(s->stack_status, sizeof(s->stack_status), "UPDATE_COMPLETE");
@@ -202,4 +204,84 @@ void fixtures_fill(struct es_ui *ui, struct es_keymap *km)
 	ui->credentials = "credentials: environment";
 	ui->conf_note = "";
 	ui->now = NOW;
+}
+
+/* A stage behind the first two: name, stack status, commit (-1: none). */
+static struct es_stage_view *more(size_t i, const char *name, const char *status, int commit)
+{
+	struct es_stage_view *s = &stages[i];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->stack, sizeof(s->stack), "edge-demo-%s", name);
+	snprintf(s->stack_status, sizeof(s->stack_status), "%s", status);
+	if (commit >= 0) {
+		snprintf(s->commit, sizeof(s->commit), "%s", oids[commit]);
+		snprintf(s->release, sizeof(s->release), "r-%.12s", oids[commit]);
+	}
+	snprintf(s->distribution_id, sizeof(s->distribution_id), "E%02zuDIST%.8s", i, "QWERTYUIOP");
+	snprintf(s->lambda_arn, sizeof(s->lambda_arn),
+	         "arn:aws:lambda:us-east-1:123456789012:function:edge-demo-%s-fn:%zu", name, i);
+	return s;
+}
+
+void fixtures_set_stages(size_t n)
+{
+	struct es_stage_view *s;
+
+	if (n > sizeof(stages) / sizeof(stages[0]))
+		n = sizeof(stages) / sizeof(stages[0]);
+	n_stages = n < 2 ? 2 : n;
+	if (n_stages <= 2)
+		return;
+	/* production-eu runs production's commit, validated: with production's
+	 * failed mark, the arrow to the next stage and sandbox's badge, one
+	 * commit carries four markers */
+	s = more(2, "production-eu", "UPDATE_COMPLETE", 3);
+	s->propagation = ES_PROP_DEPLOYED;
+	edge(s, "CDG50-C1", true, 200);
+	edge(s, "AMS1-P2", true, 200);
+	s->validated = true;
+	s->validation_passed = true;
+	snprintf(s->validated_at, sizeof(s->validated_at), "2023-11-14T21:50:00Z");
+	check(s, "home", true, 200, 52, "body contains \"Lambda@Edge is awesome!\"");
+	snprintf(s->last_action, sizeof(s->last_action), "promotion success by alice, 20m ago");
+	s = more(3, "canary-us", "UPDATE_IN_PROGRESS", 1);
+	s->busy = true;
+	s->propagation = ES_PROP_IN_PROGRESS;
+	s->prop_elapsed_s = 12;
+	s->prop_estimate_s = -1;
+	snprintf(s->last_action, sizeof(s->last_action), "deploy started by mallory, 1m ago");
+	s = more(4, "sandbox", "UPDATE_COMPLETE", 3);
+	s->propagation = ES_PROP_UNKNOWN;
+	if (n_stages <= 5)
+		return;
+	static const struct {
+		const char *name, *status;
+		int commit;
+	} rest[] = {
+	        {"qa", "UPDATE_COMPLETE", 0},
+	        {"perf", "CREATE_COMPLETE", 2},
+	        {"demo", "NOT_DEPLOYED", -1},
+	        {"dr-west", "UNKNOWN", -1},
+	        {"eu-lab", "UPDATE_ROLLBACK_FAILED", 4},
+	        {"load-test", "UPDATE_COMPLETE", 5},
+	        {"preview-environment-42", "CREATE_IN_PROGRESS", 1},
+	};
+	for (size_t i = 5; i < n_stages && i - 5 < sizeof(rest) / sizeof(rest[0]); i++) {
+		s = more(i, rest[i - 5].name, rest[i - 5].status, rest[i - 5].commit);
+		s->propagation = s->commit[0] ? ES_PROP_DEPLOYED : ES_PROP_UNKNOWN;
+	}
+	s = &stages[5]; /* qa: validated, so the next stage is waited for */
+	s->validated = true;
+	s->validation_passed = true;
+	check(s, "home", true, 200, 35, "body contains \"Lambda@Edge is awesome!\"");
+	s = &stages[6]; /* perf: propagating */
+	s->propagation = ES_PROP_IN_PROGRESS;
+	s->prop_elapsed_s = 30;
+	s->prop_estimate_s = 100;
+	if (n_stages > 8)
+		snprintf(stages[8].error, sizeof(stages[8].error),
+		         "AccessDenied (403): cannot describe stack edge-demo-dr-west [req "
+		         "9f8e7d6c]");
 }

@@ -37,35 +37,75 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Compare the screen with golden NAME (or rewrite it). */
-static void expect_screen(const char *name)
+/* The theme areas a cell's look belongs to ("stage-ok", or
+ * "pane-title/stage-name" when they look alike), else the closest with
+ * what it adds ("pane-title+bold"). */
+static const char *area_names(attr_t attr, void *ud)
 {
-	char *got = NULL, path[4096];
+	static char buf[512];
+	size_t o = 0;
+	int best = -1, best_bits = -1;
+
+	(void)ud;
+	buf[0] = 0;
+	for (int a = 0; a < ES_AREA_COUNT; a++)
+		if (es_theme_attr((enum es_area)a) == attr && o < sizeof(buf))
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", o ? "/" : "",
+			                      es_theme_area_name((enum es_area)a));
+	if (o)
+		return buf;
+	for (int a = 0; a < ES_AREA_COUNT; a++) {
+		attr_t t = es_theme_attr((enum es_area)a);
+		if ((t & A_COLOR) != (attr & A_COLOR) || (t & ~attr))
+			continue;
+		int bits = __builtin_popcount((unsigned)(t & ~A_COLOR));
+		if (bits > best_bits) {
+			best = a;
+			best_bits = bits;
+		}
+	}
+	if (best < 0)
+		return "?";
+	attr_t extra = attr & ~es_theme_attr((enum es_area)best);
+	snprintf(buf, sizeof(buf), "%s%s%s%s%s", es_theme_area_name((enum es_area)best),
+	         extra & A_BOLD ? "+bold" : "", extra & A_REVERSE ? "+reverse" : "",
+	         extra & A_UNDERLINE ? "+underline" : "", extra & A_DIM ? "+dim" : "");
+	return buf;
+}
+
+static char *dump(bool attrs)
+{
+	char *got = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&got, &len);
+
+	if (attrs)
+		es_scr_dump_attrs(m, area_names, NULL);
+	else
+		es_scr_dump(m);
+	fclose(m);
+	return got;
+}
+
+/* Compare got with golden file NAME.EXT (or rewrite it); true when equal. */
+static bool compare(const char *name, const char *ext, char *got, bool quiet)
+{
+	char path[4096];
 	const char *src = getenv("ES_SRCDIR");
 
-	es_scr_dump(m);
-	fclose(m);
-	snprintf(path, sizeof(path), "%s/tests/screen/golden/%s.txt", src && *src ? src : ".",
-	         name);
-	n_tests++;
-	if (getenv("ES_UPDATE_GOLDEN") && *getenv("ES_UPDATE_GOLDEN")) {
+	snprintf(path, sizeof(path), "%s/tests/screen/golden/%s.%s", src && *src ? src : ".", name,
+	         ext);
+	if (!quiet && getenv("ES_UPDATE_GOLDEN") && *getenv("ES_UPDATE_GOLDEN")) {
 		FILE *f = fopen(path, "w");
 		if (f) {
 			fputs(got, f);
 			fclose(f);
 		}
-		printf("ok %d - %s (golden rewritten)\n", n_tests, name);
-		free(got);
-		return;
+		return true;
 	}
 	char *want = slurp(path);
-	if (want && strcmp(want, got) == 0) {
-		printf("ok %d - %s\n", n_tests, name);
-	} else {
-		n_failed++;
-		printf("not ok %d - %s\n", n_tests, name);
+	bool same = want && strcmp(want, got) == 0;
+	if (!same && !quiet) {
 		if (!want) {
 			printf("# missing %s (run make update-golden)\n", path);
 		} else {
@@ -78,14 +118,57 @@ static void expect_screen(const char *name)
 				a++;
 				b++;
 			}
-			printf("# first difference at line %d\n", line);
+			printf("# %s.%s: first difference at line %d\n", name, ext, line);
 		}
 		printf("# got:\n");
 		for (char *l = strtok(got, "\n"); l; l = strtok(NULL, "\n"))
 			printf("#   %s\n", l);
 	}
 	free(want);
-	free(got);
+	return same;
+}
+
+/* Compare the screen with golden NAME: its text (NAME.txt) and which
+ * theme area paints each character (NAME.attr). */
+static void expect_screen(const char *name)
+{
+	char *text = dump(false), *attrs = dump(true);
+	bool same = compare(name, "txt", text, false);
+
+	same = compare(name, "attr", attrs, false) && same;
+	n_tests++;
+	if (!same)
+		n_failed++;
+	printf("%s %d - %s%s\n", same ? "ok" : "not ok", n_tests, name,
+	       getenv("ES_UPDATE_GOLDEN") && *getenv("ES_UPDATE_GOLDEN") ? " (golden rewritten)"
+	                                                                 : "");
+	free(text);
+	free(attrs);
+}
+
+/* Whether the screen's colours match golden NAME.attr, without a word. */
+static bool attrs_match(const char *name)
+{
+	char *attrs = dump(true);
+	bool same = compare(name, "attr", attrs, true);
+	free(attrs);
+	return same;
+}
+
+/* Row y of the screen as text. */
+static char *screen_line(int y)
+{
+	char *all = dump(false), *p = all;
+
+	for (int i = 0; i < y && p; i++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	char *line = strdup(p ? p : "");
+	line[strcspn(line, "\n")] = 0;
+	free(all);
+	return line;
 }
 
 static void ok(bool cond, const char *name)
@@ -129,19 +212,29 @@ int main(void)
 		printf("1..0 # SKIP no terminfo for xterm\n");
 		return 0;
 	}
-	es_theme_defaults(true);
+	/* in colour: the .attr goldens see the colour pairs too */
+	es_theme_defaults(false);
 	es_theme_apply();
 	fixtures_fill(&ui, &km);
 
 	size(120, 36);
 	es_ui_draw(&ui);
 	expect_screen("wide-120x36");
-	ok(!screen_contains("\x1b") && screen_contains("Evil  ]0;title  message  [2J"),
+	ok(!screen_contains("\x1b") && screen_contains("Evil  ]0;title  message"),
 	   "escape sequences in commit messages are stripped");
-	ok(screen_contains("[staging \u2713]") && screen_contains("[production \u2717]"),
-	   "history marks the commit each stage runs with its validation outcome");
-	ok(screen_contains("[\u2192production?]"),
-	   "history marks the commit waiting for promotion");
+	ok(screen_contains("S\u2713 \u2192P Serve a 404 page") &&
+	           screen_contains("P\u2717    Add security headers"),
+	   "history marks the commit each stage runs with its tag and validation outcome");
+	ok(screen_contains("\u2192P"), "history marks the commit waiting for promotion");
+	/* a theme regression: the same screen in other colours no longer matches */
+	es_theme_defaults(true);
+	es_theme_apply();
+	es_ui_draw(&ui);
+	ok(!attrs_match("wide-120x36"), "a change of colours fails the golden's attributes");
+	es_theme_defaults(false);
+	es_theme_apply();
+	es_ui_draw(&ui);
+	ok(attrs_match("wide-120x36"), "and the theme back in place matches it again");
 
 	size(160, 48);
 	ui.focus = ES_PANE_STAGES;
@@ -194,8 +287,10 @@ int main(void)
 	snprintf(dlg->expect, sizeof(dlg->expect), "production");
 	es_dialog_body(dlg, "~ Modify  Fn                               AWS::Lambda::Function");
 	es_dialog_body(dlg, "+ Add     FnVersion1a2b3c                  AWS::Lambda::Version");
-	es_dialog_body(dlg, "~ Modify  Distribution                     AWS::CloudFront::Distribution");
-	es_dialog_body(dlg, "! Modify  FnAliaslive                      AWS::Lambda::Alias  REPLACEMENT");
+	es_dialog_body(dlg,
+	               "~ Modify  Distribution                     AWS::CloudFront::Distribution");
+	es_dialog_body(
+	        dlg, "! Modify  FnAliaslive                      AWS::Lambda::Alias  REPLACEMENT");
 	es_dialog_arm(dlg);
 	es_dialog_key(dlg, 'p');
 	es_dialog_key(dlg, 'r');
@@ -247,7 +342,8 @@ int main(void)
 	                    NULL);
 	es_dialog_body(dlg, "~ Modify  Fn                               AWS::Lambda::Function");
 	es_dialog_body(dlg, "+ Add     FnVersion1a2b3c                  AWS::Lambda::Version");
-	es_dialog_body(dlg, "~ Modify  Distribution                     AWS::CloudFront::Distribution");
+	es_dialog_body(dlg,
+	               "~ Modify  Distribution                     AWS::CloudFront::Distribution");
 	es_dialog_key(dlg, 'y');
 	es_dialog_key(dlg, '\n');
 	ok(!dlg->done && !dlg->yes, "y and Enter typed ahead neither select nor execute");
@@ -269,10 +365,8 @@ int main(void)
 	static const struct {
 		const char *keys, *what;
 	} no_answers[] = {
-	        {"\n", "Enter alone is No"},
-	        {"n", "n is No"},
-	        {"\x1b", "Esc is No"},
-	        {"yn", "y then n is No"},
+	        {"\n", "Enter alone is No"},   {"n", "n is No"},
+	        {"\x1b", "Esc is No"},         {"yn", "y then n is No"},
 	        {"y\x1b", "y then Esc is No"},
 	};
 	for (size_t i = 0; i < sizeof(no_answers) / sizeof(no_answers[0]); i++) {
@@ -295,13 +389,104 @@ int main(void)
 	           ui.views[ES_PANE_HISTORY].cursor == 4,
 	   "n finds the next match, case-insensitive, by author");
 
+	/* Five stages at every size: each stage on a line of its own, the
+	 * selected one expanded, the header shortened part by part. */
+	static const struct {
+		int cols, lines;
+		const char *golden;
+	} five[] = {
+	        {60, 16, "five-60x16"},
+	        {80, 24, "five-80x24"},
+	        {100, 30, "five-100x30"},
+	        {160, 48, "five-160x48"},
+	};
+	static const char *const five_names[] = {"staging", "production", "production-eu",
+	                                         "canary-us", "sandbox"};
+	fixtures_set_stages(5);
+	ui.focus = ES_PANE_HISTORY;
+	ui.stage_sel = 0;
+	ui.views[ES_PANE_HISTORY].cursor = 0;
+	for (size_t k = 0; k < sizeof(five) / sizeof(five[0]); k++) {
+		char what[160];
+		size(five[k].cols, five[k].lines);
+		es_ui_draw(&ui);
+		expect_screen(five[k].golden);
+		bool all = true;
+		for (size_t i = 0; i < 5; i++)
+			all = all && screen_contains(five_names[i]);
+		snprintf(what, sizeof(what), "%dx%d: every stage is on the screen", five[k].cols,
+		         five[k].lines);
+		ok(all, what);
+		char *title = screen_line(0);
+		snprintf(what, sizeof(what),
+		         "%dx%d: the header keeps the region whole and cuts no word without an "
+		         "ellipsis",
+		         five[k].cols, five[k].lines);
+		/* each part whole or left out: the region always there */
+		ok(strstr(title, "us-east-1") &&
+		           (!strstr(title, "127.0") || strstr(title, "127.0.0.1:5000")) &&
+		           (!strstr(title, "arn:") ||
+		            strstr(title,
+		                   "arn:aws:sts::123456789012:assumed-role/release/alice")) &&
+		           strstr(title, "alice"),
+		   what);
+		free(title);
+	}
+	/* at 80x24 the selected stage shows its propagation and validation */
+	size(80, 24);
+	es_ui_draw(&ui);
+	ok(screen_contains("FRA56") && screen_contains("passed"),
+	   "80x24: the selected stage shows its edges and its validation");
+	ok(screen_contains("UPDATE_ROLLBACK_COMPLETE") && screen_contains("Add security headers"),
+	   "80x24: a long stack status and a subject behind four markers are whole");
+	/* the focus on Validation puts the selected stage's checks first */
+	ui.focus = ES_PANE_VALIDATION;
+	es_view_request(&ui.views[ES_PANE_VALIDATION], ES_REQ_MOVE_DOWN);
+	es_ui_draw(&ui);
+	expect_screen("five-80x24-production-validation");
+	ok(es_ui_selected_stage(&ui) == 1 && screen_contains("expected 200, got 503"),
+	   "moving in Validation selects production and shows its failed check");
+	size(60, 16);
+	es_ui_draw(&ui);
+	ok(screen_contains("UPDATE_ROLLBACK_COMPL\u2026"),
+	   "60x16: a stack status too long for its column ends in an ellipsis");
+
+	/* Twelve stages: one selection for every stage pane, and the stage
+	 * list scrolls as one. */
+	fixtures_set_stages(12);
+	ui.stage_sel = 0;
+	ui.focus = ES_PANE_PROPAGATION;
+	size(80, 24);
+	for (int i = 0; i < 9; i++)
+		es_view_request(&ui.views[ES_PANE_PROPAGATION], ES_REQ_MOVE_DOWN);
+	es_ui_draw(&ui);
+	expect_screen("twelve-80x24");
+	ok(es_ui_selected_stage(&ui) == 9 && screen_contains("eu-lab") && screen_contains("10/12"),
+	   "twelve stages at 80x24: the tenth is selected and in sight, the list says where");
+	ok(es_view_stage_of(&ui.views[ES_PANE_STAGES], ui.views[ES_PANE_STAGES].cursor) == 9,
+	   "moving in Propagation moved the Stages pane's selection");
+	size(160, 48);
+	es_ui_draw(&ui);
+	expect_screen("twelve-160x48");
+	ok(es_view_stage_of(&ui.views[ES_PANE_VALIDATION], ui.views[ES_PANE_VALIDATION].cursor) ==
+	                   9 &&
+	           es_view_stage_of(&ui.views[ES_PANE_STAGES], ui.views[ES_PANE_STAGES].cursor) ==
+	                   9,
+	   "twelve stages at 160x48: every stage pane shows the one selected stage");
+	ok(screen_contains("preview-environment\u2026"),
+	   "a stage name longer than its column ends in an ellipsis");
+	es_view_request(&ui.views[ES_PANE_STAGES], ES_REQ_MOVE_LAST);
+	ok(es_ui_selected_stage(&ui) == 11, "End in the Stages pane selects the last stage");
+	fixtures_set_stages(2);
+	ui.stage_sel = 0;
+
 	/* The panes read the source when they draw: what changes behind it
 	 * (a poll, a new activity line) shows at the next draw, nothing to
 	 * copy in between. */
 	size(160, 48);
 	ui.focus = ES_PANE_STAGES;
 	es_ui_draw(&ui);
-	ok(!screen_contains("staging      UPDATE_IN_PROGRESS") &&
+	ok(!screen_contains("staging    UPDATE_IN_PROGRESS") &&
 	           !screen_contains("edge location FRA56"),
 	   "before the change the screen does not show it");
 	struct es_stage_view *st = fixtures_stage(0);
@@ -310,7 +495,7 @@ int main(void)
 	snprintf(st->stack_status, sizeof(st->stack_status), "UPDATE_IN_PROGRESS");
 	fixtures_log(ui.now - 1, ES_ACT_EVENT, "staging: edge location FRA56 serves version 8");
 	es_ui_draw(&ui);
-	ok(screen_contains("staging      UPDATE_IN_PROGRESS") &&
+	ok(screen_contains("staging    UPDATE_IN_PROGRESS") &&
 	           screen_contains("edge location FRA56"),
 	   "a changed stage and a new activity line show at the next draw");
 	snprintf(st->stack_status, sizeof(st->stack_status), "%s", saved);

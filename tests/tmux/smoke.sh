@@ -55,8 +55,10 @@ check "panes are drawn" "screen | grep -q 'Stages' && screen | grep -q 'Activity
 check "colours are used on a 256-colour terminal" \
 	"T capture-pane -p -e -t es | grep -q '\[3[0-9]m\|\[38;5;\|\[4[0-7]m'"
 T resize-window -t es -x 70 -y 22
-check "narrow terminal: history above one stage pane" \
+check "narrow terminal: history above the stage list, no separate Propagation pane" \
 	"wait_for 'History' && screen | grep -q 'Stages' && ! screen | grep -q 'Propagation'"
+check "narrow terminal: every stage has its line" \
+	"screen | grep -q 'staging' && screen | grep -q 'production'"
 T resize-window -t es -x 50 -y 12
 check "below the minimum size a message says so" "wait_for 'needs at least'"
 T resize-window -t es -x 140 -y 40

@@ -67,7 +67,10 @@ struct es_view_ops {
 	bool (*matches)(struct es_view *v, size_t row, const char *needle);
 	/* Right side of the title ("120 commits, loading…"). */
 	void (*subtitle)(struct es_view *v, char *buf, size_t len);
-	/* The stage index a row belongs to, or -1 (NULL: none). */
+	/* The stage index a row belongs to, or -1 (NULL: none). A view that
+	 * has it is a stage pane: a block of rows per stage, its first
+	 * selectable, every block but the last ending in a blank row; the
+	 * cursor follows the one stage selection (es_ui.stage_sel). */
 	int (*stage_of)(struct es_view *v, size_t row);
 };
 
@@ -75,9 +78,10 @@ struct es_view {
 	const struct es_view_ops *ops;
 	struct es_ui *ui;
 	size_t offset, cursor;
-	int height;  /* rows visible at the last draw */
-	bool follow; /* keep the last line in sight (activity) */
-	void *priv;  /* the view's own data (pager) */
+	int height;        /* rows visible at the last draw */
+	bool follow;       /* keep the last line in sight (activity) */
+	const char *title; /* drawn instead of ops->title when set (the layout's) */
+	void *priv;        /* the view's own data (pager) */
 };
 
 /* The live data as the views read it, one call at a time: the dashboard
@@ -117,7 +121,12 @@ struct es_ui {
 	/* state */
 	struct es_view views[ES_PANE_COUNT];
 	enum es_pane focus;
-	enum es_pane narrow_pane; /* the stage pane shown on narrow terminals */
+	/* The selected stage: one selection for the Stages, Propagation and
+	 * Validation panes, whichever has the focus. */
+	size_t stage_sel;
+	/* The Stages pane expands the selected stage with its propagation and
+	 * validation too (set by the layout when those panes are not shown). */
+	bool stages_full;
 	char search[128];
 	const struct es_keymap *keymap;
 };
@@ -149,6 +158,14 @@ void es_ui_draw(struct es_ui *ui);
 
 /* Draw v's rows in box (border included), focused or not. */
 void es_view_draw(struct es_view *v, struct es_rect box, bool focused);
+/* Draw only the rows of v that belong to stage (a stage pane showing the
+ * selected stage). */
+void es_view_draw_stage(struct es_view *v, struct es_rect box, bool focused, size_t stage);
+/* Whether v is one of the stage panes (its rows belong to stages). */
+bool es_view_is_stage(const struct es_view *v);
+/* The rows of stage in v, without the blank line that ends its block:
+ * their count, and the first in *first. */
+size_t es_view_stage_rows(struct es_view *v, size_t stage, size_t *first);
 /* Movement requests on v; ES_HANDLED|ES_REDRAW when handled, else 0. */
 unsigned es_view_request(struct es_view *v, enum es_request req);
 /* Move to the next (dir 1) or previous (dir -1) row matching needle,
@@ -163,6 +180,12 @@ const struct es_hist_commit *es_ui_selected_commit(struct es_ui *ui);
 int es_ui_selected_stage(struct es_ui *ui);
 /* The stage whose rows a view's row belongs to (multi-line stage views). */
 int es_view_stage_of(struct es_view *v, size_t row);
+
+/* A stage's short tag for compact markers ("S" staging, "PE" production-eu):
+ * the initials of its name's parts, unique among the stages. */
+const char *es_stage_tag(const struct es_ui *ui, size_t i, char *buf, size_t len);
+/* The widest tag (columns). */
+int es_stage_tag_width(const struct es_ui *ui);
 
 /* Shared pieces for views. */
 attr_t es_stage_status_attr(const char *status);
