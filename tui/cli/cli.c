@@ -49,14 +49,14 @@ static int cmd_version(struct es_cli *cli);
 #define ES_COMMANDS(X)                                                                             \
 	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")          \
 	X("status", es_cmd_status, "[--json]",                                                     \
-	  "each stage's stack, commit, release, outputs and last action")                          \
+	  "each stage's stack, commit, release, distribution, lock and last action")               \
 	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",               \
 	  "package REV (default HEAD) and deploy it to a stage through a change set")              \
 	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",                       \
 	  "deploy to STAGE exactly the validated release of the stage before it")                  \
 	X("validate", es_cmd_validate, "--stage NAME [--json]",                                    \
 	  "run the stage's checks now and record the result")                                      \
-	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--wait] [--json]",               \
+	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--yes] [--wait] [--json]",       \
 	  "invalidate the stage's CloudFront cache (default /*), tracked to Completed")            \
 	X("rollback", es_cmd_rollback, "--stage NAME --to REV [--yes] [--wait] [--json]",          \
 	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")                     \
@@ -64,7 +64,7 @@ static int cmd_version(struct es_cli *cli);
 	  "commit a git revert of REV; --deploy sends it to the first stage")                      \
 	X("watch", es_cmd_watch, "[--stage NAME] [--json]",                                        \
 	  "follow stacks, propagation and invalidations line by line until settled")               \
-	X("unlock", es_cmd_unlock, "--stage NAME",                                                 \
+	X("unlock", es_cmd_unlock, "--stage NAME [--yes] [--json]",                                \
 	  "remove a stage lock left by a console that died (recorded in the ledger)")              \
 	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first")        \
 	X("whoami", cmd_whoami, "[--json]",                                                        \
