@@ -595,12 +595,13 @@ enum {
 
 static void print_records(const struct es_record_list *recs, const char *stage)
 {
-	/* Who gives way first (the end of an ARN says most), then the
-	 * release, the result, the stage; number, time, kind and commit never. */
+	/* Who gives way first, then the release, the result, the stage and the
+	 * kind; number, time, phase and commit never. An ARN's end says most,
+	 * and so does a release's (its template digest: the commit is shown). */
 	static const struct es_column cols[LOG_COLS] = {
 	        [LOG_KIND] = {.min = 6, .shrink = 5},
 	        [LOG_STAGE] = {.min = 7, .shrink = 4},
-	        [LOG_RELEASE] = {.min = 8, .shrink = 2},
+	        [LOG_RELEASE] = {.min = 9, .shrink = 2, .cut_left = true},
 	        [LOG_RESULT] = {.min = 8, .shrink = 3},
 	        [LOG_WHO] = {.min = 8, .shrink = 1, .cut_left = true},
 	};
