@@ -112,9 +112,11 @@ static void usage(FILE *out)
 	        "                           long (e.g. 45m; default 2h) and end detached\n"
 	        "  -h, --help               show this help\n"
 	        "  -V, --version            show the version\n"
-	        "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
-	        "4 cancelled, 5 configuration or credentials missing, 6 detached (stopped\n"
-	        "following; CloudFormation carries on and `edgeship status` shows the end).\n");
+	        "\nExit codes: 0 success, 1 failure, 2 usage (also a stage edgeship.conf does\n"
+	        "not define), 3 refused by a release rule, 4 cancelled (also no terminal to\n"
+	        "ask on and no --yes), 5 configuration or credentials missing, 6 detached\n"
+	        "(stopped following; CloudFormation carries on and `edgeship status` shows\n"
+	        "the end).\n");
 }
 
 static int cmd_help(struct es_cli *cli)
