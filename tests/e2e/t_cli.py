@@ -155,6 +155,16 @@ def main(tap, sim, app):
                f"{' '.join(args)}: exit 2 naming the stage and the configured ones",
                (rc, out[-300:], err[-500:]))
 
+    rc, out, err = app.run("validate", "--stage")
+    tap.ok(rc == 2 and "--stage needs a value" in err, "--stage without a name is a usage error", err)
+    outside = os.path.join(sim.tmp, "not-a-repository")
+    os.makedirs(outside, exist_ok=True)
+    for args in (["status"], ["log", "--json"], ["init"]):
+        p = subprocess.run([release.EDGESHIP, *args], cwd=outside, env=app.env(), capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        tap.ok(p.returncode == 5 and "not inside a git repository" in p.stdout + p.stderr,
+               f"{' '.join(args)} outside a repository: no configuration, exit 5", (p.returncode, p.stdout, p.stderr))
+
     # A deploy whose propagation the test holds and moves on.
     sim.config(propagation_min=600.0, propagation_max=900.0)
     rc, out, err = app.run("deploy", "--yes", "--wait", "--poll-interval", "300")

@@ -173,6 +173,18 @@ static int cmd_whoami(struct es_cli *cli)
 	return code;
 }
 
+/* Subcommand options followed by a value. */
+static bool takes_value(const char *a)
+{
+	static const char *const with_value[] = {"--stage", "-s", "--to", "--timeout",
+	                                         "--poll-interval"};
+
+	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (strcmp(a, with_value[i]) == 0)
+			return true;
+	return false;
+}
+
 int es_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -247,6 +259,10 @@ int es_cli_main(int argc, char **argv)
 			if (!cli.rev)
 				cli.rev = a;
 			cli.args[cli.n_args++] = a;
+		} else if (i + 1 == cli.argc && takes_value(a)) {
+			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship --help)\n",
+			           name, a);
+			return ES_EXIT_USAGE;
 		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
 			usage(stdout);
 			return ES_EXIT_OK;

@@ -33,6 +33,19 @@ void ctx_free(struct ctx *c)
 	es_repo_free(c->repo);
 }
 
+/* The repository around the current directory. Outside one there is no
+ * edgeship.conf to read: a configuration error (exit 5), as a missing file. */
+static int open_repo(struct es_repo **out)
+{
+	int rc = es_repo_discover(NULL, out);
+	struct es_error e;
+
+	if (rc != ES_ENOTFOUND)
+		return rc;
+	es_error_save(&e);
+	return es_fail(ES_ECONFIG, "%s", e.message);
+}
+
 int ctx_known_stage(const struct ctx *c, const char *stage)
 {
 	char names[512] = "";
@@ -58,7 +71,7 @@ int ctx_open_config(struct es_cli *cli, struct ctx *c)
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = es_repo_discover(NULL, &c->repo);
+	rc = open_repo(&c->repo);
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s", es_repo_root(c->repo), ES_CONFIG_FILE);
@@ -132,7 +145,7 @@ int es_cmd_init(struct es_cli *cli)
 	struct es_repo *repo;
 	char path[4096], app[128];
 	const char *root, *base;
-	int rc = es_repo_discover(NULL, &repo);
+	int rc = open_repo(&repo);
 
 	if (rc)
 		return es_cli_fail(cli, "init", rc);
