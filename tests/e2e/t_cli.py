@@ -8,11 +8,14 @@ stage; log fits its columns to the width; a ledger bucket that does not
 exist yet is a fresh application, not an offline ledger."""
 
 import datetime
+import fcntl
 import json
 import os
 import pty
 import select
+import struct
 import subprocess
+import termios
 import time
 
 import release
@@ -271,6 +274,28 @@ def main(tap, sim, app):
             tap.ok(any(LONG_WHO in l and "production-eu" in l for l in lines)
                    and not any("\u2026" in l for l in lines),
                    "with room, nothing is cut", out)
+    # On a terminal its own width counts, whatever COLUMNS says.
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 72, 0, 0))
+    p = subprocess.Popen([release.EDGESHIP, "log"], cwd=app.dir, env=dict(app.env(), COLUMNS="250"),
+                         stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    shown = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 30)
+        try:
+            chunk = os.read(master, 4096) if r else b""
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        shown += chunk
+    p.wait(30)
+    os.close(master)
+    rows = [l for l in shown.decode("utf-8", "replace").replace("\r", "").split("\n") if l]
+    tap.ok(p.returncode == 0 and len(rows) == len(js) and max(len(l) for l in rows) <= 72,
+           "on a 72-column terminal no row is wider, whatever COLUMNS says", rows)
+
     env = dict(app.env(), COLUMNS="30")
     rc, out, err = run_env(app, ["log", "--json"], env)
     tap.ok(rc == 0 and json.loads(out) == js, "log --json does not depend on the width", out[-400:])
