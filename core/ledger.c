@@ -55,8 +55,9 @@ struct es_ledger {
 	char *endpoint;
 	char *cache; /* local directory, once the account is known */
 	char *who;
-	int pending;  /* requests in flight */
-	bool closing; /* freed by its owner: free when pending drops to 0 */
+	int pending;    /* requests in flight */
+	bool closing;   /* freed by its owner: free when pending drops to 0 */
+	bool no_bucket; /* the last listing found no bucket (nothing deployed yet) */
 	struct sync_op *sync;
 };
 
@@ -289,7 +290,10 @@ static long seq_of_key(const char *key)
 
 int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 {
-	return es_lcache_records(l->cache, out);
+	int rc = es_lcache_records(l->cache, out);
+
+	out->no_bucket = l->no_bucket;
+	return rc;
 }
 
 /* ------------------------------------------------------------ refresh */
@@ -387,7 +391,8 @@ static void on_list(void *p, long seq, int rc, const struct es_http_response *re
 	op->listing = false;
 	/* No artifact bucket yet (nothing was ever deployed): S3 says for
 	 * certain that the ledger is empty, which is not being offline. */
-	if (rc && err && strcmp(err->code, "NoSuchBucket") == 0) {
+	op->l->no_bucket = rc && err && strcmp(err->code, "NoSuchBucket") == 0;
+	if (op->l->no_bucket) {
 		sync_finish(op);
 		return;
 	}

@@ -51,6 +51,9 @@ struct es_record_list {
 	size_t n;
 	bool offline; /* S3 could not be read: what the cache holds, maybe not all */
 	char offline_reason[256];
+	/* S3 said the bucket does not exist (NoSuchBucket): certainly no
+	 * records yet, since the first deploy creates it. */
+	bool no_bucket;
 };
 
 /* Open the ledger of app in bucket/prefix. Does no I/O. */

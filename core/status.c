@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/cloudfront.h"
 #include "aws/services.h"
+#include "base/timefmt.h"
 #include "resolve.h"
 #include "status.h"
 #include "validate.h"
@@ -20,29 +22,48 @@ static void read_distribution(struct es_aws_client *aws, struct es_stage_status 
 {
 	/* A stack whose resources cannot be read simply shows no distribution. */
 	if (es_cfn_stack_distribution(aws, s->stack, s->distribution_id,
-	                              sizeof(s->distribution_id)) != ES_OK)
+	                              sizeof(s->distribution_id)) != ES_OK) {
 		s->distribution_id[0] = '\0';
+		return;
+	}
+	if (!s->distribution_id[0])
+		return;
+	/* Whether the newest change has reached every edge: the one signal
+	 * CloudFront gives, read as the dashboard reads it. */
+	struct es_distribution d = {0};
+	if (es_cf_get_distribution(aws, s->distribution_id, &d) == ES_OK) {
+		copy(s->distribution_status, sizeof(s->distribution_status), d.status);
+		copy(s->distribution_modified, sizeof(s->distribution_modified), d.last_modified);
+		copy(s->distribution_domain, sizeof(s->distribution_domain), d.domain_name);
+	} else {
+		char line[600];
+		copy(s->distribution_error, sizeof(s->distribution_error),
+		     es_error_format(es_error_last(), line, sizeof(line)));
+	}
+	es_distribution_free(&d);
 }
 
-static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc,
-                       struct es_stage_status *s)
+/* The status of the stack's read (ES_OK also when it does not exist). */
+static int read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc,
+                      struct es_stage_status *s)
 {
 	struct es_stack st;
 	int rc;
 
 	copy(s->stage, sizeof(s->stage), sc->name);
 	copy(s->stack, sizeof(s->stack), sc->stack);
+	s->lock_age_s = -1;
 	rc = es_cfn_describe_stack(aws, sc->stack, &st);
 	if (rc == ES_ENOTFOUND) {
 		copy(s->stack_status, sizeof(s->stack_status), "NOT_DEPLOYED");
-		return;
+		return ES_OK;
 	}
 	if (rc) {
 		char line[600];
 		copy(s->error, sizeof(s->error),
 		     es_error_format(es_error_last(), line, sizeof(line)));
 		copy(s->stack_status, sizeof(s->stack_status), "UNKNOWN");
-		return;
+		return rc;
 	}
 	s->exists = true;
 	copy(s->stack_status, sizeof(s->stack_status), st.status);
@@ -58,6 +79,16 @@ static void read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc
 	st.n_outputs = 0;
 	es_stack_free(&st);
 	read_distribution(aws, s);
+	return ES_OK;
+}
+
+/* How long the lock has been held, from the time its holder wrote in it. */
+static double lock_age(const struct es_lock_info *l)
+{
+	double since = l->held ? es_time_parse(l->since) : -1;
+	double age = since < 0 ? -1 : es_time_now() - since;
+
+	return since < 0 ? -1 : age < 0 ? 0 : age;
 }
 
 int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf, bool read_only,
@@ -66,6 +97,7 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 	struct es_ledger *ledger = NULL;
 	struct es_record_list recs = {0};
 	size_t unreadable = 0;
+	struct es_error first = {0};
 
 	memset(out, 0, sizeof(*out));
 	out->stages = calloc(conf->n_stages ? conf->n_stages : 1, sizeof(*out->stages));
@@ -73,11 +105,13 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 		return es_fail(ES_ENOMEM, "out of memory");
 	out->n = conf->n_stages;
 	for (size_t i = 0; i < conf->n_stages; i++) {
-		read_stage(aws, &conf->stages[i], &out->stages[i]);
-		if (out->stages[i].error[0])
-			unreadable++;
-		else if (es_lock_read(aws, conf, conf->stages[i].name, &out->stages[i].lock))
+		if (read_stage(aws, &conf->stages[i], &out->stages[i]) != ES_OK) {
+			if (!unreadable++)
+				es_error_save(&first);
+		} else if (es_lock_read(aws, conf, conf->stages[i].name, &out->stages[i].lock)) {
 			memset(&out->stages[i].lock, 0, sizeof(out->stages[i].lock));
+		}
+		out->stages[i].lock_age_s = lock_age(&out->stages[i].lock);
 	}
 	/* Offline, the cached records still say what was last seen. */
 	int lrc = es_ledger_open(aws, conf->bucket, conf->prefix, &ledger);
@@ -91,6 +125,7 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 	}
 	if (lrc == ES_OK || recs.offline) {
 		out->ledger_offline = recs.offline;
+		out->ledger_no_bucket = recs.no_bucket;
 		copy(out->ledger_note, sizeof(out->ledger_note), recs.offline_reason);
 		for (size_t i = 0; i < out->n; i++) {
 			struct es_stage_status *s = &out->stages[i];
@@ -146,9 +181,11 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 	}
 	es_record_list_free(&recs);
 	es_ledger_free(ledger);
+	/* Nothing could be read: fail as the first read failed, so that a
+	 * caller tells missing credentials from a network outage. */
 	if (unreadable == out->n && out->n > 0) {
-		es_fail(ES_ENET, "%s", out->stages[0].error);
-		return ES_ENET;
+		es_error_restore(&first);
+		return first.status ? first.status : ES_ENET;
 	}
 	return ES_OK;
 }
@@ -176,6 +213,11 @@ char *es_overview_json(const struct es_overview *st)
 		json_object_set_new(o, "release", str_or_null(s->release));
 		json_object_set_new(o, "template_sha256", str_or_null(s->template_sha256));
 		json_object_set_new(o, "distribution_id", str_or_null(s->distribution_id));
+		json_object_set_new(o, "distribution_status", str_or_null(s->distribution_status));
+		json_object_set_new(o, "distribution_last_modified",
+		                    str_or_null(s->distribution_modified));
+		json_object_set_new(o, "distribution_domain", str_or_null(s->distribution_domain));
+		json_object_set_new(o, "distribution_error", str_or_null(s->distribution_error));
 		for (size_t k = 0; k < s->n_outputs; k++)
 			json_object_set_new(outs, s->outputs[k].key,
 			                    json_string(s->outputs[k].value));
@@ -201,13 +243,19 @@ char *es_overview_json(const struct es_overview *st)
 		json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
 		json_object_set_new(o, "detached", json_boolean(s->detached));
 		json_object_set_new(o, "running", json_boolean(s->running));
-		json_object_set_new(o, "lock", es_lock_info_json(&s->lock));
+		json_t *lock = es_lock_info_json(&s->lock);
+		if (s->lock.held && lock)
+			json_object_set_new(lock, "age_s",
+			                    s->lock_age_s >= 0 ? json_real(s->lock_age_s)
+			                                       : json_null());
+		json_object_set_new(o, "lock", lock);
 		json_object_set_new(o, "lock_stale", json_boolean(s->lock_stale));
 		json_object_set_new(o, "error", str_or_null(s->error));
 		json_array_append_new(stages, o);
 	}
 	json_object_set_new(root, "stages", stages);
 	json_object_set_new(root, "ledger_offline", json_boolean(st->ledger_offline));
+	json_object_set_new(root, "ledger_bucket_missing", json_boolean(st->ledger_no_bucket));
 	json_object_set_new(root, "outcomes_recorded", json_integer((json_int_t)st->resolved));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);

@@ -26,13 +26,20 @@ struct es_stage_status {
 	struct es_kv *outputs;
 	size_t n_outputs;
 	char distribution_id[64]; /* the stack's AWS::CloudFront::Distribution */
-	bool has_last;            /* a ledger record exists for this stage */
-	struct es_record last;    /* the newest one (json not owned: NULL) */
-	bool interrupted;         /* an intent with no outcome while the stack is idle */
-	bool detached;            /* its console stopped following; the end is not known yet */
+	/* Its GetDistribution, as the dashboard reads it: InProgress until every
+	 * edge has the newest change, then Deployed ("" when not read). */
+	char distribution_status[16];
+	char distribution_modified[40]; /* its LastModifiedTime */
+	char distribution_domain[128];
+	char distribution_error[256]; /* why GetDistribution failed, or "" */
+	bool has_last;                /* a ledger record exists for this stage */
+	struct es_record last;        /* the newest one (json not owned: NULL) */
+	bool interrupted;             /* an intent with no outcome while the stack is idle */
+	bool detached;                /* its console stopped following; the end is not known yet */
 	bool running;             /* an action holds the stage lock, or the stack is busy for one */
 	struct es_lock_info lock; /* the stage lock (held false when free) */
 	bool lock_stale;          /* held for an action that has ended: its console died */
+	double lock_age_s;        /* how long the lock has been held; < 0 unknown */
 	/* Whether the newest validation stands for the release running now
 	 * (es_validation_judge; the distribution's ETag and last change are not
 	 * read here, so only promotion compares those). */
@@ -47,6 +54,9 @@ struct es_overview {
 	size_t n;
 	bool ledger_offline;
 	char ledger_note[256];
+	/* The artifact bucket does not exist yet: no release was ever recorded
+	 * (the first deploy creates it); not a failure to read. */
+	bool ledger_no_bucket;
 	size_t resolved; /* outcomes of abandoned actions recorded by this look */
 };
 

@@ -195,7 +195,7 @@ def main(tap, sim, app):
     rc, out, err = app.run("deploy", "--yes")
     tap.ok(rc == 3 and "already running" in err and "edgeship unlock" in err,
            "the dead console's lock refuses the next deploy and says how to clear it", err)
-    rc, out, err = app.run("unlock", "--stage", "staging")
+    rc, out, err = app.run("unlock", "--stage", "staging", "--yes")
     tap.eq(rc, 0, "unlock removes the lock")
     tap.eq(app.records("staging")[-1]["kind"], "unlock", "and records who did it")
     st = app.status("staging")

@@ -155,7 +155,7 @@ def main(tap, sim, app):
     prod_dist = app.status("production")["distribution_id"]
     sim.fault("truncate", service="cloudfront", operation="CreateInvalidation", count=1)
     log_start = sim.log()[-1]["seq"]
-    rc, out, err = app.run("invalidate", "--stage", "production", "/*", "--wait",
+    rc, out, err = app.run("invalidate", "--stage", "production", "/*", "--wait", "--yes",
                            "--poll-interval", "300", "--json")
     creates = [e for e in sim.log(since=log_start) if e.get("operation") == "CreateInvalidation"]
     tap.eq(rc, 0, "the invalidation completes")

@@ -254,7 +254,7 @@ def check_step(tap, sim, app, k, step, service, operation):
                f"{step}: the request held was the lock's", held)
     tap.ok(not lock_held(app), f"{step}: no lock is left behind")
     if lock_held(app):
-        app.run("unlock", "--stage", "staging")
+        app.run("unlock", "--stage", "staging", "--yes")
     settle(app, sim)
 
 

@@ -325,7 +325,7 @@ class Harness:
             for fault in FAULTS:
                 if fault == "stall" and target != "CreateInvalidation":
                     continue
-                self.simple_case(f"invalidate {target} {fault}", ["invalidate", "--stage", "staging", "--wait"],
+                self.simple_case(f"invalidate {target} {fault}", ["invalidate", "--stage", "staging", "--wait", "--yes"],
                                  dict(kind=fault, **sel), "invalidation", "CreateInvalidation")
 
     # ---- kill -9 at each step

@@ -136,6 +136,23 @@ static void missing_bucket_is_an_empty_ledger(void **state)
 	assert_int_equal(es_ledger_read(l, &recs), ES_OK);
 	assert_int_equal(recs.n, 0);
 	assert_false(recs.offline);
+	assert_true(recs.no_bucket); /* said as "no releases yet", not as a failure */
+	es_record_list_free(&recs);
+	es_ledger_free(l);
+}
+
+/* A bucket that exists but cannot be read is a failure to read: offline. */
+static void unreadable_bucket_is_offline(void **state)
+{
+	struct env *e = *state;
+	struct es_ledger *l = console(e, "one");
+	struct es_record_list recs;
+
+	fake_expect_error(e->fake, "GET", "ListObjectsV2", 403, "AccessDenied", "Access Denied");
+	assert_int_not_equal(es_ledger_read(l, &recs), ES_OK);
+	assert_true(recs.offline);
+	assert_false(recs.no_bucket);
+	assert_non_null(strstr(recs.offline_reason, "AccessDenied"));
 	es_record_list_free(&recs);
 	es_ledger_free(l);
 }
@@ -519,6 +536,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(empty_ledger_reads_as_empty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(missing_bucket_is_an_empty_ledger, setup, teardown),
+	        cmocka_unit_test_setup_teardown(unreadable_bucket_is_offline, setup, teardown),
 	        cmocka_unit_test_setup_teardown(fresh_console_sees_every_page, setup, teardown),
 	        cmocka_unit_test_setup_teardown(failed_fetch_is_filled_in_later, setup, teardown),
 	        cmocka_unit_test_setup_teardown(three_consoles_agree, setup, teardown),

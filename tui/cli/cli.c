@@ -49,14 +49,14 @@ static int cmd_version(struct es_cli *cli);
 #define ES_COMMANDS(X)                                                                             \
 	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")          \
 	X("status", es_cmd_status, "[--json]",                                                     \
-	  "each stage's stack, commit, release, outputs and last action")                          \
+	  "each stage's stack, commit, release, distribution, lock and last action")               \
 	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",               \
 	  "package REV (default HEAD) and deploy it to a stage through a change set")              \
 	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",                       \
 	  "deploy to STAGE exactly the validated release of the stage before it")                  \
 	X("validate", es_cmd_validate, "--stage NAME [--json]",                                    \
 	  "run the stage's checks now and record the result")                                      \
-	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--wait] [--json]",               \
+	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--yes] [--wait] [--json]",       \
 	  "invalidate the stage's CloudFront cache (default /*), tracked to Completed")            \
 	X("rollback", es_cmd_rollback, "--stage NAME --to REV [--yes] [--wait] [--json]",          \
 	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")                     \
@@ -64,7 +64,7 @@ static int cmd_version(struct es_cli *cli);
 	  "commit a git revert of REV; --deploy sends it to the first stage")                      \
 	X("watch", es_cmd_watch, "[--stage NAME] [--json]",                                        \
 	  "follow stacks, propagation and invalidations line by line until settled")               \
-	X("unlock", es_cmd_unlock, "--stage NAME",                                                 \
+	X("unlock", es_cmd_unlock, "--stage NAME [--yes] [--json]",                                \
 	  "remove a stage lock left by a console that died (recorded in the ledger)")              \
 	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first")        \
 	X("whoami", cmd_whoami, "[--json]",                                                        \
@@ -112,9 +112,11 @@ static void usage(FILE *out)
 	        "                           long (e.g. 45m; default 2h) and end detached\n"
 	        "  -h, --help               show this help\n"
 	        "  -V, --version            show the version\n"
-	        "\nExit codes: 0 success, 1 failure, 2 usage, 3 refused by a release rule,\n"
-	        "4 cancelled, 5 configuration or credentials missing, 6 detached (stopped\n"
-	        "following; CloudFormation carries on and `edgeship status` shows the end).\n");
+	        "\nExit codes: 0 success, 1 failure, 2 usage (also a stage edgeship.conf does\n"
+	        "not define), 3 refused by a release rule, 4 cancelled (also no terminal to\n"
+	        "ask on and no --yes), 5 configuration or credentials missing, 6 detached\n"
+	        "(stopped following; CloudFormation carries on and `edgeship status` shows\n"
+	        "the end).\n");
 }
 
 static int cmd_help(struct es_cli *cli)
@@ -169,6 +171,18 @@ static int cmd_whoami(struct es_cli *cli)
 	es_aws_client_free(aws);
 	es_loop_free(loop);
 	return code;
+}
+
+/* Subcommand options followed by a value. */
+static bool takes_value(const char *a)
+{
+	static const char *const with_value[] = {"--stage", "-s", "--to", "--timeout",
+	                                         "--poll-interval"};
+
+	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (strcmp(a, with_value[i]) == 0)
+			return true;
+	return false;
 }
 
 int es_cli_main(int argc, char **argv)
@@ -245,6 +259,10 @@ int es_cli_main(int argc, char **argv)
 			if (!cli.rev)
 				cli.rev = a;
 			cli.args[cli.n_args++] = a;
+		} else if (i + 1 == cli.argc && takes_value(a)) {
+			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship --help)\n",
+			           name, a);
+			return ES_EXIT_USAGE;
 		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
 			usage(stdout);
 			return ES_EXIT_OK;

@@ -51,6 +51,24 @@ int es_fprintf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int es_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int es_vfprintf(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* The columns stdout has: the terminal's width, else $COLUMNS, else 80. */
+int es_cli_width(void);
+
+/* One column of a table: how far it may shrink, and in which turn (1 gives
+ * way first; 0 never); cut_left keeps a cell's end ("…user/ann"). */
+struct es_column {
+	int min;
+	int shrink;
+	bool cut_left;
+};
+
+/* Print n_rows rows of n_cols cells (cells[row * n_cols + col], text that
+ * may come from outside: sanitised here, in place) as columns as wide as
+ * their widest cell, shrunk in turn and cut with "…" so that no row is
+ * wider than width: a row never wraps. */
+void es_table_print(FILE *f, int width, const struct es_column *cols, size_t n_cols, char **cells,
+                    size_t n_rows);
+
 /* Subcommands implemented in cmd_*.c. */
 int es_cmd_init(struct es_cli *cli);
 int es_cmd_status(struct es_cli *cli);

@@ -21,11 +21,28 @@ struct ctx {
 	struct es_aws_client *aws;
 };
 
+/* The repository and edgeship.conf (checking --stage), then, with
+ * need_aws, a client whose credentials were found. The status; c is freed
+ * by ctx_free() either way. */
 int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws);
+/* The two halves of ctx_open(), for a command that checks more of the
+ * command line against the configuration in between. */
+int ctx_open_config(struct es_cli *cli, struct ctx *c);
+int ctx_open_aws(struct es_cli *cli, struct ctx *c);
+/* ES_EINVAL naming stage and the configured ones when c's edgeship.conf
+ * has no such stage. */
+int ctx_known_stage(const struct ctx *c, const char *stage);
 void ctx_free(struct ctx *c);
 
 /* Progress lines: stdout for people, stderr when stdout carries JSON. */
 FILE *progress(const struct es_cli *cli);
+
+/* Ask question before a change (the answer defaults to no): y on a
+ * terminal, or the confirm_word typed when it is not NULL; without a
+ * terminal (interactive false) the answer is no, and out says so. */
+bool ask(FILE *out, bool interactive, const char *question, const char *confirm_word);
+/* Whether there is a terminal to ask on (stdin and stderr). */
+bool can_ask(void);
 
 /* Printing a running deploy, promotion or rollback. */
 struct deploy_ui {

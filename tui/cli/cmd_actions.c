@@ -11,6 +11,7 @@
 #include "action.h"
 #include "cmd.h"
 #include "base/error.h"
+#include "lock.h"
 #include "model.h"
 #include "release.h"
 #include "report.h"
@@ -45,7 +46,11 @@ int es_cmd_promote(struct es_cli *cli)
 		        "promote needs --to STAGE, e.g. edgeship promote --to production");
 		return es_cli_fail(cli, "promote", ES_EINVAL);
 	}
-	rc = ctx_open(cli, &c, true);
+	rc = ctx_open_config(cli, &c);
+	if (!rc)
+		rc = ctx_known_stage(&c, cli->to);
+	if (!rc)
+		rc = ctx_open_aws(cli, &c);
 	if (rc) {
 		ctx_free(&c);
 		return es_cli_fail(cli, "promote", rc);
@@ -171,7 +176,7 @@ int es_cmd_revert(struct es_cli *cli)
 	}
 	const struct es_stage_conf *first = es_config_first_stage(c.conf);
 	struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
-	ui.interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	ui.interactive = can_ask();
 	struct es_deploy_request req = {
 	        .conf = c.conf,
 	        .repo = c.repo,
@@ -235,6 +240,25 @@ int es_cmd_invalidate(struct es_cli *cli)
 	}
 	const struct es_stage_conf *first = es_config_first_stage(c.conf);
 	const char *stage = cli->stage ? cli->stage : first ? first->name : "";
+	/* Bad paths are refused before the question: no answer would help. */
+	if (cli->n_args && (rc = es_invalidation_check_paths((const char *const *)cli->args,
+	                                                     (size_t)cli->n_args))) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "invalidate", rc);
+	}
+	if (!cli->yes) {
+		char paths[300] = "/*", q[400];
+		size_t len = 0;
+		for (int i = 0; i < cli->n_args && len < sizeof(paths); i++)
+			len += (size_t)snprintf(paths + len, sizeof(paths) - len, "%s%s",
+			                        i ? " " : "", cli->args[i]);
+		snprintf(q, sizeof(q), "Invalidate %s in %s's CloudFront cache?", paths, stage);
+		if (!ask(out, can_ask(), q, NULL)) {
+			ctx_free(&c);
+			es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", stage);
+			return es_cli_fail(cli, "invalidate", ES_ECANCELLED);
+		}
+	}
 	rc = es_action_invalidate(c.aws, c.conf, stage, (const char *const *)cli->args,
 	                          (size_t)cli->n_args, invalidate_done, &w, NULL);
 	if (!rc && (rc = es_action_wait(c.loop, &w.done)) != ES_OK)
@@ -376,6 +400,20 @@ static bool settled(const struct watch *w)
 	return true;
 }
 
+/* An activity line about a stage other than the one watched: the model
+ * names the stage a line is about first ("production: …"). */
+static bool of_another_stage(const struct es_config *conf, const char *stage, const char *text)
+{
+	for (size_t i = 0; stage && i < conf->n_stages; i++) {
+		const char *name = conf->stages[i].name;
+		size_t len = strlen(name);
+		if (strcmp(name, stage) != 0 && strncmp(text, name, len) == 0 && text[len] == ':' &&
+		    text[len + 1] == ' ')
+			return true;
+	}
+	return false;
+}
+
 int es_cmd_watch(struct es_cli *cli)
 {
 	struct ctx c;
@@ -399,6 +437,8 @@ int es_cmd_watch(struct es_cli *cli)
 		es_loop_turn(c.loop, 500);
 		for (; w.printed < es_model_activity_count(w.m); w.printed++) {
 			const struct es_activity *a = es_model_activity(w.m, w.printed);
+			if (of_another_stage(c.conf, w.stage, a->text))
+				continue;
 			if (cli->json) {
 				char *j = es_model_activity_json(a);
 				if (j)
@@ -495,6 +535,33 @@ static void unlock_done(const struct es_action_outcome *o, void *ud)
 	w->exit_code = ES_EXIT_OK;
 }
 
+/* Ask before removing a lock, saying whose it is: one removed under a
+ * console that is still working lets a second action run beside its own.
+ * No lock, nothing to ask: the unlock itself says so. */
+static bool confirm_unlock(struct es_cli *cli, struct ctx *c)
+{
+	struct es_lock_info l;
+	char q[700], lease[96], left[32];
+
+	if (es_lock_read(c->aws, c->conf, cli->stage, &l) != ES_OK) {
+		snprintf(q, sizeof(q), "Remove the lock on %s?", cli->stage);
+	} else if (!l.held) {
+		return true;
+	} else {
+		if (l.expired)
+			snprintf(lease, sizeof(lease), "expired");
+		else
+			snprintf(lease, sizeof(lease),
+			         "its lease runs %s more: that console may still be working",
+			         es_duration_format(l.expires_in_s, left, sizeof(left)));
+		snprintf(q, sizeof(q), "Remove the %s lock of a %s by %s taken at %s (%s)?",
+		         cli->stage, l.kind[0] ? l.kind : "release action",
+		         l.who[0] ? l.who : "someone", l.since[0] ? l.since : "an unknown time",
+		         lease);
+	}
+	return ask(progress(cli), can_ask(), q, NULL);
+}
+
 int es_cmd_unlock(struct es_cli *cli)
 {
 	struct ctx c;
@@ -511,6 +578,11 @@ int es_cmd_unlock(struct es_cli *cli)
 	if (rc) {
 		ctx_free(&c);
 		return es_cli_fail(cli, "unlock", rc);
+	}
+	if (!cli->yes && !confirm_unlock(cli, &c)) {
+		ctx_free(&c);
+		es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", cli->stage);
+		return es_cli_fail(cli, "unlock", ES_ECANCELLED);
 	}
 	rc = es_action_unlock(c.aws, c.conf, cli->stage, unlock_done, &w, NULL);
 	return wait_for(&w, &c, rc);

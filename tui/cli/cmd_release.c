@@ -3,6 +3,7 @@
  * cleanly. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "conf.h"
 #include "deploy.h"
 #include "ledger.h"
+#include "base/error.h"
 #include "base/loop.h"
 #include "repo.h"
 #include "report.h"
@@ -31,27 +33,85 @@ void ctx_free(struct ctx *c)
 	es_repo_free(c->repo);
 }
 
-int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
+/* The repository around the current directory. Outside one there is no
+ * edgeship.conf to read: a configuration error (exit 5), as a missing file. */
+static int open_repo(struct es_repo **out)
+{
+	int rc = es_repo_discover(NULL, out);
+	struct es_error e;
+
+	if (rc != ES_ENOTFOUND)
+		return rc;
+	es_error_save(&e);
+	return es_fail(ES_ECONFIG, "%s", e.message);
+}
+
+int ctx_known_stage(const struct ctx *c, const char *stage)
+{
+	char names[512] = "";
+	size_t len = 0;
+
+	if (es_config_stage(c->conf, stage))
+		return ES_OK;
+	for (size_t i = 0; i < c->conf->n_stages && len < sizeof(names); i++)
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+		                        c->conf->stages[i].name);
+	if (!c->conf->n_stages)
+		return es_fail(ES_EINVAL,
+		               "no stage \"%s\" in %s, which defines no stage yet: add a "
+		               "[stage \"NAME\"] section",
+		               stage, ES_CONFIG_FILE);
+	return es_fail(ES_EINVAL, "no stage \"%s\" in %s; its stages are: %s", stage,
+	               ES_CONFIG_FILE, names);
+}
+
+int ctx_open_config(struct es_cli *cli, struct ctx *c)
 {
 	char path[4096];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = es_repo_discover(NULL, &c->repo);
+	rc = open_repo(&c->repo);
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s", es_repo_root(c->repo), ES_CONFIG_FILE);
 	rc = es_config_load(path, &c->conf);
 	if (rc == ES_ENOTFOUND)
 		return es_fail(ES_ECONFIG, "%s not found: run `edgeship init` to write one", path);
-	if (rc || !need_aws)
+	if (rc)
 		return rc;
+	/* A stage named on the command line is checked before anything is
+	 * asked of AWS: a typo is a usage error, whatever the network says. */
+	return cli->stage ? ctx_known_stage(c, cli->stage) : ES_OK;
+}
+
+int ctx_open_aws(struct es_cli *cli, struct ctx *c)
+{
 	c->loop = es_loop_new();
 	if (!c->loop)
-		return ES_ERR;
+		return es_fail(ES_ENOMEM, "out of memory");
 	struct es_aws_options o = {.profile = cli->profile,
 	                           .region = cli->region ? cli->region : c->conf->region};
-	return es_aws_open(c->loop, &o, &c->aws);
+	int rc = es_aws_open(c->loop, &o, &c->aws);
+	if (rc)
+		return rc;
+	/* Credentials are looked for now, so that every command says the same
+	 * thing when there are none (exit 5, what to set) instead of failing
+	 * later in whatever call came first, or waiting forever for them. */
+	if (!es_aws_credentials(c->aws)) {
+		int status = es_error_last()->status;
+		return status ? status : es_fail(ES_ECREDS, "no AWS credentials found");
+	}
+	return ES_OK;
+}
+
+int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
+{
+	int rc = ctx_open_config(cli, c);
+
+	if (rc || !need_aws)
+		return rc;
+	return ctx_open_aws(cli, c);
 }
 
 /* Progress lines: stdout for people, stderr when stdout carries JSON. */
@@ -85,7 +145,7 @@ int es_cmd_init(struct es_cli *cli)
 	struct es_repo *repo;
 	char path[4096], app[128];
 	const char *root, *base;
-	int rc = es_repo_discover(NULL, &repo);
+	int rc = open_repo(&repo);
 
 	if (rc)
 		return es_cli_fail(cli, "init", rc);
@@ -125,6 +185,51 @@ static const char *short_when(const char *iso, char *buf, size_t len)
 	return buf;
 }
 
+/* The distribution and whether its newest change has reached every edge. */
+static void print_distribution(const struct es_stage_status *s)
+{
+	char ago[64];
+
+	if (!s->distribution_status[0]) {
+		es_printf("  cloudfront %s (status not read: %s)\n", s->distribution_id,
+		          s->distribution_error[0] ? s->distribution_error : "unknown");
+		return;
+	}
+	es_printf("  cloudfront %s %s%s", s->distribution_id, s->distribution_status,
+	          strcmp(s->distribution_status, "InProgress") == 0
+	                  ? ": the newest change is still reaching the edges"
+	                  : "");
+	if (s->distribution_modified[0])
+		es_printf(" (changed %s)", short_when(s->distribution_modified, ago, sizeof(ago)));
+	es_printf("\n");
+}
+
+/* Who holds the stage, for what, for how long, and until when. */
+static void print_lock(const struct es_stage_status *s)
+{
+	char age[32], left[32];
+
+	es_printf("  lock       %s by %s since %s", s->lock.kind[0] ? s->lock.kind : "held",
+	          s->lock.who, s->lock.since);
+	if (s->lock_age_s >= 0)
+		es_printf(" (held %s)", es_duration_format(s->lock_age_s, age, sizeof(age)));
+	if (s->lock_stale)
+		es_printf(", stale: its action has ended\n");
+	else if (s->lock.expired)
+		es_printf(", expired (its console stopped renewing it)\n");
+	else
+		es_printf(", expires in %s\n",
+		          es_duration_format(s->lock.expires_in_s, left, sizeof(left)));
+}
+
+/* A ledger with no bucket yet is a fresh application, not a failure. */
+static void print_no_bucket(const struct es_config *conf)
+{
+	es_printf("ledger     no releases recorded yet: bucket %s does not exist yet (the first "
+	          "deploy creates it)\n",
+	          conf->bucket);
+}
+
 int es_cmd_status(struct es_cli *cli)
 {
 	struct ctx c;
@@ -156,7 +261,7 @@ int es_cmd_status(struct es_cli *cli)
 				es_printf("  commit     %.12s  release %s\n", s->commit,
 				          s->release);
 			if (s->distribution_id[0])
-				es_printf("  cloudfront %s\n", s->distribution_id);
+				print_distribution(s);
 			for (size_t k = 0; k < s->n_outputs; k++)
 				es_printf("  output     %s = %s\n", s->outputs[k].key,
 				          s->outputs[k].value);
@@ -167,15 +272,8 @@ int es_cmd_status(struct es_cli *cli)
 			if (s->validation[0] && s->exists)
 				es_printf("  validation %s: %s\n", s->validation,
 				          s->validation_note);
-			if (s->lock.held) {
-				char left[32];
-				es_printf("  lock       %s by %s since %s, %s %s\n",
-				          s->lock.kind[0] ? s->lock.kind : "held", s->lock.who,
-				          s->lock.since, s->lock.expired ? "expired" : "expires in",
-				          s->lock.expired ? "(its console stopped renewing it)"
-				                          : es_duration_format(s->lock.expires_in_s,
-				                                               left, sizeof(left)));
-			}
+			if (s->lock.held)
+				print_lock(s);
 			if (s->lock_stale)
 				es_printf("  warning    that lock belongs to an action that has "
 				          "ended: its "
@@ -197,6 +295,8 @@ int es_cmd_status(struct es_cli *cli)
 		}
 		if (ov.ledger_offline)
 			es_printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
+		else if (ov.ledger_no_bucket)
+			print_no_bucket(c.conf);
 		if (ov.resolved)
 			es_printf("recorded how %zu abandoned action%s ended (see edgeship log)\n",
 			          ov.resolved, ov.resolved == 1 ? "" : "s");
@@ -212,6 +312,38 @@ static void print_event_time(FILE *f, const char *iso)
 {
 	const char *t = iso ? strchr(iso, 'T') : NULL;
 	es_fprintf(f, "%.8s", t ? t + 1 : "--:--:--");
+}
+
+bool ask(FILE *out, bool interactive, const char *question, const char *confirm_word)
+{
+	bool yes = false;
+
+	if (interactive && confirm_word) {
+		char line[128];
+		es_fprintf(stderr, "%s Type the stage name (%s) to go ahead: ", question,
+		           confirm_word);
+		fflush(stderr);
+		if (fgets(line, sizeof(line), stdin)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			yes = strcmp(line, confirm_word) == 0;
+		}
+	} else if (interactive) {
+		char line[16];
+		es_fprintf(stderr, "%s [y/N] ", question);
+		fflush(stderr);
+		if (fgets(line, sizeof(line), stdin))
+			yes = line[0] == 'y' || line[0] == 'Y';
+	} else {
+		es_fprintf(out, "%s: no terminal to ask on; answering no (use --yes in scripts)\n",
+		           question);
+	}
+	fflush(out);
+	return yes;
+}
+
+bool can_ask(void)
+{
+	return isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 }
 
 void on_deploy_event(const struct es_deploy_event *ev, void *ud)
@@ -242,32 +374,9 @@ void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		if (ev->change_set->n_changes == 0)
 			es_fprintf(f, "  (no resource changes; outputs or parameters only)\n");
 		break;
-	case ES_DEPLOY_QUESTION: {
-		bool yes = false;
-		if (ui->interactive && ui->confirm_word) {
-			char line[128];
-			es_fprintf(stderr, "%s Type the stage name (%s) to go ahead: ", ev->text,
-			           ui->confirm_word);
-			fflush(stderr);
-			if (fgets(line, sizeof(line), stdin)) {
-				line[strcspn(line, "\r\n")] = '\0';
-				yes = strcmp(line, ui->confirm_word) == 0;
-			}
-		} else if (ui->interactive) {
-			char line[16];
-			es_fprintf(stderr, "%s [y/N] ", ev->text);
-			fflush(stderr);
-			if (fgets(line, sizeof(line), stdin))
-				yes = line[0] == 'y' || line[0] == 'Y';
-		} else {
-			es_fprintf(
-			        f,
-			        "%s: no terminal to ask on; answering no (use --yes in scripts)\n",
-			        ev->text);
-		}
-		es_deploy_answer(ui->d, yes);
+	case ES_DEPLOY_QUESTION:
+		es_deploy_answer(ui->d, ask(f, ui->interactive, ev->text, ui->confirm_word));
 		break;
-	}
 	case ES_DEPLOY_STACK_EVENT: {
 		const struct es_stack_event *e = ev->event;
 		print_event_time(f, e->timestamp);
@@ -345,9 +454,9 @@ int es_cmd_deploy(struct es_cli *cli)
 	const char *stage = cli->stage ? cli->stage : first ? first->name : NULL;
 	const struct es_stage_conf *sc = es_config_stage(c.conf, stage);
 	if (!sc) {
-		es_fail(ES_EINVAL, "no stage \"%s\" in edgeship.conf", stage ? stage : "");
+		rc = ctx_known_stage(&c, stage ? stage : "");
 		ctx_free(&c);
-		return es_cli_fail(cli, "deploy", ES_EINVAL);
+		return es_cli_fail(cli, "deploy", rc);
 	}
 	if (sc->promotes_from) {
 		es_fail(ES_EREFUSED,
@@ -371,7 +480,7 @@ int start_and_run(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const
 {
 	int rc;
 
-	ui->interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	ui->interactive = can_ask();
 	ui->progress_tty = isatty(STDERR_FILENO) && !cli->json;
 	ui->command = command;
 	for (;;) {
@@ -459,6 +568,90 @@ int run_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const ch
 
 /* ------------------------------------------------------------ log */
 
+/* A table cell (malloc'd; NULL when out of memory). */
+static char *cell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *cell(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+/* "2026-12-02T02:03:19Z" as "2026-12-02 02:03:19" (UTC, as every time
+ * edgeship shows), or to the minute where room is short: --json keeps the
+ * record's own. */
+static char *when_cell(const char *iso, bool seconds)
+{
+	if (strlen(iso) < 19 || iso[10] != 'T')
+		return cell("%s", iso);
+	return cell("%.10s %.*s", iso, seconds ? 8 : 5, iso + 11);
+}
+
+/* The ledger as a table that fits the terminal (es_table_print). */
+enum {
+	LOG_SEQ,
+	LOG_WHEN,
+	LOG_KIND,
+	LOG_PHASE,
+	LOG_STAGE,
+	LOG_COMMIT,
+	LOG_RELEASE,
+	LOG_RESULT,
+	LOG_WHO,
+	LOG_COLS
+};
+
+static void print_records(const struct es_record_list *recs, const char *stage)
+{
+	/* Who gives way first, then the release, the result, the stage and the
+	 * kind; number, time, phase and commit never. An ARN's end says most,
+	 * and so does a release's (its template digest: the commit is shown). */
+	static const struct es_column cols[LOG_COLS] = {
+	        [LOG_KIND] = {.min = 6, .shrink = 5},
+	        [LOG_STAGE] = {.min = 7, .shrink = 4},
+	        [LOG_RELEASE] = {.min = 9, .shrink = 2, .cut_left = true},
+	        [LOG_RESULT] = {.min = 8, .shrink = 3},
+	        [LOG_WHO] = {.min = 8, .shrink = 1, .cut_left = true},
+	};
+	char **cells = calloc(recs->n * LOG_COLS + 1, sizeof(*cells));
+	int width = es_cli_width();
+	size_t n = 0;
+	bool ok = cells != NULL;
+
+	for (size_t i = 0; ok && i < recs->n; i++) {
+		const struct es_record *r = &recs->items[i];
+		char **row = cells + n * LOG_COLS;
+		if (stage && strcmp(r->stage, stage) != 0)
+			continue;
+		n++;
+		row[LOG_SEQ] = cell("#%ld", r->seq);
+		row[LOG_WHEN] = when_cell(r->when, width > 100);
+		row[LOG_KIND] = cell("%s", r->kind);
+		row[LOG_PHASE] = cell("%s", r->phase);
+		row[LOG_STAGE] = cell("%s", r->stage);
+		row[LOG_COMMIT] = cell("%.7s", r->commit);
+		row[LOG_RELEASE] = cell("%s", r->release);
+		row[LOG_RESULT] = cell("%s", r->result[0] ? r->result
+		                             : r->open    ? "no outcome (interrupted?)"
+		                                          : "");
+		row[LOG_WHO] = cell("%s%s", r->who[0] ? "by " : "", r->who);
+		for (size_t j = 0; j < LOG_COLS; j++)
+			ok = ok && row[j];
+	}
+	if (ok)
+		es_table_print(stdout, width, cols, LOG_COLS, cells, n);
+	else
+		es_fprintf(stderr, "edgeship log: out of memory\n");
+	for (size_t i = 0; cells && i < n * LOG_COLS; i++)
+		free(cells[i]);
+	free(cells);
+}
+
 int es_cmd_log(struct es_cli *cli)
 {
 	struct ctx c;
@@ -487,16 +680,9 @@ int es_cmd_log(struct es_cli *cli)
 		if (recs.offline)
 			es_printf("ledger offline (%s): showing the local cache\n",
 			          recs.offline_reason);
-		for (size_t i = 0; i < recs.n; i++) {
-			const struct es_record *r = &recs.items[i];
-			if (cli->stage && strcmp(r->stage, cli->stage) != 0)
-				continue;
-			es_printf("#%-5ld %s %-10s %-8s %-11s %.7s %-20s %s%s%s\n", r->seq, r->when,
-			          r->kind, r->phase, r->stage, r->commit, r->release,
-			          r->result[0] ? r->result
-			                       : (r->open ? "no outcome (interrupted?)" : ""),
-			          r->who[0] ? "  by " : "", r->who);
-		}
+		else if (recs.no_bucket && recs.n == 0)
+			print_no_bucket(c.conf);
+		print_records(&recs, cli->stage);
 	}
 	es_record_list_free(&recs);
 	es_ledger_free(ledger);
