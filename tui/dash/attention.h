@@ -30,10 +30,10 @@ struct es_attn_event {
 };
 
 struct es_attn_tracker {
-	bool ready;         /* the first look was taken: only changes count */
-	double since;       /* when (epoch seconds) */
-	long seen_seq;      /* records up to this number were looked at */
-	unsigned long gen;  /* the records' generation last looked at */
+	bool ready;        /* the first look was taken: only changes count */
+	double since;      /* when (epoch seconds) */
+	long seen_seq;     /* records up to this number were looked at */
+	unsigned long gen; /* the records' generation last looked at */
 	bool have_gen;
 	enum es_prop_state prop[ES_ATTN_STAGES];
 	char awaiting[ES_ATTN_STAGES][80]; /* the release announced as awaiting promotion */

@@ -25,8 +25,7 @@ enum es_req_flags {
 	X(MOVE_LAST, "move-last", "G End", ES_REQ_MOVE, "Move to the last line")                   \
 	X(NEXT_PANE, "next-pane", "Tab l Right", ES_REQ_VIEW, "Focus the next pane")               \
 	X(PREV_PANE, "prev-pane", "BackTab h Left", ES_REQ_VIEW, "Focus the previous pane")        \
-	X(ENTER, "enter", "Enter", ES_REQ_VIEW,                                                  \
-	  "Open the selected commit (message, files, diff)")                                       \
+	X(ENTER, "enter", "Enter", ES_REQ_VIEW, "Open the selected commit (message, files, diff)") \
 	X(BACK, "back", "Esc", ES_REQ_VIEW, "Close the open view or dialog")                       \
 	X(SEARCH, "search", "/", ES_REQ_MOVE, "Search the focused pane")                           \
 	X(FIND_NEXT, "find-next", "n", ES_REQ_MOVE, "Next search match")                           \
@@ -35,7 +34,7 @@ enum es_req_flags {
 	X(REDRAW, "redraw", "C-l", 0, "Redraw the screen")                                         \
 	X(HELP, "help", "? F1", ES_REQ_VIEW, "Show this help")                                     \
 	X(LEDGER, "ledger", "L", ES_REQ_VIEW,                                                      \
-	  "Ledger of the selected stage: who did what, when, the outcome and why")                \
+	  "Ledger of the selected stage: who did what, when, the outcome and why")                 \
 	X(LEDGER_ALL, "ledger-all-stages", "t", ES_REQ_VIEW,                                       \
 	  "In the ledger: every stage, or the selected one again")                                 \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \

@@ -269,8 +269,8 @@ struct attn_conf {
 	int mode; /* -1: unset */
 };
 
-static void on_attn_entry(const char *section, const char *sub, const char *key,
-                          const char *value, void *ud)
+static void on_attn_entry(const char *section, const char *sub, const char *key, const char *value,
+                          void *ud)
 {
 	struct attn_conf *c = ud;
 
@@ -285,8 +285,8 @@ static void on_attn_entry(const char *section, const char *sub, const char *key,
 		if (on || off)
 			c->a->bell = on;
 		else if (!c->err[0])
-			snprintf(c->err, sizeof(c->err), "%s: attention.bell: '%s' is not on or off",
-			         c->path, value);
+			snprintf(c->err, sizeof(c->err),
+			         "%s: attention.bell: '%s' is not on or off", c->path, value);
 	} else if (!strcmp(key, "notify")) {
 		int m = es_notify_mode_parse(value);
 		if (m >= 0)
@@ -317,7 +317,7 @@ void es_attn_setup(struct es_dash *d, const char *path)
 		es_dash_log(d, ES_ACT_WARN, "%s", c.err);
 	find_program("notify-send", a->notify_send, sizeof(a->notify_send));
 	a->mode = c.mode < 0 || c.mode == ES_NOTIFY_AUTO ? es_notify_mode_auto(a->notify_send[0])
-	                                                  : (enum es_notify_mode)c.mode;
+	                                                 : (enum es_notify_mode)c.mode;
 	if (a->mode == ES_NOTIFY_SEND && !a->notify_send[0]) {
 		es_dash_log(d, ES_ACT_WARN,
 		            "attention.notify = notify-send, but notify-send is not on PATH: "
@@ -372,9 +372,9 @@ static void announce(struct es_dash *d, const struct es_attn_event *ev)
 	case ES_NOTIFY_OSC777: send_osc(a, es_term_osc777(title, body, a->tmux)); break;
 	case ES_NOTIFY_SEND: {
 		char *argv[] = {a->notify_send, "--app-name=edgeship",
-		                "--urgency", ev->bad ? "critical" : "normal",
-		                "--",        title,
-		                body,        NULL};
+		                "--urgency",    ev->bad ? "critical" : "normal",
+		                "--",           title,
+		                body,           NULL};
 		if (!spawn_quiet(a, argv))
 			es_dash_log(d, ES_ACT_WARN, "notify-send could not be started: %s",
 			            strerror(errno));
@@ -462,9 +462,10 @@ static unsigned copy_selected(struct es_dash *d)
 		if (stage_url(d, i, url, sizeof(url)))
 			copy_text(d, "URL", url);
 		else
-			es_dash_message(d, true,
-			                "%s has no URL yet: set url in its [stage] section or deploy it",
-			                i >= 0 ? stage_name(d, i) : "no stage");
+			es_dash_message(
+			        d, true,
+			        "%s has no URL yet: set url in its [stage] section or deploy it",
+			        i >= 0 ? stage_name(d, i) : "no stage");
 		break;
 	}
 	default:
@@ -481,7 +482,8 @@ static unsigned open_selected(struct es_dash *d)
 	int i = es_ui_selected_stage(&d->ui);
 
 	if (!stage_url(d, i, url, sizeof(url))) {
-		es_dash_message(d, true, "%s has no URL yet: set url in its [stage] section or deploy it",
+		es_dash_message(d, true,
+		                "%s has no URL yet: set url in its [stage] section or deploy it",
 		                i >= 0 ? stage_name(d, i) : "no stage");
 		return ES_REDRAW;
 	}
@@ -537,7 +539,8 @@ unsigned es_attn_request(struct es_dash *d, enum es_request req)
 		return ES_REDRAW;
 	case ES_REQ_COPY:
 		if (d->pager) {
-			es_dash_message(d, false, "y copies from the panes or the ledger: Esc first");
+			es_dash_message(d, false,
+			                "y copies from the panes or the ledger: Esc first");
 			return ES_REDRAW;
 		}
 		return copy_selected(d);

@@ -11,11 +11,8 @@
 #include "termseq.h"
 
 static const char *const mode_names[] = {
-        [ES_NOTIFY_OFF] = "off",
-        [ES_NOTIFY_OSC9] = "osc9",
-        [ES_NOTIFY_OSC777] = "osc777",
-        [ES_NOTIFY_SEND] = "notify-send",
-        [ES_NOTIFY_AUTO] = "auto",
+        [ES_NOTIFY_OFF] = "off",          [ES_NOTIFY_OSC9] = "osc9", [ES_NOTIFY_OSC777] = "osc777",
+        [ES_NOTIFY_SEND] = "notify-send", [ES_NOTIFY_AUTO] = "auto",
 };
 
 int es_notify_mode_parse(const char *name)

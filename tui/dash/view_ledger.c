@@ -224,8 +224,7 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	            who ? who + 1 : r->who) &&
 	       cell(y, x, w, &col, c.commit, cur ? cur : es_theme_attr(ES_AREA_COMMIT_ID),
 	            commit) &&
-	       cell(y, x, w, &col, w - col, cur ? cur : es_theme_attr(ES_AREA_NORMAL),
-	            r->message));
+	       cell(y, x, w, &col, w - col, cur ? cur : es_theme_attr(ES_AREA_NORMAL), r->message));
 }
 
 static bool matches(struct es_view *v, size_t row, const char *needle)
