@@ -6,6 +6,7 @@
 #define ES_TEST_FIXTURES_H
 
 #include "dash/view.h"
+#include "ledger.h"
 
 /* Fill ui with the fixtures (static storage; call once). */
 void fixtures_fill(struct es_ui *ui, struct es_keymap *km);
@@ -14,5 +15,9 @@ void fixtures_fill(struct es_ui *ui, struct es_keymap *km);
 struct es_stage_view *fixtures_stage(size_t i);
 void fixtures_log(double when, enum es_activity_level level, const char *text);
 void fixtures_set_connection(const char *text);
+
+/* Ledger records for the ledger view (oldest first): both stages, an
+ * intent still open, a failure whose message carries escape sequences. */
+const struct es_record_list *fixtures_records(const void *ctx);
 
 #endif

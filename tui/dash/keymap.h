@@ -34,9 +34,9 @@ enum es_req_flags {
 	X(REDRAW, "redraw", "C-l", 0, "Redraw the screen")                                         \
 	X(HELP, "help", "? F1", ES_REQ_VIEW, "Show this help")                                     \
 	X(LEDGER, "ledger", "L", ES_REQ_VIEW,                                                      \
-	  "Ledger of the selected stage: who did what, when, the outcome and why")                 \
-	X(LEDGER_ALL, "ledger-all-stages", "t", ES_REQ_VIEW,                                       \
-	  "In the ledger: every stage, or the selected one again")                                 \
+	  "The stage's ledger: who did what, when, outcome, why")                                  \
+	X(LEDGER_ALL, "ledger-all", "t", ES_REQ_VIEW,                                              \
+	  "In the ledger: all stages or the selected one")                                         \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \

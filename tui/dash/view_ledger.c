@@ -125,10 +125,12 @@ static struct cols layout(struct es_ledger_view *lv, int w)
 	if (w >= 110) {
 		c.when = 19;
 		c.long_when = true;
+	} else {
+		c.when = 11;
 	}
-	if (w < 80)
+	if (w < 100)
 		c.who = 10;
-	if (w < 70)
+	if (w < 90)
 		c.commit = 0;
 	return c;
 }
@@ -333,4 +335,44 @@ void es_ledger_view_draw(struct es_ledger_view *lv)
 	if (r.h < 3)
 		return;
 	es_view_draw(&lv->view, r, true);
+}
+
+/* " K:label" for req's first key, or "" when it is unbound. */
+static const char *hint(const struct es_ui *ui, enum es_request req, const char *label, char *buf,
+                        size_t len)
+{
+	char keys[64];
+
+	es_keymap_keys(ui->keymap, req, keys, sizeof(keys));
+	if (!keys[0])
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, " %.*s:%s", (int)strcspn(keys, ","), keys, label);
+	return buf;
+}
+
+void es_ui_hint_keys(const struct es_ui *ui, char out[3][96])
+{
+	char y[32], o[32], l[32];
+
+	out[0][0] = out[1][0] = out[2][0] = '\0';
+	if (!ui->keymap)
+		return;
+	hint(ui, ES_REQ_COPY, "copy", y, sizeof(y));
+	hint(ui, ES_REQ_OPEN_URL, "open", o, sizeof(o));
+	hint(ui, ES_REQ_LEDGER, "ledger", l, sizeof(l));
+	switch (ui->focus) {
+	case ES_PANE_HISTORY:
+		snprintf(out[0], 96, "%s%s", y, l);
+		snprintf(out[1], 96, "%s", y);
+		break;
+	case ES_PANE_STAGES:
+	case ES_PANE_PROPAGATION:
+	case ES_PANE_VALIDATION:
+		snprintf(out[0], 96, "%s%s%s", y, o, l);
+		snprintf(out[1], 96, "%s%s", y, o);
+		snprintf(out[2], 96, "%s", o);
+		break;
+	default: snprintf(out[0], 96, "%s", l); break;
+	}
 }

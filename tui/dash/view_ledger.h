@@ -39,4 +39,9 @@ struct es_pager *es_ledger_view_record(struct es_ledger_view *lv);
 /* Draw over the panes, as the pager does. */
 void es_ledger_view_draw(struct es_ledger_view *lv);
 
+/* The keys of the focused pane for the status line, fullest first:
+ * " y:copy o:open L:ledger", " y:copy o:open", " o:open" on a stage pane
+ * (from the bindings in force; "" when none). */
+void es_ui_hint_keys(const struct es_ui *ui, char out[3][96]);
+
 #endif
