@@ -185,6 +185,9 @@ int main(void)
 	es_ui_draw(&ui);
 	es_pager_draw(help);
 	expect_screen("help-100x40");
+	ok(screen_contains("  y                  copy") && screen_contains("  o                  open-url") &&
+	           screen_contains("  L                  ledger"),
+	   "help lists y, o and L from the request table");
 	es_pager_free(help);
 
 	/* the ledger view (L): the selected stage, newest first; t: every stage */
