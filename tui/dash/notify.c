@@ -223,8 +223,10 @@ static bool spawn_quiet(struct es_attn *a, char *const argv[])
 	rc = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	if (rc != 0)
+	if (rc != 0) {
+		errno = rc; /* posix_spawn reports, it does not set errno */
 		return false;
+	}
 	if (a->n_kids < ATTN_KIDS)
 		a->kids[a->n_kids++] = pid;
 	return true;
