@@ -62,6 +62,8 @@ struct es_model {
 	bool who_pending;         /* waiting for the client's caller identity */
 	double *stack_polled;     /* per stage: when DescribeStacks last went out */
 	double *detail_modified;  /* per stage: dist_modified the detail was read for */
+	struct es_record_list records; /* the ledger as last read, for the screen */
+	unsigned long records_gen;     /* grows each time records is read again */
 };
 
 struct req {
@@ -216,6 +218,7 @@ static void free_now(struct es_model *m)
 	free(m->stack_polled);
 	free(m->detail_modified);
 	es_ledger_free(m->ledger);
+	es_record_list_free(&m->records);
 	free(m->stages);
 	free(m->activity);
 	free(m);
@@ -603,7 +606,10 @@ static void apply_records(struct es_model *m)
 		return;
 	es_stage_records_apply(m->stages, m->n_stages, &recs);
 	apply_locks(m, &recs);
-	es_record_list_free(&recs);
+	/* kept for the screen's ledger view, so it never reads the cache */
+	es_record_list_free(&m->records);
+	m->records = recs;
+	m->records_gen++;
 	changed(m, ES_MODEL_STAGES);
 }
 
@@ -970,4 +976,11 @@ char *es_model_activity_json(const struct es_activity *a)
 void es_model_set_read_only(struct es_model *m, bool read_only)
 {
 	m->read_only = read_only;
+}
+
+const struct es_record_list *es_model_records(const struct es_model *m, unsigned long *generation)
+{
+	if (generation)
+		*generation = m->records_gen;
+	return &m->records;
 }

@@ -12,6 +12,7 @@
 
 #include "aws/aws.h"
 #include "conf.h"
+#include "ledger.h"
 #include "lock.h"
 
 #define ES_MODEL_MAX_EDGES  16
@@ -126,6 +127,11 @@ void es_model_log(struct es_model *m, enum es_activity_level level, const char *
 bool es_stage_locked(const struct es_stage_view *s);
 /* Seconds until s's lock expires by S3's clock, counted from its read. */
 double es_stage_lock_expires_in(const struct es_stage_view *s);
+
+/* The ledger records as last read (oldest first; borrowed until the next
+ * turn of the loop); *generation (when not NULL) grows each time they are
+ * read again. Empty until the ledger was read once. */
+const struct es_record_list *es_model_records(const struct es_model *m, unsigned long *generation);
 
 /* One stage's view, or one activity line, as a JSON object on one line
  * (malloc'd): `watch --json` prints a stream of them. */

@@ -1,7 +1,10 @@
-/* Stripping what a terminal would obey from text that came from outside. */
+/* Stripping what a terminal would obey from text that came from outside,
+ * and base64 for what is sent to it on purpose. */
 #include "config.h"
 
+#include <openssl/evp.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "text.h"
 
@@ -56,4 +59,14 @@ void es_sanitize(char *s, bool keep_nl)
 		}
 		p += n;
 	}
+}
+
+char *es_base64(const void *data, size_t len)
+{
+	/* four characters per three bytes, and the NUL EVP_EncodeBlock adds */
+	char *out = len < (size_t)1 << 30 ? malloc((len + 2) / 3 * 4 + 1) : NULL;
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
 }

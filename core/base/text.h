@@ -5,10 +5,15 @@
 #define ES_TEXT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* In place: C0 controls (but '\n' when keep_nl), DEL and the C1 controls
  * (U+0080..U+009F, as UTF-8) become spaces; a byte that is not part of
  * valid UTF-8 becomes '?'. Tabs become spaces. NULL is fine. */
 void es_sanitize(char *s, bool keep_nl);
+
+/* data as standard base64 without line breaks (malloc'd, NUL-terminated;
+ * NULL when out of memory): what OSC 52 carries to a terminal's clipboard. */
+char *es_base64(const void *data, size_t len);
 
 #endif

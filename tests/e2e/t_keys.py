@@ -91,7 +91,7 @@ q
 """)
     tap.eq(rc, 0, "the early-y script ran")
     s = screen(app, "early.txt")
-    tap.ok("y is not bound" in s, "the early y reached the dashboard before the question", s)
+    tap.ok("copied commit" in s, "the early y reached the dashboard (y copies) before the question", s)
     tap.ok("change set" in s and "[*] No" in s and "[ ] Yes" in s,
            "the change set question shows No selected", s)
     ops = ops_since(sim, start)

@@ -285,3 +285,55 @@ void fixtures_set_stages(size_t n)
 		         "AccessDenied (403): cannot describe stack edge-demo-dr-west [req "
 		         "9f8e7d6c]");
 }
+
+static struct es_record records[7];
+static struct es_record_list record_list;
+
+static void record(long seq, const char *kind, const char *phase, const char *stage,
+                   const char *commit, const char *who, const char *when, const char *result,
+                   const char *message)
+{
+	struct es_record *r = &records[record_list.n++];
+
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	snprintf(r->kind, sizeof(r->kind), "%s", kind);
+	snprintf(r->phase, sizeof(r->phase), "%s", phase);
+	snprintf(r->stage, sizeof(r->stage), "%s", stage);
+	snprintf(r->commit, sizeof(r->commit), "%s", commit);
+	snprintf(r->who, sizeof(r->who), "%s", who);
+	snprintf(r->when, sizeof(r->when), "%s", when);
+	snprintf(r->result, sizeof(r->result), "%s", result);
+	snprintf(r->message, sizeof(r->message), "%s", message);
+}
+
+const struct es_record_list *fixtures_records(const void *ctx)
+{
+	static const char alice[] = "arn:aws:sts::123456789012:assumed-role/release/alice";
+	static const char bob[] = "arn:aws:iam::123456789012:user/bob";
+
+	(void)ctx;
+	if (record_list.n)
+		return &record_list;
+	record_list.items = records;
+	record(40, "deploy", "intent", "production", oids[3], bob, "2023-11-14T21:30:02Z", "",
+	       "");
+	record(41, "deploy", "outcome", "production", oids[3], bob, "2023-11-14T21:31:40Z",
+	       "failed",
+	       "UPDATE_ROLLBACK_COMPLETE: Resource handler returned message: \"\x1b[31mRate "
+	       "exceeded\x1b[0m\" (Service: CloudFront, Status Code: 400, Request ID: "
+	       "1a2b3c4d-5e6f-0000-1111-222233334444)");
+	record(42, "deploy", "intent", "staging", oids[0], alice, "2023-11-14T22:00:05Z", "", "");
+	record(43, "deploy", "outcome", "staging", oids[0], alice, "2023-11-14T22:01:52Z",
+	       "success", "UPDATE_COMPLETE");
+	record(44, "validation", "outcome", "staging", oids[0], alice, "2023-11-14T22:05:10Z",
+	       "passed", "all 2 checks passed");
+	record(45, "invalidation", "outcome", "staging", "", alice, "2023-11-14T22:06:00Z",
+	       "success", "I2J0I21PCUYOIK: /*");
+	record(46, "rollback", "intent", "production", oids[4], bob, "2023-11-14T22:10:00Z", "",
+	       "");
+	records[6].open = true;
+	records[6].json = (char *)"{\n  \"seq\": 46,\n  \"kind\": \"rollback\",\n  "
+	                          "\"phase\": \"intent\",\n  \"stage\": \"production\"\n}";
+	return &record_list;
+}

@@ -6,6 +6,7 @@
 #define ES_TEST_FIXTURES_H
 
 #include "dash/view.h"
+#include "ledger.h"
 
 /* Fill ui with the fixtures (static storage; call once). */
 void fixtures_fill(struct es_ui *ui, struct es_keymap *km);
@@ -18,5 +19,9 @@ void fixtures_set_connection(const char *text);
  * then production-eu, canary-us, sandbox, then seven more with a long
  * name, a failed rollback and an unreadable stack among them. */
 void fixtures_set_stages(size_t n);
+
+/* Ledger records for the ledger view (oldest first): both stages, an
+ * intent still open, a failure whose message carries escape sequences. */
+const struct es_record_list *fixtures_records(const void *ctx);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "dash/dialog.h"
+#include "dash/view_ledger.h"
 #include "fixtures.h"
 #include "dash/pager.h"
 #include "dash/theme.h"
@@ -277,7 +278,62 @@ int main(void)
 	es_ui_draw(&ui);
 	es_pager_draw(help);
 	expect_screen("help-100x40");
+	ok(screen_contains("  y                  copy") && screen_contains("  o                  open-url") &&
+	           screen_contains("  L                  ledger"),
+	   "help lists y, o and L from the request table");
 	es_pager_free(help);
+
+	/* the ledger view (L): the selected stage, newest first; t: every stage */
+	size(120, 36);
+	struct es_ledger_view *lv = es_ledger_view_new(
+	        &ui, (struct es_ledger_source){.records = fixtures_records}, "staging");
+	es_ui_draw(&ui);
+	es_ledger_view_draw(lv);
+	expect_screen("ledger-staging-120x36");
+	ok(screen_contains("staging, 4 records") && screen_contains("all 2 checks passed") &&
+	           !screen_contains("rollback"),
+	   "the ledger view shows the selected stage's records only");
+	ok(screen_contains("WHEN") && screen_contains("OUTCOME") && screen_contains("WHY"),
+	   "the ledger view has column headings");
+	es_ledger_view_toggle_all(lv);
+	es_ui_draw(&ui);
+	es_ledger_view_draw(lv);
+	expect_screen("ledger-all-120x36");
+	ok(screen_contains("all stages, 7 records") && screen_contains("rollback") &&
+	           screen_contains("open"),
+	   "t shows every stage's records, an open intent as open");
+	ok(screen_contains("Resource hand\u2026"), "a long message is cut with an ellipsis");
+	size(160, 48);
+	es_ui_draw(&ui);
+	es_ledger_view_draw(lv);
+	ok(!screen_contains("\x1b") && screen_contains("message: \" [31mRate exc"),
+	   "escape sequences in an AWS message are stripped");
+	size(80, 24);
+	es_ui_draw(&ui);
+	es_ledger_view_draw(lv);
+	expect_screen("ledger-all-80x24");
+	ok(screen_contains("bob") && !screen_contains("COMMIT"),
+	   "at 80 columns the commit column gives way");
+	lv->view.cursor = 1;
+	struct es_pager *rec = es_ledger_view_record(lv);
+	ok(rec && !strcmp(rec->title, "ledger record #46"), "Enter opens the newest record");
+	if (rec) {
+		es_ui_draw(&ui);
+		es_pager_draw(rec);
+		ok(screen_contains("\"kind\": \"rollback\"") && screen_contains("who:    arn:aws:iam"),
+		   "the record is shown whole");
+		es_pager_free(rec);
+	}
+	es_ledger_view_free(lv);
+
+	/* key hints on the status line follow the focused pane */
+	size(160, 48);
+	ui.focus = ES_PANE_STAGES;
+	es_ui_draw(&ui);
+	ok(screen_contains("y:copy o:open L:ledger ?:help"), "a stage pane hints y, o and L");
+	ui.focus = ES_PANE_HISTORY;
+	es_ui_draw(&ui);
+	ok(screen_contains("y:copy L:ledger ?:help"), "History hints y and L");
 
 	/* a change-set confirmation for production */
 	size(120, 36);

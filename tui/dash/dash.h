@@ -15,6 +15,7 @@
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
+#include "notify.h"
 #include "pager.h"
 #include "release.h"
 #include "repo.h"
@@ -47,6 +48,8 @@ struct es_dash {
 	struct es_keymap keymap;
 	struct es_ui ui;
 	struct es_pager *pager;
+	struct es_ledger_view *ledger; /* the ledger view (L), under the pager */
+	struct es_attn *attn;          /* bell, notifications (notify.c) */
 	struct es_dialog *dialogs[ES_DASH_DIALOGS];
 	int n_dialogs;
 	struct es_script *script;

@@ -19,6 +19,7 @@
 #include "dash.h"
 #include "job.h"
 #include "dashboard.h"
+#include "view_ledger.h"
 #include "base/error.h"
 #include "identity.h"
 #include "kvfile.h"
@@ -223,6 +224,8 @@ static void draw(struct es_dash *d)
 	d->ui.now = es_time_now();
 	es_ui_draw(&d->ui);
 	if (COLS >= ES_UI_MIN_COLS && LINES >= ES_UI_MIN_LINES) {
+		if (d->ledger)
+			es_ledger_view_draw(d->ledger);
 		if (d->pager)
 			es_pager_draw(d->pager);
 		for (int i = 0; i < d->n_dialogs; i++)
@@ -255,7 +258,9 @@ static void resize_to_terminal(struct es_dash *d)
 
 static struct es_view *active_view(struct es_dash *d)
 {
-	return d->pager ? &d->pager->view : &d->ui.views[d->ui.focus];
+	return d->pager    ? &d->pager->view
+	       : d->ledger ? &d->ledger->view
+	                   : &d->ui.views[d->ui.focus];
 }
 
 static bool search_check(const char *input, char *why, size_t len)
@@ -306,6 +311,8 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 
 	if (!ri)
 		return 0;
+	if ((r = es_attn_request(d, req)))
+		return r;
 	if (ri->flags & ES_REQ_MOVE && req != ES_REQ_SEARCH && req != ES_REQ_FIND_NEXT &&
 	    req != ES_REQ_FIND_PREV)
 		return es_view_request(v, req);
@@ -623,6 +630,7 @@ static void setup_theme(struct es_dash *d)
 	es_theme_defaults((nc && *nc) || !has_colors());
 	if (es_keymap_load(&d->keymap, path, err, sizeof(err)) != ES_ENOTFOUND && err[0])
 		es_dash_log(d, ES_ACT_WARN, "%s", err);
+	es_attn_setup(d, path);
 	(void)es_kvfile_read(path, on_pref, &p);
 	const char *theme = d->cli->theme ? d->cli->theme : p.theme[0] ? p.theme : NULL;
 	if (theme && es_theme_use(theme, err, sizeof(err)) != ES_OK) {
@@ -729,6 +737,7 @@ static void wire_ui(struct es_dash *d)
 static void close_all(struct es_dash *d)
 {
 	es_actions_free(d);
+	es_attn_free(d);
 	for (int i = 0; i < d->n_dialogs; i++)
 		es_dialog_free(d->dialogs[i]);
 	es_pager_free(d->pager);
@@ -823,6 +832,7 @@ int es_dashboard_main(struct es_cli *cli)
 		if (d->dirty)
 			draw(d);
 		es_actions_reap(d);
+		es_attn_poll(d);
 		if (es_actions_quit_ready(d))
 			break;
 		if (d->script) {

@@ -25,8 +25,7 @@ enum es_req_flags {
 	X(MOVE_LAST, "move-last", "G End", ES_REQ_MOVE, "Move to the last line")                   \
 	X(NEXT_PANE, "next-pane", "Tab l Right", ES_REQ_VIEW, "Focus the next pane")               \
 	X(PREV_PANE, "prev-pane", "BackTab h Left", ES_REQ_VIEW, "Focus the previous pane")        \
-	X(ENTER, "enter", "Enter o", ES_REQ_VIEW,                                                  \
-	  "Open the selected commit (message, files, diff)")                                       \
+	X(ENTER, "enter", "Enter", ES_REQ_VIEW, "Open the selected commit (message, files, diff)") \
 	X(BACK, "back", "Esc", ES_REQ_VIEW, "Close the open view or dialog")                       \
 	X(SEARCH, "search", "/", ES_REQ_MOVE, "Search the focused pane")                           \
 	X(FIND_NEXT, "find-next", "n", ES_REQ_MOVE, "Next search match")                           \
@@ -34,6 +33,12 @@ enum es_req_flags {
 	X(REFRESH, "refresh", "R", 0, "Poll AWS again now")                                        \
 	X(REDRAW, "redraw", "C-l", 0, "Redraw the screen")                                         \
 	X(HELP, "help", "? F1", ES_REQ_VIEW, "Show this help")                                     \
+	X(LEDGER, "ledger", "L", ES_REQ_VIEW,                                                      \
+	  "The stage's ledger: who did what, when, outcome, why")                                  \
+	X(LEDGER_ALL, "ledger-all", "t", ES_REQ_VIEW,                                              \
+	  "In the ledger: all stages or the selected one")                                         \
+	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
+	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
 	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                                  \
 	  "Deploy the selected commit (to the first stage, or choose)")                            \

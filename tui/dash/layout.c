@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "view.h"
+#include "view_ledger.h"
 
 static const struct es_view_ops *const pane_ops[ES_PANE_COUNT] = {
         [ES_PANE_HISTORY] = &es_history_ops,         [ES_PANE_STAGES] = &es_stages_ops,
@@ -122,7 +123,7 @@ static void draw_status(struct es_ui *ui)
 {
 	int y = LINES - 1;
 	attr_t s = es_theme_attr(ES_AREA_STATUS);
-	char k1[32], k2[32], k3[32], hints[128];
+	char k1[32], k2[32], k3[32], hints[256];
 	int col = 0, hw = 0;
 
 	es_scr_fill((struct es_rect){y, 0, 1, COLS}, s);
@@ -134,8 +135,20 @@ static void draw_status(struct es_ui *ui)
 		snprintf(hints, sizeof(hints), " %.*s:help %.*s:pane %.*s:quit ",
 		         (int)strcspn(k1, ","), k1, (int)strcspn(k2, ","), k2,
 		         (int)strcspn(k3, ","), k3);
+		/* the focused pane's own keys in front, as many as there is room for */
+		char more[3][96], with[256];
+		int limit = COLS / 3;
+		es_ui_hint_keys(ui, more);
+		for (int i = 0; i < 3; i++) {
+			snprintf(with, sizeof(with), "%s%s", more[i], hints);
+			if (more[i][0] && es_scr_width(with) <= COLS * 2 / 5) {
+				snprintf(hints, sizeof(hints), "%s", with);
+				limit = COLS * 2 / 5;
+				break;
+			}
+		}
 		hw = es_scr_width(hints);
-		if (hw > COLS / 3)
+		if (hw > limit)
 			hw = 0;
 		else
 			es_scr_text(y, COLS - hw, hw, s | A_BOLD, hints);
