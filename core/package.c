@@ -93,6 +93,8 @@ static void artifact_free(struct es_artifact *a)
 	free(a->logical_id);
 	free(a->property);
 	free(a->local_path);
+	free(a->rel_path);
+	free(a->template);
 	free(a->s3_key);
 	es_buf_free(&a->bytes);
 	memset(a, 0, sizeof(*a));
@@ -370,7 +372,10 @@ static int export_one(struct pk *k, const char *id, const struct rule *r, json_t
 		return rc;
 	a.logical_id = strdup(id);
 	a.property = strdup(r->property);
-	if (!a.logical_id || !a.property) {
+	a.template = strdup(k->shown);
+	a.rel_path =
+	        strdup(a.local_path[strlen(k->root)] ? a.local_path + strlen(k->root) + 1 : ".");
+	if (!a.logical_id || !a.property || !a.template || !a.rel_path) {
 		artifact_free(&a);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}

@@ -17,6 +17,8 @@ struct es_artifact {
 	char *property;      /* "CodeUri", "Code", "ContentUri", "Content", "DefinitionUri",
 	                     * "TemplateURL" */
 	char *local_path;    /* absolute path packaged */
+	char *rel_path;      /* the same, relative to the root ("." for the root itself) */
+	char *template;      /* the template that names it, relative to the root */
 	char sha256[65];     /* hex digest of bytes */
 	char *s3_key;        /* "<prefix>/artifacts/<sha256>.zip"; a file uploaded as-is keeps
 	                     * its extension; a nested template is "<prefix>/templates/<sha256>.json" */
