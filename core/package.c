@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "package.h"
+#include "package_check.h"
 #include "pathcheck.h"
 #include "aws/sigv4.h"
 #include "template.h"
@@ -594,6 +595,10 @@ static int package_at(const char *path, const struct es_package_options *o, cons
 	if ((rc = es_template_load_lines(path, &out->template, &k.lines)))
 		goto out;
 	rc = export_resources(&k, out->template);
+	/* Before anything leaves: each handler in its zip, the edge's rules. */
+	if (!rc)
+		rc = es_package_check(out->template, k.lines, k.shown, o->bucket, out->artifacts,
+		                      out->n_artifacts);
 	if (!rc && !(out->template_json = es_template_dump(out->template)))
 		rc = ES_EINVAL;
 	if (!rc) {
