@@ -505,27 +505,15 @@ static int export_includes(struct pk *k, json_t *v, char *pointer, size_t len)
 	return rc;
 }
 
-static int export_resources(struct pk *k, json_t *tpl)
+/* Every resource of a Resources map; a "Fn::ForEach::Name" entry
+ * ([identifier, collection, {resources}]) is walked into, as the CLI does. */
+static int export_resource_map(struct pk *k, json_t *resources, const char *at, json_t *globals_fn,
+                               int depth)
 {
-	json_t *resources = json_object_get(tpl, "Resources");
-	json_t *globals_fn = json_object_get(json_object_get(tpl, "Globals"), "Function");
-	json_t *sar = json_object_get(json_object_get(tpl, "Metadata"),
-	                              "AWS::ServerlessRepo::Application");
 	const char *id;
 	json_t *res;
 	int rc;
 
-	/* The CLI ignores Globals, so each function zipped the whole directory. */
-	if (json_is_object(globals_fn) &&
-	    (rc = export_value(k, "Globals", &globals_rule, globals_fn, "CodeUri",
-	                       "/Globals/Function/CodeUri")))
-		return rc;
-	if (json_is_object(sar) &&
-	    ((rc = export_value(k, "Metadata", &readme_rule, sar, "ReadmeUrl",
-	                        "/Metadata/AWS::ServerlessRepo::Application/ReadmeUrl")) ||
-	     (rc = export_value(k, "Metadata", &license_rule, sar, "LicenseUrl",
-	                        "/Metadata/AWS::ServerlessRepo::Application/LicenseUrl"))))
-		return rc;
 	if (!json_is_object(resources))
 		return ES_OK;
 	json_object_foreach(resources, id, res)
@@ -533,9 +521,25 @@ static int export_resources(struct pk *k, json_t *tpl)
 		const char *type = json_string_value(json_object_get(res, "Type"));
 		json_t *props = json_object_get(res, "Properties");
 		char base[600], pointer[800], key[128];
+		if (!strncmp(id, "Fn::ForEach::", 13)) {
+			if (!json_is_array(res) || json_array_size(res) != 3 ||
+			    !json_is_object(json_array_get(res, 2)))
+				return es_fail(
+				        ES_EINVAL,
+				        "%s: %s must be [Identifier, Collection, {Resources}]",
+				        k->shown, id);
+			if (depth >= 5)
+				return es_fail(ES_EINVAL, "%s: Fn::ForEach nested deeper than 5",
+				               k->shown);
+			snprintf(base, sizeof(base), "%s/%s/2", at, id);
+			if ((rc = export_resource_map(k, json_array_get(res, 2), base, globals_fn,
+			                              depth + 1)))
+				return rc;
+			continue;
+		}
 		if (!type)
 			continue;
-		snprintf(base, sizeof(base), "/Resources/%s/Properties", id);
+		snprintf(base, sizeof(base), "%s/%s/Properties", at, id);
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 			const struct rule *r = &rules[i];
 			if (strcmp(type, r->type))
@@ -557,6 +561,32 @@ static int export_resources(struct pk *k, json_t *tpl)
 				return rc;
 		}
 	}
+	return ES_OK;
+}
+
+static int export_resources(struct pk *k, json_t *tpl)
+{
+	json_t *resources = json_object_get(tpl, "Resources");
+	json_t *globals_fn = json_object_get(json_object_get(tpl, "Globals"), "Function");
+	json_t *sar = json_object_get(json_object_get(tpl, "Metadata"),
+	                              "AWS::ServerlessRepo::Application");
+	int rc;
+
+	/* The CLI ignores Globals, so each function zipped the whole directory. */
+	if (json_is_object(globals_fn) &&
+	    (rc = export_value(k, "Globals", &globals_rule, globals_fn, "CodeUri",
+	                       "/Globals/Function/CodeUri")))
+		return rc;
+	if (json_is_object(sar) &&
+	    ((rc = export_value(k, "Metadata", &readme_rule, sar, "ReadmeUrl",
+	                        "/Metadata/AWS::ServerlessRepo::Application/ReadmeUrl")) ||
+	     (rc = export_value(k, "Metadata", &license_rule, sar, "LicenseUrl",
+	                        "/Metadata/AWS::ServerlessRepo::Application/LicenseUrl"))))
+		return rc;
+	if (!json_is_object(resources))
+		return ES_OK;
+	if ((rc = export_resource_map(k, resources, "/Resources", globals_fn, 0)))
+		return rc;
 	char pointer[4096] = "";
 	return export_includes(k, tpl, pointer, sizeof(pointer));
 }

@@ -959,6 +959,42 @@ static void nested_stack_is_packaged(void **state)
 	cleanup(dir);
 }
 
+static void for_each_blocks_are_packaged(void **state)
+{
+	char *dir = make_app("Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]\n"
+	                     "Resources:\n"
+	                     "  Fn::ForEach::Fns:\n"
+	                     "    - Name\n"
+	                     "    - [A, B]\n"
+	                     "    - ${Name}Fn:\n"
+	                     "        Type: AWS::Serverless::Function\n"
+	                     "        Properties:\n"
+	                     "          CodeUri: src/\n"
+	                     "          Handler: index.handler\n"
+	                     "          Runtime: nodejs18.x\n",
+	                     false);
+	struct es_packaged p;
+
+	package_ok(dir, &opts, &p);
+	assert_int_equal(p.n_artifacts, 1);
+	json_t *block = json_object_get(json_object_get(p.template, "Resources"), "Fn::ForEach::Fns");
+	json_t *fn = json_object_get(json_array_get(block, 2), "${Name}Fn");
+	json_t *props = json_object_get(fn, "Properties");
+	char want[200];
+	snprintf(want, sizeof(want), "s3://artifact-bucket/%s", p.artifacts[0].s3_key);
+	assert_string_equal(json_string_value(json_object_get(props, "CodeUri")), want);
+	es_packaged_free(&p);
+
+	put(dir, "template.yaml", "Resources:\n  Fn::ForEach::Bad: {Type: x}\n");
+	char *tpl = join(dir, "template.yaml");
+	assert_int_equal(es_package_template(tpl, &opts, &p), ES_EINVAL);
+	assert_string_equal(es_error_last()->message,
+	                    "template.yaml: Fn::ForEach::Bad must be [Identifier, Collection, "
+	                    "{Resources}]");
+	free(tpl);
+	cleanup(dir);
+}
+
 static void bucket_is_required(void **state)
 {
 	struct es_package_options o = {.bucket = NULL};
@@ -1000,6 +1036,7 @@ int main(void)
 	        cmocka_unit_test(every_exported_property_is_packaged),
 	        cmocka_unit_test(json_template_errors_name_the_line),
 	        cmocka_unit_test(nested_stack_is_packaged),
+	        cmocka_unit_test(for_each_blocks_are_packaged),
 	        cmocka_unit_test(bucket_is_required),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
