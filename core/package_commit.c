@@ -170,14 +170,14 @@ char *es_package_report_json(const char *commit, const struct es_config *conf,
 		                        "changed", cmp && i < cmp->n ? cmp->artifact_new[i] : 1,
 		                        "upload", es_upload_state_name(states ? states[i] : 0)));
 	}
-	if (cmp && cmp->compared)
-		change = json_pack("{s:s,s:s,s:s,s:b}", "against", "parent", "parent", cmp->parent,
-		                   "parent_template_sha256", cmp->parent_template_sha256, "changed",
-		                   cmp->changed);
-	else
-		change = json_pack("{s:s,s:s?,s:b,s:s}", "against", "parent", "parent",
-		                   cmp && cmp->parent[0] ? cmp->parent : NULL, "changed", 1, "note",
-		                   cmp ? cmp->note : "");
+	bool compared = cmp && cmp->compared;
+	change = json_pack("{s:s,s:s?,s:b,s:b,s:s?,s:s?}", "against", "parent", "parent",
+	                   cmp && cmp->parent[0] ? cmp->parent : NULL, "compared", compared,
+	                   "changed", compared ? cmp->changed : 1, "parent_template_sha256",
+	                   compared ? cmp->parent_template_sha256 : NULL, "note",
+	                   compared ? NULL
+	                   : cmp    ? cmp->note
+	                            : "not compared");
 	json_t *r =
 	        json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s,s:I,s:s},s:o,s:o,s:s?}", "command",
 	                  "package", "commit", commit, "bucket", conf->bucket, "template", "path",

@@ -50,8 +50,8 @@ def main(tap, sim, app):
            and fn[0]["s3_key"] == f"edge-demo/artifacts/{fn[0]['sha256']}.zip",
            "the function's zip is listed with its path, digest, key, and uploaded", r1)
     tap.eq(r1 and r1["template"]["upload"], "uploaded", "the packaged template is uploaded")
-    tap.ok(r1 and r1["change"]["compared"] is False if "compared" in r1["change"] else
-           r1 and r1["change"]["changed"] and "first commit" in r1["change"]["note"],
+    tap.ok(r1 and r1["change"]["compared"] is False and r1["change"]["changed"] is True
+           and "is the first commit" in r1["change"]["note"] and r1["change"]["parent"] is None,
            "the first commit has nothing to compare with and says so", r1 and r1["change"])
     rc, r2, err = app.json("package", "HEAD", "--output-template", out2)
     tap.eq(rc, 0, "a second package HEAD exits 0")
@@ -89,7 +89,8 @@ def main(tap, sim, app):
     rc, r3, err = app.json("package", "HEAD")
     tap.eq(rc, 0, "package of a README-only commit exits 0")
     tap.ok(r3 and r3["commit"] == c2 and r3["change"]["parent"] == c1
-           and r3["change"]["changed"] is False
+           and r3["change"]["compared"] is True and r3["change"]["changed"] is False
+           and r3["change"]["note"] is None
            and r3["change"]["parent_template_sha256"] == r1["template"]["sha256"],
            "it reports no change against the parent's packaged template", r3 and r3["change"])
     tap.ok(r3 and not any(a["changed"] for a in r3["artifacts"]), "no artifact is new", r3)
