@@ -42,36 +42,37 @@ static const struct rule {
 	const char *property;
 	enum zip_mode zip;
 	enum rewrite how;
+	bool missing_dir; /* absent: the template's directory is zipped, as the CLI does */
 } rules[] = {
-        {"AWS::Serverless::Function", "CodeUri", ZIP_FORCE, AS_S3_URI},
-        {"AWS::Lambda::Function", "Code", ZIP_FORCE, AS_BUCKET_KEY},
-        {"AWS::Serverless::LayerVersion", "ContentUri", ZIP_FORCE, AS_S3_URI},
-        {"AWS::Lambda::LayerVersion", "Content", ZIP_FORCE, AS_BUCKET_KEY},
-        {"AWS::Serverless::Api", "DefinitionUri", ZIP_DIR, AS_S3_URI},
-        {"AWS::Serverless::StateMachine", "DefinitionUri", ZIP_DIR, AS_BKV},
-        {"AWS::Serverless::GraphQLApi", "SchemaUri", ZIP_DIR, AS_S3_URI},
-        {"AWS::ElasticBeanstalk::ApplicationVersion", "SourceBundle", ZIP_DIR, AS_BUCKET_KEY},
-        {"AWS::Glue::Job", "Command.ScriptLocation", ZIP_DIR, AS_S3_URI},
-        {"AWS::AppSync::GraphQLSchema", "DefinitionS3Location", ZIP_DIR, AS_S3_URI},
-        {"AWS::AppSync::Resolver", "RequestMappingTemplateS3Location", ZIP_DIR, AS_S3_URI},
-        {"AWS::AppSync::Resolver", "ResponseMappingTemplateS3Location", ZIP_DIR, AS_S3_URI},
+        {"AWS::Serverless::Function", "CodeUri", ZIP_FORCE, AS_S3_URI, false}, /* has_own_code */
+        {"AWS::Lambda::Function", "Code", ZIP_FORCE, AS_BUCKET_KEY, true},
+        {"AWS::Serverless::LayerVersion", "ContentUri", ZIP_FORCE, AS_S3_URI, true},
+        {"AWS::Lambda::LayerVersion", "Content", ZIP_FORCE, AS_BUCKET_KEY, true},
+        {"AWS::Serverless::Api", "DefinitionUri", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::Serverless::StateMachine", "DefinitionUri", ZIP_DIR, AS_BKV, false},
+        {"AWS::Serverless::GraphQLApi", "SchemaUri", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::ElasticBeanstalk::ApplicationVersion", "SourceBundle", ZIP_DIR, AS_BUCKET_KEY, true},
+        {"AWS::Glue::Job", "Command.ScriptLocation", ZIP_DIR, AS_S3_URI, true},
+        {"AWS::AppSync::GraphQLSchema", "DefinitionS3Location", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::AppSync::Resolver", "RequestMappingTemplateS3Location", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::AppSync::Resolver", "ResponseMappingTemplateS3Location", ZIP_DIR, AS_S3_URI, false},
         {"AWS::AppSync::FunctionConfiguration", "RequestMappingTemplateS3Location", ZIP_DIR,
-         AS_S3_URI},
+         AS_S3_URI, false},
         {"AWS::AppSync::FunctionConfiguration", "ResponseMappingTemplateS3Location", ZIP_DIR,
-         AS_S3_URI},
-        {"AWS::ApiGateway::RestApi", "BodyS3Location", ZIP_DIR, AS_BKV},
-        {"AWS::StepFunctions::StateMachine", "DefinitionS3Location", ZIP_DIR, AS_BKV},
-        {"AWS::CodeCommit::Repository", "Code.S3", ZIP_FORCE, AS_BKV},
-        {"AWS::CloudFormation::Stack", "TemplateURL", TEMPLATE, AS_HTTPS_URL},
-        {"AWS::Serverless::Application", "Location", TEMPLATE, AS_HTTPS_URL},
+         AS_S3_URI, false},
+        {"AWS::ApiGateway::RestApi", "BodyS3Location", ZIP_DIR, AS_BKV, false},
+        {"AWS::StepFunctions::StateMachine", "DefinitionS3Location", ZIP_DIR, AS_BKV, false},
+        {"AWS::CodeCommit::Repository", "Code.S3", ZIP_FORCE, AS_BKV, false},
+        {"AWS::CloudFormation::Stack", "TemplateURL", TEMPLATE, AS_HTTPS_URL, false},
+        {"AWS::Serverless::Application", "Location", TEMPLATE, AS_HTTPS_URL, false},
 };
 
-static const struct rule globals_rule = {"Globals", "CodeUri", ZIP_FORCE, AS_S3_URI};
-static const struct rule include_rule = {"AWS::Include", "Location", FILE_ONLY, AS_S3_URI};
+static const struct rule globals_rule = {"Globals", "CodeUri", ZIP_FORCE, AS_S3_URI, false};
+static const struct rule include_rule = {"AWS::Include", "Location", FILE_ONLY, AS_S3_URI, false};
 static const struct rule readme_rule = {"AWS::ServerlessRepo::Application", "ReadmeUrl", FILE_ONLY,
-                                        AS_S3_URI};
+                                        AS_S3_URI, false};
 static const struct rule license_rule = {"AWS::ServerlessRepo::Application", "LicenseUrl",
-                                         FILE_ONLY, AS_S3_URI};
+                                         FILE_ONLY, AS_S3_URI, false};
 
 /* Where the files of one template are read from. */
 struct pk {
@@ -429,6 +430,28 @@ static json_t *holder_of(json_t *props, const char *property, char *key, size_t 
 	return json_is_object(props) ? props : NULL;
 }
 
+/* The object that holds property inside props, made when missing (for a
+ * nested "Command.ScriptLocation" without Command). */
+static json_t *make_holder(json_t *props, const char *property, char *key, size_t len)
+{
+	const char *dot;
+
+	while (json_is_object(props) && (dot = strchr(property, '.'))) {
+		char part[128];
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - property), property);
+		json_t *next = json_object_get(props, part);
+		if (!next) {
+			next = json_object();
+			if (!next || json_object_set_new(props, part, next))
+				return NULL;
+		}
+		props = next;
+		property = dot + 1;
+	}
+	snprintf(key, len, "%s", property);
+	return json_is_object(props) ? props : NULL;
+}
+
 /* A SAM function that names no code: CodeUri from Globals, InlineCode, an
  * image, or else — as the CLI does — the template's whole directory. */
 static bool has_own_code(json_t *props, json_t *globals_fn)
@@ -557,6 +580,18 @@ static int export_resource_map(struct pk *k, json_t *resources, const char *at, 
 				continue;
 			}
 			json_t *holder = holder_of(props, r->property, key, sizeof(key));
+			if (r->missing_dir && json_is_object(props) &&
+			    !json_object_get(holder, key)) {
+				/* As the CLI does: no value, the template's directory. */
+				holder = make_holder(props, r->property, key, sizeof(key));
+				if (!holder)
+					return es_fail(ES_EINVAL,
+					               "%s: resource %s: %s is not an object",
+					               k->shown, id, r->property);
+				if ((rc = export_one(k, id, r, holder, key, NULL, base)))
+					return rc;
+				continue;
+			}
 			if (holder && (rc = export_value(k, id, r, holder, key, pointer)))
 				return rc;
 		}
