@@ -60,7 +60,11 @@ struct es_packaged {
  * Relative paths resolve against the directory of the template that holds
  * them; s3:// URIs, mappings and InlineCode are left alone; Globals/Function
  * CodeUri is honoured; a function with no code at all gets the template's
- * directory, as the CLI does, minus excludes and .git.
+ * directory, as the CLI does, minus excludes and .git (and so does a
+ * Lambda function, layer, Beanstalk bundle or Glue script that names none);
+ * Fn::ForEach resource blocks are walked into. Before anything is returned,
+ * es_package_check() (package_check.h) refuses a missing handler or a broken
+ * Lambda@Edge rule.
  * Nothing outside o->root is ever read: an absolute path, a path whose ".."
  * climbs out, or one that reaches out through a symbolic link (the template
  * itself, a property, or a link inside a zipped directory) is ES_EREFUSED
