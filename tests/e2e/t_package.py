@@ -32,6 +32,13 @@ def main(tap, sim, app):
     out1 = os.path.join(sim.tmp, "packaged-1.json")
     out2 = os.path.join(sim.tmp, "packaged-2.json")
 
+    # 0. The help says what "no change" is compared with; a bad option is a usage error.
+    rc, out, err = app.run("package", "--help")
+    tap.ok(rc == 0 and "first parent" in out and "Exit codes" in out,
+           "package --help defines no change and the exit codes", out + err)
+    rc, out, err = app.run("package", "--output-templat", "x")
+    tap.ok(rc == 2 and "unexpected '--output-templat'" in err, "a misspelt option exits 2", err)
+
     # 1. Without the bucket, uploading is refused with what to do (exit 5).
     rc, out, err = app.run("package", "HEAD")
     tap.eq(rc, 5, "package without the artifact bucket exits 5")
