@@ -262,7 +262,12 @@ static int add_file(zip_t *za, const struct entry *e, time_t epoch)
 
 	if ((rc = read_all(e->path, &data, &len)))
 		return rc;
-	if (!(src = zip_source_buffer(za, data, len, 1))) {
+	/* libzip keeps no buffer of length 0, so it would not free one. */
+	if (len == 0) {
+		free(data);
+		data = NULL;
+	}
+	if (!(src = zip_source_buffer(za, data, len, data != NULL))) {
 		free(data);
 		return zip_failed(za, e->rel);
 	}
