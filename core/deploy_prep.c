@@ -6,7 +6,6 @@
  * hash or AWS; the state machine (deploy.c) takes over on the owner's loop. */
 #include "config.h"
 
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,21 +15,8 @@
 #include "aws/cloudfront.h"
 #include "deploy_int.h"
 #include "job.h"
-#include "package.h"
+#include "package_commit.h"
 #include "aws/s3.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rmtree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Progress lines from the job carry this mark, then "DONE TOTAL TEXT": the
  * owner's side turns them into ES_DEPLOY_PROGRESS events. */
@@ -155,43 +141,16 @@ static void on_export(size_t done, size_t total, void *ud)
 static int package_commit(struct es_deploy *d, struct es_repo *repo, const char *rev,
                           struct es_packaged *pk)
 {
-	struct es_package_options po = {
-	        .bucket = d->conf->bucket,
-	        .prefix = d->conf->prefix,
-	        .excludes = (const char *const *)d->conf->excludes,
-	        .n_excludes = d->conf->n_excludes,
-	};
-	char tmpl[4096], *dir;
-	const char *tmp = getenv("TMPDIR");
 	int rc;
 
-	rc = es_repo_resolve(repo, rev ? rev : "HEAD", d->res.commit);
-	if (rc)
-		return rc;
-	snprintf(tmpl, sizeof(tmpl), "%s/edgeship-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	dir = mkdtemp(tmpl);
-	if (!dir)
-		return es_fail(ES_ERR, "cannot create a temporary directory in %s",
-		               tmp && *tmp ? tmp : "/tmp");
-	/* The exported tree is the limit: a template in a subfolder may use
-	 * "../src", never anything outside the commit. */
-	po.root = dir;
-	es_dp_log(d, "exporting %.7s from git", d->res.commit);
+	es_dp_log(d, "exporting and packaging %s from git (zip and SHA-256 of every artifact)",
+	          d->conf->template_path);
 	struct export_meter m = {.d = d};
-	rc = es_repo_export_with(repo, d->res.commit, dir, d->prep_job ? on_export : NULL, &m);
+	rc = es_package_commit(repo, d->conf, rev ? rev : "HEAD", d->prep_job ? on_export : NULL,
+	                       &m, d->res.commit, pk);
 	if (!rc && m.total)
-		es_dp_log(d, "exported %zu file%s", m.total, m.total == 1 ? "" : "s");
-	if (!rc) {
-		char path[4400];
-		snprintf(path, sizeof(path), "%s/%s", dir, d->conf->template_path);
-		es_dp_log(d, "packaging %s (zip and SHA-256 of every artifact)",
-		          d->conf->template_path);
-		rc = es_package_template(path, &po, pk);
-		if (rc && access(path, F_OK) != 0)
-			es_fail(ES_ECONFIG, "commit %.7s has no %s (edgeship.conf: template = %s)",
-			        d->res.commit, d->conf->template_path, d->conf->template_path);
-	}
-	rmtree(dir);
+		es_dp_log(d, "exported %zu file%s of %.7s", m.total, m.total == 1 ? "" : "s",
+		          d->res.commit);
 	if (rc)
 		return rc;
 	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", pk->template_sha256);

@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "package.h"
+#include "package_check.h"
 #include "pathcheck.h"
 #include "aws/sigv4.h"
 #include "template.h"
@@ -41,36 +42,37 @@ static const struct rule {
 	const char *property;
 	enum zip_mode zip;
 	enum rewrite how;
+	bool missing_dir; /* absent: the template's directory is zipped, as the CLI does */
 } rules[] = {
-        {"AWS::Serverless::Function", "CodeUri", ZIP_FORCE, AS_S3_URI},
-        {"AWS::Lambda::Function", "Code", ZIP_FORCE, AS_BUCKET_KEY},
-        {"AWS::Serverless::LayerVersion", "ContentUri", ZIP_FORCE, AS_S3_URI},
-        {"AWS::Lambda::LayerVersion", "Content", ZIP_FORCE, AS_BUCKET_KEY},
-        {"AWS::Serverless::Api", "DefinitionUri", ZIP_DIR, AS_S3_URI},
-        {"AWS::Serverless::StateMachine", "DefinitionUri", ZIP_DIR, AS_BKV},
-        {"AWS::Serverless::GraphQLApi", "SchemaUri", ZIP_DIR, AS_S3_URI},
-        {"AWS::ElasticBeanstalk::ApplicationVersion", "SourceBundle", ZIP_DIR, AS_BUCKET_KEY},
-        {"AWS::Glue::Job", "Command.ScriptLocation", ZIP_DIR, AS_S3_URI},
-        {"AWS::AppSync::GraphQLSchema", "DefinitionS3Location", ZIP_DIR, AS_S3_URI},
-        {"AWS::AppSync::Resolver", "RequestMappingTemplateS3Location", ZIP_DIR, AS_S3_URI},
-        {"AWS::AppSync::Resolver", "ResponseMappingTemplateS3Location", ZIP_DIR, AS_S3_URI},
+        {"AWS::Serverless::Function", "CodeUri", ZIP_FORCE, AS_S3_URI, false}, /* has_own_code */
+        {"AWS::Lambda::Function", "Code", ZIP_FORCE, AS_BUCKET_KEY, true},
+        {"AWS::Serverless::LayerVersion", "ContentUri", ZIP_FORCE, AS_S3_URI, true},
+        {"AWS::Lambda::LayerVersion", "Content", ZIP_FORCE, AS_BUCKET_KEY, true},
+        {"AWS::Serverless::Api", "DefinitionUri", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::Serverless::StateMachine", "DefinitionUri", ZIP_DIR, AS_BKV, false},
+        {"AWS::Serverless::GraphQLApi", "SchemaUri", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::ElasticBeanstalk::ApplicationVersion", "SourceBundle", ZIP_DIR, AS_BUCKET_KEY, true},
+        {"AWS::Glue::Job", "Command.ScriptLocation", ZIP_DIR, AS_S3_URI, true},
+        {"AWS::AppSync::GraphQLSchema", "DefinitionS3Location", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::AppSync::Resolver", "RequestMappingTemplateS3Location", ZIP_DIR, AS_S3_URI, false},
+        {"AWS::AppSync::Resolver", "ResponseMappingTemplateS3Location", ZIP_DIR, AS_S3_URI, false},
         {"AWS::AppSync::FunctionConfiguration", "RequestMappingTemplateS3Location", ZIP_DIR,
-         AS_S3_URI},
+         AS_S3_URI, false},
         {"AWS::AppSync::FunctionConfiguration", "ResponseMappingTemplateS3Location", ZIP_DIR,
-         AS_S3_URI},
-        {"AWS::ApiGateway::RestApi", "BodyS3Location", ZIP_DIR, AS_BKV},
-        {"AWS::StepFunctions::StateMachine", "DefinitionS3Location", ZIP_DIR, AS_BKV},
-        {"AWS::CodeCommit::Repository", "Code.S3", ZIP_FORCE, AS_BKV},
-        {"AWS::CloudFormation::Stack", "TemplateURL", TEMPLATE, AS_HTTPS_URL},
-        {"AWS::Serverless::Application", "Location", TEMPLATE, AS_HTTPS_URL},
+         AS_S3_URI, false},
+        {"AWS::ApiGateway::RestApi", "BodyS3Location", ZIP_DIR, AS_BKV, false},
+        {"AWS::StepFunctions::StateMachine", "DefinitionS3Location", ZIP_DIR, AS_BKV, false},
+        {"AWS::CodeCommit::Repository", "Code.S3", ZIP_FORCE, AS_BKV, false},
+        {"AWS::CloudFormation::Stack", "TemplateURL", TEMPLATE, AS_HTTPS_URL, false},
+        {"AWS::Serverless::Application", "Location", TEMPLATE, AS_HTTPS_URL, false},
 };
 
-static const struct rule globals_rule = {"Globals", "CodeUri", ZIP_FORCE, AS_S3_URI};
-static const struct rule include_rule = {"AWS::Include", "Location", FILE_ONLY, AS_S3_URI};
+static const struct rule globals_rule = {"Globals", "CodeUri", ZIP_FORCE, AS_S3_URI, false};
+static const struct rule include_rule = {"AWS::Include", "Location", FILE_ONLY, AS_S3_URI, false};
 static const struct rule readme_rule = {"AWS::ServerlessRepo::Application", "ReadmeUrl", FILE_ONLY,
-                                        AS_S3_URI};
+                                        AS_S3_URI, false};
 static const struct rule license_rule = {"AWS::ServerlessRepo::Application", "LicenseUrl",
-                                         FILE_ONLY, AS_S3_URI};
+                                         FILE_ONLY, AS_S3_URI, false};
 
 /* Where the files of one template are read from. */
 struct pk {
@@ -93,6 +95,8 @@ static void artifact_free(struct es_artifact *a)
 	free(a->logical_id);
 	free(a->property);
 	free(a->local_path);
+	free(a->rel_path);
+	free(a->template);
 	free(a->s3_key);
 	es_buf_free(&a->bytes);
 	memset(a, 0, sizeof(*a));
@@ -370,7 +374,10 @@ static int export_one(struct pk *k, const char *id, const struct rule *r, json_t
 		return rc;
 	a.logical_id = strdup(id);
 	a.property = strdup(r->property);
-	if (!a.logical_id || !a.property) {
+	a.template = strdup(k->shown);
+	a.rel_path =
+	        strdup(a.local_path[strlen(k->root)] ? a.local_path + strlen(k->root) + 1 : ".");
+	if (!a.logical_id || !a.property || !a.template || !a.rel_path) {
 		artifact_free(&a);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
@@ -417,6 +424,28 @@ static json_t *holder_of(json_t *props, const char *property, char *key, size_t 
 		char part[128];
 		snprintf(part, sizeof(part), "%.*s", (int)(dot - property), property);
 		props = json_object_get(props, part);
+		property = dot + 1;
+	}
+	snprintf(key, len, "%s", property);
+	return json_is_object(props) ? props : NULL;
+}
+
+/* The object that holds property inside props, made when missing (for a
+ * nested "Command.ScriptLocation" without Command). */
+static json_t *make_holder(json_t *props, const char *property, char *key, size_t len)
+{
+	const char *dot;
+
+	while (json_is_object(props) && (dot = strchr(property, '.'))) {
+		char part[128];
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - property), property);
+		json_t *next = json_object_get(props, part);
+		if (!next) {
+			next = json_object();
+			if (!next || json_object_set_new(props, part, next))
+				return NULL;
+		}
+		props = next;
 		property = dot + 1;
 	}
 	snprintf(key, len, "%s", property);
@@ -499,27 +528,15 @@ static int export_includes(struct pk *k, json_t *v, char *pointer, size_t len)
 	return rc;
 }
 
-static int export_resources(struct pk *k, json_t *tpl)
+/* Every resource of a Resources map; a "Fn::ForEach::Name" entry
+ * ([identifier, collection, {resources}]) is walked into, as the CLI does. */
+static int export_resource_map(struct pk *k, json_t *resources, const char *at, json_t *globals_fn,
+                               int depth)
 {
-	json_t *resources = json_object_get(tpl, "Resources");
-	json_t *globals_fn = json_object_get(json_object_get(tpl, "Globals"), "Function");
-	json_t *sar = json_object_get(json_object_get(tpl, "Metadata"),
-	                              "AWS::ServerlessRepo::Application");
 	const char *id;
 	json_t *res;
 	int rc;
 
-	/* The CLI ignores Globals, so each function zipped the whole directory. */
-	if (json_is_object(globals_fn) &&
-	    (rc = export_value(k, "Globals", &globals_rule, globals_fn, "CodeUri",
-	                       "/Globals/Function/CodeUri")))
-		return rc;
-	if (json_is_object(sar) &&
-	    ((rc = export_value(k, "Metadata", &readme_rule, sar, "ReadmeUrl",
-	                        "/Metadata/AWS::ServerlessRepo::Application/ReadmeUrl")) ||
-	     (rc = export_value(k, "Metadata", &license_rule, sar, "LicenseUrl",
-	                        "/Metadata/AWS::ServerlessRepo::Application/LicenseUrl"))))
-		return rc;
 	if (!json_is_object(resources))
 		return ES_OK;
 	json_object_foreach(resources, id, res)
@@ -527,9 +544,25 @@ static int export_resources(struct pk *k, json_t *tpl)
 		const char *type = json_string_value(json_object_get(res, "Type"));
 		json_t *props = json_object_get(res, "Properties");
 		char base[600], pointer[800], key[128];
+		if (!strncmp(id, "Fn::ForEach::", 13)) {
+			if (!json_is_array(res) || json_array_size(res) != 3 ||
+			    !json_is_object(json_array_get(res, 2)))
+				return es_fail(
+				        ES_EINVAL,
+				        "%s: %s must be [Identifier, Collection, {Resources}]",
+				        k->shown, id);
+			if (depth >= 5)
+				return es_fail(ES_EINVAL, "%s: Fn::ForEach nested deeper than 5",
+				               k->shown);
+			snprintf(base, sizeof(base), "%s/%s/2", at, id);
+			if ((rc = export_resource_map(k, json_array_get(res, 2), base, globals_fn,
+			                              depth + 1)))
+				return rc;
+			continue;
+		}
 		if (!type)
 			continue;
-		snprintf(base, sizeof(base), "/Resources/%s/Properties", id);
+		snprintf(base, sizeof(base), "%s/%s/Properties", at, id);
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 			const struct rule *r = &rules[i];
 			if (strcmp(type, r->type))
@@ -547,10 +580,48 @@ static int export_resources(struct pk *k, json_t *tpl)
 				continue;
 			}
 			json_t *holder = holder_of(props, r->property, key, sizeof(key));
+			if (r->missing_dir && json_is_object(props) &&
+			    !json_object_get(holder, key)) {
+				/* As the CLI does: no value, the template's directory. */
+				holder = make_holder(props, r->property, key, sizeof(key));
+				if (!holder)
+					return es_fail(ES_EINVAL,
+					               "%s: resource %s: %s is not an object",
+					               k->shown, id, r->property);
+				if ((rc = export_one(k, id, r, holder, key, NULL, base)))
+					return rc;
+				continue;
+			}
 			if (holder && (rc = export_value(k, id, r, holder, key, pointer)))
 				return rc;
 		}
 	}
+	return ES_OK;
+}
+
+static int export_resources(struct pk *k, json_t *tpl)
+{
+	json_t *resources = json_object_get(tpl, "Resources");
+	json_t *globals_fn = json_object_get(json_object_get(tpl, "Globals"), "Function");
+	json_t *sar = json_object_get(json_object_get(tpl, "Metadata"),
+	                              "AWS::ServerlessRepo::Application");
+	int rc;
+
+	/* The CLI ignores Globals, so each function zipped the whole directory. */
+	if (json_is_object(globals_fn) &&
+	    (rc = export_value(k, "Globals", &globals_rule, globals_fn, "CodeUri",
+	                       "/Globals/Function/CodeUri")))
+		return rc;
+	if (json_is_object(sar) &&
+	    ((rc = export_value(k, "Metadata", &readme_rule, sar, "ReadmeUrl",
+	                        "/Metadata/AWS::ServerlessRepo::Application/ReadmeUrl")) ||
+	     (rc = export_value(k, "Metadata", &license_rule, sar, "LicenseUrl",
+	                        "/Metadata/AWS::ServerlessRepo::Application/LicenseUrl"))))
+		return rc;
+	if (!json_is_object(resources))
+		return ES_OK;
+	if ((rc = export_resource_map(k, resources, "/Resources", globals_fn, 0)))
+		return rc;
 	char pointer[4096] = "";
 	return export_includes(k, tpl, pointer, sizeof(pointer));
 }
@@ -589,6 +660,10 @@ static int package_at(const char *path, const struct es_package_options *o, cons
 	if ((rc = es_template_load_lines(path, &out->template, &k.lines)))
 		goto out;
 	rc = export_resources(&k, out->template);
+	/* Before anything leaves: each handler in its zip, the edge's rules. */
+	if (!rc)
+		rc = es_package_check(out->template, k.lines, k.shown, o->bucket, out->artifacts,
+		                      out->n_artifacts);
 	if (!rc && !(out->template_json = es_template_dump(out->template)))
 		rc = ES_EINVAL;
 	if (!rc) {

@@ -17,6 +17,8 @@ struct es_artifact {
 	char *property;      /* "CodeUri", "Code", "ContentUri", "Content", "DefinitionUri",
 	                     * "TemplateURL" */
 	char *local_path;    /* absolute path packaged */
+	char *rel_path;      /* the same, relative to the root ("." for the root itself) */
+	char *template;      /* the template that names it, relative to the root */
 	char sha256[65];     /* hex digest of bytes */
 	char *s3_key;        /* "<prefix>/artifacts/<sha256>.zip"; a file uploaded as-is keeps
 	                     * its extension; a nested template is "<prefix>/templates/<sha256>.json" */
@@ -58,7 +60,11 @@ struct es_packaged {
  * Relative paths resolve against the directory of the template that holds
  * them; s3:// URIs, mappings and InlineCode are left alone; Globals/Function
  * CodeUri is honoured; a function with no code at all gets the template's
- * directory, as the CLI does, minus excludes and .git.
+ * directory, as the CLI does, minus excludes and .git (and so does a
+ * Lambda function, layer, Beanstalk bundle or Glue script that names none);
+ * Fn::ForEach resource blocks are walked into. Before anything is returned,
+ * es_package_check() (package_check.h) refuses a missing handler or a broken
+ * Lambda@Edge rule.
  * Nothing outside o->root is ever read: an absolute path, a path whose ".."
  * climbs out, or one that reaches out through a symbolic link (the template
  * itself, a property, or a link inside a zipped directory) is ES_EREFUSED

@@ -37,32 +37,11 @@ struct yp {
 	struct es_buf at; /* JSON pointer of the value being built */
 };
 
-/* YAML short form → the key of its long form. */
-static const struct {
-	const char *tag;
-	const char *key;
-} short_forms[] = {
-        {"!Ref", "Ref"},
-        {"!Condition", "Condition"},
-        {"!GetAtt", "Fn::GetAtt"},
-        {"!Sub", "Fn::Sub"},
-        {"!FindInMap", "Fn::FindInMap"},
-        {"!If", "Fn::If"},
-        {"!Join", "Fn::Join"},
-        {"!Select", "Fn::Select"},
-        {"!Split", "Fn::Split"},
-        {"!Base64", "Fn::Base64"},
-        {"!ImportValue", "Fn::ImportValue"},
-        {"!GetAZs", "Fn::GetAZs"},
-        {"!Equals", "Fn::Equals"},
-        {"!And", "Fn::And"},
-        {"!Or", "Fn::Or"},
-        {"!Not", "Fn::Not"},
-        {"!Cidr", "Fn::Cidr"},
-        {"!Transform", "Fn::Transform"},
-};
-
-#define N_SHORT_FORMS (sizeof(short_forms) / sizeof(short_forms[0]))
+/* A short form !Name is {"Fn::Name": …}, except the two CloudFormation
+ * writes without the prefix; any local tag is taken, as the AWS CLI's
+ * yamlhelper does, so functions added later (!Length, !ToJsonString) need
+ * no change here. */
+static const char *const unprefixed[] = {"Ref", "Condition"};
 
 #define TAG_STR  "tag:yaml.org,2002:str"
 #define TAG_INT  "tag:yaml.org,2002:int"
@@ -341,52 +320,29 @@ static json_t *typed_scalar(const char *s, const char *tag)
 
 /* ------------------------------------------------------------ tags */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (lb >= 64)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static int unknown_tag(const struct yp *p, yaml_mark_t m, const char *tag)
 {
-	const char *best = NULL;
-	size_t best_d = 3;
-
-	for (size_t i = 0; i < N_SHORT_FORMS; i++) {
-		size_t d = edit_distance(tag, short_forms[i].tag);
-		if (d < best_d)
-			best = short_forms[i].tag, best_d = d;
-	}
-	if (best)
-		return fail_at(p, m, "unknown tag %s (did you mean %s?)", tag, best);
-	return fail_at(p, m, "unknown tag %s", tag);
+	return fail_at(p, m,
+	               "unknown tag %s: only CloudFormation's short forms (!Ref, !Sub, "
+	               "!GetAtt, …) and YAML's own !!str, !!int, !!float, !!bool, !!null are "
+	               "read",
+	               tag);
 }
 
-static int short_form(const char *tag)
+/* The long-form key of a local tag ("!Sub" → "Fn::Sub") into key, or false
+ * when tag is not a local tag (a URI, "!!…", or a bare "!"). */
+static bool short_form(const char *tag, char *key, size_t len)
 {
-	for (size_t i = 0; i < N_SHORT_FORMS; i++)
-		if (!strcmp(tag, short_forms[i].tag))
-			return (int)i;
-	return -1;
+	if (tag[0] != '!' || !tag[1] || tag[1] == '!' || strlen(tag) + 4 > len)
+		return false;
+	for (size_t i = 0; i < sizeof(unprefixed) / sizeof(unprefixed[0]); i++) {
+		if (!strcmp(tag + 1, unprefixed[i])) {
+			snprintf(key, len, "%s", tag + 1);
+			return true;
+		}
+	}
+	snprintf(key, len, "Fn::%s", tag + 1);
+	return true;
 }
 
 /* Wrap v as {"Fn::X": v}; takes v's reference. */
@@ -473,6 +429,7 @@ static int load_scalar(struct yp *p, yaml_event_t *ev, json_t **out)
 	const char *tag = (const char *)ev->data.scalar.tag;
 	bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	json_t *v = NULL;
+	char key[256];
 
 	if (strlen(s) != ev->data.scalar.length)
 		return fail_at(p, ev->start_mark, "NUL character in a value");
@@ -482,7 +439,8 @@ static int load_scalar(struct yp *p, yaml_event_t *ev, json_t **out)
 	                 !strcmp(tag, TAG_NULL))) {
 		if (!(v = typed_scalar(s, tag)))
 			return fail_at(p, ev->start_mark, "\"%s\" is not a valid %s", s, tag + 18);
-	} else if (tag && strcmp(tag, TAG_STR) && strcmp(tag, "!") && short_form(tag) < 0) {
+	} else if (tag && strcmp(tag, TAG_STR) && strcmp(tag, "!") &&
+	           !short_form(tag, key, sizeof(key))) {
 		return unknown_tag(p, ev->start_mark, tag);
 	}
 	if (!v)
@@ -633,15 +591,15 @@ fail:
 
 static int apply_tag(struct yp *p, const char *tag, bool scalar, yaml_mark_t m, json_t **v)
 {
-	int i;
+	char key[256];
 
 	if (!tag || !strcmp(tag, TAG_MAP) || !strcmp(tag, TAG_SEQ) || !strcmp(tag, "!"))
 		return ES_OK;
 	if (scalar && (!strncmp(tag, "tag:yaml.org,2002:", 18)))
 		return ES_OK;
-	if ((i = short_form(tag)) < 0)
+	if (!short_form(tag, key, sizeof(key)))
 		return unknown_tag(p, m, tag);
-	p->bytes += strlen(short_forms[i].key) + 6; /* {"Fn::X":} */
+	p->bytes += strlen(key) + 6; /* {"Fn::X":} */
 	if (!strcmp(tag, "!GetAtt") && scalar) {
 		json_t *pair = getatt_pair(json_string_value(*v));
 		if (!pair)
@@ -650,7 +608,7 @@ static int apply_tag(struct yp *p, const char *tag, bool scalar, yaml_mark_t m, 
 		json_decref(*v);
 		*v = pair;
 	}
-	*v = wrap(short_forms[i].key, *v);
+	*v = wrap(key, *v);
 	return *v ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
 }
 

@@ -262,7 +262,12 @@ static int add_file(zip_t *za, const struct entry *e, time_t epoch)
 
 	if ((rc = read_all(e->path, &data, &len)))
 		return rc;
-	if (!(src = zip_source_buffer(za, data, len, 1))) {
+	/* libzip keeps no buffer of length 0, so it would not free one. */
+	if (len == 0) {
+		free(data);
+		data = NULL;
+	}
+	if (!(src = zip_source_buffer(za, data, len, data != NULL))) {
 		free(data);
 		return zip_failed(za, e->rel);
 	}
@@ -387,4 +392,50 @@ int es_zip_file(const char *path, struct es_buf *out)
 		return es_fail(ES_EINVAL, "%s: not a regular file", path);
 	e.exec = (st.st_mode & 0111) != 0;
 	return build_zip(&e, 1, out);
+}
+
+void es_zip_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int es_zip_names(const void *data, size_t len, char ***names, size_t *n)
+{
+	zip_error_t ze;
+	zip_source_t *src;
+	zip_t *za;
+	zip_int64_t count;
+	int rc = ES_OK;
+
+	*names = NULL;
+	*n = 0;
+	zip_error_init(&ze);
+	if (!(src = zip_source_buffer_create(data, len, 0, &ze))) {
+		zip_error_fini(&ze);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	if (!(za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze))) {
+		rc = es_fail(ES_EINVAL, "not a zip archive: %s", zip_error_strerror(&ze));
+		zip_source_free(src);
+		zip_error_fini(&ze);
+		return rc;
+	}
+	zip_error_fini(&ze);
+	count = zip_get_num_entries(za, 0);
+	if (count > 0 && !(*names = calloc((size_t)count, sizeof(char *))))
+		rc = es_fail(ES_ENOMEM, "out of memory");
+	for (zip_int64_t i = 0; !rc && i < count; i++) {
+		const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_GUESS);
+		if (name && !((*names)[(*n)++] = strdup(name)))
+			rc = es_fail(ES_ENOMEM, "out of memory");
+	}
+	zip_discard(za);
+	if (rc) {
+		es_zip_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
 }

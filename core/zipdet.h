@@ -37,4 +37,10 @@ int es_zip_dir(const char *dir, const struct es_zip_options *o, struct es_buf *o
  * with the same fixed stamps and modes. out's bytes belong to the caller. */
 int es_zip_file(const char *path, struct es_buf *out);
 
+/* The entry names of the zip archive in data (len bytes), in archive
+ * order, into *names (a malloc'd array of malloc'd strings; free with
+ * es_zip_names_free). ES_EINVAL when data is not a zip archive. */
+int es_zip_names(const void *data, size_t len, char ***names, size_t *n);
+void es_zip_names_free(char **names, size_t n);
+
 #endif

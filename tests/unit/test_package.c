@@ -959,6 +959,83 @@ static void nested_stack_is_packaged(void **state)
 	cleanup(dir);
 }
 
+/* As the CLI does for the properties it packages even when absent
+ * (PACKAGE_NULL_PROPERTY): the template's directory is zipped. */
+static void missing_code_of_other_kinds_zips_template_dir(void **state)
+{
+	char *dir = make_app("Resources:\n"
+	                     "  Layer:\n"
+	                     "    Type: AWS::Lambda::LayerVersion\n"
+	                     "    Properties: {LayerName: l}\n"
+	                     "  Job:\n"
+	                     "    Type: AWS::Glue::Job\n"
+	                     "    Properties: {Role: r}\n"
+	                     "  Api:\n"
+	                     "    Type: AWS::Serverless::Api\n"
+	                     "    Properties: {StageName: prod}\n"
+	                     "  Inline:\n"
+	                     "    Type: AWS::Serverless::Function\n"
+	                     "    Properties: {InlineCode: 'x', Handler: index.handler, "
+	                     "Runtime: nodejs22.x}\n",
+	                     false);
+	struct es_packaged p;
+
+	package_ok(dir, &opts, &p);
+	/* One zip of the directory, shared by the layer and the Glue job. */
+	assert_int_equal(p.n_artifacts, 1);
+	char *names = zip_names(&p.artifacts[0].bytes);
+	assert_string_equal(names, "src/index.js,src/package.json,template.yaml");
+	free(names);
+	json_t *content = prop(&p, "Layer", "Content");
+	assert_string_equal(json_string_value(json_object_get(content, "S3Key")),
+	                    p.artifacts[0].s3_key);
+	const char *script =
+	        json_string_value(json_object_get(prop(&p, "Job", "Command"), "ScriptLocation"));
+	assert_non_null(script);
+	assert_non_null(strstr(script, p.artifacts[0].s3_key));
+	/* Properties the CLI skips when absent stay absent. */
+	assert_null(prop(&p, "Api", "DefinitionUri"));
+	assert_null(prop(&p, "Inline", "CodeUri"));
+	es_packaged_free(&p);
+	cleanup(dir);
+}
+
+static void for_each_blocks_are_packaged(void **state)
+{
+	char *dir = make_app("Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]\n"
+	                     "Resources:\n"
+	                     "  Fn::ForEach::Fns:\n"
+	                     "    - Name\n"
+	                     "    - [A, B]\n"
+	                     "    - ${Name}Fn:\n"
+	                     "        Type: AWS::Serverless::Function\n"
+	                     "        Properties:\n"
+	                     "          CodeUri: src/\n"
+	                     "          Handler: index.handler\n"
+	                     "          Runtime: nodejs18.x\n",
+	                     false);
+	struct es_packaged p;
+
+	package_ok(dir, &opts, &p);
+	assert_int_equal(p.n_artifacts, 1);
+	json_t *block = json_object_get(json_object_get(p.template, "Resources"), "Fn::ForEach::Fns");
+	json_t *fn = json_object_get(json_array_get(block, 2), "${Name}Fn");
+	json_t *props = json_object_get(fn, "Properties");
+	char want[200];
+	snprintf(want, sizeof(want), "s3://artifact-bucket/%s", p.artifacts[0].s3_key);
+	assert_string_equal(json_string_value(json_object_get(props, "CodeUri")), want);
+	es_packaged_free(&p);
+
+	put(dir, "template.yaml", "Resources:\n  Fn::ForEach::Bad: {Type: x}\n");
+	char *tpl = join(dir, "template.yaml");
+	assert_int_equal(es_package_template(tpl, &opts, &p), ES_EINVAL);
+	assert_string_equal(es_error_last()->message,
+	                    "template.yaml: Fn::ForEach::Bad must be [Identifier, Collection, "
+	                    "{Resources}]");
+	free(tpl);
+	cleanup(dir);
+}
+
 static void bucket_is_required(void **state)
 {
 	struct es_package_options o = {.bucket = NULL};
@@ -1000,6 +1077,8 @@ int main(void)
 	        cmocka_unit_test(every_exported_property_is_packaged),
 	        cmocka_unit_test(json_template_errors_name_the_line),
 	        cmocka_unit_test(nested_stack_is_packaged),
+	        cmocka_unit_test(missing_code_of_other_kinds_zips_template_dir),
+	        cmocka_unit_test(for_each_blocks_are_packaged),
 	        cmocka_unit_test(bucket_is_required),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

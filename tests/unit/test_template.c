@@ -383,8 +383,27 @@ static void error_bad_indentation(void **state)
 
 static void error_unknown_tag(void **state)
 {
-	check_error("Resources:\n  X: !Reff Fn\n", "template.yaml",
-	            "template.yaml:2:6: unknown tag !Reff (did you mean !Ref?)");
+	check_error("Resources:\n  X: !<tag:example.com,2000:x> Fn\n", "template.yaml",
+	            "template.yaml:2:6: unknown tag tag:example.com,2000:x: only "
+	            "CloudFormation's short forms (!Ref, !Sub, !GetAtt, …) and YAML's own "
+	            "!!str, !!int, !!float, !!bool, !!null are read");
+}
+
+static void error_python_tag(void **state)
+{
+	check_error("A: !!python/object:os.system x\n", "t.yaml",
+	            "t.yaml:1:4: unknown tag tag:yaml.org,2002:python/object:os.system: only "
+	            "CloudFormation's short forms (!Ref, !Sub, !GetAtt, …) and YAML's own "
+	            "!!str, !!int, !!float, !!bool, !!null are read");
+}
+
+static void tag_any_short_form(void **state)
+{
+	/* As the AWS CLI does: every !Name is Fn::Name, so newer functions
+	 * (and language extensions) pass through to CloudFormation. */
+	check("A: !Length [1, 2]\nB: !ToJsonString {k: !Ref P}\nC: !Reff x\n",
+	      "{\"A\":{\"Fn::Length\":[1,2]},\"B\":{\"Fn::ToJsonString\":{\"k\":{\"Ref\":"
+	      "\"P\"}}},\"C\":{\"Fn::Reff\":\"x\"}}");
 }
 
 static void error_duplicate_key(void **state)
@@ -540,6 +559,8 @@ int main(void)
 	        cmocka_unit_test(load_missing_file),
 	        cmocka_unit_test(error_bad_indentation),
 	        cmocka_unit_test(error_unknown_tag),
+        cmocka_unit_test(error_python_tag),
+        cmocka_unit_test(tag_any_short_form),
 	        cmocka_unit_test(error_duplicate_key),
 	        cmocka_unit_test(error_tab),
 	        cmocka_unit_test(error_empty_file),

@@ -52,6 +52,8 @@ static int cmd_version(struct es_cli *cli);
 	  "each stage's stack, commit, release, distribution, lock and last action")               \
 	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",               \
 	  "package REV (default HEAD) and deploy it to a stage through a change set")              \
+	X("package", es_cmd_package, "[REV] [--json] [--output-template FILE] [--no-upload]",      \
+	  "package REV (default HEAD) as a deploy would, deploy nothing (package --help)")         \
 	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",                       \
 	  "deploy to STAGE exactly the validated release of the stage before it")                  \
 	X("validate", es_cmd_validate, "--stage NAME [--json]",                                    \
@@ -263,6 +265,8 @@ int es_cli_main(int argc, char **argv)
 			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship --help)\n",
 			           name, a);
 			return ES_EXIT_USAGE;
+		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
+			continue; /* its own options, read by cmd_package.c */
 		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
 			usage(stdout);
 			return ES_EXIT_OK;

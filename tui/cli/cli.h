@@ -81,6 +81,7 @@ int es_cmd_invalidate(struct es_cli *cli);
 int es_cmd_validate(struct es_cli *cli);
 int es_cmd_watch(struct es_cli *cli);
 int es_cmd_unlock(struct es_cli *cli);
+int es_cmd_package(struct es_cli *cli);
 
 /* Run the program; returns the process exit code. */
 int es_cli_main(int argc, char **argv);

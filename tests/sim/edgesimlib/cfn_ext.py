@@ -729,3 +729,36 @@ def _get_template(self, name_or_stack_id):
 
 
 CB.get_template = _get_template
+
+
+# TemplateURL on the simulator's own endpoint: CloudFormation reads S3 URLs
+# path-style there (http://127.0.0.1:PORT/BUCKET/KEY, as `aws cloudformation
+# deploy --s3-bucket` and edgeship's large templates write them), where moto
+# would take "127" of the host for a bucket. Other URLs keep moto's rules.
+_orig_stack_from_s3_url = cm.get_stack_from_s3_url
+
+
+def _is_own_endpoint(parts):
+    return parts.hostname in ("127.0.0.1", "localhost", "::1") or (
+        parts.hostname or "").endswith(".localhost")
+
+
+def _stack_from_s3_url(template_url, account_id, partition):
+    from urllib.parse import unquote, urlparse
+
+    from moto.s3.models import s3_backends
+
+    parts = urlparse(template_url)
+    if not _is_own_endpoint(parts):
+        return _orig_stack_from_s3_url(template_url, account_id, partition)
+    path = unquote(parts.path).lstrip("/")
+    if "/" not in path:
+        raise ValidationError(message=f"TemplateURL {template_url} names no object: "
+                                      "write it as http://HOST:PORT/BUCKET/KEY")
+    bucket, key = path.split("/", 1)
+    obj = s3_backends[account_id][partition].get_object(bucket, key)
+    return obj.value.decode("utf-8")
+
+
+cm.get_stack_from_s3_url = _stack_from_s3_url
+cr.get_stack_from_s3_url = _stack_from_s3_url

@@ -1,0 +1,181 @@
+/* `edgeship package REV`: what a deploy of REV would upload, computed from
+ * the commit's own tree, uploaded where S3 lacks it (unless --no-upload),
+ * and compared with the commit before it. Nothing is deployed. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "cmd.h"
+#include "package_commit.h"
+
+struct package_args {
+	const char *rev;
+	const char *output_template;
+	bool no_upload;
+};
+
+static void help(void)
+{
+	es_printf(
+	        "usage: edgeship package [REV] [--json] [--output-template FILE] [--no-upload]\n\n"
+	        "Package REV (default HEAD) from its git tree exactly as a deploy would: zip and\n"
+	        "hash every artifact the template names, upload what the artifact bucket lacks\n"
+	        "(nothing with --no-upload or --read-only), and list each artifact: template,\n"
+	        "resource and property, local path, SHA-256, S3 key, size, uploaded or present.\n"
+	        "Nothing is deployed. --output-template FILE writes the packaged template.\n\n"
+	        "\"No change\" is measured against REV's first parent, packaged the same way:\n"
+	        "artifacts are named by their SHA-256, so equal packaged templates mean nothing\n"
+	        "deployable changed (a README-only commit). A first commit, or a parent that\n"
+	        "does not package, counts as changed and the output says why.\n\n"
+	        "Before anything is uploaded, each function's zip must hold its handler's file\n"
+	        "and functions run by CloudFront must keep to Lambda@Edge's limits.\n\n"
+	        "Exit codes: 0 packaged (changed or not), 1 failure, 2 usage, 3 refused (a path\n"
+	        "outside the commit, a missing handler, a Lambda@Edge limit), 5 no\n"
+	        "edgeship.conf, no template in the commit, or no artifact bucket.\n");
+}
+
+/* Its own options: the shared parser leaves them to the command. -1: the
+ * help was asked for and shown. */
+static int parse(struct es_cli *cli, struct package_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < cli->argc; i++) {
+		const char *s = cli->argv[i];
+		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+			help();
+			return -1;
+		} else if (!strcmp(s, "--no-upload")) {
+			a->no_upload = true;
+		} else if (!strcmp(s, "--output-template") && i + 1 < cli->argc) {
+			a->output_template = cli->argv[++i];
+		} else if (!strncmp(s, "--output-template=", 18) && s[18]) {
+			a->output_template = s + 18;
+		} else if (!strcmp(s, "--json") || !strcmp(s, "--read-only")) {
+			continue; /* read by the shared parser */
+		} else if (s[0] != '-' && !a->rev) {
+			a->rev = s;
+		} else {
+			es_fprintf(
+			        stderr,
+			        "edgeship package: unexpected '%s'; usage: edgeship package [REV] "
+			        "[--json] [--output-template FILE] [--no-upload]\n",
+			        s);
+			return ES_EXIT_USAGE;
+		}
+	}
+	if (!a->rev)
+		a->rev = "HEAD";
+	return ES_EXIT_OK;
+}
+
+static const char *human_size(size_t n, char *buf, size_t len)
+{
+	if (n >= 1024 * 1024)
+		snprintf(buf, len, "%.1f MB", (double)n / (1024 * 1024));
+	else if (n >= 1024)
+		snprintf(buf, len, "%.1f kB", (double)n / 1024);
+	else
+		snprintf(buf, len, "%zu B", n);
+	return buf;
+}
+
+static void print_text(const char *commit, const struct es_config *conf,
+                       const struct es_packaged *pk, const enum es_upload_state *states,
+                       const struct es_package_compare *cmp, const char *output_template)
+{
+	char size[32];
+
+	es_printf("commit    %s\n", commit);
+	for (size_t i = 0; i < pk->n_artifacts; i++) {
+		const struct es_artifact *a = &pk->artifacts[i];
+		es_printf("artifact  %s %s (%s): %s\n", a->logical_id, a->property, a->template,
+		          a->rel_path);
+		es_printf("          s3://%s/%s\n", conf->bucket, a->s3_key);
+		es_printf("          sha256 %s, %s, %s%s\n", a->sha256,
+		          human_size(a->bytes.len, size, sizeof(size)),
+		          es_upload_state_name(states[i]),
+		          cmp->compared && !cmp->artifact_new[i] ? ", as in the parent" : "");
+	}
+	es_printf("template  %s\n", conf->template_path);
+	es_printf("          s3://%s/%s\n", conf->bucket, pk->template_key);
+	es_printf("          sha256 %s, %s, %s\n", pk->template_sha256,
+	          human_size(strlen(pk->template_json), size, sizeof(size)),
+	          es_upload_state_name(states[pk->n_artifacts]));
+	if (output_template)
+		es_printf("written   %s\n", output_template);
+	if (!cmp->compared)
+		es_printf("change    %s\n", cmp->note);
+	else if (cmp->changed)
+		es_printf("change    changed since the parent %.7s\n", cmp->parent);
+	else
+		es_printf("change    no change since the parent %.7s: the same packaged template "
+		          "and artifacts\n",
+		          cmp->parent);
+}
+
+static int write_template(const char *path, const struct es_packaged *pk)
+{
+	FILE *f = fopen(path, "wb");
+	size_t n = strlen(pk->template_json);
+
+	if (!f)
+		return es_fail(ES_ERR, "--output-template %s: cannot write it", path);
+	if (fwrite(pk->template_json, 1, n, f) != n || fclose(f) != 0)
+		return es_fail(ES_ERR, "--output-template %s: write failed", path);
+	return ES_OK;
+}
+
+int es_cmd_package(struct es_cli *cli)
+{
+	struct package_args a;
+	struct ctx c;
+	struct es_packaged pk = {0};
+	struct es_package_compare cmp = {0};
+	enum es_upload_state *states = NULL;
+	char commit[41] = "";
+	int rc, code;
+
+	if ((code = parse(cli, &a)) != ES_EXIT_OK)
+		return code < 0 ? ES_EXIT_OK : code;
+	if (cli->read_only && !a.no_upload) {
+		es_fprintf(progress(cli), "read-only: nothing is uploaded (as with --no-upload)\n");
+		a.no_upload = true;
+	}
+	rc = ctx_open(cli, &c, !a.no_upload);
+	if (!rc) {
+		es_fprintf(progress(cli), "packaging %s of %s from git\n", c.conf->template_path,
+		           a.rev);
+		fflush(progress(cli));
+		rc = es_package_commit(c.repo, c.conf, a.rev, NULL, NULL, commit, &pk);
+	}
+	if (!rc)
+		rc = es_package_compare_parent(c.repo, c.conf, commit, &pk, &cmp);
+	if (!rc && !(states = calloc(pk.n_artifacts + 1, sizeof(*states))))
+		rc = es_fail(ES_ENOMEM, "out of memory");
+	if (!rc && !a.no_upload)
+		rc = es_package_upload(c.aws, c.conf, &pk, states);
+	if (!rc && a.output_template)
+		rc = write_template(a.output_template, &pk);
+	if (rc) {
+		/* A template that cannot be read is a failure, not a bad command line. */
+		code = es_cli_fail(cli, "package", rc == ES_EINVAL ? ES_ERR : rc);
+	} else if (cli->json) {
+		char *j = es_package_report_json(commit, c.conf, &pk, states, &cmp,
+		                                 a.output_template);
+		if (j)
+			puts(j);
+		code = j ? ES_EXIT_OK : ES_EXIT_FAILURE;
+		free(j);
+	} else {
+		print_text(commit, c.conf, &pk, states, &cmp, a.output_template);
+		code = ES_EXIT_OK;
+	}
+	free(states);
+	es_package_compare_free(&cmp);
+	es_packaged_free(&pk);
+	ctx_free(&c);
+	return code;
+}
