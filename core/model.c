@@ -567,6 +567,21 @@ static bool deploy_like(const char *kind)
 	       strcmp(kind, "rollback") == 0;
 }
 
+/* The last-action line of a stage whose action is under way: "deploy
+ * running by ann, 12s ago" (es_model_tick keeps the age moving). */
+static void say_running(struct es_stage_view *s, const struct es_record *r)
+{
+	const char *who = s->lock.held && s->lock.who[0] ? s->lock.who : r->who;
+	const char *slash = strrchr(who, '/');
+	double t = es_time_parse(r->when);
+	char ago[32];
+
+	s->last_action_at = t > 0 ? t : 0;
+	snprintf(s->last_action, sizeof(s->last_action), "%s running by %s, %s ago", r->kind,
+	         slash ? slash + 1 : who,
+	         es_duration_format(t > 0 ? es_time_now() - t : 0, ago, sizeof(ago)));
+}
+
 /* What the records say of each stage's lock and open action: a lock held
  * for an action whose end is recorded is stale (its console died after
  * the end was written); an open action whose console still holds the lock
@@ -583,15 +598,24 @@ static void apply_locks(struct es_model *m, const struct es_record_list *recs)
 			    strcmp(r->action_id, s->lock.action_id) == 0)
 				s->lock_stale = true;
 		}
+		const struct es_record *open = NULL;
 		for (size_t j = recs->n; j-- > 0;) {
 			const struct es_record *r = &recs->items[j];
 			if (strcmp(r->stage, s->name) != 0 || !deploy_like(r->kind))
 				continue;
 			s->detached = r->open && r->detached;
+			open = r->open ? r : NULL;
 			break;
 		}
-		if (es_stage_locked(s))
+		/* An open action is running while anyone still works on it: its
+		 * console holds the lock, CloudFormation works on the stack, or
+		 * this very process follows it (before the lock is read again). */
+		s->running = open && (es_stage_locked(s) || es_lock_held_here(open->action_id) ||
+		                      (s->busy && !open->detached));
+		if (s->running || es_stage_locked(s))
 			s->interrupted = s->detached = false;
+		if (s->running)
+			say_running(s, open);
 	}
 }
 
@@ -817,6 +841,29 @@ static void record_propagation(struct es_model *m, size_t stage, double seconds,
 	json_decref(r);
 }
 
+bool es_model_tick(struct es_model *m)
+{
+	bool moved = false;
+
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		char *comma = strrchr(s->last_action, ',');
+		char ago[32], tail[48];
+		if (!s->last_action_at || !comma)
+			continue;
+		snprintf(tail, sizeof(tail), ", %s ago",
+		         es_duration_format(es_time_now() - s->last_action_at, ago, sizeof(ago)));
+		if (strcmp(comma, tail) == 0)
+			continue;
+		snprintf(comma, sizeof(s->last_action) - (size_t)(comma - s->last_action), "%s",
+		         tail);
+		moved = true;
+	}
+	if (moved)
+		changed(m, ES_MODEL_STAGES);
+	return moved;
+}
+
 void es_model_refresh(struct es_model *m)
 {
 	m->force = true;
@@ -939,6 +986,7 @@ char *es_model_stage_json(const struct es_stage_view *s)
 	json_object_set_new(o, "invalidations_in_progress",
 	                    json_integer(s->invalidations_in_progress));
 	json_object_set_new(o, "busy", json_boolean(s->busy));
+	json_object_set_new(o, "running", json_boolean(s->running));
 	json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
 	json_object_set_new(o, "detached", json_boolean(s->detached));
 	if (s->lock_known) {

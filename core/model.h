@@ -62,8 +62,11 @@ struct es_stage_view {
 	bool validation_passed;
 	char validated_at[32];
 	char last_action[256]; /* "deploy success by alice, 3m ago" */
+	double last_action_at; /* when it was recorded (epoch), 0 unknown */
 	bool busy;             /* CloudFormation is working on the stack */
-	bool interrupted;      /* an action recorded no outcome */
+	bool running;          /* an action is under way: its lock is live, its stack
+	                        * busy, or this process follows it */
+	bool interrupted;      /* an action recorded no outcome and none of that holds */
 	bool detached;         /* ... because its console stopped following it */
 	/* The stage lock as last read: who holds the stage, since when, until
 	 * when by S3's clock (lock.held false: nobody). */
@@ -100,6 +103,11 @@ void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
 /* A read-only console records nothing: not observed propagation times, not
  * the end of an action whose console stopped (others record it). */
 void es_model_set_read_only(struct es_model *m, bool read_only);
+
+/* Bring what is relative to the clock up to date ("3m ago" in the last
+ * action, a lock's expiry): true when something shown changed, so a caller
+ * ticking every second redraws only then. */
+bool es_model_tick(struct es_model *m);
 
 /* Poll everything now, ledger and locks included (the R key, and after an
  * action). */

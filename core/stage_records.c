@@ -76,6 +76,7 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 			         who ? who + 1 : r->who,
 			         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
 			                            sizeof(ago)));
+			s->last_action_at = t > 0 ? t : 0;
 			s->interrupted = r->open && !s->busy;
 			break;
 		}

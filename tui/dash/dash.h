@@ -92,6 +92,10 @@ struct es_dash {
 	bool signal_undrawn; /* Ctrl-C, SIGTERM or SIGHUP not drawn yet (ES_TIMING) */
 	bool first_frame_done;
 	int history_slices;
+	/* What HEAD and the refs looked like at the last history load: the
+	 * tick reloads the history when it changes. */
+	char head_stamp[1024];
+	char hist_keep[41]; /* the commit selected before a reload, "" none */
 };
 
 /* A line in the Activity strip (through the model when there is one). */
@@ -111,8 +115,12 @@ void es_dash_fail(struct es_dash *d, const char *what);
  * ES_ASSERT_NO_UI_BLOCK set (not "0"), make such a wait abort with its call
  * stack: the dashboard's end-to-end tests run that way. */
 void es_dash_guard_loop(struct es_loop *loop);
-/* Restart history loading from HEAD (after a revert). */
+/* Restart history loading from HEAD (after a revert, R, or when the
+ * repository's refs change); the selected commit stays selected. */
 void es_dash_reload_history(struct es_dash *d);
+/* Reload the history when HEAD or the refs changed since the last load
+ * (a commit, pull, reset or branch switch in another terminal). */
+void es_dash_watch_history(struct es_dash *d);
 
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);

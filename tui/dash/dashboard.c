@@ -170,7 +170,12 @@ static void tick(struct es_loop *loop, void *ud)
 {
 	struct es_dash *d = ud;
 
+	/* What is relative to the clock moves on every second; the refs are
+	 * looked at as often (a stat and two small reads). */
 	d->ui.now = es_time_now();
+	if (d->model)
+		es_model_tick(d->model);
+	es_dash_watch_history(d);
 	d->dirty = true;
 	es_loop_timer(loop, 1000, tick, d);
 }
@@ -350,6 +355,8 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 			es_dash_message(d, true, "not found: %s", d->ui.search);
 		return ES_REDRAW;
 	case ES_REQ_REFRESH:
+		/* everything: the history from the refs as they are now too */
+		es_dash_reload_history(d);
 		if (d->model) {
 			es_model_refresh(d->model);
 			es_dash_message(d, false, "refreshing\u2026");

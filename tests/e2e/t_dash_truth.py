@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""The dashboard tells the truth at the moments that matter: the history
+follows the repository, an action still running is "running" (here and in
+`status`), relative times move on while it idles, refusals come when the key
+is pressed, before any question, and whole errors can be opened."""
+
+import os
+import subprocess
+import time
+
+import release
+from release import BLOCKED, EDGESHIP, run_script, screen
+
+
+def start_script(app, name, text, cols=140, lines=40):
+    """The dashboard on a key script, in the background: the test acts on
+    the repository while it runs (run_script waits for the end)."""
+    path = os.path.join(app.sim.tmp, name + ".keys")
+    with open(path, "w") as f:
+        f.write(text.replace("{tmp}", app.sim.tmp))
+    env = dict(app.env(), COLUMNS=str(cols), LINES=str(lines), TERM="xterm-256color",
+               ES_ASSERT_NO_UI_BLOCK="1")
+    return subprocess.Popen([EDGESHIP, "--script", path], cwd=app.dir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
+def dumped(app, name, timeout=120):
+    """Wait until the running script wrote screen name."""
+    path = os.path.join(app.sim.tmp, name)
+    release.wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout, 0.05)
+    time.sleep(0.05)  # the dump is written in one go; let it close
+    return screen(app, name)
+
+
+def change(app, n):
+    with open(os.path.join(app.dir, "src", "index.js"), "a") as f:
+        f.write(f"// truth {n}\n")
+    app.git("commit", "-q", "-am", f"truth {n}")
+    return app.head()
+
+
+def stack_status(app):
+    return app.sim.client("cloudformation").describe_stacks(StackName="edge-demo-staging")[
+        "Stacks"][0]["StackStatus"]
+
+
+def line_with(text, needle):
+    return next((ln for ln in text.splitlines() if needle in ln), "")
+
+
+def history_follows(tap, sim, app):
+    """1. A commit made in another terminal appears without a key; a branch
+    switch too; R reloads."""
+    p = start_script(app, "hist", """:wait-idle
+:dump-screen {tmp}/hist0.txt
+:sleep 5000
+:dump-screen {tmp}/hist1.txt
+:sleep 5000
+:dump-screen {tmp}/hist2.txt
+R
+:wait-idle
+:dump-screen {tmp}/hist3.txt
+q
+""")
+    before = dumped(app, "hist0.txt")
+    tap.ok("made while the dashboard runs" not in before, "the commit is not there at first", before)
+    new = change(app, "made while the dashboard runs")
+    after = dumped(app, "hist1.txt")
+    tap.ok("truth made while the dashboard runs" in after and new[:7] in after,
+           "a commit made while the dashboard runs shows up without a key", after)
+    app.git("checkout", "-q", "-b", "side", "HEAD~1")
+    side = change(app, "on the side branch")
+    switched = dumped(app, "hist2.txt")
+    tap.ok("truth on the side branch" in switched and side[:7] in switched
+           and "made while the dashboard runs" not in switched,
+           "a branch switch (and a commit on it) shows the branch's history", switched)
+    out, err = p.communicate(timeout=120)
+    tap.eq(p.returncode, 0, "the history script ran")
+    s = screen(app, "hist3.txt")
+    tap.ok("truth on the side branch" in s and "refreshing" in s, "R reloads the history too", s)
+    tap.ok("the repository changed" in after, "the Activity says the history was reloaded", after)
+    app.git("checkout", "-q", "main")
+
+
+def running_not_interrupted(tap, sim, app):
+    """5. A deploy still running (its lock live, its stack held in
+    UPDATE_IN_PROGRESS) is running, by whom, in `status` and the dashboard."""
+    change(app, "held deploy")
+    sim.hold_stacks(True)
+    cli = app.popen("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
+    try:
+        release.wait_until(lambda: stack_status(app).endswith("_IN_PROGRESS"), 120, 0.2)
+        st = app.status("staging")
+        tap.ok(st["running"] and not st["interrupted"] and not st["detached"],
+               "status from another terminal: running, not interrupted", st)
+        rc, out, err = app.run("status")
+        tap.ok("interrupted" not in out and "running" in out,
+               "status's text says running", out + err)
+        rc, out, err = run_script(app, "running", """:wait-idle
+:dump-screen {tmp}/running.txt
+q
+""")
+        s = screen(app, "running.txt")
+        tap.ok("interrupted" not in s, "the dashboard does not call it interrupted", s)
+        tap.ok("running by Ann" in s or "running by" in s, "it says running, and by whom",
+               line_with(s, "last "))
+    finally:
+        sim.hold_stacks(False)
+    out, err = cli.communicate(timeout=180)
+    tap.ok(cli.returncode == 0, "the held deploy then ends", err[-1500:])
+
+
+def times_tick(tap, sim, app):
+    """5. "N s ago" moves on every second while the dashboard idles."""
+    rc, out, err = run_script(app, "tick", """:wait-idle
+:dump-screen {tmp}/tick0.txt
+:sleep 2500
+:dump-screen {tmp}/tick1.txt
+q
+""")
+    a, b = (line_with(screen(app, n), "deploy success by") for n in ("tick0.txt", "tick1.txt"))
+    tap.ok(a and b and a != b and " ago" in b, "the last action's age moved on while idle", (a, b))
+
+
+def main(tap, sim, app):
+    rc, out, err = app.run("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
+    tap.ok(rc == 0, "a first deploy to staging", err[-1500:])
+    app.wait_deployed("staging")
+    history_follows(tap, sim, app)
+    times_tick(tap, sim, app)
+    running_not_interrupted(tap, sim, app)
+    tap.eq(BLOCKED, [], "no script waited synchronously on the screen's loop")
+
+
+if __name__ == "__main__":
+    release.run(main)
