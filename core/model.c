@@ -614,8 +614,15 @@ static void apply_locks(struct es_model *m, const struct es_record_list *recs)
 		                      (s->busy && !open->detached));
 		if (s->running || es_stage_locked(s))
 			s->interrupted = s->detached = false;
-		if (s->running)
+		if (s->busy)
+			s->validated = s->validation_passed = false;
+		if (s->running) {
 			say_running(s, open);
+			/* A release on its way in (a rollback to one validated
+			 * before, too) is not validated until a check of it,
+			 * taken after the action, passes. */
+			s->validated = s->validation_passed = false;
+		}
 	}
 }
 

@@ -61,13 +61,14 @@ struct es_stage_view {
 	bool validated; /* checks ran for the running release */
 	bool validation_passed;
 	char validated_at[32];
-	char last_action[256]; /* "deploy success by alice, 3m ago" */
-	double last_action_at; /* when it was recorded (epoch), 0 unknown */
-	bool busy;             /* CloudFormation is working on the stack */
-	bool running;          /* an action is under way: its lock is live, its stack
+	char validated_release[80]; /* the release the checks shown were taken for */
+	char last_action[256];      /* "deploy success by alice, 3m ago" */
+	double last_action_at;      /* when it was recorded (epoch), 0 unknown */
+	bool busy;                  /* CloudFormation is working on the stack */
+	bool running;               /* an action is under way: its lock is live, its stack
 	                        * busy, or this process follows it */
-	bool interrupted;      /* an action recorded no outcome and none of that holds */
-	bool detached;         /* ... because its console stopped following it */
+	bool interrupted;           /* an action recorded no outcome and none of that holds */
+	bool detached;              /* ... because its console stopped following it */
 	/* The stage lock as last read: who holds the stage, since when, until
 	 * when by S3's clock (lock.held false: nobody). */
 	struct es_lock_info lock;

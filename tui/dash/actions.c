@@ -562,6 +562,19 @@ static void confirm(struct es_dash *d)
 		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
 		es_dialog_body(dlg, "The new commit flows through the stages like any other.");
 		break;
+	case ES_REQ_VALIDATE: {
+		const struct es_stage_view *s = stage_view(d, sc->name);
+		if (s && (s->propagation == ES_PROP_IN_PROGRESS || s->busy))
+			es_dialog_bodyf(dlg,
+			                "Warning: %s is %s. Some edges may still serve the old "
+			                "release, so results may come from them; this validation "
+			                "does not count for promotion.",
+			                sc->name,
+			                s->busy ? "still being deployed"
+			                        : "InProgress (the distribution has not reached "
+			                          "every edge)");
+		break;
+	}
 	default: break;
 	}
 	es_dash_push(d, dlg);

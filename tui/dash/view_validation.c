@@ -63,15 +63,34 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_STAGE_NAME),
 		                        "%-12s ", s->name);
 		if (!s->validated) {
-			es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
-			            s->n_checks ? "not yet run for this release"
-			                        : "not run for this release (V runs the checks)");
+			/* Older results stay readable, under the release they were
+			 * taken for, never under the one running now. */
+			col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_CHECK_FAIL),
+			                   "not yet validated");
+			if (s->busy || s->running)
+				es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+				            ": a release is on its way in");
+			else if (s->n_checks && s->validated_release[0])
+				es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+				              " (V runs the checks); below: release %s at %s",
+				              s->validated_release, s->validated_at);
+			else
+				es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+				            " for this release (V runs the checks)");
 			return;
 		}
+		if (s->validated_release[0] && strcmp(s->validated_release, s->release) != 0)
+			col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+			                     "release %s ", s->validated_release);
+		bool all_pass = s->n_checks > 0;
+		for (size_t k = 0; k < s->n_checks; k++)
+			all_pass = all_pass && s->checks[k].passed;
 		col += es_scr_text(y, x + col, w - col,
 		                   es_theme_attr(s->validation_passed ? ES_AREA_CHECK_PASS
 		                                                      : ES_AREA_CHECK_FAIL),
-		                   s->validation_passed ? "passed" : "FAILED");
+		                   s->validation_passed ? "passed"
+		                   : all_pass           ? "passed while InProgress: does not count"
+		                                        : "FAILED");
 		if (s->validated_at[0])
 			es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), "  at %s",
 			              s->validated_at);
