@@ -20,6 +20,7 @@
 #include "ledger.h"
 #include "model.h"
 #include "repo.h"
+#include "release.h"
 #include "resolve.h"
 #include "stage_records.h"
 
@@ -846,6 +847,87 @@ static void record_propagation(struct es_model *m, size_t stage, double seconds,
 	if (r && es_ledger_append_async(m->ledger, r, true, on_propagation_recorded, m) == ES_OK)
 		m->ledger_pending++;
 	json_decref(r);
+}
+
+static struct es_stage_view *find_stage(struct es_model *m, const char *name)
+{
+	for (size_t i = 0; name && i < m->n_stages; i++)
+		if (strcmp(m->stages[i].name, name) == 0)
+			return &m->stages[i];
+	return NULL;
+}
+
+/* Rule 2 as the model sees it: is anything still moving on s? */
+static int stage_moving(const struct es_stage_view *s, char *why, size_t len)
+{
+	char t[32];
+	const char *who = strrchr(s->lock.who, '/');
+
+	if (s->busy)
+		return snprintf(why, len, "%s's stack is %s: CloudFormation is still working on it",
+		                s->name, s->stack_status),
+		       ES_EBUSY;
+	if (s->propagation == ES_PROP_IN_PROGRESS)
+		return snprintf(why, len,
+		                "%s's distribution is InProgress: its last change has not reached "
+		                "every edge yet (%s so far)",
+		                s->name, es_duration_format(s->prop_elapsed_s, t, sizeof(t))),
+		       ES_EBUSY;
+	if (es_stage_locked(s) && !es_lock_held_here(s->lock.action_id))
+		return snprintf(why, len, "%s is locked for a %s by %s", s->name,
+		                s->lock.kind[0] ? s->lock.kind : "action",
+		                who ? who + 1 : s->lock.who),
+		       ES_EBUSY;
+	return ES_OK;
+}
+
+int es_model_check(struct es_model *m, const char *action, const char *stage, const char *commit,
+                   char *why, size_t len)
+{
+	struct es_stage_view *s = find_stage(m, stage);
+	const struct es_stage_conf *sc = es_config_stage(m->conf, stage);
+	int rc;
+
+	why[0] = '\0';
+	if (!s || !sc)
+		return ES_OK; /* the engine says what is wrong */
+	if (strcmp(action, "promotion") == 0 && sc->promotes_from) {
+		struct es_stage_view *from = find_stage(m, sc->promotes_from);
+		if (from && !from->release[0] && strcmp(from->stack_status, "UNKNOWN") != 0)
+			return snprintf(why, len,
+			                "%s runs no release yet: deploy a commit to it first",
+			                from->name),
+			       ES_EREFUSED;
+		if (from && (rc = stage_moving(from, why, len)) != ES_OK)
+			return rc;
+		/* The verdict of es_validation_judge, as the stage view keeps it. */
+		if (from && m->first_look && !from->validation_passed)
+			return snprintf(
+			               why, len,
+			               "%s's release %s is not validated%s: promotion takes only a "
+			               "release whose checks passed after it reached every edge",
+			               from->name, from->release,
+			               from->validated && from->n_checks
+			                       ? " (its last checks failed or ran while InProgress)"
+			                       : ""),
+			       ES_EREFUSED;
+	}
+	if (strcmp(action, "rollback") == 0 && commit && m->ledger) {
+		struct es_record_list recs;
+		char rel[80];
+		if (es_ledger_records(m->ledger, &recs) == ES_OK) {
+			bool found = es_release_recorded(&recs, commit, rel, sizeof(rel));
+			bool complete = !recs.offline && m->first_look;
+			es_record_list_free(&recs);
+			if (!found && complete)
+				return snprintf(why, len,
+				                "%.7s was never deployed, so no release of it is "
+				                "recorded to roll back to",
+				                commit),
+				       ES_EREFUSED;
+		}
+	}
+	return stage_moving(s, why, len);
 }
 
 bool es_model_tick(struct es_model *m)

@@ -105,6 +105,17 @@ void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
  * the end of an action whose console stopped (others record it). */
 void es_model_set_read_only(struct es_model *m, bool read_only);
 
+/* Whether action ("deploy", "promotion", "rollback") into stage may go
+ * ahead by what the model last saw, asked when the key is pressed, before
+ * any question: ES_OK; ES_EBUSY when the stage is moving (CloudFormation
+ * works on its stack, its distribution is InProgress, another console holds
+ * its lock) and the action may go once that settles; ES_EREFUSED when a
+ * release rule refuses it (the stage promoted from is not validated, runs
+ * no release, or the commit has no recorded release to roll back to). why
+ * says it for people. The engine checks again against AWS when it runs. */
+int es_model_check(struct es_model *m, const char *action, const char *stage, const char *commit,
+                   char *why, size_t len);
+
 /* Bring what is relative to the clock up to date ("3m ago" in the last
  * action, a lock's expiry): true when something shown changed, so a caller
  * ticking every second redraws only then. */

@@ -103,8 +103,10 @@ q
 """)
         s = screen(app, "running.txt")
         tap.ok("interrupted" not in s, "the dashboard does not call it interrupted", s)
-        tap.ok("running by Ann" in s or "running by" in s, "it says running, and by whom",
+        tap.ok("deploy running by moto" in s, "it says running, and by whom",
                line_with(s, "last "))
+        tap.ok("staging      not yet validated: a release is on its way in" in s,
+               "no validation stands for a stage while a release is on its way in", s)
     finally:
         sim.hold_stacks(False)
     out, err = cli.communicate(timeout=180)
@@ -123,6 +125,118 @@ q
     tap.ok(a and b and a != b and " ago" in b, "the last action's age moved on while idle", (a, b))
 
 
+def ops_since(sim, seq):
+    return [e["operation"] for e in sim.log(since=seq)]
+
+
+def last_seq(sim):
+    log = sim.log()
+    return log[-1]["seq"] if log else 0
+
+
+def refusals_come_first(tap, sim, app):
+    """3. Deploying into an InProgress stage is refused when D is pressed,
+    before any question, in the dashboard's words, and offers a queue that
+    starts the deploy by itself once the distribution reports Deployed;
+    promoting an unvalidated release offers to validate staging now.
+    4. Validation results stay under the release they were taken for, and
+    validating during InProgress warns."""
+    app.wait_deployed("staging")
+    sim.config(propagation_min=600.0, propagation_max=900.0)
+    change(app, "in flight")
+    rc, out, err = app.run("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
+    tap.ok(rc == 0, "a deploy leaves staging's distribution InProgress", err[-1500:])
+    dist_id = app.status("staging")["distribution_id"]
+    tap.eq(app.distribution("staging")["Status"], "InProgress", "the distribution is InProgress")
+    queued_oid = change(app, "queued")
+    start = last_seq(sim)
+    # The distribution's status comes with the model's second round.
+    p = start_script(app, "queue", """:wait-idle
+:sleep 3000
+:wait-idle
+V
+:wait-dialog
+<Enter>
+:wait-dialog
+:dump-screen {tmp}/v-warn.txt
+<Esc>
+:wait-idle
+D
+:wait-dialog
+:dump-screen {tmp}/q-offer.txt
+<Enter>
+:wait-idle
+:dump-screen {tmp}/q-queued.txt
+:sleep 1000
+:wait-dialog
+:dump-screen {tmp}/q-started.txt
+n
+:wait-idle
+:dump-screen {tmp}/q-done.txt
+q
+""")
+    warn = dumped(app, "v-warn.txt")
+    tap.ok("Warning: staging is InProgress" in warn and "results may come from" in warn,
+           "V during InProgress warns that results may come from edges on the old release", warn)
+    offer = dumped(app, "q-offer.txt")
+    tap.ok("deploy to staging: not now" in offer and "distribution is InProgress" in offer,
+           "D into an InProgress stage is refused at once, saying why", offer)
+    tap.ok("queue: deploy when Deployed" in offer and "--wait" not in offer,
+           "the refusal offers the queue, not a command-line option", offer)
+    tap.ok("Prepare a deploy of" not in offer, "no confirmation came before the refusal", offer)
+    queued = dumped(app, "q-queued.txt")
+    tap.ok("queued: deploy" in queued and "queued: it starts by itself" in queued,
+           "the queued deploy is shown on the status line and in the Activity", queued)
+    tap.eq([o for o in ops_since(sim, start) if o in ("CreateChangeSet", "PutObject")], [],
+           "nothing was sent while it waits")
+    sim.ctl("POST", "/distributions/advance", {"id": dist_id})
+    started = dumped(app, "q-started.txt")
+    tap.ok("deploy to staging: change set" in started and queued_oid[:7] in started,
+           "once Deployed, the queued deploy starts by itself and reaches its change set", started)
+    out, err = p.communicate(timeout=180)
+    tap.eq(p.returncode, 0, "the queue script ran")
+    tap.ok("CreateChangeSet" in ops_since(sim, start), "the queued deploy made a change set")
+
+    # Promotion of a release nobody validated: refused at A, V offered.
+    rc, out, err = run_script(app, "promote", """:wait-idle
+:sleep 3000
+:wait-idle
+A
+:wait-dialog
+:dump-screen {tmp}/p-offer.txt
+<Enter>
+:wait-idle
+:dump-screen {tmp}/p-validated.txt
+q
+""")
+    offer, after = screen(app, "p-offer.txt"), screen(app, "p-validated.txt")
+    tap.ok("promotion to production: refused" in offer and "is not validated" in offer
+           and "V validates staging now" in offer,
+           "A on an unvalidated release is refused at once and offers V", offer)
+    tap.ok("Type \"production\"" not in offer, "before the stage name is asked for", offer)
+    tap.ok("validation of staging: passed" in after, "choosing it validates staging", after)
+    validated_release = app.status("staging")["release"]
+
+    # A new release in staging: the old results stay under their release.
+    change(app, "newer")
+    rc, out, err = app.run("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
+    tap.ok(rc == 0, "a newer release goes to staging", err[-1500:])
+    rc, out, err = run_script(app, "stale", """:wait-idle
+:sleep 3000
+:wait-idle
+:dump-screen {tmp}/stale.txt
+q
+""")
+    s = screen(app, "stale.txt")
+    row = line_with(s, "not yet validated")
+    tap.ok("staging      not yet validated" in row, "staging shows not yet validated", s)
+    tap.ok(f"earlier results, of release {validated_release}" in s,
+           "its old results stand under the release they were taken for", s)
+    tap.ok("passed" not in line_with(s, "staging      not"), "and no passed for the new one", s)
+    sim.ctl("POST", "/distributions/advance", {})
+    sim.config(propagation_min=0.3, propagation_max=0.8)
+
+
 def main(tap, sim, app):
     rc, out, err = app.run("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
     tap.ok(rc == 0, "a first deploy to staging", err[-1500:])
@@ -130,6 +244,7 @@ def main(tap, sim, app):
     history_follows(tap, sim, app)
     times_tick(tap, sim, app)
     running_not_interrupted(tap, sim, app)
+    refusals_come_first(tap, sim, app)
     tap.eq(BLOCKED, [], "no script waited synchronously on the screen's loop")
 
 

@@ -33,6 +33,7 @@ struct es_pending {
 	int stage; /* index into conf->stages */
 	char oid[41];
 	char paths[512]; /* invalidation paths, space separated */
+	int offer;       /* what a refusal offers instead (actions.c) */
 };
 
 struct es_dash {
@@ -96,6 +97,14 @@ struct es_dash {
 	 * tick reloads the history when it changes. */
 	char head_stamp[1024];
 	char hist_keep[41]; /* the commit selected before a reload, "" none */
+	/* A deploy waiting for its stage to settle (rule 2): it starts by
+	 * itself once the distribution reports Deployed. */
+	struct {
+		bool active;
+		int stage;
+		char oid[41];
+		double since;
+	} queued;
 };
 
 /* A line in the Activity strip (through the model when there is one). */
@@ -124,6 +133,8 @@ void es_dash_watch_history(struct es_dash *d);
 
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
+/* Every second: start a queued deploy once its stage has settled. */
+void es_actions_tick(struct es_dash *d);
 /* Free the finished deploy (called from the main loop, never from its
  * own callback). */
 void es_actions_reap(struct es_dash *d);

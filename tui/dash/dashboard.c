@@ -176,6 +176,7 @@ static void tick(struct es_loop *loop, void *ud)
 	if (d->model)
 		es_model_tick(d->model);
 	es_dash_watch_history(d);
+	es_actions_tick(d);
 	d->dirty = true;
 	es_loop_timer(loop, 1000, tick, d);
 }

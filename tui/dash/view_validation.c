@@ -10,9 +10,16 @@
 
 #include "view.h"
 
+/* The results shown were taken for another release than the one running:
+ * a line says which before them. */
+static bool earlier(const struct es_stage_view *s)
+{
+	return !s->validated && s->n_checks && s->validated_release[0];
+}
+
 static size_t stage_lines(const struct es_stage_view *s)
 {
-	return 1 + s->n_checks + 1;
+	return 1 + (earlier(s) ? 1 : 0) + s->n_checks + 1;
 }
 
 static int locate(struct es_view *v, size_t row, size_t *line)
@@ -70,10 +77,6 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 			if (s->busy || s->running)
 				es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
 				            ": a release is on its way in");
-			else if (s->n_checks && s->validated_release[0])
-				es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
-				              " (V runs the checks); below: release %s at %s",
-				              s->validated_release, s->validated_at);
 			else
 				es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
 				            " for this release (V runs the checks)");
@@ -96,6 +99,14 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 			              s->validated_at);
 		return;
 	}
+	if (earlier(s) && line == 1) {
+		es_scr_printf(y, x + 2, w - 2, es_theme_attr(ES_AREA_HINT),
+		              "earlier results, of release %s at %s:", s->validated_release,
+		              s->validated_at);
+		return;
+	}
+	if (earlier(s))
+		line--;
 	if (line > s->n_checks)
 		return;
 	const struct es_check_result *c = &s->checks[line - 1];
@@ -126,6 +137,10 @@ static bool matches(struct es_view *v, size_t row, const char *needle)
 	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	if (line == 0)
 		return strcasestr(s->name, needle) != NULL;
+	if (earlier(s) && line == 1)
+		return strcasestr(s->validated_release, needle) != NULL;
+	if (earlier(s))
+		line--;
 	return line <= s->n_checks && (strcasestr(s->checks[line - 1].name, needle) ||
 	                               strcasestr(s->checks[line - 1].detail, needle));
 }
