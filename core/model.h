@@ -83,7 +83,7 @@ enum es_activity_level { ES_ACT_INFO, ES_ACT_WARN, ES_ACT_ERROR, ES_ACT_EVENT };
 struct es_activity {
 	double when; /* epoch seconds */
 	enum es_activity_level level;
-	char text[512]; /* control characters already removed */
+	char text[2048]; /* whole (the pager opens it), control characters removed */
 };
 
 /* What changed, for redrawing only what is needed. */

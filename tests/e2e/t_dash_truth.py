@@ -237,6 +237,66 @@ q
     sim.config(propagation_min=0.3, propagation_max=0.8)
 
 
+def errors_open_whole(tap, sim, app):
+    """2. A failed deploy's root cause is longer than the screen is wide:
+    the dialog wraps it, and Enter on its Activity line opens the whole
+    record with the stack events around it."""
+    app.wait_deployed("staging")
+    app.commit_change("template.yaml", "!Ref LambdaEdgeFunctionSample.Version",
+                      "!GetAtt LambdaEdgeFunctionSample.Arn", "associate an unversioned ARN")
+    rc, out, err = run_script(app, "fail", """:wait-idle
+:sleep 3000
+:wait-idle
+D
+:wait-dialog
+y
+:wait-dialog
+y
+<Enter>
+:wait-dialog
+:dump-screen {tmp}/fail-dialog.txt
+<Esc>
+:wait-idle
+:dump-screen {tmp}/fail-activity.txt
+<Tab><Tab><Tab><Tab>
+/
+:wait-dialog
+root cause
+<Enter>
+:wait-idle
+<Enter>
+:dump-screen {tmp}/fail-pager.txt
+q
+q
+""", cols=90, lines=40)
+    tap.eq(rc, 0, "the failing deploy's script ran")
+    dialog, strip, pager = (screen(app, n) for n in ("fail-dialog.txt", "fail-activity.txt",
+                                                     "fail-pager.txt"))
+    cause = line_with(strip, "root cause: CFDistribution")
+    tap.ok(cause and cause.rstrip().endswith("|"), "the root cause runs off the Activity strip",
+           strip)
+    rows = [ln.strip("| ") for ln in pager.splitlines()]
+    start = next((i for i, ln in enumerate(rows) if ln.startswith("root cause: CFDistribution")), -1)
+    whole = ""
+    for ln in rows[start:] if start >= 0 else []:
+        if not ln or ln.startswith("Around it"):
+            break
+        whole += " " + ln
+    tail = cause.strip("| ").split()[-1] if cause else "?"
+    tap.ok(start >= 0 and len(whole) > 90 and tail in whole,
+           "Enter on it opens the whole root cause in the pager, wrapped", pager)
+    tap.ok("Around it:" in pager and "UPDATE_FAILED" in pager.split("Around it:")[-1],
+           "with the stack events around it", pager)
+    body = [ln.strip("| ") for ln in dialog.splitlines() if "root cause" in ln]
+    tap.ok(body and not dialog.count("root cause") == 0, "the failure dialog shows the root cause",
+           dialog)
+    # what the dialog shows of the root cause, joined over its wrapped lines
+    words = " ".join(ln.strip("| ") for ln in dialog.splitlines())
+    reason = whole.split("UPDATE_FAILED", 1)[-1].split()
+    tap.ok(reason and all(w in words for w in reason[-3:]),
+           "the dialog wraps it instead of cutting it off", (dialog, reason[-3:]))
+
+
 def main(tap, sim, app):
     rc, out, err = app.run("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
     tap.ok(rc == 0, "a first deploy to staging", err[-1500:])
@@ -245,6 +305,7 @@ def main(tap, sim, app):
     times_tick(tap, sim, app)
     running_not_interrupted(tap, sim, app)
     refusals_come_first(tap, sim, app)
+    errors_open_whole(tap, sim, app)
     tap.eq(BLOCKED, [], "no script waited synchronously on the screen's loop")
 
 

@@ -304,6 +304,18 @@ static void open_commit(struct es_dash *d)
 	es_commit_detail_free(&det);
 }
 
+/* The selected Activity line, whole, with what happened around it. */
+static void open_activity(struct es_dash *d)
+{
+	struct es_view *v = &d->ui.views[ES_PANE_ACTIVITY];
+	size_t n = es_ui_activity_count(&d->ui);
+
+	if (!n)
+		return;
+	es_pager_free(d->pager);
+	d->pager = es_pager_activity(&d->ui, v->cursor < n ? v->cursor : n - 1);
+}
+
 static unsigned handle_request(struct es_dash *d, enum es_request req)
 {
 	const struct es_request_info *ri = es_request_info(req);
@@ -327,6 +339,8 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 	case ES_REQ_ENTER:
 		if (!d->pager && d->ui.focus == ES_PANE_HISTORY)
 			open_commit(d);
+		else if (!d->pager && d->ui.focus == ES_PANE_ACTIVITY)
+			open_activity(d);
 		return ES_REDRAW;
 	case ES_REQ_BACK:
 	case ES_REQ_QUIT:
