@@ -78,6 +78,25 @@ static void on_answer(struct es_dialog *dlg, bool ok, const char *text, int choi
 	es_deploy_answer(d->deploy, ok);
 }
 
+/* The engine speaks to the command line too: its "--wait" is a flag the
+ * dashboard has no use for; here the stage can be queued with D instead. */
+static const char *in_our_words(const char *msg, char *buf, size_t len)
+{
+	static const char *const hints[] = {" (or use --wait)", " (use --wait)"};
+
+	snprintf(buf, len, "%s", msg);
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		char *at = strstr(buf, hints[i]);
+		if (at) {
+			char rest[1100];
+			snprintf(rest, sizeof(rest), "%s", at + strlen(hints[i]));
+			snprintf(at, len - (size_t)(at - buf),
+			         "; D offers to queue a deploy until it is Deployed%s", rest);
+		}
+	}
+	return buf;
+}
+
 static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 {
 	struct es_dash *d = ud;
@@ -178,10 +197,11 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		                        ? " (invalidate the cache with I to see it at once)"
 		                        : "");
 		if (!good && !cancelled) {
+			char msg[1100];
 			struct es_dialog *dlg = es_dialog_new(
 			        ES_DLG_MESSAGE,
 			        !strcmp(r->result, "refused") ? "Refused" : "Deploy failed",
-			        r->message, NULL, NULL);
+			        in_our_words(r->message, msg, sizeof(msg)), NULL, NULL);
 			if (dlg) {
 				if (r->root_cause[0])
 					es_dialog_bodyf(dlg, "root cause: %s", r->root_cause);
