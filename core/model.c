@@ -857,6 +857,19 @@ static struct es_stage_view *find_stage(struct es_model *m, const char *name)
 	return NULL;
 }
 
+/* Write why and return rc: one line per refusal below. */
+static int say(int rc, char *why, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int say(int rc, char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* Rule 2 as the model sees it: is anything still moving on s? */
 static int stage_moving(const struct es_stage_view *s, char *why, size_t len)
 {
@@ -864,20 +877,17 @@ static int stage_moving(const struct es_stage_view *s, char *why, size_t len)
 	const char *who = strrchr(s->lock.who, '/');
 
 	if (s->busy)
-		return snprintf(why, len, "%s's stack is %s: CloudFormation is still working on it",
-		                s->name, s->stack_status),
-		       ES_EBUSY;
+		return say(ES_EBUSY, why, len,
+		           "%s's stack is %s: CloudFormation is still working on it", s->name,
+		           s->stack_status);
 	if (s->propagation == ES_PROP_IN_PROGRESS)
-		return snprintf(why, len,
-		                "%s's distribution is InProgress: its last change has not reached "
-		                "every edge yet (%s so far)",
-		                s->name, es_duration_format(s->prop_elapsed_s, t, sizeof(t))),
-		       ES_EBUSY;
+		return say(ES_EBUSY, why, len,
+		           "%s's distribution is InProgress: its last change has not reached "
+		           "every edge yet (%s so far)",
+		           s->name, es_duration_format(s->prop_elapsed_s, t, sizeof(t)));
 	if (es_stage_locked(s) && !es_lock_held_here(s->lock.action_id))
-		return snprintf(why, len, "%s is locked for a %s by %s", s->name,
-		                s->lock.kind[0] ? s->lock.kind : "action",
-		                who ? who + 1 : s->lock.who),
-		       ES_EBUSY;
+		return say(ES_EBUSY, why, len, "%s is locked for a %s by %s", s->name,
+		           s->lock.kind[0] ? s->lock.kind : "action", who ? who + 1 : s->lock.who);
 	return ES_OK;
 }
 
@@ -894,23 +904,20 @@ int es_model_check(struct es_model *m, const char *action, const char *stage, co
 	if (strcmp(action, "promotion") == 0 && sc->promotes_from) {
 		struct es_stage_view *from = find_stage(m, sc->promotes_from);
 		if (from && !from->release[0] && strcmp(from->stack_status, "UNKNOWN") != 0)
-			return snprintf(why, len,
-			                "%s runs no release yet: deploy a commit to it first",
-			                from->name),
-			       ES_EREFUSED;
+			return say(ES_EREFUSED, why, len,
+			           "%s runs no release yet: deploy a commit to it first",
+			           from->name);
 		if (from && (rc = stage_moving(from, why, len)) != ES_OK)
 			return rc;
 		/* The verdict of es_validation_judge, as the stage view keeps it. */
 		if (from && m->first_look && !from->validation_passed)
-			return snprintf(
-			               why, len,
-			               "%s's release %s is not validated%s: promotion takes only a "
-			               "release whose checks passed after it reached every edge",
-			               from->name, from->release,
-			               from->validated && from->n_checks
-			                       ? " (its last checks failed or ran while InProgress)"
-			                       : ""),
-			       ES_EREFUSED;
+			return say(ES_EREFUSED, why, len,
+			           "%s's release %s is not validated%s: promotion takes only a "
+			           "release whose checks passed after it reached every edge",
+			           from->name, from->release,
+			           from->validated && from->n_checks
+			                   ? " (its last checks failed or ran while InProgress)"
+			                   : "");
 	}
 	if (strcmp(action, "rollback") == 0 && commit && m->ledger) {
 		struct es_record_list recs;
@@ -920,11 +927,10 @@ int es_model_check(struct es_model *m, const char *action, const char *stage, co
 			bool complete = !recs.offline && m->first_look;
 			es_record_list_free(&recs);
 			if (!found && complete)
-				return snprintf(why, len,
-				                "%.7s was never deployed, so no release of it is "
-				                "recorded to roll back to",
-				                commit),
-				       ES_EREFUSED;
+				return say(ES_EREFUSED, why, len,
+				           "%.7s was never deployed, so no release of it is "
+				           "recorded to roll back to",
+				           commit);
 		}
 	}
 	return stage_moving(s, why, len);
