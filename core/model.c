@@ -20,6 +20,7 @@
 #include "ledger.h"
 #include "model.h"
 #include "repo.h"
+#include "release.h"
 #include "resolve.h"
 #include "stage_records.h"
 
@@ -570,6 +571,21 @@ static bool deploy_like(const char *kind)
 	       strcmp(kind, "rollback") == 0;
 }
 
+/* The last-action line of a stage whose action is under way: "deploy
+ * running by ann, 12s ago" (es_model_tick keeps the age moving). */
+static void say_running(struct es_stage_view *s, const struct es_record *r)
+{
+	const char *who = s->lock.held && s->lock.who[0] ? s->lock.who : r->who;
+	const char *slash = strrchr(who, '/');
+	double t = es_time_parse(r->when);
+	char ago[32];
+
+	s->last_action_at = t > 0 ? t : 0;
+	snprintf(s->last_action, sizeof(s->last_action), "%s running by %s, %s ago", r->kind,
+	         slash ? slash + 1 : who,
+	         es_duration_format(t > 0 ? es_time_now() - t : 0, ago, sizeof(ago)));
+}
+
 /* What the records say of each stage's lock and open action: a lock held
  * for an action whose end is recorded is stale (its console died after
  * the end was written); an open action whose console still holds the lock
@@ -586,15 +602,31 @@ static void apply_locks(struct es_model *m, const struct es_record_list *recs)
 			    strcmp(r->action_id, s->lock.action_id) == 0)
 				s->lock_stale = true;
 		}
+		const struct es_record *open = NULL;
 		for (size_t j = recs->n; j-- > 0;) {
 			const struct es_record *r = &recs->items[j];
 			if (strcmp(r->stage, s->name) != 0 || !deploy_like(r->kind))
 				continue;
 			s->detached = r->open && r->detached;
+			open = r->open ? r : NULL;
 			break;
 		}
-		if (es_stage_locked(s))
+		/* An open action is running while anyone still works on it: its
+		 * console holds the lock, CloudFormation works on the stack, or
+		 * this very process follows it (before the lock is read again). */
+		s->running = open && (es_stage_locked(s) || es_lock_held_here(open->action_id) ||
+		                      (s->busy && !open->detached));
+		if (s->running || es_stage_locked(s))
 			s->interrupted = s->detached = false;
+		if (s->busy)
+			s->validated = s->validation_passed = false;
+		if (s->running) {
+			say_running(s, open);
+			/* A release on its way in (a rollback to one validated
+			 * before, too) is not validated until a check of it,
+			 * taken after the action, passes. */
+			s->validated = s->validation_passed = false;
+		}
 	}
 }
 
@@ -823,6 +855,116 @@ static void record_propagation(struct es_model *m, size_t stage, double seconds,
 	json_decref(r);
 }
 
+static struct es_stage_view *find_stage(struct es_model *m, const char *name)
+{
+	for (size_t i = 0; name && i < m->n_stages; i++)
+		if (strcmp(m->stages[i].name, name) == 0)
+			return &m->stages[i];
+	return NULL;
+}
+
+/* Write why and return rc: one line per refusal below. */
+static int say(int rc, char *why, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int say(int rc, char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Rule 2 as the model sees it: is anything still moving on s? */
+static int stage_moving(const struct es_stage_view *s, char *why, size_t len)
+{
+	char t[32];
+	const char *who = strrchr(s->lock.who, '/');
+
+	if (s->busy)
+		return say(ES_EBUSY, why, len,
+		           "%s's stack is %s: CloudFormation is still working on it", s->name,
+		           s->stack_status);
+	if (s->propagation == ES_PROP_IN_PROGRESS)
+		return say(ES_EBUSY, why, len,
+		           "%s's distribution is InProgress: its last change has not reached "
+		           "every edge yet (%s so far)",
+		           s->name, es_duration_format(s->prop_elapsed_s, t, sizeof(t)));
+	if (es_stage_locked(s) && !es_lock_held_here(s->lock.action_id))
+		return say(ES_EBUSY, why, len, "%s is locked for a %s by %s", s->name,
+		           s->lock.kind[0] ? s->lock.kind : "action", who ? who + 1 : s->lock.who);
+	return ES_OK;
+}
+
+int es_model_check(struct es_model *m, const char *action, const char *stage, const char *commit,
+                   char *why, size_t len)
+{
+	struct es_stage_view *s = find_stage(m, stage);
+	const struct es_stage_conf *sc = es_config_stage(m->conf, stage);
+	int rc;
+
+	why[0] = '\0';
+	if (!s || !sc)
+		return ES_OK; /* the engine says what is wrong */
+	if (strcmp(action, "promotion") == 0 && sc->promotes_from) {
+		struct es_stage_view *from = find_stage(m, sc->promotes_from);
+		if (from && !from->release[0] && strcmp(from->stack_status, "UNKNOWN") != 0)
+			return say(ES_EREFUSED, why, len,
+			           "%s runs no release yet: deploy a commit to it first",
+			           from->name);
+		if (from && (rc = stage_moving(from, why, len)) != ES_OK)
+			return rc;
+		/* The verdict of es_validation_judge, as the stage view keeps it. */
+		if (from && m->first_look && !from->validation_passed)
+			return say(ES_EREFUSED, why, len,
+			           "%s's release %s is not validated%s: promotion takes only a "
+			           "release whose checks passed after it reached every edge",
+			           from->name, from->release,
+			           from->validated && from->n_checks
+			                   ? " (its last checks failed or ran while InProgress)"
+			                   : "");
+	}
+	if (strcmp(action, "rollback") == 0 && commit && m->ledger) {
+		struct es_record_list recs;
+		char rel[80];
+		if (es_ledger_records(m->ledger, &recs) == ES_OK) {
+			bool found = es_release_recorded(&recs, commit, rel, sizeof(rel));
+			bool complete = !recs.offline && m->first_look;
+			es_record_list_free(&recs);
+			if (!found && complete)
+				return say(ES_EREFUSED, why, len,
+				           "%.7s was never deployed, so no release of it is "
+				           "recorded to roll back to",
+				           commit);
+		}
+	}
+	return stage_moving(s, why, len);
+}
+
+bool es_model_tick(struct es_model *m)
+{
+	bool moved = false;
+
+	for (size_t i = 0; i < m->n_stages; i++) {
+		struct es_stage_view *s = &m->stages[i];
+		char *comma = strrchr(s->last_action, ',');
+		char ago[32], tail[48];
+		if (!s->last_action_at || !comma)
+			continue;
+		snprintf(tail, sizeof(tail), ", %s ago",
+		         es_duration_format(es_time_now() - s->last_action_at, ago, sizeof(ago)));
+		if (strcmp(comma, tail) == 0)
+			continue;
+		snprintf(comma, sizeof(s->last_action) - (size_t)(comma - s->last_action), "%s",
+		         tail);
+		moved = true;
+	}
+	if (moved)
+		changed(m, ES_MODEL_STAGES);
+	return moved;
+}
+
 void es_model_refresh(struct es_model *m)
 {
 	m->force = true;
@@ -945,6 +1087,7 @@ char *es_model_stage_json(const struct es_stage_view *s)
 	json_object_set_new(o, "invalidations_in_progress",
 	                    json_integer(s->invalidations_in_progress));
 	json_object_set_new(o, "busy", json_boolean(s->busy));
+	json_object_set_new(o, "running", json_boolean(s->running));
 	json_object_set_new(o, "interrupted", json_boolean(s->interrupted));
 	json_object_set_new(o, "detached", json_boolean(s->detached));
 	if (s->lock_known) {

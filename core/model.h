@@ -62,10 +62,14 @@ struct es_stage_view {
 	bool validated; /* checks ran for the running release */
 	bool validation_passed;
 	char validated_at[32];
-	char last_action[256]; /* "deploy success by alice, 3m ago" */
-	bool busy;             /* CloudFormation is working on the stack */
-	bool interrupted;      /* an action recorded no outcome */
-	bool detached;         /* ... because its console stopped following it */
+	char validated_release[80]; /* the release the checks shown were taken for */
+	char last_action[256];      /* "deploy success by alice, 3m ago" */
+	double last_action_at;      /* when it was recorded (epoch), 0 unknown */
+	bool busy;                  /* CloudFormation is working on the stack */
+	bool running;               /* an action is under way: its lock is live, its stack
+	                        * busy, or this process follows it */
+	bool interrupted;           /* an action recorded no outcome and none of that holds */
+	bool detached;              /* ... because its console stopped following it */
 	/* The stage lock as last read: who holds the stage, since when, until
 	 * when by S3's clock (lock.held false: nobody). */
 	struct es_lock_info lock;
@@ -80,7 +84,7 @@ enum es_activity_level { ES_ACT_INFO, ES_ACT_WARN, ES_ACT_ERROR, ES_ACT_EVENT };
 struct es_activity {
 	double when; /* epoch seconds */
 	enum es_activity_level level;
-	char text[512]; /* control characters already removed */
+	char text[2048]; /* whole (the pager opens it), control characters removed */
 };
 
 /* What changed, for redrawing only what is needed. */
@@ -101,6 +105,22 @@ void es_model_on_change(struct es_model *m, es_model_changed_fn fn, void *ud);
 /* A read-only console records nothing: not observed propagation times, not
  * the end of an action whose console stopped (others record it). */
 void es_model_set_read_only(struct es_model *m, bool read_only);
+
+/* Whether action ("deploy", "promotion", "rollback") into stage may go
+ * ahead by what the model last saw, asked when the key is pressed, before
+ * any question: ES_OK; ES_EBUSY when the stage is moving (CloudFormation
+ * works on its stack, its distribution is InProgress, another console holds
+ * its lock) and the action may go once that settles; ES_EREFUSED when a
+ * release rule refuses it (the stage promoted from is not validated, runs
+ * no release, or the commit has no recorded release to roll back to). why
+ * says it for people. The engine checks again against AWS when it runs. */
+int es_model_check(struct es_model *m, const char *action, const char *stage, const char *commit,
+                   char *why, size_t len);
+
+/* Bring what is relative to the clock up to date ("3m ago" in the last
+ * action, a lock's expiry): true when something shown changed, so a caller
+ * ticking every second redraws only then. */
+bool es_model_tick(struct es_model *m);
 
 /* Poll everything now, ledger and locks included (the R key, and after an
  * action). */

@@ -55,6 +55,15 @@ static bool find_release_record(const struct es_record_list *recs, const char *c
 	return false;
 }
 
+bool es_release_recorded(const struct es_record_list *recs, const char *commit, char *release,
+                         size_t len)
+{
+	char key[512], sha[80];
+
+	return find_release_record(recs, commit, NULL, key, sizeof(key), sha, sizeof(sha), release,
+	                           len);
+}
+
 static int read_records(struct es_aws_client *aws, const struct es_config *conf,
                         struct es_record_list *recs)
 {

@@ -11,6 +11,7 @@
 #include "aws/aws.h"
 #include "conf.h"
 #include "deploy.h"
+#include "ledger.h"
 #include "repo.h"
 
 /* Promote to stage `to` the release running in the stage it promotes from.
@@ -21,6 +22,12 @@
 int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, const char *to,
                      bool yes, long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
                      struct es_deploy **out);
+
+/* Whether recs (ascending) hold a successful deploy, promotion or rollback
+ * of commit (a full id or a prefix), whose packaged release a rollback can
+ * redeploy; release gets its name. Pure: the rollback's own rule. */
+bool es_release_recorded(const struct es_record_list *recs, const char *commit, char *release,
+                         size_t len);
 
 /* Redeploy the artifacts recorded for commit rev to stage (no rebuild). The
  * checks run on the deploy's job: a commit never deployed ends "refused",

@@ -70,6 +70,52 @@ int es_repo_discover(const char *dir, struct es_repo **out)
 	return ES_OK;
 }
 
+/* Fold one file's identity (size, change time, inode) into a stamp: a
+ * stat, no read, so polling it every second costs nothing. */
+static void stamp_file(char *buf, size_t len, const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	size_t used = strlen(buf);
+
+	snprintf(path, sizeof(path), "%s%s", dir, name);
+	if (used + 1 >= len)
+		return;
+	if (stat(path, &st) != 0)
+		snprintf(buf + used, len - used, "%s:-;", name);
+	else
+		snprintf(buf + used, len - used, "%s:%lld.%09ld/%lld/%llu;", name,
+		         (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_size,
+		         (unsigned long long)st.st_ino);
+}
+
+int es_repo_head_stamp(struct es_repo *r, char *buf, size_t len)
+{
+	const char *gitdir = git_repository_path(r->repo);
+	const char *common = git_repository_commondir(r->repo);
+	git_reference *head = NULL;
+	git_oid oid;
+	size_t used;
+
+	if (!len)
+		return ES_EINVAL;
+	buf[0] = '\0';
+	stamp_file(buf, len, gitdir, "HEAD");
+	stamp_file(buf, len, common ? common : gitdir, "packed-refs");
+	/* HEAD names a branch (or a commit): where it points now. A commit,
+	 * pull, reset or branch switch changes that, whichever way git wrote it. */
+	used = strlen(buf);
+	if (git_reference_lookup(&head, r->repo, "HEAD") == 0 &&
+	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC && used + 1 < len) {
+		snprintf(buf + used, len - used, "%s=", git_reference_symbolic_target(head));
+		used = strlen(buf);
+	}
+	git_reference_free(head);
+	if (git_reference_name_to_id(&oid, r->repo, "HEAD") == 0 && used + GIT_OID_HEXSZ + 1 < len)
+		git_oid_tostr(buf + used, len - used, &oid);
+	return ES_OK;
+}
+
 void es_repo_free(struct es_repo *r)
 {
 	if (!r)

@@ -51,6 +51,11 @@ void es_repo_free(struct es_repo *r);
 /* The working directory root (no trailing slash). */
 const char *es_repo_root(const struct es_repo *r);
 
+/* A short text that changes whenever HEAD, the branch it names or the
+ * packed refs change (a commit, pull, reset, branch switch): stats and two
+ * small ref reads, cheap enough to poll every second. */
+int es_repo_head_stamp(struct es_repo *r, char *buf, size_t len);
+
 /* Resolve a revision ("HEAD", "main~2", an abbreviated id) to a full id. */
 int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41]);
 

@@ -40,6 +40,7 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 		s->validation_passed = v.state == ES_VALIDATION_PASSED;
 		s->n_checks = 0;
 		s->validated_at[0] = '\0';
+		s->validated_release[0] = '\0';
 		if (v.record) {
 			const struct es_record *r = v.record;
 			json_t *o = json_loads(r->json, 0, NULL), *c;
@@ -62,6 +63,8 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 			}
 			json_decref(o);
 			snprintf(s->validated_at, sizeof(s->validated_at), "%s", r->when);
+			snprintf(s->validated_release, sizeof(s->validated_release), "%s",
+			         r->release);
 		}
 		/* The newest action on this stage. */
 		for (size_t j = recs.n; j-- > 0;) {
@@ -76,6 +79,7 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 			         who ? who + 1 : r->who,
 			         es_duration_format(t > 0 ? es_time_now() - t : 0, ago,
 			                            sizeof(ago)));
+			s->last_action_at = t > 0 ? t : 0;
 			s->interrupted = r->open && !s->busy;
 			break;
 		}

@@ -230,6 +230,38 @@ static void revert_creates_the_inverse_commit(void **state)
 	es_repo_free(r);
 }
 
+/* The stamp the dashboard polls changes with every way HEAD can move: a
+ * commit, a branch switch, a reset, a pack of the refs; not without one. */
+static void head_stamp_follows_the_refs(void **state)
+{
+	struct es_repo *r;
+	char a[1024], b[1024];
+
+	assert_int_equal(es_repo_discover(dir, &r), ES_OK);
+	assert_int_equal(es_repo_head_stamp(r, a, sizeof(a)), ES_OK);
+	assert_int_equal(es_repo_head_stamp(r, b, sizeof(b)), ES_OK);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "refs/heads/main="));
+	sh("cd %s && echo v3 > src/index.js && git commit -qam 'third: while watched'", dir);
+	assert_int_equal(es_repo_head_stamp(r, b, sizeof(b)), ES_OK);
+	assert_string_not_equal(a, b);
+	snprintf(a, sizeof(a), "%s", b);
+	sh("cd %s && git checkout -q -b side HEAD~1", dir);
+	assert_int_equal(es_repo_head_stamp(r, b, sizeof(b)), ES_OK);
+	assert_string_not_equal(a, b);
+	assert_non_null(strstr(b, "refs/heads/side="));
+	snprintf(a, sizeof(a), "%s", b);
+	sh("cd %s && git checkout -q main && git branch -q -D side && git reset -q --hard HEAD~1",
+	   dir);
+	assert_int_equal(es_repo_head_stamp(r, b, sizeof(b)), ES_OK);
+	assert_string_not_equal(a, b);
+	snprintf(a, sizeof(a), "%s", b);
+	sh("cd %s && git pack-refs --all", dir);
+	assert_int_equal(es_repo_head_stamp(r, b, sizeof(b)), ES_OK);
+	assert_string_not_equal(a, b);
+	es_repo_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +273,7 @@ int main(void)
 	        cmocka_unit_test(export_writes_the_commit_not_the_worktree),
 	        cmocka_unit_test(export_refuses_links_out_of_the_commit),
 	        cmocka_unit_test(revert_creates_the_inverse_commit),
+	        cmocka_unit_test(head_stamp_follows_the_refs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -78,6 +78,25 @@ static void on_answer(struct es_dialog *dlg, bool ok, const char *text, int choi
 	es_deploy_answer(d->deploy, ok);
 }
 
+/* The engine speaks to the command line too: its "--wait" is a flag the
+ * dashboard has no use for; here the stage can be queued with D instead. */
+static const char *in_our_words(const char *msg, char *buf, size_t len)
+{
+	static const char *const hints[] = {" (or use --wait)", " (use --wait)"};
+
+	snprintf(buf, len, "%s", msg);
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		char *at = strstr(buf, hints[i]);
+		if (at) {
+			char rest[1100];
+			snprintf(rest, sizeof(rest), "%s", at + strlen(hints[i]));
+			snprintf(at, len - (size_t)(at - buf),
+			         "; D offers to queue a deploy until it is Deployed%s", rest);
+		}
+	}
+	return buf;
+}
+
 static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 {
 	struct es_dash *d = ud;
@@ -178,10 +197,11 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		                        ? " (invalidate the cache with I to see it at once)"
 		                        : "");
 		if (!good && !cancelled) {
+			char msg[1100];
 			struct es_dialog *dlg = es_dialog_new(
 			        ES_DLG_MESSAGE,
 			        !strcmp(r->result, "refused") ? "Refused" : "Deploy failed",
-			        r->message, NULL, NULL);
+			        in_our_words(r->message, msg, sizeof(msg)), NULL, NULL);
 			if (dlg) {
 				if (r->root_cause[0])
 					es_dialog_bodyf(dlg, "root cause: %s", r->root_cause);
@@ -562,6 +582,19 @@ static void confirm(struct es_dash *d)
 		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
 		es_dialog_body(dlg, "The new commit flows through the stages like any other.");
 		break;
+	case ES_REQ_VALIDATE: {
+		const struct es_stage_view *s = stage_view(d, sc->name);
+		if (s && (s->propagation == ES_PROP_IN_PROGRESS || s->busy))
+			es_dialog_bodyf(dlg,
+			                "Warning: %s is %s. Some edges may still serve the old "
+			                "release, so results may come from them; this validation "
+			                "does not count for promotion.",
+			                sc->name,
+			                s->busy ? "still being deployed"
+			                        : "InProgress (the distribution has not reached "
+			                          "every edge)");
+		break;
+	}
 	default: break;
 	}
 	es_dash_push(d, dlg);
@@ -601,9 +634,170 @@ static void on_paths(struct es_dialog *dlg, bool ok, const char *text, int choic
 	confirm(d);
 }
 
+/* ------------------------------------------------------------ refusing early */
+
+static const char *pending_kind(const struct es_dash *d)
+{
+	switch (d->pending.req) {
+	case ES_REQ_DEPLOY: return "deploy";
+	case ES_REQ_PROMOTE: return "promotion";
+	case ES_REQ_ROLLBACK: return "rollback";
+	default: return NULL;
+	}
+}
+
+static void say_queue(struct es_dash *d)
+{
+	const struct es_stage_conf *sc = &d->conf->stages[d->queued.stage];
+
+	snprintf(d->ui.progress, sizeof(d->ui.progress),
+	         "queued: deploy %.7s to %s when its distribution is Deployed (D cancels)",
+	         d->queued.oid, sc->name);
+}
+
+static void queue_deploy(struct es_dash *d)
+{
+	d->queued.active = true;
+	d->queued.stage = d->pending.stage;
+	d->queued.since = es_time_now();
+	snprintf(d->queued.oid, sizeof(d->queued.oid), "%s", d->pending.oid);
+	es_dash_log(d, ES_ACT_INFO,
+	            "deploy of %.7s to %s queued: it starts by itself when %s's distribution "
+	            "reports Deployed (D cancels)",
+	            d->queued.oid, d->conf->stages[d->queued.stage].name,
+	            d->conf->stages[d->queued.stage].name);
+	say_queue(d);
+}
+
+void es_actions_tick(struct es_dash *d)
+{
+	char why[512];
+
+	if (!d->queued.active || !d->model || d->deploy || d->n_dialogs)
+		return;
+	const struct es_stage_conf *sc = &d->conf->stages[d->queued.stage];
+	const struct es_stage_view *s = stage_view(d, sc->name);
+	if (!s || s->propagation != ES_PROP_DEPLOYED ||
+	    es_model_check(d->model, "deploy", sc->name, d->queued.oid, why, sizeof(why)) !=
+	            ES_OK) {
+		say_queue(d);
+		return;
+	}
+	d->queued.active = false;
+	d->ui.progress[0] = '\0';
+	memset(&d->pending, 0, sizeof(d->pending));
+	d->pending.req = ES_REQ_DEPLOY;
+	d->pending.stage = (int)(sc - d->conf->stages);
+	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", d->queued.oid);
+	es_dash_log(d, ES_ACT_INFO,
+	            "%s's distribution is Deployed: the queued deploy of %.7s starts", sc->name,
+	            d->pending.oid);
+	run_deploy(d);
+	d->dirty = true;
+}
+
+static void on_queue_cancel(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+
+	(void)dlg;
+	(void)text;
+	(void)choice;
+	if (!ok || !d->queued.active)
+		return;
+	d->queued.active = false;
+	d->ui.progress[0] = '\0';
+	es_dash_log(d, ES_ACT_WARN, "queued deploy of %.7s to %s cancelled: nothing was sent",
+	            d->queued.oid, d->conf->stages[d->queued.stage].name);
+	es_dash_message(d, false, "queued deploy cancelled");
+}
+
+static void ask_queue_cancel(struct es_dash *d)
+{
+	char q[256];
+
+	snprintf(q, sizeof(q), "A deploy of %.7s to %s waits for Deployed. Cancel it?",
+	         d->queued.oid, d->conf->stages[d->queued.stage].name);
+	es_dash_push(d, es_dialog_new(ES_DLG_CONFIRM, "Queued deploy", q, on_queue_cancel, d));
+}
+
+/* What the refusal offers: the first choice of its dialog. */
+enum offer { OFFER_NONE, OFFER_QUEUE, OFFER_VALIDATE };
+
+static void on_offer(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct es_dash *d = ud;
+	enum offer what = (enum offer)d->pending.offer;
+
+	(void)dlg;
+	(void)text;
+	if (!ok || choice != 0 || what == OFFER_NONE) {
+		es_dash_message(d, false, "%s: nothing was sent", req_name(d->pending.req));
+		return;
+	}
+	if (what == OFFER_QUEUE) {
+		queue_deploy(d);
+		return;
+	}
+	const struct es_stage_conf *from =
+	        es_config_stage(d->conf, pending_stage(d)->promotes_from);
+	if (!from)
+		return;
+	d->pending.req = ES_REQ_VALIDATE;
+	d->pending.stage = (int)(from - d->conf->stages);
+	run_validate(d);
+}
+
+/* The release rules, asked of core when the key is pressed: a refusal is
+ * said now, in the dashboard's words, with what can be done instead. */
+static bool refused_now(struct es_dash *d)
+{
+	const char *kind = pending_kind(d);
+	const struct es_stage_conf *sc = pending_stage(d);
+	char why[512], title[128];
+	enum offer what = OFFER_NONE;
+
+	if (!kind || !d->model || !sc)
+		return false;
+	int rc = es_model_check(d->model, kind, sc->name, d->pending.oid[0] ? d->pending.oid : NULL,
+	                        why, sizeof(why));
+	if (rc == ES_OK)
+		return false;
+	if (rc == ES_EBUSY && d->pending.req == ES_REQ_DEPLOY)
+		what = OFFER_QUEUE;
+	else if (rc == ES_EREFUSED && d->pending.req == ES_REQ_PROMOTE &&
+	         strstr(why, "not validated"))
+		what = OFFER_VALIDATE;
+	es_dash_log(d, ES_ACT_WARN, "%s to %s not started: %s", kind, sc->name, why);
+	snprintf(title, sizeof(title), "%s to %s: %s", kind, sc->name,
+	         rc == ES_EBUSY ? "not now" : "refused");
+	struct es_dialog *dlg = es_dialog_new(what == OFFER_NONE ? ES_DLG_MESSAGE : ES_DLG_CHOOSE,
+	                                      title, why, on_offer, d);
+	if (!dlg)
+		return true;
+	es_dialog_body(dlg, "Nothing was sent.");
+	if (what == OFFER_QUEUE) {
+		es_dialog_body(dlg, "Queued, the deploy starts by itself when the distribution "
+		                    "reports Deployed; D cancels it meanwhile.");
+		es_dialog_choice(dlg, "queue: deploy when Deployed");
+		es_dialog_choice(dlg, "cancel");
+	} else if (what == OFFER_VALIDATE) {
+		char v[96];
+		es_dialog_body(dlg, "Promote once its checks pass.");
+		snprintf(v, sizeof(v), "V validates %s now", sc->promotes_from);
+		es_dialog_choice(dlg, v);
+		es_dialog_choice(dlg, "cancel");
+	}
+	d->pending.offer = what;
+	es_dash_push(d, dlg);
+	return true;
+}
+
 /* Stage chosen: ask for paths (invalidate) or confirm. */
 static void stage_chosen(struct es_dash *d)
 {
+	if (refused_now(d))
+		return;
 	if (d->pending.req == ES_REQ_INVALIDATE) {
 		const struct es_stage_conf *sc = pending_stage(d);
 		char q[160];
@@ -711,6 +905,10 @@ void es_actions_request(struct es_dash *d, enum es_request req)
 	if (d->deploy) {
 		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind,
 		                d->deploy_stage);
+		return;
+	}
+	if (req == ES_REQ_DEPLOY && d->queued.active) {
+		ask_queue_cancel(d);
 		return;
 	}
 	/* One git writer at a time: two reverts would race for HEAD. */

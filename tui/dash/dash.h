@@ -34,6 +34,7 @@ struct es_pending {
 	int stage; /* index into conf->stages */
 	char oid[41];
 	char paths[512]; /* invalidation paths, space separated */
+	int offer;       /* what a refusal offers instead (actions.c) */
 };
 
 struct es_dash {
@@ -95,6 +96,18 @@ struct es_dash {
 	bool signal_undrawn; /* Ctrl-C, SIGTERM or SIGHUP not drawn yet (ES_TIMING) */
 	bool first_frame_done;
 	int history_slices;
+	/* What HEAD and the refs looked like at the last history load: the
+	 * tick reloads the history when it changes. */
+	char head_stamp[1024];
+	char hist_keep[41]; /* the commit selected before a reload, "" none */
+	/* A deploy waiting for its stage to settle (rule 2): it starts by
+	 * itself once the distribution reports Deployed. */
+	struct {
+		bool active;
+		int stage;
+		char oid[41];
+		double since;
+	} queued;
 };
 
 /* A line in the Activity strip (through the model when there is one). */
@@ -114,11 +127,17 @@ void es_dash_fail(struct es_dash *d, const char *what);
  * ES_ASSERT_NO_UI_BLOCK set (not "0"), make such a wait abort with its call
  * stack: the dashboard's end-to-end tests run that way. */
 void es_dash_guard_loop(struct es_loop *loop);
-/* Restart history loading from HEAD (after a revert). */
+/* Restart history loading from HEAD (after a revert, R, or when the
+ * repository's refs change); the selected commit stays selected. */
 void es_dash_reload_history(struct es_dash *d);
+/* Reload the history when HEAD or the refs changed since the last load
+ * (a commit, pull, reset or branch switch in another terminal). */
+void es_dash_watch_history(struct es_dash *d);
 
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
+/* Every second: start a queued deploy once its stage has settled. */
+void es_actions_tick(struct es_dash *d);
 /* Free the finished deploy (called from the main loop, never from its
  * own callback). */
 void es_actions_reap(struct es_dash *d);

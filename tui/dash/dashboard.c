@@ -171,7 +171,13 @@ static void tick(struct es_loop *loop, void *ud)
 {
 	struct es_dash *d = ud;
 
+	/* What is relative to the clock moves on every second; the refs are
+	 * looked at as often (a stat and two small reads). */
 	d->ui.now = es_time_now();
+	if (d->model)
+		es_model_tick(d->model);
+	es_dash_watch_history(d);
+	es_actions_tick(d);
 	d->dirty = true;
 	es_loop_timer(loop, 1000, tick, d);
 }
@@ -303,6 +309,18 @@ static void open_commit(struct es_dash *d)
 	es_commit_detail_free(&det);
 }
 
+/* The selected Activity line, whole, with what happened around it. */
+static void open_activity(struct es_dash *d)
+{
+	struct es_view *v = &d->ui.views[ES_PANE_ACTIVITY];
+	size_t n = es_ui_activity_count(&d->ui);
+
+	if (!n)
+		return;
+	es_pager_free(d->pager);
+	d->pager = es_pager_activity(&d->ui, v->cursor < n ? v->cursor : n - 1);
+}
+
 static unsigned handle_request(struct es_dash *d, enum es_request req)
 {
 	const struct es_request_info *ri = es_request_info(req);
@@ -328,6 +346,8 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 	case ES_REQ_ENTER:
 		if (!d->pager && d->ui.focus == ES_PANE_HISTORY)
 			open_commit(d);
+		else if (!d->pager && d->ui.focus == ES_PANE_ACTIVITY)
+			open_activity(d);
 		return ES_REDRAW;
 	case ES_REQ_BACK:
 	case ES_REQ_QUIT:
@@ -357,6 +377,8 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 			es_dash_message(d, true, "not found: %s", d->ui.search);
 		return ES_REDRAW;
 	case ES_REQ_REFRESH:
+		/* everything: the history from the refs as they are now too */
+		es_dash_reload_history(d);
 		if (d->model) {
 			es_model_refresh(d->model);
 			es_dash_message(d, false, "refreshing\u2026");

@@ -43,13 +43,44 @@ static void push(char ***arr, size_t *n, const char *s, size_t len)
 	}
 }
 
+/* Bytes of s (up to end) that fit in width columns, broken after a space
+ * when there is one, so long messages wrap instead of running off the box. */
+static size_t wrap_len(const char *s, size_t end, int width)
+{
+	size_t i = 0, brk = 0;
+	int cols = 0;
+
+	while (i < end) {
+		size_t n = 1;
+		while (i + n < end && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+			n++; /* a whole UTF-8 character, one column */
+		if (cols + 1 > width)
+			break;
+		cols++;
+		i += n;
+		if (s[i - 1] == ' ')
+			brk = i;
+	}
+	if (i >= end)
+		return end;
+	return brk ? brk : (i ? i : 1);
+}
+
+/* A body line at most this wide; longer ones wrap at spaces. */
+#define DIALOG_WRAP 76
+
 void es_dialog_body(struct es_dialog *d, const char *text)
 {
 	const char *s = text ? text : "";
 
 	for (;;) {
 		const char *nl = strchr(s, '\n');
-		push(&d->body, &d->n_body, s, nl ? (size_t)(nl - s) : strlen(s));
+		size_t len = nl ? (size_t)(nl - s) : strlen(s), done = 0;
+		do {
+			size_t n = wrap_len(s + done, len - done, DIALOG_WRAP);
+			push(&d->body, &d->n_body, s + done, n);
+			done += n;
+		} while (done < len);
 		if (!nl)
 			return;
 		s = nl + 1;
@@ -240,7 +271,10 @@ void es_dialog_free(struct es_dialog *d)
 
 bool es_dialog_draw(const struct es_dialog *d)
 {
+	/* A long question wraps: the box grows down, not past the screen. */
 	int want_w = es_scr_width(d->question) + 6;
+	if (want_w > DIALOG_WRAP + 4)
+		want_w = DIALOG_WRAP + 4;
 	if (es_scr_width(d->note) + 4 > want_w)
 		want_w = es_scr_width(d->note) + 4;
 	for (size_t i = 0; i < d->n_body; i++) {
@@ -252,8 +286,12 @@ bool es_dialog_draw(const struct es_dialog *d)
 		want_w = 44;
 	int w = want_w > COLS - 4 ? COLS - 4 : want_w;
 	int extra = d->kind == ES_DLG_CHOOSE ? (int)d->n_choices : 0;
+	int q_lines = 0;
+	size_t qlen = strlen(d->question);
+	for (size_t at = 0; at < qlen || q_lines == 0; q_lines++)
+		at += qlen ? wrap_len(d->question + at, qlen - at, w - 4 > 1 ? w - 4 : 1) : 1;
 	int fixed =
-	        2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) +
+	        2 + q_lines + 2 + extra + (d->note[0] ? 1 : 0) +
 	        (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT || d->kind == ES_DLG_YES_ENTER
 	                 ? 1
 	                 : 0);
@@ -290,7 +328,13 @@ bool es_dialog_draw(const struct es_dialog *d)
 		              " %zu more lines: Up/Down ", d->n_body - (size_t)body_h);
 	if (body_h)
 		y++;
-	es_scr_text(y++, x, iw, normal | A_BOLD, d->question);
+	for (size_t at = 0; at < qlen;) {
+		size_t n = wrap_len(d->question + at, qlen - at, iw > 1 ? iw : 1);
+		es_scr_printf(y++, x, iw, normal | A_BOLD, "%.*s", (int)n, d->question + at);
+		at += n;
+	}
+	if (!qlen)
+		y++;
 	switch (d->kind) {
 	case ES_DLG_CONFIRM:
 		es_scr_text(y, x, iw, es_theme_attr(ES_AREA_HINT), "y: yes   n / Enter / Esc: no");

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/error.h"
 #include "dash.h"
@@ -23,6 +24,14 @@ static bool history_slice(struct es_loop *loop, void *ud)
 		if (rc)
 			break;
 		es_history_list_add(&d->history, ci.oid, ci.when, ci.summary, ci.author);
+		if (d->hist_keep[0] && strcmp(ci.oid, d->hist_keep) == 0) {
+			/* the commit selected before the reload: selected again */
+			struct es_view *v = &d->ui.views[ES_PANE_HISTORY];
+			v->cursor = d->history.n - 1;
+			if (v->cursor >= v->offset + (size_t)(v->height > 0 ? v->height : 1))
+				v->offset = v->cursor;
+			d->hist_keep[0] = '\0';
+		}
 	}
 	/* redraw while the visible part fills, then now and then for the count */
 	if (d->history.n < 400 || ++d->history_slices % 10 == 0 || rc)
@@ -42,6 +51,12 @@ static bool history_slice(struct es_loop *loop, void *ud)
 
 void es_dash_reload_history(struct es_dash *d)
 {
+	const struct es_hist_commit *sel = es_ui_selected_commit(&d->ui);
+
+	snprintf(d->hist_keep, sizeof(d->hist_keep), "%s",
+	         sel && d->ui.views[ES_PANE_HISTORY].cursor > 0 ? sel->oid : "");
+	if (es_repo_head_stamp(d->repo, d->head_stamp, sizeof(d->head_stamp)) != ES_OK)
+		d->head_stamp[0] = '\0';
 	if (d->hist_iter) {
 		es_loop_idle_cancel(d->loop, history_slice, d);
 		es_history_close(d->hist_iter);
@@ -58,4 +73,17 @@ void es_dash_reload_history(struct es_dash *d)
 	}
 	d->history.loading = true;
 	es_loop_idle(d->loop, history_slice, d);
+}
+
+void es_dash_watch_history(struct es_dash *d)
+{
+	char now[sizeof(d->head_stamp)];
+
+	if (!d->repo || es_repo_head_stamp(d->repo, now, sizeof(now)) != ES_OK ||
+	    strcmp(now, d->head_stamp) == 0)
+		return;
+	es_dash_log(d, ES_ACT_INFO,
+	            "the repository changed (HEAD or a branch moved): history reloaded");
+	es_dash_reload_history(d);
+	d->dirty = true;
 }

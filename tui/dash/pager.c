@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "pager.h"
 
@@ -241,4 +242,84 @@ void es_pager_draw(struct es_pager *p)
 	if (r.h < 3)
 		return;
 	es_view_draw(&p->view, r, true);
+}
+
+void es_pager_add_wrapped(struct es_pager *p, enum es_area area, const char *text, int width,
+                          int indent)
+{
+	const char *s = text ? text : "";
+	size_t len = strlen(s);
+	char buf[4096];
+	bool first = true;
+
+	if (width < indent + 20)
+		width = indent + 20;
+	while (len || first) {
+		int w = first ? width : width - indent;
+		size_t n = 0, brk = 0;
+		int cols = 0;
+		while (n < len && s[n] != '\n' && cols < w) {
+			size_t k = 1;
+			while (n + k < len && ((unsigned char)s[n + k] & 0xC0) == 0x80)
+				k++; /* one UTF-8 character, one column */
+			n += k;
+			cols++;
+			if (s[n - 1] == ' ')
+				brk = n;
+		}
+		if (n < len && s[n] != '\n' && brk)
+			n = brk;
+		snprintf(buf, sizeof(buf), "%*s%.*s", first ? 0 : indent, "", (int)n, s);
+		add_line(p, area, buf, strlen(buf));
+		s += n;
+		len -= n;
+		if (len && *s == '\n') {
+			s++;
+			len--;
+		}
+		first = false;
+	}
+}
+
+static const enum es_area act_area[] = {
+        [ES_ACT_INFO] = ES_AREA_ACT_INFO,
+        [ES_ACT_WARN] = ES_AREA_ACT_WARN,
+        [ES_ACT_ERROR] = ES_AREA_ACT_ERROR,
+        [ES_ACT_EVENT] = ES_AREA_ACT_EVENT,
+};
+
+static void add_activity(struct es_pager *p, const struct es_activity *a, int width, bool mark)
+{
+	time_t t = (time_t)a->when;
+	struct tm tm;
+	char when[16], line[sizeof(a->text) + 32];
+
+	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
+	snprintf(line, sizeof(line), "%s %s %s", mark ? ">" : " ", when, a->text);
+	es_pager_add_wrapped(p, a->level <= ES_ACT_EVENT ? act_area[a->level] : ES_AREA_ACT_INFO,
+	                     line, width, 11);
+}
+
+/* How many lines around the opened one are shown: a failed deploy's root
+ * cause comes after its stack events. */
+#define AROUND_BEFORE 20
+#define AROUND_AFTER  8
+
+struct es_pager *es_pager_activity(struct es_ui *ui, size_t sel)
+{
+	const struct es_activity *a = es_ui_activity(ui, sel);
+	size_t n = es_ui_activity_count(ui);
+	int width = COLS - 2;
+	struct es_pager *p;
+
+	if (!a || !(p = es_pager_new(ui, "Activity: the whole record")))
+		return NULL;
+	es_pager_add_wrapped(p, a->level <= ES_ACT_EVENT ? act_area[a->level] : ES_AREA_ACT_INFO,
+	                     a->text, width, 0);
+	es_pager_add(p, ES_AREA_NORMAL, "");
+	es_pager_add(p, ES_AREA_HINT, "Around it:");
+	for (size_t i = sel > AROUND_BEFORE ? sel - AROUND_BEFORE : 0;
+	     i < n && i <= sel + AROUND_AFTER; i++)
+		add_activity(p, es_ui_activity(ui, i), width, i == sel);
+	return p;
 }

@@ -27,6 +27,16 @@ void es_pager_add(struct es_pager *p, enum es_area area, const char *text);
 void es_pager_addf(struct es_pager *p, enum es_area area, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* Add text wrapped at spaces to width columns, continuation lines
+ * indented by indent columns (long errors read whole). */
+void es_pager_add_wrapped(struct es_pager *p, enum es_area area, const char *text, int width,
+                          int indent);
+
+/* One Activity line opened whole: its text wrapped to the screen, then the
+ * lines around it (the same stage's stack events before a failure). sel is
+ * the index in the source's activity (0: oldest). */
+struct es_pager *es_pager_activity(struct es_ui *ui, size_t sel);
+
 /* The commit view; the pager owns copies of what it shows. */
 struct es_pager *es_pager_commit(struct es_ui *ui, const struct es_commit_detail *d);
 /* The help screen: every request with its keys, from the table. */

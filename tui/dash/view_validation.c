@@ -10,9 +10,16 @@
 
 #include "view.h"
 
+/* The results shown were taken for another release than the one running:
+ * a line says which before them. */
+static bool earlier(const struct es_stage_view *s)
+{
+	return !s->validated && s->n_checks && s->validated_release[0];
+}
+
 static size_t stage_lines(const struct es_stage_view *s)
 {
-	return 1 + s->n_checks + 1;
+	return 1 + (earlier(s) ? 1 : 0) + s->n_checks + 1;
 }
 
 static int locate(struct es_view *v, size_t row, size_t *line)
@@ -63,20 +70,43 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_STAGE_NAME),
 		                        "%-12s ", s->name);
 		if (!s->validated) {
-			es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
-			            s->n_checks ? "not yet run for this release"
-			                        : "not run for this release (V runs the checks)");
+			/* Older results stay readable, under the release they were
+			 * taken for, never under the one running now. */
+			col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_CHECK_FAIL),
+			                   "not yet validated");
+			if (s->busy || s->running)
+				es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+				            ": a release is on its way in");
+			else
+				es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+				            " for this release (V runs the checks)");
 			return;
 		}
+		if (s->validated_release[0] && strcmp(s->validated_release, s->release) != 0)
+			col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
+			                     "release %s ", s->validated_release);
+		bool all_pass = s->n_checks > 0;
+		for (size_t k = 0; k < s->n_checks; k++)
+			all_pass = all_pass && s->checks[k].passed;
 		col += es_scr_text(y, x + col, w - col,
 		                   es_theme_attr(s->validation_passed ? ES_AREA_CHECK_PASS
 		                                                      : ES_AREA_CHECK_FAIL),
-		                   s->validation_passed ? "passed" : "FAILED");
+		                   s->validation_passed ? "passed"
+		                   : all_pass           ? "passed while InProgress: does not count"
+		                                        : "FAILED");
 		if (s->validated_at[0])
 			es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), "  at %s",
 			              s->validated_at);
 		return;
 	}
+	if (earlier(s) && line == 1) {
+		es_scr_printf(y, x + 2, w - 2, es_theme_attr(ES_AREA_HINT),
+		              "earlier results, of release %s at %s:", s->validated_release,
+		              s->validated_at);
+		return;
+	}
+	if (earlier(s))
+		line--;
 	if (line > s->n_checks)
 		return;
 	const struct es_check_result *c = &s->checks[line - 1];
@@ -107,6 +137,10 @@ static bool matches(struct es_view *v, size_t row, const char *needle)
 	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	if (line == 0)
 		return strcasestr(s->name, needle) != NULL;
+	if (earlier(s) && line == 1)
+		return strcasestr(s->validated_release, needle) != NULL;
+	if (earlier(s))
+		line--;
 	return line <= s->n_checks && (strcasestr(s->checks[line - 1].name, needle) ||
 	                               strcasestr(s->checks[line - 1].detail, needle));
 }
