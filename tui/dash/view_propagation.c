@@ -169,7 +169,7 @@ static void draw_head(const struct es_stage_view *s, int y, int x, int w, bool c
 		                     "  edges %zu/%zu new", s->edges_new, s->n_edges);
 	if (s->edges_cached_old)
 		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_EDGE_CACHED),
-		                     " %zu cached-old", s->edges_cached_old);
+		                     ", %zu cached-old", s->edges_cached_old);
 	if (s->invalidations_in_progress > 0)
 		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_BUSY),
 		              "  invalidation%s: %d in progress",
