@@ -115,6 +115,53 @@ static bool screen_contains(const char *needle)
 	return found;
 }
 
+/* Production Deployed while most sampled edges answer the old release from
+ * their cache (with and without an Age), the function itself new on each
+ * (a cache-bypassing probe): the grid, the legend and the invalidate hint. */
+static void cached_edges(void)
+{
+	struct es_stage_view *p = fixtures_stage(1);
+	struct es_stage_view saved = *p;
+	static const struct {
+		const char *pop;
+		enum es_edge_state st;
+		long age;
+	} e[] = {
+	        {"FRA56-P1", ES_EDGE_NEW, -1},       {"IAD89-P1", ES_EDGE_CACHED_OLD, 45},
+	        {"NRT57-P2", ES_EDGE_CACHED_OLD, 3720}, {"GRU3-P1", ES_EDGE_CACHED_OLD, -1},
+	        {"SYD1-P1", ES_EDGE_UNREACHABLE, -1}, {"LHR61-P1", ES_EDGE_ERROR, -1},
+	};
+
+	p->propagation = ES_PROP_DEPLOYED;
+	p->n_edges = p->edges_new = p->edges_cached_old = p->edges_fn_new = 0;
+	p->edges_bypassed = true;
+	for (size_t i = 0; i < sizeof(e) / sizeof(*e); i++) {
+		struct es_edge_sample *s = &p->edges[p->n_edges++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->pop, sizeof(s->pop), "%s", e[i].pop);
+		s->state = e[i].st;
+		s->age_s = e[i].age;
+		s->status = e[i].st == ES_EDGE_UNREACHABLE ? 0 : e[i].st == ES_EDGE_ERROR ? 503 : 200;
+		s->is_new = e[i].st == ES_EDGE_NEW;
+		s->bypassed = s->status != 0;
+		s->fn_state = s->status == 200 ? ES_EDGE_NEW : ES_EDGE_ERROR;
+		p->edges_new += s->is_new;
+		p->edges_cached_old += e[i].st == ES_EDGE_CACHED_OLD;
+		p->edges_fn_new += s->fn_state == ES_EDGE_NEW;
+	}
+	size(100, 30);
+	ui.focus = ES_PANE_PROPAGATION;
+	es_ui_draw(&ui);
+	expect_screen("propagation-cached-100x30");
+	ok(screen_contains("~ IAD89 cached 45s") && screen_contains("fn new") &&
+	           screen_contains("~ GRU3  cached "),
+	   "cached-old edges show ~, the age of their object and the function's state");
+	ok(screen_contains("3 edges still answer from cache \u2014 I invalidates") &&
+	           screen_contains("~ cached-old"),
+	   "Deployed with cached edges: the pane says I invalidates, the legend names ~");
+	*p = saved;
+}
+
 int main(void)
 {
 	FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
@@ -314,6 +361,8 @@ int main(void)
 	           screen_contains("edge location FRA56"),
 	   "a changed stage and a new activity line show at the next draw");
 	snprintf(st->stack_status, sizeof(st->stack_status), "%s", saved);
+
+	cached_edges();
 
 	endwin();
 	printf("1..%d\n", n_tests);
