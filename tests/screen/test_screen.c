@@ -115,6 +115,65 @@ static bool screen_contains(const char *needle)
 	return found;
 }
 
+/* A change set as CloudFormation lists it: action, logical id, type and
+ * Replacement (True / Conditional / False, "-" for Add and Remove), column
+ * widths from the content, a logical id too long for the screen shortened
+ * with an ellipsis, and a set longer than the screen that scrolls. */
+static void change_set_table(void)
+{
+	static const char *const rows[][4] = {
+	        {"Modify", "LambdaEdgeFunctionSample", "AWS::Lambda::Function", "True"},
+	        {"Modify", "LambdaEdgeFunctionSampleVersion0a1b2c3d4e", "AWS::Lambda::Version",
+	         "Conditional"},
+	        {"Modify", "LambdaEdgeFunctionSampleAliaslive", "AWS::Lambda::Alias", "Conditional"},
+	        {"Modify", "CFDistribution", "AWS::CloudFront::Distribution", "False"},
+	        {"Add", "OriginRequestLoggingBucketForTheStagingDistributionOfTheEdgeDemoApp0f9e8d",
+	         "AWS::S3::Bucket", NULL},
+	        {"Remove", "OldRole", "AWS::IAM::Role", NULL},
+	};
+	struct es_dialog *dlg =
+	        es_dialog_new(ES_DLG_YES_ENTER, "deploy to staging: change set",
+	                      "Execute the change set (26 changes)?", NULL, NULL);
+	char id[64];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
+		es_dialog_change(dlg, rows[i][0], rows[i][1], rows[i][2], rows[i][3]);
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "Parameter%02dSsm", i);
+		es_dialog_change(dlg, "Add", id, "AWS::SSM::Parameter", NULL);
+	}
+	es_dialog_arm(dlg);
+	size(100, 30);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	expect_screen("dialog-change-set-table-100x30");
+	ok(screen_contains("Action  Logical ID") && screen_contains("Replacement") &&
+	           screen_contains(" True") && screen_contains(" Conditional") &&
+	           screen_contains(" False"),
+	   "the change-set table has a Replacement column with True, Conditional and False");
+	ok(screen_contains("OriginRequestLoggingBucke\u2026emoApp0f9e8d") &&
+	           !screen_contains("TheEdgeDemoApp0f9e8d"),
+	   "a logical id too long for the screen is shortened with an ellipsis");
+	ok(!screen_contains("Parameter19Ssm") && screen_contains("lines 1-"),
+	   "a long change set shows its first screenful and says there is more");
+	es_dialog_key(dlg, KEY_END);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	ok(screen_contains("Parameter19Ssm") && !screen_contains("LambdaEdgeFunctionSample ") &&
+	           screen_contains("Action  Logical ID"),
+	   "End scrolls to the last change; the header row stays");
+	es_dialog_key(dlg, KEY_HOME);
+	es_dialog_key(dlg, KEY_NPAGE);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	ok(!screen_contains("CFDistribution") && screen_contains("Parameter1"),
+	   "PgDn moves a screenful down");
+	es_dialog_key(dlg, 'y');
+	es_dialog_key(dlg, '\n');
+	ok(dlg->done && dlg->ok, "scrolling keys do not answer the question; y then Enter does");
+	es_dialog_free(dlg);
+}
+
 /* Production Deployed while most sampled edges answer the old release from
  * their cache (with and without an Age), the function itself new on each
  * (a cache-bypassing probe): the grid, the legend and the invalidate hint. */
@@ -363,6 +422,7 @@ int main(void)
 	snprintf(st->stack_status, sizeof(st->stack_status), "%s", saved);
 
 	cached_edges();
+	change_set_table();
 
 	endwin();
 	printf("1..%d\n", n_tests);
