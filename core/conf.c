@@ -61,6 +61,10 @@ static const struct key keys[] = {
          "edge address to sample, e.g. probe = 203.0.113.10:443"},
         {S_STAGE, "marker-header", K_STR, STG(marker_header), 0,
          "response header naming the release, e.g. marker-header = x-release"},
+        {S_STAGE, "probe-bypass", K_STR, STG(probe_bypass), 0,
+         "a request the cache never answers, e.g. probe-bypass = /edgeship-probe"},
+        {S_APP, "probe-bypass", K_STR, APP(probe_bypass), 0,
+         "every stage's probe-bypass, e.g. probe-bypass = ?edgeship-nocache"},
         {S_CHECK, "stage", K_MULTI, CHK(stages), CHK(n_stages),
          "stage to check (default: all), e.g. stage = staging"},
         {S_CHECK, "path", K_STR, CHK(path), 0, "path on the stage URL, e.g. path = /"},
@@ -552,12 +556,25 @@ static int validate(struct loader *l)
 		                 "no stage is defined; add e.g.\n[stage \"staging\"]\n"
 		                 "\tstack = %s-staging",
 		                 c->app);
+	if (c->probe_bypass && c->probe_bypass[0] != '/' && c->probe_bypass[0] != '?')
+		return conf_fail(l, find_line(l->text, "app", NULL, "probe-bypass"),
+		                 "probe-bypass = %s: write a path (/edgeship-probe) or a query "
+		                 "(?nocache)",
+		                 c->probe_bypass);
 	for (size_t i = 0; i < c->n_stages; i++) {
 		struct es_stage_conf *s = &c->stages[i];
 		if (!s->stack)
 			return conf_fail(l, s->line,
 			                 "[stage \"%s\"] has no stack; add stack = %s-%s", s->name,
 			                 c->app, s->name);
+		if (s->probe_bypass && s->probe_bypass[0] != '/' && s->probe_bypass[0] != '?')
+			return conf_fail(l, find_line(l->text, "stage", s->name, "probe-bypass"),
+			                 "probe-bypass = %s: write a path (/edgeship-probe) or a "
+			                 "query (?nocache)",
+			                 s->probe_bypass);
+		if (!s->probe_bypass && c->probe_bypass &&
+		    !(s->probe_bypass = strdup(c->probe_bypass)))
+			return es_fail(ES_ENOMEM, "out of memory");
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->stages[j].stack, s->stack) == 0)
 				return conf_fail(
@@ -800,6 +817,7 @@ void es_config_free(struct es_config *c)
 		free(s->promotes_from);
 		free_strs(s->probes, s->n_probes);
 		free(s->marker_header);
+		free(s->probe_bypass);
 	}
 	for (size_t i = 0; i < c->n_checks; i++) {
 		struct es_check_conf *k = &c->checks[i];
@@ -820,6 +838,7 @@ void es_config_free(struct es_config *c)
 	free(c->region);
 	free(c->bucket);
 	free(c->prefix);
+	free(c->probe_bypass);
 	free_strs(c->capabilities, c->n_capabilities);
 	free_strs(c->excludes, c->n_excludes);
 	free(c);
@@ -872,6 +891,11 @@ int es_config_write_starter(const char *path, const char *app, const char *templ
 	        "\tstack = %s-staging\n"
 	        "\tparameter = Stage=staging\n"
 	        "\t# url = https://staging.example.com\n"
+	        "\t# Edges answer old releases from cache until it expires or is\n"
+	        "\t# invalidated. To see the function itself, sample with a request the\n"
+	        "\t# cache never answers too: a path whose cache behaviour has TTL 0, or\n"
+	        "\t# ?QUERY when the query string is part of the cache key.\n"
+	        "\t# probe-bypass = /edgeship-probe\n"
 	        "\n"
 	        "[stage \"production\"]\n"
 	        "\tstack = %s-production\n"

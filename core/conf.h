@@ -26,6 +26,7 @@ struct es_stage_conf {
 	char **probes;       /* probe = HOST:PORT edge addresses (multi) */
 	size_t n_probes;
 	char *marker_header; /* response header carrying the release marker */
+	char *probe_bypass;  /* path and/or ?query the cache never answers (NULL: none) */
 	int line;            /* line of the [stage] header */
 };
 
@@ -54,7 +55,8 @@ struct es_config {
 	char *prefix; /* key prefix in the bucket ("" for none) */
 	char **capabilities;
 	size_t n_capabilities;
-	char **excludes; /* packaging exclude globs */
+	char *probe_bypass; /* default of the stages' probe-bypass (NULL: none) */
+	char **excludes;    /* packaging exclude globs */
 	size_t n_excludes;
 	struct es_stage_conf *stages; /* in file order */
 	size_t n_stages;

@@ -1,4 +1,5 @@
-/* Asynchronous edge sampling over the event loop. */
+/* Asynchronous edge sampling over the event loop: per edge what visitors
+ * get and, with a bypass configured, what the function answers now. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,19 +8,24 @@
 
 #include "edges.h"
 #include "base/error.h"
+#include "base/timefmt.h"
 #include "aws/http.h"
 #include "repo.h"
 
 struct slot {
 	struct es_edge_probe *p;
 	size_t i;
+	bool bypass; /* the cache-bypassing request of edge i */
 };
 
+/* Per edge: the ordinary request (what visitors get), then, when a bypass
+ * is configured, one that the cache cannot answer (what the function
+ * answers now). */
 struct es_edge_probe {
 	struct es_loop *loop;
-	struct slot slots[ES_MODEL_MAX_EDGES];
+	struct slot slots[2 * ES_MODEL_MAX_EDGES];
 	struct es_edge_sample samples[ES_MODEL_MAX_EDGES];
-	struct es_http_call *calls[ES_MODEL_MAX_EDGES];
+	struct es_http_call *calls[2 * ES_MODEL_MAX_EDGES];
 	size_t n;
 	size_t pending;
 	char marker[128];
@@ -27,6 +33,33 @@ struct es_edge_probe {
 	es_edges_done_fn done;
 	void *ud;
 };
+
+const char *es_edge_state_name(enum es_edge_state st)
+{
+	static const char *const names[] = {
+	        [ES_EDGE_UNKNOWN] = "unknown", [ES_EDGE_NEW] = "new",
+	        [ES_EDGE_OLD] = "old",         [ES_EDGE_CACHED_OLD] = "cached-old",
+	        [ES_EDGE_ERROR] = "error",     [ES_EDGE_UNREACHABLE] = "unreachable",
+	};
+	return (unsigned)st < sizeof(names) / sizeof(*names) ? names[st] : "unknown";
+}
+
+enum es_edge_state es_edges_classify(long status, const char *error, const char *x_cache,
+                                     const char *release, bool is_new)
+{
+	if (status == 0 || (error && *error))
+		return ES_EDGE_UNREACHABLE;
+	if (status >= 400)
+		return ES_EDGE_ERROR;
+	if (is_new)
+		return ES_EDGE_NEW;
+	if (!release || !*release)
+		return ES_EDGE_UNKNOWN;
+	/* "Hit from cloudfront", "RefreshHit from cloudfront" */
+	if (x_cache && (strncmp(x_cache, "Hit", 3) == 0 || strncmp(x_cache, "RefreshHit", 10) == 0))
+		return ES_EDGE_CACHED_OLD;
+	return ES_EDGE_OLD;
+}
 
 const char *es_edges_version_of(const char *arn)
 {
@@ -79,13 +112,60 @@ static void copy_header(const struct es_http_response *r, const char *name, char
 	es_sanitize(dst, false);
 }
 
+static void finish_one(struct es_edge_probe *p)
+{
+	if (--p->pending == 0) {
+		p->done(p->samples, p->n, p->ud);
+		free(p);
+	}
+}
+
+void es_edges_bypass_url(const char *url, const char *bypass, unsigned long nonce, char *out,
+                         size_t len)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	const char *path = strchr(h, '/');
+	size_t origin = path ? (size_t)(path - url) : strlen(url);
+	char base_path[512];
+
+	/* "?QUERY" keeps the URL's path; "/PATH[?QUERY]" replaces it */
+	if (bypass[0] == '?') {
+		snprintf(base_path, sizeof(base_path), "%.*s%s",
+		         (int)strcspn(path ? path : "/", "?"), path ? path : "/", bypass);
+	} else {
+		snprintf(base_path, sizeof(base_path), "%s", bypass);
+	}
+	/* A unique query value: a miss also where the query is in the cache key. */
+	snprintf(out, len, "%.*s%s%sedgeship-probe=%lu", (int)origin, url, base_path,
+	         strchr(base_path, '?') ? (base_path[strlen(base_path) - 1] == '?' ? "" : "&")
+	                                : "?",
+	         nonce);
+}
+
 static void on_answer(const struct es_http_response *resp, void *ud)
 {
 	struct slot *s = ud;
 	struct es_edge_probe *p = s->p;
 	struct es_edge_sample *e = &p->samples[s->i];
 
-	p->calls[s->i] = NULL;
+	p->calls[s - p->slots] = NULL;
+	if (s->bypass) {
+		char release[sizeof(e->fn_release)] = "", cache[48];
+		copy_header(resp, "X-Cache", cache, sizeof(cache));
+		if (p->marker[0])
+			copy_header(resp, p->marker, release, sizeof(release));
+		bool is_new = p->expected[0] && release[0] && strcmp(release, p->expected) == 0;
+		e->bypassed = true;
+		snprintf(e->fn_release, sizeof(e->fn_release), "%s", release);
+		/* a hit here means the bypass does not bypass: not the function's word */
+		e->fn_state = es_edges_classify(resp->status, resp->status ? "" : "down", "",
+		                                release, is_new);
+		if (strncmp(cache, "Hit", 3) == 0 && !is_new)
+			e->fn_state = ES_EDGE_UNKNOWN;
+		finish_one(p);
+		return;
+	}
 	e->status = resp->status;
 	e->latency_ms = resp->total_seconds * 1000.0;
 	if (resp->status == 0) {
@@ -97,10 +177,10 @@ static void on_answer(const struct es_http_response *resp, void *ud)
 	if (p->marker[0])
 		copy_header(resp, p->marker, e->release, sizeof(e->release));
 	e->is_new = p->expected[0] && e->release[0] && strcmp(e->release, p->expected) == 0;
-	if (--p->pending == 0) {
-		p->done(p->samples, p->n, p->ud);
-		free(p);
-	}
+	const char *age = es_http_header(resp, "Age");
+	e->age_s = age && *age >= '0' && *age <= '9' ? atol(age) : -1;
+	e->state = es_edges_classify(e->status, e->error, e->cache, e->release, e->is_new);
+	finish_one(p);
 }
 
 int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, const char *domain,
@@ -132,16 +212,31 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 	size_t n = stage->n_probes ? stage->n_probes : 1;
 	if (n > ES_MODEL_MAX_EDGES)
 		n = ES_MODEL_MAX_EDGES;
+	const char *bypass =
+	        stage->probe_bypass && *stage->probe_bypass ? stage->probe_bypass : NULL;
+	static unsigned long nonce;
 	p->n = n;
-	p->pending = n;
-	for (size_t i = 0; i < n; i++) {
+	p->pending = bypass ? 2 * n : n;
+	for (size_t k = 0; k < (bypass ? 2 * n : n); k++) {
+		size_t i = k % n;
+		bool by = k >= n;
 		struct es_edge_sample *e = &p->samples[i];
-		char url[900], connect_to[400];
+		char url[900], connect_to[400], want[900];
 		const char *probe = stage->n_probes ? stage->probes[i] : NULL;
 		const char *t = probe ? strstr(probe, "://") : NULL;
-		snprintf(e->target, sizeof(e->target), "%s", probe ? (t ? t + 3 : probe) : "DNS");
-		es_edges_route(base, probe, url, sizeof(url), connect_to, sizeof(connect_to));
-		struct slot *s = &p->slots[i];
+		if (!by) {
+			e->age_s = -1;
+			snprintf(e->target, sizeof(e->target), "%s",
+			         probe ? (t ? t + 3 : probe) : "DNS");
+		}
+		if (by)
+			es_edges_bypass_url(base, bypass,
+			                    (unsigned long)es_time_now() * 1000 + ++nonce, want,
+			                    sizeof(want));
+		else
+			snprintf(want, sizeof(want), "%s", base);
+		es_edges_route(want, probe, url, sizeof(url), connect_to, sizeof(connect_to));
+		struct slot *s = &p->slots[k];
 		struct es_http_request req = {
 		        .method = "GET",
 		        .url = url,
@@ -151,8 +246,12 @@ int es_edges_sample(struct es_loop *loop, const struct es_stage_conf *stage, con
 		};
 		s->p = p;
 		s->i = i;
-		if (es_http_send(loop, &req, on_answer, s, &p->calls[i])) {
-			snprintf(e->error, sizeof(e->error), "could not start the request");
+		s->bypass = by;
+		if (es_http_send(loop, &req, on_answer, s, &p->calls[k])) {
+			if (!by) {
+				snprintf(e->error, sizeof(e->error), "could not start the request");
+				e->state = ES_EDGE_UNREACHABLE;
+			}
 			p->pending--;
 		}
 	}
@@ -169,7 +268,7 @@ void es_edges_cancel(struct es_loop *loop, struct es_edge_probe *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < 2 * p->n; i++)
 		if (p->calls[i])
 			es_http_cancel(loop, p->calls[i]);
 	free(p);

@@ -6,6 +6,7 @@
 #ifndef ES_EDGES_H
 #define ES_EDGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -32,6 +33,18 @@ void es_edges_cancel(struct es_loop *loop, struct es_edge_probe *p);
  * CONNECT_TO entry ("" without a probe). */
 void es_edges_route(const char *url, const char *probe, char *url_out, size_t url_len,
                     char *connect_to_out, size_t ct_len);
+
+/* What an edge's answer says: status 0 or an error is unreachable, >= 400
+ * an error; then new, old from cache (X-Cache Hit/RefreshHit), old, or
+ * unknown without a marker. */
+enum es_edge_state es_edges_classify(long status, const char *error, const char *x_cache,
+                                     const char *release, bool is_new);
+
+/* The cache-bypassing URL for url: bypass is "/PATH[?QUERY]" (replaces the
+ * path) or "?QUERY" (keeps it); a unique edgeship-probe=NONCE is added to
+ * the query, so a query string in the cache key also misses. */
+void es_edges_bypass_url(const char *url, const char *bypass, unsigned long nonce, char *out,
+                         size_t len);
 
 /* The version number at the end of a version ARN ("…:function:f:17" → "17"). */
 const char *es_edges_version_of(const char *arn);

@@ -179,18 +179,42 @@ static void on_edges(const struct es_edge_sample *samples, size_t n, void *ud)
 	struct edge_ctx *c = ud;
 	struct es_model *m = c->m;
 	struct es_stage_view *s = &m->stages[c->stage];
-	size_t before = s->edges_new;
+	size_t before = s->edges_new, cached_before = s->edges_cached_old;
+	bool hinted = es_stage_settled_with_cache(s);
 
 	m->sampling[c->stage] = NULL;
 	memcpy(s->edges, samples, n * sizeof(*samples));
 	s->n_edges = n;
-	s->edges_new = 0;
-	for (size_t i = 0; i < n; i++)
+	s->edges_new = s->edges_cached_old = s->edges_fn_new = 0;
+	s->edges_bypassed = false;
+	for (size_t i = 0; i < n; i++) {
 		s->edges_new += samples[i].is_new;
-	if (s->edges_new != before && s->propagation != ES_PROP_UNKNOWN)
-		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s",
-		             s->name, s->edges_new, n, es_edges_version_of(s->lambda_arn));
+		s->edges_cached_old += samples[i].state == ES_EDGE_CACHED_OLD;
+		s->edges_fn_new += samples[i].bypassed && samples[i].fn_state == ES_EDGE_NEW;
+		s->edges_bypassed |= samples[i].bypassed;
+	}
+	if ((s->edges_new != before || s->edges_cached_old != cached_before) &&
+	    s->propagation != ES_PROP_UNKNOWN) {
+		char cached[64] = "";
+		if (s->edges_cached_old)
+			snprintf(cached, sizeof(cached), ", %zu answer%s old from cache",
+			         s->edges_cached_old, s->edges_cached_old == 1 ? "s" : "");
+		es_model_log(m, ES_ACT_EVENT, "%s: %zu of %zu sampled edges serve version %s%s",
+		             s->name, s->edges_new, n, es_edges_version_of(s->lambda_arn), cached);
+	}
+	if (es_stage_settled_with_cache(s) && !hinted)
+		es_model_log(m, ES_ACT_WARN,
+		             "%s: Deployed, but %zu edge%s still answer%s from cache: invalidate "
+		             "to serve version %s",
+		             s->name, s->edges_cached_old, s->edges_cached_old == 1 ? "" : "s",
+		             s->edges_cached_old == 1 ? "s" : "",
+		             es_edges_version_of(s->lambda_arn));
 	changed(m, ES_MODEL_STAGES);
+}
+
+bool es_stage_settled_with_cache(const struct es_stage_view *s)
+{
+	return s->propagation == ES_PROP_DEPLOYED && s->edges_cached_old > 0;
 }
 
 /* Edges are sampled once per round for stages that have something to
@@ -1064,12 +1088,22 @@ char *es_model_stage_json(const struct es_stage_view *s)
 	json_t *o = json_object(), *edges = json_array();
 	char *text;
 
-	for (size_t i = 0; i < s->n_edges; i++)
-		json_array_append_new(edges, json_pack("{s:s,s:s,s:s,s:I,s:b}", "target",
-		                                       s->edges[i].target, "pop", s->edges[i].pop,
-		                                       "release", s->edges[i].release, "status",
-		                                       (json_int_t)s->edges[i].status, "new",
-		                                       s->edges[i].is_new));
+	for (size_t i = 0; i < s->n_edges; i++) {
+		const struct es_edge_sample *e = &s->edges[i];
+		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:s}", "target", e->target, "pop",
+		                      e->pop, "state", es_edge_state_name(e->state), "release",
+		                      e->release, "status", (json_int_t)e->status, "new", e->is_new,
+		                      "x_cache", e->cache);
+		json_object_set_new(j, "age_s",
+		                    e->age_s < 0 ? json_null()
+		                                 : json_integer((json_int_t)e->age_s));
+		if (e->bypassed) {
+			json_object_set_new(j, "function_state",
+			                    json_string(es_edge_state_name(e->fn_state)));
+			json_object_set_new(j, "function_release", json_string(e->fn_release));
+		}
+		json_array_append_new(edges, j);
+	}
 	json_object_set_new(o, "type", json_string("stage"));
 	json_object_set_new(o, "stage", json_string(s->name));
 	json_object_set_new(o, "stack_status", json_string(s->stack_status));
@@ -1083,6 +1117,13 @@ char *es_model_stage_json(const struct es_stage_view *s)
 	                    s->prop_estimate_s < 0 ? json_null() : json_real(s->prop_estimate_s));
 	json_object_set_new(o, "lambda_arn", json_string(s->lambda_arn));
 	json_object_set_new(o, "edges_new", json_integer((json_int_t)s->edges_new));
+	json_object_set_new(o, "edges_cached_old", json_integer((json_int_t)s->edges_cached_old));
+	json_object_set_new(o, "edges_function_new",
+	                    s->edges_bypassed ? json_integer((json_int_t)s->edges_fn_new)
+	                                      : json_null());
+	/* Deployed, yet not live everywhere: the cache still serves the old
+	 * release (the hint says to invalidate). */
+	json_object_set_new(o, "settled_with_cache", json_boolean(es_stage_settled_with_cache(s)));
 	json_object_set_new(o, "edges", edges);
 	json_object_set_new(o, "invalidations_in_progress",
 	                    json_integer(s->invalidations_in_progress));
@@ -1112,6 +1153,23 @@ char *es_model_activity_json(const struct es_activity *a)
 	                      levels[a->level], "text", a->text);
 	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
+	json_decref(o);
+	return text;
+}
+
+char *es_model_settled_json(const struct es_model *m, const char *stage)
+{
+	json_t *cached = json_array();
+	char *text;
+
+	for (size_t i = 0; i < m->n_stages; i++) {
+		const struct es_stage_view *s = &m->stages[i];
+		if ((!stage || strcmp(s->name, stage) == 0) && es_stage_settled_with_cache(s))
+			json_array_append_new(cached, json_string(s->name));
+	}
+	json_t *o = json_pack("{s:s,s:b,s:o}", "type", "settled", "settled_with_cache",
+	                      json_array_size(cached) > 0, "cached_stages", cached);
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return text;
 }

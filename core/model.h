@@ -18,6 +18,19 @@
 #define ES_MODEL_MAX_EDGES  16
 #define ES_MODEL_MAX_CHECKS 16
 
+/* What one sampled edge answered, most telling first: the new release, or
+ * an old one from its cache (the new function runs only on a cache miss,
+ * so this edge waits for expiry or an invalidation), or an old one made by
+ * the function itself (the edge has not applied the change yet). */
+enum es_edge_state {
+	ES_EDGE_UNKNOWN,     /* answered without a release marker */
+	ES_EDGE_NEW,         /* serves the release the stage runs */
+	ES_EDGE_OLD,         /* its function answered with an older release */
+	ES_EDGE_CACHED_OLD,  /* answered from cache with an older release */
+	ES_EDGE_ERROR,       /* answered with an error status */
+	ES_EDGE_UNREACHABLE, /* no answer at all */
+};
+
 struct es_edge_sample {
 	char target[64]; /* the address probed, e.g. 127.0.0.1:8081 */
 	char pop[32];    /* X-Amz-Cf-Pop, e.g. FRA56-P1 ("" when unknown) */
@@ -26,8 +39,19 @@ struct es_edge_sample {
 	double latency_ms;
 	char release[80]; /* the release marker it served ("" when none) */
 	bool is_new;      /* serves the release the stage runs */
+	enum es_edge_state state;
+	long age_s; /* Age header of a cached answer, -1 when absent */
 	char error[128];
+	/* With a cache-bypassing probe configured: what the function itself
+	 * answers on this edge now (fn_state ES_EDGE_UNKNOWN and bypassed
+	 * false without one). */
+	bool bypassed;
+	enum es_edge_state fn_state;
+	char fn_release[80];
 };
+
+/* "new", "old", "cached-old", "error", "unreachable" or "unknown". */
+const char *es_edge_state_name(enum es_edge_state st);
 
 struct es_check_result {
 	char name[64];
@@ -57,6 +81,9 @@ struct es_stage_view {
 	struct es_edge_sample edges[ES_MODEL_MAX_EDGES];
 	size_t n_edges;
 	size_t edges_new;
+	size_t edges_cached_old; /* answered from cache with an old release */
+	size_t edges_fn_new;     /* bypassing the cache, the function is new */
+	bool edges_bypassed;     /* the sample includes cache-bypassing requests */
 	struct es_check_result checks[ES_MODEL_MAX_CHECKS];
 	size_t n_checks;
 	bool validated; /* checks ran for the running release */
@@ -153,9 +180,19 @@ double es_stage_lock_expires_in(const struct es_stage_view *s);
  * read again. Empty until the ledger was read once. */
 const struct es_record_list *es_model_records(const struct es_model *m, unsigned long *generation);
 
+/* The distribution is Deployed (every edge has the new function) but some
+ * sampled edges still answer from cache with the old release: not live
+ * until the cache expires or is invalidated. */
+bool es_stage_settled_with_cache(const struct es_stage_view *s);
+
 /* One stage's view, or one activity line, as a JSON object on one line
  * (malloc'd): `watch --json` prints a stream of them. */
 char *es_model_stage_json(const struct es_stage_view *s);
 char *es_model_activity_json(const struct es_activity *a);
+/* watch's last line (malloc'd): {"type":"settled","settled_with_cache":B,
+ * "cached_stages":[...]}; settled_with_cache is true when a stage (stage, or
+ * any when NULL) is Deployed while sampled edges answer old releases from
+ * cache: not live there until invalidated. */
+char *es_model_settled_json(const struct es_model *m, const char *stage);
 
 #endif

@@ -171,7 +171,7 @@ def main(tap, sim, app):
         docs = [json.loads(l) for l in out.splitlines() if l.strip()]
     except ValueError:
         docs = []
-    tap.ok(rc == 0 and docs and docs[-1] == {"type": "settled"}
+    tap.ok(rc == 0 and docs and docs[-1].get("type") == "settled"
            and any(d.get("type") == "stage" and d.get("stage") == "production" for d in docs),
            "watch --json prints one JSON object a line and ends settled", out)
     staging_views = [d for d in docs if d.get("type") == "stage" and d.get("stage") == "staging"]

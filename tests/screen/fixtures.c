@@ -33,6 +33,11 @@ static void edge(struct es_stage_view *s, const char *pop, bool is_new, long sta
 		snprintf(e->release, sizeof(e->release), "%s", is_new ? "7" : "6");
 	if (is_new && status)
 		s->edges_new++;
+	e->age_s = -1;
+	e->state = !status        ? ES_EDGE_UNREACHABLE
+	           : status >= 400 ? ES_EDGE_ERROR
+	           : is_new        ? ES_EDGE_NEW
+	                           : ES_EDGE_OLD;
 }
 
 static void check(struct es_stage_view *s, const char *name, bool passed, long status, double ms,

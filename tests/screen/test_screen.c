@@ -199,6 +199,114 @@ static bool screen_contains(const char *needle)
 	return found;
 }
 
+/* A change set as CloudFormation lists it: action, logical id, type and
+ * Replacement (True / Conditional / False, "-" for Add and Remove), column
+ * widths from the content, a logical id too long for the screen shortened
+ * with an ellipsis, and a set longer than the screen that scrolls. */
+static void change_set_table(void)
+{
+	static const char *const rows[][4] = {
+	        {"Modify", "LambdaEdgeFunctionSample", "AWS::Lambda::Function", "True"},
+	        {"Modify", "LambdaEdgeFunctionSampleVersion0a1b2c3d4e", "AWS::Lambda::Version",
+	         "Conditional"},
+	        {"Modify", "LambdaEdgeFunctionSampleAliaslive", "AWS::Lambda::Alias", "Conditional"},
+	        {"Modify", "CFDistribution", "AWS::CloudFront::Distribution", "False"},
+	        {"Add", "OriginRequestLoggingBucketForTheStagingDistributionOfTheEdgeDemoApp0f9e8d",
+	         "AWS::S3::Bucket", NULL},
+	        {"Remove", "OldRole", "AWS::IAM::Role", NULL},
+	};
+	struct es_dialog *dlg =
+	        es_dialog_new(ES_DLG_YES_ENTER, "deploy to staging: change set",
+	                      "Execute the change set (26 changes)?", NULL, NULL);
+	char id[64];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
+		es_dialog_change(dlg, rows[i][0], rows[i][1], rows[i][2], rows[i][3]);
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "Parameter%02dSsm", i);
+		es_dialog_change(dlg, "Add", id, "AWS::SSM::Parameter", NULL);
+	}
+	es_dialog_arm(dlg);
+	size(100, 30);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	expect_screen("dialog-change-set-table-100x30");
+	ok(screen_contains("Action  Logical ID") && screen_contains("Replacement") &&
+	           screen_contains(" True") && screen_contains(" Conditional") &&
+	           screen_contains(" False"),
+	   "the change-set table has a Replacement column with True, Conditional and False");
+	ok(screen_contains("OriginRequestLoggingBucke\u2026emoApp0f9e8d") &&
+	           !screen_contains("TheEdgeDemoApp0f9e8d"),
+	   "a logical id too long for the screen is shortened with an ellipsis");
+	ok(!screen_contains("Parameter19Ssm") && screen_contains("lines 1-"),
+	   "a long change set shows its first screenful and says there is more");
+	es_dialog_key(dlg, KEY_END);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	ok(screen_contains("Parameter19Ssm") && !screen_contains("LambdaEdgeFunctionSample ") &&
+	           screen_contains("Action  Logical ID"),
+	   "End scrolls to the last change; the header row stays");
+	es_dialog_key(dlg, KEY_HOME);
+	es_dialog_key(dlg, KEY_NPAGE);
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	ok(!screen_contains("CFDistribution") && screen_contains("Parameter1"),
+	   "PgDn moves a screenful down");
+	es_dialog_key(dlg, 'y');
+	es_dialog_key(dlg, '\n');
+	ok(dlg->done && dlg->ok, "scrolling keys do not answer the question; y then Enter does");
+	es_dialog_free(dlg);
+}
+
+/* Production Deployed while most sampled edges answer the old release from
+ * their cache (with and without an Age), the function itself new on each
+ * (a cache-bypassing probe): the grid, the legend and the invalidate hint. */
+static void cached_edges(void)
+{
+	struct es_stage_view *p = fixtures_stage(1);
+	struct es_stage_view saved = *p;
+	static const struct {
+		const char *pop;
+		enum es_edge_state st;
+		long age;
+	} e[] = {
+	        {"FRA56-P1", ES_EDGE_NEW, -1},       {"IAD89-P1", ES_EDGE_CACHED_OLD, 45},
+	        {"NRT57-P2", ES_EDGE_CACHED_OLD, 3720}, {"GRU3-P1", ES_EDGE_CACHED_OLD, -1},
+	        {"SYD1-P1", ES_EDGE_UNREACHABLE, -1}, {"LHR61-P1", ES_EDGE_ERROR, -1},
+	};
+
+	p->propagation = ES_PROP_DEPLOYED;
+	p->n_edges = p->edges_new = p->edges_cached_old = p->edges_fn_new = 0;
+	p->edges_bypassed = true;
+	for (size_t i = 0; i < sizeof(e) / sizeof(*e); i++) {
+		struct es_edge_sample *s = &p->edges[p->n_edges++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->pop, sizeof(s->pop), "%s", e[i].pop);
+		s->state = e[i].st;
+		s->age_s = e[i].age;
+		s->status = e[i].st == ES_EDGE_UNREACHABLE ? 0 : e[i].st == ES_EDGE_ERROR ? 503 : 200;
+		s->is_new = e[i].st == ES_EDGE_NEW;
+		s->bypassed = s->status != 0;
+		s->fn_state = s->status == 200 ? ES_EDGE_NEW : ES_EDGE_ERROR;
+		p->edges_new += s->is_new;
+		p->edges_cached_old += e[i].st == ES_EDGE_CACHED_OLD;
+		p->edges_fn_new += s->fn_state == ES_EDGE_NEW;
+	}
+	size(100, 30);
+	ui.focus = ES_PANE_PROPAGATION;
+	ui.stage_sel = 1;
+	es_ui_draw(&ui);
+	expect_screen("propagation-cached-100x30");
+	ok(screen_contains("~ IAD89 cached 45s") && screen_contains("fn new") &&
+	           screen_contains("~ GRU3  cached "),
+	   "cached-old edges show ~, the age of their object and the function's state");
+	ok(screen_contains("3 edges still answer from cache \u2014 I invalidates") &&
+	           screen_contains("~ cached-old"),
+	   "Deployed with cached edges: the pane says I invalidates, the legend names ~");
+	ui.stage_sel = 0;
+	*p = saved;
+}
+
 int main(void)
 {
 	FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
@@ -555,6 +663,9 @@ int main(void)
 	           screen_contains("edge location FRA56"),
 	   "a changed stage and a new activity line show at the next draw");
 	snprintf(st->stack_status, sizeof(st->stack_status), "%s", saved);
+
+	cached_edges();
+	change_set_table();
 
 	endwin();
 	printf("1..%d\n", n_tests);

@@ -307,6 +307,30 @@ static void invalid_escape_has_line(void **state)
 	expect_error("[app]\n\tname = x\n\tbucket = \"a\\qb\"\n", 3, "invalid escape");
 }
 
+/* probe-bypass: in [app] for every stage, in a stage for that one; a
+ * value that is neither a path nor a query says what to write. */
+static void probe_bypass_per_app_and_stage(void **state)
+{
+	struct es_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(load_text("[app]\n\tname = x\n\tbucket = demo-artifacts\n\tprobe-bypass = ?nocache\n"
+	                           "[stage \"s\"]\n\tstack = a\n"
+	                           "[stage \"p\"]\n\tstack = b\n\tpromotes-from = s\n"
+	                           "\tprobe-bypass = /edgeship-probe\n",
+	                           &c),
+	                 ES_OK);
+	assert_string_equal(es_config_stage(c, "s")->probe_bypass, "?nocache");
+	assert_string_equal(es_config_stage(c, "p")->probe_bypass, "/edgeship-probe");
+	es_config_free(c);
+	expect_error("[app]\n\tname = x\n\tbucket = demo-artifacts\n[stage \"s\"]\n\tstack = a\n"
+	             "\tprobe-bypass = nocache\n",
+	             6, "write a path (/edgeship-probe) or a query");
+	expect_error("[app]\n\tname = x\n\tbucket = demo-artifacts\n\tprobe-bypass = x\n[stage \"s\"]\n"
+	             "\tstack = a\n",
+	             4, "probe-bypass = x");
+}
+
 static void starter_file_is_valid(void **state)
 {
 	char path[512];
@@ -379,6 +403,7 @@ int main(void)
 	        cmocka_unit_test(key_outside_any_section),
 	        cmocka_unit_test(invalid_escape_has_line),
 	        cmocka_unit_test(starter_file_is_valid),
+	        cmocka_unit_test(probe_bypass_per_app_and_stage),
 	        cmocka_unit_test(includes_are_never_followed),
 	        cmocka_unit_test(only_a_small_regular_file),
 	};

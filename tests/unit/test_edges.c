@@ -94,6 +94,94 @@ static void route_keeps_host_and_names_the_edge(void **state)
 	assert_string_equal(ct, "app.example.com:443:127.0.0.1:8443");
 }
 
+static void states_from_what_an_edge_answered(void **state)
+{
+	(void)state;
+	assert_int_equal(es_edges_classify(200, "", "Hit from cloudfront", "7", true), ES_EDGE_NEW);
+	assert_int_equal(es_edges_classify(200, "", "Hit from cloudfront", "6", false),
+	                 ES_EDGE_CACHED_OLD);
+	assert_int_equal(es_edges_classify(200, "", "RefreshHit from cloudfront", "6", false),
+	                 ES_EDGE_CACHED_OLD);
+	assert_int_equal(es_edges_classify(200, "", "Miss from cloudfront", "6", false),
+	                 ES_EDGE_OLD);
+	assert_int_equal(es_edges_classify(200, "", "LambdaGeneratedResponse from cloudfront", "6",
+	                                   false),
+	                 ES_EDGE_OLD);
+	assert_int_equal(es_edges_classify(200, "", "Hit from cloudfront", "", false),
+	                 ES_EDGE_UNKNOWN);
+	assert_int_equal(es_edges_classify(503, "", "LambdaExecutionError from cloudfront", "",
+	                                   false),
+	                 ES_EDGE_ERROR);
+	assert_int_equal(es_edges_classify(0, "connection reset", "", "", false),
+	                 ES_EDGE_UNREACHABLE);
+	assert_string_equal(es_edge_state_name(ES_EDGE_CACHED_OLD), "cached-old");
+	assert_string_equal(es_edge_state_name(ES_EDGE_UNREACHABLE), "unreachable");
+}
+
+static void bypass_url_adds_a_unique_query(void **state)
+{
+	char url[512];
+
+	(void)state;
+	es_edges_bypass_url("https://app.example.com/health?x=1", "/edgeship-probe", 7, url,
+	                    sizeof(url));
+	assert_string_equal(url, "https://app.example.com/edgeship-probe?edgeship-probe=7");
+	es_edges_bypass_url("https://app.example.com/health?x=1", "?fresh", 8, url, sizeof(url));
+	assert_string_equal(url, "https://app.example.com/health?fresh&edgeship-probe=8");
+	es_edges_bypass_url("https://app.example.com", "?", 9, url, sizeof(url));
+	assert_string_equal(url, "https://app.example.com/?edgeship-probe=9");
+	es_edges_bypass_url("http://app.example.com:8080/", "/p?a=b", 10, url, sizeof(url));
+	assert_string_equal(url, "http://app.example.com:8080/p?a=b&edgeship-probe=10");
+}
+
+/* With probe-bypass: what visitors get (an old release from cache, with
+ * its Age) and, bypassing the cache, what the function answers now. */
+static void bypass_sees_the_function_behind_the_cache(void **state)
+{
+	struct world *w = *state;
+	char *probes[] = {"198.51.100.1:443", "198.51.100.2:443"};
+	struct es_stage_conf sc = {.name = "staging",
+	                           .url = "https://app.example.com/",
+	                           .probes = probes,
+	                           .n_probes = 2,
+	                           .marker_header = "X-Edge-Release",
+	                           .probe_bypass = "?fresh"};
+	struct es_edge_probe *p = NULL;
+	struct got g = {0};
+
+	fake_expect(w->fake, "GET", "/", 200,
+	            "X-Amz-Cf-Pop: FRA56-P1\nX-Cache: Hit from cloudfront\nAge: 45\n"
+	            "X-Edge-Release: 6",
+	            "ok");
+	fake_expect(w->fake, "GET", "/", 200,
+	            "X-Amz-Cf-Pop: IAD89-P1\nX-Cache: Miss from cloudfront\nX-Edge-Release: 7",
+	            "ok");
+	fake_expect(w->fake, "GET", "/", 200,
+	            "X-Cache: LambdaGeneratedResponse from cloudfront\nX-Edge-Release: 7", "ok");
+	fake_expect(w->fake, "GET", "/", 200,
+	            "X-Cache: LambdaGeneratedResponse from cloudfront\nX-Edge-Release: 7", "ok");
+	assert_int_equal(es_edges_sample(w->loop, &sc, "d111.cloudfront.net", "7", on_done, &g, &p),
+	                 ES_OK);
+	world_run(w, &g.done, 5000);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.samples[0].state, ES_EDGE_CACHED_OLD);
+	assert_int_equal(g.samples[0].age_s, 45);
+	assert_true(g.samples[0].bypassed);
+	assert_int_equal(g.samples[0].fn_state, ES_EDGE_NEW);
+	assert_string_equal(g.samples[0].fn_release, "7");
+	assert_int_equal(g.samples[1].state, ES_EDGE_NEW);
+	assert_int_equal(g.samples[1].age_s, -1);
+	assert_int_equal(g.samples[1].fn_state, ES_EDGE_NEW);
+	/* the bypassing requests: the same edges, a unique query each */
+	const struct fake_request *b0 = fake_request_at(w->fake, 2);
+	const struct fake_request *b1 = fake_request_at(w->fake, 3);
+	assert_non_null(strstr(b0->url, "/?fresh&edgeship-probe="));
+	assert_string_equal(b0->connect_to, "app.example.com:443:198.51.100.1:443");
+	assert_string_equal(b1->connect_to, "app.example.com:443:198.51.100.2:443");
+	assert_string_not_equal(b0->url, b1->url);
+}
+
 static void each_probe_reports_location_cache_and_release(void **state)
 {
 	struct world *w = *state;
@@ -239,6 +327,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(version_is_the_arn_s_last_number),
 	        cmocka_unit_test(route_keeps_host_and_names_the_edge),
+	        cmocka_unit_test(states_from_what_an_edge_answered),
+	        cmocka_unit_test(bypass_url_adds_a_unique_query),
+	        cmocka_unit_test_setup_teardown(bypass_sees_the_function_behind_the_cache, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(each_probe_reports_location_cache_and_release,
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(without_probes_dns_picks_the_edge_of_the_domain,

@@ -511,6 +511,69 @@ static void edges_are_sampled_for_stages_with_a_url(void **state)
 	assert_int_equal(es_model_stage(e->m, 1)->n_edges, 0);
 }
 
+/* Deployed, but the edges answer the old release from their cache: counted
+ * as cached-old, said once in the activity log, and watch's last line says
+ * settled with cache for that stage. */
+static void deployed_with_cached_edges_is_not_live(void **state)
+{
+	struct env *e = *state;
+	char *probes[] = {"198.51.100.1:443", "198.51.100.2:443"};
+	json_error_t err;
+
+	e->w->stages[0].url = "https://app.example.com/";
+	e->w->stages[0].probes = probes;
+	e->w->stages[0].n_probes = 2;
+	e->w->stages[0].marker_header = "X-Edge-Release";
+	usual_stacks(e);
+	listed(e, DIST "|Deployed|2026-01-02T00:00:00Z|" ARN7, FAKE_FOREVER);
+	fake_rule_times(fake_expect(e->w->fake, "GET", "/", 200,
+	                            "X-Amz-Cf-Pop: FRA56-P1\nX-Cache: Hit from cloudfront\n"
+	                            "Age: 120\nX-Edge-Release: 6",
+	                            "ok"),
+	                FAKE_FOREVER);
+	start(e);
+	round_now(e);
+	round_now(e);
+	const struct es_stage_view *s = es_model_stage(e->m, 0);
+	assert_int_equal(s->n_edges, 2);
+	assert_int_equal(s->edges_new, 0);
+	assert_int_equal(s->edges_cached_old, 2);
+	assert_int_equal(s->edges[0].state, ES_EDGE_CACHED_OLD);
+	assert_int_equal(s->edges[0].age_s, 120);
+	assert_true(es_stage_settled_with_cache(s));
+	assert_false(es_stage_settled_with_cache(es_model_stage(e->m, 1)));
+	const struct es_activity *hint =
+	        activity(e, ES_ACT_WARN, "staging: Deployed, but 2 edges still answer from cache");
+	assert_non_null(hint);
+	size_t hints = 0;
+	for (size_t i = 0; i < es_model_activity_count(e->m); i++)
+		hints += strstr(es_model_activity(e->m, i)->text, "still answer from cache") != NULL;
+	assert_int_equal(hints, 1); /* said once, not every round */
+
+	char *text = es_model_stage_json(s);
+	json_t *o = json_loads(text, 0, &err);
+	assert_true(json_is_true(json_object_get(o, "settled_with_cache")));
+	assert_int_equal(json_integer_value(json_object_get(o, "edges_cached_old")), 2);
+	assert_true(json_is_null(json_object_get(o, "edges_function_new")));
+	json_t *edge = json_array_get(json_object_get(o, "edges"), 0);
+	assert_string_equal(json_string_value(json_object_get(edge, "state")), "cached-old");
+	assert_int_equal(json_integer_value(json_object_get(edge, "age_s")), 120);
+	assert_string_equal(json_string_value(json_object_get(edge, "x_cache")),
+	                    "Hit from cloudfront");
+	json_decref(o);
+	free(text);
+
+	text = es_model_settled_json(e->m, NULL);
+	assert_string_equal(text,
+	                    "{\"type\":\"settled\",\"settled_with_cache\":true,\"cached_stages\":"
+	                    "[\"staging\"]}");
+	free(text);
+	text = es_model_settled_json(e->m, "production");
+	assert_string_equal(
+	        text, "{\"type\":\"settled\",\"settled_with_cache\":false,\"cached_stages\":[]}");
+	free(text);
+}
+
 static void json_lines_for_watch(void **state)
 {
 	struct env *e = *state;
@@ -669,6 +732,7 @@ int main(void)
 	        T(unreachable_aws_is_offline_with_backoff_then_restored),
 	        T(refresh_during_a_round_runs_another),
 	        T(edges_are_sampled_for_stages_with_a_url),
+	        T(deployed_with_cached_edges_is_not_live),
 	        T(json_lines_for_watch),
 	        T(activity_keeps_the_newest_500_lines),
 	        T(freed_with_answers_due_drops_them),

@@ -414,6 +414,59 @@ static bool of_another_stage(const struct es_config *conf, const char *stage, co
 	return false;
 }
 
+/* The sampled edges on a stage's line: how many serve the new release, and
+ * each edge that does not, with its cached object's age when cached. */
+static void print_edges(const struct es_stage_view *s)
+{
+	char age[32];
+
+	if (!s->n_edges)
+		return;
+	es_printf(" edges %zu/%zu new", s->edges_new, s->n_edges);
+	if (s->edges_cached_old)
+		es_printf(", %zu cached-old", s->edges_cached_old);
+	if (s->edges_bypassed)
+		es_printf(" (function new on %zu/%zu, bypassing the cache)", s->edges_fn_new,
+		          s->n_edges);
+	for (size_t i = 0; i < s->n_edges; i++) {
+		const struct es_edge_sample *e = &s->edges[i];
+		if (e->state == ES_EDGE_NEW)
+			continue;
+		es_printf("%s %s %s", i ? ";" : ":", e->pop[0] ? e->pop : e->target,
+		          es_edge_state_name(e->state));
+		if (e->state == ES_EDGE_CACHED_OLD && e->age_s >= 0)
+			es_printf(" age %s",
+			          es_duration_format((double)e->age_s, age, sizeof(age)));
+	}
+}
+
+/* The last word: settled, or settled with stages whose edges still answer
+ * old releases from cache, which an invalidation fixes. */
+static void print_settled(const struct watch *w, bool json)
+{
+	size_t n = 0;
+
+	if (json) {
+		char *text = es_model_settled_json(w->m, w->stage);
+		if (text)
+			es_printf("%s\n", text);
+		free(text);
+		return;
+	}
+	for (size_t i = 0; i < es_model_stage_count(w->m); i++) {
+		const struct es_stage_view *s = es_model_stage(w->m, i);
+		if ((w->stage && strcmp(s->name, w->stage) != 0) || !es_stage_settled_with_cache(s))
+			continue;
+		n++;
+		es_printf("%s: Deployed, but %zu edge%s still answer%s from cache with the old "
+		          "release: run `edgeship invalidate --stage %s`\n",
+		          s->name, s->edges_cached_old, s->edges_cached_old == 1 ? "" : "s",
+		          s->edges_cached_old == 1 ? "s" : "", s->name);
+	}
+	es_printf(n ? "settled with cached edges (not live everywhere until invalidated)\n"
+	            : "settled\n");
+}
+
 int es_cmd_watch(struct es_cli *cli)
 {
 	struct ctx c;
@@ -491,6 +544,7 @@ int es_cmd_watch(struct es_cli *cli)
 						                  es_stage_lock_expires_in(s), el,
 						                  sizeof(el)));
 				}
+				print_edges(s);
 				if (s->detached)
 					es_printf(" detached: its console stopped following");
 				else if (s->interrupted)
@@ -508,10 +562,7 @@ int es_cmd_watch(struct es_cli *cli)
 		if (quiet)
 			break;
 	}
-	if (cli->json)
-		es_printf("{\"type\":\"settled\"}\n");
-	else
-		es_printf("settled\n");
+	print_settled(&w, cli->json);
 	es_model_free(w.m);
 	ctx_free(&c);
 	return ES_EXIT_OK;

@@ -119,14 +119,12 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	case ES_DEPLOY_CHANGES:
 		d->ui.progress[0] = '\0';
 		free_changes(d);
+		/* kept as "action\tid\ttype\treplacement" rows for the table */
 		for (size_t i = 0; i < ev->change_set->n_changes; i++) {
 			const struct es_change *c = &ev->change_set->changes[i];
-			const char *a = c->action ? c->action : "?";
-			char mark = !strcmp(a, "Add") ? '+' : !strcmp(a, "Remove") ? '-' : '~';
-			bool repl = c->replacement && !strcmp(c->replacement, "True");
-			snprintf(line, sizeof(line), "%c %-7s %-32s %s%s", repl ? '!' : mark, a,
+			snprintf(line, sizeof(line), "%s\t%s\t%s\t%s", c->action ? c->action : "?",
 			         c->logical_id ? c->logical_id : "", c->type ? c->type : "",
-			         repl ? "  REPLACEMENT" : "");
+			         c->replacement ? c->replacement : "");
 			keep_change(d, line);
 		}
 		if (!ev->change_set->n_changes)
@@ -156,8 +154,17 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 		}
 		dlg->danger = typed;
 		snprintf(dlg->expect, sizeof(dlg->expect), "%s", d->deploy_stage);
-		for (size_t i = 0; i < d->n_changes; i++)
-			es_dialog_body(dlg, d->changes[i]);
+		for (size_t i = 0; i < d->n_changes; i++) {
+			char row[600], *f[4] = {row, NULL, NULL, NULL};
+			snprintf(row, sizeof(row), "%s", d->changes[i]);
+			for (int k = 1; k < 4 && f[k - 1]; k++)
+				if ((f[k] = strchr(f[k - 1], '\t')))
+					*f[k]++ = '\0';
+			if (f[3])
+				es_dialog_change(dlg, f[0], f[1], f[2], *f[3] ? f[3] : NULL);
+			else
+				es_dialog_body(dlg, d->changes[i]);
+		}
 		es_dash_push(d, dlg);
 		break;
 	}

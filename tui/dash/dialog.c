@@ -103,6 +103,30 @@ void es_dialog_choice(struct es_dialog *d, const char *text)
 	push(&d->choices, &d->n_choices, text, strlen(text));
 }
 
+static char *clean_dup(const char *s)
+{
+	char *c = s ? strdup(s) : NULL;
+	if (c)
+		es_sanitize(c, false);
+	return c;
+}
+
+void es_dialog_change(struct es_dialog *d, const char *action, const char *logical_id,
+                      const char *type, const char *replacement)
+{
+	struct es_dialog_change *p = realloc(d->changes, (d->n_changes + 1) * sizeof(*p));
+
+	if (!p)
+		return;
+	d->changes = p;
+	p[d->n_changes++] = (struct es_dialog_change){
+	        .action = clean_dup(action ? action : "?"),
+	        .logical_id = clean_dup(logical_id ? logical_id : ""),
+	        .type = clean_dup(type ? type : ""),
+	        .replacement = clean_dup(replacement),
+	};
+}
+
 static void close_with(struct es_dialog *d, bool ok)
 {
 	d->done = true;
@@ -142,8 +166,53 @@ static void edit(struct es_dialog *d, int key)
 	}
 }
 
+/* Lines that scroll: the change-set rows, then the body lines. */
+static size_t scroll_lines(const struct es_dialog *d)
+{
+	return d->n_changes + d->n_body;
+}
+
+/* Rows every kind of dialog needs besides the scrolled lines. */
+static int fixed_rows(const struct es_dialog *d)
+{
+	int extra = d->kind == ES_DLG_CHOOSE ? (int)d->n_choices : 0;
+	return 2 + 1 + 2 + extra + (d->note[0] ? 1 : 0) +
+	       (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT || d->kind == ES_DLG_YES_ENTER
+	                ? 1
+	                : 0) +
+	       (d->n_changes ? 1 : 0); /* the table's header */
+}
+
+/* How many scrolled lines fit on the screen now. */
+static size_t visible_lines(const struct es_dialog *d)
+{
+	int h = LINES - 4 - fixed_rows(d);
+	size_t n = scroll_lines(d);
+	return h < 1 ? 1 : (size_t)h < n ? (size_t)h : n;
+}
+
+/* A change-set table scrolls as the pager does: Up/Down a line, PgUp/PgDn
+ * a screenful, Home/End; the last screenful stays full. */
+static bool scroll_table(struct es_dialog *d, int key)
+{
+	size_t n = scroll_lines(d), page = visible_lines(d);
+	size_t last = n > page ? n - page : 0;
+
+	switch (key) {
+	case KEY_DOWN: d->top = d->top < last ? d->top + 1 : last; return true;
+	case KEY_NPAGE: d->top = d->top + page < last ? d->top + page : last; return true;
+	case KEY_UP: d->top = d->top ? d->top - 1 : 0; return true;
+	case KEY_PPAGE: d->top = d->top > page ? d->top - page : 0; return true;
+	case KEY_HOME: d->top = 0; return true;
+	case KEY_END: d->top = last; return true;
+	default: return false;
+	}
+}
+
 static bool scroll_body(struct es_dialog *d, int key)
 {
+	if (d->n_changes)
+		return scroll_table(d, key);
 	switch (key) {
 	case KEY_DOWN:
 	case KEY_NPAGE:
@@ -264,9 +333,109 @@ void es_dialog_free(struct es_dialog *d)
 		free(d->body[i]);
 	for (size_t i = 0; i < d->n_choices; i++)
 		free(d->choices[i]);
+	for (size_t i = 0; i < d->n_changes; i++) {
+		free(d->changes[i].action);
+		free(d->changes[i].logical_id);
+		free(d->changes[i].type);
+		free(d->changes[i].replacement);
+	}
+	free(d->changes);
 	free(d->body);
 	free(d->choices);
 	free(d);
+}
+
+/* ------------------------------------------------------------ change-set table */
+
+enum { COL_ACTION, COL_ID, COL_TYPE, COL_REPL, N_COLS };
+
+static const char *const col_names[N_COLS] = {"Action", "Logical ID", "Type", "Replacement"};
+
+static const char *cell(const struct es_dialog_change *c, int col)
+{
+	switch (col) {
+	case COL_ACTION: return c->action;
+	case COL_ID: return c->logical_id;
+	case COL_TYPE: return c->type;
+	default: return c->replacement ? c->replacement : "-";
+	}
+}
+
+/* Column widths from the content; when the table is wider than max, the
+ * logical id and then the type give way (each down to a minimum). The
+ * table's width is returned. */
+static int table_widths(const struct es_dialog *d, int max, int w[N_COLS])
+{
+	static const int min_w[N_COLS] = {6, 12, 16, 11};
+	int total = 2; /* the mark column */
+
+	for (int c = 0; c < N_COLS; c++) {
+		w[c] = es_scr_width(col_names[c]);
+		for (size_t i = 0; i < d->n_changes; i++) {
+			int n = es_scr_width(cell(&d->changes[i], c));
+			if (n > w[c])
+				w[c] = n;
+		}
+		total += w[c] + (c + 1 < N_COLS ? 2 : 0);
+	}
+	for (int c = COL_ID; total > max && c <= COL_TYPE; c++) {
+		int give = total - max, room = w[c] - min_w[c];
+		if (room <= 0)
+			continue;
+		if (give > room)
+			give = room;
+		w[c] -= give;
+		total -= give;
+	}
+	return total;
+}
+
+/* s in at most w columns: the head, "…" and the tail (the tail of a
+ * generated id is what tells it apart). Ids and types are ASCII. */
+static const char *fit(const char *s, int w, char *buf, size_t len)
+{
+	int n = (int)strlen(s);
+
+	if (n <= w || w < 3)
+		return s;
+	int tail = (w - 1) / 3, head = w - 1 - tail;
+	snprintf(buf, len, "%.*s\u2026%s", head, s, s + n - tail);
+	return buf;
+}
+
+static void draw_table_row(const struct es_dialog *d, size_t i, int y, int x, int iw,
+                           const int w[N_COLS])
+{
+	const struct es_dialog_change *c = i < d->n_changes ? &d->changes[i] : NULL;
+	const char *a = c ? c->action : "";
+	const char *r = c && c->replacement ? c->replacement : "";
+	enum es_area area = !c                     ? ES_AREA_PANE_TITLE
+	                    : !strcmp(a, "Add")    ? ES_AREA_DIFF_ADD
+	                    : !strcmp(a, "Remove") ? ES_AREA_DIFF_DEL
+	                    : !strcmp(r, "True")   ? ES_AREA_DANGER
+	                                           : ES_AREA_DIFF_HUNK;
+	char mark[2] = {!c                     ? ' '
+	                : !strcmp(a, "Add")    ? '+'
+	                : !strcmp(a, "Remove") ? '-'
+	                : !strcmp(r, "True")   ? '!'
+	                                       : '~',
+	                0};
+	int col = es_scr_text(y, x, iw, es_theme_attr(area), mark);
+	col += es_scr_text(y, x + col, iw - col, es_theme_attr(area), " ");
+	for (int k = 0; k < N_COLS && col < iw; k++) {
+		char buf[256];
+		const char *text = c ? fit(cell(c, k), w[k], buf, sizeof(buf)) : col_names[k];
+		enum es_area ca = area;
+		if (c && k == COL_REPL)
+			ca = !strcmp(r, "True")          ? ES_AREA_DANGER
+			     : !strcmp(r, "Conditional") ? ES_AREA_ACT_WARN
+			                                 : ES_AREA_DIALOG;
+		int n = es_scr_text(y, x + col, iw - col, es_theme_attr(ca), text);
+		col += n;
+		for (int pad = n; pad < w[k] + (k + 1 < N_COLS ? 2 : 0) && col < iw; pad++)
+			col += es_scr_text(y, x + col, iw - col, es_theme_attr(ES_AREA_DIALOG),
+			                   " ");
+	}
 }
 
 bool es_dialog_draw(const struct es_dialog *d)
@@ -282,20 +451,19 @@ bool es_dialog_draw(const struct es_dialog *d)
 		if (w > want_w)
 			want_w = w;
 	}
+	int tw[N_COLS];
+	if (d->n_changes && table_widths(d, COLS - 8, tw) + 4 > want_w)
+		want_w = table_widths(d, COLS - 8, tw) + 4;
 	if (want_w < 44)
 		want_w = 44;
 	int w = want_w > COLS - 4 ? COLS - 4 : want_w;
-	int extra = d->kind == ES_DLG_CHOOSE ? (int)d->n_choices : 0;
+	/* fixed_rows counts one line of question; a long one wraps to more */
 	int q_lines = 0;
 	size_t qlen = strlen(d->question);
 	for (size_t at = 0; at < qlen || q_lines == 0; q_lines++)
 		at += qlen ? wrap_len(d->question + at, qlen - at, w - 4 > 1 ? w - 4 : 1) : 1;
-	int fixed =
-	        2 + q_lines + 2 + extra + (d->note[0] ? 1 : 0) +
-	        (d->kind == ES_DLG_TYPE || d->kind == ES_DLG_PROMPT || d->kind == ES_DLG_YES_ENTER
-	                 ? 1
-	                 : 0);
-	int body_h = (int)d->n_body;
+	int fixed = fixed_rows(d) - 1 + q_lines;
+	int body_h = (int)scroll_lines(d);
 	if (body_h > LINES - 4 - fixed)
 		body_h = LINES - 4 - fixed;
 	if (body_h < 0)
@@ -311,8 +479,17 @@ bool es_dialog_draw(const struct es_dialog *d)
 	es_scr_box(r, d->title, es_theme_attr(d->danger ? ES_AREA_DANGER : ES_AREA_DIALOG_BORDER),
 	           es_theme_attr(d->danger ? ES_AREA_DANGER : ES_AREA_PANE_TITLE));
 	int y = r.y + 2, x = r.x + 2, iw = w - 4;
+	if (d->n_changes) {
+		table_widths(d, iw, tw);
+		draw_table_row(d, d->n_changes, y++, x, iw, tw); /* the header */
+	}
 	for (int i = 0; i < body_h; i++) {
 		size_t k = d->top + (size_t)i;
+		if (k < d->n_changes) {
+			draw_table_row(d, k, y++, x, iw, tw);
+			continue;
+		}
+		k -= d->n_changes;
 		if (k >= d->n_body)
 			break;
 		const char *l = d->body[k];
@@ -323,7 +500,11 @@ bool es_dialog_draw(const struct es_dialog *d)
 		                               : ES_AREA_DIALOG;
 		es_scr_text(y++, x, iw, es_theme_attr(a), l);
 	}
-	if (d->n_body > (size_t)body_h && body_h > 0)
+	if (d->n_changes && scroll_lines(d) > (size_t)body_h && body_h > 0)
+		es_scr_printf(r.y + r.h - 1, r.x + 2, iw, es_theme_attr(ES_AREA_HINT),
+		              " lines %zu-%zu of %zu: Up/Down PgUp/PgDn Home/End ", d->top + 1,
+		              d->top + (size_t)body_h, scroll_lines(d));
+	else if (d->n_body > (size_t)body_h && body_h > 0)
 		es_scr_printf(r.y + r.h - 1, r.x + 2, iw, es_theme_attr(ES_AREA_HINT),
 		              " %zu more lines: Up/Down ", d->n_body - (size_t)body_h);
 	if (body_h)

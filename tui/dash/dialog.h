@@ -18,6 +18,14 @@ enum es_dialog_kind {
 	ES_DLG_MESSAGE,   /* any key closes */
 };
 
+/* One row of a change-set table, as CloudFormation describes it. */
+struct es_dialog_change {
+	char *action;      /* Add | Modify | Remove | Import | Dynamic */
+	char *logical_id;  /* shortened with … in the middle when it does not fit */
+	char *type;        /* AWS::Lambda::Function */
+	char *replacement; /* True | Conditional | False, NULL for Add/Remove */
+};
+
 struct es_dialog;
 /* ok: yes / Enter on valid input; text: the input; choice: the index. */
 typedef void (*es_dialog_fn)(struct es_dialog *d, bool ok, const char *text, int choice, void *ud);
@@ -28,6 +36,10 @@ struct es_dialog {
 	char question[1024];
 	char **body; /* lines shown above the question (change set, …) */
 	size_t n_body, top;
+	/* A change-set table above the body lines, scrolled with them; its
+	 * header row stays. */
+	struct es_dialog_change *changes;
+	size_t n_changes;
 	char expect[128];
 	char input[512];
 	char **choices;
@@ -51,6 +63,9 @@ void es_dialog_body(struct es_dialog *d, const char *text);
 void es_dialog_bodyf(struct es_dialog *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 void es_dialog_choice(struct es_dialog *d, const char *text);
+/* Add a row to the change-set table (columns sized from the content). */
+void es_dialog_change(struct es_dialog *d, const char *action, const char *logical_id,
+                      const char *type, const char *replacement);
 /* Feed one key (curses key code or character). Returns true once closed.
  * Before es_dialog_arm() the key is dropped (counted in d->ignored, with a
  * note in the dialog) and false is returned. */

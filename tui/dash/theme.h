@@ -36,6 +36,7 @@
 	X(PROGRESS_TODO, "progress-todo", "default default", "")                                   \
 	X(EDGE_NEW, "edge-new", "black green", "reverse")                                          \
 	X(EDGE_OLD, "edge-old", "black yellow", "")                                                \
+	X(EDGE_CACHED, "edge-cached", "black magenta", "bold underline")                           \
 	X(EDGE_DOWN, "edge-down", "white red", "underline")                                        \
 	X(CHECK_PASS, "check-pass", "green default bold", "bold")                                  \
 	X(CHECK_FAIL, "check-fail", "red default bold", "bold reverse")                            \

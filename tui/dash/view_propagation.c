@@ -1,7 +1,8 @@
 /* The Propagation pane: per stage, how far the distribution's newest
  * configuration has gone (a bar from elapsed time against the median of
- * earlier propagations), the sampled edges as a grid of location codes, old
- * or new, and invalidations still in progress. */
+ * earlier propagations), the sampled edges as a grid of location codes with
+ * what each answered (new, old, old from cache, error, unreachable), what
+ * makes cached edges live, and invalidations still in progress. */
 #include "config.h"
 
 #include <stdio.h>
@@ -12,33 +13,75 @@
 #include "base/timefmt.h"
 #include "view.h"
 
-#define CELL_W 14
-
-/* Width of the pane's rows at the last draw, for the grid's line count. */
-static int grid_cols(struct es_view *v)
-{
-	int w = COLS > 0 ? COLS : 80;
-	(void)v;
-	/* es_ui_draw sets the pane's real width before drawing */
-	if (es_propagation_width > 0)
-		w = es_propagation_width;
-	int n = (w - 2) / CELL_W;
-	return n < 1 ? 1 : n;
-}
+/* One edge: glyph, location, what it answered (" ~ FRA56 cached 45s"), and
+ * with a cache-bypassing probe what the function answers ("  fn new"); the
+ * label column is as wide as the stage's longest label. */
+#define CELL_FIXED 10 /* " + FRA56 " */
+#define CELL_FN_W  8
 
 int es_propagation_width;
 
-static size_t stage_lines(struct es_view *v, const struct es_stage_view *s)
+/* Glyph, colour and words of each state: the glyph reads without colour. */
+static const struct {
+	char glyph;
+	enum es_area area;
+	const char *word;
+} looks[] = {
+        [ES_EDGE_UNKNOWN] = {'?', ES_AREA_EDGE_OLD, "?"},
+        [ES_EDGE_NEW] = {'+', ES_AREA_EDGE_NEW, "new"},
+        [ES_EDGE_OLD] = {'-', ES_AREA_EDGE_OLD, "old"},
+        [ES_EDGE_CACHED_OLD] = {'~', ES_AREA_EDGE_CACHED, "cached"},
+        [ES_EDGE_ERROR] = {'!', ES_AREA_EDGE_DOWN, "error"},
+        [ES_EDGE_UNREACHABLE] = {'x', ES_AREA_EDGE_DOWN, "down"},
+};
+
+static const char *edge_label(const struct es_edge_sample *ed, char *buf, size_t len);
+
+static int cell_w(const struct es_stage_view *s)
 {
-	size_t per = (size_t)grid_cols(v);
+	int label = 4;
+	char buf[32];
+
+	for (size_t i = 0; i < s->n_edges; i++) {
+		int n = (int)strlen(edge_label(&s->edges[i], buf, sizeof(buf)));
+		if (n > label)
+			label = n;
+	}
+	return CELL_FIXED + label + 1 + (s->edges_bypassed ? CELL_FN_W : 0);
+}
+
+/* Edges per grid line at the pane's width (es_ui_draw sets it before drawing). */
+static int grid_cols(const struct es_stage_view *s)
+{
+	int w = es_propagation_width > 0 ? es_propagation_width : COLS > 0 ? COLS : 80;
+	int n = (w - 2) / cell_w(s);
+	return n < 1 ? 1 : n;
+}
+
+static bool cache_hint(const struct es_stage_view *s)
+{
+	return es_stage_settled_with_cache(s);
+}
+
+static size_t stage_lines(const struct es_stage_view *s)
+{
+	size_t per = (size_t)grid_cols(s);
 	size_t grid = s->n_edges ? (s->n_edges + per - 1) / per : 1;
-	return 1 + grid + 1; /* head, grid, gap */
+	return 1 + grid + cache_hint(s) + 1; /* head, grid, hint, gap */
+}
+
+static bool any_edges(struct es_view *v)
+{
+	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++)
+		if (es_ui_stage(v->ui, i)->n_edges)
+			return true;
+	return false;
 }
 
 static int locate(struct es_view *v, size_t row, size_t *line)
 {
 	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++) {
-		size_t n = stage_lines(v, es_ui_stage(v->ui, i));
+		size_t n = stage_lines(es_ui_stage(v->ui, i));
 		if (row < n) {
 			*line = row;
 			return (int)i;
@@ -48,13 +91,14 @@ static int locate(struct es_view *v, size_t row, size_t *line)
 	return -1;
 }
 
+/* Every stage's lines; the last stage's gap line holds the legend. */
 static size_t rows(struct es_view *v)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < es_ui_stage_count(v->ui); i++)
-		n += stage_lines(v, es_ui_stage(v->ui, i));
-	return n ? n - 1 : 0;
+		n += stage_lines(es_ui_stage(v->ui, i));
+	return n && !any_edges(v) ? n - 1 : n;
 }
 
 static int stage_of(struct es_view *v, size_t row)
@@ -82,8 +126,7 @@ static void draw_bar(int y, int x, int w, double frac)
 		            i < done ? "#" : ".");
 }
 
-static void draw_head(struct es_view *v, const struct es_stage_view *s, int y, int x, int w,
-                      bool cursor)
+static void draw_head(const struct es_stage_view *s, int y, int x, int w, bool cursor)
 {
 	attr_t name = es_theme_attr(cursor ? ES_AREA_CURSOR : ES_AREA_STAGE_NAME);
 	attr_t normal = es_theme_attr(cursor ? ES_AREA_CURSOR : ES_AREA_NORMAL);
@@ -124,18 +167,57 @@ static void draw_head(struct es_view *v, const struct es_stage_view *s, int y, i
 	if (s->n_edges)
 		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT),
 		                     "  edges %zu/%zu new", s->edges_new, s->n_edges);
+	if (s->edges_cached_old)
+		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_EDGE_CACHED),
+		                     ", %zu cached-old", s->edges_cached_old);
 	if (s->invalidations_in_progress > 0)
 		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_BUSY),
 		              "  invalidation%s: %d in progress",
 		              s->invalidations_in_progress == 1 ? "" : "s",
 		              s->invalidations_in_progress);
-	(void)v;
 }
 
-static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t line, int y, int x,
-                      int w)
+static const char *edge_label(const struct es_edge_sample *ed, char *buf, size_t len)
 {
-	size_t per = (size_t)grid_cols(v);
+	char age[16];
+
+	if (ed->state == ES_EDGE_ERROR)
+		snprintf(buf, len, "%ld", ed->status);
+	else if (ed->state == ES_EDGE_CACHED_OLD && ed->age_s >= 0)
+		snprintf(buf, len, "cached %s",
+		         es_duration_format((double)ed->age_s, age, sizeof(age)));
+	else
+		snprintf(buf, len, "%s", looks[ed->state].word);
+	return buf;
+}
+
+static void draw_cell(const struct es_edge_sample *ed, int y, int x, int cw, int label_w)
+{
+	char code[16], label[32], fn[16] = "", cell[80];
+
+	/* location code: the first letters of X-Amz-Cf-Pop, else the probe */
+	const char *port = strrchr(ed->target, ':');
+	snprintf(code, sizeof(code), "%.6s", ed->pop[0] ? ed->pop : port ? port : ed->target);
+	char *dash = strchr(code, '-');
+	if (dash)
+		*dash = 0;
+	edge_label(ed, label, sizeof(label));
+	if (ed->bypassed)
+		snprintf(fn, sizeof(fn), "fn %s",
+		         ed->fn_state == ES_EDGE_NEW   ? "new"
+		         : ed->fn_state == ES_EDGE_OLD ? "old"
+		         : ed->fn_state == ES_EDGE_ERROR || ed->fn_state == ES_EDGE_UNREACHABLE
+		                 ? "err"
+		                 : "?");
+	snprintf(cell, sizeof(cell), " %c %-5s %-*s%s%-6s", looks[ed->state].glyph, code, label_w,
+	         label, fn[0] ? "  " : "", fn);
+	es_scr_text(y, x, cw - 1, es_theme_attr(looks[ed->state].area), cell);
+}
+
+static void draw_grid(const struct es_stage_view *s, size_t line, int y, int x, int w)
+{
+	size_t per = (size_t)grid_cols(s);
+	int cw = cell_w(s);
 
 	if (!s->n_edges) {
 		es_scr_text(y, x + 2, w - 2, es_theme_attr(ES_AREA_HINT),
@@ -146,38 +228,48 @@ static void draw_grid(struct es_view *v, const struct es_stage_view *s, size_t l
 		size_t e = line * per + k;
 		if (e >= s->n_edges)
 			break;
-		const struct es_edge_sample *ed = &s->edges[e];
-		char code[16], cell[32];
-		/* location code: the first letters of X-Amz-Cf-Pop, else the probe */
-		const char *port = strrchr(ed->target, ':');
-		if (ed->pop[0])
-			snprintf(code, sizeof(code), "%.6s", ed->pop);
-		else
-			snprintf(code, sizeof(code), "%.6s", port ? port : ed->target);
-		char *dash = strchr(code, '-');
-		if (dash)
-			*dash = 0;
-		/* An edge that answers with an error (a distribution it does not
-		 * serve yet) shows its status; one without a marker is unknown,
-		 * not old. */
-		char label[8];
-		bool down = ed->status == 0 || ed->error[0] || ed->status >= 400;
-		enum es_area a = down         ? ES_AREA_EDGE_DOWN
-		                 : ed->is_new ? ES_AREA_EDGE_NEW
-		                              : ES_AREA_EDGE_OLD;
-		if (ed->status >= 400)
-			snprintf(label, sizeof(label), "%ld", ed->status);
-		else
-			snprintf(label, sizeof(label), "%s",
-			         down             ? "down"
-			         : ed->is_new     ? "new"
-			         : ed->release[0] ? "old"
-			                          : "?");
-		snprintf(cell, sizeof(cell), " %-6s %-4s ", code, label);
-		int cx = 2 + (int)k * CELL_W;
-		if (cx + CELL_W - 1 > w)
+		int cx = 2 + (int)k * cw;
+		if (cx + cw - 1 > w)
 			break;
-		es_scr_text(y, x + cx, CELL_W - 1, es_theme_attr(a), cell);
+		draw_cell(&s->edges[e], y, x + cx, cw,
+		          cw - CELL_FIXED - 1 - (s->edges_bypassed ? CELL_FN_W : 0));
+	}
+}
+
+/* Deployed, yet edges answer the old release from cache: the new function
+ * runs only on a miss, so say what makes it live. */
+static void draw_cache_hint(struct es_view *v, const struct es_stage_view *s, int y, int x, int w)
+{
+	char keys[64] = "I";
+
+	if (v->ui->keymap)
+		es_keymap_keys(v->ui->keymap, ES_REQ_INVALIDATE, keys, sizeof(keys));
+	es_scr_printf(y, x + 2, w - 2, es_theme_attr(ES_AREA_MESSAGE),
+	              "%zu edge%s still answer%s from cache \u2014 %s invalidates",
+	              s->edges_cached_old, s->edges_cached_old == 1 ? "" : "s",
+	              s->edges_cached_old == 1 ? "s" : "", keys[0] ? keys : "I");
+}
+
+static void draw_legend(int y, int x, int w)
+{
+	static const struct {
+		enum es_edge_state st;
+		const char *name;
+	} order[] = {
+	        {ES_EDGE_NEW, "new"},
+	        {ES_EDGE_OLD, "old"},
+	        {ES_EDGE_CACHED_OLD, "cached-old"},
+	        {ES_EDGE_ERROR, "error"},
+	        {ES_EDGE_UNREACHABLE, "unreachable"},
+	        {ES_EDGE_UNKNOWN, "no marker"},
+	};
+	int col = 2;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(*order) && col < w; i++) {
+		col += es_scr_printf(y, x + col, w - col, es_theme_attr(looks[order[i].st].area),
+		                     "%c", looks[order[i].st].glyph);
+		col += es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_HINT), " %s  ",
+		                     order[i].name);
 	}
 }
 
@@ -186,14 +278,21 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	size_t line = 0;
 	int i = locate(v, row, &line);
 
-	if (i < 0)
+	if (i < 0) {
+		draw_legend(y, x, w);
 		return;
+	}
 	const struct es_stage_view *s = es_ui_stage(v->ui, i);
-	size_t nl = stage_lines(v, s);
+	size_t nl = stage_lines(s);
+	size_t grid = nl - 2 - cache_hint(s);
 	if (line == 0)
-		draw_head(v, s, y, x, w, cursor);
+		draw_head(s, y, x, w, cursor);
+	else if (line <= grid)
+		draw_grid(s, line - 1, y, x, w);
 	else if (line < nl - 1)
-		draw_grid(v, s, line - 1, y, x, w);
+		draw_cache_hint(v, s, y, x, w);
+	else if ((size_t)i + 1 == es_ui_stage_count(v->ui) && any_edges(v))
+		draw_legend(y, x, w);
 }
 
 static bool matches(struct es_view *v, size_t row, const char *needle)

@@ -9,6 +9,7 @@ themselves are still made by moto's models (and ours in resources.py).
 """
 
 import json
+import re
 import threading
 import traceback
 
@@ -143,7 +144,6 @@ def _refs(node, out):
             elif k == "Fn::Sub":
                 s = v[0] if isinstance(v, list) else v
                 if isinstance(s, str):
-                    import re
 
                     for m in re.findall(r"\$\{([^!}][^}]*)\}", s):
                         out.add(m.split(".")[0])
@@ -517,6 +517,148 @@ def _op_delete(backend, stack):
                 backend.exports.pop(export.name, None)
 
 
+# ------------------------------------------------------------------ replacement
+
+# Properties whose change replaces the resource ("Update requires:
+# Replacement" in the CloudFormation resource reference). Every other
+# property of these types updates in place; AWS::CloudFront::Distribution has
+# none (DistributionConfig and Tags update without interruption).
+REPLACING = {
+    "AWS::Lambda::Function": {"FunctionName", "PackageType"},
+    "AWS::Lambda::Version": {"FunctionName", "CodeSha256", "Description"},
+    "AWS::Lambda::Alias": {"FunctionName", "Name"},
+    "AWS::Lambda::Permission": {"Action", "FunctionName", "Principal", "SourceAccount", "SourceArn",
+                                "EventSourceToken", "FunctionUrlAuthType"},
+    "AWS::IAM::Role": {"RoleName", "Path"},
+    "AWS::S3::Bucket": {"BucketName"},
+    "AWS::CloudFront::Distribution": set(),
+}
+
+
+def _referenced(value, by_ref=None):
+    """Names a template value refers to. by_ref collects those named by Ref
+    or ${X} (the physical id, which only a replacement changes); the result
+    also has those named by Fn::GetAtt or ${X.Attr} (any update may change
+    an attribute)."""
+    out = set()
+    by_ref = set() if by_ref is None else by_ref
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "Ref" and isinstance(v, str):
+                out.add(v)
+                by_ref.add(v)
+            elif k == "Fn::GetAtt":
+                out.add(v[0] if isinstance(v, list) and v else str(v).split(".")[0])
+            elif k == "Fn::Sub":
+                text = v[0] if isinstance(v, list) and v else v
+                if isinstance(text, str):
+                    for m in re.findall(r"\$\{([^}!]+)\}", text):
+                        out.add(m.split(".")[0])
+                        if "." not in m:
+                            by_ref.add(m)
+                out |= _referenced(v[1] if isinstance(v, list) and len(v) > 1 else None, by_ref)
+            else:
+                out |= _referenced(v, by_ref)
+    elif isinstance(value, list):
+        for v in value:
+            out |= _referenced(v, by_ref)
+    return out
+
+
+def _depends(value, replaced, modified):
+    """Whether value may change because of this change set: a Ref to a
+    resource being replaced, or an attribute of one being modified."""
+    by_ref = set()
+    every = _referenced(value, by_ref)
+    return bool(by_ref & replaced) or bool((every - by_ref) & modified)
+
+
+def _replacement(rtype, old_props, new_props, changed_params, replaced, modified):
+    """Replacement of a Modify as CloudFormation computes it: True when a
+    property that requires replacement changes to a known value (static),
+    Conditional when its value depends on a resource this change set
+    replaces or updates (dynamic: known only while the update runs), else
+    False. Returns (replacement, details)."""
+    replacing = REPLACING.get(rtype, set())
+    worst, details = "False", []
+    for name in sorted(set(old_props) | set(new_props)):
+        old, new = old_props.get(name), new_props.get(name)
+        static = old != new or bool(_referenced(new) & changed_params)
+        dynamic = _depends(new, replaced, modified)
+        if not static and not dynamic:
+            continue
+        recreate = "Always" if name in replacing else "Never"
+        details.append({
+            "Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": recreate},
+            "Evaluation": "Static" if static and not dynamic else "Dynamic",
+            "ChangeSource": "DirectModification" if static else "ResourceReference",
+        })
+        if recreate == "Always":
+            if static and not dynamic:
+                worst = "True"
+            elif worst != "True":
+                worst = "Conditional"
+    return worst, details
+
+
+def _set_replacement(backend, cs, template, parameters):
+    """Fill Replacement, Scope and Details of cs's changes, adding the
+    resources CloudFormation lists although their template is unchanged:
+    those using a changed parameter, and those whose replacing property
+    depends on a resource the change set replaces or updates (Modify,
+    Replacement Conditional)."""
+    try:
+        new_res = cs.template_dict.get("Resources") or {}
+    except AttributeError:
+        return
+    # The stack's template as written (moto resolves its resource map in place).
+    yaml.add_multi_constructor("", yaml_tag_constructor)
+    try:
+        old_res = (yaml.load(cs.stack.template, Loader=yaml.Loader) or {}).get("Resources") or {}
+    except yaml.YAMLError:
+        old_res = (json.loads(cs.stack.template) or {}).get("Resources") or {}
+    old_params = dict(cs.stack.stack_parameters or {})
+    changed_params = {k for k, v in (parameters or {}).items() if old_params.get(k) != v}
+    listed = {c.logical_resource_id for c in cs.changes}
+
+    def props(res_map, name):
+        res = res_map.get(name)
+        return (res.get("Properties") or {}) if isinstance(res, dict) else {}
+
+    def also_modify(name):
+        cs.changes.append(cm.Change(action="Modify", logical_resource_id=name,
+                                    resource_type=new_res[name].get("Type")))
+        listed.add(name)
+
+    for name in new_res:
+        if name not in listed and name in old_res and _referenced(props(new_res, name)) & changed_params:
+            also_modify(name)
+    # Replacements spread along references: settle them in a few passes.
+    for _ in range(len(new_res) + 1):
+        replaced = {c.logical_resource_id for c in cs.changes
+                    if c.action == "Remove" or getattr(c, "replacement", None) in ("True", "Conditional")}
+        modified = {c.logical_resource_id for c in cs.changes if c.action in ("Modify", "Remove")}
+        for ch in cs.changes:
+            ch.scope, ch.details, ch.replacement = [], [], None
+            if ch.action != "Modify":
+                continue
+            ch.replacement, ch.details = _replacement(
+                ch.resource_type, props(old_res, ch.logical_resource_id),
+                props(new_res, ch.logical_resource_id), changed_params,
+                replaced - {ch.logical_resource_id}, modified - {ch.logical_resource_id})
+            ch.scope = ["Properties"] if ch.details else []
+        more = [name for name in new_res
+                if name not in listed and name in old_res
+                and any(_depends(props(new_res, name).get(p), replaced, modified)
+                        for p in REPLACING.get(new_res[name].get("Type"), ()))]
+        for name in more:
+            also_modify(name)
+        now = {c.logical_resource_id for c in cs.changes
+               if c.action == "Remove" or getattr(c, "replacement", None) in ("True", "Conditional")}
+        if not more and now == replaced:
+            break
+
+
 # ------------------------------------------------------------------ backend
 
 CB = cm.CloudFormationBackend
@@ -574,8 +716,11 @@ def _create_change_set(self, stack_name, change_set_name, template, parameters, 
         notification_arns, tags, role_arn,
     )
     cs = self.change_sets[cs_id]
+    if change_set_type == "UPDATE":
+        _set_replacement(self, cs, template, parameters)
     for ch in cs.changes:
-        ch.replacement = "False" if ch.action == "Modify" else None
+        if change_set_type != "UPDATE":
+            ch.replacement = None
         ch.physical_resource_id = None
         if ch.action != "Add":
             inst = cs.stack.resource_map._parsed_resources.get(ch.logical_resource_id)

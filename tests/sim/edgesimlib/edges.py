@@ -230,7 +230,8 @@ class Edge:
             hit = self.cache.get(key)
         if hit and method in ("GET", "HEAD"):
             stored_at, ttl, status, headers, data, fn_arn = hit
-            if now - stored_at < ttl and not cloudfront_ext.invalidated_since(dist_id, self.index, request.get("uri", path), stored_at, now):
+            fresh = CACHE["pinned"] or now - stored_at < ttl
+            if fresh and not cloudfront_ext.invalidated_since(dist_id, self.index, request.get("uri", path), stored_at, now):
                 age = int(now - stored_at)
                 hdrs = headers + [("Age", str(age)), ("X-Cache", "Hit from cloudfront")] + base + extra
                 if fn_arn:
@@ -298,8 +299,22 @@ class Edge:
         )
         return [body]
 
+    def flush(self):
+        with self.cache_lock:
+            n = len(self.cache)
+            self.cache.clear()
+        return n
+
     def describe(self):
-        out = {"pop": self.pop, "code": self.code, "url": self.url, "distributions": {}}
+        now = SIM.now()
+        with self.cache_lock:
+            cached = [
+                {"distribution": k[0], "key": k[1], "age": int(now - v[0]), "ttl": v[1],
+                 "status": v[2], "function": v[5],
+                 "invalidated": cloudfront_ext.invalidated_since(k[0], self.index, k[1].split("?")[0], v[0], now)}
+                for k, v in self.cache.items()
+            ]
+        out = {"pop": self.pop, "code": self.code, "url": self.url, "distributions": {}, "cache": cached}
         with SIM.lock:
             for dist in cloudfront_ext.all_distributions():
                 gen = cloudfront_ext.active_generation(dist.distribution_id, self.index)
@@ -312,6 +327,19 @@ class Edge:
 
 
 SIM_LOG = []  # Lambda@Edge errors, newest last (control: GET /edges)
+
+# POST /edges/cache {"pin": true}: cached objects stop expiring (only an
+# invalidation or a flush removes them), so a test that needs an edge to
+# answer from cache does not race the TTL.
+CACHE = {"pinned": False}
+
+
+def cache_control(body, method):
+    if method == "DELETE":
+        return {"flushed": sum(e.flush() for e in SIM.edges), "pinned": CACHE["pinned"]}
+    if "pin" in body:
+        CACHE["pinned"] = bool(body["pin"])
+    return {"pinned": CACHE["pinned"]}
 
 
 def start_fleet(count):
