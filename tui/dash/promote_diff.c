@@ -31,7 +31,7 @@ static void commit_lines(struct es_dialog *dlg, const struct es_commit_info *cs,
 	for (size_t i = 0; i < shown; i++)
 		es_dialog_bodyf(dlg, "  %s %s %s", cs[i].short_oid,
 		                column(author, sizeof(author), cs[i].author, 14),
-		                es_scr_fit(summary, sizeof(summary), cs[i].summary, 52));
+		                es_scr_fit(summary, sizeof(summary), cs[i].summary, 50));
 	if (n > shown)
 		es_dialog_bodyf(dlg, "  \u2026 and %zu%s more", n - shown, more ? "+" : "");
 }
@@ -91,7 +91,7 @@ static void resources(struct es_dialog *dlg, const struct es_repo_compare *c,
 {
 	size_t shown = c->n_resources < ES_PROMOTE_SHOW_RESOURCES ? c->n_resources
 	                                                          : ES_PROMOTE_SHOW_RESOURCES;
-	char id[128];
+	char id[128], type[128];
 
 	if (c->template_note[0]) {
 		es_dialog_bodyf(dlg, "Template resources not compared: %s", c->template_note);
@@ -105,7 +105,8 @@ static void resources(struct es_dialog *dlg, const struct es_repo_compare *c,
 	for (size_t i = 0; i < shown; i++) {
 		const struct es_resource_change *r = &c->resources[i];
 		es_dialog_bodyf(dlg, "  %c %s %s", r->kind,
-		                column(id, sizeof(id), r->logical_id, 36), r->type);
+		                column(id, sizeof(id), r->logical_id, 32),
+		                es_scr_fit(type, sizeof(type), r->type, 38));
 	}
 	if (c->n_resources > shown)
 		es_dialog_bodyf(dlg, "  \u2026 and %zu more", c->n_resources - shown);
