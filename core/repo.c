@@ -576,10 +576,14 @@ static int diff_files(git_repository *repo, git_commit *a, git_commit *b, size_t
 {
 	git_tree *ta = NULL, *tb = NULL;
 	git_diff *diff = NULL;
+	git_diff_options opts;
 	int rc = ES_OK;
 
+	/* Larger files count as binary: no line counts, no slow text diff. */
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	opts.max_size = 1024 * 1024;
 	if (git_commit_tree(&ta, a) < 0 || git_commit_tree(&tb, b) < 0 ||
-	    git_diff_tree_to_tree(&diff, repo, ta, tb, NULL) < 0) {
+	    git_diff_tree_to_tree(&diff, repo, ta, tb, &opts) < 0) {
 		rc = git_fail(ES_ERR, "comparing the two commits' files");
 		goto out;
 	}
