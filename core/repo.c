@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "pathcheck.h"
 #include "repo.h"
+#include "template.h"
 
 struct es_repo {
 	git_repository *repo;
@@ -527,4 +528,243 @@ out:
 	git_commit_free(head);
 	git_commit_free(c);
 	return rc;
+}
+
+/* ------------------------------------------------------------ comparing */
+
+/* Commits reachable from tip and not from hide, in the walk's own order
+ * (newest first on a line of history), at most max. */
+static int walk_between(git_repository *repo, const git_oid *tip, const git_oid *hide, size_t max,
+                        struct es_commit_info **out, size_t *n, bool *more)
+{
+	git_revwalk *walk = NULL;
+	git_oid oid;
+	int rc = ES_OK;
+
+	*out = NULL;
+	*n = 0;
+	*more = false;
+	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_push(walk, tip) < 0 ||
+	    (hide && git_revwalk_hide(walk, hide) < 0)) {
+		git_revwalk_free(walk);
+		return git_fail(ES_ERR, "walking the history between the two commits");
+	}
+	*out = calloc(max ? max : 1, sizeof(**out));
+	if (!*out) {
+		git_revwalk_free(walk);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	while (git_revwalk_next(&oid, walk) == 0) {
+		git_commit *c = NULL;
+		if (*n == max) {
+			*more = true;
+			break;
+		}
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = git_fail(ES_ERR, "reading a commit");
+			break;
+		}
+		fill_info(c, &(*out)[(*n)++]);
+		git_commit_free(c);
+	}
+	git_revwalk_free(walk);
+	return rc;
+}
+
+static int diff_files(git_repository *repo, git_commit *a, git_commit *b, size_t max,
+                      struct es_repo_compare *out)
+{
+	git_tree *ta = NULL, *tb = NULL;
+	git_diff *diff = NULL;
+	git_diff_options opts;
+	int rc = ES_OK;
+
+	/* Larger files count as binary: no line counts, no slow text diff. */
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	opts.max_size = 1024 * 1024;
+	if (git_commit_tree(&ta, a) < 0 || git_commit_tree(&tb, b) < 0 ||
+	    git_diff_tree_to_tree(&diff, repo, ta, tb, &opts) < 0) {
+		rc = git_fail(ES_ERR, "comparing the two commits' files");
+		goto out;
+	}
+	out->files_total = git_diff_num_deltas(diff);
+	out->files = calloc(out->files_total < max ? out->files_total + 1 : max + 1,
+	                    sizeof(*out->files));
+	if (!out->files) {
+		rc = es_fail(ES_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < out->files_total && out->n_files < max; i++) {
+		const git_diff_delta *dd = git_diff_get_delta(diff, i);
+		struct es_file_stat *f = &out->files[out->n_files];
+		git_patch *p = NULL;
+		size_t ctx = 0;
+
+		switch (dd->status) {
+		case GIT_DELTA_ADDED: f->status = ES_FILE_ADDED; break;
+		case GIT_DELTA_DELETED: f->status = ES_FILE_DELETED; break;
+		case GIT_DELTA_MODIFIED: f->status = ES_FILE_MODIFIED; break;
+		case GIT_DELTA_RENAMED: f->status = ES_FILE_RENAMED; break;
+		default: f->status = ES_FILE_OTHER; break;
+		}
+		f->path = strdup(dd->new_file.path ? dd->new_file.path : dd->old_file.path);
+		if (!f->path) {
+			rc = es_fail(ES_ENOMEM, "out of memory");
+			goto out;
+		}
+		es_sanitize(f->path, false);
+		out->n_files++;
+		if (git_patch_from_diff(&p, diff, i) == 0 && p) {
+			f->binary = (git_patch_get_delta(p)->flags & GIT_DIFF_FLAG_BINARY) != 0;
+			git_patch_line_stats(&ctx, &f->added, &f->deleted, p);
+			out->lines_added += f->added;
+			out->lines_deleted += f->deleted;
+		}
+		git_patch_free(p);
+	}
+out:
+	git_diff_free(diff);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	return rc;
+}
+
+/* The template at path in commit c, parsed; NULL with a note when absent
+ * or unreadable. */
+static json_t *commit_template(git_commit *c, const char *path, char *note, size_t len)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	json_t *tpl = NULL;
+	char label[80];
+
+	snprintf(label, sizeof(label), "%.7s:%s", git_oid_tostr_s(git_commit_id(c)), path);
+	if (git_commit_tree(&tree, c) < 0 || git_tree_entry_bypath(&e, tree, path) < 0 ||
+	    git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&blob, git_commit_owner(c), git_tree_entry_id(e)) < 0)
+		snprintf(note, len, "%s is not in commit %.7s", path,
+		         git_oid_tostr_s(git_commit_id(c)));
+	else if (es_template_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), label,
+	                           &tpl) != ES_OK)
+		snprintf(note, len, "%s", es_error_last()->message);
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	if (note[0])
+		es_sanitize(note, false);
+	return tpl;
+}
+
+static int add_resource(struct es_repo_compare *out, char kind, const char *id, const json_t *res)
+{
+	struct es_resource_change *grown, *rc;
+	const char *type = json_string_value(json_object_get(res, "Type"));
+
+	grown = realloc(out->resources, (out->n_resources + 1) * sizeof(*grown));
+	if (!grown)
+		return es_fail(ES_ENOMEM, "out of memory");
+	out->resources = grown;
+	rc = &out->resources[out->n_resources];
+	rc->kind = kind;
+	rc->logical_id = strdup(id);
+	rc->type = strdup(type ? type : "");
+	if (!rc->logical_id || !rc->type) {
+		free(rc->logical_id);
+		free(rc->type);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	es_sanitize(rc->logical_id, false);
+	es_sanitize(rc->type, false);
+	out->n_resources++;
+	return ES_OK;
+}
+
+/* Logical ids added, removed or whose definition differs, in the order
+ * the new template (then the old one, for removals) lists them. */
+static int diff_resources(const json_t *old_tpl, const json_t *new_tpl, struct es_repo_compare *out)
+{
+	const json_t *old_res = json_object_get(old_tpl, "Resources");
+	const json_t *new_res = json_object_get(new_tpl, "Resources");
+	const char *id;
+	json_t *v;
+	int rc = ES_OK;
+
+	json_object_foreach((json_t *)new_res, id, v)
+	{
+		const json_t *was = json_object_get(old_res, id);
+		if (!was)
+			rc = add_resource(out, '+', id, v);
+		else if (!json_equal((json_t *)was, v))
+			rc = add_resource(out, '~', id, v);
+		if (rc)
+			return rc;
+	}
+	json_object_foreach((json_t *)old_res, id, v)
+	{
+		if (!json_object_get(new_res, id) && (rc = add_resource(out, '-', id, v)) != ES_OK)
+			return rc;
+	}
+	return ES_OK;
+}
+
+int es_repo_compare(struct es_repo *r, const char *from, const char *to, const char *template_path,
+                    size_t max_commits, size_t max_files, struct es_repo_compare *out)
+{
+	git_commit *a = NULL, *b = NULL;
+	json_t *ta = NULL, *tb = NULL;
+	char note[256] = "";
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->first = !from || !from[0];
+	if ((rc = lookup_commit(r, to, &b)) != ES_OK)
+		return rc;
+	if (!out->first && (rc = lookup_commit(r, from, &a)) != ES_OK)
+		goto out;
+	if (a) {
+		const git_oid *ia = git_commit_id(a), *ib = git_commit_id(b);
+		out->same = git_oid_equal(ia, ib);
+		out->fast_forward = out->same || git_graph_descendant_of(r->repo, ib, ia) == 1;
+		if ((rc = walk_between(r->repo, ib, ia, max_commits, &out->ahead, &out->n_ahead,
+		                       &out->ahead_more)) != ES_OK ||
+		    (!out->fast_forward &&
+		     (rc = walk_between(r->repo, ia, ib, max_commits, &out->behind, &out->n_behind,
+		                        &out->behind_more)) != ES_OK) ||
+		    (rc = diff_files(r->repo, a, b, max_files, out)) != ES_OK)
+			goto out;
+	}
+	if (!template_path || !template_path[0])
+		goto out;
+	tb = commit_template(b, template_path, note, sizeof(note));
+	if (a && tb)
+		ta = commit_template(a, template_path, note, sizeof(note));
+	if (tb && (ta || !a))
+		rc = diff_resources(ta, tb, out);
+	snprintf(out->template_note, sizeof(out->template_note), "%s", note);
+out:
+	json_decref(ta);
+	json_decref(tb);
+	git_commit_free(a);
+	git_commit_free(b);
+	if (rc)
+		es_repo_compare_free(out);
+	return rc;
+}
+
+void es_repo_compare_free(struct es_repo_compare *c)
+{
+	if (!c)
+		return;
+	free(c->ahead);
+	free(c->behind);
+	for (size_t i = 0; i < c->n_files; i++)
+		free(c->files[i].path);
+	free(c->files);
+	for (size_t i = 0; i < c->n_resources; i++) {
+		free(c->resources[i].logical_id);
+		free(c->resources[i].type);
+	}
+	free(c->resources);
+	memset(c, 0, sizeof(*c));
 }

@@ -88,4 +88,47 @@ int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed);
  * (which must be clean). new_oid gets the new commit's id. */
 int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41]);
 
+/* What changes between the commit a stage runs and the one it is about to
+ * run, bounded so that it stays quick on a large history. */
+struct es_file_stat {
+	char status; /* enum es_file_change */
+	char *path;  /* owned */
+	size_t added, deleted;
+	bool binary;
+};
+
+struct es_resource_change {
+	char kind;        /* '+' added, '-' removed, '~' modified */
+	char *logical_id; /* owned */
+	char *type;       /* owned, "" when the template names none */
+};
+
+struct es_repo_compare {
+	bool first;        /* from was empty: the stage runs nothing yet */
+	bool same;         /* from and to are the same commit */
+	bool fast_forward; /* from is an ancestor of to */
+	/* Commits reachable from to and not from (newest first) and, when not a
+	 * fast-forward, those only from has: at most max_commits each, *_more
+	 * set when the walk stopped there. */
+	struct es_commit_info *ahead, *behind;
+	size_t n_ahead, n_behind;
+	bool ahead_more, behind_more;
+	/* Files changed from from's tree to to's: the first max_files of
+	 * files_total, with the line counts summed over those. */
+	struct es_file_stat *files;
+	size_t n_files, files_total, lines_added, lines_deleted;
+	/* Resources added, removed or modified in the template at
+	 * template_path; template_note says why none could be compared. */
+	struct es_resource_change *resources;
+	size_t n_resources;
+	char template_note[256];
+};
+
+/* Compare from (NULL or "": nothing deployed yet) with to. Without from,
+ * only to's template resources are listed, all as added. Everything in
+ * *out is owned by it: es_repo_compare_free. */
+int es_repo_compare(struct es_repo *r, const char *from, const char *to, const char *template_path,
+                    size_t max_commits, size_t max_files, struct es_repo_compare *out);
+void es_repo_compare_free(struct es_repo_compare *c);
+
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "dash/dialog.h"
+#include "dash/promote_diff.h"
 #include "dash/view_ledger.h"
 #include "fixtures.h"
 #include "dash/pager.h"
@@ -199,6 +200,141 @@ static bool screen_contains(const char *needle)
 	return found;
 }
 
+/* The promotion question as the dashboard asks it, with what changes
+ * between production's commit and staging's. */
+static struct es_dialog *promotion_dialog(const struct es_repo_compare *c, const char *now)
+{
+	struct es_dialog *dlg = es_dialog_new(
+	        ES_DLG_CONFIRM, "Promote to production",
+	        "Promote staging's release 9c1e2f0-4b7d91aa to production?", NULL, NULL);
+
+	es_dialog_body(dlg, "Exactly the artifact validated in the previous stage is deployed;");
+	es_dialog_body(dlg, "the change set is shown next and needs the stage name typed.");
+	es_promote_diff_body(dlg, c, "production", now, "9c1e2f0a5b6c7d8e9f00112233445566778899aa",
+	                     "template.yaml");
+	es_dialog_arm(dlg);
+	return dlg;
+}
+
+/* Commits newest first and cut after a screenful with a count of the rest,
+ * files with their line counts (a long path shortened), the template's
+ * resources; a rollback in between is not a fast-forward; a stage that runs
+ * nothing yet gets its first release. */
+static void promotion_question(void)
+{
+	static struct es_commit_info commits[12], behind[2];
+	static const char *const subjects[] = {
+	        "Serve a 404 page for missing assets",
+	        "Evil \x1b]0;title\x07 subject",
+	        "Add security headers",
+	        "Cache images for a day",
+	};
+	static struct es_file_stat files[11] = {
+	        {'M', "src/index.js", 12, 3, false},
+	        {'A', "src/headers.js", 40, 0, false},
+	        {'M', "template.yaml", 9, 1, false},
+	        {'D', "src/old.js", 0, 25, false},
+	        {'A', "public/img/logo.png", 0, 0, true},
+	        {'M', "src/lib/very/deeply/nested/folder/with/a/long/name/handler_util.js", 2, 2,
+	         false},
+	        {'M', "README.md", 4, 0, false},
+	        {'M', "package.json", 1, 1, false},
+	        {'A', "src/a.js", 1, 0, false},
+	        {'A', "src/b.js", 1, 0, false},
+	        {'A', "src/c.js", 1, 0, false},
+	};
+	static struct es_resource_change res[] = {
+	        {'+', "SecurityHeadersPolicy", "AWS::CloudFront::ResponseHeadersPolicy"},
+	        {'~', "LambdaEdgeFunctionSample", "AWS::Serverless::Function"},
+	        {'-', "OldLoggingBucket", "AWS::S3::Bucket"},
+	};
+	struct es_repo_compare c = {0};
+	struct es_dialog *dlg;
+
+	for (size_t i = 0; i < 12; i++) {
+		snprintf(commits[i].short_oid, sizeof(commits[i].short_oid), "%07zx",
+		         0x9c1e2f0 - i);
+		snprintf(commits[i].author, sizeof(commits[i].author), "%s",
+		         i % 2 ? "Bob Builder-Longname" : "Ann Operator");
+		snprintf(commits[i].summary, sizeof(commits[i].summary), "%s (%zu)",
+		         subjects[i % 4], 12 - i);
+	}
+	c.fast_forward = true;
+	c.ahead = commits;
+	c.n_ahead = 12;
+	c.files = files;
+	c.n_files = c.files_total = 11;
+	for (size_t i = 0; i < 11; i++) {
+		c.lines_added += files[i].added;
+		c.lines_deleted += files[i].deleted;
+	}
+	c.resources = res;
+	c.n_resources = 3;
+	size(120, 40);
+	es_ui_draw(&ui);
+	dlg = promotion_dialog(&c, "1a2b3c4d5e6f");
+	es_dialog_draw(dlg);
+	expect_screen("dialog-promote-120x40");
+	ok(screen_contains("12 commits from 1a2b3c4 to 9c1e2f0, newest first:") &&
+	           screen_contains(
+	                   "9c1e2f0 Ann Operator   Serve a 404 page for missing assets (12)") &&
+	           screen_contains("\u2026 and 4 more"),
+	   "the commits between, newest first, counted and cut with the rest counted");
+	ok(!screen_contains("\x1b") && screen_contains("Evil  ]0;title  subject"),
+	   "escape sequences in subjects are cleaned");
+	ok(screen_contains("11 files changed, 71 insertions(+), 32 deletions(-):") &&
+	           screen_contains("D src/old.js") && screen_contains("| +0 -25") &&
+	           screen_contains("| binary") && screen_contains("\u2026 and 3 more"),
+	   "files changed with their line counts and a total");
+	ok(screen_contains("+ SecurityHeadersPolicy") &&
+	           screen_contains("~ LambdaEdgeFunctionSample") &&
+	           screen_contains("- OldLoggingBucket"),
+	   "template resources added, modified and removed");
+	ok(screen_contains("Exactly the artifact validated") &&
+	           screen_contains("Promote staging's release 9c1e2f0-4b7d91aa to production?"),
+	   "the question and what it said before stay");
+	es_dialog_free(dlg);
+
+	c.fast_forward = false;
+	c.n_ahead = 2;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(behind[i].short_oid, sizeof(behind[i].short_oid), "%07zx", 0x7e7e7e0 + i);
+		snprintf(behind[i].author, sizeof(behind[i].author), "Ann Operator");
+		snprintf(behind[i].summary, sizeof(behind[i].summary), "hotfix %zu on production",
+		         2 - i);
+	}
+	c.behind = behind;
+	c.n_behind = 2;
+	c.n_files = c.files_total = 2;
+	c.lines_added = 52;
+	c.lines_deleted = 3;
+	c.n_resources = 0;
+	size(100, 36);
+	es_ui_draw(&ui);
+	dlg = promotion_dialog(&c, "7e7e7e1aa");
+	es_dialog_draw(dlg);
+	expect_screen("dialog-promote-rollback-100x36");
+	ok(screen_contains("Not a fast-forward") && screen_contains("only in 7e7e7e1") &&
+	           screen_contains("hotfix 1 on production"),
+	   "a target that is not an ancestor is no fast-forward, with the commits on each side");
+	ok(screen_contains("Template resources: none changed in template.yaml"),
+	   "a template without changed resources says so");
+	es_dialog_free(dlg);
+
+	memset(&c, 0, sizeof(c));
+	c.first = true;
+	c.n_resources = 3;
+	c.resources = res;
+	dlg = promotion_dialog(&c, "");
+	es_ui_draw(&ui);
+	es_dialog_draw(dlg);
+	ok(screen_contains("First release to production: it runs nothing yet; 9c1e2f0 will be") &&
+	           screen_contains("(template.yaml): 3 to create") &&
+	           !screen_contains("files changed"),
+	   "a stage that runs nothing yet gets its first release");
+	es_dialog_free(dlg);
+}
+
 /* A change set as CloudFormation lists it: action, logical id, type and
  * Replacement (True / Conditional / False, "-" for Add and Remove), column
  * widths from the content, a logical id too long for the screen shortened
@@ -209,15 +345,15 @@ static void change_set_table(void)
 	        {"Modify", "LambdaEdgeFunctionSample", "AWS::Lambda::Function", "True"},
 	        {"Modify", "LambdaEdgeFunctionSampleVersion0a1b2c3d4e", "AWS::Lambda::Version",
 	         "Conditional"},
-	        {"Modify", "LambdaEdgeFunctionSampleAliaslive", "AWS::Lambda::Alias", "Conditional"},
+	        {"Modify", "LambdaEdgeFunctionSampleAliaslive", "AWS::Lambda::Alias",
+	         "Conditional"},
 	        {"Modify", "CFDistribution", "AWS::CloudFront::Distribution", "False"},
 	        {"Add", "OriginRequestLoggingBucketForTheStagingDistributionOfTheEdgeDemoApp0f9e8d",
 	         "AWS::S3::Bucket", NULL},
 	        {"Remove", "OldRole", "AWS::IAM::Role", NULL},
 	};
-	struct es_dialog *dlg =
-	        es_dialog_new(ES_DLG_YES_ENTER, "deploy to staging: change set",
-	                      "Execute the change set (26 changes)?", NULL, NULL);
+	struct es_dialog *dlg = es_dialog_new(ES_DLG_YES_ENTER, "deploy to staging: change set",
+	                                      "Execute the change set (26 changes)?", NULL, NULL);
 	char id[64];
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
@@ -270,9 +406,9 @@ static void cached_edges(void)
 		enum es_edge_state st;
 		long age;
 	} e[] = {
-	        {"FRA56-P1", ES_EDGE_NEW, -1},       {"IAD89-P1", ES_EDGE_CACHED_OLD, 45},
+	        {"FRA56-P1", ES_EDGE_NEW, -1},          {"IAD89-P1", ES_EDGE_CACHED_OLD, 45},
 	        {"NRT57-P2", ES_EDGE_CACHED_OLD, 3720}, {"GRU3-P1", ES_EDGE_CACHED_OLD, -1},
-	        {"SYD1-P1", ES_EDGE_UNREACHABLE, -1}, {"LHR61-P1", ES_EDGE_ERROR, -1},
+	        {"SYD1-P1", ES_EDGE_UNREACHABLE, -1},   {"LHR61-P1", ES_EDGE_ERROR, -1},
 	};
 
 	p->propagation = ES_PROP_DEPLOYED;
@@ -284,7 +420,9 @@ static void cached_edges(void)
 		snprintf(s->pop, sizeof(s->pop), "%s", e[i].pop);
 		s->state = e[i].st;
 		s->age_s = e[i].age;
-		s->status = e[i].st == ES_EDGE_UNREACHABLE ? 0 : e[i].st == ES_EDGE_ERROR ? 503 : 200;
+		s->status = e[i].st == ES_EDGE_UNREACHABLE ? 0
+		            : e[i].st == ES_EDGE_ERROR     ? 503
+		                                           : 200;
 		s->is_new = e[i].st == ES_EDGE_NEW;
 		s->bypassed = s->status != 0;
 		s->fn_state = s->status == 200 ? ES_EDGE_NEW : ES_EDGE_ERROR;
@@ -386,7 +524,8 @@ int main(void)
 	es_ui_draw(&ui);
 	es_pager_draw(help);
 	expect_screen("help-100x40");
-	ok(screen_contains("  y                  copy") && screen_contains("  o                  open-url") &&
+	ok(screen_contains("  y                  copy") &&
+	           screen_contains("  o                  open-url") &&
 	           screen_contains("  L                  ledger"),
 	   "help lists y, o and L from the request table");
 	es_pager_free(help);
@@ -428,7 +567,8 @@ int main(void)
 	if (rec) {
 		es_ui_draw(&ui);
 		es_pager_draw(rec);
-		ok(screen_contains("\"kind\": \"rollback\"") && screen_contains("who:    arn:aws:iam"),
+		ok(screen_contains("\"kind\": \"rollback\"") &&
+		           screen_contains("who:    arn:aws:iam"),
 		   "the record is shown whole");
 		es_pager_free(rec);
 	}
@@ -666,6 +806,7 @@ int main(void)
 
 	cached_edges();
 	change_set_table();
+	promotion_question();
 
 	endwin();
 	printf("1..%d\n", n_tests);

@@ -262,6 +262,99 @@ static void head_stamp_follows_the_refs(void **state)
 	es_repo_free(r);
 }
 
+/* What a promotion changes: commits newest first and capped, files with
+ * line counts and capped, template resources added, modified and removed;
+ * the same commit, a first release and a target off the line. */
+static void compare_between_two_commits(void **state)
+{
+	char *d = tu_mkdtemp();
+	struct es_repo *r;
+	struct es_repo_compare c;
+	char first[41], head[41], side[41];
+
+	assert_non_null(d);
+	sh("cd %s && git init -q -b main . && git config user.name 'Ann Tester' && "
+	   "git config user.email ann@example.com && git config commit.gpgsign false && "
+	   "printf 'Resources:\\n  Fn:\\n    Type: AWS::Lambda::Function\\n    Properties:\\n"
+	   "      Timeout: 5\\n  Old:\\n    Type: AWS::S3::Bucket\\n' > template.yaml && "
+	   "echo v1 > index.js && git add . && git commit -qm base && "
+	   "git branch side && "
+	   "for i in 1 2 3 4 5; do printf 'a\\nb\\n' > f$i.js && git add f$i.js && "
+	   "git commit -qm \"add f$i\"; done && "
+	   "printf 'Resources:\\n  Fn:\\n    Type: AWS::Lambda::Function\\n    Properties:\\n"
+	   "      Timeout: 4\\n  Topic:\\n    Type: AWS::SNS::Topic\\n' > template.yaml && "
+	   "printf 'topic \\033[31mred\\n' > msg && git commit -q -a -F msg && rm msg && "
+	   "git checkout -q side && echo hot > index.js && git commit -qam hotfix && "
+	   "git checkout -q main",
+	   d);
+	assert_int_equal(es_repo_discover(d, &r), ES_OK);
+	assert_int_equal(es_repo_resolve(r, "main~6", first), ES_OK);
+	assert_int_equal(es_repo_resolve(r, "main", head), ES_OK);
+	assert_int_equal(es_repo_resolve(r, "side", side), ES_OK);
+
+	assert_int_equal(es_repo_compare(r, first, head, "template.yaml", 3, 4, &c), ES_OK);
+	assert_true(c.fast_forward && !c.first && !c.same);
+	assert_int_equal(c.n_ahead, 3);
+	assert_true(c.ahead_more);
+	assert_string_equal(c.ahead[0].oid, head);
+	assert_string_equal(c.ahead[0].summary, "topic  [31mred");
+	assert_string_equal(c.ahead[1].summary, "add f5");
+	assert_int_equal(c.n_behind, 0);
+	assert_int_equal(c.files_total, 6);
+	assert_int_equal(c.n_files, 4);
+	assert_int_equal(c.files[0].status, ES_FILE_ADDED);
+	assert_string_equal(c.files[0].path, "f1.js");
+	assert_int_equal(c.files[0].added, 2);
+	assert_int_equal(c.lines_added, 8);
+	assert_int_equal(c.n_resources, 3);
+	assert_true(c.resources[0].kind == '~' && !strcmp(c.resources[0].logical_id, "Fn"));
+	assert_true(c.resources[1].kind == '+' && !strcmp(c.resources[1].logical_id, "Topic") &&
+	            !strcmp(c.resources[1].type, "AWS::SNS::Topic"));
+	assert_true(c.resources[2].kind == '-' && !strcmp(c.resources[2].logical_id, "Old"));
+	assert_string_equal(c.template_note, "");
+	es_repo_compare_free(&c);
+
+	assert_int_equal(es_repo_compare(r, first, head, "template.yaml", 200, 500, &c), ES_OK);
+	assert_int_equal(c.n_ahead, 6);
+	assert_false(c.ahead_more);
+	assert_int_equal(c.n_files, 6);
+	assert_string_equal(c.files[5].path, "template.yaml");
+	assert_int_equal(c.files[5].status, ES_FILE_MODIFIED);
+	assert_int_equal(c.files[5].added, 3);
+	assert_int_equal(c.files[5].deleted, 3);
+	es_repo_compare_free(&c);
+
+	assert_int_equal(es_repo_compare(r, head, head, "template.yaml", 200, 500, &c), ES_OK);
+	assert_true(c.same && c.fast_forward);
+	assert_int_equal(c.n_ahead + c.n_files + c.n_resources, 0);
+	es_repo_compare_free(&c);
+
+	assert_int_equal(es_repo_compare(r, "", head, "template.yaml", 200, 500, &c), ES_OK);
+	assert_true(c.first);
+	assert_int_equal(c.n_ahead + c.n_files, 0);
+	assert_int_equal(c.n_resources, 2);
+	assert_true(c.resources[0].kind == '+' && c.resources[1].kind == '+');
+	es_repo_compare_free(&c);
+
+	assert_int_equal(es_repo_compare(r, side, head, "template.yaml", 200, 500, &c), ES_OK);
+	assert_false(c.fast_forward);
+	assert_int_equal(c.n_ahead, 6);
+	assert_int_equal(c.n_behind, 1);
+	assert_string_equal(c.behind[0].summary, "hotfix");
+	es_repo_compare_free(&c);
+
+	assert_int_equal(es_repo_compare(r, first, head, "nope.yaml", 200, 500, &c), ES_OK);
+	assert_int_equal(c.n_resources, 0);
+	assert_non_null(strstr(c.template_note, "nope.yaml"));
+	es_repo_compare_free(&c);
+
+	assert_int_equal(es_repo_compare(r, first, "no-such-rev", "template.yaml", 200, 500, &c),
+	                 ES_ENOTFOUND);
+	es_repo_free(r);
+	tu_rmtree(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +367,7 @@ int main(void)
 	        cmocka_unit_test(export_refuses_links_out_of_the_commit),
 	        cmocka_unit_test(revert_creates_the_inverse_commit),
 	        cmocka_unit_test(head_stamp_follows_the_refs),
+	        cmocka_unit_test(compare_between_two_commits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,7 @@
 
 #include "action.h"
 #include "dash.h"
+#include "dash/promote_diff.h"
 #include "base/error.h"
 #include "base/timefmt.h"
 #include "validate.h"
@@ -510,6 +511,38 @@ static void on_confirm(struct es_dialog *dlg, bool ok, const char *text, int cho
 	run_pending(d);
 }
 
+/* What the promotion changes on sc: from the commit it runs to the one
+ * the previous stage runs. Bounded libgit2 work on the local repository. */
+static void promote_changes(struct es_dash *d, struct es_dialog *dlg,
+                            const struct es_stage_conf *sc)
+{
+	const struct es_stage_view *from = stage_view(d, sc->promotes_from);
+	const struct es_stage_view *to = stage_view(d, sc->name);
+	const char *now = to ? to->commit : "";
+	struct es_repo_compare c;
+
+	if (!d->repo || !from || !from->commit[0]) {
+		es_dialog_body(dlg, "");
+		es_dialog_bodyf(dlg, "The commit %s runs is not known: no comparison.",
+		                sc->promotes_from);
+		return;
+	}
+	if (!now[0] && !(to && strcmp(to->stack_status, "NOT_DEPLOYED") == 0)) {
+		es_dialog_body(dlg, "");
+		es_dialog_bodyf(dlg, "The commit %s runs is not known: no comparison.", sc->name);
+		return;
+	}
+	if (es_repo_compare(d->repo, now, from->commit, d->conf->template_path,
+	                    ES_PROMOTE_MAX_COMMITS, ES_PROMOTE_MAX_FILES, &c) != ES_OK) {
+		es_dialog_body(dlg, "");
+		es_dialog_bodyf(dlg, "No comparison with what %s runs: %s", sc->name,
+		                es_error_last()->message);
+		return;
+	}
+	es_promote_diff_body(dlg, &c, sc->name, now, from->commit, d->conf->template_path);
+	es_repo_compare_free(&c);
+}
+
 static void confirm(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = pending_stage(d);
@@ -584,6 +617,7 @@ static void confirm(struct es_dash *d)
 		es_dialog_body(dlg,
 		               "Exactly the artifact validated in the previous stage is deployed;");
 		es_dialog_body(dlg, "the change set is shown next and needs the stage name typed.");
+		promote_changes(d, dlg, sc);
 		break;
 	case ES_REQ_REVERT:
 		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
