@@ -103,6 +103,7 @@ static void staging_deployed(struct env *e, const char *status)
 	fake_cfn_resources(e->fake, "app-staging",
 	                   "EdgeFunction|AWS::Lambda::Function|app-edge;"
 	                   "Cdn|AWS::CloudFront::Distribution|" DIST_ID);
+	fake_cf_distribution(e->fake, DIST_ID, "Deployed");
 }
 
 static void ledger_record(struct env *e, const char *kind, const char *phase, const char *stage,
@@ -163,6 +164,8 @@ static void deployed_and_never_deployed(void **state)
 	assert_string_equal(output(s, "Url"), "https://staging.example.com");
 	assert_string_equal(output(s, "FunctionVersion"), "7");
 	assert_string_equal(s->distribution_id, DIST_ID);
+	assert_string_equal(s->distribution_status, "Deployed");
+	assert_string_equal(s->distribution_error, "");
 	assert_string_equal(s->error, "");
 	assert_false(s->has_last);
 
@@ -235,8 +238,13 @@ static void nothing_readable_fails(void **state)
 	fake_rule_times(fake_expect_error(e->fake, "POST", "DescribeStacks", 403, "AccessDenied",
 	                                  "not authorized"),
 	                FAKE_FOREVER);
+	char line[600];
+
 	assert_int_not_equal(es_overview_collect(e->aws, &e->conf, true, &e->ov), ES_OK);
-	assert_non_null(strstr(es_error_last()->message, "AccessDenied"));
+	/* the first read's own error, code and message, not a network error */
+	es_error_format(es_error_last(), line, sizeof(line));
+	assert_non_null(strstr(line, "AccessDenied"));
+	assert_non_null(strstr(line, "not authorized"));
 	assert_int_equal(e->ov.n, 2);
 	assert_string_equal(stage(e, "staging")->stack_status, "UNKNOWN");
 }
