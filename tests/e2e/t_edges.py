@@ -112,7 +112,7 @@ q
            "the grid marks each cached edge with ~, its age, the function's state, and a legend", scr)
 
     # 4. Invalidate: the edges answer r2.
-    rc, out, err = app.run("invalidate", "--stage", "staging", "/*", "--wait", "--poll-interval", "300")
+    rc, out, err = app.run("invalidate", "--yes", "--stage", "staging", "/*", "--wait", "--poll-interval", "300")
     tap.ok(rc == 0, "the invalidation completes", err)
     rc, docs, err = watch_json(app)
     view = last_view(docs)

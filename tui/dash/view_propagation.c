@@ -67,7 +67,8 @@ static size_t stage_lines(const struct es_stage_view *s)
 {
 	size_t per = (size_t)grid_cols(s);
 	size_t grid = s->n_edges ? (s->n_edges + per - 1) / per : 1;
-	return 1 + grid + cache_hint(s) + 1; /* head, grid, hint, gap */
+	/* head, grid, hint, the legend under a grid, gap */
+	return 1 + grid + cache_hint(s) + (s->n_edges ? 1 : 0) + 1;
 }
 
 static bool any_edges(struct es_view *v)
@@ -91,7 +92,7 @@ static int locate(struct es_view *v, size_t row, size_t *line)
 	return -1;
 }
 
-/* Every stage's lines; the last stage's gap line holds the legend. */
+/* Every stage's lines, the last one's gap left out when no stage has edges. */
 static size_t rows(struct es_view *v)
 {
 	size_t n = 0;
@@ -278,21 +279,19 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	size_t line = 0;
 	int i = locate(v, row, &line);
 
-	if (i < 0) {
-		draw_legend(y, x, w);
+	if (i < 0)
 		return;
-	}
 	const struct es_stage_view *s = es_ui_stage(v->ui, i);
 	size_t nl = stage_lines(s);
-	size_t grid = nl - 2 - cache_hint(s);
+	size_t grid = nl - 2 - cache_hint(s) - (s->n_edges ? 1 : 0);
 	if (line == 0)
 		draw_head(s, y, x, w, cursor);
 	else if (line <= grid)
 		draw_grid(s, line - 1, y, x, w);
-	else if (line < nl - 1)
+	else if (cache_hint(s) && line == grid + 1)
 		draw_cache_hint(v, s, y, x, w);
-	else if ((size_t)i + 1 == es_ui_stage_count(v->ui) && any_edges(v))
-		draw_legend(y, x, w);
+	else if (s->n_edges && line == grid + 1 + cache_hint(s))
+		draw_legend(y, x, w); /* with each grid: a stage pane may show one stage alone */
 }
 
 static bool matches(struct es_view *v, size_t row, const char *needle)
