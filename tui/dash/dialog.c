@@ -43,29 +43,6 @@ static void push(char ***arr, size_t *n, const char *s, size_t len)
 	}
 }
 
-/* Bytes of s (up to end) that fit in width columns, broken after a space
- * when there is one, so long messages wrap instead of running off the box. */
-static size_t wrap_len(const char *s, size_t end, int width)
-{
-	size_t i = 0, brk = 0;
-	int cols = 0;
-
-	while (i < end) {
-		size_t n = 1;
-		while (i + n < end && ((unsigned char)s[i + n] & 0xC0) == 0x80)
-			n++; /* a whole UTF-8 character, one column */
-		if (cols + 1 > width)
-			break;
-		cols++;
-		i += n;
-		if (s[i - 1] == ' ')
-			brk = i;
-	}
-	if (i >= end)
-		return end;
-	return brk ? brk : (i ? i : 1);
-}
-
 /* A body line at most this wide; longer ones wrap at spaces. */
 #define DIALOG_WRAP 76
 
@@ -77,7 +54,7 @@ void es_dialog_body(struct es_dialog *d, const char *text)
 		const char *nl = strchr(s, '\n');
 		size_t len = nl ? (size_t)(nl - s) : strlen(s), done = 0;
 		do {
-			size_t n = wrap_len(s + done, len - done, DIALOG_WRAP);
+			size_t n = es_scr_wrap_len(s + done, len - done, DIALOG_WRAP);
 			push(&d->body, &d->n_body, s + done, n);
 			done += n;
 		} while (done < len);
@@ -461,7 +438,8 @@ bool es_dialog_draw(const struct es_dialog *d)
 	int q_lines = 0;
 	size_t qlen = strlen(d->question);
 	for (size_t at = 0; at < qlen || q_lines == 0; q_lines++)
-		at += qlen ? wrap_len(d->question + at, qlen - at, w - 4 > 1 ? w - 4 : 1) : 1;
+		at += qlen ? es_scr_wrap_len(d->question + at, qlen - at, w - 4 > 1 ? w - 4 : 1)
+		           : 1;
 	int fixed = fixed_rows(d) - 1 + q_lines;
 	int body_h = (int)scroll_lines(d);
 	if (body_h > LINES - 4 - fixed)
@@ -510,7 +488,7 @@ bool es_dialog_draw(const struct es_dialog *d)
 	if (body_h)
 		y++;
 	for (size_t at = 0; at < qlen;) {
-		size_t n = wrap_len(d->question + at, qlen - at, iw > 1 ? iw : 1);
+		size_t n = es_scr_wrap_len(d->question + at, qlen - at, iw > 1 ? iw : 1);
 		es_scr_printf(y++, x, iw, normal | A_BOLD, "%.*s", (int)n, d->question + at);
 		at += n;
 	}

@@ -255,20 +255,9 @@ void es_pager_add_wrapped(struct es_pager *p, enum es_area area, const char *tex
 	if (width < indent + 20)
 		width = indent + 20;
 	while (len || first) {
-		int w = first ? width : width - indent;
-		size_t n = 0, brk = 0;
-		int cols = 0;
-		while (n < len && s[n] != '\n' && cols < w) {
-			size_t k = 1;
-			while (n + k < len && ((unsigned char)s[n + k] & 0xC0) == 0x80)
-				k++; /* one UTF-8 character, one column */
-			n += k;
-			cols++;
-			if (s[n - 1] == ' ')
-				brk = n;
-		}
-		if (n < len && s[n] != '\n' && brk)
-			n = brk;
+		const char *nl = memchr(s, '\n', len);
+		size_t line = nl ? (size_t)(nl - s) : len;
+		size_t n = line ? es_scr_wrap_len(s, line, first ? width : width - indent) : 0;
 		snprintf(buf, sizeof(buf), "%*s%.*s", first ? 0 : indent, "", (int)n, s);
 		add_line(p, area, buf, strlen(buf));
 		s += n;

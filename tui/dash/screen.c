@@ -42,6 +42,27 @@ static size_t next_char(const char *s, size_t n, mbstate_t *st, wchar_t *wc)
 	return k;
 }
 
+size_t es_scr_wrap_len(const char *s, size_t end, int width)
+{
+	size_t i = 0, brk = 0;
+	int cols = 0;
+
+	while (i < end) {
+		size_t n = 1;
+		while (i + n < end && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+			n++; /* a whole UTF-8 character, one column */
+		if (cols + 1 > width)
+			break;
+		cols++;
+		i += n;
+		if (s[i - 1] == ' ')
+			brk = i;
+	}
+	if (i >= end)
+		return end;
+	return brk ? brk : (i ? i : 1);
+}
+
 int es_scr_width(const char *s)
 {
 	mbstate_t st;

@@ -41,6 +41,11 @@ int es_scr_printf(int y, int x, int maxw, attr_t attr, const char *fmt, ...)
 /* Columns that s takes on screen (what es_scr_text would draw). */
 int es_scr_width(const char *s);
 
+/* Bytes of s (up to end) that fit in width columns, broken after a space
+ * when there is one, so long text wraps instead of running off; at least
+ * one character. */
+size_t es_scr_wrap_len(const char *s, size_t end, int width);
+
 /* A box around r with a title on its top edge. */
 void es_scr_box(struct es_rect r, const char *title, attr_t border, attr_t title_attr);
 
