@@ -270,13 +270,6 @@ void es_pager_add_wrapped(struct es_pager *p, enum es_area area, const char *tex
 	}
 }
 
-static const enum es_area act_area[] = {
-        [ES_ACT_INFO] = ES_AREA_ACT_INFO,
-        [ES_ACT_WARN] = ES_AREA_ACT_WARN,
-        [ES_ACT_ERROR] = ES_AREA_ACT_ERROR,
-        [ES_ACT_EVENT] = ES_AREA_ACT_EVENT,
-};
-
 static void add_activity(struct es_pager *p, const struct es_activity *a, int width, bool mark)
 {
 	time_t t = (time_t)a->when;
@@ -285,8 +278,7 @@ static void add_activity(struct es_pager *p, const struct es_activity *a, int wi
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
 	snprintf(line, sizeof(line), "%s %s %s", mark ? ">" : " ", when, a->text);
-	es_pager_add_wrapped(p, a->level <= ES_ACT_EVENT ? act_area[a->level] : ES_AREA_ACT_INFO,
-	                     line, width, 11);
+	es_pager_add_wrapped(p, es_activity_area(a), line, width, 11);
 }
 
 /* How many lines around the opened one are shown: a failed deploy's root
@@ -303,8 +295,7 @@ struct es_pager *es_pager_activity(struct es_ui *ui, size_t sel)
 
 	if (!a || !(p = es_pager_new(ui, "Activity: the whole record")))
 		return NULL;
-	es_pager_add_wrapped(p, a->level <= ES_ACT_EVENT ? act_area[a->level] : ES_AREA_ACT_INFO,
-	                     a->text, width, 0);
+	es_pager_add_wrapped(p, es_activity_area(a), a->text, width, 0);
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	es_pager_add(p, ES_AREA_HINT, "Around it:");
 	for (size_t i = sel > AROUND_BEFORE ? sel - AROUND_BEFORE : 0;

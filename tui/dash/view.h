@@ -148,6 +148,8 @@ size_t es_ui_stage_count(const struct es_ui *ui);
 const struct es_stage_view *es_ui_stage(const struct es_ui *ui, size_t i);
 size_t es_ui_activity_count(const struct es_ui *ui);
 const struct es_activity *es_ui_activity(const struct es_ui *ui, size_t i);
+/* The theme area an activity line is drawn in, by its level. */
+enum es_area es_activity_area(const struct es_activity *a);
 const char *es_ui_connection(const struct es_ui *ui);
 
 /* Draw the whole dashboard (panes, status line) for the current size. */

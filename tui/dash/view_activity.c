@@ -16,12 +16,16 @@ static size_t rows(struct es_view *v)
 	return es_ui_activity_count(v->ui);
 }
 
-static const enum es_area level_area[] = {
-        [ES_ACT_INFO] = ES_AREA_ACT_INFO,
-        [ES_ACT_WARN] = ES_AREA_ACT_WARN,
-        [ES_ACT_ERROR] = ES_AREA_ACT_ERROR,
-        [ES_ACT_EVENT] = ES_AREA_ACT_EVENT,
-};
+enum es_area es_activity_area(const struct es_activity *a)
+{
+	static const enum es_area level_area[] = {
+	        [ES_ACT_INFO] = ES_AREA_ACT_INFO,
+	        [ES_ACT_WARN] = ES_AREA_ACT_WARN,
+	        [ES_ACT_ERROR] = ES_AREA_ACT_ERROR,
+	        [ES_ACT_EVENT] = ES_AREA_ACT_EVENT,
+	};
+	return a->level <= ES_ACT_EVENT ? level_area[a->level] : ES_AREA_ACT_INFO;
+}
 
 static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)
 {
@@ -30,7 +34,7 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	struct tm tm;
 	char when[16];
 	attr_t cur = cursor ? es_theme_attr(ES_AREA_CURSOR) : 0;
-	enum es_area area = a->level <= ES_ACT_EVENT ? level_area[a->level] : ES_AREA_ACT_INFO;
+	enum es_area area = es_activity_area(a);
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
 	int col = es_scr_printf(y, x, w, cur ? cur : es_theme_attr(ES_AREA_DATE), "%s ", when);
