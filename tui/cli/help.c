@@ -267,7 +267,14 @@ static const struct es_help_example whoami_examples[] = {
         END_EXAMPLES};
 
 static const struct es_help_option help_opts[] = {
-        {"COMMAND", NULL, NULL, ES_VAL_COMMAND, "the command to explain"}, END_OPTS};
+        {"COMMAND", NULL, NULL, ES_VAL_COMMAND, "the command to explain"},
+        {"--man", NULL, NULL, ES_VAL_NONE, "print edgeship(1) in man(7) format (for packagers)"},
+        {"--man-conf", NULL, NULL, ES_VAL_NONE,
+         "print edgeship.conf(5) in man(7) format (for packagers)"},
+        {"--completion", NULL, "SHELL", ES_VAL_TEXT,
+         "print the completion script for bash, zsh or fish, e.g. source <(edgeship help "
+         "--completion bash)"},
+        END_OPTS};
 static const struct es_help_exit help_exits[] = {
         EXIT(0), {2, "no such command (the message lists them)"}, END_EXITS};
 static const struct es_help_example help_examples[] = {
@@ -368,7 +375,9 @@ static const struct es_help_command commands[] = {
         CMD(help, "[COMMAND]", "show the commands, or what COMMAND takes and does",
             "Without a command, list the commands and the global options; with one, its "
             "synopsis, description, options, exit codes and examples. edgeship COMMAND --help "
-            "is the same."),
+            "is the same.\n\n"
+            "--man, --man-conf and --completion print the manual pages and shell completions "
+            "that make install installs, from the same tables as this help."),
         CMD(version, "[--json]", "show the version", "Print edgeship's version."),
 };
 

@@ -118,6 +118,17 @@ static void header(FILE *out, const char *title, int section, const char *volume
 	        section == 5 ? "-conf" : "", title, section, date, PACKAGE_VERSION, volume);
 }
 
+/* An option's name with every dash a minus sign, so that it can be copied
+ * from the page and typed. */
+static void roff_option(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+}
+
 /* ".TP" with "-s, --stage NAME" in bold and italics, then its meaning. */
 static void option_item(FILE *out, const struct es_help_option *o)
 {
@@ -129,11 +140,11 @@ static void option_item(FILE *out, const struct es_help_option *o)
 	} else {
 		if (o->alias) {
 			fputs("\\fB", out);
-			roff(out, o->alias, false);
+			roff_option(out, o->alias);
 			fputs("\\fR, ", out);
 		}
 		fputs("\\fB", out);
-		roff(out, o->name, false);
+		roff_option(out, o->name);
 		fputs("\\fR", out);
 		if (o->arg) {
 			fputs(" \\fI", out);
