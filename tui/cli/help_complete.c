@@ -252,16 +252,16 @@ static void zsh_specs(FILE *out, const struct es_help_option *o, const char *ind
 			fprintf(out, "%s:%s' \\\n", o->name, zsh_action[o->value]);
 			continue;
 		}
+		/* '(-s --stage)'{-s,--stage}'[meaning]:NAME:action' */
 		if (o->alias)
-			fprintf(out, "'(%s %s)'{%s,%s}", o->alias, o->name, o->alias, o->name);
+			fprintf(out, "'(%s %s)'{%s,%s}'[", o->alias, o->name, o->alias, o->name);
 		else
-			fprintf(out, "'%s'", o->name);
-		/* The description sits in brackets right after the name. */
-		fputs("'[", out);
+			fprintf(out, "'%s[", o->name);
 		escaped(out, h, "[]:\\", false);
-		fputs("]'", out);
+		fputc(']', out);
 		if (o->value != ES_VAL_NONE)
-			fprintf(out, "':%s:%s'", o->arg ? o->arg : "value", zsh_action[o->value]);
+			fprintf(out, ":%s:%s", o->arg ? o->arg : "value", zsh_action[o->value]);
+		fputc('\'', out);
 		fputs(" \\\n", out);
 	}
 }
