@@ -49,6 +49,12 @@ def commands():
     return re.findall(r'X\("([^"]+)"', block)
 
 
+def own_options(path):
+    """The options a command's own parser (cmd_package.c) compares with."""
+    text = read(path)
+    return set(re.findall(r'strn?cmp\(\s*[a-z]+\s*,\s*"(-[A-Za-z-]+)=?"', text))
+
+
 def parser_options():
     """Every option string a command-line parser compares an argument with:
     the getopt table of cli.c and the strcmp()s of tui/cli/*.c."""
@@ -124,6 +130,14 @@ def main():
        "the parsers' options read from the sources", sorted(accepted))
     missing = sorted(accepted - documented(all_help))
     ok(not missing, "every option a parser accepts is in some command's help",
+       "undocumented: " + " ".join(missing))
+
+    # A command that parses its own options documents each in its own help.
+    rc, out, err = run("help", "package")
+    own = own_options("tui/cli/cmd_package.c")
+    ok("--no-upload" in own, "package's own options read from cmd_package.c", sorted(own))
+    missing = sorted(own - documented(out) - {"--help", "-h"})
+    ok(not missing, "help package documents every option cmd_package.c accepts",
        "undocumented: " + " ".join(missing))
 
     rc, out, err = run("help", "NOPE")
