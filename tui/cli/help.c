@@ -276,7 +276,7 @@ static const struct es_help_option help_opts[] = {
          "--completion bash)"},
         END_OPTS};
 static const struct es_help_exit help_exits[] = {
-        EXIT(0), {2, "no such command (the message lists them)"}, END_EXITS};
+        {0, "the help was printed"}, {2, "no such command (the message lists them)"}, END_EXITS};
 static const struct es_help_example help_examples[] = {
         {"edgeship help deploy", "the same as edgeship deploy --help"}, END_EXAMPLES};
 
@@ -372,7 +372,8 @@ static const struct es_help_command commands[] = {
             "show the AWS identity, account, region, endpoint and credential source",
             "Show the AWS caller ARN, account, profile, region, endpoint and where the "
             "credentials came from (never the secret)."),
-        CMD(help, "[COMMAND]", "show the commands, or what COMMAND takes and does",
+        CMD(help, "[COMMAND | --man | --man-conf | --completion SHELL]",
+            "show the commands, or what COMMAND takes and does",
             "Without a command, list the commands and the global options; with one, its "
             "synopsis, description, options, exit codes and examples. edgeship COMMAND --help "
             "is the same.\n\n"
