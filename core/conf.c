@@ -860,15 +860,8 @@ const struct es_stage_conf *es_config_first_stage(const struct es_config *c)
 	return NULL;
 }
 
-int es_config_write_starter(const char *path, const char *app, const char *template_path)
+int es_config_print_starter(FILE *f, const char *app, const char *template_path)
 {
-	FILE *f;
-
-	if (access(path, F_OK) == 0)
-		return es_fail(ES_EINVAL, "%s already exists; edit it instead", path);
-	f = fopen(path, "wx");
-	if (!f)
-		return es_fail(ES_ECONFIG, "%s: cannot be created", path);
 	fprintf(f,
 	        "# edgeship release configuration (git-config syntax).\n"
 	        "# Check it with `edgeship status`; see README.md for every key.\n"
@@ -908,7 +901,44 @@ int es_config_write_starter(const char *path, const char *app, const char *templ
 	        "# \tstatus = 200\n"
 	        "# \tbody-contains = Welcome\n",
 	        app, template_path ? template_path : "template.yaml", app, app, app, app);
-	if (fclose(f) != 0)
+	return ferror(f) ? ES_ERR : ES_OK;
+}
+
+int es_config_write_starter(const char *path, const char *app, const char *template_path)
+{
+	FILE *f;
+
+	if (access(path, F_OK) == 0)
+		return es_fail(ES_EINVAL, "%s already exists; edit it instead", path);
+	f = fopen(path, "wx");
+	if (!f)
+		return es_fail(ES_ECONFIG, "%s: cannot be created", path);
+	int rc = es_config_print_starter(f, app, template_path);
+	if (fclose(f) != 0 || rc)
 		return es_fail(ES_ECONFIG, "%s: cannot be written", path);
 	return ES_OK;
+}
+
+/* ------------------------------------------------------------ documentation */
+
+bool es_config_key_doc(size_t i, struct es_config_key_doc *out)
+{
+	static const char *const sections[] = {
+	        [S_APP] = "app", [S_STAGE] = "stage", [S_CHECK] = "check"};
+
+	if (i >= sizeof(keys) / sizeof(keys[0]))
+		return false;
+	/* A section this list does not name yet is still documented, as "?". */
+	out->section = (size_t)keys[i].section < sizeof(sections) / sizeof(sections[0]) &&
+	                               sections[keys[i].section]
+	                       ? sections[keys[i].section]
+	                       : "?";
+	out->name = keys[i].name;
+	out->repeatable = keys[i].kind == K_MULTI || keys[i].kind == K_KV;
+	out->value = keys[i].kind == K_KV     ? "KEY=VALUE"
+	             : keys[i].kind == K_LONG ? "NUMBER"
+	             : keys[i].kind == K_MS   ? "DURATION"
+	                                      : "TEXT";
+	out->help = keys[i].help;
+	return true;
 }

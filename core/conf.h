@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "aws/cloudformation.h" /* struct es_kv */
 
@@ -76,5 +77,19 @@ const struct es_stage_conf *es_config_first_stage(const struct es_config *c);
 
 /* Write a commented starter file for a repository (fails if path exists). */
 int es_config_write_starter(const char *path, const char *app_name, const char *template_path);
+/* Print that starter text to f (also the example of edgeship.conf(5)). */
+int es_config_print_starter(FILE *f, const char *app_name, const char *template_path);
+
+/* One key edgeship.conf accepts, for its documentation (man page). */
+struct es_config_key_doc {
+	const char *section; /* "app", "stage" or "check" */
+	const char *name;
+	const char *value; /* what its value is: TEXT, KEY=VALUE, NUMBER or DURATION */
+	bool repeatable;   /* may be given more than once */
+	const char *help;  /* its meaning, with an example */
+};
+
+/* The i-th key of the table the loader reads (from 0); false past the last. */
+bool es_config_key_doc(size_t i, struct es_config_key_doc *out);
 
 #endif

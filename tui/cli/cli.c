@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "base/loop.h"
 #include "dash/dashboard.h"
+#include "help.h"
 
 typedef int (*cmd_fn)(struct es_cli *cli);
 
@@ -45,87 +46,87 @@ static int parse_duration(const char *s, long *out)
 static int cmd_help(struct es_cli *cli);
 static int cmd_version(struct es_cli *cli);
 
-/* One row per subcommand: the dispatcher and `--help` both read it. */
+/* One row per subcommand, dispatched by name. What each takes and means is
+ * in help.c's table (tests/unit/help.py checks every row has its help). */
 #define ES_COMMANDS(X)                                                                             \
-	X("init", es_cmd_init, "", "write a commented edgeship.conf for this repository")          \
-	X("status", es_cmd_status, "[--json]",                                                     \
-	  "each stage's stack, commit, release, distribution, lock and last action")               \
-	X("deploy", es_cmd_deploy, "[REV] [--stage NAME] [--yes] [--wait] [--json]",               \
-	  "package REV (default HEAD) and deploy it to a stage through a change set")              \
-	X("package", es_cmd_package, "[REV] [--json] [--output-template FILE] [--no-upload]",      \
-	  "package REV (default HEAD) as a deploy would, deploy nothing (package --help)")         \
-	X("promote", es_cmd_promote, "--to STAGE [--yes] [--wait] [--json]",                       \
-	  "deploy to STAGE exactly the validated release of the stage before it")                  \
-	X("validate", es_cmd_validate, "--stage NAME [--json]",                                    \
-	  "run the stage's checks now and record the result")                                      \
-	X("invalidate", es_cmd_invalidate, "--stage NAME [PATH…] [--yes] [--wait] [--json]",       \
-	  "invalidate the stage's CloudFront cache (default /*), tracked to Completed")            \
-	X("rollback", es_cmd_rollback, "--stage NAME --to REV [--yes] [--wait] [--json]",          \
-	  "redeploy the recorded artifacts of an earlier commit (no rebuild)")                     \
-	X("revert", es_cmd_revert, "REV [--deploy] [--yes] [--json]",                              \
-	  "commit a git revert of REV; --deploy sends it to the first stage")                      \
-	X("watch", es_cmd_watch, "[--stage NAME] [--json]",                                        \
-	  "follow stacks, propagation and invalidations line by line until settled")               \
-	X("unlock", es_cmd_unlock, "--stage NAME [--yes] [--json]",                                \
-	  "remove a stage lock left by a console that died (recorded in the ledger)")              \
-	X("log", es_cmd_log, "[--stage NAME] [--json]", "the release ledger, oldest first")        \
-	X("whoami", cmd_whoami, "[--json]",                                                        \
-	  "show the AWS identity, account, region, endpoint and credential source")                \
-	X("help", cmd_help, "", "show this help")                                                  \
-	X("version", cmd_version, "", "show the version")
+	X("init", es_cmd_init)                                                                     \
+	X("status", es_cmd_status)                                                                 \
+	X("deploy", es_cmd_deploy)                                                                 \
+	X("package", es_cmd_package)                                                               \
+	X("promote", es_cmd_promote)                                                               \
+	X("validate", es_cmd_validate)                                                             \
+	X("invalidate", es_cmd_invalidate)                                                         \
+	X("rollback", es_cmd_rollback)                                                             \
+	X("revert", es_cmd_revert)                                                                 \
+	X("watch", es_cmd_watch)                                                                   \
+	X("unlock", es_cmd_unlock)                                                                 \
+	X("log", es_cmd_log)                                                                       \
+	X("whoami", cmd_whoami)                                                                    \
+	X("help", cmd_help)                                                                        \
+	X("version", cmd_version)
 
 static const struct command {
 	const char *name;
 	cmd_fn fn;
-	const char *args;
-	const char *summary;
 } commands[] = {
-#define ROW(name, fn, args, summary) {name, fn, args, summary},
+#define ROW(name, fn) {name, fn},
         ES_COMMANDS(ROW)
 #undef ROW
 };
 
-static void usage(FILE *out)
+static cmd_fn find_command(const char *name)
 {
-	es_fprintf(out, "usage: edgeship [global options] [<command> [options]]\n\n"
-	                "Without a command, edgeship opens the release dashboard.\n\n"
-	                "A terminal release console for Lambda@Edge applications on CloudFront.\n\n"
-	                "Commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		char left[96];
-		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
-		/* A long synopsis gets the summary on a line of its own. */
-		if (strlen(left) > 24)
-			es_fprintf(out, "  %s\n  %-24s %s\n", left, "", commands[i].summary);
-		else
-			es_fprintf(out, "  %-24s %s\n", left, commands[i].summary);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].fn;
+	return NULL;
+}
+
+/* `edgeship help [COMMAND]` (argv[0] being "help"); the hidden --man,
+ * --man-conf and --completion SHELL print the files `make` installs. */
+static int help_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		es_help_print_usage(stdout);
+		return ES_EXIT_OK;
 	}
-	es_fprintf(
-	        out,
-	        "\nGlobal options:\n"
-	        "  --profile NAME           AWS profile (default: $AWS_PROFILE or default)\n"
-	        "  --region NAME            AWS region (default: $AWS_REGION, profile, us-east-1)\n"
-	        "  --json                   machine-readable output on stdout\n"
-	        "  --read-only              refuse every action that changes something\n"
-	        "  --theme NAME             dashboard colour theme (default, light,\n"
-	        "                           high-contrast, mono, or a file)\n"
-	        "  --script FILE            drive the dashboard from a key script (tests)\n"
-	        "  --timeout DURATION       deploy, promote, rollback: stop following after this\n"
-	        "                           long (e.g. 45m; default 2h) and end detached\n"
-	        "  -h, --help               show this help\n"
-	        "  -V, --version            show the version\n"
-	        "\nExit codes: 0 success, 1 failure, 2 usage (also a stage edgeship.conf does\n"
-	        "not define), 3 refused by a release rule, 4 cancelled (also no terminal to\n"
-	        "ask on and no --yes), 5 configuration or credentials missing, 6 detached\n"
-	        "(stopped following; CloudFormation carries on and `edgeship status` shows\n"
-	        "the end).\n");
+	const char *a = argv[1];
+	if (argc > 2 && strcmp(a, "--completion") != 0) {
+		fprintf(stderr, "edgeship help: one command at a time, e.g. edgeship help %s\n", a);
+		return ES_EXIT_USAGE;
+	}
+	if (strcmp(a, "--man") == 0) {
+		es_help_man(stdout);
+		return ES_EXIT_OK;
+	}
+	if (strcmp(a, "--man-conf") == 0) {
+		es_help_man_conf(stdout);
+		return ES_EXIT_OK;
+	}
+	if (strcmp(a, "--completion") == 0) {
+		if (argc == 3 && es_help_completion(stdout, argv[2]) == 0)
+			return ES_EXIT_OK;
+		fprintf(stderr, "edgeship help: --completion takes bash, zsh or fish\n");
+		return ES_EXIT_USAGE;
+	}
+	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		a = "help";
+	const struct es_help_command *c = es_help_find(a);
+	if (!c) {
+		es_fprintf(stderr,
+		           "edgeship help: there is no command '%s'; the commands are: ", a);
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", commands[i].name);
+		fputc('\n', stderr);
+		return ES_EXIT_USAGE;
+	}
+	es_help_print_command(stdout, c);
+	return ES_EXIT_OK;
 }
 
 static int cmd_help(struct es_cli *cli)
 {
-	(void)cli;
-	usage(stdout);
-	return ES_EXIT_OK;
+	return help_main(cli->argc, cli->argv);
 }
 
 static int cmd_version(struct es_cli *cli)
@@ -212,9 +213,11 @@ int es_cli_main(int argc, char **argv)
 		case 'R': cli.read_only = true; break;
 		case 't': cli.theme = optarg; break;
 		case 'S': cli.script = optarg; break;
-		case 'h': return cmd_help(&cli);
+		case 'h': es_help_print_usage(stdout); return ES_EXIT_OK;
 		case 'V': return cmd_version(&cli);
-		default: usage(stderr); return ES_EXIT_USAGE;
+		default:
+			fprintf(stderr, "edgeship: see edgeship --help for the global options\n");
+			return ES_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc)
@@ -222,6 +225,17 @@ int es_cli_main(int argc, char **argv)
 	const char *name = argv[optind];
 	cli.argc = argc - optind;
 	cli.argv = argv + optind;
+	cmd_fn fn = find_command(name);
+	if (!fn) {
+		es_fprintf(stderr, "edgeship: unknown command '%s' (see edgeship --help)\n", name);
+		return ES_EXIT_USAGE;
+	}
+	/* help reads its own arguments; COMMAND --help is help COMMAND. */
+	if (fn == cmd_help)
+		return cmd_help(&cli);
+	for (int i = 1; i < cli.argc; i++)
+		if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0)
+			return help_main(2, (char *[]){"help", (char *)name, NULL});
 	/* Subcommand options, shared by all commands that take them. */
 	for (int i = 1; i < cli.argc; i++) {
 		const char *a = cli.argv[i];
@@ -262,24 +276,17 @@ int es_cli_main(int argc, char **argv)
 				cli.rev = a;
 			cli.args[cli.n_args++] = a;
 		} else if (i + 1 == cli.argc && takes_value(a)) {
-			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship --help)\n",
-			           name, a);
+			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship help %s)\n",
+			           name, a, name);
 			return ES_EXIT_USAGE;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
-		} else if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0) {
-			usage(stdout);
-			return ES_EXIT_OK;
 		} else {
 			es_fprintf(stderr,
-			           "edgeship %s: unknown option '%s' (see edgeship --help)\n", name,
-			           cli.argv[i]);
+			           "edgeship %s: unknown option '%s' (see edgeship help %s)\n",
+			           name, cli.argv[i], name);
 			return ES_EXIT_USAGE;
 		}
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return commands[i].fn(&cli);
-	es_fprintf(stderr, "edgeship: unknown command '%s' (see edgeship --help)\n", name);
-	return ES_EXIT_USAGE;
+	return fn(&cli);
 }
