@@ -256,6 +256,14 @@ static int check_edge(const struct chk *c, const char *id, const struct edge_lim
 		               "Timeout is %lld and it %s; lower Timeout%s",
 		               where(c, id, ptr, at, sizeof(at)), lim->kind, lim->max_timeout, v,
 		               by, lim == &viewer_limits ? " or use an origin trigger" : "");
+	/* Layers are not supported at the edge (aws-facts.md, Lambda@Edge "Not
+	 * supported"): CloudFront would refuse the association. */
+	if (json_array_size(fn_prop(c, id, "Layers", ptr, sizeof(ptr))) > 0)
+		return es_fail(ES_EREFUSED,
+		               "%s: Lambda@Edge rule \"no layers\": it names Layers and it %s; "
+		               "put what the layer holds into the function's own code, or use "
+		               "the layer from a regional function",
+		               where(c, id, ptr, at, sizeof(at)), by);
 	arch = fn_prop(c, id, "Architectures", ptr, sizeof(ptr));
 	for (size_t i = 0; i < json_array_size(arch); i++) {
 		const char *s = json_string_value(json_array_get(arch, i));

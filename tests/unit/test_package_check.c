@@ -341,6 +341,31 @@ static void edge_arm64_is_refused(void **state)
 	done(dir);
 }
 
+static void edge_function_has_no_layers(void **state)
+{
+	char *dir = edge_app("origin-request", "!Ref Fn.Version",
+	                     "      Runtime: nodejs20.x\n      Layers: [!Ref Layer]\n"
+	                     "  Layer:\n"
+	                     "    Type: AWS::Serverless::LayerVersion\n"
+	                     "    Properties:\n"
+	                     "      ContentUri: layer/\n");
+
+	put(dir, "layer/nodejs/lib.js", "\n");
+	expect_refused(dir, "template.yaml:25: resource Fn: Lambda@Edge rule \"no layers\": it names "
+	                    "Layers and it runs as origin-request on CF");
+	done(dir);
+	/* A regional function beside it may use the layer. */
+	dir = app(SAM_FN("src/", "index.handler", "nodejs20.x") "      Layers: [!Ref Layer]\n"
+	                                                        "  Layer:\n"
+	                                                        "    Type: AWS::Serverless::LayerVersion\n"
+	                                                        "    Properties:\n"
+	                                                        "      ContentUri: layer/\n");
+	put(dir, "src/index.js", "\n");
+	put(dir, "layer/nodejs/lib.js", "\n");
+	expect_ok(dir);
+	done(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +383,7 @@ int main(void)
 	        cmocka_unit_test(viewer_and_origin_memory_and_timeout),
 	        cmocka_unit_test(edge_zip_size_per_trigger_kind),
 	        cmocka_unit_test(edge_arm64_is_refused),
+	        cmocka_unit_test(edge_function_has_no_layers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
