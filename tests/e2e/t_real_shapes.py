@@ -153,9 +153,18 @@ def compare_with_cli(tap, sim, repo):
     tap.ok(ours_n.artifacts and sorted(set(ours_n.artifacts)) == sorted(set(cli_n.artifacts)),
            f"{repo.name}: the same set of artifacts (zip entries and digests, files, nested templates)",
            f"edgeship {len(set(ours_n.artifacts))}, aws {len(set(cli_n.artifacts))}")
-    lint = subprocess.run(["cfn-lint", "--format", "parseable", ours_path],
+    # The packaged template, and each nested template as edgeship uploaded it.
+    linted = [ours_path]
+    for a in report["artifacts"]:
+        if a["property"] in ("TemplateURL", "Location"):
+            path = os.path.join(sim.tmp, f"{repo.name}-{a['resource']}.json")
+            with open(path, "wb") as f:
+                f.write(s3.get_object(Bucket=BUCKET, Key=a["s3_key"])["Body"].read())
+            linted.append(path)
+    lint = subprocess.run(["cfn-lint", "--format", "parseable", *linted],
                           capture_output=True, text=True, timeout=300)
-    tap.ok(lint.returncode & 2 == 0, f"{repo.name}: cfn-lint finds no error in edgeship's template",
+    tap.ok(lint.returncode & 2 == 0,
+           f"{repo.name}: cfn-lint finds no error in edgeship's {len(linted)} packaged template(s)",
            lint.stdout + lint.stderr)
     return report, cli_path
 
