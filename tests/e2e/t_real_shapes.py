@@ -213,6 +213,21 @@ def t_nested(tap, sim):
                         if a["property"] in ("TemplateURL", "Location"))
         tap.eq(nested, ["stacks/assets.yaml", "stacks/edge.yaml"],
                "nested: both child templates are packaged and uploaded")
+        # Nested templates are packaged reproducibly: the same commit gives
+        # the same report, and a commit outside the code changes nothing.
+        def without_upload(r):
+            def drop(d):
+                return {k: v for k, v in d.items() if k != "upload"}  # what S3 held decides it
+            return [drop(a) for a in r["artifacts"]], drop(r["template"])
+        rc, out, err = repo.run("package", "HEAD", "--json")
+        again = json.loads(out) if rc == 0 else {"artifacts": [], "template": err}
+        tap.eq(without_upload(again), without_upload(report), "nested: packaging it again gives the same")
+        with open(os.path.join(repo.dir, "NOTES.md"), "w") as f:
+            f.write("Notes that are not deployed.\n")
+        repo.commit("notes")
+        rc, out, err = repo.run("package", "HEAD")
+        tap.ok(rc == 0 and "no change since the parent" in out + err,
+               "nested: a commit of notes only is no change", out + err)
     st = deploy_and_ask_edges(tap, sim, repo, "served from a nested stack: /shape/")
     if st:
         cfn = sim.client("cloudformation")
