@@ -256,6 +256,14 @@ static int check_edge(const struct chk *c, const char *id, const struct edge_lim
 		               "Timeout is %lld and it %s; lower Timeout%s",
 		               where(c, id, ptr, at, sizeof(at)), lim->kind, lim->max_timeout, v,
 		               by, lim == &viewer_limits ? " or use an origin trigger" : "");
+	/* Layers are not supported at the edge (aws-facts.md, Lambda@Edge "Not
+	 * supported"): CloudFront would refuse the association. */
+	if (json_array_size(fn_prop(c, id, "Layers", ptr, sizeof(ptr))) > 0)
+		return es_fail(ES_EREFUSED,
+		               "%s: Lambda@Edge rule \"no layers\": it names Layers and it %s; "
+		               "put what the layer holds into the function's own code, or use "
+		               "the layer from a regional function",
+		               where(c, id, ptr, at, sizeof(at)), by);
 	arch = fn_prop(c, id, "Architectures", ptr, sizeof(ptr));
 	for (size_t i = 0; i < json_array_size(arch); i++) {
 		const char *s = json_string_value(json_array_get(arch, i));
@@ -306,23 +314,91 @@ static const char *edge_function(const struct chk *c, const json_t *arn, char *b
 	               : NULL;
 }
 
+/* The packaged template of a nested stack resource (its TemplateURL, or a
+ * SAM application's Location, names one of our artifacts), read back with
+ * the line map of its source, as a context for checking what it holds.
+ * false when the child is not ours (an S3 URL from elsewhere, a serverless
+ * repository application). On true the caller releases *tpl and *lines. */
+static bool open_child(const struct chk *c, const json_t *res, struct chk *out, json_t **tpl,
+                       json_t **lines)
+{
+	json_t *props = json_object_get(res, "Properties");
+	const char *url = is_type(res, "AWS::CloudFormation::Stack")
+	                          ? json_string_value(json_object_get(props, "TemplateURL"))
+	                  : is_type(res, "AWS::Serverless::Application")
+	                          ? json_string_value(json_object_get(props, "Location"))
+	                          : NULL;
+	size_t ul = url ? strlen(url) : 0;
+
+	for (size_t i = 0; url && i < c->n_arts; i++) {
+		const struct es_artifact *a = &c->arts[i];
+		size_t kl = strlen(a->s3_key);
+		if (strcmp(a->property, "TemplateURL") && strcmp(a->property, "Location"))
+			continue;
+		if (kl + 1 > ul || url[ul - kl - 1] != '/' || strcmp(url + ul - kl, a->s3_key))
+			continue;
+		*tpl = json_loadb(a->bytes.data, a->bytes.len, 0, NULL);
+		if (!*tpl)
+			return false;
+		/* Messages point into the source; the packaged JSON has no lines. */
+		json_t *src = NULL;
+		*lines = NULL;
+		if (es_template_load_lines(a->local_path, &src, lines))
+			*lines = NULL;
+		json_decref(src);
+		*out = *c;
+		out->resources = json_object_get(*tpl, "Resources");
+		out->globals_fn = json_object_get(json_object_get(*tpl, "Globals"), "Function");
+		out->lines = *lines;
+		out->shown = a->rel_path;
+		return true;
+	}
+	return false;
+}
+
+/* The function an association runs, checked against its trigger's limits;
+ * Fn::GetAtt Child.Outputs.NAME of a nested stack is followed into the
+ * child's template, where the output's value names the function. */
+static int check_target(const struct chk *c, const json_t *arn, const struct edge_limits *lim,
+                        const char *event, const char *dist, int depth)
+{
+	json_t *ga = json_object_get(arn, "Fn::GetAtt");
+	const char *child = json_string_value(json_array_get(ga, 0));
+	const char *att = json_string_value(json_array_get(ga, 1));
+	json_t *tpl = NULL, *lines = NULL;
+	struct chk cc;
+	char fn[256];
+	int rc = ES_OK;
+
+	const char *id = edge_function(c, arn, fn, sizeof(fn));
+	if (id)
+		return check_edge(c, id, lim, event, dist);
+	if (!child || !att || strncmp(att, "Outputs.", 8) || depth >= 8 ||
+	    !open_child(c, json_object_get(c->resources, child), &cc, &tpl, &lines))
+		return ES_OK;
+	json_t *out = json_object_get(json_object_get(tpl, "Outputs"), att + 8);
+	if (json_object_get(out, "Value"))
+		rc = check_target(&cc, json_object_get(out, "Value"), lim, event, dist, depth + 1);
+	json_decref(tpl);
+	json_decref(lines);
+	return rc;
+}
+
 static int check_behaviour(const struct chk *c, const json_t *behaviour, const char *dist)
 {
 	json_t *assocs = json_object_get(behaviour, "LambdaFunctionAssociations");
-	char fn[256];
 	int rc;
 
 	for (size_t i = 0; i < json_array_size(assocs); i++) {
 		json_t *as = json_array_get(assocs, i);
 		const char *event = json_string_value(json_object_get(as, "EventType"));
-		const char *id =
-		        edge_function(c, json_object_get(as, "LambdaFunctionARN"), fn, sizeof(fn));
-		if (!event || !id)
+		if (!event)
 			continue;
 		const struct edge_limits *lim = !strncmp(event, "viewer-", 7)   ? &viewer_limits
 		                                : !strncmp(event, "origin-", 7) ? &origin_limits
 		                                                                : NULL;
-		if (lim && (rc = check_edge(c, id, lim, event, dist)))
+		if (lim && (rc = check_target(c, json_object_get(as, "LambdaFunctionARN"), lim,
+		                              event, dist, 0)))
 			return rc;
 	}
 	return ES_OK;

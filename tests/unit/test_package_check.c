@@ -341,6 +341,95 @@ static void edge_arm64_is_refused(void **state)
 	done(dir);
 }
 
+static void edge_function_has_no_layers(void **state)
+{
+	char *dir = edge_app("origin-request", "!Ref Fn.Version",
+	                     "      Runtime: nodejs20.x\n      Layers: [!Ref Layer]\n"
+	                     "  Layer:\n"
+	                     "    Type: AWS::Serverless::LayerVersion\n"
+	                     "    Properties:\n"
+	                     "      ContentUri: layer/\n");
+
+	put(dir, "layer/nodejs/lib.js", "\n");
+	expect_refused(dir, "template.yaml:25: resource Fn: Lambda@Edge rule \"no layers\": it names "
+	                    "Layers and it runs as origin-request on CF");
+	done(dir);
+	/* A regional function beside it may use the layer. */
+	dir = app(SAM_FN("src/", "index.handler", "nodejs20.x") "      Layers: [!Ref Layer]\n"
+	                                                        "  Layer:\n"
+	                                                        "    Type: AWS::Serverless::LayerVersion\n"
+	                                                        "    Properties:\n"
+	                                                        "      ContentUri: layer/\n");
+	put(dir, "src/index.js", "\n");
+	put(dir, "layer/nodejs/lib.js", "\n");
+	expect_ok(dir);
+	done(dir);
+}
+
+/* A parent whose distribution runs a function of a nested stack, named by
+ * one of the child's outputs; type is the nested resource's type and prop
+ * its template property. */
+static char *nested_app(const char *type, const char *prop, const char *extra)
+{
+	char *parent, *child;
+
+	assert_true(asprintf(&parent,
+	                     "Transform: AWS::Serverless-2016-10-31\n"
+	                     "Resources:\n"
+	                     "  Edge:\n"
+	                     "    Type: %s\n"
+	                     "    Properties:\n"
+	                     "      %s: stacks/edge.yaml\n"
+	                     "  CF:\n"
+	                     "    Type: AWS::CloudFront::Distribution\n"
+	                     "    Properties:\n"
+	                     "      DistributionConfig:\n"
+	                     "        DefaultCacheBehavior:\n"
+	                     "          LambdaFunctionAssociations:\n"
+	                     "            - EventType: viewer-request\n"
+	                     "              LambdaFunctionARN: !GetAtt Edge.Outputs.Version\n",
+	                     type, prop) > 0);
+	assert_true(asprintf(&child,
+	                     "Transform: AWS::Serverless-2016-10-31\n"
+	                     "Resources:\n"
+	                     "  Fn:\n"
+	                     "    Type: AWS::Serverless::Function\n"
+	                     "    Properties:\n"
+	                     "      CodeUri: ../src/\n"
+	                     "      Handler: index.handler\n"
+	                     "      Runtime: nodejs20.x\n"
+	                     "      AutoPublishAlias: live\n"
+	                     "%s"
+	                     "Outputs:\n"
+	                     "  Version:\n"
+	                     "    Value: !Ref Fn.Version\n",
+	                     extra) > 0);
+	char *dir = app(parent);
+	put(dir, "stacks/edge.yaml", child);
+	put(dir, "src/index.js", "exports.handler = async () => 1;\n");
+	free(parent);
+	free(child);
+	return dir;
+}
+
+static void edge_rules_follow_nested_stack_outputs(void **state)
+{
+	char *dir = nested_app("AWS::CloudFormation::Stack", "TemplateURL",
+	                       "      Environment:\n        Variables: {MODE: prod}\n");
+
+	expect_refused(dir, "stacks/edge.yaml:10: resource Fn: Lambda@Edge rule \"no environment "
+	                    "variables\": it sets Environment Variables and it runs as "
+	                    "viewer-request on CF");
+	done(dir);
+	dir = nested_app("AWS::Serverless::Application", "Location", "      Timeout: 6\n");
+	expect_refused(dir, "stacks/edge.yaml:10: resource Fn: Lambda@Edge rule \"viewer triggers: "
+	                    "timeout at most 5 s\"");
+	done(dir);
+	dir = nested_app("AWS::CloudFormation::Stack", "TemplateURL", "      Timeout: 5\n");
+	expect_ok(dir);
+	done(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +447,8 @@ int main(void)
 	        cmocka_unit_test(viewer_and_origin_memory_and_timeout),
 	        cmocka_unit_test(edge_zip_size_per_trigger_kind),
 	        cmocka_unit_test(edge_arm64_is_refused),
+	        cmocka_unit_test(edge_function_has_no_layers),
+	        cmocka_unit_test(edge_rules_follow_nested_stack_outputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@ from moto.cloudformation.utils import yaml_tag_constructor
 from moto.core.exceptions import ServiceException
 from moto.moto_api._internal import mock_random
 
-from . import cloudfront_ext
+from . import cloudfront_ext, nested
 from .state import SIM
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -306,10 +306,21 @@ def _create_one(stack, rm, lid, verb="CREATE"):
         _event(stack, lid, rtype, f"{verb}_IN_PROGRESS", "Resource creation Initiated", _phys(inst))
     if rtype == "AWS::CloudFront::Distribution" and SIM.cfn_wait_deployed:
         _wait_deployed(inst)
+    if rtype == nested.STACK:
+        _wait_nested(stack, lid, rtype, inst, "CREATE", verb)
     _pause()
     with SIM.lock:
         _event(stack, lid, rtype, f"{verb}_COMPLETE", None, _phys(inst))
     return True
+
+
+def _wait_nested(stack, lid, rtype, child, op, verb):
+    """A nested stack's step ends when the child's operation does."""
+    reason = nested.wait(child, op)
+    if reason:
+        with SIM.lock:
+            _event(stack, lid, rtype, f"{verb}_FAILED", reason, _phys(child))
+        raise StepFailed(lid, reason)
 
 
 def _wait_deployed(inst):
@@ -342,6 +353,9 @@ def _delete_one(stack, rm, lid, res_json, status_prefix="DELETE"):
             reason = failure_reason(rtype, e)
             _event(stack, lid, rtype, "DELETE_FAILED", reason, _phys(inst))
             raise StepFailed(lid, reason)
+    if rtype == nested.STACK:
+        _wait_nested(stack, lid, rtype, inst, "DELETE", "DELETE")
+    with SIM.lock:
         rm._parsed_resources.pop(lid, None)
         _event(stack, lid, rtype, "DELETE_COMPLETE", None, _phys(inst))
 
@@ -411,15 +425,23 @@ def _op_update(stack, new_body, params, tags=None, disable_rollback=False):
         _set_template_context(rm, new_tpl, params)
     added, modified = [], []
     phase_lid = None
+    # Nested stacks whose outputs this update changed: what reads them
+    # (Fn::GetAtt Child.Outputs.X) is updated too, as CloudFormation does.
+    changed_nested = set()
     try:
         for lid in dependency_order(rm._resource_json_map):
             phase_lid = lid
+            res_json = rm._resource_json_map[lid]
             if lid in diff["Add"]:
                 if _create_one(stack, rm, lid):
                     added.append(lid)
-            elif lid in diff["Modify"]:
-                _update_one(stack, rm, lid, rm._resource_json_map[lid])
+            elif lid in diff["Modify"] or _referenced(res_json.get("Properties")) & changed_nested:
+                before = nested.outputs(rm._parsed_resources.get(lid))
+                _update_one(stack, rm, lid, res_json)
                 modified.append(lid)
+                if res_json.get("Type") == nested.STACK and \
+                        nested.outputs(rm._parsed_resources.get(lid)) != before:
+                    changed_nested.add(lid)
     except StepFailed as f:
         _rollback_update(stack, rm, f, old_tpl, old_params, old_json, added, modified, disable_rollback)
         return
@@ -461,6 +483,8 @@ def _update_one(stack, rm, lid, res_json):
             inst = new
     if rtype == "AWS::CloudFront::Distribution" and SIM.cfn_wait_deployed:
         _wait_deployed(inst)
+    if rtype == nested.STACK:
+        _wait_nested(stack, lid, rtype, inst, "UPDATE", "UPDATE")
     _pause()
     with SIM.lock:
         _event(stack, lid, rtype, "UPDATE_COMPLETE", None, _phys(inst))
