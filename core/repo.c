@@ -26,6 +26,23 @@ int es_repo_git_fail(int status, const char *what)
 	return es_fail(status, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+/* libgit2's defaults suit a server: 1 GiB pack windows, up to 8 GiB of them
+ * mapped, 256 MiB of cached objects. A console that walks a whole history
+ * once reads each commit once and keeps what it shows itself, so windows
+ * stay small (pages of a mapped pack count in its memory) and the cache only
+ * spares the second read of a commit the walk has just parsed. The settings
+ * are process-wide; libgit2 is ours alone here. */
+#define PACK_WINDOW      ((size_t)2 << 20)
+#define PACK_MAPPED      ((size_t)8 << 20)
+#define OBJECT_CACHE_MAX ((ssize_t)2 << 20)
+
+static void bound_memory(void)
+{
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, PACK_WINDOW);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, PACK_MAPPED);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, OBJECT_CACHE_MAX);
+}
+
 int es_repo_discover(const char *dir, struct es_repo **out)
 {
 	git_buf path = {0};
@@ -34,6 +51,7 @@ int es_repo_discover(const char *dir, struct es_repo **out)
 
 	*out = NULL;
 	git_libgit2_init();
+	bound_memory();
 	if (git_repository_discover(&path, dir ? dir : ".", 0, NULL) < 0)
 		return es_fail(ES_ENOTFOUND,
 		               "%s is not inside a git repository: run edgeship in "
