@@ -32,8 +32,8 @@ int es_repo_git_fail(int status, const char *what)
  * stay small (pages of a mapped pack count in its memory) and the cache only
  * spares the second read of a commit the walk has just parsed. The settings
  * are process-wide; libgit2 is ours alone here. */
-#define PACK_WINDOW      ((size_t)2 << 20)
-#define PACK_MAPPED      ((size_t)8 << 20)
+#define PACK_WINDOW      ((size_t)1 << 20)
+#define PACK_MAPPED      ((size_t)4 << 20)
 #define OBJECT_CACHE_MAX ((ssize_t)2 << 20)
 
 static void bound_memory(void)
