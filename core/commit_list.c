@@ -57,22 +57,20 @@ static const char *text_at(const struct es_commit_list *l, uint32_t off)
 	return l->blocks[off >> BLOCK_SHIFT] + (off & (BLOCK_BYTES - 1));
 }
 
-/* Grow a pointer array by doubling. */
-static int grow(void *arr, size_t *cap, size_t need, size_t size)
+/* arr grown by doubling to hold need entries of size bytes (arr itself when
+ * it does already); NULL when out of memory, arr then untouched. */
+static void *grow(void *arr, size_t *cap, size_t need, size_t size)
 {
-	void **p = arr;
 	size_t c = *cap ? *cap : 16;
 
 	if (need <= *cap)
-		return ES_OK;
+		return arr;
 	while (c < need)
 		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return es_fail(ES_ENOMEM, "out of memory");
-	*p = q;
-	*cap = c;
-	return ES_OK;
+	void *q = realloc(arr, c * size);
+	if (q)
+		*cap = c;
+	return q;
 }
 
 /* The first len bytes of s (up to a NUL), no more than max, not ending
@@ -99,8 +97,10 @@ static int store(struct es_commit_list *l, const char *s, size_t len, uint32_t *
 	if (!l->n_blocks || at + len + 1 > BLOCK_BYTES) {
 		if ((l->n_blocks + 1) << BLOCK_SHIFT > UINT32_MAX)
 			return es_fail(ES_ENOMEM, "the history is too large to keep");
-		if (grow(&l->blocks, &l->cap_blocks, l->n_blocks + 1, sizeof(*l->blocks)))
-			return ES_ENOMEM;
+		char **blocks = grow(l->blocks, &l->cap_blocks, l->n_blocks + 1, sizeof(*blocks));
+		if (!blocks)
+			return es_fail(ES_ENOMEM, "out of memory");
+		l->blocks = blocks;
 		if (!(l->blocks[l->n_blocks] = malloc(BLOCK_BYTES)))
 			return es_fail(ES_ENOMEM, "out of memory");
 		l->used = l->n_blocks++ << BLOCK_SHIFT;
@@ -191,8 +191,11 @@ int es_commit_list_add(struct es_commit_list *l, const unsigned char id[ES_OID_R
 	size_t slot = l->n % PAGE_RECORDS;
 
 	if (l->n / PAGE_RECORDS == l->n_pages) {
-		if (grow(&l->pages, &l->cap_pages, l->n_pages + 1, sizeof(*l->pages)))
-			return ES_ENOMEM;
+		struct record **pages =
+		        grow(l->pages, &l->cap_pages, l->n_pages + 1, sizeof(*pages));
+		if (!pages)
+			return es_fail(ES_ENOMEM, "out of memory");
+		l->pages = pages;
 		if (!(l->pages[l->n_pages] = malloc(PAGE_RECORDS * sizeof(struct record))))
 			return es_fail(ES_ENOMEM, "out of memory");
 		l->n_pages++;
