@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "pathcheck.h"
 #include "repo.h"
+#include "repo_int.h"
 #include "template.h"
 
 struct es_repo {
@@ -19,17 +20,27 @@ struct es_repo {
 	char *root;
 };
 
-struct es_history {
-	git_revwalk *walk;
-	git_repository *repo;
-};
-
-/* One place that turns libgit2's last error (which may be NULL on 1.5)
- * into our message. */
-static int git_fail(int status, const char *what)
+int es_repo_git_fail(int status, const char *what)
 {
 	const git_error *e = git_error_last();
 	return es_fail(status, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+/* libgit2's defaults suit a server: 1 GiB pack windows, up to 8 GiB of them
+ * mapped, 256 MiB of cached objects. A console that walks a whole history
+ * once reads each commit once and keeps what it shows itself, so windows
+ * stay small (pages of a mapped pack count in its memory) and the cache only
+ * spares the second read of a commit the walk has just parsed. The settings
+ * are process-wide; libgit2 is ours alone here. */
+#define PACK_WINDOW      ((size_t)1 << 20)
+#define PACK_MAPPED      ((size_t)4 << 20)
+#define OBJECT_CACHE_MAX ((ssize_t)2 << 20)
+
+static void bound_memory(void)
+{
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, PACK_WINDOW);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, PACK_MAPPED);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, OBJECT_CACHE_MAX);
 }
 
 int es_repo_discover(const char *dir, struct es_repo **out)
@@ -40,6 +51,7 @@ int es_repo_discover(const char *dir, struct es_repo **out)
 
 	*out = NULL;
 	git_libgit2_init();
+	bound_memory();
 	if (git_repository_discover(&path, dir ? dir : ".", 0, NULL) < 0)
 		return es_fail(ES_ENOTFOUND,
 		               "%s is not inside a git repository: run edgeship in "
@@ -53,7 +65,7 @@ int es_repo_discover(const char *dir, struct es_repo **out)
 	if (git_repository_open(&r->repo, path.ptr) < 0) {
 		git_buf_dispose(&path);
 		free(r);
-		return git_fail(ES_ERR, "opening the repository");
+		return es_repo_git_fail(ES_ERR, "opening the repository");
 	}
 	git_buf_dispose(&path);
 	wd = git_repository_workdir(r->repo);
@@ -131,7 +143,12 @@ const char *es_repo_root(const struct es_repo *r)
 	return r->root;
 }
 
-static int lookup_commit(struct es_repo *r, const char *rev, git_commit **out)
+git_repository *es_repo_git(struct es_repo *r)
+{
+	return r->repo;
+}
+
+int es_repo_lookup_commit(struct es_repo *r, const char *rev, git_commit **out)
 {
 	git_object *obj = NULL;
 
@@ -148,7 +165,7 @@ static int lookup_commit(struct es_repo *r, const char *rev, git_commit **out)
 int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41])
 {
 	git_commit *c;
-	int rc = lookup_commit(r, rev, &c);
+	int rc = es_repo_lookup_commit(r, rev, &c);
 
 	if (rc)
 		return rc;
@@ -157,7 +174,7 @@ int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41])
 	return ES_OK;
 }
 
-static void fill_info(git_commit *c, struct es_commit_info *out)
+void es_repo_commit_info(git_commit *c, struct es_commit_info *out)
 {
 	const git_signature *a = git_commit_author(c);
 	const char *summary = git_commit_summary(c);
@@ -171,62 +188,6 @@ static void fill_info(git_commit *c, struct es_commit_info *out)
 	es_sanitize(out->author, false);
 	out->when = a ? (time_t)a->when.time : 0;
 	out->parents = git_commit_parentcount(c);
-}
-
-int es_history_open(struct es_repo *r, const char *rev, struct es_history **out)
-{
-	struct es_history *h = calloc(1, sizeof(*h));
-	git_commit *start;
-	int rc;
-
-	*out = NULL;
-	if (!h)
-		return es_fail(ES_ENOMEM, "out of memory");
-	rc = lookup_commit(r, rev ? rev : "HEAD", &start);
-	if (rc) {
-		free(h);
-		if (!rev && git_repository_head_unborn(r->repo) == 1)
-			return es_fail(ES_ENOTFOUND, "the repository has no commits yet");
-		return rc;
-	}
-	if (git_revwalk_new(&h->walk, r->repo) < 0 ||
-	    git_revwalk_push(h->walk, git_commit_id(start)) < 0) {
-		git_commit_free(start);
-		git_revwalk_free(h->walk);
-		free(h);
-		return git_fail(ES_ERR, "walking history");
-	}
-	/* Default order (no sorting): commits stream as they are read. */
-	git_revwalk_sorting(h->walk, GIT_SORT_NONE);
-	git_commit_free(start);
-	h->repo = r->repo;
-	*out = h;
-	return ES_OK;
-}
-
-int es_history_next(struct es_history *h, struct es_commit_info *out)
-{
-	git_oid id;
-	git_commit *c;
-	int rc = git_revwalk_next(&id, h->walk);
-
-	if (rc == GIT_ITEROVER)
-		return ES_ENOTFOUND;
-	if (rc < 0)
-		return git_fail(ES_ERR, "walking history");
-	if (git_commit_lookup(&c, h->repo, &id) < 0)
-		return git_fail(ES_ERR, "reading a commit");
-	fill_info(c, out);
-	git_commit_free(c);
-	return ES_OK;
-}
-
-void es_history_close(struct es_history *h)
-{
-	if (!h)
-		return;
-	git_revwalk_free(h->walk);
-	free(h);
 }
 
 struct patch_ctx {
@@ -266,26 +227,26 @@ int es_repo_commit_detail(struct es_repo *r, const char *rev, size_t max_patch,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = lookup_commit(r, rev, &c);
+	rc = es_repo_lookup_commit(r, rev, &c);
 	if (rc)
 		return rc;
-	fill_info(c, &out->info);
+	es_repo_commit_info(c, &out->info);
 	out->message = strdup(git_commit_message(c) ? git_commit_message(c) : "");
 	if (out->message)
 		es_sanitize(out->message, true);
 	a = git_commit_author(c);
 	out->author_email = strdup(a && a->email ? a->email : "");
 	if (git_commit_tree(&tree, c) < 0) {
-		rc = git_fail(ES_ERR, "reading the commit's tree");
+		rc = es_repo_git_fail(ES_ERR, "reading the commit's tree");
 		goto out;
 	}
 	if (git_commit_parentcount(c) > 0 &&
 	    (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&ptree, parent) < 0)) {
-		rc = git_fail(ES_ERR, "reading the parent commit");
+		rc = es_repo_git_fail(ES_ERR, "reading the parent commit");
 		goto out;
 	}
 	if (git_diff_tree_to_tree(&diff, r->repo, ptree, tree, NULL) < 0) {
-		rc = git_fail(ES_ERR, "comparing with the parent");
+		rc = es_repo_git_fail(ES_ERR, "comparing with the parent");
 		goto out;
 	}
 	git_diff_find_similar(diff, NULL);
@@ -403,12 +364,12 @@ int es_repo_export_with(struct es_repo *r, const char *rev, const char *dest, es
 	git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
 	if (mkdir(dest, 0700) != 0 && errno != EEXIST)
 		return es_fail(ES_ERR, "cannot create %s: %s", dest, strerror(errno));
-	rc = lookup_commit(r, rev, &c);
+	rc = es_repo_lookup_commit(r, rev, &c);
 	if (rc)
 		return rc;
 	if (git_commit_tree(&tree, c) < 0) {
 		git_commit_free(c);
-		return git_fail(ES_ERR, "reading the commit's tree");
+		return es_repo_git_fail(ES_ERR, "reading the commit's tree");
 	}
 	/* Write files into dest only: the index and HEAD stay as they are. */
 	opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX |
@@ -420,14 +381,14 @@ int es_repo_export_with(struct es_repo *r, const char *rev, const char *dest, es
 		opts.progress_payload = &meter;
 	}
 	if (git_checkout_tree(r->repo, (git_object *)tree, &opts) < 0)
-		rc = git_fail(ES_ERR, "exporting the commit");
+		rc = es_repo_git_fail(ES_ERR, "exporting the commit");
 	/* Nothing outside the commit may be reachable from its export: a link
 	 * out of it would make packaging read files nobody committed. */
 	struct link_check lc = {.dest = dest, .commit = git_oid_tostr_s(git_commit_id(c))};
 	if (!rc && !(lc.real_dest = realpath(dest, NULL)))
 		rc = es_fail(ES_ERR, "%s: %s", dest, strerror(errno));
 	if (!rc && git_tree_walk(tree, GIT_TREEWALK_PRE, check_link, &lc) < 0)
-		rc = lc.rc ? lc.rc : git_fail(ES_ERR, "reading the commit's tree");
+		rc = lc.rc ? lc.rc : es_repo_git_fail(ES_ERR, "reading the commit's tree");
 	free(lc.real_dest);
 	git_tree_free(tree);
 	git_commit_free(c);
@@ -443,7 +404,7 @@ int es_repo_dirty(struct es_repo *r, bool *dirty, size_t *n_changed)
 	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	if (git_status_list_new(&list, r->repo, &opts) < 0)
-		return git_fail(ES_ERR, "reading the working tree status");
+		return es_repo_git_fail(ES_ERR, "reading the working tree status");
 	*n_changed = git_status_list_entrycount(list);
 	*dirty = *n_changed > 0;
 	git_status_list_free(list);
@@ -472,10 +433,10 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 		        "the working tree has %zu uncommitted change%s: commit or stash them "
 		        "before reverting",
 		        n, n == 1 ? "" : "s");
-	rc = lookup_commit(r, rev, &c);
+	rc = es_repo_lookup_commit(r, rev, &c);
 	if (rc)
 		return rc;
-	rc = lookup_commit(r, "HEAD", &head);
+	rc = es_repo_lookup_commit(r, "HEAD", &head);
 	if (rc)
 		goto out;
 	if (git_commit_parentcount(c) != 1) {
@@ -485,7 +446,7 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 		goto out;
 	}
 	if (git_revert_commit(&index, r->repo, c, head, 0, NULL) < 0) {
-		rc = git_fail(ES_ERR, "reverting");
+		rc = es_repo_git_fail(ES_ERR, "reverting");
 		goto out;
 	}
 	if (git_index_has_conflicts(index)) {
@@ -497,12 +458,12 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 	}
 	if (git_index_write_tree_to(&tree_id, index, r->repo) < 0 ||
 	    git_tree_lookup(&tree, r->repo, &tree_id) < 0) {
-		rc = git_fail(ES_ERR, "writing the reverted tree");
+		rc = es_repo_git_fail(ES_ERR, "writing the reverted tree");
 		goto out;
 	}
 	if (git_signature_default(&sig, r->repo) < 0 &&
 	    git_signature_now(&sig, "edgeship", "edgeship@localhost") < 0) {
-		rc = git_fail(ES_ERR, "making a signature");
+		rc = es_repo_git_fail(ES_ERR, "making a signature");
 		goto out;
 	}
 	snprintf(msg, sizeof(msg), "Revert \"%s\"\n\nThis reverts commit %s.\n",
@@ -510,14 +471,14 @@ int es_repo_revert(struct es_repo *r, const char *rev, char new_oid[41])
 	         git_oid_tostr_s(git_commit_id(c)));
 	const git_commit *parents[] = {head};
 	if (git_commit_create(&id, r->repo, "HEAD", sig, sig, NULL, msg, tree, 1, parents) < 0) {
-		rc = git_fail(ES_ERR, "committing the revert");
+		rc = es_repo_git_fail(ES_ERR, "committing the revert");
 		goto out;
 	}
 	/* The tree was clean, so bring the index and files up to the new HEAD. */
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	co.checkout_strategy = GIT_CHECKOUT_FORCE;
 	if (git_checkout_head(r->repo, &co) < 0) {
-		rc = git_fail(ES_ERR, "updating the working tree");
+		rc = es_repo_git_fail(ES_ERR, "updating the working tree");
 		goto out;
 	}
 	git_oid_tostr(new_oid, 41, &id);
@@ -547,7 +508,7 @@ static int walk_between(git_repository *repo, const git_oid *tip, const git_oid 
 	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_push(walk, tip) < 0 ||
 	    (hide && git_revwalk_hide(walk, hide) < 0)) {
 		git_revwalk_free(walk);
-		return git_fail(ES_ERR, "walking the history between the two commits");
+		return es_repo_git_fail(ES_ERR, "walking the history between the two commits");
 	}
 	*out = calloc(max ? max : 1, sizeof(**out));
 	if (!*out) {
@@ -561,10 +522,10 @@ static int walk_between(git_repository *repo, const git_oid *tip, const git_oid 
 			break;
 		}
 		if (git_commit_lookup(&c, repo, &oid) < 0) {
-			rc = git_fail(ES_ERR, "reading a commit");
+			rc = es_repo_git_fail(ES_ERR, "reading a commit");
 			break;
 		}
-		fill_info(c, &(*out)[(*n)++]);
+		es_repo_commit_info(c, &(*out)[(*n)++]);
 		git_commit_free(c);
 	}
 	git_revwalk_free(walk);
@@ -584,7 +545,7 @@ static int diff_files(git_repository *repo, git_commit *a, git_commit *b, size_t
 	opts.max_size = 1024 * 1024;
 	if (git_commit_tree(&ta, a) < 0 || git_commit_tree(&tb, b) < 0 ||
 	    git_diff_tree_to_tree(&diff, repo, ta, tb, &opts) < 0) {
-		rc = git_fail(ES_ERR, "comparing the two commits' files");
+		rc = es_repo_git_fail(ES_ERR, "comparing the two commits' files");
 		goto out;
 	}
 	out->files_total = git_diff_num_deltas(diff);
@@ -718,9 +679,9 @@ int es_repo_compare(struct es_repo *r, const char *from, const char *to, const c
 
 	memset(out, 0, sizeof(*out));
 	out->first = !from || !from[0];
-	if ((rc = lookup_commit(r, to, &b)) != ES_OK)
+	if ((rc = es_repo_lookup_commit(r, to, &b)) != ES_OK)
 		return rc;
-	if (!out->first && (rc = lookup_commit(r, from, &a)) != ES_OK)
+	if (!out->first && (rc = es_repo_lookup_commit(r, from, &a)) != ES_OK)
 		goto out;
 	if (a) {
 		const git_oid *ia = git_commit_id(a), *ib = git_commit_id(b);

@@ -1,5 +1,5 @@
 /* The application's git repository through libgit2: discovery, history
- * streamed in slices, commit details, exporting a commit's tree for
+ * (streamed by history.h), commit details, exporting a commit's tree for
  * packaging (deploys come from commits, never the working directory). */
 #ifndef ES_REPO_H
 #define ES_REPO_H
@@ -11,7 +11,6 @@
 #include <time.h>
 
 struct es_repo;
-struct es_history;
 
 struct es_commit_info {
 	char oid[41];
@@ -58,13 +57,6 @@ int es_repo_head_stamp(struct es_repo *r, char *buf, size_t len);
 
 /* Resolve a revision ("HEAD", "main~2", an abbreviated id) to a full id. */
 int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41]);
-
-/* Stream history from rev (NULL: HEAD) in libgit2's default order, which
- * starts at once instead of reading the whole graph first. */
-int es_history_open(struct es_repo *r, const char *rev, struct es_history **out);
-/* Next commit: ES_OK, or ES_ENOTFOUND at the end. */
-int es_history_next(struct es_history *h, struct es_commit_info *out);
-void es_history_close(struct es_history *h);
 
 /* Message, changed files and patch (max_patch bytes; 0: none). */
 int es_repo_commit_detail(struct es_repo *r, const char *rev, size_t max_patch,
@@ -130,5 +122,8 @@ struct es_repo_compare {
 int es_repo_compare(struct es_repo *r, const char *from, const char *to, const char *template_path,
                     size_t max_commits, size_t max_files, struct es_repo_compare *out);
 void es_repo_compare_free(struct es_repo_compare *c);
+
+/* Streaming the history lives in history.h. */
+#include "history.h"
 
 #endif

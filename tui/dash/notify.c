@@ -342,10 +342,7 @@ void es_attn_free(struct es_dash *d)
 
 static const char *subject_of(const struct es_dash *d, const char *oid)
 {
-	for (size_t i = 0; oid[0] && i < d->history.n; i++)
-		if (!strcmp(d->history.items[i].oid, oid))
-			return d->history.items[i].summary;
-	return NULL;
+	return oid[0] ? es_history_list_summary_of(&d->history, oid) : NULL;
 }
 
 static void announce(struct es_dash *d, const struct es_attn_event *ev)

@@ -6,43 +6,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "view.h"
 
 int es_history_list_add(struct es_history_list *h, const char *oid, time_t when,
                         const char *summary, const char *author)
 {
-	struct es_hist_commit *c;
-
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 1024;
-		void *p = realloc(h->items, cap * sizeof(*h->items));
-		if (!p)
-			return -1;
-		h->items = p;
-		h->cap = cap;
-	}
-	c = &h->items[h->n];
-	snprintf(c->oid, sizeof(c->oid), "%s", oid);
-	c->when = when;
-	c->summary = strdup(summary ? summary : "");
-	c->author = strdup(author ? author : "");
-	if (!c->summary || !c->author) {
-		free(c->summary);
-		free(c->author);
+	if (!h->commits && !(h->commits = es_commit_list_new()))
 		return -1;
-	}
-	h->n++;
-	return 0;
+	return es_commit_list_add_hex(h->commits, oid, when, summary, author) == ES_OK ? 0 : -1;
 }
 
 void es_history_list_free(struct es_history_list *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->items[i].summary);
-		free(h->items[i].author);
-	}
-	free(h->items);
+	es_commit_list_free(h->commits);
 	memset(h, 0, sizeof(*h));
+}
+
+size_t es_history_list_count(const struct es_history_list *h)
+{
+	return h ? es_commit_list_count(h->commits) : 0;
+}
+
+void es_history_list_get(const struct es_history_list *h, size_t i, struct es_hist_commit *out)
+{
+	struct es_commit_row row;
+
+	es_commit_list_get(h->commits, i, &row);
+	memcpy(out->oid, row.oid, sizeof(out->oid));
+	out->when = row.when;
+	out->summary = row.summary;
+	out->author = row.author;
+}
+
+const char *es_history_list_summary_of(const struct es_history_list *h, const char *oid)
+{
+	size_t i = h && oid ? es_commit_list_find(h->commits, oid) : (size_t)-1;
+
+	return i == (size_t)-1 ? NULL : es_commit_list_summary(h->commits, i);
 }
 
 static size_t nrows(struct es_view *v)
@@ -316,9 +317,10 @@ const struct es_hist_commit *es_ui_selected_commit(struct es_ui *ui)
 {
 	struct es_view *v = &ui->views[ES_PANE_HISTORY];
 
-	if (!ui->history || v->cursor >= ui->history->n)
+	if (!ui->history || v->cursor >= es_history_list_count(ui->history))
 		return NULL;
-	return &ui->history->items[v->cursor];
+	es_history_list_get(ui->history, v->cursor, &ui->history->selected);
+	return &ui->history->selected;
 }
 
 int es_ui_selected_stage(struct es_ui *ui)

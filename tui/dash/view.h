@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "commit_list.h"
 #include "keymap.h"
 #include "model.h"
 #include "screen.h"
@@ -23,25 +24,34 @@ enum {
 	ES_REFRESH = 1 << 3,
 };
 
-/* One commit as the history keeps it (compact: 100,000 of them fit). */
+/* One commit of the history as the views read it; the strings belong to
+ * the list and stay put until it is freed. */
 struct es_hist_commit {
 	char oid[41];
 	time_t when;
-	char *summary; /* sanitised */
-	char *author;
+	const char *summary; /* sanitised */
+	const char *author;
 };
 
+/* The History pane's commits, kept compactly by core's commit list (NULL
+ * until the first commit), and how their loading goes. */
 struct es_history_list {
-	struct es_hist_commit *items;
-	size_t n, cap;
+	struct es_commit_list *commits;
 	bool loading;
 	char error[256];
+	struct es_hist_commit selected; /* what es_ui_selected_commit answers */
 };
 
-/* Append a commit (copies the strings). */
+/* Append a commit (copies the strings; oid is 40 hex digits). */
 int es_history_list_add(struct es_history_list *h, const char *oid, time_t when,
                         const char *summary, const char *author);
 void es_history_list_free(struct es_history_list *h);
+size_t es_history_list_count(const struct es_history_list *h);
+/* Commit i (< count). */
+void es_history_list_get(const struct es_history_list *h, size_t i, struct es_hist_commit *out);
+/* The summary of the commit with the full id oid, NULL when it is not (or
+ * not yet) in the list. */
+const char *es_history_list_summary_of(const struct es_history_list *h, const char *oid);
 
 enum es_pane {
 	ES_PANE_HISTORY,

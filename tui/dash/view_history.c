@@ -13,7 +13,7 @@
 
 static size_t rows(struct es_view *v)
 {
-	return v->ui->history ? v->ui->history->n : 0;
+	return es_history_list_count(v->ui->history);
 }
 
 static bool utf8(void)
@@ -111,9 +111,11 @@ static int author_width(struct es_view *v)
 	const struct es_history_list *h = v->ui->history;
 	int most = 6;
 
-	for (size_t r = v->offset;
-	     r < h->n && r < v->offset + (size_t)(v->height > 0 ? v->height : 1); r++) {
-		int aw = es_scr_width(h->items[r].author);
+	size_t n = es_history_list_count(h);
+
+	for (size_t r = v->offset; r < n && r < v->offset + (size_t)(v->height > 0 ? v->height : 1);
+	     r++) {
+		int aw = es_scr_width(es_commit_list_author(h->commits, r));
 		if (aw > most)
 			most = aw;
 	}
@@ -123,14 +125,16 @@ static int author_width(struct es_view *v)
 static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)
 {
 	struct es_ui *ui = v->ui;
-	const struct es_hist_commit *c = &ui->history->items[row];
+	struct es_hist_commit commit, *c = &commit;
 	attr_t cur = cursor ? es_theme_attr(ES_AREA_CURSOR) : 0;
 	char date[32];
 	struct tm tm;
-	time_t t = c->when;
+	time_t t;
 	int col = 0;
 	int bw = es_stage_tag_width(ui) + 1;
 
+	es_history_list_get(ui->history, row, c);
+	t = c->when;
 	strftime(date, sizeof(date), "%Y-%m-%d", localtime_r(&t, &tm));
 	col += es_scr_printf(y, x + col, w - col, cur ? cur : es_theme_attr(ES_AREA_COMMIT_ID),
 	                     "%.7s ", c->oid);
@@ -152,10 +156,11 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 
 static bool matches(struct es_view *v, size_t row, const char *needle)
 {
-	const struct es_hist_commit *c = &v->ui->history->items[row];
+	struct es_hist_commit c;
 
-	return strcasestr(c->summary, needle) || strcasestr(c->author, needle) ||
-	       strncasecmp(c->oid, needle, strlen(needle)) == 0;
+	es_history_list_get(v->ui->history, row, &c);
+	return strcasestr(c.summary, needle) || strcasestr(c.author, needle) ||
+	       strncasecmp(c.oid, needle, strlen(needle)) == 0;
 }
 
 static void subtitle(struct es_view *v, char *buf, size_t len)
@@ -167,7 +172,8 @@ static void subtitle(struct es_view *v, char *buf, size_t len)
 	else if (h->error[0])
 		snprintf(buf, len, "%s", h->error);
 	else
-		snprintf(buf, len, "%zu commit%s%s", h->n, h->n == 1 ? "" : "s",
+		snprintf(buf, len, "%zu commit%s%s", es_history_list_count(h),
+		         es_history_list_count(h) == 1 ? "" : "s",
 		         h->loading ? ", loading\u2026" : "");
 }
 

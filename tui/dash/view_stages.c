@@ -177,12 +177,7 @@ static bool selectable(struct es_view *v, size_t row)
 
 static const char *summary_of(struct es_ui *ui, const char *oid)
 {
-	if (!ui->history || !oid[0])
-		return NULL;
-	for (size_t i = 0; i < ui->history->n; i++)
-		if (strcmp(ui->history->items[i].oid, oid) == 0)
-			return ui->history->items[i].summary;
-	return NULL;
+	return oid[0] ? es_history_list_summary_of(ui->history, oid) : NULL;
 }
 
 static const char *prop_word(enum es_prop_state p)
