@@ -1,6 +1,6 @@
-/* Streaming the history: the header and summary parsed from raw commit
- * objects say what libgit2's parsed commit says (summary, author, date,
- * parents), for awkward messages too, and the compact list gets the same. */
+/* Streaming the history: each streamed commit says what the commit detail
+ * says (summary, author, date, parents), for awkward messages too, and the
+ * compact list read in slices gets the same. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -76,7 +76,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void raw_parse_matches_libgit2(void **state)
+static void streamed_commits_match_detail(void **state)
 {
 	struct es_repo *r;
 	struct es_history *h;
@@ -181,7 +181,7 @@ static void the_list_gets_what_next_gives(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(raw_parse_matches_libgit2),
+	        cmocka_unit_test(streamed_commits_match_detail),
 	        cmocka_unit_test(summaries_as_git_makes_them),
 	        cmocka_unit_test(the_list_gets_what_next_gives),
 	};
