@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import release
-from release import wait_until
+from release import BLOCKED, run_script, screen, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(os.path.dirname(HERE), "apps", "ts-esbuild")
@@ -229,6 +229,31 @@ def main(tap, sim, _example):
     rc, out, err = app.run("package", "--check-reproducible", "--no-upload")
     tap.ok(rc == 1 and "EdgeFunction CodeUri (dist): built-at.txt differs" in out,
            "the text report names it too", out + err[-1000:])
+
+    # 10. The dashboard: the build's lines reach the Activity strip while it
+    # runs, and the screen never waits for it.
+    app.set_build("\tbuild = echo dashboard build starts && npm ci && npm run build && sleep 2")
+    text = open(release_ts).read()
+    open(release_ts, "w").write(text.replace("'ts-r2'", "'ts-r3'"))
+    app.git("commit", "-q", "-am", "release ts-r3")
+    rc, out, err = run_script(app, "dash-build", """:wait-idle
+D
+:wait-idle
+:nowait
+y
+:sleep 2000
+:dump-screen {tmp}/during.txt
+:wait
+:dump-screen {tmp}/after.txt
+n
+:wait-idle
+q
+""", lines=50)
+    during, after = screen(app, "during.txt"), screen(app, "after.txt")
+    tap.ok(rc == 0 and "build: dashboard build starts" in during and "Deploy" not in during,
+           "the Activity strip shows the build's output while it runs", during + err[-1000:])
+    tap.ok("Deploy" in after and "to staging" in after, "then the change set is asked about", after)
+    tap.eq(BLOCKED, [], "the dashboard never waited on the build")
 
 
 if __name__ == "__main__":
