@@ -50,6 +50,13 @@ static const struct key keys[] = {
          "one per line, e.g. capability = CAPABILITY_IAM"},
         {S_APP, "exclude", K_MULTI, APP(excludes), APP(n_excludes),
          "packaging exclude glob, e.g. exclude = *.md"},
+        {S_APP, "build", K_STR, APP(build), 0,
+         "build command run in a fresh export before packaging, e.g. build = npm ci && npm "
+         "run build"},
+        {S_APP, "build-timeout", K_MS, APP(build_timeout_ms), 0,
+         "the build's time limit, e.g. build-timeout = 10m"},
+        {S_APP, "build-env", K_MULTI, APP(build_env), APP(n_build_env),
+         "an environment variable the build may see, e.g. build-env = NPM_TOKEN"},
         {S_STAGE, "stack", K_STR, STG(stack), 0, "stack name, e.g. stack = my-site-staging"},
         {S_STAGE, "parameter", K_KV, STG(parameters), STG(n_parameters),
          "template parameter, e.g. parameter = Stage=staging"},
@@ -209,6 +216,8 @@ static int parse_ms(const char *v, long *out)
 		*out = (long)(d * 1000);
 	else if (strcmp(end, "m") == 0)
 		*out = (long)(d * 60000);
+	else if (strcmp(end, "h") == 0)
+		*out = (long)(d * 3600000);
 	else
 		return -1;
 	return 0;
@@ -498,6 +507,47 @@ static int check_template_path(struct loader *l)
 	return ES_OK;
 }
 
+/* The build's settings: a time limit above zero, and variable names that
+ * are names, never AWS credentials nor what edgeship sets itself. */
+static int check_build(struct loader *l)
+{
+	struct es_config *c = l->cfg;
+
+	if (c->build_timeout_ms <= 0) {
+		int line = find_line(l->text, "app", NULL, "build-timeout");
+		if (line)
+			return conf_fail(
+			        l, line,
+			        "build-timeout must be more than 0, e.g. build-timeout = 10m");
+		c->build_timeout_ms = ES_BUILD_TIMEOUT_MS;
+	}
+	for (size_t i = 0; i < c->n_build_env; i++) {
+		const char *v = c->build_env[i];
+		int line = find_line(l->text, "app", NULL, "build-env");
+		bool ok = (isalpha((unsigned char)v[0]) || v[0] == '_');
+		for (const char *p = v; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || *p == '_';
+		if (!ok)
+			return conf_fail(
+			        l, line,
+			        "build-env = %s is not a variable name; write one name per "
+			        "line, e.g. build-env = NPM_TOKEN",
+			        v);
+		if (strncasecmp(v, "AWS_", 4) == 0)
+			return conf_fail(l, line,
+			                 "build-env = %s: AWS settings and credentials never reach "
+			                 "the build; remove this line",
+			                 v);
+		if (strcmp(v, "HOME") == 0 || strcmp(v, "PATH") == 0)
+			return conf_fail(
+			        l, line,
+			        "build-env = %s: the build always gets %s (HOME is a fresh "
+			        "temporary directory); remove this line",
+			        v, v);
+	}
+	return ES_OK;
+}
+
 static int check_names(struct loader *l)
 {
 	struct es_config *c = l->cfg;
@@ -505,6 +555,8 @@ static int check_names(struct loader *l)
 	int rc;
 
 	if ((rc = check_template_path(l)))
+		return rc;
+	if ((rc = check_build(l)))
 		return rc;
 	if ((why = bad_bucket(c->bucket)))
 		return conf_fail(l, find_line(l->text, "app", NULL, "bucket"),
@@ -839,6 +891,8 @@ void es_config_free(struct es_config *c)
 	free(c->bucket);
 	free(c->prefix);
 	free(c->probe_bypass);
+	free(c->build);
+	free_strs(c->build_env, c->n_build_env);
 	free_strs(c->capabilities, c->n_capabilities);
 	free_strs(c->excludes, c->n_excludes);
 	free(c);
@@ -879,6 +933,11 @@ int es_config_print_starter(FILE *f, const char *app, const char *template_path)
 	        "\tcapability = CAPABILITY_AUTO_EXPAND\n"
 	        "\t# Never packaged (.git never is).\n"
 	        "\texclude = *.md\n"
+	        "\t# A build step, when the template names build outputs (CodeUri: dist/):\n"
+	        "\t# run in a fresh export of the commit, no AWS credentials, HOME empty.\n"
+	        "\t# build = npm ci && npm run build\n"
+	        "\t# build-timeout = 10m\n"
+	        "\t# build-env = NPM_TOKEN\n"
 	        "\n"
 	        "[stage \"staging\"]\n"
 	        "\tstack = %s-staging\n"

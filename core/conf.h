@@ -15,6 +15,9 @@
 /* A check sends at most this many requests per run. */
 #define ES_CHECK_MAX_SAMPLES 20
 
+/* A build that runs longer is killed (build-timeout's default: 10m). */
+#define ES_BUILD_TIMEOUT_MS (10L * 60 * 1000)
+
 struct es_stage_conf {
 	char *name;
 	char *stack;              /* CloudFormation stack name */
@@ -59,6 +62,13 @@ struct es_config {
 	char *probe_bypass; /* default of the stages' probe-bypass (NULL: none) */
 	char **excludes;    /* packaging exclude globs */
 	size_t n_excludes;
+	/* The build step (core/build.h): one command that builds every code
+	 * tree of the template, run with /bin/sh -c in a fresh export of the
+	 * commit before packaging (NULL: nothing is built). */
+	char *build;
+	long build_timeout_ms; /* build-timeout (default ES_BUILD_TIMEOUT_MS) */
+	char **build_env;      /* build-env: environment variables let through */
+	size_t n_build_env;
 	struct es_stage_conf *stages; /* in file order */
 	size_t n_stages;
 	struct es_check_conf *checks;

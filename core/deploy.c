@@ -86,6 +86,8 @@ static json_t *base_record(struct es_deploy *d, const char *phase)
 	                    json_pack("{s:s,s:s}", "key", d->res.template_key, "sha256",
 	                              d->res.template_sha256));
 	json_object_set(r, "artifacts", d->artifacts);
+	if (d->build)
+		json_object_set(r, "build", d->build);
 	/* What a later console needs to learn how this action ended. */
 	json_object_set_new(r, "change_set", json_string(d->cs_name));
 	json_object_set_new(r, "exec_token", json_string(d->exec_token));
@@ -1154,6 +1156,7 @@ static void really_free(struct es_deploy *d)
 	es_ledger_free(d->ledger);
 	free(d->template_body);
 	json_decref(d->artifacts);
+	json_decref(d->build);
 	free(d->cs_id);
 	es_change_set_free(&d->cs);
 	es_stack_event_page_free(&d->acc);

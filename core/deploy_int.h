@@ -47,6 +47,7 @@ struct es_deploy {
 	struct es_deploy_result res;
 	char *template_body;
 	json_t *artifacts; /* [{logical_id, property, key, sha256}] */
+	json_t *build;     /* what happened to the build (es_build_info_json), or NULL */
 	char cs_name[128];
 	char *cs_id;
 	double cs_created; /* epoch seconds */

@@ -136,18 +136,47 @@ static void on_export(size_t done, size_t total, void *ud)
 	                total, done, total);
 }
 
+/* Each line of the build's output, as it comes, to the Activity strip or
+ * the CI log. */
+static void on_build_line(const char *line, void *ud)
+{
+	struct export_meter *m = ud;
+
+	es_dp_log(m->d, "build: %s", line);
+}
+
+static bool build_cancelled(void *ud)
+{
+	struct export_meter *m = ud;
+
+	return m->d->prep_job && es_job_cancelled(m->d->prep_job);
+}
+
 /* Package the commit from its own tree, locally: nothing is sent before
- * every path is known to stay inside the repository. */
+ * every path is known to stay inside the repository. A configured build
+ * runs first in the export (or its cached result is used). */
 static int package_commit(struct es_deploy *d, struct es_repo *repo, const char *rev,
                           struct es_packaged *pk)
 {
+	struct es_build_info info;
 	int rc;
 
 	es_dp_log(d, "exporting and packaging %s from git (zip and SHA-256 of every artifact)",
 	          d->conf->template_path);
 	struct export_meter m = {.d = d};
-	rc = es_package_commit(repo, d->conf, rev ? rev : "HEAD", d->prep_job ? on_export : NULL,
-	                       &m, d->res.commit, pk);
+	struct es_package_run run = {
+	        .export_fn = d->prep_job ? on_export : NULL,
+	        .export_ud = &m,
+	        .line = on_build_line,
+	        .line_ud = &m,
+	        .cancelled = build_cancelled,
+	};
+	rc = es_package_commit(repo, d->conf, rev ? rev : "HEAD", &run, d->res.commit, pk, &info);
+	json_decref(d->build);
+	d->build = es_build_info_json(&info);
+	if (!rc && info.ran)
+		es_dp_log(d, "built %.7s in %.1f s (cache key %.12s)", d->res.commit,
+		          info.duration_ms / 1000.0, info.key);
 	if (!rc && m.total)
 		es_dp_log(d, "exported %zu file%s of %.7s", m.total, m.total == 1 ? "" : "s",
 		          d->res.commit);
@@ -204,6 +233,11 @@ static int use_release(struct es_aws_client *aws, struct es_deploy *d,
 
 	snprintf(d->res.commit, sizeof(d->res.commit), "%s", r->commit);
 	snprintf(d->res.release, sizeof(d->res.release), "%s", r->release);
+	/* Its artifacts are in S3 already: nothing is exported nor built. */
+	json_decref(d->build);
+	d->build =
+	        json_pack("{s:b,s:b,s:s,s:s}", "configured", d->conf->build != NULL, "ran", 0,
+	                  "cache", "off", "reason", "a recorded release: its artifacts are reused");
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
 	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
 	rc = es_s3_get_object(aws, d->conf->bucket, r->template_key, &body);

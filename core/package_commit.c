@@ -20,8 +20,35 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+/* The build, in the export: its output goes to the caller line by line. */
+static int run_build(const struct es_config *conf, const char *dir,
+                     const struct es_package_run *run, struct es_build_info *info)
+{
+	struct es_build_spec spec = {
+	        .command = conf->build,
+	        .dir = dir,
+	        .env_names = (const char *const *)conf->build_env,
+	        .n_env = conf->n_build_env,
+	        .timeout_ms = conf->build_timeout_ms,
+	};
+	struct es_build_result res;
+	int rc;
+
+	if (run->line) {
+		char line[600];
+		snprintf(line, sizeof(line), "building %.12s: %.500s", info->tree, conf->build);
+		run->line(line, run->line_ud);
+	}
+	rc = es_build_run(&spec, run->line, run->line_ud, run->cancelled, &res);
+	info->ran = true;
+	info->duration_ms = res.duration_ms;
+	es_build_result_free(&res);
+	return rc;
+}
+
 int es_package_commit(struct es_repo *repo, const struct es_config *conf, const char *rev,
-                      es_repo_export_fn fn, void *ud, char commit[41], struct es_packaged *out)
+                      const struct es_package_run *run, char commit[41], struct es_packaged *out,
+                      struct es_build_info *info)
 {
 	struct es_package_options po = {
 	        .bucket = conf->bucket,
@@ -30,21 +57,51 @@ int es_package_commit(struct es_repo *repo, const struct es_config *conf, const 
 	        .n_excludes = conf->n_excludes,
 	        .region = conf->region,
 	};
+	static const struct es_package_run none;
+	struct es_build_info scratch;
 	const char *tmp = getenv("TMPDIR");
 	char tmpl[4096], path[4400], *dir;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (!run)
+		run = &none;
+	if (!info)
+		info = &scratch;
+	memset(info, 0, sizeof(*info));
 	if ((rc = es_repo_resolve(repo, rev ? rev : "HEAD", commit)))
 		return rc;
+	if (conf->build) {
+		info->configured = true;
+		if ((rc = es_repo_tree_id(repo, commit, info->tree)))
+			return rc;
+		es_build_cache_key(conf, info->tree, info->key);
+		/* Built before: the same tree, command and inputs give the same
+		 * package, so neither export nor build runs again. */
+		if (!run->fresh && es_build_cache_load(info->key, out, NULL) == ES_OK) {
+			info->cache_hit = true;
+			if (run->line) {
+				char line[200];
+				snprintf(line, sizeof(line),
+				         "build of %.12s found in the build cache (key %.12s): not "
+				         "built again",
+				         info->tree, info->key);
+				run->line(line, run->line_ud);
+			}
+			return ES_OK;
+		}
+	}
 	snprintf(tmpl, sizeof(tmpl), "%s/edgeship-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!(dir = mkdtemp(tmpl)))
 		return es_fail(ES_ERR, "cannot create a temporary directory in %s",
 		               tmp && *tmp ? tmp : "/tmp");
 	/* The exported tree is the limit: a template in a subfolder may use
-	 * "../src", never anything outside the commit. */
+	 * "../src", never anything outside the commit (nor, after a build,
+	 * anything a build output links to outside the export). */
 	po.root = dir;
-	rc = es_repo_export_with(repo, commit, dir, fn, ud);
+	rc = es_repo_export_with(repo, commit, dir, run->export_fn, run->export_ud);
+	if (!rc && conf->build)
+		rc = run_build(conf, dir, run, info);
 	if (!rc) {
 		snprintf(path, sizeof(path), "%s/%s", dir, conf->template_path);
 		rc = es_package_template(path, &po, out);
@@ -54,6 +111,19 @@ int es_package_commit(struct es_repo *repo, const struct es_config *conf, const 
 			             conf->template_path, conf->template_path);
 	}
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (!rc && conf->build && !run->fresh) {
+		struct es_error saved;
+		es_error_save(&saved);
+		if (es_build_cache_store(info->key, info->tree, conf->build, info->duration_ms,
+		                         out) &&
+		    run->line) {
+			char line[1200];
+			snprintf(line, sizeof(line), "warning: %s (the next deploy builds again)",
+			         es_error_last()->message);
+			run->line(line, run->line_ud);
+		}
+		es_error_restore(&saved);
+	}
 	return rc;
 }
 
@@ -67,7 +137,7 @@ void es_package_compare_free(struct es_package_compare *c)
 
 int es_package_compare_parent(struct es_repo *repo, const struct es_config *conf,
                               const char *commit, const struct es_packaged *pk,
-                              struct es_package_compare *out)
+                              const struct es_package_run *run, struct es_package_compare *out)
 {
 	struct es_packaged parent = {0};
 	char rev[64], oid[41];
@@ -89,7 +159,7 @@ int es_package_compare_parent(struct es_repo *repo, const struct es_config *conf
 		         "%.7s is the first commit: nothing before it to compare with", commit);
 		return ES_OK;
 	}
-	if (es_package_commit(repo, conf, out->parent, NULL, NULL, oid, &parent) != ES_OK) {
+	if (es_package_commit(repo, conf, out->parent, run, oid, &parent, NULL) != ES_OK) {
 		snprintf(out->note, sizeof(out->note), "the parent %.7s does not package: %s",
 		         out->parent, es_error_last()->message);
 		es_error_restore(&saved);
@@ -154,7 +224,8 @@ const char *es_upload_state_name(enum es_upload_state s)
 
 char *es_package_report_json(const char *commit, const struct es_config *conf,
                              const struct es_packaged *pk, const enum es_upload_state *states,
-                             const struct es_package_compare *cmp, const char *output_template)
+                             const struct es_package_compare *cmp, const char *output_template,
+                             const struct es_build_info *build, json_t *extra)
 {
 	json_t *arts = json_array();
 	json_t *change;
@@ -185,9 +256,27 @@ char *es_package_report_json(const char *commit, const struct es_config *conf,
 	                  pk->template_key, "bytes", (json_int_t)strlen(pk->template_json),
 	                  "upload", es_upload_state_name(states ? states[pk->n_artifacts] : 0),
 	                  "artifacts", arts, "change", change, "output_template", output_template);
-	if (!r)
+	if (!r) {
+		json_decref(extra);
 		return NULL;
+	}
+	json_object_set_new(r, "build", es_build_info_json(build));
+	if (extra)
+		json_object_update(r, extra);
+	json_decref(extra);
 	text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(r);
 	return text;
+}
+
+json_t *es_build_info_json(const struct es_build_info *b)
+{
+	if (!b || !b->configured)
+		return json_pack("{s:b,s:b,s:s,s:n,s:n,s:I}", "configured", 0, "ran", 0, "cache",
+		                 "off", "key", "tree", "duration_ms", (json_int_t)0);
+	return json_pack("{s:b,s:b,s:s,s:s,s:s,s:I}", "configured", 1, "ran", b->ran, "cache",
+	                 b->cache_hit          ? "hit"
+	                 : b->ran && b->key[0] ? "miss"
+	                                       : "off",
+	                 "key", b->key, "tree", b->tree, "duration_ms", (json_int_t)b->duration_ms);
 }

@@ -7,19 +7,36 @@
 #include <stdbool.h>
 
 #include "aws/aws.h"
+#include "build.h"
+#include "build_cache.h"
 #include "conf.h"
 #include "package.h"
 #include "repo.h"
 
-/* Export rev's tree into a temporary directory, package conf's template
- * from it (es_package_template with the exported tree as root) and remove
- * the directory. commit gets rev's full id. fn (may be NULL) hears how the
- * export goes. On failure out is empty and the last error says why:
- * ES_ECONFIG when the commit has no template, ES_EREFUSED for a release
- * rule (a path outside the commit, a missing handler, a Lambda@Edge
- * limit). */
+/* How a commit is packaged, and who hears about it. Every field may be
+ * zero. */
+struct es_package_run {
+	es_repo_export_fn export_fn; /* how the export goes */
+	void *export_ud;
+	es_build_line_fn line; /* each line the build writes, in order */
+	void *line_ud;
+	bool (*cancelled)(void *line_ud); /* asked while the build runs */
+	bool fresh; /* build even when the cache has it, and keep it out of the cache */
+};
+
+/* Export rev's tree into a temporary directory, run conf's build there
+ * when it has one (core/build.h; a cache hit skips export and build),
+ * package conf's template from it (es_package_template with the exported
+ * tree as root, so build outputs are packaged and nothing outside the
+ * export is) and remove the directory. commit gets rev's full id; info
+ * (may be NULL) what happened to the build; run may be NULL. On failure out
+ * is empty and the last error says why: ES_ECONFIG when the commit has no
+ * template, ES_EREFUSED for a release rule (a path outside the commit, a
+ * missing handler, a Lambda@Edge limit), ES_ERR for a failed build (the
+ * command, how it ended, its last lines). */
 int es_package_commit(struct es_repo *repo, const struct es_config *conf, const char *rev,
-                      es_repo_export_fn fn, void *ud, char commit[41], struct es_packaged *out);
+                      const struct es_package_run *run, char commit[41], struct es_packaged *out,
+                      struct es_build_info *info);
 
 /* What "no change" is measured against: the commit's first parent,
  * packaged the same way. Its packaged template names every artifact by
@@ -40,7 +57,7 @@ struct es_package_compare {
  * in note and counts everything as changed. */
 int es_package_compare_parent(struct es_repo *repo, const struct es_config *conf,
                               const char *commit, const struct es_packaged *pk,
-                              struct es_package_compare *out);
+                              const struct es_package_run *run, struct es_package_compare *out);
 void es_package_compare_free(struct es_package_compare *c);
 
 /* Where each object of a package stands in the artifact bucket. */
@@ -58,12 +75,19 @@ int es_package_upload(struct es_aws_client *aws, const struct es_config *conf,
                       const struct es_packaged *pk, enum es_upload_state *states);
 
 /* The report of `edgeship package` as JSON (malloc'd; the caller frees):
- * the commit, the template and every artifact with where it stands in S3,
- * and the comparison with the parent. states as from es_package_upload
- * (NULL: nothing was checked); output_template may be NULL. */
+ * the commit, the build, the template and every artifact with where it
+ * stands in S3, and the comparison with the parent. states as from
+ * es_package_upload (NULL: nothing was checked); output_template, build
+ * and extra (an object whose members are added, e.g. the reproducibility
+ * check's; stolen) may be NULL. */
 char *es_package_report_json(const char *commit, const struct es_config *conf,
                              const struct es_packaged *pk, const enum es_upload_state *states,
-                             const struct es_package_compare *cmp, const char *output_template);
+                             const struct es_package_compare *cmp, const char *output_template,
+                             const struct es_build_info *build, json_t *extra);
+
+/* What a report says of a build: {"configured", "ran", "cache": "hit" |
+ * "miss" | "off", "key", "tree", "duration_ms"}. */
+json_t *es_build_info_json(const struct es_build_info *b);
 
 /* "uploaded", "present" or "not-uploaded". */
 const char *es_upload_state_name(enum es_upload_state s);

@@ -174,6 +174,18 @@ int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41])
 	return ES_OK;
 }
 
+int es_repo_tree_id(struct es_repo *r, const char *rev, char oid[41])
+{
+	git_commit *c;
+	int rc = es_repo_lookup_commit(r, rev, &c);
+
+	if (rc)
+		return rc;
+	git_oid_tostr(oid, 41, git_commit_tree_id(c));
+	git_commit_free(c);
+	return ES_OK;
+}
+
 void es_repo_commit_info(git_commit *c, struct es_commit_info *out)
 {
 	const git_signature *a = git_commit_author(c);

@@ -57,6 +57,9 @@ int es_repo_head_stamp(struct es_repo *r, char *buf, size_t len);
 
 /* Resolve a revision ("HEAD", "main~2", an abbreviated id) to a full id. */
 int es_repo_resolve(struct es_repo *r, const char *rev, char oid[41]);
+/* The id of rev's tree: what a build depends on (two commits with the same
+ * tree build the same). */
+int es_repo_tree_id(struct es_repo *r, const char *rev, char oid[41]);
 
 /* Message, changed files and patch (max_patch bytes; 0: none). */
 int es_repo_commit_detail(struct es_repo *r, const char *rev, size_t max_patch,

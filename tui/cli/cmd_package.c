@@ -8,19 +8,23 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "build_repro.h"
 #include "cmd.h"
 #include "package_commit.h"
+#include "signals.h"
 
 struct package_args {
 	const char *rev;
 	const char *output_template;
 	bool no_upload;
+	bool check_reproducible;
 };
 
 static void help(void)
 {
 	es_printf(
-	        "usage: edgeship package [REV] [--json] [--output-template FILE] [--no-upload]\n\n"
+	        "usage: edgeship package [REV] [--json] [--output-template FILE] [--no-upload]\n"
+	        "                        [--check-reproducible]\n\n"
 	        "Package REV (default HEAD) from its git tree exactly as a deploy would: zip and\n"
 	        "hash every artifact the template names, upload what the artifact bucket lacks\n"
 	        "(nothing with --no-upload or --read-only), and list each artifact: template,\n"
@@ -32,6 +36,11 @@ static void help(void)
 	        "does not package, counts as changed and the output says why.\n\n"
 	        "Before anything is uploaded, each function's zip must hold its handler's file\n"
 	        "and functions run by CloudFront must keep to Lambda@Edge's limits.\n\n"
+	        "With `build = COMMAND` in edgeship.conf, the command runs first in the fresh\n"
+	        "export (its output on stderr), unless the build cache holds the same tree,\n"
+	        "command and inputs. --check-reproducible builds REV twice in two fresh\n"
+	        "exports, compares every artifact and every file inside them, and names the\n"
+	        "files that differ (exit 1, nothing uploaded).\n\n"
 	        "Exit codes: 0 packaged (changed or not), 1 failure, 2 usage, 3 refused (a path\n"
 	        "outside the commit, a missing handler, a Lambda@Edge limit), 5 no\n"
 	        "edgeship.conf, no template in the commit, or no artifact bucket.\n");
@@ -49,6 +58,8 @@ static int parse(struct es_cli *cli, struct package_args *a)
 			return -1;
 		} else if (!strcmp(s, "--no-upload")) {
 			a->no_upload = true;
+		} else if (!strcmp(s, "--check-reproducible")) {
+			a->check_reproducible = true;
 		} else if (!strcmp(s, "--output-template") && i + 1 < cli->argc) {
 			a->output_template = cli->argv[++i];
 		} else if (!strncmp(s, "--output-template=", 18) && s[18]) {
@@ -61,7 +72,8 @@ static int parse(struct es_cli *cli, struct package_args *a)
 			es_fprintf(
 			        stderr,
 			        "edgeship package: unexpected '%s'; usage: edgeship package [REV] "
-			        "[--json] [--output-template FILE] [--no-upload]\n",
+			        "[--json] [--output-template FILE] [--no-upload] "
+			        "[--check-reproducible]\n",
 			        s);
 			return ES_EXIT_USAGE;
 		}
@@ -128,14 +140,72 @@ static int write_template(const char *path, const struct es_packaged *pk)
 	return ES_OK;
 }
 
+/* The build's output, line by line, on the progress stream (the CI log). */
+static void on_build_line(const char *line, void *ud)
+{
+	FILE *out = ud;
+
+	es_fprintf(out, "build: %s\n", line);
+	fflush(out);
+}
+
+static bool interrupted(void *ud)
+{
+	(void)ud;
+	return es_cli_signal() != 0;
+}
+
+static void print_build(FILE *out, const struct es_build_info *b)
+{
+	if (!b->configured)
+		return;
+	if (b->cache_hit)
+		es_fprintf(out, "build     not run: cache hit (key %.12s, tree %.12s)\n", b->key,
+		           b->tree);
+	else if (b->ran)
+		es_fprintf(out, "build     ran in %.1f s (cache miss, key %.12s, tree %.12s)\n",
+		           b->duration_ms / 1000.0, b->key, b->tree);
+}
+
+static void print_diffs(FILE *out, const struct es_build_diff *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (d[i].file)
+			es_fprintf(out, "          %s: %s %s\n", d[i].artifact, d[i].file,
+			           d[i].what);
+		else
+			es_fprintf(out, "          %s %s\n", d[i].artifact, d[i].what);
+	}
+}
+
+/* What --check-reproducible found, as lines (on stdout without --json). */
+static void print_repro(FILE *out, const struct es_repro_check *r)
+{
+	if (r->same)
+		es_fprintf(out, "reproducible  two fresh builds gave the same artifacts\n");
+	else {
+		es_fprintf(out, "reproducible  no: two fresh builds of the same commit differ (a "
+		                "timestamp or a random\n"
+		                "              value in a build output?):\n");
+		print_diffs(out, r->diffs, r->n_diffs);
+	}
+	if (r->cached && !r->cached_same) {
+		es_fprintf(out, "reproducible  the build cache's earlier build differs:\n");
+		print_diffs(out, r->cache_diffs, r->n_cache_diffs);
+	}
+}
+
 int es_cmd_package(struct es_cli *cli)
 {
 	struct package_args a;
 	struct ctx c;
 	struct es_packaged pk = {0};
 	struct es_package_compare cmp = {0};
+	struct es_build_info build = {0};
+	struct es_repro_check repro = {0};
 	enum es_upload_state *states = NULL;
 	char commit[41] = "";
+	bool not_reproducible = false;
 	int rc, code;
 
 	if ((code = parse(cli, &a)) != ES_EXIT_OK)
@@ -144,18 +214,33 @@ int es_cmd_package(struct es_cli *cli)
 		es_fprintf(progress(cli), "read-only: nothing is uploaded (as with --no-upload)\n");
 		a.no_upload = true;
 	}
+	es_cli_signals_install();
+	struct es_package_run run = {
+	        .line = on_build_line,
+	        .line_ud = progress(cli),
+	        .cancelled = interrupted,
+	};
 	rc = ctx_open(cli, &c, !a.no_upload);
 	if (!rc) {
 		es_fprintf(progress(cli), "packaging %s of %s from git\n", c.conf->template_path,
 		           a.rev);
 		fflush(progress(cli));
-		rc = es_package_commit(c.repo, c.conf, a.rev, NULL, NULL, commit, &pk);
+		if (a.check_reproducible) {
+			rc = es_package_check_reproducible(c.repo, c.conf, a.rev, &run, commit, &pk,
+			                                   &repro);
+			build = repro.first;
+			not_reproducible =
+			        !rc && (!repro.same || (repro.cached && !repro.cached_same));
+		} else {
+			rc = es_package_commit(c.repo, c.conf, a.rev, &run, commit, &pk, &build);
+		}
 	}
 	if (!rc)
-		rc = es_package_compare_parent(c.repo, c.conf, commit, &pk, &cmp);
+		rc = es_package_compare_parent(c.repo, c.conf, commit, &pk, &run, &cmp);
 	if (!rc && !(states = calloc(pk.n_artifacts + 1, sizeof(*states))))
 		rc = es_fail(ES_ENOMEM, "out of memory");
-	if (!rc && !a.no_upload)
+	/* Artifacts that are not reproducible are not uploaded. */
+	if (!rc && !a.no_upload && !not_reproducible)
 		rc = es_package_upload(c.aws, c.conf, &pk, states);
 	if (!rc && a.output_template)
 		rc = write_template(a.output_template, &pk);
@@ -163,17 +248,22 @@ int es_cmd_package(struct es_cli *cli)
 		/* A template that cannot be read is a failure, not a bad command line. */
 		code = es_cli_fail(cli, "package", rc == ES_EINVAL ? ES_ERR : rc);
 	} else if (cli->json) {
-		char *j = es_package_report_json(commit, c.conf, &pk, states, &cmp,
-		                                 a.output_template);
+		char *j = es_package_report_json(
+		        commit, c.conf, &pk, states, &cmp, a.output_template, &build,
+		        a.check_reproducible ? es_repro_check_json(&repro) : NULL);
 		if (j)
 			puts(j);
-		code = j ? ES_EXIT_OK : ES_EXIT_FAILURE;
+		code = !j ? ES_EXIT_FAILURE : not_reproducible ? ES_EXIT_FAILURE : ES_EXIT_OK;
 		free(j);
 	} else {
+		print_build(stdout, &build);
 		print_text(commit, c.conf, &pk, states, &cmp, a.output_template);
-		code = ES_EXIT_OK;
+		if (a.check_reproducible)
+			print_repro(stdout, &repro);
+		code = not_reproducible ? ES_EXIT_FAILURE : ES_EXIT_OK;
 	}
 	free(states);
+	es_repro_check_free(&repro);
 	es_package_compare_free(&cmp);
 	es_packaged_free(&pk);
 	ctx_free(&c);
