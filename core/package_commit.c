@@ -260,7 +260,13 @@ char *es_package_report_json(const char *commit, const struct es_config *conf,
 		json_decref(extra);
 		return NULL;
 	}
-	json_object_set_new(r, "build", es_build_info_json(build));
+	/* What was built, not whether this run built it or took it from the
+	 * cache: the same commit prints the same bytes every time. */
+	json_object_set_new(r, "build",
+	                    build && build->configured
+	                            ? json_pack("{s:b,s:s,s:s}", "configured", 1, "key", build->key,
+	                                        "tree", build->tree)
+	                            : json_pack("{s:b}", "configured", 0));
 	if (extra)
 		json_object_update(r, extra);
 	json_decref(extra);

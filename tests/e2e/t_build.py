@@ -230,6 +230,15 @@ def main(tap, sim, _example):
     tap.ok(rc == 1 and "EdgeFunction CodeUri (dist): built-at.txt differs" in out,
            "the text report names it too", out + err[-1000:])
 
+    # 9b. The report of a built commit is the same bytes twice, built or cached.
+    app.set_build("\tbuild = npm ci && npm run build")
+    rc1, out1, err1 = app.run("--json", "package", "--no-upload")
+    rc2, out2, err2 = app.run("--json", "package", "--no-upload")
+    tap.ok(rc1 == 0 and rc2 == 0 and out1 == out2 and '"key"' in out1,
+           "package --json --no-upload prints the same bytes twice with a build configured",
+           (err1[-800:], err2[-800:]))
+    tap.ok("cache hit" in err2, "whether it built or hit the cache goes to stderr", err2[-800:])
+
     # 10. The dashboard: the build's lines reach the Activity strip while it
     # runs, and the screen never waits for it.
     app.set_build("\tbuild = echo dashboard build starts && sleep 8 && npm ci && npm run build")

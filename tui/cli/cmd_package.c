@@ -248,6 +248,9 @@ int es_cmd_package(struct es_cli *cli)
 		/* A template that cannot be read is a failure, not a bad command line. */
 		code = es_cli_fail(cli, "package", rc == ES_EINVAL ? ES_ERR : rc);
 	} else if (cli->json) {
+		/* Whether this run built or hit the cache goes to the log, so the
+		 * report stays the same bytes for the same commit. */
+		print_build(stderr, &build);
 		char *j = es_package_report_json(
 		        commit, c.conf, &pk, states, &cmp, a.output_template, &build,
 		        a.check_reproducible ? es_repro_check_json(&repro) : NULL);
