@@ -290,6 +290,8 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	/* Rule 2: never start on a stack CloudFormation is still working on. */
 	es_dp_log(d, "checking %s: stack %s and its distribution", stage->name, stage->stack);
 	rc = es_cfn_describe_stack(aws, stage->stack, &st);
+	/* The state machine starts from this status ("": no stack yet). */
+	d->stack_status_before = rc == ES_OK ? strdup(st.status) : strdup("");
 	if (rc == ES_OK) {
 		bool busy = es_cfn_status_in_progress(st.status) &&
 		            strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
