@@ -71,17 +71,34 @@ struct upload {
 	bool missing;
 };
 
-/* Upload what S3 lacks (content-addressed keys: same key, same bytes):
- * first ask which objects are missing, so the bar knows the whole size. */
+/* Objects up to this size are sent with If-None-Match: * rather than asked
+ * for first: one request either way (412 says S3 has it). */
+#define SEND_UNASKED_MAX (1024 * 1024)
+
+/* Upload what S3 lacks (content-addressed keys: same key, same bytes). The
+ * last object is the template, sent after what it names: when the ledger
+ * recorded it, S3 is asked for it alone, and having it means having all. */
 static int upload_all(struct es_aws_client *aws, struct es_deploy *d, struct upload *ups, size_t n)
 {
 	struct upload_meter m = {.d = d};
 	size_t missing = 0;
 	char size[32];
 
-	for (size_t i = 0; i < n; i++) {
+	if (n && es_ledger_mentions(d->prep_ledger, ups[n - 1].key)) {
 		struct es_s3_head head;
-		int rc = es_s3_head_object(aws, d->conf->bucket, ups[i].key, &head);
+		int rc = es_s3_head_object(aws, d->conf->bucket, ups[n - 1].key, &head);
+		if (rc)
+			return rc;
+		if (head.exists) {
+			es_dp_log(d, "all %zu objects are in S3 already", n);
+			return ES_OK;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct es_s3_head head = {.exists = false};
+		int rc = ups[i].len > SEND_UNASKED_MAX
+		                 ? es_s3_head_object(aws, d->conf->bucket, ups[i].key, &head)
+		                 : ES_OK;
 		if (rc)
 			return rc;
 		ups[i].missing = !head.exists;
@@ -94,21 +111,31 @@ static int upload_all(struct es_aws_client *aws, struct es_deploy *d, struct upl
 		es_dp_log(d, "all %zu objects are in S3 already", n);
 		return ES_OK;
 	}
-	es_dp_log(d, "uploading %zu of %zu objects (%s); S3 has the rest", missing, n,
+	es_dp_log(d, "uploading %zu of %zu objects (%s) unless S3 has them", missing, n,
 	          size_text(m.total, size, sizeof(size)));
 	for (size_t i = 0; i < n; i++) {
 		if (!ups[i].missing)
 			continue;
 		struct es_s3_put put = {.content_type = ups[i].content_type,
+		                        .if_none_match = ups[i].len <= SEND_UNASKED_MAX,
 		                        .progress = d->prep_job ? on_upload_progress : NULL,
 		                        .progress_ud = &m};
 		es_dp_log(d, "uploading %s (%s)", ups[i].key,
 		          size_text(ups[i].len, size, sizeof(size)));
 		int rc = es_s3_put_object(aws, d->conf->bucket, ups[i].key, ups[i].data, ups[i].len,
 		                          &put);
-		if (rc)
+		if (put.if_none_match && es_s3_conflict(rc, es_error_last())) {
+			/* Another console sends the same bytes at this moment. */
+			put.if_none_match = false;
+			rc = es_s3_put_object(aws, d->conf->bucket, ups[i].key, ups[i].data,
+			                      ups[i].len, &put);
+		}
+		if (put.if_none_match && es_s3_precondition_failed(rc, es_error_last()))
+			es_dp_log(d, "%s is in S3 already", ups[i].key);
+		else if (rc)
 			return rc;
-		d->res.n_uploaded++;
+		else
+			d->res.n_uploaded++;
 		m.base += ups[i].len;
 		if (d->prep_job)
 			meter_show(&m, m.base);

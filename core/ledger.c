@@ -296,6 +296,19 @@ int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 	return rc;
 }
 
+bool es_ledger_mentions(struct es_ledger *l, const char *text)
+{
+	struct es_record_list recs;
+	bool found = false;
+
+	if (!l->cache || !text || !*text || es_ledger_records(l, &recs) != ES_OK)
+		return false;
+	for (size_t i = recs.n; i-- > 0 && !found;)
+		found = recs.items[i].json && strstr(recs.items[i].json, text);
+	es_record_list_free(&recs);
+	return found;
+}
+
 /* ------------------------------------------------------------ refresh */
 
 static void sync_list(struct sync_op *op, const char *token);
@@ -488,6 +501,7 @@ struct append_op {
 	void *ud;
 	long seq;
 	int claims, conflicts;
+	bool guessed; /* seq is the cache's next number, not a listing's */
 	char *text;
 	char record_id[160];
 	uint64_t timer;
@@ -506,6 +520,7 @@ static void append_end(struct append_op *op, int rc)
 }
 
 static void append_put(struct append_op *op);
+static void append_synced(int rc, void *ud);
 
 static void on_readback(void *p, long seq, int rc, const struct es_http_response *resp,
                         const struct es_error *err)
@@ -524,6 +539,14 @@ static void on_readback(void *p, long seq, int rc, const struct es_http_response
 			/* Our write landed and only its answer was lost (or another
 			 * console wrote the same unique record): done. */
 			append_end(op, ES_OK);
+			return;
+		}
+		if (op->guessed) {
+			/* Others wrote since this cache was complete: list what
+			 * they wrote, then claim the number after it. */
+			op->guessed = false;
+			if (es_ledger_sync(op->l, append_synced, op) != ES_OK)
+				append_end(op, ES_ENOMEM);
 			return;
 		}
 		if (++op->claims >= MAX_CLAIMS) {
@@ -563,6 +586,10 @@ static void on_put(void *p, long seq, int rc, const struct es_http_response *res
 	(void)resp;
 	if (rc == ES_OK) {
 		es_lcache_write(op->l->cache, op->seq, op->text, strlen(op->text));
+		/* Every number below ours was known, and ours was free: the
+		 * cache is complete up to it. */
+		if (es_lcache_watermark(op->l->cache) == op->seq - 1)
+			es_lcache_set_watermark(op->l->cache, op->seq);
 		append_end(op, ES_OK);
 		return;
 	}
@@ -639,6 +666,28 @@ static void append_synced(int rc, void *ud)
 	append_put(op);
 }
 
+/* The next number without listing, when the cache holds every record up to
+ * its highest one: the conditional create is the check (a number taken
+ * since is read back, then the ledger listed). Otherwise list first. */
+static int append_start(struct append_op *op)
+{
+	struct es_ledger *l = op->l;
+	long w = es_lcache_watermark(l->cache);
+
+	long known;
+
+	/* A unique record the cache has already: the listing path says so
+	 * (from the loop, as every answer comes). */
+	if (w > 0 && w >= es_lcache_max(l->cache) &&
+	    !(op->unique && find_record_id(l, op->record_id, &known))) {
+		op->guessed = true;
+		op->seq = w + 1;
+		append_put(op);
+		return ES_OK;
+	}
+	return es_ledger_sync(l, append_synced, op);
+}
+
 /* The caller identity an append waited for. Counted as a request in
  * flight, so that a ledger freed meanwhile drops it as it drops answers. */
 static void on_who(int rc, const struct es_caller_identity *id, const struct es_error *err,
@@ -667,7 +716,7 @@ static void on_who(int rc, const struct es_caller_identity *id, const struct es_
 	if (!l->who)
 		es_ledger_set_who(l, id->arn);
 	json_object_set_new(op->record, "who", json_string(l->who));
-	if (es_ledger_sync(l, append_synced, op) != ES_OK)
+	if (append_start(op) != ES_OK)
 		append_end(op, ES_ENOMEM);
 }
 
@@ -708,7 +757,7 @@ int es_ledger_append_async(struct es_ledger *l, json_t *record, bool unique,
 		es_ledger_set_who(l, es_identity_cached(l->aws)->arn);
 	if (l->who) {
 		json_object_set_new(op->record, "who", json_string(l->who));
-		if (es_ledger_sync(l, append_synced, op) == ES_OK)
+		if (append_start(op) == ES_OK)
 			return ES_OK;
 	} else {
 		struct req *r = malloc(sizeof(*r));
