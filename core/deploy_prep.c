@@ -303,6 +303,33 @@ static void drop_lock_sync(struct es_deploy *d, struct es_loop *loop)
 	es_error_restore(&saved);
 }
 
+/* The artifact bucket, created with --yes when it does not exist. */
+static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d)
+{
+	const char *bucket = d->conf->bucket;
+	bool ok;
+	int rc = es_s3_bucket_exists(aws, bucket, &ok);
+
+	if (rc)
+		return es_fail_prefix("checking artifact bucket %s", bucket);
+	if (ok)
+		return ES_OK;
+	if (!d->prep.yes && !d->prep.create_bucket)
+		return es_fail(ES_EREFUSED,
+		               "artifact bucket %s does not exist: run with --yes to create it, or "
+		               "create it and run again",
+		               bucket);
+	es_dp_log(d, "creating the artifact bucket %s", bucket);
+	/* Idempotency: the bucket name. A retry after a lost answer, or
+	 * another console creating it meanwhile, finds it ours. */
+	rc = es_s3_create_bucket(aws, bucket, es_aws_region(aws));
+	if (rc == ES_EAWS && strcmp(es_error_last()->code, "BucketAlreadyOwnedByYou") == 0)
+		rc = ES_OK;
+	if (rc)
+		return es_fail_prefix("creating artifact bucket %s", bucket);
+	return ES_OK;
+}
+
 /* Everything after packaging, on the job: the release rules against AWS,
  * the bucket, the stage lock, uploads and the ledger intent. */
 static int start_remote(struct es_job *job, struct es_deploy *d, const struct es_packaged *pk)
@@ -311,7 +338,6 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	const struct es_stage_conf *stage = d->stage;
 	const struct es_config *conf = d->conf;
 	struct es_stack st;
-	bool bucket_ok;
 	int rc;
 
 	/* Rule 2: never start on a stack CloudFormation is still working on. */
@@ -349,33 +375,23 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	if (es_job_cancelled(job))
 		return es_fail(ES_ECANCELLED, "cancelled before anything changed");
 
-	rc = es_s3_bucket_exists(aws, conf->bucket, &bucket_ok);
-	if (rc)
-		return es_fail_prefix("checking artifact bucket %s", conf->bucket);
-	if (!bucket_ok) {
-		if (!d->prep.yes && !d->prep.create_bucket)
-			return es_fail(
-			        ES_EREFUSED,
-			        "artifact bucket %s does not exist: run with --yes to create "
-			        "it, or create it and run again",
-			        conf->bucket);
-		es_dp_log(d, "creating the artifact bucket %s", conf->bucket);
-		/* Idempotency: the bucket name. A retry after a lost answer, or
-		 * another console creating it meanwhile, finds it ours. */
-		rc = es_s3_create_bucket(aws, conf->bucket, es_aws_region(aws));
-		if (rc == ES_EAWS && strcmp(es_error_last()->code, "BucketAlreadyOwnedByYou") == 0)
-			rc = ES_OK;
-		if (rc)
-			return es_fail_prefix("creating artifact bucket %s", conf->bucket);
-	}
 	const char *who = es_ledger_who(d->prep_ledger);
 	if (!who)
 		return es_fail_prefix("ledger: cannot tell who is acting");
 	snprintf(d->prep.who, sizeof(d->prep.who), "%s", who);
+	/* A bucket whose ledger this console has read is not asked for: the
+	 * lock's conditional create proves it (NoSuchBucket otherwise). */
+	bool bucket_ok = es_ledger_cached(d->prep_ledger);
+	if (!bucket_ok && (rc = ensure_bucket(aws, d)))
+		return rc;
 	struct es_lock_info stale;
 	es_dp_log(d, "taking the %s lock", stage->name);
 	rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
 	                  es_dp_lock_event, d, &d->lock, &stale);
+	if (bucket_ok && rc && strcmp(es_error_last()->code, "NoSuchBucket") == 0 &&
+	    !(rc = ensure_bucket(aws, d)))
+		rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
+		                  es_dp_lock_event, d, &d->lock, &stale);
 	if (rc)
 		return rc;
 	if (stale.held)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,16 +262,91 @@ bool es_ledger_knows_who(const struct es_ledger *l)
 	return l->who != NULL;
 }
 
+/* How long a caller ARN read from STS is used without asking again. */
+#define WHO_KEEP_S 3600
+
+/* Where the caller ARN of these credentials is kept: under the state
+ * directory, named by a digest of the endpoint, key id and session token
+ * (an access key belongs to one principal for its life); never a secret. */
+static char *who_path(struct es_ledger *l)
+{
+	const struct es_credentials *cr =
+	        es_identity_cached(l->aws) ? NULL : es_aws_credentials(l->aws);
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *ident = NULL, *path = NULL, hex[65];
+
+	if (!cr || !cr->access_key_id ||
+	    asprintf(&ident, "%s\n%s\n%s", l->endpoint, cr->access_key_id,
+	             cr->session_token ? cr->session_token : "") < 0)
+		return NULL;
+	es_sha256_hex(ident, strlen(ident), hex);
+	free(ident);
+	hex[40] = '\0';
+	if (state && *state ? asprintf(&path, "%s/edgeship/who/%s", state, hex) < 0
+	                    : asprintf(&path, "%s/.local/state/edgeship/who/%s",
+	                               home && *home ? home : "/tmp", hex) < 0)
+		return NULL;
+	return path;
+}
+
+static bool who_kept(struct es_ledger *l, const char *path)
+{
+	char arn[512] = "";
+	struct stat sb;
+	FILE *f;
+
+	if (!path || stat(path, &sb) != 0 || time(NULL) - sb.st_mtime > WHO_KEEP_S ||
+	    time(NULL) < sb.st_mtime || !(f = fopen(path, "r")))
+		return false;
+	bool ok = fgets(arn, sizeof(arn), f) && strncmp(arn, "arn:", 4) == 0;
+	fclose(f);
+	arn[strcspn(arn, "\n")] = '\0';
+	if (ok)
+		es_ledger_set_who(l, arn);
+	return ok;
+}
+
+static void who_keep(const char *path, const char *arn)
+{
+	char *dir = path ? strdup(path) : NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+
+	if (slash) {
+		*slash = '\0';
+		if (es_lcache_mkdirs(dir) == 0) {
+			char tmp[4300];
+			snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+			FILE *f = fopen(tmp, "w");
+			if (f) {
+				bool ok = fprintf(f, "%s\n", arn) > 0;
+				if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+					unlink(tmp);
+			}
+		}
+	}
+	free(dir);
+}
+
 const char *es_ledger_who(struct es_ledger *l)
 {
 	const struct es_caller_identity *id;
 
 	if (l->who)
 		return l->who;
-	/* Shared with everyone else on this client: usually known already. */
-	if (es_identity_wait(l->aws, &id) != ES_OK)
+	/* Shared with everyone else on this client: usually known already;
+	 * else as STS said it lately for these credentials. */
+	char *path = who_path(l);
+	if (who_kept(l, path)) {
+		free(path);
+		return l->who;
+	}
+	if (es_identity_wait(l->aws, &id) != ES_OK) {
+		free(path);
 		return NULL;
+	}
 	es_ledger_set_who(l, id->arn);
+	who_keep(path, id->arn);
+	free(path);
 	return l->who;
 }
 
@@ -294,6 +370,11 @@ int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 
 	out->no_bucket = l->no_bucket;
 	return rc;
+}
+
+bool es_ledger_cached(const struct es_ledger *l)
+{
+	return es_lcache_watermark(l->cache) > 0;
 }
 
 bool es_ledger_mentions(struct es_ledger *l, const char *text)

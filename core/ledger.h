@@ -103,6 +103,10 @@ void es_record_list_free(struct es_record_list *r);
  * account is known). A hint only: what it suggests is checked in S3. */
 bool es_ledger_mentions(struct es_ledger *l, const char *text);
 
+/* Whether this console has read records of the ledger from S3 before (no
+ * I/O): then its bucket existed. */
+bool es_ledger_cached(const struct es_ledger *l);
+
 /* The local cache directory, NULL until the account is known. */
 const char *es_ledger_cache_dir(const struct es_ledger *l);
 
