@@ -115,7 +115,9 @@ def fmt(x, unit=""):
 
 
 def table(res):
-    print(f"{'client':10} {'deploy':10} {'calls':>6} {'wall s':>8} {'end→exit s':>11}  (median of runs; rc)")
+    print(f"{'client':10} {'deploy':10} {'calls':>6} {'wall s':>8} {'end→exit s':>11}  "
+          "calls of each run (the first run's first deploy is a fresh console's:"
+          " no bucket, no ledger yet); medians; exit codes")
     for who in ("edgeship", "aws CLI"):
         for kind in KINDS:
             ms = res[(who, kind)]
@@ -124,7 +126,8 @@ def table(res):
             ends = [m["after_end"] for m in ms if m["after_end"] is not None]
             rcs = sorted({m["rc"] for m in ms})
             print(f"{who:10} {kind:10} {calls:6.0f} {wall:8.2f} "
-                  f"{fmt(statistics.median(ends) if ends else None):>11}  rc {rcs}")
+                  f"{fmt(statistics.median(ends) if ends else None):>11}  "
+                  f"{[m['calls'] for m in ms]} rc {rcs}")
     if LIST_CALLS:
         for (who, kind), ms in res.items():
             print(f"\n{who}, {kind} (last run): {ms[-1]['calls']} calls")
