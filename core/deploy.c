@@ -344,6 +344,18 @@ static void after(struct es_deploy *d, long ms, enum es_dp_state st)
 	}
 }
 
+/* The wait before the next look at something that may be done already (a
+ * change set being computed, a stack being changed): none at first, then
+ * 250 ms, doubling up to the poll interval. A short operation is seen to end
+ * at once; a long one is asked no more often than the interval. */
+static long next_look(struct es_deploy *d)
+{
+	long ms = d->looks == 0 ? 0 : 250L << (d->looks < 9 ? d->looks - 1 : 8);
+
+	d->looks++;
+	return ms < d->poll_ms ? ms : d->poll_ms;
+}
+
 /* Errors worth waiting out: AWS will answer again, and CloudFormation carries
  * on meanwhile. A cut or garbled answer, a reset, a throttle, a 5xx, expired
  * or unavailable credentials (the chain is asked again on the next call). */
@@ -416,6 +428,8 @@ static void on_delete_sent(struct es_deploy *d, int rc, const struct es_http_res
 	after(d, d->poll_ms, ST_DELETE_EMPTY);
 }
 
+static void from_status(struct es_deploy *d, const char *status);
+
 static void on_described(struct es_deploy *d, int rc, const struct es_http_response *resp)
 {
 	struct es_stack st;
@@ -464,14 +478,24 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 	}
 	free(d->stack_status_before);
 	d->stack_status_before = strdup(st.status);
-	if (strcmp(st.status, "ROLLBACK_COMPLETE") == 0 ||
-	    strcmp(st.status, "ROLLBACK_FAILED") == 0) {
+	es_stack_free(&st);
+	if (!d->stack_status_before) {
+		es_fail(ES_ENOMEM, "out of memory");
+		fail_with_last(d, "DescribeStacks");
+		return;
+	}
+	from_status(d, d->stack_status_before);
+}
+
+/* The change set's type follows from the stack's status ("": no stack). */
+static void from_status(struct es_deploy *d, const char *status)
+{
+	if (strcmp(status, "ROLLBACK_COMPLETE") == 0 || strcmp(status, "ROLLBACK_FAILED") == 0) {
 		/* A stack whose creation failed holds nothing and cannot be updated. */
 		struct es_aws_call call;
 		es_dp_log(d,
 		          "stack %s is %s after a failed creation: deleting the empty stack first",
-		          d->stage->stack, st.status);
-		es_stack_free(&st);
+		          d->stage->stack, status);
 		if (es_cfn_delete_stack_call(&call, d->stage->stack, NULL)) {
 			es_aws_call_free(&call);
 			fail_with_last(d, "DeleteStack");
@@ -481,11 +505,10 @@ static void on_described(struct es_deploy *d, int rc, const struct es_http_respo
 		call_aws(d, &call, on_delete_sent);
 		return;
 	}
-	if (strcmp(st.status, "REVIEW_IN_PROGRESS") == 0)
+	if (!*status || strcmp(status, "REVIEW_IN_PROGRESS") == 0)
 		snprintf(d->res.change_set_type, sizeof(d->res.change_set_type), "CREATE");
 	else
 		snprintf(d->res.change_set_type, sizeof(d->res.change_set_type), "UPDATE");
-	es_stack_free(&st);
 	step_create_change_set(d);
 }
 
@@ -501,8 +524,16 @@ static void step_describe(struct es_deploy *d)
 	call_aws(d, &call, on_described);
 }
 
+/* The preparation read the stack for rule 2 moments ago (under the lock
+ * since): its status picks the change set's type without asking again. A
+ * stack changed meanwhile by hand is refused by CloudFormation itself. */
 void es_dp_begin(struct es_deploy *d)
 {
+	if (d->stack_status_before) {
+		d->st = ST_DESCRIBE;
+		from_status(d, d->stack_status_before);
+		return;
+	}
 	step_describe(d);
 }
 
@@ -533,7 +564,8 @@ static void on_change_set_created(struct es_deploy *d, int rc, const struct es_h
 	}
 	es_dp_log(d, "change set %s created (%s); waiting for CloudFormation to compute it",
 	          d->cs_name, d->res.change_set_type);
-	after(d, d->poll_ms / 2, ST_WAIT_CS);
+	d->looks = 0;
+	after(d, next_look(d), ST_WAIT_CS);
 }
 
 static void step_create_change_set(struct es_deploy *d)
@@ -639,7 +671,7 @@ static void on_change_set(struct es_deploy *d, int rc, const struct es_http_resp
 	const char *status = d->cs.status;
 	if (strcmp(status, "CREATE_COMPLETE") != 0 && strcmp(status, "FAILED") != 0) {
 		es_change_set_free(&d->cs);
-		after(d, d->poll_ms, ST_WAIT_CS);
+		after(d, next_look(d), ST_WAIT_CS);
 		return;
 	}
 	if (d->cs.next_token && *d->cs.next_token) {
@@ -768,7 +800,9 @@ static void start_following(struct es_deploy *d)
 		return;
 	}
 	d->n_stacks = 1;
-	after(d, d->poll_ms / 2, ST_FOLLOW);
+	/* The first look right away: a short operation may be over already. */
+	d->looks = 0;
+	after(d, next_look(d), ST_FOLLOW);
 }
 
 /* ExecuteChangeSet failed, or its answer was lost: the change set itself
@@ -1010,14 +1044,15 @@ static void step_poll_events(struct es_deploy *d)
 	d->st = ST_FOLLOW;
 	if (d->poll_index >= d->n_stacks) {
 		d->poll_index = 0;
+		/* The root stack's own final event is its newest: the round that
+		 * showed it showed every event written before it (pages are
+		 * gathered down to what was seen), so the stack itself is asked
+		 * for its status and outputs at once. */
 		if (d->root_settled) {
-			/* One more round catches events written just before the end. */
-			if (d->empty_polls_after_settle++ >= 1) {
-				step_final(d);
-				return;
-			}
+			step_final(d);
+			return;
 		}
-		after(d, d->poll_ms, ST_FOLLOW);
+		after(d, next_look(d), ST_FOLLOW);
 		return;
 	}
 	poll_events_page(d, NULL);
@@ -1043,8 +1078,7 @@ static void on_final(struct es_deploy *d, int rc, const struct es_http_response 
 		 * stack again after the next round, which may bring no new event
 		 * at all. */
 		es_stack_free(&st);
-		d->empty_polls_after_settle = 0;
-		after(d, d->poll_ms, ST_FOLLOW);
+		after(d, next_look(d), ST_FOLLOW);
 		return;
 	}
 	snprintf(d->res.stack_status, sizeof(d->res.stack_status), "%s", st.status);

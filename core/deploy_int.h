@@ -52,7 +52,7 @@ struct es_deploy {
 	char *cs_id;
 	double cs_created; /* epoch seconds */
 	struct es_change_set cs;
-	char *stack_status_before;
+	char *stack_status_before; /* as the rule check read it ("": no stack) */
 	/* Event following. */
 	char **stacks; /* root first, then nested stack ids */
 	size_t n_stacks;
@@ -60,7 +60,7 @@ struct es_deploy {
 	char **seen;
 	size_t n_seen;
 	bool root_settled;
-	int empty_polls_after_settle;
+	int looks;                 /* looks so far at what is awaited (the next one waits longer) */
 	struct es_lock *lock;      /* the stage lock while held */
 	struct es_lock *releasing; /* the lock while its release is in flight */
 	char action_id[33];        /* names every record and request of this action */

@@ -71,17 +71,34 @@ struct upload {
 	bool missing;
 };
 
-/* Upload what S3 lacks (content-addressed keys: same key, same bytes):
- * first ask which objects are missing, so the bar knows the whole size. */
+/* Objects up to this size are sent with If-None-Match: * rather than asked
+ * for first: one request either way (412 says S3 has it). */
+#define SEND_UNASKED_MAX (1024 * 1024)
+
+/* Upload what S3 lacks (content-addressed keys: same key, same bytes). The
+ * last object is the template, sent after what it names: when the ledger
+ * recorded it, S3 is asked for it alone, and having it means having all. */
 static int upload_all(struct es_aws_client *aws, struct es_deploy *d, struct upload *ups, size_t n)
 {
 	struct upload_meter m = {.d = d};
 	size_t missing = 0;
 	char size[32];
 
-	for (size_t i = 0; i < n; i++) {
+	if (n && es_ledger_mentions(d->prep_ledger, ups[n - 1].key)) {
 		struct es_s3_head head;
-		int rc = es_s3_head_object(aws, d->conf->bucket, ups[i].key, &head);
+		int rc = es_s3_head_object(aws, d->conf->bucket, ups[n - 1].key, &head);
+		if (rc)
+			return rc;
+		if (head.exists) {
+			es_dp_log(d, "all %zu objects are in S3 already", n);
+			return ES_OK;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct es_s3_head head = {.exists = false};
+		int rc = ups[i].len > SEND_UNASKED_MAX
+		                 ? es_s3_head_object(aws, d->conf->bucket, ups[i].key, &head)
+		                 : ES_OK;
 		if (rc)
 			return rc;
 		ups[i].missing = !head.exists;
@@ -94,21 +111,31 @@ static int upload_all(struct es_aws_client *aws, struct es_deploy *d, struct upl
 		es_dp_log(d, "all %zu objects are in S3 already", n);
 		return ES_OK;
 	}
-	es_dp_log(d, "uploading %zu of %zu objects (%s); S3 has the rest", missing, n,
+	es_dp_log(d, "uploading %zu of %zu objects (%s) unless S3 has them", missing, n,
 	          size_text(m.total, size, sizeof(size)));
 	for (size_t i = 0; i < n; i++) {
 		if (!ups[i].missing)
 			continue;
 		struct es_s3_put put = {.content_type = ups[i].content_type,
+		                        .if_none_match = ups[i].len <= SEND_UNASKED_MAX,
 		                        .progress = d->prep_job ? on_upload_progress : NULL,
 		                        .progress_ud = &m};
 		es_dp_log(d, "uploading %s (%s)", ups[i].key,
 		          size_text(ups[i].len, size, sizeof(size)));
 		int rc = es_s3_put_object(aws, d->conf->bucket, ups[i].key, ups[i].data, ups[i].len,
 		                          &put);
-		if (rc)
+		if (put.if_none_match && es_s3_conflict(rc, es_error_last())) {
+			/* Another console sends the same bytes at this moment. */
+			put.if_none_match = false;
+			rc = es_s3_put_object(aws, d->conf->bucket, ups[i].key, ups[i].data,
+			                      ups[i].len, &put);
+		}
+		if (put.if_none_match && es_s3_precondition_failed(rc, es_error_last()))
+			es_dp_log(d, "%s is in S3 already", ups[i].key);
+		else if (rc)
 			return rc;
-		d->res.n_uploaded++;
+		else
+			d->res.n_uploaded++;
 		m.base += ups[i].len;
 		if (d->prep_job)
 			meter_show(&m, m.base);
@@ -310,6 +337,33 @@ static void drop_lock_sync(struct es_deploy *d, struct es_loop *loop)
 	es_error_restore(&saved);
 }
 
+/* The artifact bucket, created with --yes when it does not exist. */
+static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d)
+{
+	const char *bucket = d->conf->bucket;
+	bool ok;
+	int rc = es_s3_bucket_exists(aws, bucket, &ok);
+
+	if (rc)
+		return es_fail_prefix("checking artifact bucket %s", bucket);
+	if (ok)
+		return ES_OK;
+	if (!d->prep.yes && !d->prep.create_bucket)
+		return es_fail(ES_EREFUSED,
+		               "artifact bucket %s does not exist: run with --yes to create it, or "
+		               "create it and run again",
+		               bucket);
+	es_dp_log(d, "creating the artifact bucket %s", bucket);
+	/* Idempotency: the bucket name. A retry after a lost answer, or
+	 * another console creating it meanwhile, finds it ours. */
+	rc = es_s3_create_bucket(aws, bucket, es_aws_region(aws));
+	if (rc == ES_EAWS && strcmp(es_error_last()->code, "BucketAlreadyOwnedByYou") == 0)
+		rc = ES_OK;
+	if (rc)
+		return es_fail_prefix("creating artifact bucket %s", bucket);
+	return ES_OK;
+}
+
 /* Everything after packaging, on the job: the release rules against AWS,
  * the bucket, the stage lock, uploads and the ledger intent. */
 static int start_remote(struct es_job *job, struct es_deploy *d, const struct es_packaged *pk)
@@ -318,12 +372,13 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	const struct es_stage_conf *stage = d->stage;
 	const struct es_config *conf = d->conf;
 	struct es_stack st;
-	bool bucket_ok;
 	int rc;
 
 	/* Rule 2: never start on a stack CloudFormation is still working on. */
 	es_dp_log(d, "checking %s: stack %s and its distribution", stage->name, stage->stack);
 	rc = es_cfn_describe_stack(aws, stage->stack, &st);
+	/* The state machine starts from this status ("": no stack yet). */
+	d->stack_status_before = rc == ES_OK ? strdup(st.status) : strdup("");
 	if (rc == ES_OK) {
 		bool busy = es_cfn_status_in_progress(st.status) &&
 		            strcmp(st.status, "REVIEW_IN_PROGRESS") != 0;
@@ -354,33 +409,23 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	if (es_job_cancelled(job))
 		return es_fail(ES_ECANCELLED, "cancelled before anything changed");
 
-	rc = es_s3_bucket_exists(aws, conf->bucket, &bucket_ok);
-	if (rc)
-		return es_fail_prefix("checking artifact bucket %s", conf->bucket);
-	if (!bucket_ok) {
-		if (!d->prep.yes && !d->prep.create_bucket)
-			return es_fail(
-			        ES_EREFUSED,
-			        "artifact bucket %s does not exist: run with --yes to create "
-			        "it, or create it and run again",
-			        conf->bucket);
-		es_dp_log(d, "creating the artifact bucket %s", conf->bucket);
-		/* Idempotency: the bucket name. A retry after a lost answer, or
-		 * another console creating it meanwhile, finds it ours. */
-		rc = es_s3_create_bucket(aws, conf->bucket, es_aws_region(aws));
-		if (rc == ES_EAWS && strcmp(es_error_last()->code, "BucketAlreadyOwnedByYou") == 0)
-			rc = ES_OK;
-		if (rc)
-			return es_fail_prefix("creating artifact bucket %s", conf->bucket);
-	}
 	const char *who = es_ledger_who(d->prep_ledger);
 	if (!who)
 		return es_fail_prefix("ledger: cannot tell who is acting");
 	snprintf(d->prep.who, sizeof(d->prep.who), "%s", who);
+	/* A bucket whose ledger this console has read is not asked for: the
+	 * lock's conditional create proves it (NoSuchBucket otherwise). */
+	bool bucket_ok = es_ledger_cached(d->prep_ledger);
+	if (!bucket_ok && (rc = ensure_bucket(aws, d)))
+		return rc;
 	struct es_lock_info stale;
 	es_dp_log(d, "taking the %s lock", stage->name);
 	rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
 	                  es_dp_lock_event, d, &d->lock, &stale);
+	if (bucket_ok && rc && strcmp(es_error_last()->code, "NoSuchBucket") == 0 &&
+	    !(rc = ensure_bucket(aws, d)))
+		rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
+		                  es_dp_lock_event, d, &d->lock, &stale);
 	if (rc)
 		return rc;
 	if (stale.held)

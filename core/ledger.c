@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,16 +262,91 @@ bool es_ledger_knows_who(const struct es_ledger *l)
 	return l->who != NULL;
 }
 
+/* How long a caller ARN read from STS is used without asking again. */
+#define WHO_KEEP_S 3600
+
+/* Where the caller ARN of these credentials is kept: under the state
+ * directory, named by a digest of the endpoint, key id and session token
+ * (an access key belongs to one principal for its life); never a secret. */
+static char *who_path(struct es_ledger *l)
+{
+	const struct es_credentials *cr =
+	        es_identity_cached(l->aws) ? NULL : es_aws_credentials(l->aws);
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *ident = NULL, *path = NULL, hex[65];
+
+	if (!cr || !cr->access_key_id ||
+	    asprintf(&ident, "%s\n%s\n%s", l->endpoint, cr->access_key_id,
+	             cr->session_token ? cr->session_token : "") < 0)
+		return NULL;
+	es_sha256_hex(ident, strlen(ident), hex);
+	free(ident);
+	hex[40] = '\0';
+	if (state && *state ? asprintf(&path, "%s/edgeship/who/%s", state, hex) < 0
+	                    : asprintf(&path, "%s/.local/state/edgeship/who/%s",
+	                               home && *home ? home : "/tmp", hex) < 0)
+		return NULL;
+	return path;
+}
+
+static bool who_kept(struct es_ledger *l, const char *path)
+{
+	char arn[512] = "";
+	struct stat sb;
+	FILE *f;
+
+	if (!path || stat(path, &sb) != 0 || time(NULL) - sb.st_mtime > WHO_KEEP_S ||
+	    time(NULL) < sb.st_mtime || !(f = fopen(path, "r")))
+		return false;
+	bool ok = fgets(arn, sizeof(arn), f) && strncmp(arn, "arn:", 4) == 0;
+	fclose(f);
+	arn[strcspn(arn, "\n")] = '\0';
+	if (ok)
+		es_ledger_set_who(l, arn);
+	return ok;
+}
+
+static void who_keep(const char *path, const char *arn)
+{
+	char *dir = path ? strdup(path) : NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+
+	if (slash) {
+		*slash = '\0';
+		if (es_lcache_mkdirs(dir) == 0) {
+			char tmp[4300];
+			snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+			FILE *f = fopen(tmp, "w");
+			if (f) {
+				bool ok = fprintf(f, "%s\n", arn) > 0;
+				if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+					unlink(tmp);
+			}
+		}
+	}
+	free(dir);
+}
+
 const char *es_ledger_who(struct es_ledger *l)
 {
 	const struct es_caller_identity *id;
 
 	if (l->who)
 		return l->who;
-	/* Shared with everyone else on this client: usually known already. */
-	if (es_identity_wait(l->aws, &id) != ES_OK)
+	/* Shared with everyone else on this client: usually known already;
+	 * else as STS said it lately for these credentials. */
+	char *path = who_path(l);
+	if (who_kept(l, path)) {
+		free(path);
+		return l->who;
+	}
+	if (es_identity_wait(l->aws, &id) != ES_OK) {
+		free(path);
 		return NULL;
+	}
 	es_ledger_set_who(l, id->arn);
+	who_keep(path, id->arn);
+	free(path);
 	return l->who;
 }
 
@@ -294,6 +370,24 @@ int es_ledger_records(struct es_ledger *l, struct es_record_list *out)
 
 	out->no_bucket = l->no_bucket;
 	return rc;
+}
+
+bool es_ledger_cached(const struct es_ledger *l)
+{
+	return es_lcache_watermark(l->cache) > 0;
+}
+
+bool es_ledger_mentions(struct es_ledger *l, const char *text)
+{
+	struct es_record_list recs;
+	bool found = false;
+
+	if (!l->cache || !text || !*text || es_ledger_records(l, &recs) != ES_OK)
+		return false;
+	for (size_t i = recs.n; i-- > 0 && !found;)
+		found = recs.items[i].json && strstr(recs.items[i].json, text);
+	es_record_list_free(&recs);
+	return found;
 }
 
 /* ------------------------------------------------------------ refresh */
@@ -488,6 +582,7 @@ struct append_op {
 	void *ud;
 	long seq;
 	int claims, conflicts;
+	bool guessed; /* seq is the cache's next number, not a listing's */
 	char *text;
 	char record_id[160];
 	uint64_t timer;
@@ -506,6 +601,7 @@ static void append_end(struct append_op *op, int rc)
 }
 
 static void append_put(struct append_op *op);
+static void append_synced(int rc, void *ud);
 
 static void on_readback(void *p, long seq, int rc, const struct es_http_response *resp,
                         const struct es_error *err)
@@ -524,6 +620,14 @@ static void on_readback(void *p, long seq, int rc, const struct es_http_response
 			/* Our write landed and only its answer was lost (or another
 			 * console wrote the same unique record): done. */
 			append_end(op, ES_OK);
+			return;
+		}
+		if (op->guessed) {
+			/* Others wrote since this cache was complete: list what
+			 * they wrote, then claim the number after it. */
+			op->guessed = false;
+			if (es_ledger_sync(op->l, append_synced, op) != ES_OK)
+				append_end(op, ES_ENOMEM);
 			return;
 		}
 		if (++op->claims >= MAX_CLAIMS) {
@@ -563,6 +667,10 @@ static void on_put(void *p, long seq, int rc, const struct es_http_response *res
 	(void)resp;
 	if (rc == ES_OK) {
 		es_lcache_write(op->l->cache, op->seq, op->text, strlen(op->text));
+		/* Every number below ours was known, and ours was free: the
+		 * cache is complete up to it. */
+		if (es_lcache_watermark(op->l->cache) == op->seq - 1)
+			es_lcache_set_watermark(op->l->cache, op->seq);
 		append_end(op, ES_OK);
 		return;
 	}
@@ -639,6 +747,28 @@ static void append_synced(int rc, void *ud)
 	append_put(op);
 }
 
+/* The next number without listing, when the cache holds every record up to
+ * its highest one: the conditional create is the check (a number taken
+ * since is read back, then the ledger listed). Otherwise list first. */
+static int append_start(struct append_op *op)
+{
+	struct es_ledger *l = op->l;
+	long w = es_lcache_watermark(l->cache);
+
+	long known;
+
+	/* A unique record the cache has already: the listing path says so
+	 * (from the loop, as every answer comes). */
+	if (w > 0 && w >= es_lcache_max(l->cache) &&
+	    !(op->unique && find_record_id(l, op->record_id, &known))) {
+		op->guessed = true;
+		op->seq = w + 1;
+		append_put(op);
+		return ES_OK;
+	}
+	return es_ledger_sync(l, append_synced, op);
+}
+
 /* The caller identity an append waited for. Counted as a request in
  * flight, so that a ledger freed meanwhile drops it as it drops answers. */
 static void on_who(int rc, const struct es_caller_identity *id, const struct es_error *err,
@@ -667,7 +797,7 @@ static void on_who(int rc, const struct es_caller_identity *id, const struct es_
 	if (!l->who)
 		es_ledger_set_who(l, id->arn);
 	json_object_set_new(op->record, "who", json_string(l->who));
-	if (es_ledger_sync(l, append_synced, op) != ES_OK)
+	if (append_start(op) != ES_OK)
 		append_end(op, ES_ENOMEM);
 }
 
@@ -708,7 +838,7 @@ int es_ledger_append_async(struct es_ledger *l, json_t *record, bool unique,
 		es_ledger_set_who(l, es_identity_cached(l->aws)->arn);
 	if (l->who) {
 		json_object_set_new(op->record, "who", json_string(l->who));
-		if (es_ledger_sync(l, append_synced, op) == ES_OK)
+		if (append_start(op) == ES_OK)
 			return ES_OK;
 	} else {
 		struct req *r = malloc(sizeof(*r));

@@ -99,6 +99,14 @@ int es_ledger_append_unique(struct es_ledger *l, struct json_t *record, long *se
 int es_ledger_read(struct es_ledger *l, struct es_record_list *out);
 void es_record_list_free(struct es_record_list *r);
 
+/* Whether a record the cache holds contains text (no I/O; false until the
+ * account is known). A hint only: what it suggests is checked in S3. */
+bool es_ledger_mentions(struct es_ledger *l, const char *text);
+
+/* Whether this console has read records of the ledger from S3 before (no
+ * I/O): then its bucket existed. */
+bool es_ledger_cached(const struct es_ledger *l);
+
 /* The local cache directory, NULL until the account is known. */
 const char *es_ledger_cache_dir(const struct es_ledger *l);
 

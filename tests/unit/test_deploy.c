@@ -180,7 +180,7 @@ static const struct ev settled[] = {
 /* The usual happy answers up to the change set; the caller adds the rest. */
 static void prepared(struct env *e)
 {
-	stack_is(e, "UPDATE_COMPLETE", 2); /* the rule check, then the state machine */
+	stack_is(e, "UPDATE_COMPLETE", 1); /* the rule check: the state machine starts from it */
 	distribution_deployed(e);
 	create_change_set_ok(e);
 }
@@ -394,7 +394,7 @@ static void new_stack_is_created_and_its_shell_removed_on_no(void **state)
 	struct es_deploy_request req = request(e);
 
 	/* No stack yet: the rules pass, the change set creates it. */
-	fake_rule_times(fake_cfn_no_stack(e->w->fake, STACK), 2);
+	fake_rule_times(fake_cfn_no_stack(e->w->fake, STACK), 1);
 	create_change_set_ok(e);
 	change_set_is(e, "AVAILABLE", 1);
 	fake_expect(e->w->fake, "POST", "DeleteChangeSet", 200, NULL,
@@ -422,7 +422,7 @@ static void failed_creation_is_deleted_before_creating_again(void **state)
 {
 	struct env *e = *state;
 
-	stack_is(e, "ROLLBACK_COMPLETE", 2);
+	stack_is(e, "ROLLBACK_COMPLETE", 1);
 	distribution_deployed(e);
 	fake_expect(e->w->fake, "POST", "DeleteStack", 200, NULL,
 	            "<DeleteStackResponse " CFNNS "/>");
@@ -448,7 +448,7 @@ static void stack_that_cannot_be_deleted_fails(void **state)
 {
 	struct env *e = *state;
 
-	stack_is(e, "ROLLBACK_FAILED", 2);
+	stack_is(e, "ROLLBACK_FAILED", 1);
 	distribution_deployed(e);
 	fake_expect(e->w->fake, "POST", "DeleteStack", 200, NULL,
 	            "<DeleteStackResponse " CFNNS "/>");
@@ -527,7 +527,7 @@ static void refused_empty_change_set_is_no_changes(void **state)
 {
 	struct env *e = *state;
 
-	stack_is(e, "UPDATE_COMPLETE", 2);
+	stack_is(e, "UPDATE_COMPLETE", 1);
 	distribution_deployed(e);
 	fake_expect_error(e->w->fake, "POST", "CreateChangeSet", 400, "ValidationError",
 	                  "No updates are to be performed.");
@@ -555,7 +555,7 @@ static void change_set_of_an_earlier_attempt_is_used(void **state)
 {
 	struct env *e = *state;
 
-	stack_is(e, "UPDATE_COMPLETE", 2);
+	stack_is(e, "UPDATE_COMPLETE", 1);
 	distribution_deployed(e);
 	fake_expect_error(e->w->fake, "POST", "CreateChangeSet", 400, "AlreadyExistsException",
 	                  "ChangeSet edgeship-deploy-x already exists");
@@ -569,7 +569,7 @@ static void change_set_refused_fails(void **state)
 {
 	struct env *e = *state;
 
-	stack_is(e, "UPDATE_COMPLETE", 2);
+	stack_is(e, "UPDATE_COMPLETE", 1);
 	distribution_deployed(e);
 	fake_expect_error(e->w->fake, "POST", "CreateChangeSet", 403, "AccessDenied",
 	                  "not allowed to create change sets");
@@ -743,7 +743,7 @@ static void busy_stack_at_the_end_is_followed_further(void **state)
 	const struct es_deploy_result *r = run(e, &req);
 	assert_string_equal(r->result, "success");
 	assert_string_equal(r->stack_status, "UPDATE_COMPLETE");
-	assert_int_equal(fake_count_matching(e->w->fake, "POST", "DescribeStacks"), 6);
+	assert_int_equal(fake_count_matching(e->w->fake, "POST", "DescribeStacks"), 5);
 }
 
 static void lost_permission_ends_detached(void **state)
@@ -942,6 +942,123 @@ static void packages_a_commit_and_uploads_only_what_is_missing(void **state)
 	assert_int_equal(fake_count_matching(e->w->fake, "PUT", "/artifacts/app/artifacts/*"),
 	                 puts);
 	assert_int_equal(e->n_upload, 0); /* nothing to send, no bar */
+}
+
+/* How many requests matching method/pattern arrived since mark (a count
+ * of fake_count_matching taken before). */
+static size_t since(struct env *e, const char *method, const char *pattern, size_t mark)
+{
+	return fake_count_matching(e->w->fake, method, pattern) - mark;
+}
+
+/* A deploy asks AWS no more than it must: after a first deploy (which
+ * lists the ledger and checks the bucket), a changed commit and the same
+ * commit again each take at most 14 requests, every release rule still
+ * asked (stack, distribution) and the stack asked once before its change
+ * set. */
+static void a_deploy_makes_at_most_14_calls(void **state)
+{
+	struct env *e = *state;
+
+	make_repo(e);
+	prepared(e);
+	runs_through(e);
+	struct es_deploy_request req = from_repo(e);
+	assert_string_equal(run(e, &req)->result, "success");
+
+	for (int round = 0; round < 2; round++) {
+		if (round == 0)
+			sh("cd %s && echo 'exports.handler = async () => 2;' > src/index.js && "
+			   "git commit -qam second",
+			   e->repo_dir);
+		fresh(e);
+		prepared(e);
+		runs_through(e);
+		size_t all = fake_count(e->w->fake);
+		size_t stacks = fake_count_matching(e->w->fake, "POST", "DescribeStacks");
+		size_t lists = fake_count_matching(e->w->fake, "GET", "ListObjectsV2");
+		size_t heads = fake_count_matching(e->w->fake, "HEAD", "HeadBucket");
+		size_t objs = fake_count_matching(e->w->fake, "HEAD", "HeadObject");
+		size_t dist = fake_count_matching(e->w->fake, "GET", "GetDistribution");
+		const struct es_deploy_result *r = run(e, &req);
+		assert_string_equal(r->result, "success");
+		size_t n = fake_count(e->w->fake) - all;
+		if (n > 14) {
+			for (size_t i = all; i < fake_count(e->w->fake); i++)
+				print_message("  %s %s %s\n",
+				              fake_request_at(e->w->fake, i)->method,
+				              fake_request_at(e->w->fake, i)->operation,
+				              fake_request_at(e->w->fake, i)->path);
+			fail_msg("%s deploy: %zu requests, more than 14",
+			         round ? "same" : "changed", n);
+		}
+		/* Rules 2 still asked: the stack (then once more at the end) and
+		 * its distribution. */
+		assert_int_equal(since(e, "POST", "DescribeStacks", stacks), 2);
+		assert_int_equal(since(e, "GET", "GetDistribution", dist), 1);
+		/* What the cache and the conditional writes already prove. */
+		assert_int_equal(since(e, "GET", "ListObjectsV2", lists), 0);
+		assert_int_equal(since(e, "HEAD", "HeadBucket", heads), 0);
+		/* Changed: sent with If-None-Match, never asked first; the
+		 * same: the recorded template alone is asked for. */
+		assert_int_equal(since(e, "HEAD", "HeadObject", objs), round ? 1 : 0);
+		assert_int_equal(r->n_uploaded, round ? 0 : 2);
+		ended_cleanly(e);
+	}
+}
+
+/* A stack that is over when ExecuteChangeSet answers (and a change set
+ * computed when CreateChangeSet answers) is seen at the first look, not
+ * after the poll interval. */
+static void end_is_seen_at_the_first_look(void **state)
+{
+	struct env *e = *state;
+	struct es_deploy_request req = request(e);
+
+	prepared(e);
+	runs_through(e);
+	req.poll_ms = 10000;
+	int64_t t0 = es_loop_now_ms();
+	const struct es_deploy_result *r = run(e, &req);
+	int64_t took = es_loop_now_ms() - t0;
+	assert_string_equal(r->result, "success");
+	assert_int_equal(fake_count_matching(e->w->fake, "POST", "DescribeChangeSet"), 1);
+	assert_int_equal(fake_count_matching(e->w->fake, "POST", "DescribeStackEvents"), 1);
+	const struct fake_request *cs = fake_find(e->w->fake, "POST", "CreateChangeSet", 0);
+	const struct fake_request *dcs = fake_find(e->w->fake, "POST", "DescribeChangeSet", 0);
+	const struct fake_request *ex = fake_find(e->w->fake, "POST", "ExecuteChangeSet", 0);
+	const struct fake_request *ev = fake_find(e->w->fake, "POST", "DescribeStackEvents", 0);
+	assert_true(dcs->at_ms - cs->at_ms < 1000);
+	assert_true(ev->at_ms - ex->at_ms < 1000);
+	if (took >= 5000)
+		fail_msg("the deploy took %lld ms with a 10 s poll interval", (long long)took);
+	assert_int_equal(e->n_events, 3);
+	ended_cleanly(e);
+}
+
+/* The bucket is not asked for when this console has read its ledger; if
+ * it is gone all the same, the lock's create says so and --yes makes it. */
+static void bucket_gone_since_the_ledger_was_read_is_made_again(void **state)
+{
+	struct env *e = *state;
+
+	prepared(e);
+	runs_through(e);
+	assert_string_equal(deploy(e)->result, "success");
+	assert_int_equal(fake_count_matching(e->w->fake, "HEAD", "HeadBucket"), 1);
+
+	fresh(e);
+	prepared(e);
+	runs_through(e);
+	fake_expect_error(e->w->fake, "PUT", "/" BUCKET "/" LOCK, 404, "NoSuchBucket",
+	                  "The specified bucket does not exist");
+	fake_expect(e->w->fake, "HEAD", "/" BUCKET, 404, NULL, NULL);
+	const struct es_deploy_result *r = deploy(e);
+	assert_string_equal(r->result, "success");
+	assert_non_null(strstr(e->log, "creating the artifact bucket " BUCKET));
+	assert_int_equal(fake_count_matching(e->w->fake, "HEAD", "HeadBucket"), 2);
+	assert_int_equal(fake_count_matching(e->w->fake, "PUT", "/" BUCKET), 1);
+	ended_cleanly(e);
 }
 
 static void commit_without_the_template_fails_before_anything(void **state)
@@ -1284,6 +1401,9 @@ int main(void)
 	        T(freed_while_running_still_ends_cleanly),
 	        T(outcome_that_cannot_be_written_is_a_warning),
 	        T(packages_a_commit_and_uploads_only_what_is_missing),
+	        T(a_deploy_makes_at_most_14_calls),
+	        T(end_is_seen_at_the_first_look),
+	        T(bucket_gone_since_the_ledger_was_read_is_made_again),
 	        T(commit_without_the_template_fails_before_anything),
 	        T(unknown_revision_fails_before_anything),
 	        T(large_template_goes_by_url),
