@@ -115,8 +115,17 @@ def main(tap, sim, app):
     log = sim.log(since=log_start)
     faulted = [e for e in log if e.get("fault")]
     tap.eq(p.returncode, 0, "the deploy completes through throttling and 5xx answers")
-    tap.ok(len(faulted) * 3 >= len(log), f"{len(faulted)} of {len(log)} requests were answered with faults",
-           err)
+    # The pre-armed faults are the deterministic part: the first call of
+    # every operation the deploy made was answered with a fault (how many of
+    # the interleaved ones hit depends on the machine's speed).
+    firsts = {}
+    for e in log:
+        firsts.setdefault(e.get("operation"), e)
+    called = [op for op in ops if op in firsts]
+    tap.ok(len(called) >= 8 and all(firsts[op].get("fault") for op in called),
+           f"the first call of each of the {len(called)} operations made was a fault "
+           f"({len(faulted)} of {len(log)} requests faulted in all)",
+           {op: bool(firsts[op].get("fault")) for op in called})
     recs = app.records("staging")
     tap.ok(recs[-1]["phase"] == "outcome" and recs[-1]["result"] == "success"
            and recs[-2]["phase"] == "intent", "the ledger holds both records of that deploy", recs[-2:])
