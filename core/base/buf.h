@@ -20,7 +20,8 @@ int es_buf_append(struct es_buf *b, const void *data, size_t len);
 int es_buf_puts(struct es_buf *b, const char *s);
 int es_buf_putc(struct es_buf *b, char c);
 int es_buf_printf(struct es_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int es_buf_vprintf(struct es_buf *b, const char *fmt, va_list ap);
+int es_buf_vprintf(struct es_buf *b, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 /* Reserve room for n more bytes without changing len. */
 int es_buf_grow(struct es_buf *b, size_t n);
 void es_buf_reset(struct es_buf *b);

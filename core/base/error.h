@@ -35,7 +35,7 @@ struct es_error {
 
 /* Record a failure and return status, so callers can `return es_fail(...)`. */
 int es_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int es_vfail(int status, const char *fmt, va_list ap);
+int es_vfail(int status, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Record an AWS service error with all its fields. */
 int es_fail_aws(long http_status, const char *code, const char *message, const char *request_id);

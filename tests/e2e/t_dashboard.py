@@ -17,6 +17,11 @@ def mutating_since(sim, seq):
 
 
 def main(tap, sim, app):
+    # A stack ends only once its distribution is Deployed, as CloudFormation
+    # does: when a deploy has ended (and the dashboard's refresh after it is
+    # done, which :wait-idle waits for), the next D is never refused for an
+    # InProgress distribution, however slowly the machine runs.
+    sim.config(cfn_wait_deployed=True)
     app.commit_change("src/index.js", "const RELEASE = 'r1';", "const RELEASE = 'r2';", "second: r2")
 
     # 1. Answering no at the first question sends nothing.
@@ -62,13 +67,10 @@ y
 # executing a change set takes y, then Enter
 y<Enter>
 :wait-idle
-:sleep 2500
 k
 D
 y
 y<Enter>
-:wait-idle
-:sleep 2500
 :wait-idle
 :dump-screen {tmp}/deployed.txt
 # validate staging, then approve the promotion to production
@@ -85,8 +87,6 @@ y
 :wait-idle
 :dump-screen {tmp}/promote.txt
 production<Enter>
-:wait-idle
-:sleep 2500
 :wait-idle
 :dump-screen {tmp}/promoted.txt
 # invalidate production's cache
@@ -109,8 +109,6 @@ staging<Enter>
 :wait-idle
 :dump-screen {tmp}/rb-changes.txt
 staging<Enter>
-:wait-idle
-:sleep 1000
 :wait-idle
 :dump-screen {tmp}/rolledback.txt
 q

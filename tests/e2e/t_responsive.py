@@ -187,7 +187,10 @@ def check_step(tap, sim, app, k, step, service, operation):
                      seconds=HOLD)["added"][0]["id"]
     try:
         term.start(app.dir, app.env(), timing)
-        if not tap.ok(term.wait_screen("History"), f"{step}: the dashboard started",
+        # Started means the history is loaded (the head commit is listed):
+        # the pane's title alone comes first, and a D before the commits
+        # arrive only says to select one.
+        if not tap.ok(term.wait_screen(app.head()[:7]), f"{step}: the dashboard started",
                       term.screen()):
             return
         term.key("D")

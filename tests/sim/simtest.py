@@ -174,8 +174,11 @@ class Simulator:
         return boto3.client(
             service, endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token,
+            # Generous timeouts: on a loaded machine the simulator can take
+            # more than botocore's usual 10 s to answer, which is not what
+            # any test is about (a test that wants a timeout passes its own).
             config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
-                          connect_timeout=5, read_timeout=10, **cfg),
+                          **dict(dict(connect_timeout=30, read_timeout=60), **cfg)),
         )
 
     # ---- edges

@@ -83,11 +83,15 @@ def main(tap, sim):
         z.write(os.path.join(simtest.EXAMPLE, "src", "index.js"), "index.js")
     s3.put_object(Bucket="code-bucket", Key="fn.zip", Body=buf.getvalue())
 
-    # ---- create, in time
-    cfn.create_stack(StackName="prod", TemplateBody=app_template("code-bucket", "fn.zip"),
-                     Parameters=[{"ParameterKey": "Stage", "ParameterValue": "production"}],
-                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
-    first = cfn.describe_stacks(StackName="prod")["Stacks"][0]
+    # ---- create, in time (held at its first step while it is looked at)
+    sim.hold_stacks(True)
+    try:
+        cfn.create_stack(StackName="prod", TemplateBody=app_template("code-bucket", "fn.zip"),
+                         Parameters=[{"ParameterKey": "Stage", "ParameterValue": "production"}],
+                         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+        first = cfn.describe_stacks(StackName="prod")["Stacks"][0]
+    finally:
+        sim.hold_stacks(False)
     tap.eq(first["StackStatus"], "CREATE_IN_PROGRESS", "CreateStack returns while the stack is CREATE_IN_PROGRESS")
     tap.ok(not first.get("Outputs"), "no outputs while in progress")
     try:
@@ -141,10 +145,15 @@ def main(tap, sim):
     tap.ok(err and err["Error"]["Code"] == "PreconditionFailed" and err["ResponseMetadata"]["HTTPStatusCode"] == 412,
            "UpdateDistribution with a stale If-Match: 412 PreconditionFailed", err and err["Error"])
     before = cf.get_distribution(Id=dist_id)["Distribution"]
+    # Propagation is held until the test moves it on.
+    prop = {k: sim.ctl("GET", "/config")[k] for k in ("propagation_min", "propagation_max")}
+    sim.config(propagation_min=600.0, propagation_max=900.0)
     up = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=cfg)
     tap.ok(up["Distribution"]["Status"] == "InProgress" and up["ETag"] != etag
            and up["Distribution"]["LastModifiedTime"] > before["LastModifiedTime"],
            "UpdateDistribution: InProgress, new ETag, later LastModifiedTime")
+    sim.ctl("POST", "/distributions/advance", {"id": dist_id})
+    sim.config(**prop)
     tap.ok(simtest.wait_until(lambda: cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed", 5),
            "and Deployed after the propagation delay")
     bad = dict(cfg)
@@ -160,12 +169,18 @@ def main(tap, sim):
     tap.ok(err and err["Code"] == "InvalidLambdaFunctionAssociation" and "specific function version" in err["Message"],
            "an association with $LATEST is refused: InvalidLambdaFunctionAssociation", err)
     ref = "ref-1"
+    # The invalidation stays InProgress until the test completes it: the
+    # checks below never race the 0.8 s an invalidation takes at test speed.
+    inv_time = sim.ctl("GET", "/config")["invalidation"]
+    sim.config(invalidation=600.0)
     i1 = cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/a"]}, "CallerReference": ref})
     i2 = cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/a"]}, "CallerReference": ref})
     tap.ok(i1["Invalidation"]["Id"] == i2["Invalidation"]["Id"] and i1["Invalidation"]["Status"] == "InProgress",
            "CreateInvalidation is idempotent on CallerReference + paths")
     tap.eq(cf.get_distribution(Id=dist_id)["Distribution"]["InProgressInvalidationBatches"], 1,
            "InProgressInvalidationBatches counts it")
+    sim.ctl("POST", "/invalidations/complete", {"id": dist_id})
+    sim.config(invalidation=inv_time)
     tap.ok(simtest.wait_until(lambda: cf.get_invalidation(DistributionId=dist_id, Id=i1["Invalidation"]["Id"])
                               ["Invalidation"]["Status"] == "Completed", 5), "the invalidation becomes Completed")
 
@@ -203,10 +218,16 @@ def main(tap, sim):
     good_version = out["FunctionVersion"]
     body = app_template("code-bucket", "fn.zip").replace("!Ref LambdaEdgeFunctionSample.Version",
                                                          "!GetAtt LambdaEdgeFunctionSample.Arn")
-    cfn.update_stack(StackName="prod", TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
-                     Parameters=[{"ParameterKey": "Stage", "UsePreviousValue": True}])
-    tap.eq(cfn.describe_stacks(StackName="prod")["Stacks"][0]["StackStatus"], "UPDATE_IN_PROGRESS",
-           "UpdateStack returns while UPDATE_IN_PROGRESS")
+    # Held at its first step, the update is still in progress when asked,
+    # however slowly the machine runs; then it is let go.
+    sim.hold_stacks(True)
+    try:
+        cfn.update_stack(StackName="prod", TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+                         Parameters=[{"ParameterKey": "Stage", "UsePreviousValue": True}])
+        tap.eq(cfn.describe_stacks(StackName="prod")["Stacks"][0]["StackStatus"], "UPDATE_IN_PROGRESS",
+               "UpdateStack returns while UPDATE_IN_PROGRESS")
+    finally:
+        sim.hold_stacks(False)
     final = wait_status(cfn, "prod", ("UPDATE_ROLLBACK_COMPLETE", "UPDATE_COMPLETE"))
     tap.eq(final, "UPDATE_ROLLBACK_COMPLETE", "a failing update ends UPDATE_ROLLBACK_COMPLETE")
     evs = events(cfn, "prod")
@@ -218,8 +239,12 @@ def main(tap, sim):
     tap.eq(arn, good_version, "the distribution still runs the old version")
 
     # ---- delete
-    cfn.delete_stack(StackName="prod")
-    st = cfn.describe_stacks(StackName="prod")["Stacks"][0]["StackStatus"]
+    sim.hold_stacks(True)
+    try:
+        cfn.delete_stack(StackName="prod")
+        st = cfn.describe_stacks(StackName="prod")["Stacks"][0]["StackStatus"]
+    finally:
+        sim.hold_stacks(False)
     tap.eq(st, "DELETE_IN_PROGRESS", "DeleteStack returns while DELETE_IN_PROGRESS")
     stack_id = cfn.describe_stacks(StackName="prod")["Stacks"][0]["StackId"]
     final = simtest.wait_until(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE", 10)

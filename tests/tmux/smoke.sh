@@ -31,16 +31,19 @@ cp -r "$src/examples/lambda-edge-app" "$tmp/app"
 
 T() { tmux -S "$sock" "$@"; }
 screen() { T capture-pane -p -t es; }
-# wait until the screen contains $1 (up to 5 s)
-wait_for() {
+# Wait until the shell condition $1 holds (up to 30 s: a loaded machine is
+# slow to draw, and a condition met early returns at once).
+eventually() {
 	i=0
-	while [ $i -lt 50 ]; do
-		screen | grep -qF -- "$1" && return 0
+	while [ $i -lt 300 ]; do
+		eval "$1" && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
 	return 1
 }
+# wait until the screen contains $1
+wait_for() { eventually "screen | grep -qF -- '$1'"; }
 
 start() {
 	T kill-session -t es 2>/dev/null
@@ -56,7 +59,7 @@ check "colours are used on a 256-colour terminal" \
 	"T capture-pane -p -e -t es | grep -q '\[3[0-9]m\|\[38;5;\|\[4[0-7]m'"
 T resize-window -t es -x 70 -y 22
 check "narrow terminal: history above the stage list, no separate Propagation pane" \
-	"wait_for 'History' && screen | grep -q 'Stages' && ! screen | grep -q 'Propagation'"
+	"eventually \"screen | grep -q 'History' && screen | grep -q 'Stages' && ! screen | grep -q 'Propagation'\""
 check "narrow terminal: every stage has its line" \
 	"screen | grep -q 'staging' && screen | grep -q 'production'"
 T resize-window -t es -x 50 -y 12
@@ -79,8 +82,7 @@ check "the typed-ahead key is reported as ignored" "wait_for 'typed before this 
 T send-keys -t es 'n'
 check "the question then takes n: nothing was sent" "wait_for 'nothing was sent'"
 T send-keys -t es 'q'
-sleep 0.5
-check "q quits" "! T list-panes -t es -F '#{pane_current_command}' | grep -q edgeship"
+check "q quits" "eventually \"! T list-panes -t es -F '#{pane_current_command}' | grep -q edgeship\""
 
 start "NO_COLOR=1"
 wait_for 'Initial sample app' >/dev/null

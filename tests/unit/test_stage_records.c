@@ -67,7 +67,7 @@ static int teardown(void **state)
 }
 
 /* The next record, as S3 (and so the cache) holds it. */
-static void rec(struct env *e, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void rec(struct env *e, const char *fmt, ...)
 {
 	char *text;
 	va_list ap;

@@ -144,6 +144,25 @@ def advance(dist_id=None, edges=None):
     return out
 
 
+def complete_invalidations(dist_id=None):
+    """Complete every InProgress invalidation (of one distribution) now, each
+    edge flushing at once, so a test holds an invalidation InProgress with a
+    long `invalidation` time and ends it itself instead of racing the clock.
+    Returns how many were completed."""
+    now = SIM.now()
+    n = 0
+    with SIM.lock:
+        for did, invs in INVALIDATIONS.items():
+            if dist_id and did != dist_id:
+                continue
+            for inv in invs:
+                if inv._es_done > now:
+                    inv._es_flush = [min(t, now) for t in inv._es_flush]
+                    inv._es_done = now
+                    n += 1
+    return n
+
+
 def active_generation(dist_id, edge_index, now=None):
     now = SIM.now() if now is None else now
     gens = GENERATIONS.get(dist_id) or []

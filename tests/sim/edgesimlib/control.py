@@ -84,6 +84,8 @@ class Control:
             return 200, {"edges": [e.describe() for e in SIM.edges], "lambda_errors": edges.SIM_LOG[-20:]}
         if path == "/edges/cache" and method in ("POST", "DELETE"):
             return 200, edges.cache_control(body or {}, method)
+        if path == "/invalidations/complete" and method == "POST":
+            return 200, {"completed": cloudfront_ext.complete_invalidations((body or {}).get("id"))}
         if path == "/distributions/advance" and method == "POST":
             return 200, {"advanced": cloudfront_ext.advance(body.get("id"), body.get("edges"))}
         if path == "/distributions":
