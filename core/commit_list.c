@@ -211,23 +211,12 @@ int es_commit_list_add(struct es_commit_list *l, const unsigned char id[ES_OID_R
 	return ES_OK;
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hex(const char *oid, unsigned char id[ES_OID_RAWSZ])
 {
 	if (!oid || strlen(oid) != 2 * ES_OID_RAWSZ)
 		return ES_EINVAL;
 	for (size_t i = 0; i < ES_OID_RAWSZ; i++) {
-		int hi = nibble(oid[2 * i]), lo = nibble(oid[2 * i + 1]);
+		int hi = es_hex_digit(oid[2 * i]), lo = es_hex_digit(oid[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return ES_EINVAL;
 		id[i] = (unsigned char)(hi << 4 | lo);

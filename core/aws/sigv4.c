@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "base/buf.h"
+#include "base/text.h"
 #include "base/error.h"
 #include "sigv4.h"
 
@@ -194,17 +195,6 @@ char *es_uri_encode(const char *s, size_t len, bool keep_slash)
 	return es_buf_steal(&b);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..len) into b. A '%' without two hex digits stays as it
  * is, and '+' stays '+': SigV4 does not read '+' as a space. */
 static int append_decoded(struct es_buf *b, const char *s, size_t len)
@@ -213,8 +203,8 @@ static int append_decoded(struct es_buf *b, const char *s, size_t len)
 		return ES_ENOMEM;
 	for (size_t i = 0; i < len; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < len && (hi = hex_value(s[i + 1])) >= 0 &&
-		    (lo = hex_value(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < len && (hi = es_hex_digit(s[i + 1])) >= 0 &&
+		    (lo = es_hex_digit(s[i + 2])) >= 0) {
 			b->data[b->len++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

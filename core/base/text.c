@@ -70,3 +70,14 @@ char *es_base64(const void *data, size_t len)
 		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 	return out;
 }
+
+int es_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

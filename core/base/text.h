@@ -16,4 +16,7 @@ void es_sanitize(char *s, bool keep_nl);
  * NULL when out of memory): what OSC 52 carries to a terminal's clipboard. */
 char *es_base64(const void *data, size_t len);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int es_hex_digit(char c);
+
 #endif
