@@ -11,17 +11,13 @@ deploys it to the simulator and the edges answer through the function. Also
 what must be refused: a layer on an edge function, a path out of the
 repository, an edge rule broken inside a nested stack."""
 
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import zipfile
-
-import yaml
 
 import release
+from cfnpkg import Normaliser, diff
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APPS = os.path.join(os.path.dirname(HERE), "apps")
@@ -69,63 +65,6 @@ class Repo:
         return p.returncode, p.stdout, p.stderr
 
 
-class Normaliser:
-    """Replaces each reference to an object in BUCKET by what it holds, and
-    collects those contents (the artifacts) as it goes."""
-
-    def __init__(self, s3):
-        self.s3 = s3
-        self.kinds = []
-        self.artifacts = []
-
-    def _get(self, key):
-        return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-
-    def content(self, key):
-        data = self._get(key)
-        if data[:4] == b"PK\x03\x04":
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                out = ["zip"] + sorted((n, hashlib.sha256(z.read(n)).hexdigest())
-                                       for n in z.namelist() if not n.endswith("/"))
-        else:
-            out = ["file", hashlib.sha256(data).hexdigest()]
-        self.artifacts.append(json.dumps(out))
-        return out
-
-    def template(self, key):
-        out = ["template", self.norm(yaml.safe_load(self._get(key).decode()))]
-        self.artifacts.append(json.dumps(out))
-        return out
-
-    def norm(self, v):
-        if isinstance(v, dict):
-            if v.get("S3Bucket") == BUCKET and "S3Key" in v:
-                self.kinds.append("S3Bucket/S3Key")
-                return ["S3Bucket/S3Key", self.content(v["S3Key"])]
-            if v.get("Bucket") == BUCKET and "Key" in v:
-                self.kinds.append("Bucket/Key")
-                return ["Bucket/Key", self.content(v["Key"])]
-            return {k: self.norm(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [self.norm(x) for x in v]
-        if isinstance(v, str) and v.startswith(f"s3://{BUCKET}/"):
-            self.kinds.append("s3-uri")
-            return ["s3-uri", self.content(v[len(f"s3://{BUCKET}/"):])]
-        if isinstance(v, str) and v.startswith("http") and f"/{BUCKET}/" in v:
-            self.kinds.append("url")
-            return ["url", self.template(v.split(f"/{BUCKET}/", 1)[1].split("?")[0])]
-        return v
-
-
-def diff(a, b, path=""):
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for k in sorted(set(a) | set(b)):
-            out += diff(a.get(k), b.get(k), f"{path}/{k}")
-        return out
-    return [] if a == b else [f"{path}: edgeship {a!r} / aws {b!r}"]
-
-
 def compare_with_cli(tap, sim, repo):
     """Package with both; returns (edgeship's report, the CLI's template path) or None."""
     ours_path = os.path.join(sim.tmp, f"{repo.name}-edgeship.json")
@@ -143,7 +82,7 @@ def compare_with_cli(tap, sim, repo):
         tap.diag(c.stderr)
         return None
     s3 = sim.client("s3")
-    ours_n, cli_n = Normaliser(s3), Normaliser(s3)
+    ours_n, cli_n = Normaliser(s3, BUCKET), Normaliser(s3, BUCKET)
     ours = ours_n.norm(json.load(open(ours_path)))
     cli = cli_n.norm(json.load(open(cli_path)))
     d = diff(ours, cli)
