@@ -487,6 +487,24 @@ bool es_actions_running(const struct es_dash *d)
 	return (d->deploy && !d->deploy_done) || d->n_jobs > 0;
 }
 
+/* The deploy queued until its stage settles (actions_ask.c) goes with the
+ * console: say so where it is seen, here and once the screen is gone. */
+static void drop_queued(struct es_dash *d)
+{
+	const char *stage = d->conf->stages[d->queued.stage].name;
+
+	d->queued.active = false;
+	d->ui.progress[0] = '\0';
+	es_dash_log(d, ES_ACT_WARN,
+	            "queued deploy of %.7s to %s dropped: the console quit, nothing was sent",
+	            d->queued.oid, stage);
+	snprintf(d->exit_note, sizeof(d->exit_note),
+	         "the queued deploy of %.7s to %s was dropped: it had not started and nothing "
+	         "was sent (D in the dashboard, or `edgeship deploy --stage %s --wait`, "
+	         "deploys it)",
+	         d->queued.oid, stage, stage);
+}
+
 static void on_quit_answer(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
 {
 	struct es_dash *d = ud;
@@ -497,42 +515,69 @@ static void on_quit_answer(struct es_dialog *dlg, bool ok, const char *text, int
 	d->quit_asked = false;
 	if (ok)
 		es_actions_quit(d, false);
-	else
+	else if (d->deploy && !d->deploy_done)
 		es_dash_message(d, false, "still here: the %s to %s goes on", d->deploy_kind,
 		                d->deploy_stage);
+	else if (d->queued.active)
+		es_dash_message(d, false, "still here: the deploy of %.7s to %s stays queued",
+		                d->queued.oid, d->conf->stages[d->queued.stage].name);
+	else
+		es_dash_message(d, false, "still here");
 }
 
-static void ask_quit(struct es_dash *d)
+static void ask_quit(struct es_dash *d, bool deploying)
 {
+	const char *qstage = d->queued.active ? d->conf->stages[d->queued.stage].name : "";
 	char q[256];
 
-	snprintf(q, sizeof(q), "A %s to %s is running. Quit anyway?", d->deploy_kind,
-	         d->deploy_stage);
+	if (deploying)
+		snprintf(q, sizeof(q), "A %s to %s is running. Quit anyway?", d->deploy_kind,
+		         d->deploy_stage);
+	else
+		snprintf(q, sizeof(q),
+		         "A deploy of %.7s to %s is queued and has not started. Quit and drop it?",
+		         d->queued.oid, qstage);
 	struct es_dialog *dlg = es_dialog_new(ES_DLG_CONFIRM, "Quit", q, on_quit_answer, d);
 	if (!dlg)
 		return;
-	es_dialog_body(dlg, "Before its change set runs, the deploy is cancelled.");
-	es_dialog_body(dlg, "After, CloudFormation carries on: the deploy is recorded as detached");
-	es_dialog_body(dlg, "and the stage lock released; the first console to see the end");
-	es_dialog_body(dlg, "(status, watch, a dashboard) records how it ended.");
+	if (deploying) {
+		es_dialog_body(dlg, "Before its change set runs, the deploy is cancelled.");
+		es_dialog_body(
+		        dlg,
+		        "After, CloudFormation carries on: the deploy is recorded as detached");
+		es_dialog_body(dlg,
+		               "and the stage lock released; the first console to see the end");
+		es_dialog_body(dlg, "(status, watch, a dashboard) records how it ended.");
+	}
+	if (d->queued.active) {
+		if (deploying)
+			es_dialog_bodyf(dlg,
+			                "The deploy of %.7s to %s queued meanwhile is dropped.",
+			                d->queued.oid, qstage);
+		else
+			es_dialog_bodyf(dlg, "It waits for %s's distribution to report Deployed.",
+			                qstage);
+		es_dialog_body(dlg, "Nothing of it has been sent; quitting drops it.");
+	}
 	d->quit_asked = true;
 	es_dash_push(d, dlg);
 }
 
 void es_actions_quit(struct es_dash *d, bool ask)
 {
+	bool deploying = d->deploy && !d->deploy_done;
+
+	if (ask && !d->quitting && (deploying || d->queued.active) && !d->quit_asked) {
+		ask_quit(d, deploying);
+		return;
+	}
+	/* asked twice (Ctrl-C again while the question is open): yes */
+	if (d->queued.active)
+		drop_queued(d);
 	if (!es_actions_running(d) || d->quitting) {
 		/* nothing to wait for, or asked again while waiting: leave */
 		d->quit = true;
 		return;
-	}
-	bool deploying = d->deploy && !d->deploy_done;
-	if (ask && deploying) {
-		if (!d->quit_asked) {
-			ask_quit(d);
-			return;
-		}
-		/* asked twice (Ctrl-C again while the question is open): yes */
 	}
 	d->quitting = true;
 	d->quit_deadline = es_loop_now_ms() + ES_DASH_QUIT_WAIT_MS;

@@ -86,7 +86,8 @@ struct es_dash {
 	bool quit, dirty, resized;
 	/* Leaving once the running actions have ended (a deploy detached). */
 	bool quitting;
-	bool quit_asked; /* the question "quit while a deploy runs?" is open */
+	bool quit_asked;     /* the question "quit while a deploy runs or is queued?" is open */
+	char exit_note[512]; /* said on stderr once the screen is gone, "" none */
 	int64_t quit_deadline;
 	int exit_code;
 	FILE *timing; /* ES_TIMING: when frames reach the terminal */
@@ -145,7 +146,9 @@ void es_actions_free(struct es_dash *d);
 /* Whether an action is under way (a deploy, a validation, an invalidation). */
 bool es_actions_running(const struct es_dash *d);
 /* Leave the dashboard: at once when nothing runs; else, with ask, a running
- * deploy asks first (default No), then detaches (cancelled before the change
+ * or queued deploy asks first (default No); a queued deploy is dropped
+ * (nothing of it was sent: said in the Activity and on leaving); a running
+ * one detaches (cancelled before the change
  * set runs, `detached` after: its outcome recorded and the lock released),
  * and the dashboard leaves once that is done (at most ES_DASH_QUIT_WAIT_MS). */
 void es_actions_quit(struct es_dash *d, bool ask);
