@@ -445,6 +445,24 @@ static void cached_edges(void)
 	*p = saved;
 }
 
+/* The ledger of an application never deployed: the bucket is not there. */
+static const struct es_record_list *no_bucket_records(const void *ctx)
+{
+	static struct es_record_list none = {.no_bucket = true};
+
+	(void)ctx;
+	return &none;
+}
+
+/* The bucket exists but holds no record. */
+static const struct es_record_list *empty_records(const void *ctx)
+{
+	static struct es_record_list none;
+
+	(void)ctx;
+	return &none;
+}
+
 int main(void)
 {
 	FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
@@ -572,6 +590,25 @@ int main(void)
 		   "the record is shown whole");
 		es_pager_free(rec);
 	}
+	es_ledger_view_free(lv);
+
+	/* a fresh application: no bucket yet, so no record at all */
+	size(120, 36);
+	lv = es_ledger_view_new(&ui, (struct es_ledger_source){.records = no_bucket_records},
+	                        "staging");
+	es_ui_draw(&ui);
+	es_ledger_view_draw(lv);
+	expect_screen("ledger-fresh-120x36");
+	ok(screen_contains("no releases recorded yet: the artifact bucket does not exist yet "
+	                   "(the first deploy creates it)"),
+	   "an empty ledger with no bucket says no releases yet, as status does");
+	es_ledger_view_free(lv);
+	lv = es_ledger_view_new(&ui, (struct es_ledger_source){.records = empty_records},
+	                        "staging");
+	es_ui_draw(&ui);
+	es_ledger_view_draw(lv);
+	ok(screen_contains("no releases recorded yet: the first deploy records one"),
+	   "an empty ledger in an existing bucket says no releases yet");
 	es_ledger_view_free(lv);
 
 	/* key hints on the status line follow the focused pane */

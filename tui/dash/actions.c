@@ -1,8 +1,9 @@
-/* The mutating requests: D deploy, A promote, I invalidate, V validate,
- * X roll back, U revert. Each says what will happen and asks (default No);
- * executing a change set takes y then Enter, production and rollbacks the
- * stage name typed; --read-only turns them all off; refusals from the
- * engine are shown with their reason. */
+/* Running the mutating requests once answered (D deploy, A promote,
+ * I invalidate, V validate, X roll back, U revert; actions_ask.c asks):
+ * the deploy and its second question before the change set executes, the
+ * background actions, and quitting while any of them runs. Executing a
+ * change set takes y then Enter, production and rollbacks the stage name
+ * typed. */
 #include "config.h"
 
 #include <stdio.h>
@@ -11,40 +12,22 @@
 
 #include "action.h"
 #include "dash.h"
-#include "dash/promote_diff.h"
 #include "base/error.h"
-#include "base/timefmt.h"
 #include "validate.h"
 
-static const char *req_name(enum es_request r)
-{
-	const struct es_request_info *ri = es_request_info(r);
-	return ri ? ri->name : "";
-}
-
 /* Production (or any stage another promotes into) asks for its name. */
-static bool guarded_stage(const struct es_config *c, const struct es_stage_conf *s)
+bool es_act_guarded_stage(const struct es_config *c, const struct es_stage_conf *s)
 {
 	return strstr(s->name, "prod") != NULL || s->promotes_from != NULL ||
 	       (c->n_stages > 1 && s == &c->stages[c->n_stages - 1]);
 }
 
-static const struct es_stage_conf *pending_stage(struct es_dash *d)
+const struct es_stage_conf *es_act_pending_stage(struct es_dash *d)
 {
 	if (!d->conf || d->pending.stage < 0 || (size_t)d->pending.stage >= d->conf->n_stages)
 		return NULL;
 	return &d->conf->stages[d->pending.stage];
 }
-
-static const struct es_stage_view *stage_view(struct es_dash *d, const char *name)
-{
-	for (size_t i = 0; i < es_ui_stage_count(&d->ui); i++)
-		if (strcmp(es_ui_stage(&d->ui, i)->name, name) == 0)
-			return es_ui_stage(&d->ui, i);
-	return NULL;
-}
-
-/* ------------------------------------------------------------ deploys */
 
 static void free_changes(struct es_dash *d)
 {
@@ -136,8 +119,8 @@ static void on_deploy_event(const struct es_deploy_event *ev, void *ud)
 	case ES_DEPLOY_QUESTION: {
 		const struct es_stage_conf *sc =
 		        d->conf ? es_config_stage(d->conf, d->deploy_stage) : NULL;
-		bool typed =
-		        (sc && guarded_stage(d->conf, sc)) || !strcmp(d->deploy_kind, "rollback");
+		bool typed = (sc && es_act_guarded_stage(d->conf, sc)) ||
+		             !strcmp(d->deploy_kind, "rollback");
 		char title[128], q[640];
 		snprintf(title, sizeof(title), "%s to %s: change set", d->deploy_kind,
 		         d->deploy_stage);
@@ -255,7 +238,7 @@ static void started(struct es_dash *d, int rc, const char *kind, const char *sta
 
 static void run_deploy(struct es_dash *d)
 {
-	const struct es_stage_conf *sc = pending_stage(d);
+	const struct es_stage_conf *sc = es_act_pending_stage(d);
 	struct es_deploy_request req = {
 	        .conf = d->conf,
 	        .repo = d->repo,
@@ -273,7 +256,7 @@ static void run_deploy(struct es_dash *d)
 
 static void run_promote(struct es_dash *d)
 {
-	const struct es_stage_conf *sc = pending_stage(d);
+	const struct es_stage_conf *sc = es_act_pending_stage(d);
 	int rc = es_promote_start(d->aws, d->conf, sc->name, false, 0, 0, on_deploy_event, d,
 	                          &d->deploy);
 	started(d, rc, "promotion", sc->name);
@@ -281,7 +264,7 @@ static void run_promote(struct es_dash *d)
 
 static void run_rollback(struct es_dash *d)
 {
-	const struct es_stage_conf *sc = pending_stage(d);
+	const struct es_stage_conf *sc = es_act_pending_stage(d);
 	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid, false, 0, 0,
 	                           on_deploy_event, d, &d->deploy);
 
@@ -317,7 +300,7 @@ static void keep_job(struct es_dash *d, struct es_action *a)
 	d->jobs[d->n_jobs++] = a;
 }
 
-static bool running(const struct es_dash *d, enum es_action_kind kind)
+bool es_act_running_kind(const struct es_dash *d, enum es_action_kind kind)
 {
 	for (size_t i = 0; i < d->n_jobs; i++)
 		if (es_action_kind_of(d->jobs[i]) == kind)
@@ -385,7 +368,7 @@ static void validate_done(const struct es_action_outcome *o, void *ud)
 
 static void run_validate(struct es_dash *d)
 {
-	const struct es_stage_conf *sc = pending_stage(d);
+	const struct es_stage_conf *sc = es_act_pending_stage(d);
 	struct es_action *a = NULL;
 
 	es_dash_message(d, false, "validating %s\u2026", sc->name);
@@ -462,7 +445,7 @@ static void invalidate_done(const struct es_action_outcome *o, void *ud)
 
 static void run_invalidate(struct es_dash *d)
 {
-	const struct es_stage_conf *sc = pending_stage(d);
+	const struct es_stage_conf *sc = es_act_pending_stage(d);
 	char copy[512], *save = NULL;
 	const char *paths[32];
 	size_t n = 0;
@@ -480,9 +463,10 @@ static void run_invalidate(struct es_dash *d)
 	keep_job(d, a);
 }
 
-/* ------------------------------------------------------------ asking */
+/* ------------------------------------------------------------ running what was asked */
 
-static void run_pending(struct es_dash *d)
+/* Run d->pending (answered yes, or a queued deploy whose stage settled). */
+void es_act_run(struct es_dash *d)
 {
 	switch (d->pending.req) {
 	case ES_REQ_DEPLOY: run_deploy(d); break;
@@ -496,490 +480,29 @@ static void run_pending(struct es_dash *d)
 	d->dirty = true;
 }
 
-static void on_confirm(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
-{
-	struct es_dash *d = ud;
-
-	(void)dlg;
-	(void)text;
-	(void)choice;
-	if (!ok) {
-		es_dash_message(d, false, "%s cancelled: nothing was sent",
-		                req_name(d->pending.req));
-		return;
-	}
-	run_pending(d);
-}
-
-/* What the promotion changes on sc: from the commit it runs to the one
- * the previous stage runs. Bounded libgit2 work on the local repository. */
-static void promote_changes(struct es_dash *d, struct es_dialog *dlg,
-                            const struct es_stage_conf *sc)
-{
-	const struct es_stage_view *from = stage_view(d, sc->promotes_from);
-	const struct es_stage_view *to = stage_view(d, sc->name);
-	const char *now = to ? to->commit : "";
-	struct es_repo_compare c;
-
-	if (!d->repo || !from || !from->commit[0]) {
-		es_dialog_body(dlg, "");
-		es_dialog_bodyf(dlg, "The commit %s runs is not known: no comparison.",
-		                sc->promotes_from);
-		return;
-	}
-	if (!now[0] && !(to && strcmp(to->stack_status, "NOT_DEPLOYED") == 0)) {
-		es_dialog_body(dlg, "");
-		es_dialog_bodyf(dlg, "The commit %s runs is not known: no comparison.", sc->name);
-		return;
-	}
-	if (es_repo_compare(d->repo, now, from->commit, d->conf->template_path,
-	                    ES_PROMOTE_MAX_COMMITS, ES_PROMOTE_MAX_FILES, &c) != ES_OK) {
-		es_dialog_body(dlg, "");
-		es_dialog_bodyf(dlg, "No comparison with what %s runs: %s", sc->name,
-		                es_error_last()->message);
-		return;
-	}
-	es_promote_diff_body(dlg, &c, sc->name, now, from->commit, d->conf->template_path);
-	es_repo_compare_free(&c);
-}
-
-static void confirm(struct es_dash *d)
-{
-	const struct es_stage_conf *sc = pending_stage(d);
-	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
-	const char *sum = c && !strcmp(c->oid, d->pending.oid) ? c->summary : "";
-	bool typed = false;
-	char title[128], q[1024];
-	struct es_dialog *dlg;
-
-	switch (d->pending.req) {
-	case ES_REQ_DEPLOY:
-		snprintf(title, sizeof(title), "Deploy to %s", sc->name);
-		snprintf(q, sizeof(q), "Prepare a deploy of %.7s to %s?", d->pending.oid, sc->name);
-		break;
-	case ES_REQ_PROMOTE: {
-		const struct es_stage_view *from = stage_view(d, sc->promotes_from);
-		snprintf(title, sizeof(title), "Promote to %s", sc->name);
-		snprintf(q, sizeof(q), "Promote %s's release %s to %s?", sc->promotes_from,
-		         from && from->release[0] ? from->release : "(unknown)", sc->name);
-		break;
-	}
-	case ES_REQ_ROLLBACK:
-		snprintf(title, sizeof(title), "Roll %s back", sc->name);
-		snprintf(q, sizeof(q), "Roll %s back to %.7s? Type \"%s\" to go on:", sc->name,
-		         d->pending.oid, sc->name);
-		typed = true;
-		break;
-	case ES_REQ_REVERT:
-		snprintf(title, sizeof(title), "Revert a commit");
-		snprintf(q, sizeof(q), "Create a commit that reverts %.7s on the current branch?",
-		         d->pending.oid);
-		break;
-	case ES_REQ_VALIDATE:
-		snprintf(title, sizeof(title), "Validate %s", sc->name);
-		snprintf(q, sizeof(q), "Run %s's checks now and record the result?", sc->name);
-		break;
-	case ES_REQ_INVALIDATE:
-		snprintf(title, sizeof(title), "Invalidate %s", sc->name);
-		typed = guarded_stage(d->conf, sc);
-		if (typed)
-			snprintf(q, sizeof(q),
-			         "Invalidate %s on %s? Type \"%s\" to go on:", d->pending.paths,
-			         sc->name, sc->name);
-		else
-			snprintf(q, sizeof(q), "Invalidate %s on %s?", d->pending.paths, sc->name);
-		break;
-	default: return;
-	}
-	dlg = es_dialog_new(typed ? ES_DLG_TYPE : ES_DLG_CONFIRM, title, q, on_confirm, d);
-	if (!dlg)
-		return;
-	dlg->danger = typed;
-	if (sc)
-		snprintf(dlg->expect, sizeof(dlg->expect), "%s", sc->name);
-	switch (d->pending.req) {
-	case ES_REQ_DEPLOY:
-		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
-		es_dialog_bodyf(dlg, "stack   %s", sc->stack ? sc->stack : "");
-		es_dialog_body(dlg, "");
-		es_dialog_body(dlg, "1. package the commit's tree (not the working directory)");
-		es_dialog_body(dlg, "2. upload what the bucket lacks (creating the bucket if");
-		es_dialog_body(dlg, "   there is none yet), create a change set");
-		es_dialog_body(dlg, "3. show the change set and ask again before executing");
-		break;
-	case ES_REQ_ROLLBACK:
-		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
-		es_dialog_body(dlg,
-		               "The release recorded for this commit is redeployed (no rebuild);");
-		es_dialog_body(dlg, "you see the change set and confirm once more before it runs.");
-		break;
-	case ES_REQ_PROMOTE:
-		es_dialog_body(dlg,
-		               "Exactly the artifact validated in the previous stage is deployed;");
-		es_dialog_body(dlg, "the change set is shown next and needs the stage name typed.");
-		promote_changes(d, dlg, sc);
-		break;
-	case ES_REQ_REVERT:
-		es_dialog_bodyf(dlg, "commit  %.12s %s", d->pending.oid, sum);
-		es_dialog_body(dlg, "The new commit flows through the stages like any other.");
-		break;
-	case ES_REQ_VALIDATE: {
-		const struct es_stage_view *s = stage_view(d, sc->name);
-		if (s && (s->propagation == ES_PROP_IN_PROGRESS || s->busy))
-			es_dialog_bodyf(dlg,
-			                "Warning: %s is %s. Some edges may still serve the old "
-			                "release, so results may come from them; this validation "
-			                "does not count for promotion.",
-			                sc->name,
-			                s->busy ? "still being deployed"
-			                        : "InProgress (the distribution has not reached "
-			                          "every edge)");
-		break;
-	}
-	default: break;
-	}
-	es_dash_push(d, dlg);
-}
-
-static bool check_paths(const char *input, char *why, size_t len)
-{
-	char copy[512], *save = NULL;
-	const char *paths[32];
-	size_t n = 0;
-
-	snprintf(copy, sizeof(copy), "%s", input);
-	for (char *p = strtok_r(copy, " ,", &save); p && n < 32; p = strtok_r(NULL, " ,", &save))
-		paths[n++] = p;
-	if (!n) {
-		snprintf(why, len, "give at least one path, e.g. /*");
-		return false;
-	}
-	if (es_invalidation_check_paths(paths, n) != ES_OK) {
-		snprintf(why, len, "%s", es_error_last()->message);
-		return false;
-	}
-	return true;
-}
-
-static void on_paths(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
-{
-	struct es_dash *d = ud;
-
-	(void)dlg;
-	(void)choice;
-	if (!ok) {
-		es_dash_message(d, false, "invalidate cancelled: nothing was sent");
-		return;
-	}
-	snprintf(d->pending.paths, sizeof(d->pending.paths), "%s", text);
-	confirm(d);
-}
-
-/* ------------------------------------------------------------ refusing early */
-
-static const char *pending_kind(const struct es_dash *d)
-{
-	switch (d->pending.req) {
-	case ES_REQ_DEPLOY: return "deploy";
-	case ES_REQ_PROMOTE: return "promotion";
-	case ES_REQ_ROLLBACK: return "rollback";
-	default: return NULL;
-	}
-}
-
-static void say_queue(struct es_dash *d)
-{
-	const struct es_stage_conf *sc = &d->conf->stages[d->queued.stage];
-
-	snprintf(d->ui.progress, sizeof(d->ui.progress),
-	         "queued: deploy %.7s to %s when its distribution is Deployed (D cancels)",
-	         d->queued.oid, sc->name);
-}
-
-static void queue_deploy(struct es_dash *d)
-{
-	d->queued.active = true;
-	d->queued.stage = d->pending.stage;
-	d->queued.since = es_time_now();
-	snprintf(d->queued.oid, sizeof(d->queued.oid), "%s", d->pending.oid);
-	es_dash_log(d, ES_ACT_INFO,
-	            "deploy of %.7s to %s queued: it starts by itself when %s's distribution "
-	            "reports Deployed (D cancels)",
-	            d->queued.oid, d->conf->stages[d->queued.stage].name,
-	            d->conf->stages[d->queued.stage].name);
-	say_queue(d);
-}
-
-void es_actions_tick(struct es_dash *d)
-{
-	char why[512];
-
-	if (!d->queued.active || !d->model || d->deploy || d->n_dialogs)
-		return;
-	const struct es_stage_conf *sc = &d->conf->stages[d->queued.stage];
-	const struct es_stage_view *s = stage_view(d, sc->name);
-	if (!s || s->propagation != ES_PROP_DEPLOYED ||
-	    es_model_check(d->model, "deploy", sc->name, d->queued.oid, why, sizeof(why)) !=
-	            ES_OK) {
-		say_queue(d);
-		return;
-	}
-	d->queued.active = false;
-	d->ui.progress[0] = '\0';
-	memset(&d->pending, 0, sizeof(d->pending));
-	d->pending.req = ES_REQ_DEPLOY;
-	d->pending.stage = (int)(sc - d->conf->stages);
-	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", d->queued.oid);
-	es_dash_log(d, ES_ACT_INFO,
-	            "%s's distribution is Deployed: the queued deploy of %.7s starts", sc->name,
-	            d->pending.oid);
-	run_deploy(d);
-	d->dirty = true;
-}
-
-static void on_queue_cancel(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
-{
-	struct es_dash *d = ud;
-
-	(void)dlg;
-	(void)text;
-	(void)choice;
-	if (!ok || !d->queued.active)
-		return;
-	d->queued.active = false;
-	d->ui.progress[0] = '\0';
-	es_dash_log(d, ES_ACT_WARN, "queued deploy of %.7s to %s cancelled: nothing was sent",
-	            d->queued.oid, d->conf->stages[d->queued.stage].name);
-	es_dash_message(d, false, "queued deploy cancelled");
-}
-
-static void ask_queue_cancel(struct es_dash *d)
-{
-	char q[256];
-
-	snprintf(q, sizeof(q), "A deploy of %.7s to %s waits for Deployed. Cancel it?",
-	         d->queued.oid, d->conf->stages[d->queued.stage].name);
-	es_dash_push(d, es_dialog_new(ES_DLG_CONFIRM, "Queued deploy", q, on_queue_cancel, d));
-}
-
-/* What the refusal offers: the first choice of its dialog. */
-enum offer { OFFER_NONE, OFFER_QUEUE, OFFER_VALIDATE };
-
-static void on_offer(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
-{
-	struct es_dash *d = ud;
-	enum offer what = (enum offer)d->pending.offer;
-
-	(void)dlg;
-	(void)text;
-	if (!ok || choice != 0 || what == OFFER_NONE) {
-		es_dash_message(d, false, "%s: nothing was sent", req_name(d->pending.req));
-		return;
-	}
-	if (what == OFFER_QUEUE) {
-		queue_deploy(d);
-		return;
-	}
-	const struct es_stage_conf *from =
-	        es_config_stage(d->conf, pending_stage(d)->promotes_from);
-	if (!from)
-		return;
-	d->pending.req = ES_REQ_VALIDATE;
-	d->pending.stage = (int)(from - d->conf->stages);
-	run_validate(d);
-}
-
-/* The release rules, asked of core when the key is pressed: a refusal is
- * said now, in the dashboard's words, with what can be done instead. */
-static bool refused_now(struct es_dash *d)
-{
-	const char *kind = pending_kind(d);
-	const struct es_stage_conf *sc = pending_stage(d);
-	char why[512], title[128];
-	enum offer what = OFFER_NONE;
-
-	if (!kind || !d->model || !sc)
-		return false;
-	int rc = es_model_check(d->model, kind, sc->name, d->pending.oid[0] ? d->pending.oid : NULL,
-	                        why, sizeof(why));
-	if (rc == ES_OK)
-		return false;
-	if (rc == ES_EBUSY && d->pending.req == ES_REQ_DEPLOY)
-		what = OFFER_QUEUE;
-	else if (rc == ES_EREFUSED && d->pending.req == ES_REQ_PROMOTE &&
-	         strstr(why, "not validated"))
-		what = OFFER_VALIDATE;
-	es_dash_log(d, ES_ACT_WARN, "%s to %s not started: %s", kind, sc->name, why);
-	snprintf(title, sizeof(title), "%s to %s: %s", kind, sc->name,
-	         rc == ES_EBUSY ? "not now" : "refused");
-	struct es_dialog *dlg = es_dialog_new(what == OFFER_NONE ? ES_DLG_MESSAGE : ES_DLG_CHOOSE,
-	                                      title, why, on_offer, d);
-	if (!dlg)
-		return true;
-	es_dialog_body(dlg, "Nothing was sent.");
-	if (what == OFFER_QUEUE) {
-		es_dialog_body(dlg, "Queued, the deploy starts by itself when the distribution "
-		                    "reports Deployed; D cancels it meanwhile.");
-		es_dialog_choice(dlg, "queue: deploy when Deployed");
-		es_dialog_choice(dlg, "cancel");
-	} else if (what == OFFER_VALIDATE) {
-		char v[96];
-		es_dialog_body(dlg, "Promote once its checks pass.");
-		snprintf(v, sizeof(v), "V validates %s now", sc->promotes_from);
-		es_dialog_choice(dlg, v);
-		es_dialog_choice(dlg, "cancel");
-	}
-	d->pending.offer = what;
-	es_dash_push(d, dlg);
-	return true;
-}
-
-/* Stage chosen: ask for paths (invalidate) or confirm. */
-static void stage_chosen(struct es_dash *d)
-{
-	if (refused_now(d))
-		return;
-	if (d->pending.req == ES_REQ_INVALIDATE) {
-		const struct es_stage_conf *sc = pending_stage(d);
-		char q[160];
-		snprintf(q, sizeof(q), "Paths to invalidate on %s (space separated):", sc->name);
-		struct es_dialog *dlg = es_dialog_new(ES_DLG_PROMPT, "Invalidate", q, on_paths, d);
-		if (!dlg)
-			return;
-		snprintf(dlg->input, sizeof(dlg->input), "/*");
-		dlg->check = check_paths;
-		es_dash_push(d, dlg);
-		return;
-	}
-	confirm(d);
-}
-
-static bool stage_fits(struct es_dash *d, const struct es_stage_conf *s)
-{
-	switch (d->pending.req) {
-	case ES_REQ_DEPLOY: return s->promotes_from == NULL;
-	case ES_REQ_PROMOTE: return s->promotes_from != NULL;
-	default: return true;
-	}
-}
-
-static void on_stage(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
-{
-	struct es_dash *d = ud;
-	int k = 0;
-
-	(void)text;
-	if (!ok) {
-		es_dash_message(d, false, "%s cancelled: nothing was sent",
-		                req_name(d->pending.req));
-		return;
-	}
-	for (size_t i = 0; i < d->conf->n_stages; i++)
-		if (stage_fits(d, &d->conf->stages[i]) && k++ == choice) {
-			d->pending.stage = (int)i;
-			stage_chosen(d);
-			return;
-		}
-	(void)dlg;
-}
-
-/* The stage: the selected one when it fits, the only one that fits, or ask. */
-static void choose_stage(struct es_dash *d)
-{
-	int sel = es_ui_selected_stage(&d->ui), fits = 0, last = -1;
-	bool pointed = d->ui.focus == ES_PANE_STAGES || d->ui.focus == ES_PANE_PROPAGATION ||
-	               d->ui.focus == ES_PANE_VALIDATION;
-
-	if (pointed && sel >= 0 && (size_t)sel < d->conf->n_stages &&
-	    es_ui_stage_count(&d->ui) == d->conf->n_stages &&
-	    stage_fits(d, &d->conf->stages[sel])) {
-		d->pending.stage = sel;
-		stage_chosen(d);
-		return;
-	}
-	for (size_t i = 0; i < d->conf->n_stages; i++)
-		if (stage_fits(d, &d->conf->stages[i])) {
-			fits++;
-			if (last < 0)
-				last = (int)i;
-		}
-	if (fits == 0) {
-		es_dash_message(d, true, "%s: no stage in edgeship.conf takes it",
-		                req_name(d->pending.req));
-		return;
-	}
-	/* deploy goes to the first stage that takes commits; the others ask */
-	if (fits == 1 || d->pending.req == ES_REQ_DEPLOY || d->pending.req == ES_REQ_PROMOTE) {
-		if (fits == 1 || d->pending.req == ES_REQ_PROMOTE) {
-			d->pending.stage = last;
-			stage_chosen(d);
-			return;
-		}
-	}
-	struct es_dialog *dlg = es_dialog_new(ES_DLG_CHOOSE, "Stage", "Which stage?", on_stage, d);
-	if (!dlg)
-		return;
-	for (size_t i = 0; i < d->conf->n_stages; i++)
-		if (stage_fits(d, &d->conf->stages[i]))
-			es_dialog_choice(dlg, d->conf->stages[i].name);
-	es_dash_push(d, dlg);
-}
-
-void es_actions_request(struct es_dash *d, enum es_request req)
-{
-	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
-
-	if (d->cli->read_only) {
-		es_dash_message(d, true, "%s is off: edgeship was started with --read-only",
-		                req_name(req));
-		return;
-	}
-	if (req != ES_REQ_REVERT && !d->conf) {
-		es_dash_message(d, true, "%s needs edgeship.conf: %s", req_name(req),
-		                d->conf_note[0] ? d->conf_note : "run `edgeship init`");
-		return;
-	}
-	if (req != ES_REQ_REVERT && !d->aws) {
-		es_dash_message(d, true, "%s needs AWS: %s", req_name(req), d->credentials);
-		return;
-	}
-	if (d->deploy) {
-		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind,
-		                d->deploy_stage);
-		return;
-	}
-	if (req == ES_REQ_DEPLOY && d->queued.active) {
-		ask_queue_cancel(d);
-		return;
-	}
-	/* One git writer at a time: two reverts would race for HEAD. */
-	if (req == ES_REQ_REVERT && running(d, ES_ACTION_REVERT)) {
-		es_dash_message(d, true, "a revert is still running");
-		return;
-	}
-	memset(&d->pending, 0, sizeof(d->pending));
-	d->pending.req = req;
-	d->pending.stage = -1;
-	if (req == ES_REQ_DEPLOY || req == ES_REQ_ROLLBACK || req == ES_REQ_REVERT) {
-		if (!c) {
-			es_dash_message(d, true, "%s: select a commit in the History pane first",
-			                req_name(req));
-			return;
-		}
-		snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", c->oid);
-	}
-	if (req == ES_REQ_REVERT) {
-		confirm(d);
-		return;
-	}
-	choose_stage(d);
-}
-
 /* ------------------------------------------------------------ quitting */
 
 bool es_actions_running(const struct es_dash *d)
 {
 	return (d->deploy && !d->deploy_done) || d->n_jobs > 0;
+}
+
+/* The deploy queued until its stage settles (actions_ask.c) goes with the
+ * console: say so where it is seen, here and once the screen is gone. */
+static void drop_queued(struct es_dash *d)
+{
+	const char *stage = d->conf->stages[d->queued.stage].name;
+
+	d->queued.active = false;
+	d->ui.progress[0] = '\0';
+	es_dash_log(d, ES_ACT_WARN,
+	            "queued deploy of %.7s to %s dropped: the console quit, nothing was sent",
+	            d->queued.oid, stage);
+	snprintf(d->exit_note, sizeof(d->exit_note),
+	         "the queued deploy of %.7s to %s was dropped: it had not started and nothing "
+	         "was sent (D in the dashboard, or `edgeship deploy --stage %s --wait`, "
+	         "deploys it)",
+	         d->queued.oid, stage, stage);
 }
 
 static void on_quit_answer(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
@@ -992,42 +515,69 @@ static void on_quit_answer(struct es_dialog *dlg, bool ok, const char *text, int
 	d->quit_asked = false;
 	if (ok)
 		es_actions_quit(d, false);
-	else
+	else if (d->deploy && !d->deploy_done)
 		es_dash_message(d, false, "still here: the %s to %s goes on", d->deploy_kind,
 		                d->deploy_stage);
+	else if (d->queued.active)
+		es_dash_message(d, false, "still here: the deploy of %.7s to %s stays queued",
+		                d->queued.oid, d->conf->stages[d->queued.stage].name);
+	else
+		es_dash_message(d, false, "still here");
 }
 
-static void ask_quit(struct es_dash *d)
+static void ask_quit(struct es_dash *d, bool deploying)
 {
+	const char *qstage = d->queued.active ? d->conf->stages[d->queued.stage].name : "";
 	char q[256];
 
-	snprintf(q, sizeof(q), "A %s to %s is running. Quit anyway?", d->deploy_kind,
-	         d->deploy_stage);
+	if (deploying)
+		snprintf(q, sizeof(q), "A %s to %s is running. Quit anyway?", d->deploy_kind,
+		         d->deploy_stage);
+	else
+		snprintf(q, sizeof(q),
+		         "A deploy of %.7s to %s is queued and has not started. Quit and drop it?",
+		         d->queued.oid, qstage);
 	struct es_dialog *dlg = es_dialog_new(ES_DLG_CONFIRM, "Quit", q, on_quit_answer, d);
 	if (!dlg)
 		return;
-	es_dialog_body(dlg, "Before its change set runs, the deploy is cancelled.");
-	es_dialog_body(dlg, "After, CloudFormation carries on: the deploy is recorded as detached");
-	es_dialog_body(dlg, "and the stage lock released; the first console to see the end");
-	es_dialog_body(dlg, "(status, watch, a dashboard) records how it ended.");
+	if (deploying) {
+		es_dialog_body(dlg, "Before its change set runs, the deploy is cancelled.");
+		es_dialog_body(
+		        dlg,
+		        "After, CloudFormation carries on: the deploy is recorded as detached");
+		es_dialog_body(dlg,
+		               "and the stage lock released; the first console to see the end");
+		es_dialog_body(dlg, "(status, watch, a dashboard) records how it ended.");
+	}
+	if (d->queued.active) {
+		if (deploying)
+			es_dialog_bodyf(dlg,
+			                "The deploy of %.7s to %s queued meanwhile is dropped.",
+			                d->queued.oid, qstage);
+		else
+			es_dialog_bodyf(dlg, "It waits for %s's distribution to report Deployed.",
+			                qstage);
+		es_dialog_body(dlg, "Nothing of it has been sent; quitting drops it.");
+	}
 	d->quit_asked = true;
 	es_dash_push(d, dlg);
 }
 
 void es_actions_quit(struct es_dash *d, bool ask)
 {
+	bool deploying = d->deploy && !d->deploy_done;
+
+	if (ask && !d->quitting && (deploying || d->queued.active) && !d->quit_asked) {
+		ask_quit(d, deploying);
+		return;
+	}
+	/* asked twice (Ctrl-C again while the question is open): yes */
+	if (d->queued.active)
+		drop_queued(d);
 	if (!es_actions_running(d) || d->quitting) {
 		/* nothing to wait for, or asked again while waiting: leave */
 		d->quit = true;
 		return;
-	}
-	bool deploying = d->deploy && !d->deploy_done;
-	if (ask && deploying) {
-		if (!d->quit_asked) {
-			ask_quit(d);
-			return;
-		}
-		/* asked twice (Ctrl-C again while the question is open): yes */
 	}
 	d->quitting = true;
 	d->quit_deadline = es_loop_now_ms() + ES_DASH_QUIT_WAIT_MS;

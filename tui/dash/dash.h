@@ -1,5 +1,5 @@
 /* The running dashboard's state, shared by dashboard.c (setup, event loop,
- * keys, live data) and actions.c (the mutating flows). */
+ * keys, live data), actions_ask.c and actions.c (the mutating flows). */
 #ifndef ES_DASH_H
 #define ES_DASH_H
 
@@ -34,7 +34,7 @@ struct es_pending {
 	int stage; /* index into conf->stages */
 	char oid[41];
 	char paths[512]; /* invalidation paths, space separated */
-	int offer;       /* what a refusal offers instead (actions.c) */
+	int offer;       /* what a refusal offers instead (actions_ask.c) */
 };
 
 struct es_dash {
@@ -86,7 +86,8 @@ struct es_dash {
 	bool quit, dirty, resized;
 	/* Leaving once the running actions have ended (a deploy detached). */
 	bool quitting;
-	bool quit_asked; /* the question "quit while a deploy runs?" is open */
+	bool quit_asked;     /* the question "quit while a deploy runs or is queued?" is open */
+	char exit_note[512]; /* said on stderr once the screen is gone, "" none */
 	int64_t quit_deadline;
 	int exit_code;
 	FILE *timing; /* ES_TIMING: when frames reach the terminal */
@@ -145,11 +146,24 @@ void es_actions_free(struct es_dash *d);
 /* Whether an action is under way (a deploy, a validation, an invalidation). */
 bool es_actions_running(const struct es_dash *d);
 /* Leave the dashboard: at once when nothing runs; else, with ask, a running
- * deploy asks first (default No), then detaches (cancelled before the change
+ * or queued deploy asks first (default No); a queued deploy is dropped
+ * (nothing of it was sent: said in the Activity and on leaving); a running
+ * one detaches (cancelled before the change
  * set runs, `detached` after: its outcome recorded and the lock released),
  * and the dashboard leaves once that is done (at most ES_DASH_QUIT_WAIT_MS). */
 void es_actions_quit(struct es_dash *d, bool ask);
 /* Called from the main loop: whether the leaving is over. */
 bool es_actions_quit_ready(struct es_dash *d);
+
+/* Between actions_ask.c (asking) and actions.c (running). */
+/* Production, or a stage another promotes into: asks for its name typed. */
+bool es_act_guarded_stage(const struct es_config *c, const struct es_stage_conf *s);
+/* The stage d->pending goes to, NULL when none. */
+const struct es_stage_conf *es_act_pending_stage(struct es_dash *d);
+/* Run d->pending now (deploy, promotion, rollback, revert, validation,
+ * invalidation). */
+void es_act_run(struct es_dash *d);
+/* Whether a background action of that kind is running. */
+bool es_act_running_kind(const struct es_dash *d, enum es_action_kind kind);
 
 #endif

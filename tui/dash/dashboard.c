@@ -873,6 +873,8 @@ int es_dashboard_main(struct es_cli *cli)
 	sig_fd = -1;
 	signal(SIGWINCH, SIG_DFL);
 	endwin();
+	if (d->exit_note[0])
+		fprintf(stderr, "edgeship: %s\n", d->exit_note);
 	code = d->exit_code;
 	close_all(d);
 	free(d);

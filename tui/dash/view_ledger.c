@@ -208,8 +208,17 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 	}
 	if (!r) {
 		char note[160];
-		snprintf(note, sizeof(note), "no record%s%s yet%s", lv->all ? "" : " for ",
-		         lv->all ? "" : lv->stage, lv->all ? "" : " (t shows every stage)");
+		/* as `edgeship status` says it: a fresh application, not a failure */
+		if (lv->shown && lv->shown->no_bucket)
+			snprintf(note, sizeof(note),
+			         "no releases recorded yet: the artifact bucket does not exist yet "
+			         "(the first deploy creates it)");
+		else if (!lv->shown || !lv->shown->n)
+			snprintf(note, sizeof(note),
+			         "no releases recorded yet: the first deploy records one");
+		else
+			snprintf(note, sizeof(note), "no record%s%s yet%s", lv->all ? "" : " for ",
+			         lv->all ? "" : lv->stage, lv->all ? "" : " (t shows every stage)");
 		es_scr_text(y, x + 2, w - 2, es_theme_attr(ES_AREA_HINT), note);
 		return;
 	}
