@@ -257,6 +257,11 @@ int es_cmd_status(struct es_cli *cli)
 			es_printf("%-12s %-28s %s\n", s->stage, s->stack, s->stack_status);
 			if (s->error[0])
 				es_printf("  error      %s\n", s->error);
+			if (s->failed_resource[0])
+				es_printf("  failed     %s: %s\n  recover    the rollback failed: "
+				          "`edgeship recover --stage %s [--skip %s]`\n",
+				          s->failed_resource, s->failed_reason, s->stage,
+				          s->failed_resource);
 			if (s->commit[0])
 				es_printf("  commit     %.12s  release %s\n", s->commit,
 				          s->release);

@@ -71,7 +71,9 @@ def _distribution_actual(account, physical):
     if d is None:
         return None
     cfg = d.distribution_config
-    return {"DistributionConfig.Comment": cfg.comment, "DistributionConfig.Enabled": cfg.enabled}
+    # moto keeps the configuration as its XML keys.
+    return {"DistributionConfig.Comment": cfg.__dict__.get("Comment"),
+            "DistributionConfig.Enabled": cfg.__dict__.get("Enabled")}
 
 
 def _norm(v):

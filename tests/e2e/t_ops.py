@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Drift and recovery: a property changed outside CloudFormation shows as
+drift with its expected and actual values (exit 7, --json too) and an
+in-sync stack says so (exit 0), also under --read-only; a stack forced into
+UPDATE_ROLLBACK_FAILED shows the failing resource and reason in status,
+`recover --skip X --yes` brings it to UPDATE_ROLLBACK_COMPLETE and the
+ledger records it; --read-only refuses recover, no terminal and no --yes
+exits 4, a failure on ContinueUpdateRollback is said clearly and recorded."""
+
+import release
+
+STACK = "edge-demo-staging"
+FN = "LambdaEdgeFunctionSample"
+
+
+def function_name(sim):
+    cf = sim.client("cloudformation")
+    return cf.describe_stack_resource(StackName=STACK, LogicalResourceId=FN)[
+        "StackResourceDetail"]["PhysicalResourceId"]
+
+
+def stack_status(sim):
+    return sim.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+
+
+def recover_records(app):
+    return [r for r in app.records("staging") if r.get("kind") == "recover"]
+
+
+def main(tap, sim, app):
+    rc, out, err = app.run("deploy", "--yes", "--stage", "staging")
+    tap.ok(rc == 0, "staging is deployed", out + err)
+
+    # In sync: exit 0, and it says so; detection changes nothing, so
+    # --read-only runs it too.
+    rc, out, err = app.run("--read-only", "drift", "--stage", "staging")
+    tap.ok(rc == 0 and "IN_SYNC" in out, "an untouched stack is in sync (exit 0, --read-only)",
+           f"rc={rc} {out}{err}")
+    log = sim.log(service="cloudformation")
+    polls = [e for e in log if e["operation"] == "DescribeStackDriftDetectionStatus"]
+    tap.ok(len(polls) >= 1 and any(e["operation"] == "DescribeStackResourceDrifts" for e in log),
+           "it waits for the detection and reads the resources' drift", len(polls))
+
+    # A change through the Lambda API, outside the stack.
+    sim.client("lambda").update_function_configuration(FunctionName=function_name(sim),
+                                                       MemorySize=512)
+    rc, out, err = app.run("drift", "--stage", "staging")
+    tap.ok(rc == 7 and "DRIFTED" in out and FN in out and "/MemorySize" in out
+           and "expected 128, actual 512" in out,
+           "a property changed outside CloudFormation is drift: expected and actual (exit 7)",
+           f"rc={rc} {out}{err}")
+    rc, js, err = app.json("drift", "--stage", "staging")
+    fn = next((r for r in (js or {}).get("resources", []) if r["logical_id"] == FN), None)
+    tap.ok(rc == 7 and js["drifted"] is True and js["drift_status"] == "DRIFTED" and fn
+           and fn["drift_status"] == "MODIFIED"
+           and {"path": "/MemorySize", "expected": "128", "actual": "512",
+                "difference": "NOT_EQUAL"} in fn["properties"],
+           "drift --json lists the resource and the property", js or err)
+
+    # Failed rollback on demand.
+    sim.ctl("POST", "/stacks/rollback-failed", {"stack": STACK, "resource": FN,
+                                                 "reason": "Function could not be restored: "
+                                                           "simulated"})
+    rc, out, err = app.run("status")
+    tap.ok(rc == 0 and "UPDATE_ROLLBACK_FAILED" in out and f"failed     {FN}" in out
+           and "Function could not be restored" in out and "edgeship recover --stage staging" in out,
+           "status shows UPDATE_ROLLBACK_FAILED with the resource, the reason and what to do",
+           out + err)
+    st = app.status("staging")
+    tap.ok(st["failed_resource"] == FN and "could not be restored" in st["failed_reason"],
+           "status --json has the failed resource and reason", st)
+
+    rc, out, err = app.run("--read-only", "recover", "--stage", "staging", "--skip", FN, "--yes")
+    tap.ok(rc == 3 and "--read-only" in err and stack_status(sim) == "UPDATE_ROLLBACK_FAILED",
+           "--read-only refuses recover (exit 3), nothing sent", f"rc={rc} {err}")
+
+    rc, out, err = app.run("recover", "--stage", "staging", "--skip", FN)
+    tap.ok(rc == 4 and "--yes" in out + err and stack_status(sim) == "UPDATE_ROLLBACK_FAILED",
+           "recover without --yes and no terminal exits 4", f"rc={rc} {out}{err}")
+
+    # A failure on ContinueUpdateRollback: said clearly, recorded.
+    before = len(recover_records(app))
+    sim.fault("error500", "cloudformation", "ContinueUpdateRollback", count=10)
+    rc, out, err = app.run("recover", "--stage", "staging", "--skip", FN, "--yes")
+    sim.ctl("DELETE", "/faults")
+    recs = recover_records(app)
+    outcome = [r for r in recs[before:] if r.get("phase") == "outcome"]
+    tap.ok(rc == 1 and "InternalFailure" in err and stack_status(sim) == "UPDATE_ROLLBACK_FAILED",
+           "a fault on ContinueUpdateRollback fails with AWS's error (exit 1)", f"rc={rc} {err}")
+    tap.ok(len(outcome) == 1 and outcome[0]["result"] == "failed"
+           and "InternalFailure" in outcome[0]["message"],
+           "the ledger records the failed recovery", recs[before:])
+
+    # Without the skip the resource fails again; with it the rollback ends.
+    rc, out, err = app.run("recover", "--stage", "staging", "--yes", "--poll-interval", "100")
+    tap.ok(rc == 1 and "UPDATE_ROLLBACK_FAILED again" in err and f"--skip {FN}" in err,
+           "a rollback that fails again says which resource and to skip it", f"rc={rc} {err}")
+
+    rc, js, err = app.json("recover", "--stage", "staging", "--skip", FN, "--yes",
+                           "--poll-interval", "100")
+    tap.ok(rc == 0 and js and js.get("stack_status") == "UPDATE_ROLLBACK_COMPLETE"
+           and stack_status(sim) == "UPDATE_ROLLBACK_COMPLETE",
+           "recover --skip brings the stack to UPDATE_ROLLBACK_COMPLETE", f"rc={rc} {js} {err}")
+    events = sim.client("cloudformation").describe_stack_events(StackName=STACK)["StackEvents"]
+    tap.ok(any(e["LogicalResourceId"] == FN and "skipped" in (e.get("ResourceStatusReason") or "")
+               for e in events), "the skipped resource's event says it was skipped")
+    cur = [r for r in recover_records(app) if r.get("action_id") == (js or {}).get("action_id")]
+    tap.ok([r["phase"] for r in cur] == ["intent", "outcome"] and cur[-1]["result"] == "success",
+           "the ledger records the recovery's intent and success", cur)
+    ok = any(r.get("phase") == "outcome" and r.get("result") == "success"
+             for r in recover_records(app))
+    rc, out, err = app.run("recover", "--stage", "staging", "--yes")
+    tap.ok(ok and rc == 3 and "not UPDATE_ROLLBACK_FAILED" in err,
+           "recover on a settled stack is refused and says why", f"rc={rc} {err}")
+    rc, out, err = app.run("status")
+    tap.ok("failed     " not in out, "status no longer shows a failed resource", out)
+
+
+if __name__ == "__main__":
+    release.run(main)
