@@ -189,10 +189,11 @@ char *es_drift_report_json(const struct es_drift_report *r)
 		const struct es_resource_drift *d = &r->resources[i];
 		json_t *props = json_array();
 		for (size_t j = 0; props && j < d->n_diffs; j++)
-			json_array_append_new(
-			        props, json_pack("{s:s,s:s,s:s,s:s}", "path", d->diffs[j].path,
-			                         "expected", d->diffs[j].expected, "actual",
-			                         d->diffs[j].actual, "difference", d->diffs[j].type));
+			json_array_append_new(props, json_pack("{s:s,s:s,s:s,s:s}", "path",
+			                                       d->diffs[j].path, "expected",
+			                                       d->diffs[j].expected, "actual",
+			                                       d->diffs[j].actual, "difference",
+			                                       d->diffs[j].type));
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:o}", "logical_id",
 		                                      d->logical_id, "physical_id", d->physical_id,
 		                                      "type", d->type, "drift_status", d->status,
@@ -217,8 +218,8 @@ static bool failed_status(const char *s)
 	return n > 7 && strcmp(s + n - 7, "_FAILED") == 0;
 }
 
-int es_stack_failure(struct es_aws_client *aws, const char *stack, char *resource,
-                     size_t rlen, char *reason, size_t len)
+int es_stack_failure(struct es_aws_client *aws, const char *stack, char *resource, size_t rlen,
+                     char *reason, size_t len)
 {
 	struct es_aws_call call;
 	struct es_http_response resp;
@@ -318,9 +319,10 @@ static int follow(struct es_aws_client *aws, const char *stack, long poll_ms, lo
 		if (!es_cfn_status_in_progress(res->stack_status))
 			return ES_OK;
 		if (es_time_now() > deadline)
-			return es_fail(ES_ERR,
-			               "%s is still %s after %ld s: follow it with `edgeship watch`",
-			               stack, res->stack_status, timeout_s > 0 ? timeout_s : 3600);
+			return es_fail(
+			        ES_ERR,
+			        "%s is still %s after %ld s: follow it with `edgeship watch`",
+			        stack, res->stack_status, timeout_s > 0 ? timeout_s : 3600);
 		pause_ms(aws, poll_ms > 0 ? poll_ms : 2000);
 	}
 }
@@ -350,10 +352,11 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 	copy(res->stack_status, sizeof(res->stack_status), st.status);
 	es_stack_free(&st);
 	if (strcmp(res->stack_status, "UPDATE_ROLLBACK_FAILED") != 0)
-		return es_fail(ES_EREFUSED,
-		               "%s is %s, not UPDATE_ROLLBACK_FAILED: there is no failed rollback to "
-		               "continue",
-		               sc->stack, res->stack_status);
+		return es_fail(
+		        ES_EREFUSED,
+		        "%s is %s, not UPDATE_ROLLBACK_FAILED: there is no failed rollback to "
+		        "continue",
+		        sc->stack, res->stack_status);
 	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
 	if (rc)
 		return rc;

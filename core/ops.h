@@ -33,8 +33,8 @@ char *es_drift_report_json(const struct es_drift_report *r);
 
 /* The newest *_FAILED event of stack: the resource that failed and why
  * (both "" when none; strings copied into the buffers). */
-int es_stack_failure(struct es_aws_client *aws, const char *stack, char *resource,
-                     size_t rlen, char *reason, size_t len);
+int es_stack_failure(struct es_aws_client *aws, const char *stack, char *resource, size_t rlen,
+                     char *reason, size_t len);
 
 /* Progress of a recovery: one line of text. */
 typedef void (*es_recover_note_fn)(const char *text, void *ud);

@@ -37,8 +37,7 @@ int es_cfn_drift_status_call(struct es_aws_call *call, const char *detection_id)
 	return rc;
 }
 
-int es_cfn_resource_drifts_call(struct es_aws_call *call, const char *stack,
-                                const char *next_token)
+int es_cfn_resource_drifts_call(struct es_aws_call *call, const char *stack, const char *next_token)
 {
 	int rc = query_call(call, "DescribeStackResourceDrifts");
 	if (!rc)
@@ -158,7 +157,8 @@ int es_cfn_parse_resource_drifts(const char *xml, size_t len, struct es_drift_pa
 	}
 	for (xmlNode *m = es_xml_child(es_xml_child(r, "StackResourceDrifts"), "member"); m && !rc;
 	     m = es_xml_next(m)) {
-		struct es_resource_drift *items = realloc(out->items, (out->n + 1) * sizeof(*items));
+		struct es_resource_drift *items =
+		        realloc(out->items, (out->n + 1) * sizeof(*items));
 		if (!items) {
 			rc = es_fail(ES_ENOMEM, "out of memory");
 			break;

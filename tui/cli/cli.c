@@ -181,7 +181,7 @@ static int cmd_whoami(struct es_cli *cli)
 /* Subcommand options followed by a value. */
 static bool takes_value(const char *a)
 {
-	static const char *const with_value[] = {"--stage", "-s", "--to", "--timeout",
+	static const char *const with_value[] = {"--stage",         "-s",    "--to", "--timeout",
 	                                         "--poll-interval", "--skip"};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)

@@ -104,7 +104,8 @@ int es_cmd_recover(struct es_cli *cli)
 	int rc;
 
 	if (cli->read_only) {
-		es_fail(ES_EREFUSED, "--read-only: recover changes the stack; run without --read-only");
+		es_fail(ES_EREFUSED,
+		        "--read-only: recover changes the stack; run without --read-only");
 		return es_cli_fail(cli, "recover", ES_EREFUSED);
 	}
 	if (!cli->stage) {
@@ -119,14 +120,15 @@ int es_cmd_recover(struct es_cli *cli)
 	if (!cli->yes) {
 		const struct es_stage_conf *sc = es_config_stage(c.conf, cli->stage);
 		int len;
-		if (sc && es_stack_failure(c.aws, sc->stack, resource, sizeof(resource), reason,
-		                           sizeof(reason)) == ES_OK &&
+		if (sc &&
+		    es_stack_failure(c.aws, sc->stack, resource, sizeof(resource), reason,
+		                     sizeof(reason)) == ES_OK &&
 		    resource[0])
 			es_fprintf(progress(cli), "%s failed: %s\n", resource, reason);
 		len = snprintf(q, sizeof(q), "Continue the rollback of %s", cli->stage);
 		for (size_t i = 0; i < n && len > 0 && (size_t)len < sizeof(q); i++)
 			len += snprintf(q + len, sizeof(q) - len, "%s%s", i ? ", " : ", skipping ",
-			                 skip[i]);
+			                skip[i]);
 		if (len > 0 && (size_t)len < sizeof(q))
 			snprintf(q + len, sizeof(q) - len, "?");
 		if (!ask(progress(cli), can_ask(), q, cli->stage)) {
@@ -142,9 +144,9 @@ int es_cmd_recover(struct es_cli *cli)
 		return es_cli_fail(cli, "recover", rc);
 	}
 	if (cli->json) {
-		const char *kv[] = {"stage",        cli->stage,       "stack_status",
-		                    res.stack_status, "action_id",     res.action_id,
-		                    NULL};
+		const char *kv[] = {
+		        "stage",       cli->stage, "stack_status", res.stack_status, "action_id",
+		        res.action_id, NULL};
 		char *j = es_report_ok_json("recover", kv);
 		if (j)
 			puts(j);

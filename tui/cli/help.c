@@ -257,10 +257,15 @@ static const struct es_help_option drift_opts[] = {
         OPT_STAGE("the stage whose stack to check (required)"),
         {"--timeout", NULL, "DURATION", ES_VAL_TEXT,
          "how long to wait for the detection (90s, 45m; default 5m)"},
-        OPT_JSON, END_OPTS};
+        OPT_JSON,
+        END_OPTS};
 static const struct es_help_exit drift_exits[] = {
-        {0, "in sync: every checked resource matches the template"}, EXIT(1), EXIT(2), EXIT(5),
-        {7, "drifted: the resources and properties that differ are printed"}, END_EXITS};
+        {0, "in sync: every checked resource matches the template"},
+        EXIT(1),
+        EXIT(2),
+        EXIT(5),
+        {7, "drifted: the resources and properties that differ are printed"},
+        END_EXITS};
 static const struct es_help_example drift_examples[] = {
         {"edgeship drift --stage production", "what was changed outside CloudFormation"},
         {"edgeship drift --stage staging --json", "the same for a script; exit 7 when drifted"},
@@ -272,14 +277,19 @@ static const struct es_help_option recover_opts[] = {
          "a resource the rollback leaves as it is (ResourcesToSkip); repeat for several"},
         {"--yes", "-y", NULL, ES_VAL_NONE,
          "do not ask for the stage name to be typed (for scripts and CI)"},
-        OPT_TIMEOUT, OPT_POLL, OPT_JSON, END_OPTS};
+        OPT_TIMEOUT,
+        OPT_POLL,
+        OPT_JSON,
+        END_OPTS};
 static const struct es_help_exit recover_exits[] = {
         {0, "the stack reached UPDATE_ROLLBACK_COMPLETE"},
         {1, "the rollback failed again (the resource and reason are printed) or AWS refused"},
         EXIT(2),
         {3, "refused: --read-only, the stage is locked, or the stack is not in "
             "UPDATE_ROLLBACK_FAILED"},
-        EXIT(4), EXIT(5), END_EXITS};
+        EXIT(4),
+        EXIT(5),
+        END_EXITS};
 static const struct es_help_example recover_examples[] = {
         {"edgeship recover --stage production", "shows the failed resource, asks for the name"},
         {"edgeship recover --stage staging --skip LambdaEdgeFunctionSample --yes",
