@@ -53,6 +53,7 @@ int es_cfn_continue_rollback_call(struct es_aws_call *call, const char *stack,
                                   const char *const *skip, size_t n, const char *client_token)
 {
 	int rc = query_call(call, "ContinueUpdateRollback");
+	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack);
 	for (size_t i = 0; !rc && i < n; i++)
