@@ -23,6 +23,11 @@ def stack_status(sim):
     return sim.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
 
 
+def wait_until_status(cf, stack, status):
+    return release.wait_until(
+        lambda: cf.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == status, 20, 0.1)
+
+
 def recover_records(app):
     return [r for r in app.records("staging") if r.get("kind") == "recover"]
 
@@ -114,6 +119,33 @@ def main(tap, sim, app):
            "recover on a settled stack is refused and says why", f"rc={rc} {err}")
     rc, out, err = app.run("status")
     tap.ok("failed     " not in out, "status no longer shows a failed resource", out)
+
+    # A stage whose first deploy lacks a capability, then one left in
+    # REVIEW_IN_PROGRESS by a change set never executed.
+    conf = open(app.conf_path).read()
+    open(app.conf_path, "w").write(
+        "".join(l for l in conf.splitlines(True) if "capability" not in l) +
+        '\n[stage "canary"]\n\tstack = edge-demo-canary\n\tparameter = Stage=staging\n')
+    app.git("commit", "-q", "-am", "a canary stage; capabilities forgotten")
+    sim.ctl("POST", "/stacks/require-capabilities", {"on": True})
+    rc, out, err = app.run("deploy", "--yes", "--stage", "canary")
+    tap.ok(rc == 1 and "InsufficientCapabilitiesException" in out + err
+           and "capability = NAME" in out + err and "edgeship.conf" in out + err,
+           "a missing capability says to add it to edgeship.conf", out + err)
+    open(app.conf_path, "w").write(conf + '\n[stage "canary"]\n\tstack = edge-demo-canary\n'
+                                   '\tparameter = Stage=staging\n')
+    app.git("commit", "-q", "-am", "capabilities back")
+    cf = sim.client("cloudformation")
+    cf.create_change_set(StackName="edge-demo-canary", ChangeSetName="abandoned", ChangeSetType="CREATE",
+                         TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}')
+    tap.ok(wait_until_status(cf, "edge-demo-canary", "REVIEW_IN_PROGRESS"),
+           "a first change set never executed leaves REVIEW_IN_PROGRESS")
+    # Answered no (no terminal): the message is what is checked here.
+    rc, out, err = app.run("deploy", "--stage", "canary")
+    tap.ok(rc == 4 and "REVIEW_IN_PROGRESS: a first change set was never executed" in out + err
+           and "new CREATE change set" in out + err,
+           "deploy says the stack was left in review and how it proceeds", out + err)
+    sim.ctl("POST", "/stacks/require-capabilities", {"on": False})
 
 
 if __name__ == "__main__":

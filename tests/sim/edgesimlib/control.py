@@ -109,6 +109,8 @@ class Control:
             else:
                 SIM.stack_gate.set()
             return 200, {"held": not SIM.stack_gate.is_set()}
+        if path == "/stacks/require-capabilities" and method == "POST":
+            return 200, ops_ext.require_capabilities(body)
         if path == "/stacks/rollback-failed" and method == "POST":
             return 200, ops_ext.force_rollback_failed(body)
         if path == "/pipeline/fail" and method == "POST":

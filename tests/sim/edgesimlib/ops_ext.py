@@ -22,7 +22,7 @@ import json
 from moto.cloudformation import models as cm
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cr
-from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.core.responses import ActionResult
 from moto.moto_api._internal import mock_random
 
@@ -254,6 +254,51 @@ def continue_update_rollback(self):
     return ActionResult({})
 
 
+# Capabilities, checked as CloudFormation does once a test asks for it
+# (POST /stacks/require-capabilities): IAM resources need CAPABILITY_IAM
+# (or _NAMED_IAM), a transform CAPABILITY_AUTO_EXPAND.
+REQUIRE_CAPABILITIES = {"on": False}
+
+
+class InsufficientCapabilities(CloudFormationError):
+    code = "InsufficientCapabilitiesException"
+
+
+def require_capabilities(body):
+    REQUIRE_CAPABILITIES["on"] = bool(body.get("on", True))
+    return dict(REQUIRE_CAPABILITIES)
+
+
+def _needed(body):
+    tpl = cfn_ext.parse_template(body) or {}
+    need = []
+    if any(str(r.get("Type", "")).startswith("AWS::IAM::") or r.get("Type") == "AWS::Serverless::Function"
+           for r in (tpl.get("Resources") or {}).values() if isinstance(r, dict)):
+        need.append("CAPABILITY_IAM")
+    if tpl.get("Transform"):
+        need.append("CAPABILITY_AUTO_EXPAND")
+    return need
+
+
+_orig_create_change_set = cr.CloudFormationResponse.create_change_set
+
+
+def create_change_set(self):
+    if REQUIRE_CAPABILITIES["on"]:
+        body = self._get_param("TemplateBody")
+        url = self._get_param("TemplateURL")
+        if not body and url:
+            body = self._get_stack_from_s3_url(url)
+        have = set(self._get_param("Capabilities") or [])
+        if "CAPABILITY_NAMED_IAM" in have:
+            have.add("CAPABILITY_IAM")
+        missing = [c for c in _needed(body or "{}") if c not in have]
+        if missing:
+            raise InsufficientCapabilities(f"Requires capabilities : [{', '.join(missing)}]")
+    return _orig_create_change_set(self)
+
+
+cr.CloudFormationResponse.create_change_set = create_change_set
 cr.CloudFormationResponse.detect_stack_drift = detect_stack_drift
 cr.CloudFormationResponse.describe_stack_drift_detection_status = describe_stack_drift_detection_status
 cr.CloudFormationResponse.describe_stack_resource_drifts = describe_stack_resource_drifts
