@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/loop.h"
 #include "base/timefmt.h"
+#include "aws/xml.h"
 #include "ledger.h"
 #include "lock.h"
 #include "ops.h"
@@ -161,6 +162,43 @@ int es_drift_check(struct es_aws_client *aws, const struct es_config *conf, cons
 	}
 	free(id);
 	if (!rc)
+		rc = read_drifts(aws, sc->stack, out);
+	return rc;
+}
+
+int es_drift_last(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                  struct es_drift_report *out)
+{
+	const struct es_stage_conf *sc = stage_of(conf, stage);
+	struct es_aws_call call;
+	struct es_http_response resp;
+	xmlDoc *doc;
+	char *status;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!sc)
+		return ES_EINVAL;
+	copy(out->stage, sizeof(out->stage), sc->name);
+	copy(out->stack, sizeof(out->stack), sc->stack);
+	if (es_cfn_describe_stacks_call(&call, sc->stack)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = es_aws_send_sync(aws, &call, &resp);
+	if (rc)
+		return not_found(rc, sc->stack) == ES_ENOTFOUND ? ES_OK : rc;
+	doc = es_xml_parse(resp.body.data, resp.body.len);
+	es_http_response_free(&resp);
+	if (!doc)
+		return es_fail_prefix("DescribeStacks");
+	status = es_xml_path_text(xmlDocGetRootElement(doc),
+	                          "DescribeStacksResult/Stacks/member/DriftInformation/"
+	                          "StackDriftStatus");
+	xmlFreeDoc(doc);
+	copy(out->drift_status, sizeof(out->drift_status), status);
+	free(status);
+	if (strcmp(out->drift_status, "DRIFTED") == 0)
 		rc = read_drifts(aws, sc->stack, out);
 	return rc;
 }

@@ -31,6 +31,12 @@ void es_drift_report_free(struct es_drift_report *r);
 /* The report as JSON text (malloc'd). */
 char *es_drift_report_json(const struct es_drift_report *r);
 
+/* What the last drift detection on stage's stack found (DescribeStacks'
+ * DriftInformation), without a new detection: drift_status "" when none
+ * was run or the stack does not exist; the resources when DRIFTED. */
+int es_drift_last(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                  struct es_drift_report *out);
+
 /* The newest *_FAILED event of stack: the resource that failed and why
  * (both "" when none; strings copied into the buffers). */
 int es_stack_failure(struct es_aws_client *aws, const char *stack, char *resource, size_t rlen,

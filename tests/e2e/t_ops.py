@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Drift and recovery: a property changed outside CloudFormation shows as
 drift with its expected and actual values (exit 7, --json too) and an
-in-sync stack says so (exit 0), also under --read-only; a stack forced into
+in-sync stack says so (exit 0), also under --read-only; a deploy into the
+drifted stage shows the drift and asks (--yes accepts); a stack forced into
 UPDATE_ROLLBACK_FAILED shows the failing resource and reason in status,
 `recover --skip X --yes` brings it to UPDATE_ROLLBACK_COMPLETE and the
 ledger records it; --read-only refuses recover, no terminal and no --yes
-exits 4, a failure on ContinueUpdateRollback is said clearly and recorded."""
+exits 4, a failure on ContinueUpdateRollback is said clearly and recorded.
+A missing capability and a stack left in REVIEW_IN_PROGRESS each get a
+message that says what to do."""
 
 import release
 
@@ -61,6 +64,16 @@ def main(tap, sim, app):
            and {"path": "/MemorySize", "expected": "128", "actual": "512",
                 "difference": "NOT_EQUAL"} in fn["properties"],
            "drift --json lists the resource and the property", js or err)
+
+    # A deploy into the drifted stage shows the drift and asks first.
+    rc, out, err = app.run("deploy", "--stage", "staging")
+    tap.ok(rc == 4 and "last drift detection found" in out + err
+           and "/MemorySize: expected 128, actual 512" in out + err and "--yes" in out + err,
+           "a deploy into a drifted stage shows the drift and asks (no terminal: exit 4)",
+           f"rc={rc} {out}{err}")
+    rc, out, err = app.run("deploy", "--stage", "staging", "--yes")
+    tap.ok(rc == 0 and "last drift detection found" in out + err,
+           "--yes deploys into the drifted stage after the warning", f"rc={rc} {out}{err}")
 
     # Failed rollback on demand.
     sim.ctl("POST", "/stacks/rollback-failed", {"stack": STACK, "resource": FN,

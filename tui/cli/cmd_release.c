@@ -476,6 +476,11 @@ int es_cmd_deploy(struct es_cli *cli)
 		           "note: %zu uncommitted change%s in the working tree are not deployed; "
 		           "edgeship deploys commits\n",
 		           n_dirty, n_dirty == 1 ? "" : "s");
+	rc = drift_gate(cli, &c, sc->name);
+	if (rc) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", rc);
+	}
 	struct deploy_args args = {sc->name};
 	return start_and_run(cli, &c, &ui, "deploy", "deploy", start_deploy, &args);
 }

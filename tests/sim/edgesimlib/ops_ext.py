@@ -137,6 +137,9 @@ def detect_stack_drift(self):
     DETECTIONS[det_id] = {"stack_id": stack.stack_id, "drifts": drifts, "modified": modified,
                           "ready_at": SIM.now() + max(SIM.p("stack_step"), 0)}
     stack._es_drift = det_id
+    # DescribeStacks reports the last detection's result, as CloudFormation does.
+    stack.drift_information = {"StackDriftStatus": "DRIFTED" if modified else "IN_SYNC",
+                               "LastCheckTimestamp": cm.utcnow()}
     return ActionResult({"StackDriftDetectionId": det_id})
 
 
