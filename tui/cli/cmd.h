@@ -74,9 +74,4 @@ typedef int (*action_start_fn)(struct es_cli *cli, struct ctx *c, struct deploy_
 int start_and_run(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, const char *command,
                   const char *what, action_start_fn start, void *arg);
 
-/* Before a deploy into stage: when its last drift detection found drift,
- * show it and ask (--yes accepts). ES_OK to go on, else the status to fail
- * with (cmd_ops.c). */
-int drift_gate(struct es_cli *cli, struct ctx *c, const char *stage);
-
 #endif

@@ -37,40 +37,6 @@ static void print_drift(const struct es_drift_report *r)
 		          "them.\n");
 }
 
-int drift_gate(struct es_cli *cli, struct ctx *c, const char *stage)
-{
-	struct es_drift_report r;
-	FILE *out = progress(cli);
-	char q[300];
-	int rc = es_drift_last(c->aws, c->conf, stage, &r);
-
-	if (rc || strcmp(r.drift_status, "DRIFTED") != 0) {
-		/* A drift that cannot be read never stops a deploy. */
-		es_drift_report_free(&r);
-		return ES_OK;
-	}
-	es_fprintf(out,
-	           "warning: the last drift detection found %s changed outside "
-	           "CloudFormation; this deploy overwrites those changes:\n",
-	           r.stack);
-	for (size_t i = 0; i < r.n; i++) {
-		const struct es_resource_drift *d = &r.resources[i];
-		if (strcmp(d->status, "MODIFIED") != 0 && strcmp(d->status, "DELETED") != 0)
-			continue;
-		es_fprintf(out, "  %s (%s) %s\n", d->logical_id, d->type, d->status);
-		for (size_t j = 0; j < d->n_diffs; j++)
-			es_fprintf(out, "    %s: expected %s, actual %s\n", d->diffs[j].path,
-			           d->diffs[j].expected, d->diffs[j].actual);
-	}
-	es_drift_report_free(&r);
-	if (cli->yes)
-		return ES_OK;
-	snprintf(q, sizeof(q), "Deploy into drifted %s anyway?", stage);
-	if (ask(out, can_ask(), q, NULL))
-		return ES_OK;
-	return es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", stage);
-}
-
 int es_cmd_drift(struct es_cli *cli)
 {
 	struct ctx c;

@@ -23,6 +23,7 @@
 #include "status.h"
 #include "base/timefmt.h"
 #include "cmd.h"
+#include "drift_warn.h"
 #include "signals.h"
 
 void ctx_free(struct ctx *c)
@@ -476,10 +477,11 @@ int es_cmd_deploy(struct es_cli *cli)
 		           "note: %zu uncommitted change%s in the working tree are not deployed; "
 		           "edgeship deploys commits\n",
 		           n_dirty, n_dirty == 1 ? "" : "s");
-	rc = drift_gate(cli, &c, sc->name);
-	if (rc) {
+	if (drift_warn(ui.out, c.aws, c.conf, sc->name) && !cli->yes &&
+	    !ask(ui.out, can_ask(), "Deploy into the drifted stage anyway?", NULL)) {
+		es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", sc->name);
 		ctx_free(&c);
-		return es_cli_fail(cli, "deploy", rc);
+		return es_cli_fail(cli, "deploy", ES_ECANCELLED);
 	}
 	struct deploy_args args = {sc->name};
 	return start_and_run(cli, &c, &ui, "deploy", "deploy", start_deploy, &args);
