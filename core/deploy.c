@@ -505,10 +505,17 @@ static void from_status(struct es_deploy *d, const char *status)
 		call_aws(d, &call, on_delete_sent);
 		return;
 	}
-	if (!*status || strcmp(status, "REVIEW_IN_PROGRESS") == 0)
+	if (strcmp(status, "REVIEW_IN_PROGRESS") == 0)
+		es_dp_log(d,
+		          "stack %s is REVIEW_IN_PROGRESS: a first change set was never executed "
+		          "(it failed or was cancelled); creating the stack with a new CREATE "
+		          "change set",
+		          d->stage->stack);
+	if (!*status || strcmp(status, "REVIEW_IN_PROGRESS") == 0) {
 		snprintf(d->res.change_set_type, sizeof(d->res.change_set_type), "CREATE");
-	else
+	} else {
 		snprintf(d->res.change_set_type, sizeof(d->res.change_set_type), "UPDATE");
+	}
 	step_create_change_set(d);
 }
 
@@ -553,6 +560,16 @@ static void on_change_set_created(struct es_deploy *d, int rc, const struct es_h
 		 * creating a FAILED one: the same answer, "nothing to do". */
 		es_dp_set_result(d, ES_OK, "no-changes",
 		                 "no changes: stack %s already runs this release", d->stage->stack);
+		finish(d);
+		return;
+	} else if (rc == ES_EAWS &&
+	           strcmp(es_error_last()->code, "InsufficientCapabilitiesException") == 0) {
+		char line[1000];
+		es_dp_set_result(d, ES_EAWS, "failed",
+		                 "CreateChangeSet: %s. Acknowledge what the template needs: add "
+		                 "`capability = NAME` under [app] in edgeship.conf for each "
+		                 "capability named, commit, and deploy again",
+		                 es_error_format(es_error_last(), line, sizeof(line)));
 		finish(d);
 		return;
 	} else if (rc) {

@@ -9,6 +9,7 @@
 #include "aws/cloudfront.h"
 #include "aws/services.h"
 #include "base/timefmt.h"
+#include "ops.h"
 #include "resolve.h"
 #include "status.h"
 #include "validate.h"
@@ -68,6 +69,9 @@ static int read_stage(struct es_aws_client *aws, const struct es_stage_conf *sc,
 	s->exists = true;
 	copy(s->stack_status, sizeof(s->stack_status), st.status);
 	copy(s->status_reason, sizeof(s->status_reason), st.status_reason);
+	if (strcmp(st.status, "UPDATE_ROLLBACK_FAILED") == 0)
+		es_stack_failure(aws, sc->stack, s->failed_resource, sizeof(s->failed_resource),
+		                 s->failed_reason, sizeof(s->failed_reason));
 	copy(s->last_updated, sizeof(s->last_updated), st.last_updated);
 	copy(s->commit, sizeof(s->commit), es_kv_get(st.tags, st.n_tags, "edgeship:commit"));
 	copy(s->release, sizeof(s->release), es_kv_get(st.tags, st.n_tags, "edgeship:release"));
@@ -208,6 +212,8 @@ char *es_overview_json(const struct es_overview *st)
 		json_object_set_new(o, "exists", json_boolean(s->exists));
 		json_object_set_new(o, "stack_status", json_string(s->stack_status));
 		json_object_set_new(o, "status_reason", str_or_null(s->status_reason));
+		json_object_set_new(o, "failed_resource", str_or_null(s->failed_resource));
+		json_object_set_new(o, "failed_reason", str_or_null(s->failed_reason));
 		json_object_set_new(o, "last_updated", str_or_null(s->last_updated));
 		json_object_set_new(o, "commit", str_or_null(s->commit));
 		json_object_set_new(o, "release", str_or_null(s->release));

@@ -47,6 +47,10 @@ struct es_stage_status {
 	long validation_seq;       /* that validation's record, 0 when none */
 	char validation_note[512]; /* one line: what it was of, or what to do */
 	char error[512];           /* why the stack could not be read, or "" */
+	/* UPDATE_ROLLBACK_FAILED: the resource of the newest *_FAILED event
+	 * and its reason (what `edgeship recover` needs to know). */
+	char failed_resource[128];
+	char failed_reason[512];
 };
 
 struct es_overview {

@@ -126,4 +126,52 @@ void es_stack_free(struct es_stack *s);
 /* Value of a tag or output, or NULL. */
 const char *es_kv_get(const struct es_kv *kv, size_t n, const char *key);
 
+/* ------------------------------------------------- drift and recovery */
+
+/* One property that differs from the template. */
+struct es_prop_diff {
+	char *path;     /* e.g. /MemorySize */
+	char *expected; /* as the template says */
+	char *actual;   /* as the service holds it */
+	char *type;     /* ADD | REMOVE | NOT_EQUAL */
+};
+
+struct es_resource_drift {
+	char *logical_id;
+	char *physical_id;
+	char *type;
+	char *status; /* IN_SYNC | MODIFIED | DELETED | NOT_CHECKED */
+	struct es_prop_diff *diffs;
+	size_t n_diffs;
+};
+
+struct es_drift_page {
+	struct es_resource_drift *items;
+	size_t n;
+	char *next_token;
+};
+
+struct es_drift_detection {
+	char *detection_status; /* DETECTION_IN_PROGRESS | _COMPLETE | _FAILED */
+	char *drift_status;     /* DRIFTED | IN_SYNC | UNKNOWN | NOT_CHECKED, or NULL */
+	char *reason;
+	long drifted_count;
+};
+
+int es_cfn_detect_stack_drift_call(struct es_aws_call *call, const char *stack);
+int es_cfn_drift_status_call(struct es_aws_call *call, const char *detection_id);
+int es_cfn_resource_drifts_call(struct es_aws_call *call, const char *stack,
+                                const char *next_token);
+/* ContinueUpdateRollback, skipping the n resources in skip (may be 0). */
+int es_cfn_continue_rollback_call(struct es_aws_call *call, const char *stack,
+                                  const char *const *skip, size_t n, const char *client_token);
+
+/* The detection id of a DetectStackDrift answer (malloc'd), NULL on error. */
+char *es_cfn_parse_drift_id(const char *xml, size_t len);
+int es_cfn_parse_drift_detection(const char *xml, size_t len, struct es_drift_detection *out);
+void es_drift_detection_free(struct es_drift_detection *d);
+int es_cfn_parse_resource_drifts(const char *xml, size_t len, struct es_drift_page *out);
+void es_drift_page_free(struct es_drift_page *p);
+void es_resource_drift_free(struct es_resource_drift *r);
+
 #endif

@@ -60,6 +60,8 @@ static int cmd_version(struct es_cli *cli);
 	X("revert", es_cmd_revert)                                                                 \
 	X("watch", es_cmd_watch)                                                                   \
 	X("unlock", es_cmd_unlock)                                                                 \
+	X("drift", es_cmd_drift)                                                                   \
+	X("recover", es_cmd_recover)                                                               \
 	X("log", es_cmd_log)                                                                       \
 	X("whoami", cmd_whoami)                                                                    \
 	X("help", cmd_help)                                                                        \
@@ -179,8 +181,8 @@ static int cmd_whoami(struct es_cli *cli)
 /* Subcommand options followed by a value. */
 static bool takes_value(const char *a)
 {
-	static const char *const with_value[] = {"--stage", "-s", "--to", "--timeout",
-	                                         "--poll-interval"};
+	static const char *const with_value[] = {"--stage",         "-s",    "--to", "--timeout",
+	                                         "--poll-interval", "--skip"};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(a, with_value[i]) == 0)
@@ -279,6 +281,11 @@ int es_cli_main(int argc, char **argv)
 			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship help %s)\n",
 			           name, a, name);
 			return ES_EXIT_USAGE;
+		} else if (strcmp(name, "recover") == 0 && strcmp(a, "--skip") == 0 &&
+		           i + 1 < cli.argc) {
+			i++; /* read by cmd_ops.c */
+		} else if (strcmp(name, "recover") == 0 && strncmp(a, "--skip=", 7) == 0) {
+			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
 		} else {

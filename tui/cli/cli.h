@@ -16,6 +16,7 @@ enum es_exit {
 	ES_EXIT_CANCELLED = 4, /* the operator answered no */
 	ES_EXIT_CONFIG = 5,    /* configuration or credentials missing/wrong */
 	ES_EXIT_DETACHED = 6,  /* stopped following; CloudFormation carries on */
+	ES_EXIT_DRIFTED = 7,   /* drift: the stack differs from its template */
 };
 
 struct es_cli {
@@ -82,6 +83,8 @@ int es_cmd_validate(struct es_cli *cli);
 int es_cmd_watch(struct es_cli *cli);
 int es_cmd_unlock(struct es_cli *cli);
 int es_cmd_package(struct es_cli *cli);
+int es_cmd_drift(struct es_cli *cli);
+int es_cmd_recover(struct es_cli *cli);
 
 /* Run the program; returns the process exit code. */
 int es_cli_main(int argc, char **argv);

@@ -23,6 +23,7 @@
 #include "status.h"
 #include "base/timefmt.h"
 #include "cmd.h"
+#include "drift_warn.h"
 #include "signals.h"
 
 void ctx_free(struct ctx *c)
@@ -257,6 +258,11 @@ int es_cmd_status(struct es_cli *cli)
 			es_printf("%-12s %-28s %s\n", s->stage, s->stack, s->stack_status);
 			if (s->error[0])
 				es_printf("  error      %s\n", s->error);
+			if (s->failed_resource[0])
+				es_printf("  failed     %s: %s\n  recover    the rollback failed: "
+				          "`edgeship recover --stage %s [--skip %s]`\n",
+				          s->failed_resource, s->failed_reason, s->stage,
+				          s->failed_resource);
 			if (s->commit[0])
 				es_printf("  commit     %.12s  release %s\n", s->commit,
 				          s->release);
@@ -471,6 +477,12 @@ int es_cmd_deploy(struct es_cli *cli)
 		           "note: %zu uncommitted change%s in the working tree are not deployed; "
 		           "edgeship deploys commits\n",
 		           n_dirty, n_dirty == 1 ? "" : "s");
+	if (drift_warn(ui.out, c.aws, c.conf, sc->name) && !cli->yes &&
+	    !ask(ui.out, can_ask(), "Deploy into the drifted stage anyway?", NULL)) {
+		es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", sc->name);
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", ES_ECANCELLED);
+	}
 	struct deploy_args args = {sc->name};
 	return start_and_run(cli, &c, &ui, "deploy", "deploy", start_deploy, &args);
 }

@@ -84,6 +84,7 @@ static const struct es_help_exit general_exits[] = {
         {6, "detached: the command stopped following (Ctrl-C, SIGTERM, SIGHUP or "
             "--timeout) while CloudFormation carries on; the first console to see the end "
             "records it"},
+        {7, "drift: the stack differs from its template (edgeship drift)"},
         END_EXITS,
 };
 
@@ -252,6 +253,49 @@ static const struct es_help_exit unlock_exits[] = {EXIT(0), EXIT(1), EXIT(2),
 static const struct es_help_example unlock_examples[] = {
         {"edgeship unlock --stage staging", "names the holder and asks first"}, END_EXAMPLES};
 
+static const struct es_help_option drift_opts[] = {
+        OPT_STAGE("the stage whose stack to check (required)"),
+        {"--timeout", NULL, "DURATION", ES_VAL_TEXT,
+         "how long to wait for the detection (90s, 45m; default 5m)"},
+        OPT_JSON,
+        END_OPTS};
+static const struct es_help_exit drift_exits[] = {
+        {0, "in sync: every checked resource matches the template"},
+        EXIT(1),
+        EXIT(2),
+        EXIT(5),
+        {7, "drifted: the resources and properties that differ are printed"},
+        END_EXITS};
+static const struct es_help_example drift_examples[] = {
+        {"edgeship drift --stage production", "what was changed outside CloudFormation"},
+        {"edgeship drift --stage staging --json", "the same for a script; exit 7 when drifted"},
+        END_EXAMPLES};
+
+static const struct es_help_option recover_opts[] = {
+        OPT_STAGE("the stage whose stack is in UPDATE_ROLLBACK_FAILED (required)"),
+        {"--skip", NULL, "LOGICAL_ID", ES_VAL_TEXT,
+         "a resource the rollback leaves as it is (ResourcesToSkip); repeat for several"},
+        {"--yes", "-y", NULL, ES_VAL_NONE,
+         "do not ask for the stage name to be typed (for scripts and CI)"},
+        OPT_TIMEOUT,
+        OPT_POLL,
+        OPT_JSON,
+        END_OPTS};
+static const struct es_help_exit recover_exits[] = {
+        {0, "the stack reached UPDATE_ROLLBACK_COMPLETE"},
+        {1, "the rollback failed again (the resource and reason are printed) or AWS refused"},
+        EXIT(2),
+        {3, "refused: --read-only, the stage is locked, or the stack is not in "
+            "UPDATE_ROLLBACK_FAILED"},
+        EXIT(4),
+        EXIT(5),
+        END_EXITS};
+static const struct es_help_example recover_examples[] = {
+        {"edgeship recover --stage production", "shows the failed resource, asks for the name"},
+        {"edgeship recover --stage staging --skip LambdaEdgeFunctionSample --yes",
+         "continue, leaving that resource as it is"},
+        END_EXAMPLES};
+
 static const struct es_help_option log_opts[] = {OPT_STAGE("this stage's records only"), OPT_JSON,
                                                  END_OPTS};
 static const struct es_help_exit log_exits[] = {EXIT(0), EXIT(1), EXIT(2), EXIT(5), END_EXITS};
@@ -364,6 +408,19 @@ static const struct es_help_command commands[] = {
             "remove a stage lock left by a console that died (recorded in the ledger)",
             "Remove the stage's lock when the console holding it died. It names the holder "
             "and asks first; the removal is recorded in the ledger."),
+        CMD(drift, "--stage NAME [--timeout DURATION] [--json]",
+            "compare the stage's stack with its template (read-only)",
+            "Run CloudFormation drift detection on the stage's stack and list each resource "
+            "changed outside CloudFormation, with each property's expected and actual value. "
+            "Detection changes nothing, so it runs under --read-only too. Exit 7 when the "
+            "stack has drifted."),
+        CMD(recover, "--stage NAME [--skip LOGICAL_ID…] [--yes] [--json]",
+            "continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED",
+            "Run ContinueUpdateRollback on the stage's stack, skipping the resources given, "
+            "and follow it to UPDATE_ROLLBACK_COMPLETE. It shows the resource that failed "
+            "and why, and asks for the stage name to be typed; it takes the stage lock and "
+            "is recorded in the ledger. A skipped resource is left as it is: check it by "
+            "hand afterwards."),
         CMD(log, "[--stage NAME] [--json]", "the release ledger, oldest first",
             "Print the release ledger, oldest first: who did what, when, the outcome and "
             "why. Columns fit the terminal (80 columns, or COLUMNS, when stdout is not one); "
