@@ -20,43 +20,14 @@ struct package_args {
 	bool check_reproducible;
 };
 
-static void help(void)
-{
-	es_printf(
-	        "usage: edgeship package [REV] [--json] [--output-template FILE] [--no-upload]\n"
-	        "                        [--check-reproducible]\n\n"
-	        "Package REV (default HEAD) from its git tree exactly as a deploy would: zip and\n"
-	        "hash every artifact the template names, upload what the artifact bucket lacks\n"
-	        "(nothing with --no-upload or --read-only), and list each artifact: template,\n"
-	        "resource and property, local path, SHA-256, S3 key, size, uploaded or present.\n"
-	        "Nothing is deployed. --output-template FILE writes the packaged template.\n\n"
-	        "\"No change\" is measured against REV's first parent, packaged the same way:\n"
-	        "artifacts are named by their SHA-256, so equal packaged templates mean nothing\n"
-	        "deployable changed (a README-only commit). A first commit, or a parent that\n"
-	        "does not package, counts as changed and the output says why.\n\n"
-	        "Before anything is uploaded, each function's zip must hold its handler's file\n"
-	        "and functions run by CloudFront must keep to Lambda@Edge's limits.\n\n"
-	        "With `build = COMMAND` in edgeship.conf, the command runs first in the fresh\n"
-	        "export (its output on stderr), unless the build cache holds the same tree,\n"
-	        "command and inputs. --check-reproducible builds REV twice in two fresh\n"
-	        "exports, compares every artifact and every file inside them, and names the\n"
-	        "files that differ (exit 1, nothing uploaded).\n\n"
-	        "Exit codes: 0 packaged (changed or not), 1 failure, 2 usage, 3 refused (a path\n"
-	        "outside the commit, a missing handler, a Lambda@Edge limit), 5 no\n"
-	        "edgeship.conf, no template in the commit, or no artifact bucket.\n");
-}
-
-/* Its own options: the shared parser leaves them to the command. -1: the
- * help was asked for and shown. */
+/* Its own options: the shared parser leaves them to the command (and
+ * answers --help itself, from tui/cli/help.c). */
 static int parse(struct es_cli *cli, struct package_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	for (int i = 1; i < cli->argc; i++) {
 		const char *s = cli->argv[i];
-		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-			help();
-			return -1;
-		} else if (!strcmp(s, "--no-upload")) {
+		if (!strcmp(s, "--no-upload")) {
 			a->no_upload = true;
 		} else if (!strcmp(s, "--check-reproducible")) {
 			a->check_reproducible = true;
@@ -209,7 +180,7 @@ int es_cmd_package(struct es_cli *cli)
 	int rc, code;
 
 	if ((code = parse(cli, &a)) != ES_EXIT_OK)
-		return code < 0 ? ES_EXIT_OK : code;
+		return code;
 	if (cli->read_only && !a.no_upload) {
 		es_fprintf(progress(cli), "read-only: nothing is uploaded (as with --no-upload)\n");
 		a.no_upload = true;

@@ -147,6 +147,9 @@ static const struct es_help_option package_opts[] = {
         {"--output-template", NULL, "FILE", ES_VAL_FILE, "write the packaged template to FILE"},
         {"--no-upload", NULL, NULL, ES_VAL_NONE,
          "upload nothing, only compute (as --read-only does)"},
+        {"--check-reproducible", NULL, NULL, ES_VAL_NONE,
+         "build REV twice in two fresh exports and name every file that differs (exit 1, "
+         "nothing uploaded)"},
         OPT_JSON,
         OPT_READ_ONLY,
         END_OPTS};
@@ -158,6 +161,8 @@ static const struct es_help_exit package_exits[] = {
         {5, "no edgeship.conf, no template in the commit, or no artifact bucket"},
         END_EXITS};
 static const struct es_help_example package_examples[] = {
+        {"edgeship package --check-reproducible --no-upload",
+         "build HEAD twice and say whether the artifacts are the same"},
         {"edgeship package --no-upload", "what a deploy of HEAD would upload, and whether it "
                                          "changes anything deployable"},
         {"edgeship package HEAD~1 --json --output-template packaged.yaml",
@@ -360,7 +365,7 @@ static const struct es_help_command commands[] = {
             "distribution InProgress, or another console's action); --wait waits instead. A "
             "first Ctrl-C stops following cleanly (outcome detached, lock released); a "
             "second quits at once."),
-        CMD(package, "[REV] [--json] [--output-template FILE] [--no-upload]",
+        CMD(package, "[REV] [--json] [--output-template FILE] [--no-upload] [--check-reproducible]",
             "package REV (default HEAD) as a deploy would, deploy nothing",
             "Package REV from its git tree exactly as a deploy would: zip and hash every "
             "artifact the template names, upload what the artifact bucket lacks (nothing with "
@@ -372,7 +377,10 @@ static const struct es_help_command commands[] = {
             "deployable changed (a README-only commit). A first commit, or a parent that does "
             "not package, counts as changed and the output says why.\n\n"
             "Before anything is uploaded, each function's zip must hold its handler's file "
-            "and functions run by CloudFront must keep to Lambda@Edge's limits."),
+            "and functions run by CloudFront must keep to Lambda@Edge's limits.\n\n"
+            "With `build = COMMAND` in edgeship.conf, the command runs first in a fresh "
+            "export of REV (its output on stderr), unless the build cache holds the same "
+            "tree, command and inputs; the report is the same bytes either way."),
         CMD(promote, "--to STAGE [--yes] [--wait] [--timeout DURATION] [--json]",
             "deploy to STAGE exactly the validated release of the stage before it",
             "Deploy to STAGE exactly the packaged release that runs in the stage it promotes "
