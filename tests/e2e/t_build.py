@@ -7,7 +7,8 @@ deployed again uploads nothing and builds nothing, promotion and rollback
 build nothing; a failing build, a build past its time limit and a build
 without the handler's module are refused before any upload; a build that
 stamps the time into an output is reported as not reproducible, naming the
-file."""
+file; and against `aws cloudformation package` run after the same build by
+hand it packages the same template and artifacts, which cfn-lint accepts."""
 
 import json
 import os
@@ -16,10 +17,12 @@ import subprocess
 import time
 
 import release
+from cfnpkg import Normaliser, diff
 from release import BLOCKED, run_script, screen, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(os.path.dirname(HERE), "apps", "ts-esbuild")
+BUCKET = "ts-edge-artifacts"
 
 
 class TsApp(release.App):
@@ -268,6 +271,37 @@ q
            "\n".join("\n".join(d.splitlines()[-12:]) for d in during) + err[-1000:])
     tap.ok("to staging (" in after and "changes)?" in after, "then the change set is asked about", after)
     tap.eq(BLOCKED, [], "the dashboard never waited on the build")
+
+    # 11. Against `aws cloudformation package` run after the same build by
+    # hand: the same packaged template once keys are normalised, the same
+    # artifacts; cfn-lint finds no error in edgeship's.
+    app.set_build("\tbuild = npm ci && npm run build")
+    ours_path = os.path.join(sim.tmp, "ts-edgeship.json")
+    rc, out, err = app.run("package", "HEAD", "--json", "--output-template", ours_path)
+    tap.ok(rc == 0, "edgeship package of the built app exits 0", err[-1500:])
+    scratch = os.path.join(sim.tmp, "ts-by-hand")
+    subprocess.run(["git", "clone", "-q", app.dir, scratch], check=True, capture_output=True)
+    b = subprocess.run(["sh", "-c", "npm ci && npm run build"], cwd=scratch, capture_output=True,
+                       text=True, timeout=600, env=dict(os.environ, npm_config_cache=os.path.join(
+                           sim.tmp, "npm-cache")))
+    tap.ok(b.returncode == 0, "the same build by hand", b.stdout[-1000:] + b.stderr[-1000:])
+    cli_path = os.path.join(sim.tmp, "ts-aws.json")
+    c = sim.aws("cloudformation", "package", "--template-file", "template.yaml", "--s3-bucket",
+                BUCKET, "--output-template-file", cli_path, "--use-json", cwd=scratch)
+    tap.ok(c.returncode == 0, "aws cloudformation package of the built app exits 0",
+           c.stderr[-1500:])
+    if rc == 0 and c.returncode == 0:
+        s3 = sim.client("s3")
+        ours_n, cli_n = Normaliser(s3, BUCKET), Normaliser(s3, BUCKET)
+        d = diff(ours_n.norm(json.load(open(ours_path))), cli_n.norm(json.load(open(cli_path))))
+        tap.ok(not d, "the packaged templates match once keys are normalised", "\n".join(d))
+        tap.ok(ours_n.artifacts and sorted(set(ours_n.artifacts)) == sorted(set(cli_n.artifacts)),
+               "the same artifacts: the bundle, not the TypeScript sources",
+               (ours_n.artifacts, cli_n.artifacts))
+        lint = subprocess.run(["cfn-lint", "--format", "parseable", ours_path],
+                              capture_output=True, text=True, timeout=300)
+        tap.ok(lint.returncode & 2 == 0, "cfn-lint finds no error in edgeship's packaged template",
+               lint.stdout + lint.stderr)
 
 
 if __name__ == "__main__":
