@@ -133,6 +133,11 @@ y
                "the commit subject's escape sequences are stripped", first)
 
         dist = app.status("staging")["distribution_id"]
+        # The dashboard must have seen the distribution InProgress (it stays
+        # so until moved on): a deploy ends quicker than its next look.
+        since = sim.log()[-1]["seq"]
+        release.wait_until(lambda: any(e.get("operation") == "GetDistribution"
+                                       for e in sim.log(since=since)), 60, 0.2)
         sim.ctl("POST", "/distributions/advance", {"id": dist})
         release.wait_until(lambda: len(calls(notify_log)) >= 2, 60, 0.2)
         got = calls(notify_log)

@@ -266,6 +266,8 @@ root cause
 :wait-idle
 <Enter>
 :dump-screen {tmp}/fail-pager.txt
+G
+:dump-screen {tmp}/fail-pager-end.txt
 q
 q
 """, cols=90, lines=40)
@@ -286,8 +288,12 @@ q
     tail = cause.strip("| ").split()[-1].rstrip("…") if cause else "?"
     tap.ok(start >= 0 and len(whole) > 90 and tail in whole,
            "Enter on it opens the whole root cause in the pager, wrapped", pager)
-    tap.ok("Around it:" in pager and "UPDATE_FAILED" in pager.split("Around it:")[-1],
-           "with the stack events around it", pager)
+    # The events come just before the opened line: on the first screen, or
+    # once the pager is scrolled to its end (uploads before them can fill it).
+    pager_end = screen(app, "fail-pager-end.txt")
+    around = pager.split("Around it:")[-1] + "\n" + pager_end.split("Around it:")[-1]
+    events = [ln for ln in around.splitlines() if "UPDATE_FAILED" in ln and "root cause" not in ln]
+    tap.ok("Around it:" in pager and events, "with the stack events around it", pager + pager_end)
     body = [ln.strip("| ") for ln in dialog.splitlines() if "root cause" in ln]
     tap.ok(body and not dialog.count("root cause") == 0, "the failure dialog shows the root cause",
            dialog)
