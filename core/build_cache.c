@@ -92,9 +92,10 @@ static int write_all(const char *path, const void *data, size_t len)
 
 	if (!f)
 		return ES_ERR;
-	if ((len && fwrite(data, 1, len, f) != len) | (fclose(f) != 0))
-		return ES_ERR;
-	return ES_OK;
+	/* fclose runs whatever fwrite did: it flushes, and it may fail too. */
+	bool short_write = len && fwrite(data, 1, len, f) != len;
+	bool close_failed = fclose(f) != 0;
+	return short_write || close_failed ? ES_ERR : ES_OK;
 }
 
 static char *dup_field(const json_t *o, const char *name)
