@@ -19,6 +19,7 @@
 #include "aws/client.h"
 #include "aws/http.h"
 #include "base/error.h"
+#include "base/text.h"
 #include "fakeaws_int.h"
 
 #define FAKE_ENDPOINT "http://fake.invalid"
@@ -40,17 +41,6 @@ void *fk_calloc(size_t n, size_t size)
 	return p;
 }
 
-int fk_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-fk_decode s[0..len) ('+' as space when form is set). malloc'd. */
 char *fk_decode(const char *s, size_t len, bool form)
 {
@@ -58,9 +48,9 @@ char *fk_decode(const char *s, size_t len, bool form)
 	size_t j = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && fk_hexval(s[i + 1]) >= 0 &&
-		    fk_hexval(s[i + 2]) >= 0) {
-			out[j++] = (char)(fk_hexval(s[i + 1]) * 16 + fk_hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && es_hex_digit(s[i + 1]) >= 0 &&
+		    es_hex_digit(s[i + 2]) >= 0) {
+			out[j++] = (char)(es_hex_digit(s[i + 1]) * 16 + es_hex_digit(s[i + 2]));
 			i += 2;
 		} else if (form && s[i] == '+') {
 			out[j++] = ' ';

@@ -89,7 +89,6 @@ struct answer {
 /* Helpers (fakeaws.c). fk_strdup/fk_calloc fail the test on no memory. */
 char *fk_strdup(const char *s);
 void *fk_calloc(size_t n, size_t size);
-int fk_hexval(char c);
 /* Percent-decode s[0..len) ('+' as space when form is set); malloc'd. */
 char *fk_decode(const char *s, size_t len, bool form);
 void fk_xml_escape(struct es_buf *b, const char *s);

@@ -18,6 +18,7 @@
 #include "aws/client.h"
 #include "aws/http.h"
 #include "base/error.h"
+#include "base/text.h"
 #include "fakeaws_int.h"
 
 /* ------------------------------------------------------------ the in-memory S3 */
@@ -198,7 +199,7 @@ static char *key_of_token(const char *t)
 		return NULL;
 	k = fk_calloc((n - 3) / 2 + 1, 1);
 	for (size_t i = 0; i < (n - 3) / 2; i++) {
-		int hi = fk_hexval(t[3 + 2 * i]), lo = fk_hexval(t[4 + 2 * i]);
+		int hi = es_hex_digit(t[3 + 2 * i]), lo = es_hex_digit(t[4 + 2 * i]);
 		if (hi < 0 || lo < 0) {
 			free(k);
 			return NULL;
