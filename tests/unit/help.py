@@ -96,6 +96,12 @@ def lint(page, name):
                        text=True)
     ok(p.returncode == 0 and not p.stderr.strip(), f"{name}: groff -man -ww -z says nothing",
        p.stderr)
+    # man on a terminal without UTF-8 renders with the ASCII device, which
+    # has no glyph for most characters beyond ASCII.
+    p = subprocess.run(["groff", "-man", "-ww", "-z", "-Tascii"], input=page,
+                       capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
+    ok(p.returncode == 0 and not p.stderr.strip(),
+       f"{name}: groff -Tascii in the C locale says nothing", p.stderr)
     p = subprocess.run(["mandoc", "-T", "lint", "-W", "all"], input=page, capture_output=True,
                        text=True)
     ok(p.returncode == 0 and not (p.stdout + p.stderr).strip(),
