@@ -288,6 +288,8 @@ int es_cli_main(int argc, char **argv)
 			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
+		} else if (strcmp(name, "init") == 0 && a[0] == '-' && a[1]) {
+			continue; /* init --pipeline's options, read by cmd_init_pipeline.c */
 		} else {
 			es_fprintf(stderr,
 			           "edgeship %s: unknown option '%s' (see edgeship help %s)\n",
