@@ -31,34 +31,6 @@
  * the validator needs only what Node.js 18 has (fetch, AbortController). */
 #define ES_PIPEGEN_RUNTIME "nodejs22.x"
 
-/* ------------------------------------------------------------ JSON helpers */
-
-json_t *pg_str(struct pg *g, const char *s)
-{
-	json_t *v = json_string(s ? s : "");
-
-	if (!v) {
-		g->bad_text = true;
-		return json_null();
-	}
-	return v;
-}
-
-json_t *pg_ref(const char *name)
-{
-	return json_pack("{s:s}", "Ref", name);
-}
-
-json_t *pg_sub(struct pg *g, const char *s)
-{
-	return json_pack("{s:o}", "Fn::Sub", pg_str(g, s));
-}
-
-json_t *pg_getatt(const char *resource, const char *attr)
-{
-	return json_pack("{s:[s,s]}", "Fn::GetAtt", resource, attr);
-}
-
 /* s with every "${" written "${!", so Fn::Sub gives s back unchanged. */
 static char *sub_escape(const char *s)
 {

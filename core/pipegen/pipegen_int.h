@@ -1,5 +1,5 @@
 /* What the halves of the pipeline template share (pipegen.c builds the
- * pipeline, pipegen_iam.c its roles). */
+ * pipeline, pipegen_iam.c its roles, from pipegen_json.c's pieces). */
 #ifndef ES_PIPEGEN_INT_H
 #define ES_PIPEGEN_INT_H
 
@@ -35,7 +35,7 @@ struct pg {
 	bool bad_text;                   /* some text was not UTF-8 */
 };
 
-/* A JSON string of s, or JSON null with g->bad_text set (not UTF-8). */
+/* pipegen_json.c: a JSON string of s, or JSON null with g->bad_text set (not UTF-8). */
 json_t *pg_str(struct pg *g, const char *s);
 json_t *pg_ref(const char *name);
 json_t *pg_sub(struct pg *g, const char *s);

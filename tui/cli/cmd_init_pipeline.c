@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "base/error.h"
-#include "cmd.h"
+#include "cli.h"
+#include "conf.h"
 #include "pipegen/pipegen.h"
+#include "repo.h"
 #include "report.h"
 
 #define USAGE                                                                                      \
@@ -67,7 +69,7 @@ static int parse(struct es_cli *cli, struct init_args *a)
 	for (int i = 1; i < cli->argc; i++) {
 		const char *s = cli->argv[i], *v;
 		bool missing = false;
-		if (!strcmp(s, "--pipeline") || !strcmp(s, "--json") || !strcmp(s, "--read-only"))
+		if (!strcmp(s, "--pipeline") || !strcmp(s, "--json"))
 			continue;
 		if (!strcmp(s, "--force")) {
 			a->force = true;
@@ -147,23 +149,43 @@ static int write_file(const char *path, const char *text, bool force)
 	return rc;
 }
 
+/* edgeship.conf at the root of the repository around the current directory. */
+static int open_config(struct es_config **conf)
+{
+	struct es_repo *repo = NULL;
+	char path[4096];
+	int rc = es_repo_discover(NULL, &repo);
+
+	*conf = NULL;
+	if (rc == ES_ENOTFOUND)
+		rc = es_fail(ES_ECONFIG, "not inside a git repository: run it where edgeship.conf is");
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", es_repo_root(repo), ES_CONFIG_FILE);
+	es_repo_free(repo);
+	rc = es_config_load(path, conf);
+	if (rc == ES_ENOTFOUND)
+		rc = es_fail(ES_ECONFIG, "%s not found: run `edgeship init` to write one", path);
+	return rc;
+}
+
 int es_cmd_init_pipeline(struct es_cli *cli)
 {
 	struct init_args a;
-	struct ctx c;
+	struct es_config *conf = NULL;
 	char path[4096];
 	char *yaml = NULL;
 	int rc = parse(cli, &a);
 
 	if (rc)
 		return rc;
-	if ((rc = ctx_open_config(cli, &c)))
+	if ((rc = open_config(&conf)))
 		goto fail;
 	if (a.output)
 		snprintf(path, sizeof(path), "%s", a.output);
 	else
-		snprintf(path, sizeof(path), "%s/pipeline.yaml", c.conf->root);
-	if ((rc = es_pipegen_yaml(c.conf, &a.gen, &yaml)))
+		snprintf(path, sizeof(path), "%s/pipeline.yaml", conf->root);
+	if ((rc = es_pipegen_yaml(conf, &a.gen, &yaml)))
 		goto fail;
 	if (!strcmp(path, "-")) {
 		fputs(yaml, stdout);
@@ -182,11 +204,10 @@ int es_cmd_init_pipeline(struct es_cli *cli)
 		          path, path);
 	}
 	free(yaml);
-	ctx_free(&c);
+	es_config_free(conf);
 	return ES_EXIT_OK;
 fail:
 	free(yaml);
-	rc = es_cli_fail(cli, "init", rc);
-	ctx_free(&c);
-	return rc;
+	es_config_free(conf);
+	return es_cli_fail(cli, "init", rc);
 }
