@@ -28,7 +28,7 @@ static int write_out(void *data, unsigned char *buffer, size_t size)
  * words. Everything else is quoted, and the emitter picks the quoting. */
 static bool plain_is_safe(const char *s)
 {
-	static const char *const words[] = {"y",  "n",   "yes",  "no",    "on",
+	static const char *const words[] = {"y",   "n",    "yes",   "no",   "on",
 	                                    "off", "true", "false", "null", "nan"};
 
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
@@ -77,7 +77,8 @@ static int node(yaml_emitter_t *e, const json_t *v, int depth)
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		if (!yaml_emitter_emit(e, &ev))
 			return ES_ERR;
-		json_object_foreach((json_t *)v, k, item) {
+		json_object_foreach((json_t *)v, k, item)
+		{
 			if ((rc = scalar(e, k, true)) || (rc = node(e, item, depth + 1)))
 				return rc;
 		}
@@ -90,7 +91,8 @@ static int node(yaml_emitter_t *e, const json_t *v, int depth)
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 		if (!yaml_emitter_emit(e, &ev))
 			return ES_ERR;
-		json_array_foreach((json_t *)v, i, item) {
+		json_array_foreach((json_t *)v, i, item)
+		{
 			if ((rc = node(e, item, depth + 1)))
 				return rc;
 		}

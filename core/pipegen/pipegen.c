@@ -21,7 +21,7 @@
 #define URL_MAX        500
 #define URL_PATTERN    "^https?://[^\\s\"\\\\]+$"
 #define ARN_PATTERN                                                                                \
-	"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:"            \
+	"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:"             \
 	"connection/[A-Za-z0-9-]+$"
 #define REPO_PATTERN   "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 #define BRANCH_PATTERN "^[A-Za-z0-9._/-]+$"
@@ -152,7 +152,8 @@ static int order_stages(struct pg *g)
 		               "the pipeline deploys",
 		               ES_CONFIG_FILE);
 	if (c->n_stages > PG_MAX_STAGES)
-		return es_fail(ES_ECONFIG, "%s defines %zu stages; a pipeline of at most %d is written",
+		return es_fail(ES_ECONFIG,
+		               "%s defines %zu stages; a pipeline of at most %d is written",
 		               ES_CONFIG_FILE, c->n_stages, PG_MAX_STAGES);
 	while (cur && g->n < c->n_stages) {
 		const struct es_stage_conf *next = NULL;
@@ -172,7 +173,8 @@ static int order_stages(struct pg *g)
 		char *l = g->logical[i];
 		size_t len = 0;
 		bool up = true;
-		for (const char *p = g->stages[i]->name; *p && len + 1 < sizeof(g->logical[i]); p++) {
+		for (const char *p = g->stages[i]->name; *p && len + 1 < sizeof(g->logical[i]);
+		     p++) {
 			if (!isalnum((unsigned char)*p)) {
 				up = true;
 				continue;
@@ -185,10 +187,11 @@ static int order_stages(struct pg *g)
 			snprintf(l, sizeof(g->logical[i]), "Stage%zu", i + 1);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(g->logical[j], l) == 0)
-				return es_fail(ES_ECONFIG,
-				               "stages \"%s\" and \"%s\" differ only in '-' and '_': "
-				               "rename one, the pipeline names them both %s",
-				               g->stages[j]->name, g->stages[i]->name, l);
+				return es_fail(
+				        ES_ECONFIG,
+				        "stages \"%s\" and \"%s\" differ only in '-' and '_': "
+				        "rename one, the pipeline names them both %s",
+				        g->stages[j]->name, g->stages[i]->name, l);
 	}
 	return ES_OK;
 }
@@ -226,7 +229,8 @@ static void read_app_template(struct pg *g, json_t **app)
 	}
 	g->template_read = true;
 	g->transform = json_object_get(*app, "Transform") != NULL;
-	json_object_foreach(json_object_get(*app, "Resources"), type, r) {
+	json_object_foreach(json_object_get(*app, "Resources"), type, r)
+	{
 		const char *t = json_string_value(json_object_get(r, "Type"));
 		bool known = false;
 		if (!t)
@@ -240,7 +244,8 @@ static void read_app_template(struct pg *g, json_t **app)
 			bool seen = false;
 			size_t i;
 			json_t *u;
-			json_array_foreach(g->uncovered, i, u) seen |= strcmp(json_string_value(u), t) == 0;
+			json_array_foreach(g->uncovered, i, u) seen |=
+			        strcmp(json_string_value(u), t) == 0;
 			if (!seen)
 				json_array_append_new(g->uncovered, pg_str(g, t));
 		}
@@ -309,8 +314,8 @@ static json_t *parameters(struct pg *g)
 		snprintf(name, sizeof(name), "%s-pipeline", g->conf->app ? g->conf->app : "");
 	json_object_set_new(p, "PipelineName",
 	                    json_pack("{s:s, s:o, s:s, s:i}", "Type", "String", "Default",
-	                              pg_str(g, name), "AllowedPattern", NAME_PATTERN,
-	                              "MaxLength", 100));
+	                              pg_str(g, name), "AllowedPattern", NAME_PATTERN, "MaxLength",
+	                              100));
 	json_object_set_new(
 	        p, "TemplatePath",
 	        json_pack("{s:s, s:s, s:o}", "Type", "String", "Description",
@@ -319,8 +324,8 @@ static json_t *parameters(struct pg *g)
 	                  "Default", pg_str(g, g->conf->template_path)));
 	json_object_set_new(p, "CodeBucket",
 	                    json_pack("{s:s, s:s, s:o}", "Type", "String", "Description",
-	                              "The bucket the packaged template's code lives in",
-	                              "Default", pg_str(g, g->conf->bucket)));
+	                              "The bucket the packaged template's code lives in", "Default",
+	                              pg_str(g, g->conf->bucket)));
 	if (o->source == ES_PIPEGEN_S3) {
 		char key[300];
 		snprintf(key, sizeof(key), "%s/source.zip",
@@ -368,8 +373,9 @@ static json_t *source_stage(struct pg *g)
 
 	if (g->o->source == ES_PIPEGEN_S3) {
 		provider = "S3";
-		cfg = json_pack("{s:o, s:o, s:s}", "S3Bucket", pg_ref("SourceBucket"), "S3ObjectKey",
-		                pg_ref("SourceObjectKey"), "PollForSourceChanges", "false");
+		cfg = json_pack("{s:o, s:o, s:s}", "S3Bucket", pg_ref("SourceBucket"),
+		                "S3ObjectKey", pg_ref("SourceObjectKey"), "PollForSourceChanges",
+		                "false");
 	} else {
 		provider = "CodeStarSourceConnection";
 		cfg = json_pack("{s:o, s:o, s:o, s:s}", "ConnectionArn", pg_ref("ConnectionArn"),
@@ -513,11 +519,13 @@ static int release_stage(struct pg *g, const json_t *app, size_t i, json_t **out
 	if (g->o->mode == ES_PIPEGEN_CREATE_UPDATE) {
 		json_array_append_new(actions,
 		                      deploy_action(g, "Deploy",
-		                                    deploy_config(g, i, "CREATE_UPDATE", params), run++));
+		                                    deploy_config(g, i, "CREATE_UPDATE", params),
+		                                    run++));
 	} else {
 		json_array_append_new(
-		        actions, deploy_action(g, "CreateChangeSet",
-		                               deploy_config(g, i, "CHANGE_SET_REPLACE", params), run++));
+		        actions,
+		        deploy_action(g, "CreateChangeSet",
+		                      deploy_config(g, i, "CHANGE_SET_REPLACE", params), run++));
 		a = json_pack("{s:s, s:o, s:o, s:i}", "Name", "ExecuteChangeSet", "ActionTypeId",
 		              action_type("Deploy", "CloudFormation"), "Configuration",
 		              deploy_config(g, i, "CHANGE_SET_EXECUTE", NULL), "RunOrder", run++);
@@ -594,18 +602,18 @@ static int pipeline_resources(struct pg *g, const json_t *app)
 	                  "Runtime", ES_PIPEGEN_RUNTIME, "Handler", "index.handler", "Timeout", 60,
 	                  "MemorySize", 128, "Role", pg_getatt("ValidatorRole", "Arn"), "Code",
 	                  "ZipFile", es_pipegen_validator_js));
-	json_object_set_new(
-	        g->resources, "ValidatorLogGroup",
-	        json_pack("{s:s, s:{s:o, s:i}}", "Type", "AWS::Logs::LogGroup", "Properties",
-	                  "LogGroupName", pg_sub(g, "/aws/lambda/${ValidatorFunction}"),
-	                  "RetentionInDays", 30));
-	json_object_set_new(
-	        g->resources, "Pipeline",
-	        json_pack("{s:s, s:{s:o, s:o, s:s, s:s, s:{s:s, s:o}, s:o}}", "Type",
-	                  "AWS::CodePipeline::Pipeline", "Properties", "Name",
-	                  pg_ref("PipelineName"), "RoleArn", pg_getatt("PipelineRole", "Arn"),
-	                  "PipelineType", "V2", "ExecutionMode", "SUPERSEDED", "ArtifactStore",
-	                  "Type", "S3", "Location", pg_ref("ArtifactStore"), "Stages", stages));
+	json_object_set_new(g->resources, "ValidatorLogGroup",
+	                    json_pack("{s:s, s:{s:o, s:i}}", "Type", "AWS::Logs::LogGroup",
+	                              "Properties", "LogGroupName",
+	                              pg_sub(g, "/aws/lambda/${ValidatorFunction}"),
+	                              "RetentionInDays", 30));
+	json_object_set_new(g->resources, "Pipeline",
+	                    json_pack("{s:s, s:{s:o, s:o, s:s, s:s, s:{s:s, s:o}, s:o}}", "Type",
+	                              "AWS::CodePipeline::Pipeline", "Properties", "Name",
+	                              pg_ref("PipelineName"), "RoleArn",
+	                              pg_getatt("PipelineRole", "Arn"), "PipelineType", "V2",
+	                              "ExecutionMode", "SUPERSEDED", "ArtifactStore", "Type", "S3",
+	                              "Location", pg_ref("ArtifactStore"), "Stages", stages));
 	return ES_OK;
 }
 
@@ -669,8 +677,9 @@ static int build(struct pg *g, json_t **out)
 	json_object_set(tpl, "Resources", g->resources);
 	json_object_set_new(tpl, "Outputs", outputs(g));
 	if (g->bad_text) {
-		rc = es_fail(ES_ECONFIG, "%s holds text that is not UTF-8: the template cannot "
-		                         "carry it",
+		rc = es_fail(ES_ECONFIG,
+		             "%s holds text that is not UTF-8: the template cannot "
+		             "carry it",
 		             ES_CONFIG_FILE);
 		goto out;
 	}
@@ -714,15 +723,21 @@ int es_pipegen_yaml(const struct es_config *conf, const struct es_pipegen_opts *
 	              "#     --stack-name %s --capabilities CAPABILITY_IAM\n",
 	              json_string_value(param));
 	if (o->source == ES_PIPEGEN_S3)
-		es_buf_puts(&b, "# then upload a zip of the source (holding the packaged template at\n"
-		                "# TemplatePath) to the SourceBucketName output, at SourceObjectKey.\n");
+		es_buf_puts(
+		        &b,
+		        "# then upload a zip of the source (holding the packaged template at\n"
+		        "# TemplatePath) to the SourceBucketName output, at SourceObjectKey.\n");
 	if (!g.template_read)
-		es_buf_puts(&b, "# The app's template could not be read: the deploy role grants what\n"
-		                "# the reference Lambda@Edge app needs (Lambda, IAM roles, CloudFront).\n");
+		es_buf_puts(
+		        &b,
+		        "# The app's template could not be read: the deploy role grants what\n"
+		        "# the reference Lambda@Edge app needs (Lambda, IAM roles, CloudFront).\n");
 	if (json_array_size(g.uncovered)) {
-		es_buf_puts(&b, "# The deploy role (DeployRole) grants nothing for these types of the\n"
-		                "# app's template; add what they need before deploying:\n");
-		json_array_foreach(g.uncovered, i, u) {
+		es_buf_puts(&b,
+		            "# The deploy role (DeployRole) grants nothing for these types of the\n"
+		            "# app's template; add what they need before deploying:\n");
+		json_array_foreach(g.uncovered, i, u)
+		{
 			char t[120];
 			snprintf(t, sizeof(t), "%s", json_string_value(u));
 			for (char *p = t; *p; p++)

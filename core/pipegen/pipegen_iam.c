@@ -54,23 +54,25 @@ static json_t *pipeline_role(struct pg *g)
 {
 	json_t *st = json_array();
 
-	json_array_append_new(
-	        st, statement("Artifacts",
-	                      json_pack("[s,s,s]", "s3:GetObject", "s3:GetObjectVersion",
-	                                "s3:PutObject"),
-	                      json_pack("[o]", pg_sub(g, "${ArtifactStore.Arn}/*"))));
+	json_array_append_new(st, statement("Artifacts",
+	                                    json_pack("[s,s,s]", "s3:GetObject",
+	                                              "s3:GetObjectVersion", "s3:PutObject"),
+	                                    json_pack("[o]", pg_sub(g, "${ArtifactStore.Arn}/*"))));
 	json_array_append_new(
 	        st, statement("ArtifactStore",
 	                      json_pack("[s,s]", "s3:GetBucketVersioning", "s3:GetBucketLocation"),
 	                      json_pack("[o]", pg_getatt("ArtifactStore", "Arn"))));
 	if (g->o->source == ES_PIPEGEN_S3) {
 		json_array_append_new(
-		        st, statement("Source",
-		                      json_pack("[s,s]", "s3:GetObject", "s3:GetObjectVersion"),
-		                      json_pack("[o]", pg_sub(g, "${SourceBucket.Arn}/${SourceObjectKey}"))));
+		        st,
+		        statement("Source",
+		                  json_pack("[s,s]", "s3:GetObject", "s3:GetObjectVersion"),
+		                  json_pack("[o]",
+		                            pg_sub(g, "${SourceBucket.Arn}/${SourceObjectKey}"))));
 		json_array_append_new(
 		        st, statement("SourceBucket",
-		                      json_pack("[s,s]", "s3:GetBucketVersioning", "s3:GetBucketLocation"),
+		                      json_pack("[s,s]", "s3:GetBucketVersioning",
+		                                "s3:GetBucketLocation"),
 		                      json_pack("[o]", pg_getatt("SourceBucket", "Arn"))));
 	} else {
 		json_array_append_new(
@@ -80,28 +82,35 @@ static json_t *pipeline_role(struct pg *g)
 		                      json_pack("[o]", pg_ref("ConnectionArn"))));
 	}
 	json_array_append_new(
-	        st, statement("StageStacks",
-	                      json_pack("[s,s,s,s,s,s,s,s]", "cloudformation:CreateStack",
-	                                "cloudformation:UpdateStack", "cloudformation:DescribeStacks",
-	                                "cloudformation:DescribeStackEvents",
-	                                "cloudformation:CreateChangeSet",
-	                                "cloudformation:DescribeChangeSet",
-	                                "cloudformation:ExecuteChangeSet",
-	                                "cloudformation:DeleteChangeSet"),
-	                      per_stack(g, ARN_PREFIX "cloudformation:${AWS::Region}:${AWS::AccountId}:stack/", "/*")));
+	        st,
+	        statement("StageStacks",
+	                  json_pack("[s,s,s,s,s,s,s,s]", "cloudformation:CreateStack",
+	                            "cloudformation:UpdateStack", "cloudformation:DescribeStacks",
+	                            "cloudformation:DescribeStackEvents",
+	                            "cloudformation:CreateChangeSet",
+	                            "cloudformation:DescribeChangeSet",
+	                            "cloudformation:ExecuteChangeSet",
+	                            "cloudformation:DeleteChangeSet"),
+	                  per_stack(g,
+	                            ARN_PREFIX
+	                            "cloudformation:${AWS::Region}:${AWS::AccountId}:stack/",
+	                            "/*")));
 	if (g->transform)
 		json_array_append_new(
-		        st, statement("Transform", json_pack("[s]", "cloudformation:CreateChangeSet"),
-		                      json_pack("[o]", pg_sub(g, ARN_PREFIX "cloudformation:${AWS::"
-		                                                 "Region}:aws:transform/*"))));
+		        st,
+		        statement(
+		                "Transform", json_pack("[s]", "cloudformation:CreateChangeSet"),
+		                json_pack("[o]", pg_sub(g, ARN_PREFIX "cloudformation:${AWS::"
+		                                                      "Region}:aws:transform/*"))));
 	json_t *pass = statement("PassDeployRole", json_pack("[s]", "iam:PassRole"),
 	                         json_pack("[o]", pg_getatt("DeployRole", "Arn")));
 	json_object_set_new(pass, "Condition",
 	                    json_pack("{s:{s:s}}", "StringEquals", "iam:PassedToService",
 	                              "cloudformation.amazonaws.com"));
 	json_array_append_new(st, pass);
-	json_array_append_new(st, statement("Validator", json_pack("[s]", "lambda:InvokeFunction"),
-	                                    json_pack("[o]", pg_getatt("ValidatorFunction", "Arn"))));
+	json_array_append_new(st,
+	                      statement("Validator", json_pack("[s]", "lambda:InvokeFunction"),
+	                                json_pack("[o]", pg_getatt("ValidatorFunction", "Arn"))));
 	return role(trust("codepipeline.amazonaws.com"), "pipeline", st);
 }
 
@@ -111,40 +120,47 @@ static json_t *deploy_role(struct pg *g)
 
 	if (g->groups & PG_CODE) {
 		json_array_append_new(
-		        st, statement("PackagedCode",
-		                      json_pack("[s,s]", "s3:GetObject", "s3:GetObjectVersion"),
-		                      json_pack("[o,o]", pg_sub(g, ARN_PREFIX "s3:::${CodeBucket}/*"),
-		                                pg_sub(g, "${ArtifactStore.Arn}/*"))));
+		        st,
+		        statement("PackagedCode",
+		                  json_pack("[s,s]", "s3:GetObject", "s3:GetObjectVersion"),
+		                  json_pack("[o,o]", pg_sub(g, ARN_PREFIX "s3:::${CodeBucket}/*"),
+		                            pg_sub(g, "${ArtifactStore.Arn}/*"))));
 	}
 	if (g->groups & PG_LAMBDA) {
 		json_array_append_new(
-		        st, statement("Functions",
-		                      json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]",
-		                                "lambda:CreateFunction", "lambda:DeleteFunction",
-		                                "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-		                                "lambda:UpdateFunctionCode",
-		                                "lambda:UpdateFunctionConfiguration",
-		                                "lambda:PublishVersion", "lambda:ListVersionsByFunction",
-		                                "lambda:CreateAlias", "lambda:UpdateAlias",
-		                                "lambda:DeleteAlias", "lambda:GetAlias",
-		                                "lambda:AddPermission", "lambda:RemovePermission",
-		                                "lambda:GetPolicy", "lambda:ListTags",
-		                                "lambda:TagResource", "lambda:UntagResource",
-		                                "lambda:EnableReplication*"),
-		                      per_stack(g, ARN_PREFIX "lambda:${AWS::Region}:${AWS::AccountId}:function:", "-*")));
+		        st,
+		        statement("Functions",
+		                  json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]",
+		                            "lambda:CreateFunction", "lambda:DeleteFunction",
+		                            "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+		                            "lambda:UpdateFunctionCode",
+		                            "lambda:UpdateFunctionConfiguration",
+		                            "lambda:PublishVersion",
+		                            "lambda:ListVersionsByFunction", "lambda:CreateAlias",
+		                            "lambda:UpdateAlias", "lambda:DeleteAlias",
+		                            "lambda:GetAlias", "lambda:AddPermission",
+		                            "lambda:RemovePermission", "lambda:GetPolicy",
+		                            "lambda:ListTags", "lambda:TagResource",
+		                            "lambda:UntagResource", "lambda:EnableReplication*"),
+		                  per_stack(g,
+		                            ARN_PREFIX
+		                            "lambda:${AWS::Region}:${AWS::AccountId}:function:",
+		                            "-*")));
 	}
 	if (g->groups & PG_IAM) {
 		json_array_append_new(
-		        st, statement("Roles",
-		                      json_pack("[s,s,s,s,s,s,s,s,s,s,s,s]", "iam:CreateRole",
-		                                "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole",
-		                                "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
-		                                "iam:DeleteRolePolicy", "iam:GetRolePolicy",
-		                                "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-		                                "iam:TagRole", "iam:UntagRole"),
-		                      per_stack(g, ARN_PREFIX "iam::${AWS::AccountId}:role/", "-*")));
-		json_t *pass = statement("PassRolesToFunctions", json_pack("[s]", "iam:PassRole"),
-		                         per_stack(g, ARN_PREFIX "iam::${AWS::AccountId}:role/", "-*"));
+		        st,
+		        statement("Roles",
+		                  json_pack("[s,s,s,s,s,s,s,s,s,s,s,s]", "iam:CreateRole",
+		                            "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole",
+		                            "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+		                            "iam:DeleteRolePolicy", "iam:GetRolePolicy",
+		                            "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+		                            "iam:TagRole", "iam:UntagRole"),
+		                  per_stack(g, ARN_PREFIX "iam::${AWS::AccountId}:role/", "-*")));
+		json_t *pass =
+		        statement("PassRolesToFunctions", json_pack("[s]", "iam:PassRole"),
+		                  per_stack(g, ARN_PREFIX "iam::${AWS::AccountId}:role/", "-*"));
 		json_object_set_new(pass, "Condition",
 		                    json_pack("{s:{s:s}}", "StringEquals", "iam:PassedToService",
 		                              "lambda.amazonaws.com"));
@@ -152,23 +168,26 @@ static json_t *deploy_role(struct pg *g)
 	}
 	if (g->groups & PG_CLOUDFRONT) {
 		json_array_append_new(
-		        st, statement("Distributions",
-		                      json_pack("[s,s,s,s,s,s,s,s]", "cloudfront:CreateDistribution",
-		                                "cloudfront:UpdateDistribution",
-		                                "cloudfront:GetDistribution",
-		                                "cloudfront:GetDistributionConfig",
-		                                "cloudfront:DeleteDistribution",
-		                                "cloudfront:TagResource", "cloudfront:UntagResource",
-		                                "cloudfront:ListTagsForResource"),
-		                      json_pack("[o]", pg_sub(g, ARN_PREFIX "cloudfront::${AWS::"
+		        st,
+		        statement("Distributions",
+		                  json_pack("[s,s,s,s,s,s,s,s]", "cloudfront:CreateDistribution",
+		                            "cloudfront:UpdateDistribution",
+		                            "cloudfront:GetDistribution",
+		                            "cloudfront:GetDistributionConfig",
+		                            "cloudfront:DeleteDistribution",
+		                            "cloudfront:TagResource", "cloudfront:UntagResource",
+		                            "cloudfront:ListTagsForResource"),
+		                  json_pack("[o]",
+		                            pg_sub(g, ARN_PREFIX "cloudfront::${AWS::"
 		                                                 "AccountId}:distribution/*"))));
 		/* The first Lambda@Edge association makes the replicator's role. */
-		json_t *slr = statement(
-		        "EdgeReplicator", json_pack("[s]", "iam:CreateServiceLinkedRole"),
-		        json_pack("[o]", pg_sub(g, ARN_PREFIX "iam::${AWS::AccountId}:role/"
-		                                              "aws-service-role/"
-		                                              "replicator.lambda.amazonaws.com/"
-		                                              "AWSServiceRoleForLambdaReplicator")));
+		json_t *slr =
+		        statement("EdgeReplicator", json_pack("[s]", "iam:CreateServiceLinkedRole"),
+		                  json_pack("[o]", pg_sub(g, ARN_PREFIX
+		                                          "iam::${AWS::AccountId}:role/"
+		                                          "aws-service-role/"
+		                                          "replicator.lambda.amazonaws.com/"
+		                                          "AWSServiceRoleForLambdaReplicator")));
 		json_object_set_new(slr, "Condition",
 		                    json_pack("{s:{s:s}}", "StringLike", "iam:AWSServiceName",
 		                              "replicator.lambda.amazonaws.com"));
@@ -176,18 +195,24 @@ static json_t *deploy_role(struct pg *g)
 	}
 	if (!json_array_size(st))
 		json_array_append_new(
-		        st, statement("StageStacks", json_pack("[s]", "cloudformation:DescribeStacks"),
-		                      per_stack(g, ARN_PREFIX "cloudformation:${AWS::Region}:${AWS::AccountId}:stack/", "/*")));
+		        st,
+		        statement(
+		                "StageStacks", json_pack("[s]", "cloudformation:DescribeStacks"),
+		                per_stack(g,
+		                          ARN_PREFIX
+		                          "cloudformation:${AWS::Region}:${AWS::AccountId}:stack/",
+		                          "/*")));
 	return role(trust("cloudformation.amazonaws.com"), "deploy", st);
 }
 
 static json_t *validator_role(struct pg *g)
 {
 	/* PutJob*Result cannot be scoped to a pipeline: it takes "*". */
-	json_t *st = json_pack("[o]", statement("Report",
-	                                        json_pack("[s,s]", "codepipeline:PutJobSuccessResult",
-	                                                  "codepipeline:PutJobFailureResult"),
-	                                        json_string("*")));
+	json_t *st =
+	        json_pack("[o]", statement("Report",
+	                                   json_pack("[s,s]", "codepipeline:PutJobSuccessResult",
+	                                             "codepipeline:PutJobFailureResult"),
+	                                   json_string("*")));
 	return role(trust("lambda.amazonaws.com"), "report", st);
 }
 
@@ -206,9 +231,10 @@ static json_t *validator_logs(struct pg *g)
 static json_t *trigger_role(struct pg *g)
 {
 	json_t *st = json_pack(
-	        "[o]", statement("Start", json_pack("[s]", "codepipeline:StartPipelineExecution"),
-	                         json_pack("[o]", pg_sub(g, ARN_PREFIX "codepipeline:${AWS::Region}:"
-	                                                    "${AWS::AccountId}:${Pipeline}"))));
+	        "[o]",
+	        statement("Start", json_pack("[s]", "codepipeline:StartPipelineExecution"),
+	                  json_pack("[o]", pg_sub(g, ARN_PREFIX "codepipeline:${AWS::Region}:"
+	                                                        "${AWS::AccountId}:${Pipeline}"))));
 	return role(trust("events.amazonaws.com"), "start-pipeline", st);
 }
 

@@ -30,4 +30,3 @@ json_t *pg_getatt(const char *resource, const char *attr)
 {
 	return json_pack("{s:[s,s]}", "Fn::GetAtt", resource, attr);
 }
-

@@ -21,7 +21,7 @@
 
 #define USAGE                                                                                      \
 	"usage: edgeship init --pipeline [--source s3|codestar] [--connection-arn ARN "            \
-	"--repository OWNER/NAME --branch BRANCH] [--deploy-mode change-set|create-update] "      \
+	"--repository OWNER/NAME --branch BRANCH] [--deploy-mode change-set|create-update] "       \
 	"[--name NAME] [--output FILE] [--force] [--json]"
 
 struct init_args {
@@ -86,8 +86,9 @@ static int parse(struct es_cli *cli, struct init_args *a)
 			else if (!strcmp(v, "create-update"))
 				a->gen.mode = ES_PIPEGEN_CREATE_UPDATE;
 			else
-				return usage("--deploy-mode takes change-set or create-update, not '%s'",
-				             v);
+				return usage(
+				        "--deploy-mode takes change-set or create-update, not '%s'",
+				        v);
 		} else if ((v = value_of(cli, &i, "--connection-arn", &missing))) {
 			a->gen.connection_arn = v;
 		} else if ((v = value_of(cli, &i, "--repository", &missing))) {
@@ -138,11 +139,12 @@ static int write_file(const char *path, const char *text, bool force)
 	if (!rc && force && rename(tmp, path) != 0)
 		rc = es_fail(ES_ERR, "cannot write %s: %s", path, strerror(errno));
 	if (!rc && !force && link(tmp, path) != 0)
-		rc = errno == EEXIST ? es_fail(ES_ERR,
-		                               "%s already exists: pass --force to replace it, or "
-		                               "--output FILE to write another",
-		                               path)
-		                     : es_fail(ES_ERR, "cannot write %s: %s", path, strerror(errno));
+		rc = errno == EEXIST
+		             ? es_fail(ES_ERR,
+		                       "%s already exists: pass --force to replace it, or "
+		                       "--output FILE to write another",
+		                       path)
+		             : es_fail(ES_ERR, "cannot write %s: %s", path, strerror(errno));
 	if (rc || !force)
 		unlink(tmp);
 	free(tmp);
@@ -158,7 +160,8 @@ static int open_config(struct es_config **conf)
 
 	*conf = NULL;
 	if (rc == ES_ENOTFOUND)
-		rc = es_fail(ES_ECONFIG, "not inside a git repository: run it where edgeship.conf is");
+		rc = es_fail(ES_ECONFIG,
+		             "not inside a git repository: run it where edgeship.conf is");
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s", es_repo_root(repo), ES_CONFIG_FILE);

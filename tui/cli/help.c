@@ -117,8 +117,7 @@ static const struct es_help_option init_opts[] = {
          "or a repository through a CodeStar connection"},
         {"--connection-arn", NULL, "ARN", ES_VAL_TEXT,
          "with --source codestar: the connection (arn:aws:codestar-connections:…)"},
-        {"--repository", NULL, "OWNER/NAME", ES_VAL_TEXT,
-         "with --source codestar: the repository"},
+        {"--repository", NULL, "OWNER/NAME", ES_VAL_TEXT, "with --source codestar: the repository"},
         {"--branch", NULL, "BRANCH", ES_VAL_TEXT,
          "with --source codestar: the branch that is released (default main)"},
         {"--deploy-mode", NULL, "change-set|create-update", ES_VAL_TEXT,
@@ -148,7 +147,8 @@ static const struct es_help_example init_examples[] = {
          "the same pipeline, its source a GitHub repository through a connection"},
         {"edgeship init --pipeline --output - | cfn-lint", "print the template and lint it"},
         {"aws cloudformation deploy --template-file pipeline.yaml --stack-name my-site-pipeline "
-         "--capabilities CAPABILITY_IAM --parameter-overrides StagingUrl=https://staging.example.com/",
+         "--capabilities CAPABILITY_IAM --parameter-overrides "
+         "StagingUrl=https://staging.example.com/",
          "deploy it (a stage without url needs its URL given)"},
         END_EXAMPLES};
 
