@@ -272,6 +272,9 @@ def hostile(tap, sim, app, base_conf):
             app.run("init", "--pipeline", *args)
         tap.ok(rc == code and says in e and not os.path.exists(path),
                f"refused with exit {code}: {desc}", f"rc {rc}\n{e}")
+    rc, o, e = app.run("init", "--force", "--output", path)
+    tap.ok(rc == 2 and "unknown option '--force'" in e and not os.path.exists(path),
+           "init without --pipeline still refuses the options of --pipeline", f"rc {rc}\n{e}")
     write_conf(app, base_conf.replace("name = edge-demo", 'name = "edge \\"demo\\": #1\\nx"'))
     rc, o, e = app.run("init", "--pipeline", "--name", "edge-demo-release", "--output", path)
     tap.eq(rc, 0, "that app name is fine with --name")
