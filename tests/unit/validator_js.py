@@ -115,6 +115,8 @@ def main():
                desc + ": the job's credentials appear nowhere", text)
 
     try:
+        p = subprocess.run(["node", "--check", VALIDATOR], capture_output=True, text=True, timeout=60)
+        tap.ok(p.returncode == 0, "node --check accepts validator.js", p.stderr)
         p, calls = run({"url": base + "/ok", "text": TEXT, "status": 200, "timeoutMs": 5000})
         inp = one_call(p, calls, "PutJobSuccessResultCommand", "200 with the text: success")
         tap.eq(inp.get("jobId"), "job-1", "the success names the job")
