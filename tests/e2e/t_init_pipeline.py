@@ -206,6 +206,7 @@ def main(tap, sim, app):
 
     hostile(tap, sim, app, base_conf)
     deploy(tap, sim, app, base_conf)
+    deploy_with_edgeship(tap, sim, app)
 
 
 def hostile(tap, sim, app, base_conf):
@@ -340,6 +341,53 @@ def deploy(tap, sim, app, base_conf):
     tap.eq((fn["Configuration"]["Runtime"], fn["Configuration"]["CodeSize"]),
            (load(path)[1]["Resources"]["ValidatorFunction"]["Properties"]["Runtime"], len(buf.getvalue())),
            "its code is the inline validator, zipped as index.js as CloudFormation does")
+
+
+SELF_CONF = """[app]
+	name = edge-demo-release
+	template = pipeline.yaml
+	region = us-east-1
+	bucket = edge-demo-artifacts
+	prefix = release-pipeline
+	capability = CAPABILITY_IAM
+[stage "pipeline"]
+	stack = edge-demo-release
+	parameter = StagingUrl=https://staging.example.com/
+"""
+
+
+def deploy_with_edgeship(tap, sim, app):
+    """The template as an app of its own: a repository holding it and an
+    edgeship.conf with one stage, deployed by edgeship deploy."""
+    d = os.path.join(sim.tmp, "release-pipeline")
+    os.makedirs(d)
+    rc, o, e = app.run("init", "--pipeline", "--name", "edge-demo-release", "--output",
+                       os.path.join(d, "pipeline.yaml"))
+    tap.eq(rc, 0, "init --pipeline into a repository of its own")
+    open(os.path.join(d, "edgeship.conf"), "w").write(SELF_CONF)
+    git = lambda *a: subprocess.run(["git", "-c", "user.name=Ann", "-c", "user.email=ann@example.com",  # noqa: E731
+                                     "-c", "commit.gpgsign=false", *a], cwd=d, check=True, capture_output=True)
+    git("init", "-q", "-b", "main", ".")
+    git("add", ".")
+    git("commit", "-q", "-m", "the release pipeline")
+    try:
+        sim.client("s3").create_bucket(Bucket="edge-demo-artifacts")
+    except Exception:  # noqa: BLE001 - made by an earlier step
+        pass
+    p = subprocess.run([release.EDGESHIP, "deploy", "--stage", "pipeline", "--yes", "--json"], cwd=d,
+                       env=app.env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    tap.eq(p.returncode, 0, "edgeship deploy deploys the pipeline template as a stage")
+    if p.returncode:
+        tap.diag(p.stdout[-2000:] + p.stderr[-2000:])
+        return
+    pl = sim.client("codepipeline").get_pipeline(name="edge-demo-release")["pipeline"]
+    tap.eq([s["name"] for s in pl["stages"]], ["Source", "staging", "production"],
+           "…and the pipeline it makes has the app's stages")
+    p = subprocess.run([release.EDGESHIP, "log", "--json"], cwd=d, env=app.env(), capture_output=True,
+                       text=True, timeout=120)
+    recs = json.loads(p.stdout or "[]")
+    tap.ok(any((r.get("kind"), r.get("phase"), r.get("result")) == ("deploy", "outcome", "success") for r in recs),
+           "…recorded in that app's ledger", p.stdout[-1500:] + p.stderr[-500:])
 
 
 if __name__ == "__main__":

@@ -149,7 +149,8 @@ static const struct es_help_example init_examples[] = {
         {"aws cloudformation deploy --template-file pipeline.yaml --stack-name my-site-pipeline "
          "--capabilities CAPABILITY_IAM --parameter-overrides "
          "StagingUrl=https://staging.example.com/",
-         "deploy it (a stage without url needs its URL given)"},
+         "deploy it (a stage without url needs its URL given); or commit it in a repository "
+         "of its own whose edgeship.conf names it, and edgeship deploy"},
         END_EXAMPLES};
 
 static const struct es_help_option status_opts[] = {OPT_JSON, OPT_READ_ONLY, END_OPTS};
