@@ -400,7 +400,8 @@ static int overrides(struct pg *g, const json_t *app, size_t i, char **out)
 	if (takes_stage)
 		json_object_set_new(o, "Stage", pg_str(g, s->name));
 	for (size_t k = 0; k < s->n_parameters; k++)
-		json_object_set_new(o, s->parameters[k].key, pg_str(g, s->parameters[k].value));
+		if (json_object_set_new(o, s->parameters[k].key, pg_str(g, s->parameters[k].value)))
+			g->bad_text = true; /* a key that is not UTF-8 */
 	char *dumped = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	/* "${" only occurs inside JSON strings here; written "\u0024{" it means

@@ -178,6 +178,12 @@ static void refuses_what_a_pipeline_cannot_carry(void **state)
 	assert_int_equal(es_pipegen_template(c, &s3, &tpl), ES_ECONFIG);
 	assert_null(tpl);
 	assert_non_null(strstr(es_error_last()->message, "UTF-8"));
+	/* …nor a parameter's name that is not. */
+	kv.key = bad;
+	kv.value = (char *)"x";
+	assert_int_equal(es_pipegen_template(c, &s3, &tpl), ES_ECONFIG);
+	assert_null(tpl);
+	assert_non_null(strstr(es_error_last()->message, "UTF-8"));
 	c->stages[0].parameters = NULL;
 	c->stages[0].n_parameters = 0;
 	free(bad);
