@@ -513,8 +513,10 @@ static int release_stage(struct pg *g, const json_t *app, size_t i, json_t **out
 	char *params = NULL;
 	int run = 1, rc;
 
-	if (i > 0 && i + 1 == g->n)
-		json_array_append_new(actions, approval_action(g, i)), run++;
+	if (i > 0 && i + 1 == g->n) {
+		json_array_append_new(actions, approval_action(g, i));
+		run++;
+	}
 	if ((rc = overrides(g, app, i, &params)))
 		goto fail;
 	if (g->o->mode == ES_PIPEGEN_CREATE_UPDATE) {
@@ -565,6 +567,21 @@ static json_t *private_bucket(bool versioned, bool eventbridge)
 	return json_pack("{s:s, s:o}", "Type", "AWS::S3::Bucket", "Properties", props);
 }
 
+/* The validator's own time limit: its slowest check's timeout and some
+ * seconds to report, at least a minute (Lambda allows 15). */
+static int validator_timeout_s(const struct pg *g)
+{
+	long most = 60;
+
+	for (size_t i = 0; i + 1 < g->n; i++) {
+		const struct es_check_conf *k = stage_check(g, i);
+		long s = (k && k->timeout_ms > 0 ? k->timeout_ms : 5000L) / 1000 + 15;
+		if (s > most)
+			most = s;
+	}
+	return (int)(most > 900 ? 900 : most);
+}
+
 static int pipeline_resources(struct pg *g, const json_t *app)
 {
 	json_t *stages = json_array(), *st;
@@ -600,9 +617,10 @@ static int pipeline_resources(struct pg *g, const json_t *app)
 	                  "AWS::Lambda::Function", "Properties", "Description",
 	                  "Fetches a stage's URL for the pipeline: passes on the expected status "
 	                  "and text",
-	                  "Runtime", ES_PIPEGEN_RUNTIME, "Handler", "index.handler", "Timeout", 60,
-	                  "MemorySize", 128, "Role", pg_getatt("ValidatorRole", "Arn"), "Code",
-	                  "ZipFile", es_pipegen_validator_js));
+	                  "Runtime", ES_PIPEGEN_RUNTIME, "Handler", "index.handler", "Timeout",
+	                  validator_timeout_s(g), "MemorySize", 128, "Role",
+	                  pg_getatt("ValidatorRole", "Arn"), "Code", "ZipFile",
+	                  es_pipegen_validator_js));
 	json_object_set_new(g->resources, "ValidatorLogGroup",
 	                    json_pack("{s:s, s:{s:o, s:i}}", "Type", "AWS::Logs::LogGroup",
 	                              "Properties", "LogGroupName",

@@ -65,7 +65,8 @@ static const char *conf_text = "[app]\n\tname = shop\n\ttemplate = template.yaml
                                "[stage \"production\"]\n\tstack = shop-prod\n"
                                "\tpromotes-from = staging\n"
                                "[stage \"staging\"]\n\tstack = shop-staging\n"
-                               "\tparameter = Env=stg\n\turl = https://stg.example.com\n";
+                               "\tparameter = Env=stg\n\turl = https://stg.example.com\n"
+                               "[check \"slow\"]\n\tpath = /slow\n\ttimeout = 2m\n";
 
 static void follows_the_template_and_the_promotion_order(void **state)
 {
@@ -82,6 +83,17 @@ static void follows_the_template_and_the_promotion_order(void **state)
 	json_t *cfg = json_object_get(json_array_get(stage_actions(tpl, 1), 0), "Configuration");
 	assert_string_equal(json_string_value(json_object_get(cfg, "ParameterOverrides")),
 	                    "{\"Env\":\"stg\"}");
+	/* The check's timeout reaches the validator, whose own limit allows it. */
+	json_t *val = json_object_get(json_array_get(stage_actions(tpl, 1), 2), "Configuration");
+	assert_non_null(strstr(json_string_value(json_object_get(
+	                               json_object_get(val, "UserParameters"), "Fn::Sub")),
+	                       "\"timeoutMs\":120000"));
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_object_get(json_object_get(json_object_get(tpl, "Resources"),
+	                                                         "ValidatorFunction"),
+	                                         "Properties"),
+	                         "Timeout")),
+	                 135);
 	/* No capability in edgeship.conf: none asked for. */
 	assert_null(json_object_get(cfg, "Capabilities"));
 	/* The deploy role grants roles only: the template has no function and
