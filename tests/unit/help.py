@@ -52,7 +52,8 @@ def commands():
 def own_options(path):
     """The options a command's own parser (cmd_package.c) compares with."""
     text = read(path)
-    return set(re.findall(r'strn?cmp\(\s*[a-z]+\s*,\s*"(-[A-Za-z-]+)=?"', text))
+    opts = set(re.findall(r'strn?cmp\(\s*[a-z]+\s*,\s*"(-[A-Za-z-]+)=?"', text))
+    return opts | set(re.findall(r'value_of\([^"]*"(-[A-Za-z-]+)"', text))
 
 
 def parser_options():
@@ -144,6 +145,13 @@ def main():
     ok("--no-upload" in own, "package's own options read from cmd_package.c", sorted(own))
     missing = sorted(own - documented(out) - {"--help", "-h"})
     ok(not missing, "help package documents every option cmd_package.c accepts",
+       "undocumented: " + " ".join(missing))
+    rc, out, err = run("help", "init")
+    own = own_options("tui/cli/cmd_init_pipeline.c")
+    ok({"--pipeline", "--source", "--force"} <= own, "init --pipeline's options read from "
+       "cmd_init_pipeline.c", sorted(own))
+    missing = sorted(own - documented(out) - {"--help", "-h"})
+    ok(not missing, "help init documents every option cmd_init_pipeline.c accepts",
        "undocumented: " + " ".join(missing))
 
     rc, out, err = run("help", "NOPE")
