@@ -141,10 +141,10 @@ static const struct es_help_example init_examples[] = {
         {"edgeship init --pipeline",
          "write pipeline.yaml: S3 source, change sets, the validator, an approval before the "
          "last stage"},
-        {"edgeship init --pipeline --source codestar --connection-arn "
-         "arn:aws:codestar-connections:us-east-1:123456789012:connection/0a1b2c3d "
+        {"edgeship init --pipeline --source codestar --connection-arn \"$CONNECTION\" "
          "--repository acme/site --branch main",
-         "the same pipeline, its source a GitHub repository through a connection"},
+         "the same pipeline, its source a GitHub repository through the connection whose ARN "
+         "is in $CONNECTION"},
         {"edgeship init --pipeline --output - | cfn-lint", "print the template and lint it"},
         {"aws cloudformation deploy --template-file pipeline.yaml --stack-name my-site-pipeline "
          "--capabilities CAPABILITY_IAM --parameter-overrides "
