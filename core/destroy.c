@@ -150,7 +150,8 @@ static int step(struct run *r, const char *name, const char *id_tail, json_t *ex
 	json_object_set_new(o, "message", json_string(message));
 	if (extra)
 		json_object_update(o, extra);
-	rc = es_ledger_append(r->l, o, NULL);
+	long seq;
+	rc = es_ledger_append(r->l, o, &seq);
 	json_decref(o);
 	return rc;
 }

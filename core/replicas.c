@@ -155,7 +155,8 @@ static int record_removal(struct es_ledger *l, const struct es_cleanup_item *ite
 	              item->message);
 	if (!o)
 		return es_fail(ES_ENOMEM, "out of memory");
-	rc = es_ledger_append(l, o, NULL);
+	long seq;
+	rc = es_ledger_append(l, o, &seq);
 	json_decref(o);
 	return rc;
 }
