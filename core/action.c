@@ -27,6 +27,7 @@ struct es_action {
 	char commit[41];
 	struct es_invalidation inv;
 	struct es_validation v; /* large: this struct lives on the heap */
+	struct es_cleanup_result cleanup;
 };
 
 static void action_free(void *p)
@@ -39,6 +40,7 @@ static void action_free(void *p)
 		free(a->paths[i]);
 	free(a->paths);
 	free(a->paths_text);
+	es_cleanup_result_free(&a->cleanup);
 	free(a);
 }
 
@@ -67,6 +69,7 @@ static void on_done(int rc, const struct es_error *err, void *ud)
 	        .stage = a->stage,
 	        .paths = a->paths_text ? a->paths_text : "",
 	        .rev = a->rev,
+	        .cleanup = a->kind == ES_ACTION_CLEANUP ? &a->cleanup : NULL,
 	};
 
 	if (rc == ES_OK) {
@@ -265,6 +268,28 @@ int es_action_unlock(struct es_aws_client *aws, const struct es_config *conf, co
 	a->conf = conf;
 	snprintf(a->stage, sizeof(a->stage), "%s", stage);
 	return start(es_aws_loop(aws), aws, unlock_fn, a, out);
+}
+
+/* ------------------------------------------------------------ cleanup */
+
+static int cleanup_fn(struct es_job *job, void *arg)
+{
+	struct es_action *a = arg;
+
+	return es_cleanup(es_job_aws(job), a->conf, NULL, NULL, &a->cleanup);
+}
+
+int es_action_cleanup(struct es_aws_client *aws, const struct es_config *conf,
+                      es_action_done_fn done, void *ud, struct es_action **out)
+{
+	struct es_action *a;
+
+	if (out)
+		*out = NULL;
+	if (!(a = action_new(ES_ACTION_CLEANUP, done, ud)))
+		return ES_ENOMEM;
+	a->conf = conf;
+	return start(es_aws_loop(aws), aws, cleanup_fn, a, out);
 }
 
 /* ------------------------------------------------------------ */

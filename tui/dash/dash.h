@@ -109,6 +109,10 @@ struct es_dash {
 		char oid[41];
 		double since;
 	} queued;
+	/* The low-rate retry of `edgeship cleanup` (cleanup.c). */
+	struct es_action *cleanup;
+	uint64_t cleanup_timer;
+	size_t cleanup_said; /* functions last said to be waiting (not said again) */
 };
 
 /* A line in the Activity strip (through the model when there is one). */
@@ -134,6 +138,11 @@ void es_dash_reload_history(struct es_dash *d);
 /* Reload the history when HEAD or the refs changed since the last load
  * (a commit, pull, reset or branch switch in another terminal). */
 void es_dash_watch_history(struct es_dash *d);
+
+/* Retry deleting the functions a destroy retained now and every ten
+ * minutes, on a background job (never under --read-only); and stop. */
+void es_dash_cleanup_start(struct es_dash *d);
+void es_dash_cleanup_free(struct es_dash *d);
 
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
