@@ -7,8 +7,9 @@ ledger and a command that goes on when run again; the delete that fails
 on the replicated function is explained and finished with the function
 retained and recorded; status counts it; cleanup says politely that the
 replicas remain, fails on a DeleteFunction fault, and deletes the function
-once the simulator has removed its replicas; nothing is left, and the
-ledger tells the story in order."""
+once the simulator has removed its replicas (so does the dashboard, on a
+background job, and not under --read-only); watch names the resource that
+failed and why; nothing is left, and the ledger tells the story in order."""
 
 import os
 import pty
@@ -148,6 +149,11 @@ def main(tap, sim, app):
            "the stack events say why, as CloudFormation words it", failed[:1])
     tap.ok(outcomes(destroy_records(app))[-1]["result"] == "failed",
            "the ledger records that run as failed", outcomes(destroy_records(app))[-1])
+    rc, out, err = app.run("watch", "--stage", "staging", timeout=60)
+    tap.ok(rc == 0 and "DELETE_FAILED" in out and f"failed     {FN}: " in out
+           and "because it is a replicated function" in out
+           and "`edgeship destroy --stage staging` retains the function" in out,
+           "watch shows the failing resource, the reason and what to do", out + err)
 
     # Run again: the replicated function is retained, the delete completes.
     rc, js, err = app.json("destroy", "--stage", "staging", "--force", "--yes",

@@ -84,6 +84,10 @@ def main(tap, sim, app):
            and "Function could not be restored" in out and "edgeship recover --stage staging" in out,
            "status shows UPDATE_ROLLBACK_FAILED with the resource, the reason and what to do",
            out + err)
+    rc, out, err = app.run("watch", "--stage", "staging", timeout=60)
+    tap.ok(rc == 0 and "UPDATE_ROLLBACK_FAILED" in out and f"failed     {FN}: " in out
+           and "Function could not be restored" in out and "edgeship recover --stage staging" in out,
+           "watch shows the failing resource, the reason and the recover command", out + err)
     st = app.status("staging")
     tap.ok(st["failed_resource"] == FN and "could not be restored" in st["failed_reason"],
            "status --json has the failed resource and reason", st)

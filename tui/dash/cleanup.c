@@ -7,8 +7,13 @@
 
 #include "action.h"
 #include "dash.h"
+#include "identity.h"
+#include "model.h"
 
 #define CLEANUP_EVERY_MS (10L * 60 * 1000)
+/* The first try waits for the model's first look, which learns who we are
+ * (so the job does not ask STS again), at most this long. */
+#define FIRST_WAIT_MS 10000
 
 static void try_cleanup(struct es_loop *loop, void *ud);
 
@@ -48,8 +53,16 @@ static void try_cleanup(struct es_loop *loop, void *ud)
 
 	(void)loop;
 	d->cleanup_timer = 0;
-	if (d->cleanup || !d->aws || d->quitting)
+	if (d->cleanup || !d->aws || d->quitting) {
+		d->cleanup_first = false;
 		return;
+	}
+	if (d->cleanup_first && es_loop_now_ms() < d->cleanup_first_until &&
+	    (!es_identity_cached(d->aws) || (d->model && es_model_busy(d->model)))) {
+		d->cleanup_timer = es_loop_timer(d->loop, 100, try_cleanup, d);
+		return;
+	}
+	d->cleanup_first = false;
 	if (es_action_cleanup(d->aws, d->conf, on_done, d, &d->cleanup) != ES_OK) {
 		es_dash_log(d, ES_ACT_WARN, "cleanup: %s",
 		            es_error_format(es_error_last(), line, sizeof(line)));
@@ -61,6 +74,8 @@ void es_dash_cleanup_start(struct es_dash *d)
 {
 	if (d->cli->read_only || d->cleanup_timer || d->cleanup)
 		return;
+	d->cleanup_first = true;
+	d->cleanup_first_until = es_loop_now_ms() + FIRST_WAIT_MS;
 	d->cleanup_timer = es_loop_timer(d->loop, 0, try_cleanup, d);
 }
 
@@ -69,6 +84,7 @@ void es_dash_cleanup_free(struct es_dash *d)
 	if (d->cleanup_timer)
 		es_loop_timer_cancel(d->loop, d->cleanup_timer);
 	d->cleanup_timer = 0;
+	d->cleanup_first = false;
 	es_action_abandon(d->cleanup);
 	d->cleanup = NULL;
 }

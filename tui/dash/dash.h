@@ -112,6 +112,8 @@ struct es_dash {
 	/* The low-rate retry of `edgeship cleanup` (cleanup.c). */
 	struct es_action *cleanup;
 	uint64_t cleanup_timer;
+	bool cleanup_first;              /* the first try has not started yet */
+	long long cleanup_first_until;   /* when it starts, ready or not (loop ms) */
 	size_t cleanup_said; /* functions last said to be waiting (not said again) */
 };
 

@@ -492,7 +492,7 @@ static bool settled(struct es_dash *d)
 	/* Background jobs (validations, invalidations) count as work. */
 	return es_loop_is_idle(d->loop) && (!d->model || !es_model_busy(d->model)) &&
 	       !d->history.loading && (!d->deploy || d->n_dialogs) && d->n_jobs == 0 &&
-	       !d->cleanup;
+	       !d->cleanup && !d->cleanup_first;
 }
 
 /* A dialog is on the screen (drawn, so it takes keys). */
