@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Teardown with Lambda@Edge replicas: destroy refuses under --read-only,
 for a stage another stage promotes from (without --force) and when the
-typed name is wrong, sending nothing; a fault on UpdateStack or DeleteStack
-and a lost answer after DeleteStack each leave a failed outcome in the
+typed name is wrong, sending nothing; a fault on UpdateStack, DeleteStack
+and the DeleteStack that retains, and a lost answer after DeleteStack, each leave a failed outcome in the
 ledger and a command that goes on when run again; the delete that fails
 on the replicated function is explained and finished with the function
 retained and recorded; status counts it; cleanup says politely that the
@@ -155,6 +155,18 @@ def main(tap, sim, app):
            and "`edgeship destroy --stage staging` retains the function" in out,
            "watch shows the failing resource, the reason and what to do", out + err)
 
+    # Run again with a fault on the DeleteStack that retains the function:
+    # the retention is recorded, the stack stays DELETE_FAILED.
+    sim.fault("error500", "cloudformation", "DeleteStack", count=20)
+    rc, out, err = app.run("destroy", "--stage", "staging", "--force", "--yes",
+                           "--poll-interval", "100")
+    sim.ctl("DELETE", "/faults")
+    recs = destroy_records(app)
+    tap.ok(rc == 1 and "InternalFailure" in err and stack_status(sim) == "DELETE_FAILED"
+           and recs[-2].get("step") == "function-retained" and recs[-1]["result"] == "failed",
+           "a fault on DeleteStack with RetainResources: recorded, the stack still DELETE_FAILED",
+           f"rc={rc} {err} {recs[-2:]}")
+
     # Run again: the replicated function is retained, the delete completes.
     rc, js, err = app.json("destroy", "--stage", "staging", "--force", "--yes",
                            "--poll-interval", "100")
@@ -167,7 +179,7 @@ def main(tap, sim, app):
     fns = [f["FunctionName"] for f in sim.client("lambda").list_functions()["Functions"]]
     tap.ok(fn_name in fns, "the function is still there", fns)
     recs = destroy_records(app)
-    kept = [r for r in recs if r.get("step") == "function-retained"]
+    kept = [r for r in recs if r.get("step") == "function-retained"][-1:]
     tap.ok(len(kept) == 1 and kept[0]["function"] == fn_name and kept[0]["stage"] == "staging"
            and kept[0]["region"] == "us-east-1" and kept[0]["when"]
            and kept[0]["arn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{fn_name}",
@@ -237,6 +249,8 @@ def main(tap, sim, app):
             ("destroy", "intent", None), ("destroy", "step", "associations-removed"),
             ("destroy", "outcome", "failed"),
             ("destroy", "intent", None), ("destroy", "outcome", "failed"),
+            ("destroy", "intent", None), ("destroy", "step", "function-retained"),
+            ("destroy", "outcome", "failed"),
             ("destroy", "intent", None), ("destroy", "step", "function-retained"),
             ("destroy", "outcome", "success"),
             ("cleanup", "outcome", "success")]
