@@ -2,8 +2,9 @@
 """Teardown with Lambda@Edge replicas: destroy refuses under --read-only,
 for a stage another stage promotes from (without --force) and when the
 typed name is wrong, sending nothing; a fault on UpdateStack, DeleteStack
-and the DeleteStack that retains, and a lost answer after DeleteStack, each leave a failed outcome in the
-ledger and a command that goes on when run again; the delete that fails
+and the DeleteStack that retains, and a lost answer after DeleteStack, each
+leave a failed outcome in the ledger and a command that goes on when run
+again; the delete that fails
 on the replicated function is explained and finished with the function
 retained and recorded; status counts it; cleanup says politely that the
 replicas remain, fails on a DeleteFunction fault, and deletes the function
