@@ -78,10 +78,11 @@ int es_destroy_check(const struct es_config *conf, const char *stage, bool force
 	for (size_t i = 0; i < conf->n_stages && !force; i++) {
 		const struct es_stage_conf *o = &conf->stages[i];
 		if (o->promotes_from && strcmp(o->promotes_from, sc->name) == 0)
-			return es_fail(ES_EREFUSED,
-			               "%s promotes from %s: without %s, %s has nothing validated to "
-			               "promote. Pass --force to destroy %s all the same",
-			               o->name, sc->name, sc->name, o->name, sc->name);
+			return es_fail(
+			        ES_EREFUSED,
+			        "%s promotes from %s: without %s, %s has nothing validated to "
+			        "promote. Pass --force to destroy %s all the same",
+			        o->name, sc->name, sc->name, o->name, sc->name);
 	}
 	return ES_OK;
 }
@@ -127,9 +128,9 @@ int es_template_strip_edge_associations(json_t *tpl)
 
 static json_t *record(struct run *r, const char *phase)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "destroy", "phase", phase,
-	                      "action_id", r->res->action_id, "stage", r->sc->name, "stack",
-	                      r->sc->stack);
+	json_t *o =
+	        json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "destroy", "phase", phase, "action_id",
+	                  r->res->action_id, "stage", r->sc->name, "stack", r->sc->stack);
 	if (o && strcmp(phase, "intent") != 0)
 		json_object_set_new(o, "intent_seq", json_integer(r->res->intent_seq));
 	return o;
@@ -232,12 +233,14 @@ static int wait_deployed(struct run *r)
 		bool deployed = d.status && strcmp(d.status, "Deployed") == 0;
 		es_distribution_free(&d);
 		if (deployed) {
-			note(r, "distribution %s is Deployed: no edge runs the function any more", id);
+			note(r, "distribution %s is Deployed: no edge runs the function any more",
+			     id);
 			return ES_OK;
 		}
 		if (!said)
-			note(r, "waiting for distribution %s to be Deployed without the "
-			        "associations…",
+			note(r,
+			     "waiting for distribution %s to be Deployed without the "
+			     "associations…",
 			     id);
 		said = true;
 		if (es_time_now() > r->deadline)
@@ -454,18 +457,19 @@ static int retain_and_delete(struct run *r)
 		     "CloudFront still holds its replicas at edge locations.",
 		     f->logical_id, f->name);
 	}
-	note(r, "CloudFront removes replicas on its own once the last association is gone, "
-	        "typically within a few hours (reports range from half an hour to a day); they "
-	        "cannot be removed by hand. The stack is deleted now without %s; `edgeship "
-	        "cleanup` deletes %s once the replicas are gone.",
+	note(r,
+	     "CloudFront removes replicas on its own once the last association is gone, "
+	     "typically within a few hours (reports range from half an hour to a day); they "
+	     "cannot be removed by hand. The stack is deleted now without %s; `edgeship "
+	     "cleanup` deletes %s once the replicas are gone.",
 	     r->res->n_retained - first == 1 ? "that function" : "those functions",
 	     r->res->n_retained - first == 1 ? "it" : "them");
 	/* Recorded before the delete is asked for: after a lost answer the
 	 * function is still known, and cleanup may delete it either way. */
 	for (size_t i = first; i < r->res->n_retained; i++) {
 		const struct es_retained_function *f = &r->res->retained[i];
-		json_t *x = json_pack("{s:s,s:s,s:s,s:s}", "logical_id", f->logical_id,
-		                      "function", f->name, "arn", f->arn, "region", f->region);
+		json_t *x = json_pack("{s:s,s:s,s:s,s:s}", "logical_id", f->logical_id, "function",
+		                      f->name, "arn", f->arn, "region", f->region);
 		char msg[600];
 		snprintf(msg, sizeof(msg),
 		         "%s retained: its edge replicas remain; `edgeship cleanup` deletes it "
@@ -518,10 +522,11 @@ static int run(struct run *r)
 			continue;
 		}
 		if (strcmp(status, "UPDATE_ROLLBACK_FAILED") == 0)
-			return es_fail(ES_EREFUSED,
-			               "%s is UPDATE_ROLLBACK_FAILED: run `edgeship recover --stage "
-			               "%s` first",
-			               r->sc->stack, r->sc->name);
+			return es_fail(
+			        ES_EREFUSED,
+			        "%s is UPDATE_ROLLBACK_FAILED: run `edgeship recover --stage "
+			        "%s` first",
+			        r->sc->stack, r->sc->name);
 		if (!r->stripped && !create_failed(status)) {
 			rc = strip_associations(r);
 			if (!rc)

@@ -150,9 +150,8 @@ static int record_removal(struct es_ledger *l, const struct es_cleanup_item *ite
 	snprintf(rid, sizeof(rid), "cleanup:%s", item->fn.arn);
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cleanup", "phase",
 	              "outcome", "action_id", id, "record_id", rid, "stage", item->fn.stage,
-	              "result", "success", "function", item->fn.name, "arn", item->fn.arn,
-	              "region", item->fn.region, "logical_id", item->fn.logical_id, "message",
-	              item->message);
+	              "result", "success", "function", item->fn.name, "arn", item->fn.arn, "region",
+	              item->fn.region, "logical_id", item->fn.logical_id, "message", item->message);
 	if (!o)
 		return es_fail(ES_ENOMEM, "out of memory");
 	long seq;
@@ -217,7 +216,8 @@ int es_cleanup(struct es_aws_client *aws, const struct es_config *conf, es_clean
 		               "its own, typically within a few hours of the last association "
 		               "going (sometimes up to a day); run `edgeship cleanup` again later "
 		               "(the dashboard retries every 10 minutes)",
-		               replicated, replicated == 1 ? "" : "s", replicated == 1 ? "has" : "have");
+		               replicated, replicated == 1 ? "" : "s",
+		               replicated == 1 ? "has" : "have");
 	return ES_OK;
 }
 
@@ -238,11 +238,10 @@ char *es_cleanup_result_json(const struct es_cleanup_result *r)
 
 	for (size_t i = 0; o && list && i < r->n; i++) {
 		const struct es_cleanup_item *it = &r->items[i];
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "function",
-		                                      it->fn.name, "arn", it->fn.arn, "stage",
-		                                      it->fn.stage, "retained", it->fn.when,
-		                                      "result", it->result, "message",
-		                                      it->message));
+		json_array_append_new(
+		        list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "function", it->fn.name, "arn",
+		                        it->fn.arn, "stage", it->fn.stage, "retained", it->fn.when,
+		                        "result", it->result, "message", it->message));
 	}
 	if (o && list) {
 		json_object_set_new(o, "functions", list);

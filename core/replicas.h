@@ -52,8 +52,8 @@ struct es_cleanup_result {
  * version), recording each removal in the ledger (kind "cleanup"). ES_OK
  * when none remains; ES_EBUSY when some are still replicated (the message
  * says how long that takes); ES_ERR when a deletion failed otherwise. */
-int es_cleanup(struct es_aws_client *aws, const struct es_config *conf,
-               es_cleanup_note_fn note, void *ud, struct es_cleanup_result *res);
+int es_cleanup(struct es_aws_client *aws, const struct es_config *conf, es_cleanup_note_fn note,
+               void *ud, struct es_cleanup_result *res);
 void es_cleanup_result_free(struct es_cleanup_result *r);
 char *es_cleanup_result_json(const struct es_cleanup_result *r);
 

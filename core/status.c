@@ -265,7 +265,8 @@ char *es_overview_json(const struct es_overview *st)
 	json_object_set_new(root, "ledger_offline", json_boolean(st->ledger_offline));
 	json_object_set_new(root, "ledger_bucket_missing", json_boolean(st->ledger_no_bucket));
 	json_object_set_new(root, "outcomes_recorded", json_integer((json_int_t)st->resolved));
-	json_object_set_new(root, "replicas_pending", json_integer((json_int_t)st->replicas_pending));
+	json_object_set_new(root, "replicas_pending",
+	                    json_integer((json_int_t)st->replicas_pending));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	return text;

@@ -43,18 +43,18 @@ static void request_bodies(void **state)
 	                            .n_capabilities = 2,
 	                            .client_token = "a1-strip"};
 	assert_int_equal(es_cfn_update_stack_call(&c, &u), ES_OK);
-	assert_string_equal(c.body.data,
-	                    "Action=UpdateStack&Version=2010-05-15&StackName=demo"
-	                    "&TemplateBody=%7B%22Resources%22%3A%7B%7D%7D"
-	                    "&Parameters.member.1.ParameterKey=Stage"
-	                    "&Parameters.member.1.UsePreviousValue=true"
-	                    "&Capabilities.member.1=CAPABILITY_IAM"
-	                    "&Capabilities.member.2=CAPABILITY_AUTO_EXPAND"
-	                    "&ClientRequestToken=a1-strip");
+	assert_string_equal(c.body.data, "Action=UpdateStack&Version=2010-05-15&StackName=demo"
+	                                 "&TemplateBody=%7B%22Resources%22%3A%7B%7D%7D"
+	                                 "&Parameters.member.1.ParameterKey=Stage"
+	                                 "&Parameters.member.1.UsePreviousValue=true"
+	                                 "&Capabilities.member.1=CAPABILITY_IAM"
+	                                 "&Capabilities.member.2=CAPABILITY_AUTO_EXPAND"
+	                                 "&ClientRequestToken=a1-strip");
 	assert_true(c.mutating);
 	es_aws_call_free(&c);
 
-	assert_int_equal(es_cfn_delete_stack_retain_call(&c, "demo", retain, 2, "a1-retain"), ES_OK);
+	assert_int_equal(es_cfn_delete_stack_retain_call(&c, "demo", retain, 2, "a1-retain"),
+	                 ES_OK);
 	assert_string_equal(c.body.data, "Action=DeleteStack&Version=2010-05-15&StackName=demo"
 	                                 "&ClientRequestToken=a1-retain"
 	                                 "&RetainResources.member.1=Fn"
@@ -89,32 +89,31 @@ static void template_body(void **state)
 
 static void strip_associations(void **state)
 {
-	const char *yaml =
-	        "Transform: AWS::Serverless-2016-10-31\n"
-	        "Parameters:\n  Stage:\n    Type: String\n"
-	        "Resources:\n"
-	        "  Dist:\n"
-	        "    Type: AWS::CloudFront::Distribution\n"
-	        "    Properties:\n"
-	        "      DistributionConfig:\n"
-	        "        Enabled: true\n"
-	        "        DefaultCacheBehavior:\n"
-	        "          TargetOriginId: o\n"
-	        "          LambdaFunctionAssociations:\n"
-	        "            - EventType: origin-request\n"
-	        "              LambdaFunctionARN: !Ref Fn.Version\n"
-	        "        CacheBehaviors:\n"
-	        "          - PathPattern: /a/*\n"
-	        "            LambdaFunctionAssociations:\n"
-	        "              - EventType: viewer-request\n"
-	        "                LambdaFunctionARN: !Ref Fn.Version\n"
-	        "              - EventType: origin-response\n"
-	        "                LambdaFunctionARN: !Ref Fn.Version\n"
-	        "          - PathPattern: /b/*\n"
-	        "  Other:\n"
-	        "    Type: AWS::Serverless::Function\n"
-	        "    Properties:\n"
-	        "      LambdaFunctionAssociations: kept\n";
+	const char *yaml = "Transform: AWS::Serverless-2016-10-31\n"
+	                   "Parameters:\n  Stage:\n    Type: String\n"
+	                   "Resources:\n"
+	                   "  Dist:\n"
+	                   "    Type: AWS::CloudFront::Distribution\n"
+	                   "    Properties:\n"
+	                   "      DistributionConfig:\n"
+	                   "        Enabled: true\n"
+	                   "        DefaultCacheBehavior:\n"
+	                   "          TargetOriginId: o\n"
+	                   "          LambdaFunctionAssociations:\n"
+	                   "            - EventType: origin-request\n"
+	                   "              LambdaFunctionARN: !Ref Fn.Version\n"
+	                   "        CacheBehaviors:\n"
+	                   "          - PathPattern: /a/*\n"
+	                   "            LambdaFunctionAssociations:\n"
+	                   "              - EventType: viewer-request\n"
+	                   "                LambdaFunctionARN: !Ref Fn.Version\n"
+	                   "              - EventType: origin-response\n"
+	                   "                LambdaFunctionARN: !Ref Fn.Version\n"
+	                   "          - PathPattern: /b/*\n"
+	                   "  Other:\n"
+	                   "    Type: AWS::Serverless::Function\n"
+	                   "    Properties:\n"
+	                   "      LambdaFunctionAssociations: kept\n";
 	json_t *tpl;
 	char *text;
 
@@ -149,11 +148,11 @@ static struct es_record rec(long seq, const char *when, const char *json)
 }
 
 #define KEPT(fn)                                                                                   \
-	"{\"kind\":\"destroy\",\"phase\":\"step\",\"step\":\"function-retained\",\"stage\":"    \
-	"\"staging\",\"logical_id\":\"Fn\",\"function\":\"" fn "\",\"arn\":"                     \
+	"{\"kind\":\"destroy\",\"phase\":\"step\",\"step\":\"function-retained\",\"stage\":"       \
+	"\"staging\",\"logical_id\":\"Fn\",\"function\":\"" fn "\",\"arn\":"                       \
 	"\"arn:aws:lambda:us-east-1:1:function:" fn "\",\"region\":\"us-east-1\"}"
 #define GONE(fn)                                                                                   \
-	"{\"kind\":\"cleanup\",\"phase\":\"outcome\",\"result\":\"success\",\"arn\":"            \
+	"{\"kind\":\"cleanup\",\"phase\":\"outcome\",\"result\":\"success\",\"arn\":"              \
 	"\"arn:aws:lambda:us-east-1:1:function:" fn "\"}"
 
 static void pending(void **state)

@@ -403,8 +403,14 @@ static void print_failure(struct watch *w, struct ctx *c, size_t i, bool json)
 		return;
 	}
 	if (json) {
-		const char *kv[] = {"stage",           s->name,  "stack_status",  s->stack_status,
-		                    "failed_resource", resource, "failed_reason", reason,
+		const char *kv[] = {"stage",
+		                    s->name,
+		                    "stack_status",
+		                    s->stack_status,
+		                    "failed_resource",
+		                    resource,
+		                    "failed_reason",
+		                    reason,
 		                    NULL};
 		char *j = es_report_ok_json("watch", kv);
 		if (j)

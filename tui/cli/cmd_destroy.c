@@ -55,18 +55,19 @@ int es_cmd_destroy(struct es_cli *cli)
 	}
 	if (!cli->yes) {
 		const struct es_stage_conf *sc = es_config_stage(c.conf, cli->stage);
-		snprintf(q, sizeof(q),
-		         "Delete the stack %s of stage %s, and with it the stage's distribution and "
-		         "function?",
-		         sc->stack, sc->name);
+		snprintf(
+		        q, sizeof(q),
+		        "Delete the stack %s of stage %s, and with it the stage's distribution and "
+		        "function?",
+		        sc->stack, sc->name);
 		if (!ask(progress(cli), can_ask(), q, cli->stage)) {
 			ctx_free(&c);
 			es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", cli->stage);
 			return es_cli_fail(cli, "destroy", ES_ECANCELLED);
 		}
 	}
-	rc = es_destroy(c.aws, c.conf, cli->stage, force, cli->poll_ms, cli->timeout_s,
-	                print_note, progress(cli), &res);
+	rc = es_destroy(c.aws, c.conf, cli->stage, force, cli->poll_ms, cli->timeout_s, print_note,
+	                progress(cli), &res);
 	if (rc) {
 		ctx_free(&c);
 		return es_cli_fail(cli, "destroy", rc);
@@ -74,9 +75,17 @@ int es_cmd_destroy(struct es_cli *cli)
 	if (cli->json) {
 		char n[16];
 		snprintf(n, sizeof(n), "%zu", res.n_retained);
-		const char *kv[] = {"stage",     cli->stage,       "stack_status", res.stack_status,
-		                    "action_id", res.action_id,    "retained",     n,
-		                    "existed",   res.already_gone ? "false" : "true", NULL};
+		const char *kv[] = {"stage",
+		                    cli->stage,
+		                    "stack_status",
+		                    res.stack_status,
+		                    "action_id",
+		                    res.action_id,
+		                    "retained",
+		                    n,
+		                    "existed",
+		                    res.already_gone ? "false" : "true",
+		                    NULL};
 		char *j = es_report_ok_json("destroy", kv);
 		if (j)
 			puts(j);
@@ -86,9 +95,10 @@ int es_cmd_destroy(struct es_cli *cli)
 	} else {
 		es_printf("%s destroyed: its stack is deleted", cli->stage);
 		if (res.n_retained)
-			es_printf("; %zu replicated function%s retained: run `edgeship cleanup` in a "
-			          "few hours",
-			          res.n_retained, res.n_retained == 1 ? "" : "s");
+			es_printf(
+			        "; %zu replicated function%s retained: run `edgeship cleanup` in a "
+			        "few hours",
+			        res.n_retained, res.n_retained == 1 ? "" : "s");
 		es_printf("\n");
 	}
 	ctx_free(&c);

@@ -303,8 +303,7 @@ static const struct es_help_example recover_examples[] = {
 
 static const struct es_help_option destroy_opts[] = {
         OPT_STAGE("the stage whose stack to delete (required)"),
-        {"--force", NULL, NULL, ES_VAL_NONE,
-         "destroy a stage that another stage promotes from"},
+        {"--force", NULL, NULL, ES_VAL_NONE, "destroy a stage that another stage promotes from"},
         {"--yes", "-y", NULL, ES_VAL_NONE,
          "do not ask for the stage name to be typed (for scripts and CI)"},
         OPT_TIMEOUT,

@@ -112,14 +112,14 @@ struct es_dash {
 	/* The low-rate retry of `edgeship cleanup` (cleanup.c). */
 	struct es_action *cleanup;
 	uint64_t cleanup_timer;
-	bool cleanup_first;              /* the first try has not started yet */
-	long long cleanup_first_until;   /* when it starts, ready or not (loop ms) */
-	size_t cleanup_said; /* functions last said to be waiting (not said again) */
+	bool cleanup_first;            /* the first try has not started yet */
+	long long cleanup_first_until; /* when it starts, ready or not (loop ms) */
+	size_t cleanup_said;           /* functions last said to be waiting (not said again) */
 	/* Drift checks (drift.c): one at a time, on f and every half hour. */
 	struct es_action *drift_job;
-	int drift_stage;     /* the stage it checks */
+	int drift_stage; /* the stage it checks */
 	uint64_t drift_timer;
-	size_t drift_next;   /* the periodic round's next stage */
+	size_t drift_next; /* the periodic round's next stage */
 };
 
 /* A line in the Activity strip (through the model when there is one). */

@@ -38,8 +38,10 @@ static void on_done(const struct es_action_outcome *o, void *ud)
 		return;
 	}
 	bool drifted = strcmp(r->drift_status, "DRIFTED") == 0;
-	badge(d, stage, drifted ? "drifted" : strcmp(r->drift_status, "IN_SYNC") == 0 ? "in sync"
-	                                                                              : "");
+	badge(d, stage,
+	      drifted                                   ? "drifted"
+	      : strcmp(r->drift_status, "IN_SYNC") == 0 ? "in sync"
+	                                                : "");
 	if (!drifted) {
 		es_dash_log(d, ES_ACT_INFO, "%s: drift: %s", o->stage, r->drift_status);
 		return;
