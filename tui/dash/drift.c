@@ -33,6 +33,8 @@ static void on_done(const struct es_action_outcome *o, void *ud)
 	d->drift_job = NULL;
 	if (o->rc || !r) {
 		badge(d, stage, "");
+		es_dash_message(d, o->rc != ES_ENOTFOUND, "%s: drift: %s", o->stage,
+		                es_error_format(o->err, line, sizeof(line)));
 		es_dash_log(d, o->rc == ES_ENOTFOUND ? ES_ACT_INFO : ES_ACT_WARN, "%s: drift: %s",
 		            o->stage, es_error_format(o->err, line, sizeof(line)));
 		return;
@@ -42,6 +44,10 @@ static void on_done(const struct es_action_outcome *o, void *ud)
 	      drifted                                   ? "drifted"
 	      : strcmp(r->drift_status, "IN_SYNC") == 0 ? "in sync"
 	                                                : "");
+	es_dash_message(d, false, "%s: %s", o->stage,
+	                drifted ? "drifted: the activity strip says what differs"
+	                : strcmp(r->drift_status, "IN_SYNC") == 0 ? "in sync with its template"
+	                                                          : r->drift_status);
 	if (!drifted) {
 		es_dash_log(d, ES_ACT_INFO, "%s: drift: %s", o->stage, r->drift_status);
 		return;
