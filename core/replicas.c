@@ -120,7 +120,7 @@ static void delete_one(struct es_aws_client *aws, struct es_cleanup_item *item)
 		es_http_response_free(&resp);
 		copy(item->result, sizeof(item->result), "deleted");
 		snprintf(item->message, sizeof(item->message),
-		         "%s deleted, every version: its replicas were gone", item->fn.name);
+		         "%s deleted with every version (its replicas were gone)", item->fn.name);
 	} else if (rc == ES_EAWS && strcmp(e->code, "ResourceNotFoundException") == 0) {
 		copy(item->result, sizeof(item->result), "gone");
 		snprintf(item->message, sizeof(item->message), "%s no longer exists",

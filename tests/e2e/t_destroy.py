@@ -228,7 +228,7 @@ def main(tap, sim, app):
     rc, out, err = release.run_script(app, "deleted", ":wait-idle\n:dump-screen {tmp}/deleted.txt\nq\n")
     screen = release.screen(app, "deleted.txt")
     fns = [f["FunctionName"] for f in sim.client("lambda").list_functions()["Functions"]]
-    tap.ok(rc == 0 and "cleanup:" in screen and "deleted, every version" in screen
+    tap.ok(rc == 0 and "cleanup:" in screen and "deleted with every version" in screen
            and fn_name not in fns,
            "the dashboard deletes the function once its replicas are gone", screen)
     tap.ok(not release.BLOCKED, "no dashboard run waited on the screen's loop", release.BLOCKED)

@@ -34,8 +34,8 @@ static void on_done(const struct es_action_outcome *o, void *ud)
 			es_dash_log(d, ES_ACT_INFO, "cleanup: %s", r->items[i].message);
 	if (o->rc == ES_EBUSY && r && r->remaining != d->cleanup_said)
 		es_dash_log(d, ES_ACT_INFO,
-		            "cleanup: %zu replicated function%s still %s edge replicas (CloudFront "
-		            "removes them within hours); retried every 10 minutes",
+		            "cleanup: %zu function%s still %s edge replicas; retrying every 10 "
+		            "minutes",
 		            r->remaining, r->remaining == 1 ? "" : "s",
 		            r->remaining == 1 ? "has" : "have");
 	else if (o->rc && o->rc != ES_EBUSY)
