@@ -17,6 +17,9 @@
 #include "base/timefmt.h"
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
+#include "aws/endpoints.h"
+#include "aws/s3.h"
+#include "aws/sigv4.h"
 #include "destroy.h"
 #include "ledger.h"
 #include "lock.h"
@@ -252,6 +255,39 @@ static int wait_deployed(struct run *r)
 	}
 }
 
+/* A template too large to send inline goes to the artifact bucket, named
+ * by its digest as deploys name theirs; url gets where CloudFormation
+ * reads it. */
+static int upload_template(struct run *r, const char *text, char *url, size_t len)
+{
+	const struct es_endpoint *ep = es_aws_endpoint(r->aws, "s3");
+	struct es_s3_put put = {.content_type = "application/json"};
+	struct es_aws_call call;
+	const char *prefix = r->conf->prefix ? r->conf->prefix : "";
+	size_t n = strlen(prefix);
+	char sha[65], key[600];
+	int rc;
+
+	if (!ep)
+		return es_fail_prefix("S3 endpoint");
+	while (n > 0 && prefix[n - 1] == '/')
+		n--;
+	es_sha256_hex(text, strlen(text), sha);
+	snprintf(key, sizeof(key), "%.*s%stemplates/%s.json", (int)n, prefix, n ? "/" : "", sha);
+	/* Idempotency: the key is the content's digest; a second put writes the
+	 * same bytes. */
+	rc = send(r, &call,
+	          es_s3_put_object_call(&call, r->conf->bucket, key, text, strlen(text), &put),
+	          "PutObject");
+	if (rc)
+		return rc;
+	if (ep->path_style)
+		snprintf(url, len, "%s/%s/%s", ep->url, r->conf->bucket, key);
+	else
+		snprintf(url, len, "https://%s.%s/%s", r->conf->bucket, ep->host, key);
+	return ES_OK;
+}
+
 /* Update the stack with its template minus the Lambda@Edge associations. */
 static int strip_associations(struct run *r)
 {
@@ -292,15 +328,12 @@ static int strip_associations(struct run *r)
 	const char *key;
 	json_t *v;
 	json_object_foreach(params, key, v) if (keep) keep[n_keep++] = key;
-	if (!text || !keep) {
+	char url[1200] = "";
+	if (!text || !keep)
 		rc = text ? es_fail(ES_ENOMEM, "out of memory") : ES_ERR;
-	} else if (strlen(text) > INLINE_TEMPLATE_MAX) {
-		rc = es_fail(ES_ERR,
-		             "the template of %s without its associations is %zu bytes, over the "
-		             "%d CloudFormation takes inline: remove the associations with a "
-		             "deploy, then destroy",
-		             r->sc->stack, strlen(text), INLINE_TEMPLATE_MAX);
-	} else {
+	else if (strlen(text) > INLINE_TEMPLATE_MAX)
+		rc = upload_template(r, text, url, sizeof(url));
+	if (!rc) {
 		char token[64];
 		/* Idempotency: the client request token is per action, so a retry
 		 * after a lost answer is the same update. */
@@ -308,6 +341,7 @@ static int strip_associations(struct run *r)
 		struct es_stack_update u = {
 		        .stack = r->sc->stack,
 		        .template_body = text,
+		        .template_url = url[0] ? url : NULL,
 		        .keep_parameters = keep,
 		        .n_keep = n_keep,
 		        .capabilities = (const char *const *)r->conf->capabilities,

@@ -56,7 +56,9 @@ int es_cfn_update_stack_call(struct es_aws_call *call, const struct es_stack_upd
 	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", u->stack);
-	if (!rc)
+	if (!rc && u->template_url)
+		rc = es_query_param(&call->body, "TemplateURL", u->template_url);
+	else if (!rc)
 		rc = es_query_param(&call->body, "TemplateBody", u->template_body);
 	for (size_t i = 0; !rc && i < u->n_keep; i++) {
 		rc = es_query_paramf(&call->body, u->keep_parameters[i],

@@ -180,7 +180,8 @@ void es_resource_drift_free(struct es_resource_drift *r);
  * previous value. */
 struct es_stack_update {
 	const char *stack;
-	const char *template_body;
+	const char *template_body;          /* one of body… */
+	const char *template_url;           /* …or URL (a template over 51,200 bytes, in S3) */
 	const char *const *keep_parameters; /* names sent with UsePreviousValue */
 	size_t n_keep;
 	const char *const *capabilities;

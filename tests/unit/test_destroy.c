@@ -52,6 +52,17 @@ static void request_bodies(void **state)
 	                                 "&ClientRequestToken=a1-strip");
 	assert_true(c.mutating);
 	es_aws_call_free(&c);
+	/* A large template goes by URL, never both. */
+	u.template_url = "http://127.0.0.1:1/b/templates/ab.json";
+	u.n_keep = 0;
+	u.n_capabilities = 0;
+	u.client_token = NULL;
+	assert_int_equal(es_cfn_update_stack_call(&c, &u), ES_OK);
+	assert_string_equal(c.body.data,
+	                    "Action=UpdateStack&Version=2010-05-15&StackName=demo"
+	                    "&TemplateURL=http%3A%2F%2F127.0.0.1%3A1%2Fb%2Ftemplates%2F"
+	                    "ab.json");
+	es_aws_call_free(&c);
 
 	assert_int_equal(es_cfn_delete_stack_retain_call(&c, "demo", retain, 2, "a1-retain"),
 	                 ES_OK);
