@@ -62,6 +62,8 @@ static int cmd_version(struct es_cli *cli);
 	X("unlock", es_cmd_unlock)                                                                 \
 	X("drift", es_cmd_drift)                                                                   \
 	X("recover", es_cmd_recover)                                                               \
+	X("destroy", es_cmd_destroy)                                                               \
+	X("cleanup", es_cmd_cleanup)                                                               \
 	X("log", es_cmd_log)                                                                       \
 	X("whoami", cmd_whoami)                                                                    \
 	X("help", cmd_help)                                                                        \
@@ -290,6 +292,8 @@ int es_cli_main(int argc, char **argv)
 			i++; /* read by cmd_ops.c */
 		} else if (strcmp(name, "recover") == 0 && strncmp(a, "--skip=", 7) == 0) {
 			continue;
+		} else if (strcmp(name, "destroy") == 0 && strcmp(a, "--force") == 0) {
+			continue; /* read by cmd_destroy.c */
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
 		} else if (init_pipeline && a[0] == '-' && a[1]) {

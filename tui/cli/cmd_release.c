@@ -306,6 +306,10 @@ int es_cmd_status(struct es_cli *cli)
 			es_printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
 		else if (ov.ledger_no_bucket)
 			print_no_bucket(c.conf);
+		if (ov.replicas_pending)
+			es_printf("replicas pending cleanup: %zu (`edgeship cleanup` deletes the "
+			          "functions once CloudFront has removed their replicas)\n",
+			          ov.replicas_pending);
 		if (ov.resolved)
 			es_printf("recorded how %zu abandoned action%s ended (see edgeship log)\n",
 			          ov.resolved, ov.resolved == 1 ? "" : "s");

@@ -336,6 +336,43 @@ static const struct es_help_example recover_examples[] = {
          "continue, leaving that resource as it is"},
         END_EXAMPLES};
 
+static const struct es_help_option destroy_opts[] = {
+        OPT_STAGE("the stage whose stack to delete (required)"),
+        {"--force", NULL, NULL, ES_VAL_NONE, "destroy a stage that another stage promotes from"},
+        {"--yes", "-y", NULL, ES_VAL_NONE,
+         "do not ask for the stage name to be typed (for scripts and CI)"},
+        OPT_TIMEOUT,
+        OPT_POLL,
+        OPT_JSON,
+        END_OPTS};
+static const struct es_help_exit destroy_exits[] = {
+        {0, "the stack is deleted (replicated functions retained are printed), or there was "
+            "none"},
+        {1, "a step failed (the stack is left where it got to; run it again)"},
+        EXIT(2),
+        {3, "refused: --read-only, the stage is locked, another stage promotes from it "
+            "(--force), or the stack is in UPDATE_ROLLBACK_FAILED"},
+        EXIT(4),
+        EXIT(5),
+        END_EXITS};
+static const struct es_help_example destroy_examples[] = {
+        {"edgeship destroy --stage preview", "asks for the stage name to be typed"},
+        {"edgeship destroy --stage staging --force --yes",
+         "a stage production promotes from, in a script"},
+        END_EXAMPLES};
+
+static const struct es_help_option cleanup_opts[] = {OPT_JSON, END_OPTS};
+static const struct es_help_exit cleanup_exits[] = {
+        {0, "no retained function is left"},
+        {1, "a deletion failed otherwise (AWS's error is printed)"},
+        {3, "some functions still have edge replicas: run it again later (or --read-only)"},
+        EXIT(5),
+        END_EXITS};
+static const struct es_help_example cleanup_examples[] = {
+        {"edgeship cleanup", "delete the functions a destroy retained, if their replicas are gone"},
+        {"edgeship cleanup --json", "the same for a script; exit 3 while replicas remain"},
+        END_EXAMPLES};
+
 static const struct es_help_option log_opts[] = {OPT_STAGE("this stage's records only"), OPT_JSON,
                                                  END_OPTS};
 static const struct es_help_exit log_exits[] = {EXIT(0), EXIT(1), EXIT(2), EXIT(5), END_EXITS};
@@ -479,6 +516,22 @@ static const struct es_help_command commands[] = {
             "and why, and asks for the stage name to be typed; it takes the stage lock and "
             "is recorded in the ledger. A skipped resource is left as it is: check it by "
             "hand afterwards."),
+        CMD(destroy, "--stage NAME [--force] [--yes] [--timeout DURATION] [--json]",
+            "delete a stage's stack, its Lambda@Edge associations first",
+            "Delete the stage's stack. First an update removes the Lambda@Edge associations "
+            "from its distribution and edgeship waits for it to be Deployed; then the stack "
+            "is deleted. A function whose edge replicas remain (CloudFront removes them "
+            "hours after the last association goes) is retained so the delete completes, "
+            "and recorded in the ledger for edgeship cleanup. It asks for the stage name to "
+            "be typed, takes the stage lock, and is refused for a stage another stage "
+            "promotes from unless --force. Run it again after any failure: it goes on from "
+            "where the stack is."),
+        CMD(cleanup, "[--json]", "delete the replicated functions a destroy retained",
+            "Try to delete each Lambda@Edge function a destroy retained (every version), "
+            "and record each deletion in the ledger. While CloudFront still holds a "
+            "function's replicas Lambda refuses, and cleanup says so and exits 3: run it "
+            "again later. The dashboard retries every 10 minutes; status shows how many "
+            "are pending."),
         CMD(log, "[--stage NAME] [--json]", "the release ledger, oldest first",
             "Print the release ledger, oldest first: who did what, when, the outcome and "
             "why. Columns fit the terminal (80 columns, or COLUMNS, when stdout is not one); "
