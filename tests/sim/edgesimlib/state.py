@@ -19,6 +19,7 @@ PROFILES = {
         "propagation_max": 1.2,  # last edge applies it; then Deployed
         "invalidation": 0.8,  # InProgress -> Completed
         "pipeline_step": 0.3,  # per non-approval pipeline action
+        "metric_period": 2.0,  # CloudWatch resolution of the edges' metrics (60 on AWS)
     },
     "demo": {
         "stack_step": 2.0,
@@ -27,6 +28,7 @@ PROFILES = {
         "propagation_max": 45.0,
         "invalidation": 15.0,
         "pipeline_step": 4.0,
+        "metric_period": 5.0,
     },
 }
 
