@@ -154,6 +154,16 @@ double es_guard_last_ok(const struct es_guard *g)
 	return g->last_ok;
 }
 
+bool es_guard_polling(const struct es_guard *g)
+{
+	return g->in_flight;
+}
+
+struct es_loop *es_guard_loop(const struct es_guard *g)
+{
+	return es_aws_loop(g->aws);
+}
+
 long es_guard_calls(const struct es_guard *g)
 {
 	return g->calls;
@@ -379,7 +389,7 @@ void es_guard_sparkline(const struct es_guard_stage *s, bool rate, char *out, si
 		top = s->set.threshold; /* a healthy rate stays low on the line */
 	for (size_t i = 0; i < s->n; i++) {
 		double v = rate ? s->pts[i].rate_5xx : s->pts[i].requests;
-		int k = top > 0 ? (int)lround(v / top * 7.0) : 0;
+		int k = top > 0 ? (int)(v / top * 7.0 + 0.5) : 0;
 		const char *b = bars[k < 0 ? 0 : k > 7 ? 7 : k];
 		if (!marked && s->rollout_start &&
 		    (double)(s->pts[i].t + s->set.period_s) > s->rollout_start) {

@@ -88,6 +88,9 @@ int es_guard_find(const struct es_guard *g, const char *stage);
 const char *es_guard_stale(const struct es_guard *g);
 /* Local time of the last answer, 0 none. */
 double es_guard_last_ok(const struct es_guard *g);
+/* A poll is in flight. */
+bool es_guard_polling(const struct es_guard *g);
+struct es_loop *es_guard_loop(const struct es_guard *g);
 /* GetMetricData calls sent (for budgets). */
 long es_guard_calls(const struct es_guard *g);
 
