@@ -28,13 +28,13 @@ int es_guard_record(struct es_aws_client *aws, const struct es_config *conf,
 	snprintf(msg, sizeof(msg), "breach: %s; decision: %s by %s%s%s", text, decision,
 	         decided_by ? decided_by : "someone", note && *note ? "; " : "", note ? note : "");
 	json_t *r = json_pack(
-	        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:I,s:s}}", "kind", "guard",
+	        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:I,s:s,s:f}}", "kind", "guard",
 	        "phase", "outcome", "stage", s->name, "result", "breach", "message", msg, "decision",
 	        decision, "decided_by", decided_by ? decided_by : "", "figures", "rate_5xx",
 	        s->breach.rate_5xx, "threshold", s->breach.threshold, "requests", s->breach.requests,
 	        "lambda_errors", s->breach.lambda_errors, "periods", s->breach.periods, "period_s",
 	        s->set.period_s, "period_start", (json_int_t)s->breach.period, "distribution_id",
-	        s->distribution_id);
+	        s->distribution_id, "detected_at", s->breach.detected_at);
 	rc = r ? es_ledger_append(l, r, &seq) : es_fail(ES_ENOMEM, "out of memory");
 	json_decref(r);
 	es_ledger_free(l);

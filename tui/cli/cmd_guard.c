@@ -390,8 +390,15 @@ int guard_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, action
 			break;
 		}
 		if (s && !guard_follow_busy(f)) {
-			es_fprintf(ui->out, "guard: no breach in %s (watched until %lds after Deployed)\n",
-			           stage, s->set.watch_s);
+			if (es_guard_stale(f->g))
+				es_fprintf(ui->out,
+				           "guard: the watch of %s ended on stale figures (%s): nothing "
+				           "decided\n",
+				           stage, es_guard_stale(f->g));
+			else
+				es_fprintf(ui->out,
+				           "guard: no breach in %s (watched until %lds after Deployed)\n",
+				           stage, s->set.watch_s);
 			break;
 		}
 		if (es_cli_signal() || es_time_now() > limit) {
