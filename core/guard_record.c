@@ -7,15 +7,35 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "guard_model.h"
 #include "guard_record.h"
 #include "ledger.h"
+
+static json_t *record_of(const struct es_guard_stage *s, const char *decision,
+                         const char *decided_by, const char *note)
+{
+	char text[256], msg[512];
+
+	es_guard_breach_text(s, text, sizeof(text));
+	snprintf(msg, sizeof(msg), "breach: %s; decision: %s by %s%s%s", text, decision,
+	         decided_by && *decided_by ? decided_by : "someone", note && *note ? "; " : "",
+	         note ? note : "");
+	return json_pack(
+	        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:I,s:s,s:f}}", "kind",
+	        "guard", "phase", "outcome", "stage", s->name, "result", "breach", "message", msg,
+	        "decision", decision, "decided_by", decided_by ? decided_by : "", "figures",
+	        "rate_5xx", s->breach.rate_5xx, "threshold", s->breach.threshold, "requests",
+	        s->breach.requests, "lambda_errors", s->breach.lambda_errors, "periods",
+	        s->breach.periods, "period_s", s->set.period_s, "period_start",
+	        (json_int_t)s->breach.period, "distribution_id", s->distribution_id, "detected_at",
+	        s->breach.detected_at);
+}
 
 int es_guard_record(struct es_aws_client *aws, const struct es_config *conf,
                     const struct es_guard_stage *s, const char *decision, const char *decided_by,
                     const char *note)
 {
 	struct es_ledger *l;
-	char text[256], msg[512];
 	long seq;
 	int rc;
 
@@ -24,29 +44,40 @@ int es_guard_record(struct es_aws_client *aws, const struct es_config *conf,
 		return rc;
 	if (!decided_by)
 		decided_by = es_ledger_who(l);
-	es_guard_breach_text(s, text, sizeof(text));
-	snprintf(msg, sizeof(msg), "breach: %s; decision: %s by %s%s%s", text, decision,
-	         decided_by ? decided_by : "someone", note && *note ? "; " : "", note ? note : "");
-	json_t *r = json_pack(
-	        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:I,s:s,s:f}}", "kind", "guard",
-	        "phase", "outcome", "stage", s->name, "result", "breach", "message", msg, "decision",
-	        decision, "decided_by", decided_by ? decided_by : "", "figures", "rate_5xx",
-	        s->breach.rate_5xx, "threshold", s->breach.threshold, "requests", s->breach.requests,
-	        "lambda_errors", s->breach.lambda_errors, "periods", s->breach.periods, "period_s",
-	        s->set.period_s, "period_start", (json_int_t)s->breach.period, "distribution_id",
-	        s->distribution_id, "detected_at", s->breach.detected_at);
+	json_t *r = record_of(s, decision, decided_by, note);
 	rc = r ? es_ledger_append(l, r, &seq) : es_fail(ES_ENOMEM, "out of memory");
 	json_decref(r);
 	es_ledger_free(l);
 	return rc;
 }
 
-static bool is_release(const struct es_record *r, const char *stage)
+static void appended(int rc, long seq, void *ud)
 {
-	return strcmp(r->phase, "outcome") == 0 && strcmp(r->result, "success") == 0 &&
-	       strcmp(r->stage, stage) == 0 && r->commit[0] &&
-	       (strcmp(r->kind, "deploy") == 0 || strcmp(r->kind, "promotion") == 0 ||
-	        strcmp(r->kind, "rollback") == 0);
+	(void)rc;
+	(void)seq;
+	(void)ud;
+}
+
+int es_guard_record_async(struct es_aws_client *aws, const struct es_config *conf,
+                          const struct es_guard_stage *s, const char *decision,
+                          const char *decided_by, const char *who, const char *note)
+{
+	struct es_ledger *l;
+	int rc;
+
+	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	if (rc)
+		return rc;
+	if (who && strncmp(who, "arn:", 4) == 0)
+		es_ledger_set_who(l, who);
+	json_t *r = record_of(s, decision, decided_by, note);
+	if (r && who && *who)
+		json_object_set_new(r, "who", json_string(who));
+	rc = r ? es_ledger_append_async(l, r, false, appended, NULL)
+	       : es_fail(ES_ENOMEM, "out of memory");
+	json_decref(r);
+	es_ledger_free(l); /* once the write is answered */
+	return rc;
 }
 
 int es_guard_previous_release(struct es_aws_client *aws, const struct es_config *conf,
@@ -54,31 +85,14 @@ int es_guard_previous_release(struct es_aws_client *aws, const struct es_config 
 {
 	struct es_record_list recs = {0};
 	struct es_ledger *l;
-	const char *current = NULL;
 	int rc;
 
 	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
 	if (rc)
 		return rc;
 	rc = es_ledger_read(l, &recs);
-	if (!rc) {
+	if (!rc && !es_guard_previous_in(&recs, stage, commit, release))
 		rc = es_fail(ES_ENOTFOUND, "no earlier release of %s in the ledger", stage);
-		for (size_t i = recs.n; i-- > 0;) {
-			const struct es_record *r = &recs.items[i];
-			if (!is_release(r, stage))
-				continue;
-			if (!current) {
-				current = r->commit;
-				continue;
-			}
-			if (strcmp(r->commit, current) == 0)
-				continue;
-			snprintf(commit, 41, "%s", r->commit);
-			snprintf(release, 80, "%s", r->release);
-			rc = ES_OK;
-			break;
-		}
-	}
 	es_record_list_free(&recs);
 	es_ledger_free(l);
 	return rc;

@@ -15,6 +15,12 @@ int es_guard_record(struct es_aws_client *aws, const struct es_config *conf,
                     const struct es_guard_stage *s, const char *decision, const char *decided_by,
                     const char *note);
 
+/* The same without waiting (the screen's loop): who names the console's
+ * identity for the record (the caller ARN, when known). */
+int es_guard_record_async(struct es_aws_client *aws, const struct es_config *conf,
+                          const struct es_guard_stage *s, const char *decision,
+                          const char *decided_by, const char *who, const char *note);
+
 /* The release stage ran before its current one, from the ledger's
  * successful deploys, promotions and rollbacks: commit and release name.
  * ES_ENOTFOUND when there is none. Blocking. */

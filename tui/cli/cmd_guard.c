@@ -12,6 +12,7 @@
 #include "base/timefmt.h"
 #include "guard.h"
 #include "guard_cli.h"
+#include "guard_model.h"
 #include "guard_record.h"
 #include "release.h"
 #include "signals.h"
@@ -25,12 +26,10 @@ struct guard_follow {
 	struct es_model *m;
 	struct es_guard *g;
 	const char *stage;
-	double fixed_rollout; /* deploy --guard: when the deploy began */
+	struct es_guard_follow follow;
 	time_t printed[ES_GUARD_MAX_STAGES];
-	double dist_seen[ES_GUARD_MAX_STAGES]; /* the distribution change watched */
 	bool stale_said;
 	bool breach[ES_GUARD_MAX_STAGES]; /* new breach, not reported yet */
-	bool synced_once;
 };
 
 static FILE *out_of(const struct guard_follow *f)
@@ -47,73 +46,17 @@ static void on_guard(struct es_guard *g, size_t i, unsigned what, void *ud)
 		f->breach[i] = true;
 }
 
-/* "arn:aws:lambda:us-east-1:123:function:NAME:7" → NAME */
-static void function_of(const char *arn, char *out, size_t len)
-{
-	const char *p = arn;
-
-	out[0] = '\0';
-	for (int k = 0; k < 6 && p; k++) {
-		p = strchr(p, ':');
-		if (p)
-			p++;
-	}
-	if (p)
-		snprintf(out, len, "%.*s", (int)strcspn(p, ":"), p);
-}
-
 static void sync_stages(struct guard_follow *f)
 {
-	double now = es_time_now();
-
-	for (size_t i = 0; i < es_model_stage_count(f->m); i++) {
-		const struct es_stage_view *s = es_model_stage(f->m, i);
-		const struct es_stage_conf *sc = es_config_stage(f->c->conf, s->name);
-		struct es_guard_settings set;
-		char fn[128];
-		int k;
-
-		if (!sc || (f->stage && strcmp(s->name, f->stage) != 0) || !s->distribution_id[0])
-			continue;
-		es_guard_settings_of(sc, &set);
-		if (!set.on)
-			continue;
-		function_of(s->lambda_arn, fn, sizeof(fn));
-		if (es_guard_watch(f->g, s->name, s->distribution_id, fn, &set))
-			continue;
-		k = es_guard_find(f->g, s->name);
-		const struct es_guard_stage *gs = es_guard_stage(f->g, (size_t)k);
-		if (f->fixed_rollout) {
-			if (!gs->rollout_start)
-				es_guard_rollout(f->g, s->name, f->fixed_rollout);
-		} else if (s->dist_modified && s->dist_modified != f->dist_seen[k]) {
-			f->dist_seen[k] = s->dist_modified;
-			es_guard_rollout(f->g, s->name, s->dist_modified);
-			/* Deployed at first sight: it happened about when it changed. */
-			if (s->propagation == ES_PROP_DEPLOYED && !f->synced_once)
-				es_guard_deployed(f->g, s->name, s->dist_modified);
-		}
-		if (s->propagation == ES_PROP_DEPLOYED)
-			es_guard_deployed(f->g, s->name, now);
-	}
-	if (es_model_stage_count(f->m))
-		f->synced_once = true;
+	es_guard_follow_model(f->g, &f->follow, f->c->conf, f->m);
 }
 
 struct guard_follow *guard_follow_new(struct es_cli *cli, struct ctx *c, struct es_model *m,
                                       const char *stage)
 {
 	struct guard_follow *f;
-	bool any = false;
 
-	for (size_t i = 0; i < c->conf->n_stages; i++) {
-		struct es_guard_settings set;
-		if (stage && strcmp(c->conf->stages[i].name, stage) != 0)
-			continue;
-		es_guard_settings_of(&c->conf->stages[i], &set);
-		any = any || set.on;
-	}
-	if (!any || !(f = calloc(1, sizeof(*f))))
+	if (!es_guard_any(c->conf, stage) || !(f = calloc(1, sizeof(*f))))
 		return NULL;
 	if (es_guard_new(c->aws, &f->g)) {
 		free(f);
@@ -123,6 +66,7 @@ struct guard_follow *guard_follow_new(struct es_cli *cli, struct ctx *c, struct 
 	f->c = c;
 	f->m = m;
 	f->stage = stage;
+	f->follow.only = stage;
 	es_guard_on_change(f->g, on_guard, f);
 	return f;
 }
@@ -141,7 +85,7 @@ bool guard_follow_busy(const struct guard_follow *f)
 
 	if (!f)
 		return false;
-	if (!f->synced_once)
+	if (!f->follow.synced_once)
 		return true;
 	for (size_t i = 0; i < es_guard_count(f->g); i++)
 		if (es_guard_watching(f->g, i, now) && !es_guard_stage(f->g, i)->breached)
@@ -268,7 +212,7 @@ void guard_follow_tick(struct guard_follow *f)
 			continue;
 		f->breach[i] = false;
 		report_breach(f, es_guard_stage(f->g, i));
-		if (!f->fixed_rollout) {
+		if (!f->follow.fixed_rollout) {
 			char commit[41], release[80];
 			const struct es_guard_stage *s = es_guard_stage(f->g, i);
 			if (es_guard_previous_release(f->c->aws, f->c->conf, s->name, commit,
@@ -374,7 +318,7 @@ int guard_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, action
 		ctx_free(c);
 		return es_cli_fail(cli, "deploy", rc);
 	}
-	f->fixed_rollout = began;
+	f->follow.fixed_rollout = began;
 	es_fprintf(ui->out, "guard: watching %s's error rate until guard-watch after Deployed\n",
 	           stage);
 	es_cli_signals_install();
