@@ -74,7 +74,7 @@ static const struct key keys[] = {
         {S_STAGE, "guard-error-rate", K_STR, STG(guard_error_rate), 0,
          "5xx error rate that is a breach of the guard, e.g. guard-error-rate = 5%"},
         {S_STAGE, "guard-window", K_MS, STG(guard_window_ms), 0,
-         "how long the rate must stay above it (default two periods), e.g. guard-window = 2m"},
+         "how long the rate must stay above it (default one period), e.g. guard-window = 2m"},
         {S_STAGE, "guard-watch", K_MS, STG(guard_watch_ms), 0,
          "how long the guard watches after Deployed (default 10m), e.g. guard-watch = 10m"},
         {S_STAGE, "guard-action", K_STR, STG(guard_action), 0,

@@ -34,7 +34,7 @@ struct es_stage_conf {
 	/* The error-rate guard (core/guard.h); off without guard-error-rate. */
 	char *guard_error_rate; /* "5%": the 5xx rate that is a breach */
 	char *guard_action;     /* "alert" (default) or "rollback" */
-	long guard_window_ms;   /* how long the rate must stay above it (0: two periods) */
+	long guard_window_ms;   /* how long the rate must stay above it (0: one period) */
 	long guard_watch_ms;    /* how long after Deployed the watch lasts (0: 10 minutes) */
 	long guard_period_ms;   /* metric period (0: 60 s) */
 	int line;               /* line of the [stage] header */

@@ -111,6 +111,7 @@ void es_guard_rollout(struct es_guard *g, const char *stage, double when)
 
 	if (i < 0)
 		return;
+	g->stages[i].after_breach = g->stages[i].breached;
 	g->stages[i].rollout_start = when;
 	g->stages[i].deployed_at = 0;
 	g->stages[i].breached = false;
@@ -241,12 +242,13 @@ static bool check_breach(struct es_guard_stage *s, double now)
 	double req = 0, lam = 0;
 	double watch_end = s->deployed_at ? s->deployed_at + (double)s->set.watch_s : 0;
 
-	if (s->breached || !s->rollout_start)
+	if (s->breached || !s->rollout_start || (s->after_breach && !s->deployed_at))
 		return false;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct es_guard_point *p = &s->pts[i];
 		bool in = (double)(p->t + s->set.period_s) > s->rollout_start &&
-		          (!watch_end || (double)p->t < watch_end);
+		          (!watch_end || (double)p->t < watch_end) &&
+		          (!s->after_breach || (double)p->t >= s->deployed_at);
 		bool above = in && p->requests > 0 && p->rate_5xx > s->set.threshold;
 		bool next = run > 0 && p->t == s->pts[i - 1].t + s->set.period_s;
 		if (!above) {

@@ -47,6 +47,9 @@ struct es_guard_stage {
 	size_t n;
 	double rollout_start; /* epoch; 0: no rollout watched */
 	double deployed_at;   /* epoch; 0: not Deployed yet */
+	/* The rollout after a breach (the rollback, as a rule) is judged from
+	 * its Deployed on: until then edges still run the failing release. */
+	bool after_breach;
 	bool breached;
 	struct es_guard_breach breach;
 };

@@ -66,7 +66,7 @@ void es_guard_settings_of(const struct es_stage_conf *s, struct es_guard_setting
 	out->on = out->threshold > 0;
 	out->period_s = s->guard_period_ms ? (int)((s->guard_period_ms + 999) / 1000)
 	                                   : DEFAULT_PERIOD_S;
-	out->window_periods = 2;
+	out->window_periods = 1;
 	if (s->guard_window_ms) {
 		long p = ((long)out->period_s * 1000);
 		out->window_periods = (int)((s->guard_window_ms + p - 1) / p);

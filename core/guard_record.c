@@ -51,11 +51,32 @@ int es_guard_record(struct es_aws_client *aws, const struct es_config *conf,
 	return rc;
 }
 
+struct async_record {
+	struct es_ledger *l;
+	struct es_loop *loop;
+};
+
+static void free_later(struct es_loop *loop, void *ud)
+{
+	struct async_record *a = ud;
+
+	(void)loop;
+	es_ledger_free(a->l);
+	free(a);
+}
+
+/* The ledger goes once its write is answered (retries after a race for
+ * the record number included), outside its own callback. */
 static void appended(int rc, long seq, void *ud)
 {
+	struct async_record *a = ud;
+
 	(void)rc;
 	(void)seq;
-	(void)ud;
+	if (es_loop_post(a->loop, free_later, a) != ES_OK) {
+		es_ledger_free(a->l);
+		free(a);
+	}
 }
 
 int es_guard_record_async(struct es_aws_client *aws, const struct es_config *conf,
@@ -63,20 +84,29 @@ int es_guard_record_async(struct es_aws_client *aws, const struct es_config *con
                           const char *decided_by, const char *who, const char *note)
 {
 	struct es_ledger *l;
+	struct async_record *a;
 	int rc;
 
 	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
 	if (rc)
 		return rc;
+	if (!(a = malloc(sizeof(*a)))) {
+		es_ledger_free(l);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	*a = (struct async_record){.l = l, .loop = es_aws_loop(aws)};
 	if (who && strncmp(who, "arn:", 4) == 0)
 		es_ledger_set_who(l, who);
 	json_t *r = record_of(s, decision, decided_by, note);
 	if (r && who && *who)
 		json_object_set_new(r, "who", json_string(who));
-	rc = r ? es_ledger_append_async(l, r, false, appended, NULL)
+	rc = r ? es_ledger_append_async(l, r, false, appended, a)
 	       : es_fail(ES_ENOMEM, "out of memory");
 	json_decref(r);
-	es_ledger_free(l); /* once the write is answered */
+	if (rc) {
+		es_ledger_free(l);
+		free(a);
+	}
 	return rc;
 }
 

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import time
 
-from release import App, EDGESHIP, run, wait_until  # noqa: F401
+from release import App, EDGESHIP, run, run_script, screen, wait_until  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FLAKY = os.path.join(os.path.dirname(HERE), "apps", "flaky-edge", "index.js")
@@ -115,6 +115,41 @@ def main(tap, sim, app):
            "alert: the ledger records the breach and that nothing was rolled back", str(recs[-1:]))
     tap.ok(app.status("staging")["commit"] == flaky_again, "alert: the release stays")
 
+    # ---- the dashboard: the guard line, the breach, B rolls back
+    set_guard(app, "alert", watch="10m")
+    rc, out, err = run_script(app, "guard", """:wait-idle
+:sleep 1500
+:wait-idle
+:sleep 1500
+:wait-idle
+:sleep 1500
+:wait-idle
+:dump-screen {tmp}/guard-breach.txt
+B
+:wait-dialog
+:dump-screen {tmp}/guard-confirm.txt
+staging<Enter>
+:wait-idle
+staging<Enter>
+:wait-idle
+:dump-screen {tmp}/guard-rolledback.txt
+q
+""")
+    tap.ok(rc == 0, "the dashboard script ran to the end", err[-1500:])
+    breach = screen(app, "guard-breach.txt")
+    tap.ok("guard" in breach and "5xx" in breach and "BREACH" in breach,
+           "the Stages pane shows the guard's figures and the breach", breach)
+    tap.ok("B rolls" in breach and good[:7] in breach,
+           "the console offers the rollback to the previous release on B", breach)
+    tap.ok(f"back to {good[:7]}" in screen(app, "guard-confirm.txt"),
+           "B asks to roll staging back to the previous release", screen(app, "guard-confirm.txt"))
+    recs = guard_records(app)
+    tap.ok([r.get("decision") for r in recs[-2:]] == ["alert", "rollback"]
+           and recs[-1].get("decided_by", "").startswith("arn:"),
+           "the ledger records the breach and the operator's decision", str(recs[-2:]))
+    tap.ok(app.status("staging")["commit"] == good, "B rolled staging back",
+           screen(app, "guard-rolledback.txt"))
+
     # ---- GetMetricData failing: stale, no decision
     sim.fault("error500", "monitoring", "GetMetricData", count=50)
     rc, st, err = app.json("status")
@@ -129,6 +164,7 @@ def main(tap, sim, app):
 
     set_guard(app, "rollback")
     n_rollbacks = len([r for r in app.records("staging") if r.get("kind") == "rollback"])
+    n_guard = len(guard_records(app))
     sim.fault("throttle", "monitoring", "GetMetricData", count=100000)
     p = subprocess.run([EDGESHIP, "deploy", "--yes", "--guard", "--stage", "staging"], cwd=app.dir,
                        env=app.env(), capture_output=True, text=True, timeout=240,
@@ -138,7 +174,7 @@ def main(tap, sim, app):
            p.stdout[-1500:] + p.stderr[-500:])
     tap.ok("figures stale" in p.stdout and "Throttling" in p.stdout,
            "throttled figures are said to be stale", p.stdout[-1500:])
-    tap.ok(len(guard_records(app)) == 2, "no guard decision on stale figures")
+    tap.ok(len(guard_records(app)) == n_guard, "no guard decision on stale figures")
     tap.ok(len([r for r in app.records("staging") if r.get("kind") == "rollback"]) == n_rollbacks,
            "no rollback on stale figures")
     throttled = sim.log(service="monitoring", operation="GetMetricData")
