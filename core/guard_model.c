@@ -8,6 +8,11 @@
 #include "base/timefmt.h"
 #include "guard_model.h"
 
+/* Our clock against CloudFront's LastModifiedTime. */
+#define CLOCK_SLACK_S 5.0
+/* Longer than the model takes to read a distribution again. */
+#define MODEL_LAG_S 15.0
+
 bool es_guard_any(const struct es_config *conf, const char *only)
 {
 	for (size_t i = 0; conf && i < conf->n_stages; i++) {
@@ -40,6 +45,7 @@ void es_guard_follow_model(struct es_guard *g, struct es_guard_follow *f,
                            const struct es_config *conf, const struct es_model *m)
 {
 	double now = es_time_now();
+	bool known = es_model_stage_count(m) > 0;
 
 	for (size_t i = 0; i < es_model_stage_count(m); i++) {
 		const struct es_stage_view *s = es_model_stage(m, i);
@@ -52,6 +58,10 @@ void es_guard_follow_model(struct es_guard *g, struct es_guard_follow *f,
 		es_guard_settings_of(sc, &set);
 		if (!set.on)
 			continue;
+		if (s->propagation == ES_PROP_UNKNOWN) {
+			known = false; /* its distribution is not read yet */
+			continue;
+		}
 		function_of(s->lambda_arn, fn, sizeof(fn));
 		if (es_guard_watch(g, s->name, s->distribution_id, fn, &set))
 			continue;
@@ -60,17 +70,30 @@ void es_guard_follow_model(struct es_guard *g, struct es_guard_follow *f,
 		if (f->fixed_rollout) {
 			if (!gs->rollout_start)
 				es_guard_rollout(g, s->name, f->fixed_rollout);
-		} else if (s->dist_modified && s->dist_modified != f->dist_seen[k]) {
-			f->dist_seen[k] = s->dist_modified;
-			es_guard_rollout(g, s->name, s->dist_modified);
-			/* Deployed at first sight: it happened about when it changed. */
-			if (s->propagation == ES_PROP_DEPLOYED && !f->synced_once)
-				es_guard_deployed(g, s->name, s->dist_modified);
+		} else {
+			/* the distribution's last change, else the last recorded action */
+			double began = s->dist_modified ? s->dist_modified : s->last_action_at;
+			if (began && began != f->dist_seen[k]) {
+				f->dist_seen[k] = began;
+				es_guard_rollout(g, s->name, began);
+				/* Deployed at first sight: about when it changed. */
+				if (s->propagation == ES_PROP_DEPLOYED && !f->synced_once)
+					es_guard_deployed(g, s->name, began);
+			}
 		}
-		if (s->propagation == ES_PROP_DEPLOYED)
+		if (s->propagation != ES_PROP_DEPLOYED)
+			continue;
+		if (!f->fixed_rollout) {
 			es_guard_deployed(g, s->name, now);
+		} else if (s->dist_modified >= f->fixed_rollout - CLOCK_SLACK_S) {
+			/* Deployed after this deploy's change (not the state before it) */
+			es_guard_deployed(g, s->name, now);
+		} else if (f->deploy_ended && now > f->deploy_ended + MODEL_LAG_S) {
+			/* the deploy did not change the distribution */
+			es_guard_deployed(g, s->name, f->deploy_ended);
+		}
 	}
-	if (es_model_stage_count(m))
+	if (known)
 		f->synced_once = true;
 }
 

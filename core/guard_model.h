@@ -16,6 +16,7 @@ struct es_guard_follow {
 	const char *only;     /* one stage, or NULL for all */
 	double fixed_rollout; /* deploy --guard: when the deploy began; 0: the
 	                       * distribution's last change is the rollout */
+	double deploy_ended;  /* deploy --guard: when the deploy was done (0: running) */
 	double dist_seen[ES_GUARD_MAX_STAGES];
 	bool synced_once;
 };

@@ -133,6 +133,7 @@ char *es_guard_stage_json_text(const struct es_guard *g, size_t i)
 	json_t *o = es_guard_stage_json(g, i);
 	char *text;
 
+	json_object_set_new(o, "type", json_string("guard"));
 	json_object_set_new(o, "stage", json_string(es_guard_stage(g, i)->name));
 	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

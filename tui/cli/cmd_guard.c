@@ -3,6 +3,7 @@
  * rollback by the guard, or the operator's answer). */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ struct guard_follow {
 	struct es_guard_follow follow;
 	time_t printed[ES_GUARD_MAX_STAGES];
 	bool stale_said;
+	bool json_lines; /* watch --json: the figures as JSON lines on stdout */
+	uint64_t timer;  /* deploy --guard: ticks while the deploy is followed */
+	bool in_timer;   /* then breaches wait: saying them takes blocking calls */
 	bool breach[ES_GUARD_MAX_STAGES]; /* new breach, not reported yet */
 };
 
@@ -67,6 +71,7 @@ struct guard_follow *guard_follow_new(struct es_cli *cli, struct ctx *c, struct 
 	f->m = m;
 	f->stage = stage;
 	f->follow.only = stage;
+	f->json_lines = cli->json && cli->argc > 0 && strcmp(cli->argv[0], "watch") == 0;
 	es_guard_on_change(f->g, on_guard, f);
 	return f;
 }
@@ -103,7 +108,7 @@ static void print_figures(struct guard_follow *f)
 		if (!s->n || s->pts[s->n - 1].t <= f->printed[i])
 			continue;
 		f->printed[i] = s->pts[s->n - 1].t;
-		if (f->cli->json && out_of(f) == stdout) {
+		if (f->json_lines) {
 			char *j = es_guard_stage_json_text(f->g, i);
 			if (j)
 				puts(j);
@@ -207,6 +212,8 @@ void guard_follow_tick(struct guard_follow *f)
 	sync_stages(f);
 	es_guard_poll(f->g, es_guard_interval(f->g));
 	print_figures(f);
+	if (f->in_timer)
+		return;
 	for (size_t i = 0; i < es_guard_count(f->g); i++) {
 		if (!f->breach[i])
 			continue;
@@ -279,6 +286,18 @@ static int decide(struct guard_follow *f, struct deploy_ui *ui, const struct es_
 	return rc == ES_EXIT_OK ? ES_EXIT_FAILURE : rc;
 }
 
+/* While the deploy is followed, the guard already reads the figures: the
+ * new release reaches edges before the stack completes. */
+static void on_timer(struct es_loop *loop, void *ud)
+{
+	struct guard_follow *f = ud;
+
+	f->in_timer = true;
+	guard_follow_tick(f);
+	f->in_timer = false;
+	f->timer = es_loop_timer(loop, 200, on_timer, f);
+}
+
 int guard_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, action_start_fn start,
                  void *arg, const char *stage)
 {
@@ -287,38 +306,40 @@ int guard_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, action
 	double began = es_time_now();
 	int rc, code;
 
-	ui->interactive = can_ask();
-	ui->progress_tty = isatty(STDERR_FILENO) && !cli->json;
-	ui->command = "deploy";
-	rc = start(cli, c, ui, arg);
+	rc = es_model_new(c->aws, c->conf, &m);
 	if (rc) {
-		es_deploy_free(ui->d);
-		ui->d = NULL;
 		ctx_free(c);
 		return es_cli_fail(cli, "deploy", rc);
 	}
-	if (!ui->d) {
-		ctx_free(c);
-		return ES_EXIT_OK;
-	}
-	code = run_deploy(cli, c, ui, "deploy");
-	if (code != ES_EXIT_OK) {
-		ctx_free(c);
-		return code;
-	}
-	rc = es_model_new(c->aws, c->conf, &m);
-	if (!rc && !(f = guard_follow_new(cli, c, m, stage))) {
+	if (!(f = guard_follow_new(cli, c, m, stage))) {
 		es_fprintf(ui->out, "guard: stage %s has no guard-error-rate: nothing to watch\n",
 		           stage);
 		es_model_free(m);
 		ctx_free(c);
 		return ES_EXIT_OK;
 	}
-	if (rc) {
-		ctx_free(c);
-		return es_cli_fail(cli, "deploy", rc);
-	}
 	f->follow.fixed_rollout = began;
+	f->timer = es_loop_timer(c->loop, 200, on_timer, f);
+	ui->interactive = can_ask();
+	ui->progress_tty = isatty(STDERR_FILENO) && !cli->json;
+	ui->command = "deploy";
+	rc = start(cli, c, ui, arg);
+	bool ran = !rc && ui->d;
+	if (rc) {
+		es_deploy_free(ui->d);
+		ui->d = NULL;
+		code = es_cli_fail(cli, "deploy", rc);
+	} else {
+		code = ran ? run_deploy(cli, c, ui, "deploy") : ES_EXIT_OK;
+	}
+	es_loop_timer_cancel(c->loop, f->timer);
+	f->follow.deploy_ended = es_time_now();
+	if (!ran || code != ES_EXIT_OK) {
+		guard_follow_free(f);
+		es_model_free(m);
+		ctx_free(c);
+		return code;
+	}
 	es_fprintf(ui->out, "guard: watching %s's error rate until guard-watch after Deployed\n",
 	           stage);
 	es_cli_signals_install();
