@@ -304,8 +304,7 @@ static void on_answer(int rc, const struct es_http_response *resp, const struct 
 	free(token); /* 30 periods of 4 metrics per stage fit in one page */
 	if (rc) {
 		snprintf(g->stale, sizeof(g->stale), "GetMetricData: %s%s%s",
-		         err && err->code[0] ? err->code : "",
-		         err && err->code[0] ? ": " : "",
+		         err && err->code[0] ? err->code : "", err && err->code[0] ? ": " : "",
 		         err ? err->message : "failed");
 		es_cw_series_free(sr, n);
 		for (size_t i = 0; i < g->n; i++)
@@ -318,7 +317,8 @@ static void on_answer(int rc, const struct es_http_response *resp, const struct 
 		take_series(g, &sr[k]);
 	es_cw_series_free(sr, n);
 	for (size_t i = 0; i < g->n; i++)
-		notify(g, i, ES_GUARD_FIGURES | (check_breach(&g->stages[i], now) ? ES_GUARD_BREACH : 0));
+		notify(g, i,
+		       ES_GUARD_FIGURES | (check_breach(&g->stages[i], now) ? ES_GUARD_BREACH : 0));
 }
 
 int es_guard_poll(struct es_guard *g, double min_interval_s)
@@ -423,8 +423,7 @@ void es_guard_line(const struct es_guard *g, size_t i, char *out, size_t len)
 	es_guard_sparkline(s, true, rate, sizeof(rate));
 	snprintf(out, len, "%-12s requests %s %.0f/%ds  5xx %s %.1f%% (limit %g%%)%s%s", s->name,
 	         req[0] ? req : "-", p ? p->requests : 0.0, s->set.period_s, rate[0] ? rate : "-",
-	         p ? p->rate_5xx : 0.0, s->set.threshold, g->stale[0] ? "  stale: " : "",
-	         g->stale);
+	         p ? p->rate_5xx : 0.0, s->set.threshold, g->stale[0] ? "  stale: " : "", g->stale);
 }
 
 void es_guard_breach_text(const struct es_guard_stage *s, char *out, size_t len)
@@ -433,8 +432,8 @@ void es_guard_breach_text(const struct es_guard_stage *s, char *out, size_t len)
 
 	snprintf(out, len,
 	         "5xx %.1f%% > %g%% in %d period%s of %ds (%.0f requests, %.0f Lambda errors)",
-	         b->rate_5xx, b->threshold, b->periods, b->periods == 1 ? "" : "s",
-	         s->set.period_s, b->requests, b->lambda_errors);
+	         b->rate_5xx, b->threshold, b->periods, b->periods == 1 ? "" : "s", s->set.period_s,
+	         b->requests, b->lambda_errors);
 }
 
 json_t *es_guard_stage_json(const struct es_guard *g, size_t i)
@@ -444,11 +443,11 @@ json_t *es_guard_stage_json(const struct es_guard *g, size_t i)
 	json_t *o = json_object(), *pts = json_array();
 
 	for (size_t k = 0; k < s->n; k++)
-		json_array_append_new(pts, json_pack("{s:I,s:f,s:f,s:f,s:f}", "t",
-		                                     (json_int_t)s->pts[k].t, "requests",
-		                                     s->pts[k].requests, "rate_4xx",
-		                                     s->pts[k].rate_4xx, "rate_5xx", s->pts[k].rate_5xx,
-		                                     "lambda_errors", s->pts[k].lambda_errors));
+		json_array_append_new(
+		        pts,
+		        json_pack("{s:I,s:f,s:f,s:f,s:f}", "t", (json_int_t)s->pts[k].t, "requests",
+		                  s->pts[k].requests, "rate_4xx", s->pts[k].rate_4xx, "rate_5xx",
+		                  s->pts[k].rate_5xx, "lambda_errors", s->pts[k].lambda_errors));
 	json_object_set_new(o, "period", json_integer(s->set.period_s));
 	json_object_set_new(o, "threshold", json_real(s->set.threshold));
 	json_object_set_new(o, "action",
@@ -463,12 +462,13 @@ json_t *es_guard_stage_json(const struct es_guard *g, size_t i)
 		json_object_set_new(o, "stale_reason", json_string(g->stale));
 	json_object_set_new(o, "breached", json_boolean(s->breached));
 	if (s->breached)
-		json_object_set_new(
-		        o, "breach",
-		        json_pack("{s:I,s:i,s:f,s:f,s:f,s:f}", "period", (json_int_t)s->breach.period,
-		                  "periods", s->breach.periods, "rate_5xx", s->breach.rate_5xx,
-		                  "requests", s->breach.requests, "lambda_errors",
-		                  s->breach.lambda_errors, "threshold", s->breach.threshold));
+		json_object_set_new(o, "breach",
+		                    json_pack("{s:I,s:i,s:f,s:f,s:f,s:f}", "period",
+		                              (json_int_t)s->breach.period, "periods",
+		                              s->breach.periods, "rate_5xx", s->breach.rate_5xx,
+		                              "requests", s->breach.requests, "lambda_errors",
+		                              s->breach.lambda_errors, "threshold",
+		                              s->breach.threshold));
 	json_object_set_new(o, "points", pts);
 	return o;
 }

@@ -29,10 +29,10 @@ struct es_guard_point {
 };
 
 struct es_guard_breach {
-	time_t period;      /* start of the last period of the window */
-	int periods;        /* how many periods were above the threshold */
-	double rate_5xx;    /* in that period */
-	double requests;    /* in the window */
+	time_t period;   /* start of the last period of the window */
+	int periods;     /* how many periods were above the threshold */
+	double rate_5xx; /* in that period */
+	double requests; /* in the window */
 	double lambda_errors;
 	double threshold;
 	double detected_at; /* local clock */

@@ -35,7 +35,8 @@ const char *es_guard_conf_check(const struct es_stage_conf *s, char *msg, size_t
 {
 	if (s->guard_error_rate && parse_rate(s->guard_error_rate) < 0) {
 		snprintf(msg, len,
-		         "guard-error-rate = %s: write a percentage above 0 and at most 100, e.g. 5%%",
+		         "guard-error-rate = %s: write a percentage above 0 and at most 100, e.g. "
+		         "5%%",
 		         s->guard_error_rate);
 		return "guard-error-rate";
 	}
@@ -45,14 +46,16 @@ const char *es_guard_conf_check(const struct es_stage_conf *s, char *msg, size_t
 		return "guard-action";
 	}
 	if (s->guard_period_ms && s->guard_period_ms < 1000) {
-		snprintf(msg, len, "guard-period: at least 1s (CloudWatch's finest is 1s, "
-		                   "CloudFront's 1m)");
+		snprintf(msg, len,
+		         "guard-period: at least 1s (CloudWatch's finest is 1s, "
+		         "CloudFront's 1m)");
 		return "guard-period";
 	}
 	if (!s->guard_error_rate &&
 	    (s->guard_action || s->guard_window_ms || s->guard_watch_ms || s->guard_period_ms)) {
-		snprintf(msg, len, "[stage \"%s\"] has guard keys but no guard-error-rate; add e.g. "
-		                   "guard-error-rate = 5%%",
+		snprintf(msg, len,
+		         "[stage \"%s\"] has guard keys but no guard-error-rate; add e.g. "
+		         "guard-error-rate = 5%%",
 		         s->name);
 		return s->guard_action ? "guard-action" : "guard-window";
 	}
@@ -64,8 +67,8 @@ void es_guard_settings_of(const struct es_stage_conf *s, struct es_guard_setting
 	memset(out, 0, sizeof(*out));
 	out->threshold = parse_rate(s->guard_error_rate);
 	out->on = out->threshold > 0;
-	out->period_s = s->guard_period_ms ? (int)((s->guard_period_ms + 999) / 1000)
-	                                   : DEFAULT_PERIOD_S;
+	out->period_s =
+	        s->guard_period_ms ? (int)((s->guard_period_ms + 999) / 1000) : DEFAULT_PERIOD_S;
 	out->window_periods = 1;
 	if (s->guard_window_ms) {
 		long p = ((long)out->period_s * 1000);

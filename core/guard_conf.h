@@ -11,11 +11,11 @@ enum es_guard_action { ES_GUARD_ALERT, ES_GUARD_ROLLBACK };
 
 /* A stage's guard settings with the defaults filled in. */
 struct es_guard_settings {
-	bool on;           /* guard-error-rate is set */
-	double threshold;  /* percent, 0 < t <= 100 */
-	int period_s;      /* metric period */
-	int window_periods;/* consecutive periods above the threshold that breach */
-	long watch_s;      /* after Deployed */
+	bool on;            /* guard-error-rate is set */
+	double threshold;   /* percent, 0 < t <= 100 */
+	int period_s;       /* metric period */
+	int window_periods; /* consecutive periods above the threshold that breach */
+	long watch_s;       /* after Deployed */
 	enum es_guard_action action;
 };
 

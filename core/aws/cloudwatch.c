@@ -36,31 +36,36 @@ int es_cw_get_metric_data_call(struct es_aws_call *call, const char *service,
 		size_t k = i + 1;
 		rc = es_query_paramf(b, q[i].id, "MetricDataQueries.member.%zu.Id", k);
 		if (!rc)
-			rc = es_query_paramf(b, q[i].ns,
-			                     "MetricDataQueries.member.%zu.MetricStat.Metric.Namespace", k);
+			rc = es_query_paramf(
+			        b, q[i].ns,
+			        "MetricDataQueries.member.%zu.MetricStat.Metric.Namespace", k);
 		if (!rc)
-			rc = es_query_paramf(b, q[i].metric,
-			                     "MetricDataQueries.member.%zu.MetricStat.Metric.MetricName",
-			                     k);
+			rc = es_query_paramf(
+			        b, q[i].metric,
+			        "MetricDataQueries.member.%zu.MetricStat.Metric.MetricName", k);
 		for (size_t d = 0; !rc && d < ES_CW_MAX_DIMS && q[i].dim_name[d]; d++) {
-			rc = es_query_paramf(b, q[i].dim_name[d],
-			                     "MetricDataQueries.member.%zu.MetricStat.Metric.Dimensions."
-			                     "member.%zu.Name",
-			                     k, d + 1);
+			rc = es_query_paramf(
+			        b, q[i].dim_name[d],
+			        "MetricDataQueries.member.%zu.MetricStat.Metric.Dimensions."
+			        "member.%zu.Name",
+			        k, d + 1);
 			if (!rc)
-				rc = es_query_paramf(b, q[i].dim_value[d],
-				                     "MetricDataQueries.member.%zu.MetricStat.Metric."
-				                     "Dimensions.member.%zu.Value",
-				                     k, d + 1);
+				rc = es_query_paramf(
+				        b, q[i].dim_value[d],
+				        "MetricDataQueries.member.%zu.MetricStat.Metric."
+				        "Dimensions.member.%zu.Value",
+				        k, d + 1);
 		}
 		snprintf(num, sizeof(num), "%d", q[i].period > 0 ? q[i].period : 60);
 		if (!rc)
-			rc = es_query_paramf(b, num, "MetricDataQueries.member.%zu.MetricStat.Period", k);
+			rc = es_query_paramf(b, num,
+			                     "MetricDataQueries.member.%zu.MetricStat.Period", k);
 		if (!rc)
-			rc = es_query_paramf(b, q[i].stat, "MetricDataQueries.member.%zu.MetricStat.Stat",
+			rc = es_query_paramf(b, q[i].stat,
+			                     "MetricDataQueries.member.%zu.MetricStat.Stat", k);
+		if (!rc)
+			rc = es_query_paramf(b, "true", "MetricDataQueries.member.%zu.ReturnData",
 			                     k);
-		if (!rc)
-			rc = es_query_paramf(b, "true", "MetricDataQueries.member.%zu.ReturnData", k);
 	}
 	if (!rc)
 		rc = iso(when, sizeof(when), start);

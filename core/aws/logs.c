@@ -11,13 +11,12 @@
 
 /* The call keeps its service id by reference: one static id per region. */
 static const char *const services[] = {
-        "logs@us-east-1",      "logs@us-east-2",      "logs@us-west-1",
-        "logs@us-west-2",      "logs@ca-central-1",   "logs@sa-east-1",
-        "logs@eu-west-1",      "logs@eu-west-2",      "logs@eu-west-3",
-        "logs@eu-central-1",   "logs@eu-north-1",     "logs@eu-south-1",
-        "logs@ap-northeast-1", "logs@ap-northeast-2", "logs@ap-northeast-3",
-        "logs@ap-southeast-1", "logs@ap-southeast-2", "logs@ap-south-1",
-        "logs@me-south-1",     "logs@af-south-1",     "logs@ap-east-1",
+        "logs@us-east-1",      "logs@us-east-2",      "logs@us-west-1",      "logs@us-west-2",
+        "logs@ca-central-1",   "logs@sa-east-1",      "logs@eu-west-1",      "logs@eu-west-2",
+        "logs@eu-west-3",      "logs@eu-central-1",   "logs@eu-north-1",     "logs@eu-south-1",
+        "logs@ap-northeast-1", "logs@ap-northeast-2", "logs@ap-northeast-3", "logs@ap-southeast-1",
+        "logs@ap-southeast-2", "logs@ap-south-1",     "logs@me-south-1",     "logs@af-south-1",
+        "logs@ap-east-1",
 };
 
 static const char *service_for(const char *region)

@@ -30,9 +30,9 @@ struct guard_follow {
 	struct es_guard_follow follow;
 	time_t printed[ES_GUARD_MAX_STAGES];
 	bool stale_said;
-	bool json_lines; /* watch --json: the figures as JSON lines on stdout */
-	uint64_t timer;  /* deploy --guard: ticks while the deploy is followed */
-	bool in_timer;   /* then breaches wait: saying them takes blocking calls */
+	bool json_lines;                  /* watch --json: the figures as JSON lines on stdout */
+	uint64_t timer;                   /* deploy --guard: ticks while the deploy is followed */
+	bool in_timer;                    /* then breaches wait: saying them takes blocking calls */
 	bool breach[ES_GUARD_MAX_STAGES]; /* new breach, not reported yet */
 };
 
@@ -192,15 +192,17 @@ static void report_breach(struct guard_follow *f, const struct es_guard_stage *s
 	double first_err = 0;
 
 	for (size_t i = 0; i < s->n; i++)
-		if (s->pts[i].rate_5xx > 0 && (double)(s->pts[i].t + s->set.period_s) > s->rollout_start) {
+		if (s->pts[i].rate_5xx > 0 &&
+		    (double)(s->pts[i].t + s->set.period_s) > s->rollout_start) {
 			first_err = (double)s->pts[i].t;
 			break;
 		}
 	es_guard_breach_text(s, text, sizeof(text));
 	if (isatty(STDERR_FILENO))
 		fputc('\a', stderr);
-	es_fprintf(out_of(f), "guard BREACH %s: %s, detected %.0fs after the first failing period "
-	                      "began\n",
+	es_fprintf(out_of(f),
+	           "guard BREACH %s: %s, detected %.0fs after the first failing period "
+	           "began\n",
 	           s->name, text, first_err ? s->breach.detected_at - first_err : 0.0);
 	print_where_it_fails(f, s);
 }
@@ -225,7 +227,8 @@ void guard_follow_tick(struct guard_follow *f)
 			if (es_guard_previous_release(f->c->aws, f->c->conf, s->name, commit,
 			                              release) == ES_OK)
 				es_fprintf(out_of(f),
-				           "guard to roll back: edgeship rollback --stage %s --to %.12s "
+				           "guard to roll back: edgeship rollback --stage %s --to "
+				           "%.12s "
 				           "(release %s)\n",
 				           s->name, commit, release);
 		}
@@ -266,12 +269,13 @@ static int decide(struct guard_follow *f, struct deploy_ui *ui, const struct es_
 		               "The guard saw a breach. Roll back to the previous release?", NULL);
 		by = NULL; /* the operator's identity */
 		if (!yes) {
-			es_guard_record(f->c->aws, f->c->conf, s,
-			                can_ask() ? "declined" : "alert", can_ask() ? NULL : "guard",
+			es_guard_record(f->c->aws, f->c->conf, s, can_ask() ? "declined" : "alert",
+			                can_ask() ? NULL : "guard",
 			                can_ask() ? "the operator kept the release"
 			                          : "no terminal to ask: nothing rolled back");
-			es_fprintf(ui->out, "guard: nothing rolled back; to roll back: edgeship rollback "
-			                    "--stage %s --to %.12s\n",
+			es_fprintf(ui->out,
+			           "guard: nothing rolled back; to roll back: edgeship rollback "
+			           "--stage %s --to %.12s\n",
 			           s->name, commit);
 			return ES_EXIT_FAILURE;
 		}
@@ -357,12 +361,14 @@ int guard_deploy(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, action
 		if (s && !guard_follow_busy(f)) {
 			if (es_guard_stale(f->g))
 				es_fprintf(ui->out,
-				           "guard: the watch of %s ended on stale figures (%s): nothing "
+				           "guard: the watch of %s ended on stale figures (%s): "
+				           "nothing "
 				           "decided\n",
 				           stage, es_guard_stale(f->g));
 			else
 				es_fprintf(ui->out,
-				           "guard: no breach in %s (watched until %lds after Deployed)\n",
+				           "guard: no breach in %s (watched until %lds after "
+				           "Deployed)\n",
 				           stage, s->set.watch_s);
 			break;
 		}

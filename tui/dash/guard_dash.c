@@ -67,7 +67,8 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 		                s->name, text, dg->commit, dg->release);
 	} else {
 		dg->offer = -1;
-		es_dash_message(d, true, "guard: %s breached (%s); no earlier release to roll back to",
+		es_dash_message(d, true,
+		                "guard: %s breached (%s); no earlier release to roll back to",
 		                s->name, text);
 	}
 	es_attn_alert(d, s->name, text);

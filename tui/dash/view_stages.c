@@ -30,8 +30,8 @@ enum line_kind {
 	L_NOTE_ERR,
 	L_NOTE_REASON,
 	L_GUARD, /* requests and 5xx rate of a guarded stage */
-	L_PROP, /* a row of the Propagation pane (full mode) */
-	L_VAL,  /* a row of the Validation pane (full mode) */
+	L_PROP,  /* a row of the Propagation pane (full mode) */
+	L_VAL,   /* a row of the Validation pane (full mode) */
 };
 
 struct line {
