@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import time
 
+import release
 from release import App, EDGESHIP, run, run_script, screen, wait_until  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -208,6 +209,29 @@ q
     tap.ok(len(guard_records(app)) == n_guard, "no guard decision on stale figures")
     tap.ok(len([r for r in app.records("staging") if r.get("kind") == "rollback"]) == n_rollbacks,
            "no rollback on stale figures")
+    # the dashboard with every GetMetricData throttled: stale, still answering keys
+    sim.fault("throttle", "monitoring", "GetMetricData", count=100000)
+    rc, out, err = run_script(app, "stale", """:wait-idle
+:sleep 2000
+:wait-idle
+:sleep 2000
+:wait-idle
+:dump-screen {tmp}/guard-stale.txt
+?
+:wait-idle
+:dump-screen {tmp}/guard-help.txt
+q
+q
+""")
+    sim.ctl("DELETE", "/faults")
+    stale = screen(app, "guard-stale.txt")
+    tap.ok(rc == 0 and "stale figures" in stale and "BREACH" not in stale,
+           "dashboard: throttled figures are shown stale, no breach", stale + err[-800:])
+    tap.ok("edgeship keys" in screen(app, "guard-help.txt"),
+           "dashboard: the screen still answers keys (? opens the help)",
+           screen(app, "guard-help.txt"))
+    tap.ok(not release.BLOCKED, "the dashboard never waited on its loop for the guard",
+           str(release.BLOCKED)[:1500])
     throttled = sim.log(service="monitoring", operation="GetMetricData")
     tap.ok(all(e.get("mutating") is False for e in throttled), "GetMetricData is a read")
     sim.ctl("POST", "/traffic", {"rate": 0})
