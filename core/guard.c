@@ -535,3 +535,63 @@ int es_guard_errors(struct es_aws_client *aws, const struct es_guard_stage *s,
 	}
 	return *n ? ES_OK : rc;
 }
+
+int es_guard_lambda_figures(struct es_aws_client *aws, const struct es_guard_stage *s,
+                            const char *region, double *errors, double *throttles,
+                            double *duration_ms)
+{
+	static const char *const names[] = {"Errors", "Throttles", "Duration"};
+	static const char *const stats[] = {"Sum", "Sum", "Average"};
+	static const char *const ids[] = {"err", "thr", "dur"};
+	const char *service = es_cw_service(region);
+	struct es_cw_query q[3];
+	struct es_cw_series *sr = NULL;
+	struct es_http_response resp;
+	struct es_aws_call call;
+	size_t n = 0;
+	char *token = NULL;
+	time_t end = (time_t)es_time_now() + 1;
+	time_t start = (time_t)(s->rollout_start ? s->rollout_start : (double)end - 600);
+	double dur = 0, count = 0;
+	int rc;
+
+	*errors = *throttles = 0;
+	*duration_ms = -1;
+	if (!service)
+		return es_fail(ES_EINVAL, "no CloudWatch region %s", region);
+	for (size_t k = 0; k < 3; k++)
+		q[k] = (struct es_cw_query){.id = ids[k],
+		                            .ns = "AWS/Lambda",
+		                            .metric = names[k],
+		                            .stat = stats[k],
+		                            .period = s->set.period_s,
+		                            .dim_name = {"FunctionName"},
+		                            .dim_value = {s->function}};
+	start -= start % s->set.period_s;
+	rc = es_cw_get_metric_data_call(&call, service, q, 3, start, end, NULL);
+	if (rc) {
+		es_aws_call_free(&call);
+		return rc;
+	}
+	rc = es_aws_send_sync(aws, &call, &resp);
+	if (rc)
+		return rc;
+	rc = es_cw_parse_metric_data(resp.body.data, resp.body.len, &sr, &n, &token);
+	es_http_response_free(&resp);
+	free(token);
+	for (size_t k = 0; !rc && k < n; k++)
+		for (size_t p = 0; p < sr[k].n; p++) {
+			if (strcmp(sr[k].id, "err") == 0)
+				*errors += sr[k].v[p];
+			else if (strcmp(sr[k].id, "thr") == 0)
+				*throttles += sr[k].v[p];
+			else if (strcmp(sr[k].id, "dur") == 0) {
+				dur += sr[k].v[p];
+				count++;
+			}
+		}
+	if (count > 0)
+		*duration_ms = dur / count;
+	es_cw_series_free(sr, n);
+	return rc;
+}

@@ -112,6 +112,13 @@ void es_guard_breach_text(const struct es_guard_stage *s, char *out, size_t len)
 int es_guard_errors(struct es_aws_client *aws, const struct es_guard_stage *s,
                     const char *const *regions, size_t n_regions, size_t limit,
                     struct es_log_event **ev, size_t *n);
+/* The function's own figures (AWS/Lambda, FunctionName us-east-1.NAME) in
+ * region since the rollout: Errors and Throttles summed, Duration averaged
+ * (ms; -1 without invocations). Blocking: headless commands. */
+int es_guard_lambda_figures(struct es_aws_client *aws, const struct es_guard_stage *s,
+                            const char *region, double *errors, double *throttles,
+                            double *duration_ms);
+
 /* The region whose Lambda@Edge logs an edge location writes ("FRA56-P1" →
  * eu-central-1), or NULL. */
 const char *es_guard_pop_region(const char *pop);

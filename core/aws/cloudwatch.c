@@ -82,6 +82,25 @@ int es_cw_get_metric_data_call(struct es_aws_call *call, const char *service,
 	return rc;
 }
 
+/* A call keeps its service id by reference: one static id per region. */
+static const char *const services[] = {
+        "monitoring@us-east-1",      "monitoring@us-east-2",      "monitoring@us-west-1",
+        "monitoring@us-west-2",      "monitoring@ca-central-1",   "monitoring@sa-east-1",
+        "monitoring@eu-west-1",      "monitoring@eu-west-2",      "monitoring@eu-west-3",
+        "monitoring@eu-central-1",   "monitoring@eu-north-1",     "monitoring@eu-south-1",
+        "monitoring@ap-northeast-1", "monitoring@ap-northeast-2", "monitoring@ap-northeast-3",
+        "monitoring@ap-southeast-1", "monitoring@ap-southeast-2", "monitoring@ap-south-1",
+        "monitoring@me-south-1",     "monitoring@af-south-1",     "monitoring@ap-east-1",
+};
+
+const char *es_cw_service(const char *region)
+{
+	for (size_t i = 0; region && i < sizeof(services) / sizeof(services[0]); i++)
+		if (strcmp(services[i] + strlen("monitoring@"), region) == 0)
+			return services[i];
+	return NULL;
+}
+
 static struct es_cw_series *series_for(struct es_cw_series **out, size_t *n, const char *id)
 {
 	struct es_cw_series *v;

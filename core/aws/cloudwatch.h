@@ -41,6 +41,10 @@ int es_cw_get_metric_data_call(struct es_aws_call *call, const char *service,
 int es_cw_parse_metric_data(const char *xml, size_t len, struct es_cw_series **out, size_t *n,
                             char **next_token);
 
+/* The region pinned service id for CloudWatch in region (a static
+ * string), or NULL for a region edgeship does not know. */
+const char *es_cw_service(const char *region);
+
 /* Free n series and the array. */
 void es_cw_series_free(struct es_cw_series *s, size_t n);
 

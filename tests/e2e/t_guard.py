@@ -74,6 +74,9 @@ def main(tap, sim, app):
     tap.ok("guard BREACH staging: 5xx" in out, "the breach is printed with its numbers", out[-2000:])
     tap.ok("where it fails" in out and "TypeError" in out,
            "where it fails: the handler's error from CloudWatch Logs", out[-2000:])
+    tap.ok(__import__("re").search(r"Lambda Errors [1-9]", out) is not None,
+           "where it fails: the function's own error count (AWS/Lambda) in its regions",
+           out[-2000:])
     recs = guard_records(app)
     tap.ok(len(recs) == 1, "one guard record", str(recs))
     rec = recs[-1] if recs else {}

@@ -174,6 +174,16 @@ static void print_where_it_fails(struct guard_follow *f, const struct es_guard_s
 	for (size_t i = 0; i < nr; i++)
 		es_fprintf(o, "%s%s", i ? ", " : "", regions[i]);
 	es_fprintf(o, ")\n");
+	for (size_t i = 0; i < nr; i++) {
+		double err, thr, dur;
+		if (es_guard_lambda_figures(f->c->aws, s, regions[i], &err, &thr, &dur) != ES_OK)
+			continue;
+		es_fprintf(o, "  %-14s Lambda Errors %.0f  Throttles %.0f  Duration %s", regions[i],
+		           err, thr, dur < 0 ? "-" : "");
+		if (dur >= 0)
+			es_fprintf(o, "%.0f ms", dur);
+		es_fprintf(o, "\n");
+	}
 	for (size_t i = 0; i < n; i++) {
 		char when[32];
 		time_t t = (time_t)ev[i].time;
