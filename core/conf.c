@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "conf.h"
 #include "base/error.h"
+#include "guard_conf.h"
 #include "pathcheck.h"
 
 enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
@@ -70,6 +71,16 @@ static const struct key keys[] = {
          "response header naming the release, e.g. marker-header = x-release"},
         {S_STAGE, "probe-bypass", K_STR, STG(probe_bypass), 0,
          "a request the cache never answers, e.g. probe-bypass = /edgeship-probe"},
+        {S_STAGE, "guard-error-rate", K_STR, STG(guard_error_rate), 0,
+         "5xx error rate that is a breach of the guard, e.g. guard-error-rate = 5%"},
+        {S_STAGE, "guard-window", K_MS, STG(guard_window_ms), 0,
+         "how long the rate must stay above it (default one period), e.g. guard-window = 2m"},
+        {S_STAGE, "guard-watch", K_MS, STG(guard_watch_ms), 0,
+         "how long the guard watches after Deployed (default 10m), e.g. guard-watch = 10m"},
+        {S_STAGE, "guard-action", K_STR, STG(guard_action), 0,
+         "what a breach does: alert (default) or rollback, e.g. guard-action = rollback"},
+        {S_STAGE, "guard-period", K_MS, STG(guard_period_ms), 0,
+         "CloudWatch metric period (default 60s), e.g. guard-period = 1m"},
         {S_APP, "probe-bypass", K_STR, APP(probe_bypass), 0,
          "every stage's probe-bypass, e.g. probe-bypass = ?edgeship-nocache"},
         {S_CHECK, "stage", K_MULTI, CHK(stages), CHK(n_stages),
@@ -584,6 +595,8 @@ static int validate(struct loader *l)
 {
 	struct es_config *c = l->cfg;
 	int first = 0;
+	const char *bad;
+	char msg[256];
 
 	if (!c->template_path && !(c->template_path = strdup("template.yaml")))
 		return es_fail(ES_ENOMEM, "out of memory");
@@ -624,6 +637,8 @@ static int validate(struct loader *l)
 			                 "probe-bypass = %s: write a path (/edgeship-probe) or a "
 			                 "query (?nocache)",
 			                 s->probe_bypass);
+		if ((bad = es_guard_conf_check(s, msg, sizeof(msg))))
+			return conf_fail(l, find_line(l->text, "stage", s->name, bad), "%s", msg);
 		if (!s->probe_bypass && c->probe_bypass &&
 		    !(s->probe_bypass = strdup(c->probe_bypass)))
 			return es_fail(ES_ENOMEM, "out of memory");
@@ -870,6 +885,8 @@ void es_config_free(struct es_config *c)
 		free_strs(s->probes, s->n_probes);
 		free(s->marker_header);
 		free(s->probe_bypass);
+		free(s->guard_error_rate);
+		free(s->guard_action);
 	}
 	for (size_t i = 0; i < c->n_checks; i++) {
 		struct es_check_conf *k = &c->checks[i];

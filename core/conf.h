@@ -31,7 +31,13 @@ struct es_stage_conf {
 	size_t n_probes;
 	char *marker_header; /* response header carrying the release marker */
 	char *probe_bypass;  /* path and/or ?query the cache never answers (NULL: none) */
-	int line;            /* line of the [stage] header */
+	/* The error-rate guard (core/guard.h); off without guard-error-rate. */
+	char *guard_error_rate; /* "5%": the 5xx rate that is a breach */
+	char *guard_action;     /* "alert" (default) or "rollback" */
+	long guard_window_ms;   /* how long the rate must stay above it (0: one period) */
+	long guard_watch_ms;    /* how long after Deployed the watch lasts (0: 10 minutes) */
+	long guard_period_ms;   /* metric period (0: 60 s) */
+	int line;               /* line of the [stage] header */
 };
 
 struct es_check_conf {

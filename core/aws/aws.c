@@ -12,7 +12,7 @@
 #include "cred_refresh.h"
 #include "sigv4.h"
 
-#define MAX_ENDPOINTS 8
+#define MAX_ENDPOINTS 24
 
 struct cached_endpoint {
 	char service[32];

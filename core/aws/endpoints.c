@@ -25,6 +25,8 @@ static const struct service {
         {"s3", "S3", "s3", false},
         {"lambda", "LAMBDA", "lambda", false},
         {"codepipeline", "CODEPIPELINE", "codepipeline", false},
+        {"monitoring", "CLOUDWATCH", "monitoring", false},
+        {"logs", "CLOUDWATCH_LOGS", "logs", false},
 };
 
 static const char *env(const char *name)
@@ -309,8 +311,16 @@ static const char *find_override(const struct es_aws_settings *s, const struct s
 int es_endpoint_resolve(const struct es_aws_settings *s, const char *service_id,
                         struct es_endpoint *out)
 {
-	const struct service *svc = service_id ? find_service(service_id) : NULL;
+	char id[32], *at;
 	const char *region = s && s->region && *s->region ? s->region : "us-east-1";
+
+	/* "logs@eu-west-1": the service in a region other than the client's. */
+	snprintf(id, sizeof(id), "%s", service_id ? service_id : "");
+	if ((at = strchr(id, '@')) && at[1]) {
+		*at = '\0';
+		region = service_id + (at - id) + 1;
+	}
+	const struct service *svc = service_id ? find_service(id) : NULL;
 	const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
 	char origin[256];
 	const char *url;

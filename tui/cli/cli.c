@@ -278,6 +278,8 @@ int es_cli_main(int argc, char **argv)
 			cli.wait = true;
 		} else if (strcmp(a, "--deploy") == 0) {
 			cli.deploy = true;
+		} else if (strcmp(a, "--guard") == 0) {
+			cli.guard = true;
 		} else if ((a[0] != '-' || a[1] == '\0') && cli.n_args < 64) {
 			/* Revisions and invalidation paths are positional. */
 			if (!cli.rev)

@@ -36,6 +36,7 @@ struct es_cli {
 	const char *to;       /* --to: promotion target stage or rollback commit */
 	bool wait;            /* --wait: queue until the stage is ready */
 	bool deploy;          /* revert --deploy */
+	bool guard;           /* deploy --guard: watch the error rate after it */
 	const char *args[64]; /* positional arguments after the subcommand */
 	int n_args;
 };

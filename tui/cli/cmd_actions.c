@@ -11,6 +11,7 @@
 #include "action.h"
 #include "cmd.h"
 #include "base/error.h"
+#include "guard_cli.h"
 #include "lock.h"
 #include "model.h"
 #include "ops.h"
@@ -542,9 +543,13 @@ int es_cmd_watch(struct es_cli *cli)
 	}
 	es_model_set_read_only(w.m, cli->read_only);
 	es_model_on_change(w.m, on_model, &w);
+	struct guard_follow *gf = guard_follow_new(cli, &c, w.m, w.stage);
 	bool first_round = true;
 	for (;;) {
-		es_loop_turn(c.loop, 500);
+		es_loop_turn(c.loop, gf ? 200 : 500);
+		guard_follow_tick(gf);
+		if (gf && !first_round && !guard_follow_busy(gf) && settled(&w))
+			break;
 		for (; w.printed < es_model_activity_count(w.m); w.printed++) {
 			const struct es_activity *a = es_model_activity(w.m, w.printed);
 			if (of_another_stage(c.conf, w.stage, a->text))
@@ -618,10 +623,11 @@ int es_cmd_watch(struct es_cli *cli)
 			first_round = false;
 		}
 		fflush(stdout);
-		if (quiet)
+		if (quiet && !guard_follow_busy(gf))
 			break;
 	}
 	print_settled(&w, cli->json);
+	guard_follow_free(gf);
 	es_model_free(w.m);
 	ctx_free(&c);
 	return ES_EXIT_OK;

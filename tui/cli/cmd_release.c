@@ -24,6 +24,7 @@
 #include "base/timefmt.h"
 #include "cmd.h"
 #include "drift_warn.h"
+#include "guard_cli.h"
 #include "signals.h"
 
 void ctx_free(struct ctx *c)
@@ -250,7 +251,7 @@ int es_cmd_status(struct es_cli *cli)
 		return es_cli_fail(cli, "status", rc);
 	}
 	if (cli->json) {
-		char *j = es_overview_json(&ov);
+		char *j = guard_status_json(&c, &ov);
 		if (j)
 			puts(j);
 		free(j);
@@ -491,6 +492,8 @@ int es_cmd_deploy(struct es_cli *cli)
 		return es_cli_fail(cli, "deploy", ES_ECANCELLED);
 	}
 	struct deploy_args args = {sc->name};
+	if (cli->guard)
+		return guard_deploy(cli, &c, &ui, start_deploy, &args, sc->name);
 	return start_and_run(cli, &c, &ui, "deploy", "deploy", start_deploy, &args);
 }
 

@@ -166,6 +166,9 @@ static const struct es_help_option deploy_opts[] = {
         OPT_YES,
         OPT_WAIT,
         OPT_TIMEOUT,
+        {"--guard", NULL, NULL, ES_VAL_NONE,
+         "then watch the stage's error rate (guard-* keys) until guard-watch after Deployed; "
+         "on a breach roll back (guard-action = rollback) or ask (alert), and exit 1"},
         OPT_JSON,
         OPT_POLL,
         END_OPTS};
@@ -175,6 +178,8 @@ static const struct es_help_example deploy_examples[] = {
         {"edgeship deploy v1.4.0 --stage staging --yes --wait",
          "deploy the tag v1.4.0 to staging without asking, waiting while the stage is busy"},
         {"edgeship deploy --yes --timeout 30m --json", "in CI: give up following after 30 minutes"},
+        {"edgeship deploy --stage staging --yes --guard",
+         "deploy, then watch the 5xx rate and roll back on a breach"},
         END_EXAMPLES};
 
 static const struct es_help_option package_opts[] = {
@@ -441,7 +446,7 @@ static const struct es_help_command commands[] = {
             "with any action that never recorded an outcome.\n\n"
             "An action whose console stopped following (detached, or killed) is settled here: "
             "status reads its change set and stack and records how it really ended."),
-        CMD(deploy, "[REV] [--stage NAME] [--yes] [--wait] [--timeout DURATION] [--json]",
+        CMD(deploy, "[REV] [--stage NAME] [--yes] [--wait] [--timeout DURATION] [--guard] [--json]",
             "package REV (default HEAD) and deploy it to a stage through a change set",
             "Package REV from its git tree (never the working directory), upload the "
             "artifacts the bucket lacks, and deploy it through a change set to a stage, "
@@ -451,7 +456,12 @@ static const struct es_help_command commands[] = {
             "The release rules refuse a deploy into a stage that is busy (its stack, its "
             "distribution InProgress, or another console's action); --wait waits instead. A "
             "first Ctrl-C stops following cleanly (outcome detached, lock released); a "
-            "second quits at once."),
+            "second quits at once.\n\n"
+            "With --guard, the stage's CloudFront error rate is then watched (one CloudWatch "
+            "GetMetricData per poll) until guard-watch after Deployed. A breach of "
+            "guard-error-rate prints the figures and the function's recent errors from "
+            "CloudWatch Logs, is recorded in the ledger, and with guard-action = rollback rolls "
+            "the stage back to its previous release; with alert it asks first."),
         CMD(package, "[REV] [--json] [--output-template FILE] [--no-upload] [--check-reproducible]",
             "package REV (default HEAD) as a deploy would, deploy nothing",
             "Package REV from its git tree exactly as a deploy would: zip and hash every "
@@ -498,7 +508,9 @@ static const struct es_help_command commands[] = {
             "follow stacks, propagation and invalidations line by line until settled",
             "Follow stacks, propagation, sampled edges, invalidations and stage locks (who "
             "holds a stage, since when, until when) line by line until everything settles. A "
-            "held stage is not settled."),
+            "held stage is not settled. A stage with guard-error-rate also gets its requests "
+            "and 5xx rate per period (sparklines, the rollout marked |) and any breach, and is "
+            "followed until guard-watch after Deployed."),
         CMD(unlock, "--stage NAME [--yes] [--json]",
             "remove a stage lock left by a console that died (recorded in the ledger)",
             "Remove the stage's lock when the console holding it died. It names the holder "

@@ -12,6 +12,7 @@
 #include "action.h"
 #include "dash.h"
 #include "dash/promote_diff.h"
+#include "guard_dash.h"
 #include "base/error.h"
 #include "base/timefmt.h"
 #include "validate.h"
@@ -460,6 +461,15 @@ static void choose_stage(struct es_dash *d)
 	es_dash_push(d, dlg);
 }
 
+void es_actions_rollback_to(struct es_dash *d, int stage, const char *oid)
+{
+	memset(&d->pending, 0, sizeof(d->pending));
+	d->pending.req = ES_REQ_ROLLBACK;
+	d->pending.stage = stage;
+	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", oid);
+	stage_chosen(d);
+}
+
 void es_actions_request(struct es_dash *d, enum es_request req)
 {
 	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
@@ -481,6 +491,10 @@ void es_actions_request(struct es_dash *d, enum es_request req)
 	if (d->deploy) {
 		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind,
 		                d->deploy_stage);
+		return;
+	}
+	if (req == ES_REQ_GUARD_ROLLBACK) {
+		es_dash_guard_rollback(d);
 		return;
 	}
 	if (req == ES_REQ_DEPLOY && d->queued.active) {

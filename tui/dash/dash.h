@@ -51,6 +51,8 @@ struct es_dash {
 	struct es_pager *pager;
 	struct es_ledger_view *ledger; /* the ledger view (L), under the pager */
 	struct es_attn *attn;          /* bell, notifications (notify.c) */
+	struct dash_guard *guard;      /* the error-rate guard (guard_dash.c) */
+	bool guard_off;                /* no stage is guarded */
 	struct es_dialog *dialogs[ES_DASH_DIALOGS];
 	int n_dialogs;
 	struct es_script *script;
@@ -181,6 +183,8 @@ bool es_actions_quit_ready(struct es_dash *d);
 /* Production, or a stage another promotes into: asks for its name typed. */
 bool es_act_guarded_stage(const struct es_config *c, const struct es_stage_conf *s);
 /* The stage d->pending goes to, NULL when none. */
+/* Ask to roll stage (index into conf->stages) back to oid, as X does. */
+void es_actions_rollback_to(struct es_dash *d, int stage, const char *oid);
 const struct es_stage_conf *es_act_pending_stage(struct es_dash *d);
 /* Run d->pending now (deploy, promotion, rollback, revert, validation,
  * invalidation). */

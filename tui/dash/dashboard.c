@@ -19,6 +19,7 @@
 #include "dash.h"
 #include "job.h"
 #include "dashboard.h"
+#include "guard_dash.h"
 #include "view_ledger.h"
 #include "base/error.h"
 #include "identity.h"
@@ -769,6 +770,7 @@ static void close_all(struct es_dash *d)
 	for (int i = 0; i < d->n_dialogs; i++)
 		es_dialog_free(d->dialogs[i]);
 	es_pager_free(d->pager);
+	es_dash_guard_free(d);
 	if (d->hist_iter)
 		es_history_close(d->hist_iter);
 	es_model_free(d->model);
@@ -861,6 +863,7 @@ int es_dashboard_main(struct es_cli *cli)
 			draw(d);
 		es_actions_reap(d);
 		es_attn_poll(d);
+		es_dash_guard_poll(d);
 		if (es_actions_quit_ready(d))
 			break;
 		if (d->script) {

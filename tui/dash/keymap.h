@@ -50,7 +50,9 @@ enum es_req_flags {
 	X(VALIDATE, "validate", "V", ES_REQ_MUTATING, "Run a stage's validation checks now")       \
 	X(ROLLBACK, "rollback", "X", ES_REQ_MUTATING,                                              \
 	  "Roll a stage back to the selected commit's recorded release")                           \
-	X(REVERT, "revert", "U", ES_REQ_MUTATING, "Create a git revert of the selected commit")
+	X(REVERT, "revert", "U", ES_REQ_MUTATING, "Create a git revert of the selected commit")    \
+	X(GUARD_ROLLBACK, "guard-rollback", "B", ES_REQ_MUTATING,                                  \
+	  "Roll the stage the error-rate guard found breaching back to its previous release")
 
 enum es_request {
 	ES_REQ_NONE = 0,

@@ -403,6 +403,17 @@ void es_attn_poll(struct es_dash *d)
 		announce(d, &ev[i]);
 }
 
+void es_attn_alert(struct es_dash *d, const char *stage, const char *text)
+{
+	struct es_attn_event ev = {.kind = ES_ATTN_VALIDATION_FAILED, .bad = true};
+
+	if (!d->attn)
+		return;
+	snprintf(ev.stage, sizeof(ev.stage), "%s", stage);
+	snprintf(ev.text, sizeof(ev.text), "%s: error-rate breach, %s", stage, text);
+	announce(d, &ev);
+}
+
 /* ------------------------------------------------------------ y, o and L */
 
 /* The URL of stage i: its configured url, else its distribution's. */

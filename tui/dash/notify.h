@@ -23,6 +23,8 @@ void es_attn_setup(struct es_dash *d, const char *path);
  * nothing changed. */
 void es_attn_poll(struct es_dash *d);
 void es_attn_free(struct es_dash *d);
+/* Ring and notify now: the guard saw a breach in stage (text: the figures). */
+void es_attn_alert(struct es_dash *d, const char *stage, const char *text);
 /* L, t, y and o, and Enter, Esc and q while the ledger is open: the flags
  * of the handled request, or 0 when it is not one of these. */
 unsigned es_attn_request(struct es_dash *d, enum es_request req);

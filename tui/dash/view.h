@@ -63,6 +63,7 @@ enum es_pane {
 };
 
 struct es_view;
+struct es_guard;
 
 struct es_view_ops {
 	const char *name;
@@ -116,6 +117,7 @@ struct es_ui {
 	/* data */
 	struct es_ui_source source;
 	struct es_history_list *history;
+	const struct es_guard *guard; /* the error-rate guard (guard_dash.c), or NULL */
 	/* status line */
 	const char *app; /* app name, or "" */
 	const char *branch;

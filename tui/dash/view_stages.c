@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "base/timefmt.h"
+#include "guard_dash.h"
 #include "view.h"
 
 enum line_kind {
@@ -28,8 +29,9 @@ enum line_kind {
 	L_NOTE_INTR,
 	L_NOTE_ERR,
 	L_NOTE_REASON,
-	L_PROP, /* a row of the Propagation pane (full mode) */
-	L_VAL,  /* a row of the Validation pane (full mode) */
+	L_GUARD, /* requests and 5xx rate of a guarded stage */
+	L_PROP,  /* a row of the Propagation pane (full mode) */
+	L_VAL,   /* a row of the Validation pane (full mode) */
 };
 
 struct line {
@@ -75,6 +77,8 @@ static size_t details(struct es_view *v, int i, struct line *out, size_t cap)
 		out[n++] = (struct line){L_CDN, i, 0, 4};
 		out[n++] = (struct line){L_LAST, i, 0, 3};
 	}
+	if (es_ui_guard_has(ui, s->name))
+		out[n++] = (struct line){L_GUARD, i, 0, 1};
 	if (s->stack[0])
 		out[n++] = (struct line){L_STACK, i, 0, 6};
 	if (s->busy)
@@ -416,6 +420,7 @@ static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cu
 		es_scr_printf(y, x + col, w - col, es_theme_attr(ES_AREA_STAGE_FAILED), "%s",
 		              s->status_reason);
 		break;
+	case L_GUARD: es_ui_guard_draw(ui, s->name, y, x + col, w - col); break;
 	case L_PROP:
 	case L_VAL: {
 		struct es_view *pv =

@@ -4,11 +4,11 @@ state. JSON over HTTP on its own loopback port (never subject to faults)."""
 import json
 import urllib.parse
 
-from . import cloudfront_ext, edges, ops_ext, pipeline_ext, replicas
+from . import cloudfront_ext, edges, metrics_ext, ops_ext, pipeline_ext, replicas
 from .state import SIM
 
 TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step",
-           "replica_cleanup")
+           "replica_cleanup", "metric_period")
 
 
 class Control:
@@ -120,6 +120,8 @@ class Control:
             return 200, replicas.release(body)
         if path == "/replicas":
             return 200, replicas.listing()
+        if path == "/traffic":
+            return metrics_ext.control(method, path, body or {})
         if path == "/pipeline/fail" and method == "POST":
             pipeline_ext.FAIL_ACTIONS[body["action"]] = int(body.get("count", 1))
             return 200, {"fail": dict(pipeline_ext.FAIL_ACTIONS)}

@@ -51,4 +51,7 @@ async function main() {
 
 main().catch((e) => {
   out({ ok: false, error: String((e && e.stack) || e) });
+  // the handler's timer would otherwise keep the process (and the edge's
+  // answer) waiting for the timeout, then print a second object
+  process.exit(0);
 });

@@ -15,7 +15,7 @@ SIGNING_TO_SERVICE = {"monitoring": "cloudwatch", "email": "ses", "states": "ste
 
 READONLY_PREFIXES = (
     "Get", "List", "Describe", "Head", "Lookup", "Validate", "Estimate", "Search",
-    "Scan", "Query", "Select", "Check", "Detect", "Preview", "Test",
+    "Scan", "Query", "Select", "Check", "Detect", "Preview", "Test", "Filter",
 )
 
 
@@ -38,6 +38,9 @@ def protocol_of(service):
         return "s3"
     m = service_model(service)
     if m is None:
+        return "query"
+    # CloudWatch also speaks CBOR and JSON; a client may pick query (ours does)
+    if "query" in (m.metadata.get("protocols") or []):
         return "query"
     return m.metadata.get("protocol", "query")
 

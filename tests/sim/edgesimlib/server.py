@@ -29,7 +29,9 @@ def parse_args(argv):
                    help="make a stack's distribution step wait for Deployed, as real CloudFormation does")
     p.add_argument("--set", action="append", default=[], metavar="NAME=SECONDS",
                    help="override one timing value: stack_step, changeset_delay, propagation_min, "
-                   "propagation_max, invalidation, pipeline_step")
+                   "propagation_max, invalidation, pipeline_step, metric_period")
+    p.add_argument("--traffic", type=float, default=0, metavar="RATE",
+                   help="send RATE requests/s to every distribution through the edges")
     return p.parse_args(argv)
 
 
@@ -59,8 +61,8 @@ def main(argv=None):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from . import (  # noqa: F401
-        cfn_ext, cloudfront_ext, control, edges, gateway, ops_ext, pipeline_cfn, replicas,
-        resources)
+        cfn_ext, cloudfront_ext, control, edges, gateway, metrics_ext, ops_ext, pipeline_cfn,
+        replicas, resources)
     from .sigv4 import Keys
 
     resources.register()
@@ -106,6 +108,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     signal.signal(signal.SIGINT, lambda *a: stop.set())
 
+    if args.traffic > 0:
+        metrics_ext.start_traffic(args.traffic)
     sys.stdout.write(json.dumps(info) + "\n")
     sys.stdout.flush()
     while not stop.wait(0.5):

@@ -20,6 +20,7 @@ PROFILES = {
         "invalidation": 0.8,  # InProgress -> Completed
         "pipeline_step": 0.3,  # per non-approval pipeline action
         "replica_cleanup": 0.0,  # Lambda@Edge replicas stay after the last association
+        "metric_period": 2.0,  # CloudWatch resolution of the edges' metrics (60 on AWS)
     },
     "demo": {
         "stack_step": 2.0,
@@ -29,6 +30,7 @@ PROFILES = {
         "invalidation": 15.0,
         "pipeline_step": 4.0,
         "replica_cleanup": 60.0,
+        "metric_period": 5.0,
     },
 }
 
