@@ -7,7 +7,8 @@ import urllib.parse
 from . import cloudfront_ext, edges, ops_ext, pipeline_ext
 from .state import SIM
 
-TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step")
+TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step",
+           "pipeline_job_timeout")
 
 
 class Control:
@@ -118,4 +119,14 @@ class Control:
         if path == "/pipeline/fail" and method == "POST":
             pipeline_ext.FAIL_ACTIONS[body["action"]] = int(body.get("count", 1))
             return 200, {"fail": dict(pipeline_ext.FAIL_ACTIONS)}
+        if path == "/pipeline/job-result" and method == "POST":
+            # what the simulator's @aws-sdk/client-codepipeline sends
+            op = body.get("operation")
+            if op not in ("PutJobSuccessResult", "PutJobFailureResult"):
+                return 400, {"code": "ValidationException", "message": f"unknown operation {op}"}
+            try:
+                with pipeline_ext.COND:
+                    return 200, pipeline_ext.job_result(body.get("input") or {}, op == "PutJobSuccessResult")
+            except pipeline_ext.PipelineError as e:
+                return 400, {"code": e.code, "message": e.message}
         return 404, {"error": f"no such control path {method} {path}"}

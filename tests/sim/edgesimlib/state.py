@@ -19,6 +19,7 @@ PROFILES = {
         "propagation_max": 1.2,  # last edge applies it; then Deployed
         "invalidation": 0.8,  # InProgress -> Completed
         "pipeline_step": 0.3,  # per non-approval pipeline action
+        "pipeline_job_timeout": 60.0,  # a Lambda invoke action's job without a result fails
     },
     "demo": {
         "stack_step": 2.0,
@@ -27,6 +28,7 @@ PROFILES = {
         "propagation_max": 45.0,
         "invalidation": 15.0,
         "pipeline_step": 4.0,
+        "pipeline_job_timeout": 1200.0,
     },
 }
 
@@ -57,6 +59,7 @@ class Sim:
         self.cfn_wait_deployed = False
         self.verify_signatures = True
         self.node = "node"
+        self.control_url = None  # set by server: Lambda functions post job results there
         # Cleared by POST /stacks/hold: stack operations stop at their next
         # resource step (still *_IN_PROGRESS) until the gate is set again.
         self.stack_gate = threading.Event()
