@@ -62,6 +62,7 @@ static int cmd_version(struct es_cli *cli);
 	X("unlock", es_cmd_unlock)                                                                 \
 	X("drift", es_cmd_drift)                                                                   \
 	X("recover", es_cmd_recover)                                                               \
+	X("pipeline", es_cmd_pipeline)                                                             \
 	X("log", es_cmd_log)                                                                       \
 	X("whoami", cmd_whoami)                                                                    \
 	X("help", cmd_help)                                                                        \
@@ -181,8 +182,9 @@ static int cmd_whoami(struct es_cli *cli)
 /* Subcommand options followed by a value. */
 static bool takes_value(const char *a)
 {
-	static const char *const with_value[] = {"--stage",         "-s",    "--to", "--timeout",
-	                                         "--poll-interval", "--skip"};
+	static const char *const with_value[] = {"--stage",   "-s",        "--to",
+	                                         "--timeout", "--poll-interval", "--skip",
+	                                         "--comment", "--pipeline",      "--execution"};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(a, with_value[i]) == 0)
@@ -285,6 +287,15 @@ int es_cli_main(int argc, char **argv)
 		           i + 1 < cli.argc) {
 			i++; /* read by cmd_ops.c */
 		} else if (strcmp(name, "recover") == 0 && strncmp(a, "--skip=", 7) == 0) {
+			continue;
+		} else if (strcmp(name, "pipeline") == 0 &&
+		           (strcmp(a, "--comment") == 0 || strcmp(a, "--pipeline") == 0 ||
+		            strcmp(a, "--execution") == 0) &&
+		           i + 1 < cli.argc) {
+			i++; /* read by cmd_pipeline.c */
+		} else if (strcmp(name, "pipeline") == 0 &&
+		           (strcmp(a, "--abandon") == 0 || strncmp(a, "--comment=", 10) == 0 ||
+		            strncmp(a, "--pipeline=", 11) == 0 || strncmp(a, "--execution=", 12) == 0)) {
 			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
