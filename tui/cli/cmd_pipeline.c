@@ -242,7 +242,8 @@ static int pipeline_act(struct es_cli *cli, const struct pl_opts *o, enum es_pl_
 		snprintf(seq, sizeof(seq), "%ld", res.outcome_seq);
 		const char *kv[] = {"execution_id", res.execution_id, "pipeline_stage", res.stage,
 		                    "action_id",    res.action_id,    "ledger_seq",     seq,
-		                    "comment",      o->comment ? o->comment : "", NULL};
+		                    "comment",      o->comment ? o->comment : "",
+		                    "found_after_lost_answer", res.already ? "yes" : "no", NULL};
 		char *j = es_report_ok_json(command, kv);
 		if (j)
 			puts(j);
