@@ -92,8 +92,10 @@ int es_check_lambda_run(struct es_aws_client *aws, const struct es_config *conf,
 		run->result.latency_ms = (es_time_now() - t0) * 1000;
 		run->n_samples = 1;
 		if (rc) {
+			char why[400];
+			es_error_format(es_error_last(), why, sizeof(why));
 			snprintf(run->result.detail, sizeof(run->result.detail),
-			         "invoking %s failed: %s", k->lambda, es_error_last()->message);
+			         "invoking %s failed: %s", k->lambda, why);
 			run->result.status = es_error_last()->http_status;
 			es_error_clear();
 		} else {
