@@ -65,7 +65,8 @@ int es_conf_pipeline_validate(struct es_config *c, const char *text, es_conf_lin
 			continue;
 		if (!es_config_pipeline(c, s->pipeline))
 			return fail_at(c, line_of(text, "stage", s->name, "pipeline"),
-			               "pipeline = %s: there is no [pipeline \"%s\"] section",
+			               "pipeline = %s: no [pipeline \"%s\"] section names a CodePipeline "
+			               "(name = …)",
 			               s->pipeline, s->pipeline);
 		if (!s->pipeline_stage)
 			return fail_at(c, line_of(text, "stage", s->name, "pipeline"),
