@@ -610,8 +610,25 @@ static bool landed(struct es_aws_client *aws, const struct es_pl_status *st,
 	size_t i;
 	bool yes = false;
 
-	if (req->op == ES_PL_STOP)
-		return strcmp(code, "DuplicatedStopRequestException") == 0;
+	if (req->op == ES_PL_STOP && strcmp(code, "DuplicatedStopRequestException") == 0)
+		return true;
+	if (req->op == ES_PL_STOP && strcmp(code, "PipelineExecutionNotStoppableException") == 0) {
+		/* Our stop landed and the execution has stopped since. */
+		struct es_error saved;
+		es_error_save(&saved);
+		if (es_codepipeline_sync(aws, "GetPipelineExecution",
+		                         json_pack("{s:s,s:s}", "pipelineName", st->pipeline,
+		                                   "pipelineExecutionId", r->execution_id),
+		                         &root) == ES_OK) {
+			const char *status = json_string_value(json_object_get(
+			        json_object_get(root, "pipelineExecution"), "status"));
+			yes = status && (strcmp(status, "Stopped") == 0 ||
+			                 strcmp(status, "Stopping") == 0);
+		}
+		json_decref(root);
+		es_error_restore(&saved);
+		return yes;
+	}
 	if (req->op != ES_PL_APPROVE && req->op != ES_PL_REJECT)
 		return false;
 	if (strcmp(code, "ApprovalAlreadyCompletedException") != 0 &&

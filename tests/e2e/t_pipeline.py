@@ -318,6 +318,27 @@ def main(tap, sim, app):
     rc, out, err = app.run("pipeline", "stop", "--yes")
     tap.ok(rc == 3 and "no execution" in out + err, "nothing running: stop refuses (exit 3)", f"rc={rc} {out}{err}")
 
+    # -- faults: a throttled start is retried, one execution starts; a stop
+    # whose answer is cut is found made; a start AWS keeps refusing fails,
+    # recorded as failed
+    n_before = len(cp.list_pipeline_executions(pipelineName=PIPELINE)["pipelineExecutionSummaries"])
+    sim.fault("throttle", service="codepipeline", operation="StartPipelineExecution")
+    rc, js, err = app.json("pipeline", "start", "--yes")
+    ex5 = (js or {}).get("execution_id")
+    n_after = len(cp.list_pipeline_executions(pipelineName=PIPELINE)["pipelineExecutionSummaries"])
+    tap.ok(rc == 0 and ex5 and n_after == n_before + 1, "a throttled start is retried: one execution", js or err)
+    wait_approval(ex5)
+    sim.fault("truncate", service="codepipeline", operation="StopPipelineExecution")
+    rc, js, err = app.json("pipeline", "stop", "--abandon", "--yes")
+    tap.ok(rc == 0 and js["execution_id"] == ex5 and js["found_after_lost_answer"] == "yes"
+           and wait_ex(ex5, ("Stopped",)), "a stop whose answer was cut is found made", js or err)
+    sim.fault("error500", service="codepipeline", operation="StartPipelineExecution", count=20)
+    rc, out, err = app.run("pipeline", "start", "--yes")
+    sim.ctl("DELETE", "/faults")
+    tap.ok(rc == 1 and "InternalFailure" in out + err, "a start AWS keeps refusing fails (exit 1)", f"rc={rc} {out}{err}")
+    tap.eq(len(cp.list_pipeline_executions(pipelineName=PIPELINE)["pipelineExecutionSummaries"]), n_after,
+           "and starts nothing")
+
     # -- the ledger
     recs = [r for r in app.records() if r.get("kind") == "pipeline"]
     outcomes = [r for r in recs if r.get("phase") == "outcome"]
@@ -330,9 +351,11 @@ def main(tap, sim, app):
            and ap_rec.get("stage") == "production" and ap_rec.get("pipeline") == PIPELINE,
            "the ledger records the approval: what, who, execution, comment", ap_rec)
     tap.ok(sorted(by_op) == ["approve", "reject", "retry", "start", "stop"]
-           and all(r["result"] == "success" for r in outcomes)
+           and [r["result"] for r in outcomes].count("failed") == 1 and by_op["start"][-1]["result"] == "failed"
+           and "InternalFailure" in by_op["start"][-1]["message"]
            and len([r for r in recs if r.get("phase") == "intent"]) == len(outcomes),
-           "every change has an intent and a successful outcome", sorted(by_op))
+           "every change has an intent and an outcome; the refused start is recorded failed",
+           [(r["op"], r["result"]) for r in outcomes])
     rej = by_op["reject"][0]
     tap.ok(rej["comment"] == "not before the weekend" and rej["execution_id"] == ex3, "the rejection's record", rej)
 
