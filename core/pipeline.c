@@ -122,6 +122,18 @@ static void match_commit(struct es_repo *repo, const char *text, struct es_pl_ex
 	}
 }
 
+void es_pipeline_match_commits(struct es_repo *repo, struct es_pl_status *st)
+{
+	for (size_t i = 0; repo && i < st->n_execs; i++) {
+		struct es_pl_execution *e = &st->execs[i];
+		if (e->commit[0])
+			continue;
+		match_commit(repo, e->revision_summary, e);
+		if (!e->commit[0])
+			match_commit(repo, e->revision, e);
+	}
+}
+
 static int fill_actions(json_t *def, json_t *details, struct es_pl_execution *e)
 {
 	json_t *s, *a, *d;
@@ -170,8 +182,8 @@ static int fill_actions(json_t *def, json_t *details, struct es_pl_execution *e)
 	return ES_OK;
 }
 
-static int fill_execution(struct es_aws_client *aws, const char *name, json_t *def,
-                          struct es_repo *repo, json_t *sum, struct es_pl_execution *e)
+static int fill_execution(struct es_aws_client *aws, const char *name, json_t *def, json_t *sum,
+                          struct es_pl_execution *e)
 {
 	json_t *root = NULL, *rev = json_array_get(json_object_get(sum, "sourceRevisions"), 0);
 	int rc;
@@ -185,9 +197,6 @@ static int fill_execution(struct es_aws_client *aws, const char *name, json_t *d
 	e->updated = time_of(sum, "lastUpdateTime");
 	e->revision = str_of(rev, "revisionId");
 	e->revision_summary = str_of(rev, "revisionSummary");
-	match_commit(repo, e->revision_summary, e);
-	if (!e->commit[0])
-		match_commit(repo, e->revision, e);
 	if (!e->id)
 		return es_fail(ES_EPARSE, "ListPipelineExecutions: an execution without an id");
 	if (!e->summary) {
@@ -322,10 +331,11 @@ int es_pipeline_status(struct es_aws_client *aws, const struct es_config *conf,
 	{
 		if (i >= max_execs)
 			break;
-		rc = fill_execution(aws, pc->pipeline, def, repo, sum, &out->execs[out->n_execs++]);
+		rc = fill_execution(aws, pc->pipeline, def, sum, &out->execs[out->n_execs++]);
 		if (rc)
 			goto out;
 	}
+	es_pipeline_match_commits(repo, out);
 out:
 	json_decref(pdef);
 	json_decref(state);

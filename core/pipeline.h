@@ -86,6 +86,10 @@ int es_pipeline_status(struct es_aws_client *aws, const struct es_config *conf,
                        struct es_repo *repo, const struct es_pipeline_conf *pc, size_t max_execs,
                        struct es_pl_status *out);
 void es_pipeline_status_free(struct es_pl_status *s);
+/* Match the executions' source revisions to commits of repo (a local git
+ * lookup; es_pipeline_status does it when given a repository, a job
+ * working without one leaves it to its owner). */
+void es_pipeline_match_commits(struct es_repo *repo, struct es_pl_status *st);
 /* The status as JSON text (malloc'd), for --json. now: epoch seconds. */
 char *es_pipeline_status_json(const struct es_pl_status *s, double now);
 

@@ -227,6 +227,22 @@ def main(tap, sim, app):
            and release_head[:7] in out and "release r2: the new banner" in out and "validator Validate: Succeeded" in out,
            "pipeline status says the same for people", out + err)
 
+    # -- the dashboard's pipeline view (P), read on a job
+    rc, out, err = release.run_script(app, "pipeline-view", """:wait-idle
+P
+:wait-idle
+:dump-screen {tmp}/pipeline-view.txt
+<Esc>
+q
+""")
+    scr = release.screen(app, "pipeline-view.txt")
+    tap.ok(rc == 0 and f"Pipeline {PIPELINE}" in scr and "approval waiting: Approval/Promote" in scr
+           and "Check staging before production" in scr and "validator Validate: Succeeded" in scr
+           and f"{release_head[:7]} ◆ release r2: the new banner" in scr and "deploys staging" in scr,
+           "the dashboard's pipeline view: stages, approval waiting, validator, the commit marked in the history",
+           scr + err[-2000:])
+    tap.ok(not release.BLOCKED, "reading the pipeline never waits on the screen's loop", release.BLOCKED)
+
     # -- no terminal, no --yes: nothing sent; --read-only refuses every change
     before = len(mutating_pipeline_calls())
     rc, out, err = app.run("pipeline", "approve", "--comment", "x")

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "deploy.h"
 #include "dialog.h"
+#include "job.h"
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
@@ -70,6 +71,8 @@ struct es_dash {
 	bool inv_active;
 	uint64_t inv_timer;
 	struct es_action *jobs[8]; /* validations, invalidations, reverts running */
+	struct es_job *pl_job;     /* reading the pipeline (view_pipeline.c) */
+	bool pl_loading;
 	size_t n_jobs;
 	/* The panes read the model through ui.source. Until it exists (and
 	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
@@ -135,6 +138,10 @@ void es_dash_reload_history(struct es_dash *d);
  * (a commit, pull, reset or branch switch in another terminal). */
 void es_dash_watch_history(struct es_dash *d);
 
+/* The pipeline view (P, view_pipeline.c): 0 when req is not its own. */
+unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req);
+/* Forget a pipeline read still running (the dashboard is closing). */
+void es_pipeline_view_stop(struct es_dash *d);
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
 /* Every second: start a queued deploy once its stage has settled. */

@@ -37,6 +37,8 @@ enum es_req_flags {
 	  "The stage's ledger: who did what, when, outcome, why")                                  \
 	X(LEDGER_ALL, "ledger-all", "t", ES_REQ_VIEW,                                              \
 	  "In the ledger: all stages or the selected one")                                         \
+	X(PIPELINE, "pipeline", "P", ES_REQ_VIEW,                                                  \
+	  "The pipeline deploying the stages (pipeline mode); P again reloads it")                 \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
