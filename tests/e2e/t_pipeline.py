@@ -313,9 +313,42 @@ q
     rc, out, err = app.run("pipeline", "retry", "--yes")
     tap.ok(rc == 3 and "no failed stage" in out + err, "nothing failed: retry refuses (exit 3)", f"rc={rc} {out}{err}")
 
-    # -- reject with a comment
-    rc, js, err = app.json("pipeline", "reject", "--comment", "not before the weekend", "--yes")
-    tap.ok(rc == 0 and wait_ex(ex3, ("Failed",)), "pipeline reject fails the execution", js or err)
+    # -- reject with a comment, from the dashboard's pipeline view; under
+    # --read-only its keys are off
+    before = len(mutating_pipeline_calls())
+    rc, out, err = release.run_script(app, "pipeline-ro", """:wait-idle
+P
+:wait-idle
+J
+:wait-idle
+:dump-screen {tmp}/pipeline-ro.txt
+<Esc>
+q
+""", "--read-only")
+    scr = release.screen(app, "pipeline-ro.txt")
+    tap.ok(rc == 0 and "pipeline reject is off: edgeship was started with --read-only" in scr
+           and len(mutating_pipeline_calls()) == before, "--read-only: J in the pipeline view is refused", scr)
+    rc, out, err = release.run_script(app, "pipeline-reject", """:wait-idle
+P
+:wait-idle
+J
+:wait-dialog
+not before the weekend<Enter>
+:wait-dialog
+:dump-screen {tmp}/pipeline-reject-ask.txt
+y
+:wait-idle
+:dump-screen {tmp}/pipeline-reject.txt
+<Esc>
+q
+""")
+    ask = release.screen(app, "pipeline-reject-ask.txt")
+    tap.ok("Reject Approval/Promote of pipeline " + PIPELINE in ask and "comment: not before the weekend" in ask,
+           "J asks for a comment, then confirms what it will do", ask)
+    tap.ok(rc == 0 and wait_ex(ex3, ("Failed",)), "the dashboard's reject fails the execution",
+           release.screen(app, "pipeline-reject.txt") + err[-2000:])
+    tap.ok("pipeline reject: done" in release.screen(app, "pipeline-reject.txt"),
+           "and says so", release.screen(app, "pipeline-reject.txt"))
     appr = next(a for a in status()["executions"][0]["actions"] if a["name"] == "Promote")
     tap.ok(appr["status"] == "Failed" and appr["summary"] == "not before the weekend", "with the comment", appr)
     rc, out, err = app.run("pipeline", "approve", "--yes")

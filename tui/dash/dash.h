@@ -13,6 +13,7 @@
 #include "deploy.h"
 #include "dialog.h"
 #include "job.h"
+#include "pipeline.h"
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
@@ -71,8 +72,9 @@ struct es_dash {
 	bool inv_active;
 	uint64_t inv_timer;
 	struct es_action *jobs[8]; /* validations, invalidations, reverts running */
-	struct es_job *pl_job;     /* reading the pipeline (view_pipeline.c) */
+	struct es_job *pl_job;     /* reading or changing the pipeline (view_pipeline.c) */
 	bool pl_loading;
+	struct es_pl_status *pl_status; /* what the pipeline view shows, NULL before */
 	size_t n_jobs;
 	/* The panes read the model through ui.source. Until it exists (and
 	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
@@ -138,7 +140,8 @@ void es_dash_reload_history(struct es_dash *d);
  * (a commit, pull, reset or branch switch in another terminal). */
 void es_dash_watch_history(struct es_dash *d);
 
-/* The pipeline view (P, view_pipeline.c): 0 when req is not its own. */
+/* The pipeline view (P, view_pipeline.c) and its keys (A approves there,
+ * J rejects, T retries, E starts, S stops): 0 when req is not its own. */
 unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req);
 /* Forget a pipeline read still running (the dashboard is closing). */
 void es_pipeline_view_stop(struct es_dash *d);

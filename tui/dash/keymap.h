@@ -51,7 +51,15 @@ enum es_req_flags {
 	X(VALIDATE, "validate", "V", ES_REQ_MUTATING, "Run a stage's validation checks now")       \
 	X(ROLLBACK, "rollback", "X", ES_REQ_MUTATING,                                              \
 	  "Roll a stage back to the selected commit's recorded release")                           \
-	X(REVERT, "revert", "U", ES_REQ_MUTATING, "Create a git revert of the selected commit")
+	X(REVERT, "revert", "U", ES_REQ_MUTATING, "Create a git revert of the selected commit")    \
+	X(PIPE_REJECT, "pipeline-reject", "J", ES_REQ_MUTATING,                                    \
+	  "In the pipeline view: reject the waiting approval (A approves)")                        \
+	X(PIPE_RETRY, "pipeline-retry", "T", ES_REQ_MUTATING,                                      \
+	  "In the pipeline view: retry the failed stage")                                          \
+	X(PIPE_START, "pipeline-start", "E", ES_REQ_MUTATING,                                      \
+	  "In the pipeline view: execute the pipeline on its newest source")                        \
+	X(PIPE_STOP, "pipeline-stop", "S", ES_REQ_MUTATING,                                        \
+	  "In the pipeline view: stop the running execution")
 
 enum es_request {
 	ES_REQ_NONE = 0,

@@ -122,8 +122,7 @@ static struct es_pager *render(struct es_dash *d, const struct es_pl_status *s)
 			es_pager_addf(p, ES_AREA_NORMAL, "  %s", a->custom_data);
 		if (a->url)
 			es_pager_addf(p, ES_AREA_NORMAL, "  review: %s", a->url);
-		es_pager_add(p, ES_AREA_HINT,
-		             "  approve or reject: edgeship pipeline approve|reject --comment TEXT");
+		es_pager_add(p, ES_AREA_HINT, "  A approves, J rejects (each asks for a comment)");
 	}
 	if (s->validator_action)
 		es_pager_addf(p, status_area(s->validator_status), "validator %s: %s%s%s",
@@ -132,6 +131,7 @@ static struct es_pager *render(struct es_dash *d, const struct es_pl_status *s)
 		              s->validator_summary ? s->validator_summary : "");
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	es_pager_add(p, ES_AREA_LABEL, "executions, newest first (◆ a commit of the history)");
+	es_pager_add(p, ES_AREA_HINT, "  T retries the failed stage, E starts an execution, S stops one, P reloads");
 	for (size_t i = 0; i < s->n_execs; i++)
 		add_execution(d, p, &s->execs[i]);
 	return p;
@@ -154,6 +154,15 @@ static void loaded(int rc, const struct es_error *err, void *ud)
 	if (p) {
 		es_pager_free(d->pager);
 		d->pager = p;
+	}
+	/* What the keys act on: the state shown. */
+	struct es_pl_status *keep = malloc(sizeof(*keep));
+	if (keep) {
+		*keep = l->st;
+		memset(&l->st, 0, sizeof(l->st));
+		es_pipeline_status_free(d->pl_status);
+		free(d->pl_status);
+		d->pl_status = keep;
 	}
 }
 
@@ -192,9 +201,211 @@ static unsigned open_pipeline(struct es_dash *d)
 	return ES_REDRAW;
 }
 
+/* ------------------------------------------------------------ changes */
+
+/* A change to the pipeline, asked for and then run on a job. */
+struct pl_act {
+	struct es_dash *d;
+	const struct es_config *conf;
+	struct es_pl_status *st; /* taken from the dashboard for the job's time */
+	struct es_pl_request req;
+	char comment[520];
+	struct es_pl_result res;
+};
+
+static int act(struct es_job *job, void *arg)
+{
+	struct pl_act *a = arg;
+	return es_pipeline_act(es_job_aws(job), a->conf, a->st, &a->req, &a->res);
+}
+
+static void act_free(void *arg)
+{
+	struct pl_act *a = arg;
+	es_pipeline_status_free(a->st);
+	free(a->st);
+	free(a);
+}
+
+static void acted(int rc, const struct es_error *err, void *ud)
+{
+	struct pl_act *a = ud;
+	struct es_dash *d = a->d;
+	const char *op = es_pipeline_op_name(a->req.op);
+
+	d->pl_job = NULL;
+	d->pl_loading = false;
+	/* Read it again to show what the change did; the outcome is the
+	 * message that stays. */
+	open_pipeline(d);
+	if (rc) {
+		es_dash_log(d, ES_ACT_ERROR, "pipeline %s: %s", op, err ? err->message : "failed");
+		es_dash_message(d, true, "pipeline %s failed: %s", op, err ? err->message : "");
+	} else {
+		es_dash_log(d, ES_ACT_INFO, "pipeline %s: done (execution %.8s)%s", op,
+		            a->res.execution_id,
+		            a->res.already ? ", found made after a lost answer" : "");
+		es_dash_message(d, false, "pipeline %s: done (execution %.8s)", op,
+		                a->res.execution_id);
+	}
+}
+
+static void run_act(struct es_dash *d, struct pl_act *a)
+{
+	a->st = d->pl_status;
+	d->pl_status = NULL;
+	if (es_job_start(d->loop, d->aws, act, a, act_free, NULL, acted, a, &d->pl_job) != ES_OK) {
+		act_free(a);
+		es_dash_fail(d, "changing the pipeline");
+		return;
+	}
+	d->pl_loading = true;
+	es_dash_message(d, false, "pipeline %s…", es_pipeline_op_name(a->req.op));
+}
+
+static void on_confirm(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct pl_act *a = ud;
+
+	(void)dlg;
+	(void)text;
+	(void)choice;
+	if (!ok || !a->d->pl_status || a->d->pl_loading) {
+		es_dash_message(a->d, false, "cancelled: nothing was changed in the pipeline");
+		free(a);
+		return;
+	}
+	run_act(a->d, a);
+}
+
+/* Approving releases into a stage: its name is typed, as a promotion's. */
+static const char *confirm_word(const struct es_pl_status *st, enum es_pl_op op)
+{
+	bool past = false;
+
+	for (size_t i = 0; op == ES_PL_APPROVE && i < st->n_stages; i++) {
+		if (past)
+			return st->stages[i].deploys ? st->stages[i].deploys : st->stages[i].name;
+		past = strcmp(st->stages[i].name, st->approval.stage) == 0;
+	}
+	return NULL;
+}
+
+static void confirm(struct es_dash *d, struct pl_act *a)
+{
+	char plan[400], q[480];
+	const char *word;
+	struct es_dialog *dlg;
+
+	if (es_pipeline_plan(d->pl_status, &a->req, plan, sizeof(plan)) != ES_OK) {
+		es_dash_message(d, true, "%s", es_error_last()->message);
+		free(a);
+		return;
+	}
+	word = confirm_word(d->pl_status, a->req.op);
+	snprintf(q, sizeof(q), "%s?", plan);
+	dlg = es_dialog_new(word ? ES_DLG_TYPE : ES_DLG_CONFIRM, "Pipeline", q, on_confirm, a);
+	if (!dlg) {
+		free(a);
+		return;
+	}
+	dlg->danger = word != NULL;
+	if (word)
+		snprintf(dlg->expect, sizeof(dlg->expect), "%s", word);
+	if (a->comment[0])
+		es_dialog_bodyf(dlg, "comment: %s", a->comment);
+	if ((a->req.op == ES_PL_APPROVE || a->req.op == ES_PL_REJECT) &&
+	    d->pl_status->approval.custom_data)
+		es_dialog_bodyf(dlg, "%s", d->pl_status->approval.custom_data);
+	es_dash_push(d, dlg);
+}
+
+static void on_comment(struct es_dialog *dlg, bool ok, const char *text, int choice, void *ud)
+{
+	struct pl_act *a = ud;
+
+	(void)dlg;
+	(void)choice;
+	if (!ok || !a->d->pl_status) {
+		es_dash_message(a->d, false, "cancelled: nothing was changed in the pipeline");
+		free(a);
+		return;
+	}
+	snprintf(a->comment, sizeof(a->comment), "%s", text ? text : "");
+	a->req.comment = a->comment[0] ? a->comment : NULL;
+	confirm(a->d, a);
+}
+
+static bool in_view(const struct es_dash *d)
+{
+	return d->pager && strncmp(d->pager->title, "Pipeline ", 9) == 0 && d->pl_status;
+}
+
+static unsigned change(struct es_dash *d, enum es_pl_op op)
+{
+	struct pl_act *a;
+	char plan[400];
+
+	if (d->cli->read_only) {
+		es_dash_message(d, true, "pipeline %s is off: edgeship was started with --read-only",
+		                es_pipeline_op_name(op));
+		return ES_REDRAW;
+	}
+	if (d->pl_loading) {
+		es_dash_message(d, false, "the pipeline is being read or changed: a moment");
+		return ES_REDRAW;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return ES_HANDLED;
+	a->d = d;
+	a->conf = d->conf;
+	a->req.op = op;
+	/* Nothing to do is said now, before any question. */
+	if (es_pipeline_plan(d->pl_status, &a->req, plan, sizeof(plan)) != ES_OK) {
+		es_dash_message(d, true, "%s", es_error_last()->message);
+		free(a);
+		return ES_REDRAW;
+	}
+	if (op == ES_PL_APPROVE || op == ES_PL_REJECT || op == ES_PL_STOP) {
+		struct es_dialog *dlg = es_dialog_new(
+		        ES_DLG_PROMPT, "Pipeline",
+		        op == ES_PL_STOP ? "Why stop it (optional):" : "Comment (optional):",
+		        on_comment, a);
+		if (!dlg) {
+			free(a);
+			return ES_HANDLED;
+		}
+		es_dash_push(d, dlg);
+		return ES_REDRAW;
+	}
+	confirm(d, a);
+	return ES_REDRAW;
+}
+
 unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req)
 {
-	return req == ES_REQ_PIPELINE ? open_pipeline(d) : 0;
+	static const struct {
+		enum es_request req;
+		enum es_pl_op op;
+	} keys[] = {{ES_REQ_PROMOTE, ES_PL_APPROVE},   {ES_REQ_PIPE_REJECT, ES_PL_REJECT},
+	            {ES_REQ_PIPE_RETRY, ES_PL_RETRY},  {ES_REQ_PIPE_START, ES_PL_START},
+	            {ES_REQ_PIPE_STOP, ES_PL_STOP}};
+
+	if (req == ES_REQ_PIPELINE)
+		return open_pipeline(d);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].req != req)
+			continue;
+		if (in_view(d))
+			return change(d, keys[i].op);
+		if (req == ES_REQ_PROMOTE)
+			return 0; /* A outside the pipeline view: a promotion */
+		es_dash_message(d, false, "%s acts in the pipeline view: P first",
+		                es_pipeline_op_name(keys[i].op));
+		return ES_REDRAW;
+	}
+	return 0;
 }
 
 void es_pipeline_view_stop(struct es_dash *d)
@@ -203,4 +414,7 @@ void es_pipeline_view_stop(struct es_dash *d)
 		es_job_orphan(d->pl_job);
 	d->pl_job = NULL;
 	d->pl_loading = false;
+	es_pipeline_status_free(d->pl_status);
+	free(d->pl_status);
+	d->pl_status = NULL;
 }
