@@ -29,8 +29,8 @@ static void stage_url(const struct es_check_conf *k, const struct es_stage_conf 
 		snprintf(buf, len, "%s", k->url);
 	} else if (sc->url) {
 		size_t ul = strlen(sc->url);
-		snprintf(buf, len, "%.*s%s", (int)(ul && sc->url[ul - 1] == '/' && *path ? ul - 1 : ul),
-		         sc->url, path);
+		snprintf(buf, len, "%.*s%s",
+		         (int)(ul && sc->url[ul - 1] == '/' && *path ? ul - 1 : ul), sc->url, path);
 	} else if (domain && *domain) {
 		snprintf(buf, len, "https://%s%s", domain, *path ? path : "/");
 	} else {
@@ -58,7 +58,10 @@ static void judge(const struct es_lambda_result *res, struct es_check_result *r)
 		         res->payload);
 	} else {
 		r->passed = json_is_true(ok);
-		snprintf(r->detail, sizeof(r->detail), "%s", msg ? msg : r->passed ? "ok" : "not ok");
+		snprintf(r->detail, sizeof(r->detail), "%s",
+		         msg         ? msg
+		         : r->passed ? "ok"
+		                     : "not ok");
 	}
 	json_decref(root);
 }
@@ -80,8 +83,8 @@ int es_check_lambda_run(struct es_aws_client *aws, const struct es_config *conf,
 		run->result.detail[0] = '\0';
 		stage_url(k, sc, domain, url, sizeof(url));
 		snprintf(run->url, sizeof(run->url), "lambda:%s", k->lambda);
-		json_t *payload = json_pack("{s:s,s:s,s:s,s:s}", "url", url, "release", out->release,
-		                            "stage", sc->name, "check", k->name);
+		json_t *payload = json_pack("{s:s,s:s,s:s,s:s}", "url", url, "release",
+		                            out->release, "stage", sc->name, "check", k->name);
 		char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
 		json_decref(payload);
 		if (!text)

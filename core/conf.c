@@ -1000,9 +1000,10 @@ int es_config_write_starter(const char *path, const char *app, const char *templ
 
 bool es_config_key_doc(size_t i, struct es_config_key_doc *out)
 {
-	static const char *const sections[] = {
-	        [S_APP] = "app", [S_STAGE] = "stage", [S_CHECK] = "check",
-	        [S_PIPELINE] = "pipeline"};
+	static const char *const sections[] = {[S_APP] = "app",
+	                                       [S_STAGE] = "stage",
+	                                       [S_CHECK] = "check",
+	                                       [S_PIPELINE] = "pipeline"};
 
 	if (i >= sizeof(keys) / sizeof(keys[0]))
 		return false;

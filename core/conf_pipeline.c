@@ -49,30 +49,34 @@ int es_conf_pipeline_validate(struct es_config *c, const char *text, es_conf_lin
 	for (size_t i = 0; i < c->n_pipelines; i++) {
 		struct es_pipeline_conf *p = &c->pipelines[i];
 		if (!p->pipeline)
-			return fail_at(c, p->line,
-			               "[pipeline \"%s\"] needs the CodePipeline's name, e.g. name = "
-			               "%s-release",
-			               p->name, c->app ? c->app : p->name);
+			return fail_at(
+			        c, p->line,
+			        "[pipeline \"%s\"] needs the CodePipeline's name, e.g. name = "
+			        "%s-release",
+			        p->name, c->app ? c->app : p->name);
 	}
 	for (size_t i = 0; i < c->n_stages; i++) {
 		struct es_stage_conf *s = &c->stages[i];
 		if (s->pipeline_stage && !s->pipeline)
-			return fail_at(c, line_of(text, "stage", s->name, "pipeline-stage"),
-			               "[stage \"%s\"] has pipeline-stage = %s but no pipeline = …; "
-			               "name the [pipeline] that deploys it",
-			               s->name, s->pipeline_stage);
+			return fail_at(
+			        c, line_of(text, "stage", s->name, "pipeline-stage"),
+			        "[stage \"%s\"] has pipeline-stage = %s but no pipeline = …; "
+			        "name the [pipeline] that deploys it",
+			        s->name, s->pipeline_stage);
 		if (!s->pipeline)
 			continue;
 		if (!es_config_pipeline(c, s->pipeline))
-			return fail_at(c, line_of(text, "stage", s->name, "pipeline"),
-			               "pipeline = %s: no [pipeline \"%s\"] section names a CodePipeline "
-			               "(name = …)",
-			               s->pipeline, s->pipeline);
+			return fail_at(
+			        c, line_of(text, "stage", s->name, "pipeline"),
+			        "pipeline = %s: no [pipeline \"%s\"] section names a CodePipeline "
+			        "(name = …)",
+			        s->pipeline, s->pipeline);
 		if (!s->pipeline_stage)
-			return fail_at(c, line_of(text, "stage", s->name, "pipeline"),
-			               "[stage \"%s\"] is deployed by pipeline %s: add pipeline-stage = "
-			               "the pipeline's stage that deploys it",
-			               s->name, s->pipeline);
+			return fail_at(
+			        c, line_of(text, "stage", s->name, "pipeline"),
+			        "[stage \"%s\"] is deployed by pipeline %s: add pipeline-stage = "
+			        "the pipeline's stage that deploys it",
+			        s->name, s->pipeline);
 	}
 	return ES_OK;
 }

@@ -162,7 +162,8 @@ static int fill_actions(json_t *def, json_t *details, struct es_pl_execution *e)
 			json_array_foreach(details, k, d)
 			{
 				const char *ds = json_string_value(json_object_get(d, "stageName"));
-				const char *da = json_string_value(json_object_get(d, "actionName"));
+				const char *da =
+				        json_string_value(json_object_get(d, "actionName"));
 				if (!ds || !da || strcmp(ds, NZ(sname)) || strcmp(da, NZ(aname)))
 					continue;
 				json_t *res = json_object_get(json_object_get(d, "output"),
@@ -202,10 +203,10 @@ static int fill_execution(struct es_aws_client *aws, const char *name, json_t *d
 	if (!e->summary) {
 		/* ListPipelineExecutions has no statusSummary on AWS:
 		 * GetPipelineExecution does. */
-		rc = es_codepipeline_sync(aws, "GetPipelineExecution",
-		                          json_pack("{s:s,s:s}", "pipelineName", name,
-		                                    "pipelineExecutionId", e->id),
-		                          &root);
+		rc = es_codepipeline_sync(
+		        aws, "GetPipelineExecution",
+		        json_pack("{s:s,s:s}", "pipelineName", name, "pipelineExecutionId", e->id),
+		        &root);
 		if (rc)
 			return rc;
 		e->summary = str_of(json_object_get(root, "pipelineExecution"), "statusSummary");
@@ -275,9 +276,10 @@ static int fill_state(json_t *def, json_t *state, const struct es_config *conf,
 				                  ? strdup(config_of(d, "ExternalEntityLink"))
 				                  : NULL;
 				ap->since = time_of(le, "lastStatusChange");
-				ap->expires = ap->since + (json_is_integer(tmo)
-				                                   ? (double)json_integer_value(tmo) * 60
-				                                   : (double)ES_PIPELINE_APPROVAL_DEFAULT_S);
+				ap->expires = ap->since +
+				              (json_is_integer(tmo)
+				                       ? (double)json_integer_value(tmo) * 60
+				                       : (double)ES_PIPELINE_APPROVAL_DEFAULT_S);
 			}
 			if (strcmp(cat, "Invoke") == 0 && !out->validator_action) {
 				json_t *err = json_object_get(le, "errorDetails");
@@ -313,7 +315,8 @@ int es_pipeline_status(struct es_aws_client *aws, const struct es_config *conf,
 	if (!rc)
 		rc = es_codepipeline_sync(aws, "ListPipelineExecutions",
 		                          json_pack("{s:s,s:I}", "pipelineName", pc->pipeline,
-		                                    "maxResults", (json_int_t)(max_execs ? max_execs : 1)),
+		                                    "maxResults",
+		                                    (json_int_t)(max_execs ? max_execs : 1)),
 		                          &list);
 	if (rc)
 		goto out;
@@ -420,11 +423,11 @@ char *es_pipeline_status_json(const struct es_pl_status *s, double now)
 
 	for (size_t i = 0; i < s->n_stages; i++) {
 		const struct es_pl_stage *st = &s->stages[i];
-		json_array_append_new(stages,
-		                      json_pack("{s:s,s:o,s:o,s:o,s:o}", "name", st->name, "status",
-		                                jstr(st->status), "execution_id",
-		                                jstr(st->execution_id), "waiting_execution_id",
-		                                jstr(st->inbound_id), "deploys", jstr(st->deploys)));
+		json_array_append_new(
+		        stages, json_pack("{s:s,s:o,s:o,s:o,s:o}", "name", st->name, "status",
+		                          jstr(st->status), "execution_id", jstr(st->execution_id),
+		                          "waiting_execution_id", jstr(st->inbound_id), "deploys",
+		                          jstr(st->deploys)));
 	}
 	for (size_t i = 0; i < s->n_execs; i++) {
 		const struct es_pl_execution *e = &s->execs[i];
@@ -432,34 +435,33 @@ char *es_pipeline_status_json(const struct es_pl_status *s, double now)
 		for (size_t j = 0; j < e->n_actions; j++) {
 			const struct es_pl_action *a = &e->actions[j];
 			json_array_append_new(
-			        acts, json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "stage",
-			                        a->stage, "name", a->name, "category",
-			                        jstr(a->category), "provider", jstr(a->provider),
-			                        "status", jstr(a->status), "summary", jstr(a->summary),
-			                        "error", jstr(a->error), "updated_by",
-			                        jstr(a->updated_by), "started", jtime(a->start),
-			                        "changed", jtime(a->changed)));
+			        acts,
+			        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "stage",
+			                  a->stage, "name", a->name, "category", jstr(a->category),
+			                  "provider", jstr(a->provider), "status", jstr(a->status),
+			                  "summary", jstr(a->summary), "error", jstr(a->error),
+			                  "updated_by", jstr(a->updated_by), "started",
+			                  jtime(a->start), "changed", jtime(a->changed)));
 		}
-		json_t *commit = e->commit[0]
-		                         ? json_pack("{s:s,s:s,s:s}", "id", e->commit, "short",
-		                                     e->short_commit, "subject", e->subject)
-		                         : json_null();
+		json_t *commit = e->commit[0] ? json_pack("{s:s,s:s,s:s}", "id", e->commit, "short",
+		                                          e->short_commit, "subject", e->subject)
+		                              : json_null();
 		json_array_append_new(
-		        execs, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o},s:o}", "id",
-		                         e->id, "status", jstr(e->status), "summary",
-		                         jstr(e->summary), "trigger", jstr(e->trigger), "stop_reason",
-		                         jstr(e->stop_reason), "started", jtime(e->start), "updated",
-		                         jtime(e->updated), "revision", "id", jstr(e->revision),
-		                         "summary", jstr(e->revision_summary), "commit", commit,
-		                         "actions", acts));
+		        execs,
+		        json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o},s:o}", "id", e->id,
+		                  "status", jstr(e->status), "summary", jstr(e->summary), "trigger",
+		                  jstr(e->trigger), "stop_reason", jstr(e->stop_reason), "started",
+		                  jtime(e->start), "updated", jtime(e->updated), "revision", "id",
+		                  jstr(e->revision), "summary", jstr(e->revision_summary), "commit",
+		                  commit, "actions", acts));
 	}
 	if (s->approval.waiting) {
 		const struct es_pl_approval *a = &s->approval;
 		ap = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "stage", a->stage, "action",
 		               a->action, "execution_id", jstr(a->execution_id), "token",
 		               jstr(a->token), "custom_data", jstr(a->custom_data), "url",
-		               jstr(a->url), "since", jtime(a->since), "expires",
-		               jtime(a->expires), "seconds_left",
+		               jstr(a->url), "since", jtime(a->since), "expires", jtime(a->expires),
+		               "seconds_left",
 		               (json_int_t)(a->expires > now ? a->expires - now : 0));
 	} else {
 		ap = json_null();
@@ -555,9 +557,8 @@ int es_pipeline_plan(const struct es_pl_status *st, const struct es_pl_request *
 			return es_fail(ES_EINVAL, "pipeline %s has no stage %s", st->pipeline,
 			               req->stage);
 		if (!s || !s->status || strcmp(s->status, "Failed") != 0)
-			return es_fail(ES_EREFUSED,
-			               "no failed stage to retry in pipeline %s%s%s%s", st->pipeline,
-			               s ? " (" : "", s ? s->name : "",
+			return es_fail(ES_EREFUSED, "no failed stage to retry in pipeline %s%s%s%s",
+			               st->pipeline, s ? " (" : "", s ? s->name : "",
 			               s ? (s->status ? " has not failed)" : " never ran)") : "");
 		snprintf(buf, len, "Retry the failed actions of stage %s (execution %.8s)", s->name,
 		         NZ(s->execution_id));
@@ -568,7 +569,8 @@ int es_pipeline_plan(const struct es_pl_status *st, const struct es_pl_request *
 	case ES_PL_STOP:
 		e = running(st, req->execution);
 		if (!e && req->execution)
-			return es_fail(ES_EINVAL, "pipeline %s has no execution %s among the latest",
+			return es_fail(ES_EINVAL,
+			               "pipeline %s has no execution %s among the latest",
 			               st->pipeline, req->execution);
 		if (!e)
 			return es_fail(ES_EREFUSED, "no execution of pipeline %s is running",
@@ -632,8 +634,8 @@ static bool landed(struct es_aws_client *aws, const struct es_pl_status *st,
 		                         &root) == ES_OK) {
 			const char *status = json_string_value(json_object_get(
 			        json_object_get(root, "pipelineExecution"), "status"));
-			yes = status && (strcmp(status, "Stopped") == 0 ||
-			                 strcmp(status, "Stopping") == 0);
+			yes = status &&
+			      (strcmp(status, "Stopped") == 0 || strcmp(status, "Stopping") == 0);
 		}
 		json_decref(root);
 		es_error_restore(&saved);
@@ -659,7 +661,8 @@ static bool landed(struct es_aws_client *aws, const struct es_pl_status *st,
 			        "externalExecutionSummary"));
 			if (!an || strcmp(an, r->action) != 0 || !status)
 				continue;
-			yes = strcmp(status, req->op == ES_PL_APPROVE ? "Succeeded" : "Failed") == 0 &&
+			yes = strcmp(status, req->op == ES_PL_APPROVE ? "Succeeded" : "Failed") ==
+			              0 &&
 			      sum && strcmp(sum, summary) == 0;
 			break;
 		}
@@ -681,8 +684,8 @@ static int send_op(struct es_aws_client *aws, const struct es_pl_status *st,
 	case ES_PL_REJECT:
 		op = "PutApprovalResult";
 		body = json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:s}", "pipelineName", st->pipeline,
-		                 "stageName", r->stage, "actionName", r->action, "result", "summary",
-		                 summary, "status",
+		                 "stageName", r->stage, "actionName", r->action, "result",
+		                 "summary", summary, "status",
 		                 req->op == ES_PL_APPROVE ? "Approved" : "Rejected", "token",
 		                 NZ(st->approval.token));
 		break;
@@ -737,7 +740,8 @@ int es_pipeline_act(struct es_aws_client *aws, const struct es_config *conf,
 	if (rc)
 		return rc;
 	if (req->comment && strlen(req->comment) > (req->op == ES_PL_STOP ? 200u : 512u))
-		return es_fail(ES_EINVAL, "the comment has %zu characters; CodePipeline takes at most %u",
+		return es_fail(ES_EINVAL,
+		               "the comment has %zu characters; CodePipeline takes at most %u",
 		               strlen(req->comment), req->op == ES_PL_STOP ? 200u : 512u);
 	switch (req->op) {
 	case ES_PL_APPROVE:
@@ -755,8 +759,7 @@ int es_pipeline_act(struct es_aws_client *aws, const struct es_config *conf,
 		e = running(st, req->execution);
 		copy(out->execution_id, sizeof(out->execution_id), e->id);
 		break;
-	case ES_PL_START:
-		break;
+	case ES_PL_START: break;
 	}
 	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
 	if (rc)
@@ -788,7 +791,8 @@ int es_pipeline_act(struct es_aws_client *aws, const struct es_config *conf,
 	if (rc)
 		es_error_format(es_error_last(), msg, sizeof(msg));
 	else
-		snprintf(msg, sizeof(msg), "%s%s", plan, out->already ? " (found done after a lost answer)" : "");
+		snprintf(msg, sizeof(msg), "%s%s", plan,
+		         out->already ? " (found done after a lost answer)" : "");
 	r = record("outcome", st, req, out);
 	char rid[64];
 	snprintf(rid, sizeof(rid), "%s:outcome", out->action_id);

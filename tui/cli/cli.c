@@ -182,9 +182,9 @@ static int cmd_whoami(struct es_cli *cli)
 /* Subcommand options followed by a value. */
 static bool takes_value(const char *a)
 {
-	static const char *const with_value[] = {"--stage",   "-s",        "--to",
-	                                         "--timeout", "--poll-interval", "--skip",
-	                                         "--comment", "--pipeline",      "--execution"};
+	static const char *const with_value[] = {
+	        "--stage", "-s",        "--to",       "--timeout",  "--poll-interval",
+	        "--skip",  "--comment", "--pipeline", "--execution"};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(a, with_value[i]) == 0)
@@ -295,7 +295,8 @@ int es_cli_main(int argc, char **argv)
 			i++; /* read by cmd_pipeline.c */
 		} else if (strcmp(name, "pipeline") == 0 &&
 		           (strcmp(a, "--abandon") == 0 || strncmp(a, "--comment=", 10) == 0 ||
-		            strncmp(a, "--pipeline=", 11) == 0 || strncmp(a, "--execution=", 12) == 0)) {
+		            strncmp(a, "--pipeline=", 11) == 0 ||
+		            strncmp(a, "--execution=", 12) == 0)) {
 			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */

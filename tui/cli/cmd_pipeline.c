@@ -117,8 +117,8 @@ static void print_status(const struct es_pl_status *s)
 	if (s->approval.waiting) {
 		const struct es_pl_approval *a = &s->approval;
 		double now = es_time_now();
-		es_printf("approval waiting: %s/%s, execution %.8s, %s left (expires %s)\n", a->stage,
-		          a->action, a->execution_id ? a->execution_id : "",
+		es_printf("approval waiting: %s/%s, execution %.8s, %s left (expires %s)\n",
+		          a->stage, a->action, a->execution_id ? a->execution_id : "",
 		          es_duration_format(a->expires > now ? a->expires - now : 0, left,
 		                             sizeof(left)),
 		          clock_of(a->expires, buf, sizeof(buf)));
@@ -208,8 +208,8 @@ static int pipeline_act(struct es_cli *cli, const struct pl_opts *o, enum es_pl_
 
 	snprintf(command, sizeof(command), "pipeline %s", es_pipeline_op_name(op));
 	if (cli->read_only) {
-		es_fail(ES_EREFUSED, "--read-only: %s changes the pipeline; run without --read-only",
-		        command);
+		es_fail(ES_EREFUSED,
+		        "--read-only: %s changes the pipeline; run without --read-only", command);
 		return es_cli_fail(cli, command, ES_EREFUSED);
 	}
 	rc = load_status(cli, &c, o, &st);
@@ -240,10 +240,19 @@ static int pipeline_act(struct es_cli *cli, const struct pl_opts *o, enum es_pl_
 	if (cli->json) {
 		char seq[24];
 		snprintf(seq, sizeof(seq), "%ld", res.outcome_seq);
-		const char *kv[] = {"execution_id", res.execution_id, "pipeline_stage", res.stage,
-		                    "action_id",    res.action_id,    "ledger_seq",     seq,
-		                    "comment",      o->comment ? o->comment : "",
-		                    "found_after_lost_answer", res.already ? "yes" : "no", NULL};
+		const char *kv[] = {"execution_id",
+		                    res.execution_id,
+		                    "pipeline_stage",
+		                    res.stage,
+		                    "action_id",
+		                    res.action_id,
+		                    "ledger_seq",
+		                    seq,
+		                    "comment",
+		                    o->comment ? o->comment : "",
+		                    "found_after_lost_answer",
+		                    res.already ? "yes" : "no",
+		                    NULL};
 		char *j = es_report_ok_json(command, kv);
 		if (j)
 			puts(j);
@@ -260,8 +269,11 @@ int es_cmd_pipeline(struct es_cli *cli)
 	static const struct {
 		const char *name;
 		enum es_pl_op op;
-	} ops[] = {{"approve", ES_PL_APPROVE}, {"reject", ES_PL_REJECT}, {"retry", ES_PL_RETRY},
-	           {"start", ES_PL_START},     {"stop", ES_PL_STOP}};
+	} ops[] = {{"approve", ES_PL_APPROVE},
+	           {"reject", ES_PL_REJECT},
+	           {"retry", ES_PL_RETRY},
+	           {"start", ES_PL_START},
+	           {"stop", ES_PL_STOP}};
 	struct pl_opts o;
 	const char *sub = cli->n_args ? cli->args[0] : "status";
 

@@ -57,7 +57,7 @@ enum es_req_flags {
 	X(PIPE_RETRY, "pipeline-retry", "T", ES_REQ_MUTATING,                                      \
 	  "In the pipeline view: retry the failed stage")                                          \
 	X(PIPE_START, "pipeline-start", "E", ES_REQ_MUTATING,                                      \
-	  "In the pipeline view: execute the pipeline on its newest source")                        \
+	  "In the pipeline view: execute the pipeline on its newest source")                       \
 	X(PIPE_STOP, "pipeline-stop", "S", ES_REQ_MUTATING,                                        \
 	  "In the pipeline view: stop the running execution")
 

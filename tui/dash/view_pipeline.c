@@ -70,9 +70,9 @@ static void add_execution(struct es_dash *d, struct es_pager *p, const struct es
 	              e->status ? e->status : "-", clock_of(e->start, t1, sizeof(t1)),
 	              e->commit[0] ? e->short_commit : "",
 	              e->commit[0] ? (in_history ? " ◆ " : " (not in the history) ") : "",
-	              e->commit[0]                ? e->subject
+	              e->commit[0]          ? e->subject
 	              : e->revision_summary ? e->revision_summary
-	                                          : (e->revision ? e->revision : ""));
+	                                    : (e->revision ? e->revision : ""));
 	if (e->summary)
 		es_pager_addf(p, ES_AREA_CHECK_FAIL, "    why: %s", e->summary);
 	if (e->stop_reason && *e->stop_reason)
@@ -86,7 +86,9 @@ static void add_execution(struct es_dash *d, struct es_pager *p, const struct es
 		es_pager_addf(p, status_area(a->status), "    %-28s %-10s %s → %s  %s", what,
 		              a->status, clock_of(a->start, t1, sizeof(t1)),
 		              clock_of(a->changed, t2, sizeof(t2)),
-		              a->error ? a->error : a->summary ? a->summary : "");
+		              a->error     ? a->error
+		              : a->summary ? a->summary
+		                           : "");
 	}
 }
 
@@ -102,8 +104,9 @@ static struct es_pager *render(struct es_dash *d, const struct es_pl_status *s)
 	es_pager_add(p, ES_AREA_LABEL, "stages");
 	for (size_t i = 0; i < s->n_stages; i++) {
 		const struct es_pl_stage *st = &s->stages[i];
-		es_pager_addf(p, status_area(st->status), "  %-16s %-10s %.8s%s%s%s%.8s%s", st->name,
-		              st->status ? st->status : "-", st->execution_id ? st->execution_id : "",
+		es_pager_addf(p, status_area(st->status), "  %-16s %-10s %.8s%s%s%s%.8s%s",
+		              st->name, st->status ? st->status : "-",
+		              st->execution_id ? st->execution_id : "",
 		              st->deploys ? "  deploys " : "", st->deploys ? st->deploys : "",
 		              st->inbound_id ? "  (" : "", st->inbound_id ? st->inbound_id : "",
 		              st->inbound_id ? " waiting to enter)" : "");
@@ -113,8 +116,8 @@ static struct es_pager *render(struct es_dash *d, const struct es_pl_status *s)
 		double now = es_time_now();
 		es_pager_add(p, ES_AREA_NORMAL, "");
 		es_pager_addf(p, ES_AREA_MARKER_PENDING,
-		              "approval waiting: %s/%s, execution %.8s, %s left (until %s UTC)", a->stage,
-		              a->action, a->execution_id ? a->execution_id : "",
+		              "approval waiting: %s/%s, execution %.8s, %s left (until %s UTC)",
+		              a->stage, a->action, a->execution_id ? a->execution_id : "",
 		              es_duration_format(a->expires > now ? a->expires - now : 0, left,
 		                                 sizeof(left)),
 		              clock_of(a->expires, buf, sizeof(buf)));
@@ -131,7 +134,8 @@ static struct es_pager *render(struct es_dash *d, const struct es_pl_status *s)
 		              s->validator_summary ? s->validator_summary : "");
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	es_pager_add(p, ES_AREA_LABEL, "executions, newest first (◆ a commit of the history)");
-	es_pager_add(p, ES_AREA_HINT, "  T retries the failed stage, E starts an execution, S stops one, P reloads");
+	es_pager_add(p, ES_AREA_HINT,
+	             "  T retries the failed stage, E starts an execution, S stops one, P reloads");
 	for (size_t i = 0; i < s->n_execs; i++)
 		add_execution(d, p, &s->execs[i]);
 	return p;
@@ -178,7 +182,8 @@ static unsigned open_pipeline(struct es_dash *d)
 		return ES_REDRAW;
 	}
 	if (d->conf->n_pipelines == 0) {
-		es_dash_message(d, false, "no [pipeline] in edgeship.conf: no stage is in pipeline mode");
+		es_dash_message(d, false,
+		                "no [pipeline] in edgeship.conf: no stage is in pipeline mode");
 		return ES_REDRAW;
 	}
 	if (d->pl_loading)
@@ -347,7 +352,8 @@ static unsigned change(struct es_dash *d, enum es_pl_op op)
 	char plan[400];
 
 	if (d->cli->read_only) {
-		es_dash_message(d, true, "pipeline %s is off: edgeship was started with --read-only",
+		es_dash_message(d, true,
+		                "pipeline %s is off: edgeship was started with --read-only",
 		                es_pipeline_op_name(op));
 		return ES_REDRAW;
 	}
@@ -368,10 +374,10 @@ static unsigned change(struct es_dash *d, enum es_pl_op op)
 		return ES_REDRAW;
 	}
 	if (op == ES_PL_APPROVE || op == ES_PL_REJECT || op == ES_PL_STOP) {
-		struct es_dialog *dlg = es_dialog_new(
-		        ES_DLG_PROMPT, "Pipeline",
-		        op == ES_PL_STOP ? "Why stop it (optional):" : "Comment (optional):",
-		        on_comment, a);
+		struct es_dialog *dlg = es_dialog_new(ES_DLG_PROMPT, "Pipeline",
+		                                      op == ES_PL_STOP ? "Why stop it (optional):"
+		                                                       : "Comment (optional):",
+		                                      on_comment, a);
 		if (!dlg) {
 			free(a);
 			return ES_HANDLED;
@@ -388,8 +394,10 @@ unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req)
 	static const struct {
 		enum es_request req;
 		enum es_pl_op op;
-	} keys[] = {{ES_REQ_PROMOTE, ES_PL_APPROVE},   {ES_REQ_PIPE_REJECT, ES_PL_REJECT},
-	            {ES_REQ_PIPE_RETRY, ES_PL_RETRY},  {ES_REQ_PIPE_START, ES_PL_START},
+	} keys[] = {{ES_REQ_PROMOTE, ES_PL_APPROVE},
+	            {ES_REQ_PIPE_REJECT, ES_PL_REJECT},
+	            {ES_REQ_PIPE_RETRY, ES_PL_RETRY},
+	            {ES_REQ_PIPE_START, ES_PL_START},
 	            {ES_REQ_PIPE_STOP, ES_PL_STOP}};
 
 	if (req == ES_REQ_PIPELINE)
