@@ -240,6 +240,10 @@ int es_cli_main(int argc, char **argv)
 	for (int i = 1; i < cli.argc; i++)
 		if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0)
 			return help_main(2, (char *[]){"help", (char *)name, NULL});
+	/* init --pipeline reads options of its own (cmd_init_pipeline.c). */
+	bool init_pipeline = false;
+	for (int i = 1; i < cli.argc && strcmp(name, "init") == 0; i++)
+		init_pipeline |= strcmp(cli.argv[i], "--pipeline") == 0;
 	/* Subcommand options, shared by all commands that take them. */
 	for (int i = 1; i < cli.argc; i++) {
 		const char *a = cli.argv[i];
@@ -300,6 +304,8 @@ int es_cli_main(int argc, char **argv)
 			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
+		} else if (init_pipeline && a[0] == '-' && a[1]) {
+			continue; /* init --pipeline's options, read by cmd_init_pipeline.c */
 		} else {
 			es_fprintf(stderr,
 			           "edgeship %s: unknown option '%s' (see edgeship help %s)\n",

@@ -146,9 +146,12 @@ int es_cmd_init(struct es_cli *cli)
 	struct es_repo *repo;
 	char path[4096], app[128];
 	const char *root, *base;
-	int rc = open_repo(&repo);
+	int rc;
 
-	if (rc)
+	for (int i = 1; i < cli->argc; i++)
+		if (strcmp(cli->argv[i], "--pipeline") == 0)
+			return es_cmd_init_pipeline(cli);
+	if ((rc = open_repo(&repo)))
 		return es_cli_fail(cli, "init", rc);
 	root = es_repo_root(repo);
 	base = strrchr(root, '/');
