@@ -179,17 +179,19 @@ static int cmd_whoami(struct es_cli *cli)
 	return code;
 }
 
-/* Subcommand options followed by a value. */
-static bool takes_value(const char *a)
+/* Subcommand options followed by a value (command: the subcommand). */
+static bool takes_value(const char *command, const char *a)
 {
-	static const char *const with_value[] = {
-	        "--stage", "-s",        "--to",       "--timeout",  "--poll-interval",
-	        "--skip",  "--comment", "--pipeline", "--execution"};
+	static const char *const with_value[] = {"--stage",         "-s",    "--to", "--timeout",
+	                                         "--poll-interval", "--skip"};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(a, with_value[i]) == 0)
 			return true;
-	return false;
+	/* pipeline's own (init --pipeline is a flag there) */
+	return strcmp(command, "pipeline") == 0 &&
+	       (strcmp(a, "--comment") == 0 || strcmp(a, "--pipeline") == 0 ||
+	        strcmp(a, "--execution") == 0);
 }
 
 int es_cli_main(int argc, char **argv)
@@ -283,7 +285,7 @@ int es_cli_main(int argc, char **argv)
 			if (!cli.rev)
 				cli.rev = a;
 			cli.args[cli.n_args++] = a;
-		} else if (i + 1 == cli.argc && takes_value(a)) {
+		} else if (i + 1 == cli.argc && takes_value(name, a)) {
 			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship help %s)\n",
 			           name, a, name);
 			return ES_EXIT_USAGE;
