@@ -18,13 +18,14 @@
 
 #include "base/buf.h"
 #include "conf.h"
+#include "conf_pipeline.h"
 #include "base/error.h"
 #include "guard_conf.h"
 #include "pathcheck.h"
 
 enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
 
-enum section { S_APP, S_STAGE, S_CHECK };
+enum section { S_APP, S_STAGE, S_CHECK, S_PIPELINE };
 
 struct key {
 	enum section section;
@@ -38,6 +39,7 @@ struct key {
 #define APP(f) offsetof(struct es_config, f)
 #define STG(f) offsetof(struct es_stage_conf, f)
 #define CHK(f) offsetof(struct es_check_conf, f)
+#define PIP(f) offsetof(struct es_pipeline_conf, f)
 
 /* Every key edgeship.conf accepts; the starter file and error hints use it. */
 static const struct key keys[] = {
@@ -94,6 +96,14 @@ static const struct key keys[] = {
         {S_CHECK, "header", K_STR, CHK(header), 0, "expected header, e.g. header = x-cache: Hit"},
         {S_CHECK, "timeout", K_MS, CHK(timeout_ms), 0, "per request, e.g. timeout = 5s"},
         {S_CHECK, "samples", K_LONG, CHK(samples), 0, "requests per run, e.g. samples = 3"},
+        {S_CHECK, "lambda", K_STR, CHK(lambda), 0,
+         "a function judging the stage instead of a request, e.g. lambda = my-site-validator"},
+        {S_STAGE, "pipeline", K_STR, STG(pipeline), 0,
+         "the [pipeline] that deploys this stage, e.g. pipeline = web"},
+        {S_STAGE, "pipeline-stage", K_STR, STG(pipeline_stage), 0,
+         "that pipeline's stage deploying it, e.g. pipeline-stage = Staging"},
+        {S_PIPELINE, "name", K_STR, PIP(pipeline), 0,
+         "the CodePipeline's name, e.g. name = my-site-release"},
 };
 
 struct loader {
@@ -359,10 +369,12 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 		s = S_STAGE;
 	else if (strcmp(section, "check") == 0)
 		s = S_CHECK;
+	else if (strcmp(section, "pipeline") == 0)
+		s = S_PIPELINE;
 	else
 		return conf_fail(l, find_line(l->text, section, *sub ? sub : NULL, NULL),
-		                 "unknown section [%s]; edgeship.conf has [app], [stage \"NAME\"] "
-		                 "and [check \"NAME\"]",
+		                 "unknown section [%s]; edgeship.conf has [app], [stage \"NAME\"], "
+		                 "[check \"NAME\"] and [pipeline \"NAME\"]",
 		                 section);
 	line = find_line(l->text, section, *sub ? sub : NULL, key);
 	if (s == S_APP && *sub)
@@ -382,7 +394,9 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 		return conf_fail(l, line, "'%s' has no value: %s", key, k->help);
 	obj = s == S_APP     ? (void *)l->cfg
 	      : s == S_STAGE ? (void *)stage_for(l, sub)
-	                     : (void *)check_for(l, sub);
+	      : s == S_CHECK ? (void *)check_for(l, sub)
+	                     : (void *)es_conf_pipeline_for(l->cfg, sub,
+	                                                    find_line(l->text, section, sub, NULL));
 	if (!obj)
 		return es_fail(ES_ENOMEM, "out of memory");
 	return set_value(l, obj, k, value, line);
@@ -673,8 +687,9 @@ static int validate(struct loader *l)
 		                 "(e.g. staging) must have no promotes-from");
 	for (size_t i = 0; i < c->n_checks; i++) {
 		struct es_check_conf *k = &c->checks[i];
-		if (!k->path && !k->url)
-			return conf_fail(l, k->line, "[check \"%s\"] needs path = / or url = …",
+		if (!k->path && !k->url && !k->lambda)
+			return conf_fail(l, k->line,
+			                 "[check \"%s\"] needs path = /, url = … or lambda = …",
 			                 k->name);
 		if (k->path && k->path[0] != '/')
 			return conf_fail(l, find_line(l->text, "check", k->name, "path"),
@@ -702,6 +717,8 @@ static int validate(struct loader *l)
 			return conf_fail(l, find_line(l->text, "check", k->name, "status"),
 			                 "status = %ld is not an HTTP status", k->status);
 	}
+	if (es_conf_pipeline_validate(c, l->text, find_line))
+		return ES_ECONFIG;
 	return check_names(l);
 }
 
@@ -898,6 +915,7 @@ void es_config_free(struct es_config *c)
 		free(k->body_matches);
 		free(k->header);
 	}
+	es_conf_pipeline_free(c);
 	free(c->stages);
 	free(c->checks);
 	free(c->path);
@@ -999,8 +1017,10 @@ int es_config_write_starter(const char *path, const char *app, const char *templ
 
 bool es_config_key_doc(size_t i, struct es_config_key_doc *out)
 {
-	static const char *const sections[] = {
-	        [S_APP] = "app", [S_STAGE] = "stage", [S_CHECK] = "check"};
+	static const char *const sections[] = {[S_APP] = "app",
+	                                       [S_STAGE] = "stage",
+	                                       [S_CHECK] = "check",
+	                                       [S_PIPELINE] = "pipeline"};
 
 	if (i >= sizeof(keys) / sizeof(keys[0]))
 		return false;

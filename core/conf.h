@@ -37,7 +37,18 @@ struct es_stage_conf {
 	long guard_window_ms;   /* how long the rate must stay above it (0: one period) */
 	long guard_watch_ms;    /* how long after Deployed the watch lasts (0: 10 minutes) */
 	long guard_period_ms;   /* metric period (0: 60 s) */
-	int line;               /* line of the [stage] header */
+	/* Pipeline mode (conf_pipeline.c): a CodePipeline deploys this stage;
+	 * edgeship's own deploy and promote refuse it. */
+	char *pipeline;       /* [pipeline "NAME"] that deploys it, or NULL */
+	char *pipeline_stage; /* that pipeline's stage deploying it */
+	int line;             /* line of the [stage] header */
+};
+
+/* [pipeline "NAME"]: a CodePipeline the console watches and drives. */
+struct es_pipeline_conf {
+	char *name;     /* the section's name, what stages refer to */
+	char *pipeline; /* the CodePipeline's name (name = …) */
+	int line;
 };
 
 struct es_check_conf {
@@ -52,6 +63,7 @@ struct es_check_conf {
 	char *header;       /* "Name: value" expected in the answer */
 	long timeout_ms;    /* default 5000 */
 	int samples;        /* requests per run, 1 to ES_CHECK_MAX_SAMPLES (default 1) */
+	char *lambda;       /* a function judging the stage instead (check_lambda.h) */
 	int line;
 };
 
@@ -79,6 +91,8 @@ struct es_config {
 	size_t n_stages;
 	struct es_check_conf *checks;
 	size_t n_checks;
+	struct es_pipeline_conf *pipelines;
+	size_t n_pipelines;
 };
 
 /* Load and validate path. ES_ENOTFOUND when the file does not exist;
@@ -96,9 +110,16 @@ int es_config_write_starter(const char *path, const char *app_name, const char *
 /* Print that starter text to f (also the example of edgeship.conf(5)). */
 int es_config_print_starter(FILE *f, const char *app_name, const char *template_path);
 
+/* The [pipeline "NAME"] section name, or NULL. */
+const struct es_pipeline_conf *es_config_pipeline(const struct es_config *c, const char *name);
+/* ES_EREFUSED, saying to use `edgeship pipeline`, when stage is deployed
+ * by a pipeline: edgeship's own deploy and promote do not touch it. */
+int es_config_refuse_pipeline_stage(const struct es_config *c, const char *stage,
+                                    const char *command);
+
 /* One key edgeship.conf accepts, for its documentation (man page). */
 struct es_config_key_doc {
-	const char *section; /* "app", "stage" or "check" */
+	const char *section; /* "app", "stage", "check" or "pipeline" */
 	const char *name;
 	const char *value; /* what its value is: TEXT, KEY=VALUE, NUMBER or DURATION */
 	bool repeatable;   /* may be given more than once */

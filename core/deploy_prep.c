@@ -609,6 +609,8 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		               req->conf->path);
 	if (!req->release && !req->repo && !req->check)
 		return es_fail(ES_EINVAL, "deploy needs a repository or a recorded release");
+	if (!req->check && es_config_refuse_pipeline_stage(req->conf, stage->name, "deploy"))
+		return ES_EREFUSED;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return es_fail(ES_ENOMEM, "out of memory");

@@ -198,6 +198,8 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	*out = NULL;
 	if (!dst)
 		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", to ? to : "", conf->path);
+	if (es_config_refuse_pipeline_stage(conf, to, "promote"))
+		return ES_EREFUSED;
 	if (!dst->promotes_from)
 		return es_fail(ES_EREFUSED,
 		               "stage %s receives commits, not promotions: use "

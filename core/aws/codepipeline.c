@@ -80,3 +80,38 @@ int es_codepipeline_list_pipelines(struct es_aws_client *c, char ***names, size_
 	}
 	return rc;
 }
+
+/* The calls that change a pipeline's executions. */
+static bool mutating_op(const char *op)
+{
+	static const char *const ops[] = {"StartPipelineExecution", "StopPipelineExecution",
+	                                  "RetryStageExecution", "PutApprovalResult"};
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(op, ops[i]) == 0)
+			return true;
+	return false;
+}
+
+int es_codepipeline_call(struct es_aws_call *call, const char *operation, json_t *body)
+{
+	int rc = es_svc_json_call(call, "codepipeline", ES_CODEPIPELINE_TARGET, operation, body);
+
+	if (!rc)
+		call->mutating = mutating_op(operation);
+	return rc;
+}
+
+int es_codepipeline_sync(struct es_aws_client *c, const char *operation, json_t *body,
+                         json_t **root)
+{
+	struct es_aws_call call;
+	int rc = es_codepipeline_call(&call, operation, body);
+
+	*root = NULL;
+	if (rc) {
+		es_aws_call_free(&call);
+		return rc;
+	}
+	return es_svc_sync_json(c, &call, root);
+}

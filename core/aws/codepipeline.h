@@ -22,4 +22,11 @@ int es_codepipeline_parse_pipelines(const struct json_t *root, char ***names, si
 /* Names of all pipelines (caller frees each and the array). */
 int es_codepipeline_list_pipelines(struct es_aws_client *c, char ***names, size_t *n);
 
+/* Any CodePipeline operation with body (stolen); Start/Stop/Retry and
+ * PutApprovalResult are marked mutating. */
+int es_codepipeline_call(struct es_aws_call *call, const char *operation, struct json_t *body);
+/* The same, sent synchronously: *root is the answer (caller decrefs). */
+int es_codepipeline_sync(struct es_aws_client *c, const char *operation, struct json_t *body,
+                         struct json_t **root);
+
 #endif

@@ -102,3 +102,57 @@ int es_lambda_list_functions(struct es_aws_client *c, struct es_lambda_function_
 		es_lambda_function_list_free(out);
 	return rc;
 }
+
+int es_lambda_invoke_call(struct es_aws_call *call, const char *name, const char *payload,
+                          long timeout_ms)
+{
+	int rc = es_aws_call_init(call, "lambda", "Invoke", ES_PROTO_REST_JSON, "POST",
+	                          LAMBDA_API "/functions/");
+
+	if (!rc)
+		rc = es_path_encode(&call->path, name, false);
+	if (!rc)
+		rc = es_buf_puts(&call->path, "/invocations");
+	if (!rc)
+		rc = es_buf_puts(&call->body, payload);
+	call->content_type = "application/json";
+	call->timeout_ms = timeout_ms;
+	return rc;
+}
+
+int es_lambda_invoke(struct es_aws_client *c, const char *name, const char *payload,
+                     long timeout_ms, struct es_lambda_result *out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	const char *fe;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = es_lambda_invoke_call(&call, name, payload, timeout_ms);
+	if (rc) {
+		es_aws_call_free(&call);
+		return rc;
+	}
+	rc = es_aws_send_sync(c, &call, &resp);
+	if (rc)
+		return rc;
+	fe = es_http_header(&resp, "X-Amz-Function-Error");
+	out->function_error = fe ? strdup(fe) : NULL;
+	out->payload = strndup(resp.body.data ? resp.body.data : "", resp.body.len);
+	es_http_response_free(&resp);
+	if (!out->payload || (fe && !out->function_error)) {
+		es_lambda_result_free(out);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	return ES_OK;
+}
+
+void es_lambda_result_free(struct es_lambda_result *r)
+{
+	if (!r)
+		return;
+	free(r->payload);
+	free(r->function_error);
+	memset(r, 0, sizeof(*r));
+}

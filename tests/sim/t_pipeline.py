@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""A classic pipeline through boto3: Source -> Staging -> Testing ->
-manual Approval -> Production, approved and rejected."""
+"""A classic pipeline through boto3, actions doing their work: an S3 source
+(a zip with a template), CloudFormation deploys of a staging and a
+production stack, a validator Lambda reporting through PutJob*Result, a
+manual approval. Then failures, stop, retry, superseded executions, and
+Lambda Invoke for an ordinary function."""
 
+import io
+import json
 import os
 import sys
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simtest  # noqa: E402
@@ -14,120 +20,342 @@ except ImportError:
     simtest.require_moto()
     raise
 
+TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Stage: {Type: String}
+  Release: {Type: String, Default: none}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub 'app-${Stage}-topic'
+      DisplayName: !Ref Release
+Outputs:
+  Release: {Value: !Ref Release}
+"""
 
-def action(name, category, provider, owner="AWS", **cfg):
-    a = {"name": name, "actionTypeId": {"category": category, "owner": owner, "provider": provider, "version": "1"},
-         "runOrder": 1, "configuration": cfg}
-    if category == "Source":
-        a["outputArtifacts"] = [{"name": "src"}]
-    elif category != "Approval":
-        a["inputArtifacts"] = [{"name": "src"}]
+# An ES module: it imports the simulator's @aws-sdk/client-codepipeline.
+VALIDATOR = """import { CodePipelineClient, PutJobSuccessResultCommand, PutJobFailureResultCommand }
+  from '@aws-sdk/client-codepipeline';
+const cp = new CodePipelineClient({});
+export const handler = async (event) => {
+  const job = event['CodePipeline.job'];
+  const what = job.data.actionConfiguration.configuration.UserParameters || '';
+  const mode = process.env.MODE || 'pass';
+  if (mode === 'throw') throw new Error('validator crashed');
+  if (mode === 'silent') return 'no result';
+  if (mode === 'fail') {
+    await cp.send(new PutJobFailureResultCommand({ jobId: job.id,
+      failureDetails: { type: 'JobFailed', message: 'expected text missing at ' + what } }));
+    return;
+  }
+  await cp.send(new PutJobSuccessResultCommand({ jobId: job.id,
+    executionDetails: { summary: 'HTTP 200 with the expected text at ' + what } }));
+};
+"""
+
+PLAIN = """exports.handler = async (event, context) => {
+  if (event.throw) throw new TypeError('asked to throw');
+  if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep * 1000));
+  return { echo: event, fn: context.functionName, region: process.env.AWS_REGION };
+};
+"""
+
+
+def zip_of(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+def action(name, category, provider, run_order=1, inputs=("src",), outputs=(), **cfg):
+    a = {"name": name, "actionTypeId": {"category": category, "owner": "AWS", "provider": provider, "version": "1"},
+         "runOrder": run_order, "configuration": cfg}
+    if outputs:
+        a["outputArtifacts"] = [{"name": n} for n in outputs]
+    if inputs and category not in ("Source", "Approval"):
+        a["inputArtifacts"] = [{"name": n} for n in inputs]
     return a
 
 
-PIPELINE = {
-    "name": "edge-app",
-    "roleArn": "arn:aws:iam::123456789012:role/pipeline",
-    "artifactStore": {"type": "S3", "location": "edge-artifacts"},
-    "stages": [
-        {"name": "Source", "actions": [action("Source", "Source", "S3", S3Bucket="edge-artifacts", S3ObjectKey="src.zip")]},
-        {"name": "Staging", "actions": [action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
-                                               StackName="edge-app-staging")]},
-        {"name": "Testing", "actions": [action("Validate", "Invoke", "Lambda", FunctionName="validate")]},
-        {"name": "Approval", "actions": [action("Promote", "Approval", "Manual")]},
-        {"name": "Production", "actions": [action("DeployProduction", "Deploy", "CloudFormation",
-                                                  ActionMode="CREATE_UPDATE", StackName="edge-app-production")]},
-    ],
-}
+def pipeline(role):
+    return {
+        "name": "edge-app",
+        "roleArn": role,
+        "artifactStore": {"type": "S3", "location": "edge-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [action("Source", "Source", "S3", outputs=("src",), S3Bucket="edge-src",
+                                                  S3ObjectKey="app.zip", PollForSourceChanges="false")]},
+            {"name": "Staging", "actions": [
+                action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
+                       StackName="app-staging", TemplatePath="src::template.yaml",
+                       ParameterOverrides='{"Stage": "staging"}', TemplateConfiguration="src::release.json"),
+                action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="validator",
+                       UserParameters="https://staging.example/")]},
+            {"name": "Approval", "actions": [action("Promote", "Approval", "Manual", CustomData="check staging",
+                                                    ExternalEntityLink="https://staging.example/")]},
+            {"name": "Production", "actions": [
+                action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
+                       StackName="app-production", ChangeSetName="release", TemplatePath="src::template.yaml",
+                       ParameterOverrides='{"Stage": "production"}', TemplateConfiguration="src::release.json"),
+                action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2, ActionMode="CHANGE_SET_EXECUTE",
+                       StackName="app-production", ChangeSetName="release")]},
+        ],
+    }
 
 
 def stage(state, name):
     return next(s for s in state["stageStates"] if s["stageName"] == name)
 
 
-def wait_token(cp):
-    def check():
-        a = stage(cp.get_pipeline_state(name="edge-app"), "Approval")["actionStates"][0]
-        return (a.get("latestExecution") or {}).get("token")
+def act(state, sname, aname):
+    s = stage(state, sname)
+    a = next(a for a in s["actionStates"] if a["actionName"] == aname)
+    return a.get("latestExecution") or {}
 
-    return simtest.wait_until(check, timeout=10)
+
+def code(fn):
+    try:
+        fn()
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
 
 
 def main(tap, sim):
-    sim.config(pipeline_step=0.1)
+    sim.config(pipeline_step=0.05, stack_step=0.02)
     cp = sim.client("codepipeline")
-    import json
-    role = sim.client("iam").create_role(RoleName="pipeline", AssumeRolePolicyDocument=json.dumps({
+    s3 = sim.client("s3")
+    lam = sim.client("lambda")
+    cfn = sim.client("cloudformation")
+    iam = sim.client("iam")
+    role = iam.create_role(RoleName="pipeline", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "codepipeline.amazonaws.com"}}]}))
-    PIPELINE["roleArn"] = role["Role"]["Arn"]
-    cp.create_pipeline(pipeline=PIPELINE)
+                                                "Principal": {"Service": "codepipeline.amazonaws.com"}}]}))["Role"]["Arn"]
+    s3.create_bucket(Bucket="edge-src")
+    s3.put_bucket_versioning(Bucket="edge-src", VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket="edge-artifacts")
+    lam.create_function(FunctionName="validator", Runtime="nodejs20.x", Role=role, Handler="index.handler",
+                        Code={"ZipFile": zip_of({"index.mjs": VALIDATOR})}, Timeout=10,
+                        Environment={"Variables": {"MODE": "pass"}})
+    lam.create_function(FunctionName="plain", Runtime="nodejs20.x", Role=role, Handler="app.handler",
+                        Code={"ZipFile": zip_of({"app.js": PLAIN})}, Timeout=1)
+
+    def upload(release):
+        return s3.put_object(Bucket="edge-src", Key="app.zip",
+                             Body=zip_of({"template.yaml": TEMPLATE,
+                                          "release.json": json.dumps({"Parameters": {"Release": release}})}),
+                             Metadata={"codepipeline-artifact-revision-summary": f"commit {release}"})["VersionId"]
+
+    def ex_status(ex_id):
+        return cp.get_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex_id)["pipelineExecution"]["status"]
+
+    def wait_status(ex_id, want, timeout=20):
+        return simtest.wait_until(lambda: ex_status(ex_id) in want, timeout)
+
+    def wait_token():
+        return simtest.wait_until(lambda: act(cp.get_pipeline_state(name="edge-app"), "Approval", "Promote").get("token"), 20)
+
+    def stack_output(name):
+        try:
+            s = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError:
+            return None, None
+        return s["StackStatus"], {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}.get("Release")
+
+    # -- Lambda Invoke for an ordinary function
+    r = lam.invoke(FunctionName="plain", Payload=json.dumps({"hello": "world"}))
+    body = json.loads(r["Payload"].read())
+    tap.ok(r["StatusCode"] == 200 and "FunctionError" not in r and body["echo"] == {"hello": "world"}
+           and body["fn"] == "plain" and body["region"] == "us-east-1", "Invoke runs the handler and answers its result", body)
+    r = lam.invoke(FunctionName="plain", Payload=json.dumps({"throw": True}))
+    body = json.loads(r["Payload"].read())
+    tap.ok(r.get("FunctionError") == "Unhandled" and body.get("errorType") == "TypeError"
+           and body.get("errorMessage") == "asked to throw", "a throw: X-Amz-Function-Error Unhandled, errorType/Message", body)
+    r = lam.invoke(FunctionName="plain", Payload=json.dumps({"sleep": 3}))
+    body = json.loads(r["Payload"].read())
+    tap.ok(r.get("FunctionError") == "Unhandled" and "timed out" in body.get("errorMessage", ""),
+           "past the function's Timeout: an Unhandled timeout error", body)
+    tap.eq(code(lambda: lam.invoke(FunctionName="nope", Payload=b"{}")), "ResourceNotFoundException",
+           "Invoke of an unknown function: ResourceNotFoundException")
+
+    cp.create_pipeline(pipeline=pipeline(role))
     st = cp.get_pipeline_state(name="edge-app")
-    tap.ok(st["pipelineName"] == "edge-app" and len(st["stageStates"]) == 5
-           and all("latestExecution" not in s for s in st["stageStates"]), "GetPipelineState before any run")
-    ex_id = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
-    tap.ok(len(ex_id) == 36, "StartPipelineExecution returns an execution id")
-    token = wait_token(cp)
+    tap.ok(len(st["stageStates"]) == 4 and all("latestExecution" not in s for s in st["stageStates"]),
+           "GetPipelineState before any run")
+
+    # -- the seed's flow
+    v1 = upload("r1")
+    ex1 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    token = wait_token()
     tap.ok(token, "the run waits at the manual approval with a token")
     st = cp.get_pipeline_state(name="edge-app")
-    tap.ok(all(stage(st, s)["latestExecution"]["status"] == "Succeeded" for s in ("Source", "Staging", "Testing"))
-           and stage(st, "Approval")["latestExecution"]["status"] == "InProgress"
-           and "latestExecution" not in stage(st, "Production"),
-           "stages before the approval succeeded; production has not started",
-           [(s["stageName"], s.get("latestExecution")) for s in st["stageStates"]])
-    tap.eq(cp.get_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex_id)["pipelineExecution"]["status"],
-           "InProgress", "GetPipelineExecution: InProgress")
-    try:
-        cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
-                               result={"summary": "x", "status": "Approved"}, token="00000000-0000-0000-0000-000000000000")
-        err = None
-    except ClientError as e:
-        err = e.response["Error"]["Code"]
-    tap.eq(err, "InvalidApprovalTokenException", "a wrong token: InvalidApprovalTokenException")
-    r = cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
-                               result={"summary": "looks good", "status": "Approved"}, token=token)
-    tap.ok("approvedAt" in r, "PutApprovalResult Approved")
-    done = simtest.wait_until(lambda: cp.get_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex_id)
-                              ["pipelineExecution"]["status"] == "Succeeded", 10)
-    tap.ok(done, "the execution then succeeds")
-    st = cp.get_pipeline_state(name="edge-app")
-    tap.eq(stage(st, "Production")["latestExecution"]["status"], "Succeeded", "production deployed")
-    appr = stage(st, "Approval")["actionStates"][0]["latestExecution"]
-    tap.ok(appr["status"] == "Succeeded" and appr.get("summary") == "looks good" and "token" not in appr,
-           "the approval action records the summary and drops the token", appr)
-
-    ex2 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
-    token = wait_token(cp)
+    tap.ok(act(st, "Validate" and "Staging", "Validate").get("summary") == "HTTP 200 with the expected text at https://staging.example/",
+           "the validator's PutJobSuccessResult summary is the action's summary", act(st, "Staging", "Validate"))
+    tap.eq(stack_output("app-staging"), ("CREATE_COMPLETE", "r1"),
+           "CREATE_UPDATE created the staging stack with the TemplateConfiguration's parameter")
+    tap.eq(stack_output("app-production"), (None, None), "production not deployed before the approval")
+    src = cp.list_pipeline_executions(pipelineName="edge-app")["pipelineExecutionSummaries"][0]["sourceRevisions"]
+    tap.ok(src and src[0]["revisionId"] == v1 and src[0]["revisionSummary"] == "commit r1",
+           "the source revision is the object version, summarised by its metadata", src)
     cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
-                           result={"summary": "not this one", "status": "Rejected"}, token=token)
-    done = simtest.wait_until(lambda: cp.get_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex2)
-                              ["pipelineExecution"]["status"] == "Failed", 10)
-    tap.ok(done, "a rejected approval fails the execution")
-    try:
-        cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
-                               result={"summary": "again", "status": "Approved"}, token=token)
-        err = None
-    except ClientError as e:
-        err = e.response["Error"]["Code"]
-    tap.ok(err in ("InvalidApprovalTokenException", "ApprovalAlreadyCompletedException"),
-           "answering the same approval twice is refused", err)
-    lst = cp.list_pipeline_executions(pipelineName="edge-app")["pipelineExecutionSummaries"]
-    tap.ok([e["pipelineExecutionId"] for e in lst] == [ex2, ex_id] and [e["status"] for e in lst] == ["Failed", "Succeeded"],
-           "ListPipelineExecutions: newest first with statuses", lst)
-
-    sim.ctl("POST", "/pipeline/fail", {"action": "Validate"})
-    ex3 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
-    done = simtest.wait_until(lambda: cp.get_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex3)
-                              ["pipelineExecution"]["status"] == "Failed", 10)
+                           result={"summary": "looks good", "status": "Approved"}, token=token)
+    tap.ok(wait_status(ex1, ("Succeeded", "Failed")) and ex_status(ex1) == "Succeeded", "approved: the execution succeeds")
+    tap.eq(stack_output("app-production"), ("CREATE_COMPLETE", "r1"),
+           "CHANGE_SET_REPLACE + CHANGE_SET_EXECUTE created the production stack")
     st = cp.get_pipeline_state(name="edge-app")
-    v = stage(st, "Testing")["actionStates"][0]["latestExecution"]
-    tap.ok(done and v["status"] == "Failed" and v.get("errorDetails"), "an action made to fail fails its stage", v)
-    try:
-        cp.get_pipeline_state(name="nope")
-        err = None
-    except ClientError as e:
-        err = e.response["Error"]["Code"]
-    tap.eq(err, "PipelineNotFoundException", "unknown pipeline: PipelineNotFoundException")
+    appr = act(st, "Approval", "Promote")
+    tap.ok(appr["status"] == "Succeeded" and appr.get("summary") == "looks good" and "token" not in appr
+           and appr.get("lastUpdatedBy"), "the approval records summary and approver, drops the token", appr)
+
+    # -- a second release updates both stacks
+    upload("r2")
+    ex2 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    token = wait_token()
+    tap.eq(stack_output("app-staging"), ("UPDATE_COMPLETE", "r2"), "the next release updates staging")
+    cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
+                           result={"summary": "ok", "status": "Approved"}, token=token)
+    wait_status(ex2, ("Succeeded", "Failed"))
+    tap.eq(stack_output("app-production"), ("UPDATE_COMPLETE", "r2"), "and, approved, production")
+
+    # -- the validator fails: the execution stops before production
+    lam.update_function_configuration(FunctionName="validator", Environment={"Variables": {"MODE": "fail"}})
+    upload("r3")
+    ex3 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    wait_status(ex3, ("Succeeded", "Failed"))
+    st = cp.get_pipeline_state(name="edge-app")
+    v = act(st, "Staging", "Validate")
+    summ = cp.get_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex3)["pipelineExecution"]
+    tap.ok(ex_status(ex3) == "Failed" and v["status"] == "Failed"
+           and v["errorDetails"] == {"code": "JobFailed", "message": "expected text missing at https://staging.example/"}
+           and "expected text missing" in summ.get("statusSummary", ""),
+           "PutJobFailureResult fails the action, the stage and the execution, saying why", [v, summ])
+    tap.ok(stage(st, "Approval")["latestExecution"]["pipelineExecutionId"] == ex2
+           and stack_output("app-production") == ("UPDATE_COMPLETE", "r2"), "nothing of r3 reached production")
+    tap.eq(code(lambda: cp.retry_stage_execution(pipelineName="edge-app", stageName="Staging",
+                                                 pipelineExecutionId=ex2, retryMode="FAILED_ACTIONS")),
+           "NotLatestPipelineExecutionException", "retrying an older execution's stage is refused")
+    tap.eq(code(lambda: cp.retry_stage_execution(pipelineName="edge-app", stageName="Approval",
+                                                 pipelineExecutionId=ex2, retryMode="FAILED_ACTIONS")),
+           "StageNotRetryableException", "retrying a stage that did not fail is refused")
+
+    # -- retry after a fix re-runs the failed action only
+    lam.update_function_configuration(FunctionName="validator", Environment={"Variables": {"MODE": "pass"}})
+    deploy_id = act(st, "Staging", "DeployStaging")["actionExecutionId"]
+    r = cp.retry_stage_execution(pipelineName="edge-app", stageName="Staging", pipelineExecutionId=ex3,
+                                 retryMode="FAILED_ACTIONS")
+    tap.eq(r["pipelineExecutionId"], ex3, "RetryStageExecution answers the execution id")
+    token = wait_token()
+    st = cp.get_pipeline_state(name="edge-app")
+    tap.ok(token and act(st, "Staging", "Validate")["status"] == "Succeeded"
+           and act(st, "Staging", "DeployStaging")["actionExecutionId"] == deploy_id
+           and ex_status(ex3) == "InProgress", "FAILED_ACTIONS re-ran the validator, not the deploy; on to the approval")
+
+    # -- reject
+    cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
+                           result={"summary": "not today", "status": "Rejected"}, token=token)
+    wait_status(ex3, ("Failed", "Succeeded"))
+    appr = act(cp.get_pipeline_state(name="edge-app"), "Approval", "Promote")
+    tap.ok(ex_status(ex3) == "Failed" and appr["status"] == "Failed" and appr.get("summary") == "not today",
+           "a rejection fails the execution and keeps the comment", appr)
+    tap.ok(code(lambda: cp.put_approval_result(pipelineName="edge-app", stageName="Approval", actionName="Promote",
+                                               result={"summary": "again", "status": "Approved"}, token=token))
+           in ("InvalidApprovalTokenException", "ApprovalAlreadyCompletedException"), "answering twice is refused")
+
+    # -- superseded: one execution per stage; a waiting one is overtaken
+    ex4 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    wait_token()
+    ex5 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    simtest.wait_until(lambda: stage(cp.get_pipeline_state(name="edge-app"), "Approval").get("inboundExecutions"), 20)
+    st = cp.get_pipeline_state(name="edge-app")
+    tap.ok(stage(st, "Approval")["inboundExecutions"][0]["pipelineExecutionId"] == ex5
+           and stage(st, "Approval")["latestExecution"]["pipelineExecutionId"] == ex4,
+           "a newer execution waits at the stage an older one occupies", stage(st, "Approval"))
+    ex6 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    simtest.wait_until(lambda: stage(cp.get_pipeline_state(name="edge-app"), "Staging").get("inboundExecutions"), 20)
+    st = cp.get_pipeline_state(name="edge-app")
+    tap.ok(stage(st, "Staging")["inboundExecutions"][0]["pipelineExecutionId"] == ex6,
+           "the one behind waits at Staging, which the waiting one still holds", stage(st, "Staging"))
+    ex6b = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    simtest.wait_until(lambda: stage(cp.get_pipeline_state(name="edge-app"), "Source").get("inboundExecutions"), 20)
+    ex6c = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    tap.ok(wait_status(ex6b, ("Superseded",)), "a waiting execution is superseded by a newer arrival")
+    tap.eq(ex_status(ex4), "InProgress", "the one inside the stage is not interrupted")
+
+    # -- stop: abandon the approval; the next one enters
+    tap.eq(code(lambda: cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex1)),
+           "PipelineExecutionNotStoppableException", "a finished execution cannot be stopped")
+    cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex4, reason="wrong release")
+    tap.ok(wait_status(ex4, ("Stopped",)), "a stopped execution waiting for approval ends Stopped")
+    summ = next(e for e in cp.list_pipeline_executions(pipelineName="edge-app")["pipelineExecutionSummaries"]
+                if e["pipelineExecutionId"] == ex4)
+    tap.eq(summ.get("stopTrigger"), {"reason": "wrong release"}, "the stop reason is kept")
+    tap.ok(simtest.wait_until(lambda: stage(cp.get_pipeline_state(name="edge-app"), "Approval")
+                              ["latestExecution"]["pipelineExecutionId"] == ex5, 20),
+           "the waiting execution then enters the stage")
+    wait_token()
+    cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex5, abandon=True)
+    tap.ok(wait_status(ex5, ("Stopped",)), "stop and abandon")
+    tap.eq(act(cp.get_pipeline_state(name="edge-app"), "Approval", "Promote")["status"], "Abandoned",
+           "the abandoned approval says Abandoned")
+    wait_token()
+    cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex6, abandon=True)
+    cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex6c, abandon=True)
+    tap.ok(wait_status(ex6, ("Stopped",)) and wait_status(ex6c, ("Stopped",)), "stopping the rest")
+
+    # -- a stop while a stack deploy runs lets it finish
+    sim.hold_stacks(True)
+    upload("r7")
+    ex7 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    simtest.wait_until(lambda: act(cp.get_pipeline_state(name="edge-app"), "Staging", "DeployStaging")
+                       .get("pipelineExecutionId", ex7) and stage(cp.get_pipeline_state(name="edge-app"), "Staging")
+                       ["latestExecution"]["pipelineExecutionId"] == ex7, 20)
+    cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex7)
+    tap.eq(ex_status(ex7), "Stopping", "stopping while the deploy runs: Stopping")
+    tap.eq(code(lambda: cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex7)),
+           "DuplicatedStopRequestException", "a second plain stop is a duplicate")
+    sim.hold_stacks(False)
+    tap.ok(wait_status(ex7, ("Stopped",)), "then Stopped, once the deploy finished")
+    tap.ok(act(cp.get_pipeline_state(name="edge-app"), "Staging", "DeployStaging")["status"] == "Succeeded"
+           and stack_output("app-staging")[1] == "r7", "the running deploy was allowed to finish")
+
+    # -- a validator that throws without reporting: the job times out
+    sim.config(pipeline_job_timeout=1.5)
+    lam.update_function_configuration(FunctionName="validator", Environment={"Variables": {"MODE": "throw"}})
+    ex8 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    wait_status(ex8, ("Failed", "Succeeded"))
+    v = act(cp.get_pipeline_state(name="edge-app"), "Staging", "Validate")
+    tap.ok(ex_status(ex8) == "Failed" and "timed out" in v["errorDetails"]["message"],
+           "a function that never reports fails the action at the job timeout", v)
+
+    # -- a broken template fails the deploy action with the stack's reason
+    s3.put_object(Bucket="edge-src", Key="app.zip", Body=zip_of({"release.json": "{}"}))
+    ex9 = cp.start_pipeline_execution(name="edge-app")["pipelineExecutionId"]
+    wait_status(ex9, ("Failed", "Succeeded"))
+    d = act(cp.get_pipeline_state(name="edge-app"), "Staging", "DeployStaging")
+    tap.ok(d["status"] == "Failed" and "template.yaml does not exist" in d["errorDetails"]["message"],
+           "a missing TemplatePath fails the deploy action", d)
+
+    # -- a source version asked for
+    ex10 = cp.start_pipeline_execution(name="edge-app", sourceRevisions=[
+        {"actionName": "Source", "revisionType": "S3_OBJECT_VERSION_ID", "revisionValue": v1}])["pipelineExecutionId"]
+    simtest.wait_until(lambda: cp.list_pipeline_executions(pipelineName="edge-app")
+                       ["pipelineExecutionSummaries"][0]["sourceRevisions"], 20)
+    src = cp.list_pipeline_executions(pipelineName="edge-app")["pipelineExecutionSummaries"][0]
+    tap.ok(src["pipelineExecutionId"] == ex10 and src["sourceRevisions"][0]["revisionId"] == v1,
+           "sourceRevisions S3_OBJECT_VERSION_ID takes that version", src)
+    cp.stop_pipeline_execution(pipelineName="edge-app", pipelineExecutionId=ex10, abandon=True)
+
+    acts = cp.list_action_executions(pipelineName="edge-app", filter={"pipelineExecutionId": ex1})["actionExecutionDetails"]
+    tap.ok(sorted(a["actionName"] for a in acts) == sorted(["Source", "DeployStaging", "Validate", "Promote",
+                                                            "CreateChangeSet", "ExecuteChangeSet"])
+           and all(a["status"] == "Succeeded" for a in acts), "ListActionExecutions of an execution", acts)
+    tap.eq(code(lambda: cp.put_job_success_result(jobId="00000000-0000-0000-0000-000000000000")),
+           "JobNotFoundException", "PutJobSuccessResult for an unknown job")
+    tap.eq(code(lambda: cp.get_pipeline_state(name="nope")), "PipelineNotFoundException",
+           "unknown pipeline: PipelineNotFoundException")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,8 @@ def main():
     ok(len(keys) >= 20, "keys[] read from core/conf.c", keys)
     for section, key in keys:
         heading = {"APP": '.SS "[app]"', "STAGE": '.SS "[stage \\(dqNAME\\(dq]"',
-                   "CHECK": '.SS "[check \\(dqNAME\\(dq]"'}.get(section, f'.SS "[{section.lower()}]"')
+                   "CHECK": '.SS "[check \\(dqNAME\\(dq]"',
+                   "PIPELINE": '.SS "[pipeline \\(dqNAME\\(dq]"'}.get(section, f'.SS "[{section.lower()}]"')
         start = man5.find(heading)
         end = man5.find(".SS", start + 1)
         part = man5[start:end if end > 0 else len(man5)]

@@ -379,6 +379,46 @@ static void only_a_small_regular_file(void **state)
 	free(big);
 }
 
+/* Pipeline mode: [pipeline] sections, stages naming them, lambda checks. */
+static void pipeline_mode(void **state)
+{
+	static const char *base = "[app]\n\tname = x\n\tbucket = x-artifacts\n"
+	                          "[stage \"staging\"]\n\tstack = x-staging\n";
+	struct es_config *c = NULL;
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	         "%s\tpipeline = web\n\tpipeline-stage = Staging\n[pipeline \"web\"]\n"
+	         "\tname = x-release\n[check \"v\"]\n\tlambda = x-validator\n",
+	         base);
+	assert_int_equal(load_text(text, &c), ES_OK);
+	assert_int_equal(c->n_pipelines, 1);
+	assert_string_equal(c->pipelines[0].pipeline, "x-release");
+	assert_string_equal(es_config_stage(c, "staging")->pipeline_stage, "Staging");
+	assert_string_equal(c->checks[0].lambda, "x-validator");
+	assert_int_equal(es_config_refuse_pipeline_stage(c, "staging", "deploy"), ES_EREFUSED);
+	assert_non_null(strstr(es_error_last()->message, "edgeship pipeline"));
+	assert_non_null(strstr(es_error_last()->message, "x-release"));
+	es_config_free(c);
+
+	snprintf(text, sizeof(text), "%s\tpipeline = web\n\tpipeline-stage = Staging\n", base);
+	expect_error(text, 6, "no [pipeline \"web\"] section names a CodePipeline");
+	snprintf(text, sizeof(text), "%s\tpipeline = web\n[pipeline \"web\"]\n\tname = r\n", base);
+	expect_error(text, 6, "add pipeline-stage");
+	snprintf(text, sizeof(text), "%s\tpipeline-stage = Staging\n", base);
+	expect_error(text, 6, "no pipeline = ");
+	/* libgit2 gives no entry for an empty section: the stage naming it
+	 * is what is refused. */
+	snprintf(text, sizeof(text), "%s\tpipeline = web\n\tpipeline-stage = S\n[pipeline \"web\"]\n",
+	         base);
+	expect_error(text, 6, "names a CodePipeline");
+	snprintf(text, sizeof(text), "%s[pipeline \"web\"]\n\tname = r\n\tstack = s\n", base);
+	expect_error(text, 8, "unknown key 'stack' in [pipeline]");
+	snprintf(text, sizeof(text), "%s[check \"v\"]\n\tstatus = 200\n", base);
+	expect_error(text, 6, "lambda = ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +440,7 @@ int main(void)
 	        cmocka_unit_test(prefix_is_a_plain_key_prefix),
 	        cmocka_unit_test(stage_and_stack_names_are_checked),
 	        cmocka_unit_test(samples_are_bounded),
+	        cmocka_unit_test(pipeline_mode),
 	        cmocka_unit_test(key_outside_any_section),
 	        cmocka_unit_test(invalid_escape_has_line),
 	        cmocka_unit_test(starter_file_is_valid),

@@ -64,6 +64,7 @@ static int cmd_version(struct es_cli *cli);
 	X("recover", es_cmd_recover)                                                               \
 	X("destroy", es_cmd_destroy)                                                               \
 	X("cleanup", es_cmd_cleanup)                                                               \
+	X("pipeline", es_cmd_pipeline)                                                             \
 	X("log", es_cmd_log)                                                                       \
 	X("whoami", cmd_whoami)                                                                    \
 	X("help", cmd_help)                                                                        \
@@ -180,8 +181,8 @@ static int cmd_whoami(struct es_cli *cli)
 	return code;
 }
 
-/* Subcommand options followed by a value. */
-static bool takes_value(const char *a)
+/* Subcommand options followed by a value (command: the subcommand). */
+static bool takes_value(const char *command, const char *a)
 {
 	static const char *const with_value[] = {"--stage",         "-s",    "--to", "--timeout",
 	                                         "--poll-interval", "--skip"};
@@ -189,7 +190,10 @@ static bool takes_value(const char *a)
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(a, with_value[i]) == 0)
 			return true;
-	return false;
+	/* pipeline's own (init --pipeline is a flag there) */
+	return strcmp(command, "pipeline") == 0 &&
+	       (strcmp(a, "--comment") == 0 || strcmp(a, "--pipeline") == 0 ||
+	        strcmp(a, "--execution") == 0);
 }
 
 int es_cli_main(int argc, char **argv)
@@ -285,7 +289,7 @@ int es_cli_main(int argc, char **argv)
 			if (!cli.rev)
 				cli.rev = a;
 			cli.args[cli.n_args++] = a;
-		} else if (i + 1 == cli.argc && takes_value(a)) {
+		} else if (i + 1 == cli.argc && takes_value(name, a)) {
 			es_fprintf(stderr, "edgeship %s: %s needs a value (see edgeship help %s)\n",
 			           name, a, name);
 			return ES_EXIT_USAGE;
@@ -296,6 +300,16 @@ int es_cli_main(int argc, char **argv)
 			continue;
 		} else if (strcmp(name, "destroy") == 0 && strcmp(a, "--force") == 0) {
 			continue; /* read by cmd_destroy.c */
+		} else if (strcmp(name, "pipeline") == 0 &&
+		           (strcmp(a, "--comment") == 0 || strcmp(a, "--pipeline") == 0 ||
+		            strcmp(a, "--execution") == 0) &&
+		           i + 1 < cli.argc) {
+			i++; /* read by cmd_pipeline.c */
+		} else if (strcmp(name, "pipeline") == 0 &&
+		           (strcmp(a, "--abandon") == 0 || strncmp(a, "--comment=", 10) == 0 ||
+		            strncmp(a, "--pipeline=", 11) == 0 ||
+		            strncmp(a, "--execution=", 12) == 0)) {
+			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
 		} else if (init_pipeline && a[0] == '-' && a[1]) {

@@ -472,6 +472,10 @@ int es_cmd_deploy(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "deploy", rc);
 	}
+	if (es_config_refuse_pipeline_stage(c.conf, sc->name, "deploy")) {
+		ctx_free(&c);
+		return es_cli_fail(cli, "deploy", ES_EREFUSED);
+	}
 	if (sc->promotes_from) {
 		es_fail(ES_EREFUSED,
 		        "stage %s receives releases from %s: use `edgeship promote --to %s` (a "

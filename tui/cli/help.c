@@ -378,6 +378,45 @@ static const struct es_help_example cleanup_examples[] = {
         {"edgeship cleanup --json", "the same for a script; exit 3 while replicas remain"},
         END_EXAMPLES};
 
+static const struct es_help_option pipeline_opts[] = {
+        {"SUBCOMMAND", NULL, NULL, ES_VAL_TEXT,
+         "status (default), approve, reject, retry [PIPELINE_STAGE], start or stop"},
+        {"--pipeline", NULL, "NAME", ES_VAL_TEXT,
+         "the [pipeline \"NAME\"] of edgeship.conf (needed when there are several)"},
+        {"--comment", NULL, "TEXT", ES_VAL_TEXT,
+         "approve/reject: the summary CodePipeline keeps (512 characters at most); stop: the "
+         "reason (200)"},
+        {"--execution", NULL, "ID", ES_VAL_TEXT,
+         "stop: the execution to stop (default: the newest one running)"},
+        {"--abandon", NULL, NULL, ES_VAL_NONE,
+         "stop: abandon the running actions instead of letting them finish"},
+        OPT_YES,
+        OPT_READ_ONLY,
+        OPT_JSON,
+        END_OPTS};
+static const struct es_help_exit pipeline_exits[] = {
+        {0, "status shown, or the change made (and recorded in the ledger)"},
+        {1, "AWS refused or could not be reached (the error code says why, e.g. "
+            "InvalidApprovalTokenException)"},
+        EXIT(2),
+        {3, "refused: --read-only, or nothing to do (no approval waiting, no failed stage, "
+            "nothing running)"},
+        EXIT(4),
+        {5, "no [pipeline] in edgeship.conf, or credentials missing"},
+        END_EXITS};
+static const struct es_help_example pipeline_examples[] = {
+        {"edgeship pipeline status", "stages, the approval waiting, the latest executions"},
+        {"edgeship pipeline status --json | jq .approval",
+         "the approval waiting: token, custom data, URL, seconds left"},
+        {"edgeship pipeline approve --comment 'staging looks right'",
+         "approve the waiting approval; asks for the stage name it releases into"},
+        {"edgeship pipeline reject --comment 'wrong banner' --yes", "reject it from a script"},
+        {"edgeship pipeline retry", "re-run the failed actions of the failed stage"},
+        {"edgeship pipeline start", "release the newest source revision"},
+        {"edgeship pipeline stop --abandon --comment 'bad release'",
+         "stop the running execution at once"},
+        END_EXAMPLES};
+
 static const struct es_help_option log_opts[] = {OPT_STAGE("this stage's records only"), OPT_JSON,
                                                  END_OPTS};
 static const struct es_help_exit log_exits[] = {EXIT(0), EXIT(1), EXIT(2), EXIT(5), END_EXITS};
@@ -544,6 +583,25 @@ static const struct es_help_command commands[] = {
             "function's replicas Lambda refuses, and cleanup says so and exits 3: run it "
             "again later. The dashboard retries every 10 minutes; status shows how many "
             "are pending."),
+        CMD(pipeline,
+            "[status|approve|reject|retry [STAGE]|start|stop] [--pipeline NAME] [--comment "
+            "TEXT] [--execution ID] [--abandon] [--yes] [--json]",
+            "watch and drive the CodePipeline that deploys the stages in pipeline mode",
+            "For stages deployed by a CodePipeline ([pipeline \"NAME\"] in edgeship.conf, "
+            "stages with pipeline = NAME and pipeline-stage = STAGE), edgeship deploy and "
+            "promote refuse; this command watches and drives the pipeline instead.\n\n"
+            "status shows each pipeline stage, the approval waiting (its custom data, the URL "
+            "to review and the time left before it expires, 7 days by default), the "
+            "validator's result and the latest executions: their source revision, matched to "
+            "a commit of the repository when its summary or id names one, and each action "
+            "with its status, times and summary or error.\n\n"
+            "approve and reject answer the waiting approval (PutApprovalResult with the token "
+            "GetPipelineState gives); retry re-runs the failed actions of a failed stage "
+            "(RetryStageExecution, FAILED_ACTIONS); start releases the newest source revision "
+            "(StartPipelineExecution); stop stops the running execution, letting its actions "
+            "finish unless --abandon. Each asks first (approve asks for the name of the stage "
+            "it releases into to be typed; the others y/N), is refused under --read-only and "
+            "is recorded in the ledger: what, who, the execution and the comment."),
         CMD(log, "[--stage NAME] [--json]", "the release ledger, oldest first",
             "Print the release ledger, oldest first: who did what, when, the outcome and "
             "why. Columns fit the terminal (80 columns, or COLUMNS, when stdout is not one); "

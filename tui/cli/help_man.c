@@ -295,7 +295,14 @@ static const struct {
         {"check", "[check \"NAME\"]",
          "Validation checks, run by edgeship validate and the dashboard's V key against a "
          "stage's URL and sampled edges. A check passes only when every sample answered "
-         "and matched; by default it applies to every stage."},
+         "and matched; by default it applies to every stage. A check with lambda = FUNCTION "
+         "invokes that Lambda function with {\"url\", \"release\", \"stage\"} instead and "
+         "passes when it answers {\"ok\": true}; its \"message\" is shown."},
+        {"pipeline", "[pipeline \"NAME\"]",
+         "Pipeline mode: a CodePipeline (name = its name) deploys the stages that say "
+         "pipeline = NAME, each from the pipeline stage named by pipeline-stage. edgeship "
+         "deploy and promote refuse those stages; edgeship pipeline status, approve, reject, "
+         "retry, start and stop watch and drive the pipeline instead."},
 };
 
 static void conf_section(FILE *out, const char *section, const char *heading, const char *text)

@@ -12,6 +12,8 @@
 #include "conf.h"
 #include "deploy.h"
 #include "dialog.h"
+#include "job.h"
+#include "pipeline.h"
 #include "keymap.h"
 #include "base/loop.h"
 #include "model.h"
@@ -72,6 +74,9 @@ struct es_dash {
 	bool inv_active;
 	uint64_t inv_timer;
 	struct es_action *jobs[8]; /* validations, invalidations, reverts running */
+	struct es_job *pl_job;     /* reading or changing the pipeline (view_pipeline.c) */
+	bool pl_loading;
+	struct es_pl_status *pl_status; /* what the pipeline view shows, NULL before */
 	size_t n_jobs;
 	/* The panes read the model through ui.source. Until it exists (and
 	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
@@ -159,6 +164,11 @@ void es_dash_drift_check(struct es_dash *d, size_t stage);
 void es_dash_drift_start(struct es_dash *d);
 void es_dash_drift_free(struct es_dash *d);
 
+/* The pipeline view (P, view_pipeline.c) and its keys (A approves there,
+ * J rejects, T retries, E starts, S stops): 0 when req is not its own. */
+unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req);
+/* Forget a pipeline read still running (the dashboard is closing). */
+void es_pipeline_view_stop(struct es_dash *d);
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
 /* Every second: start a queued deploy once its stage has settled. */

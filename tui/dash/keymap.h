@@ -37,6 +37,8 @@ enum es_req_flags {
 	  "The stage's ledger: who did what, when, outcome, why")                                  \
 	X(LEDGER_ALL, "ledger-all", "t", ES_REQ_VIEW,                                              \
 	  "In the ledger: all stages or the selected one")                                         \
+	X(PIPELINE, "pipeline", "P", ES_REQ_VIEW,                                                  \
+	  "The pipeline deploying the stages (pipeline mode); P again reloads it")                 \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(DRIFT, "drift", "f", 0, "Check the selected stage's stack for drift now (read-only)")    \
@@ -52,7 +54,15 @@ enum es_req_flags {
 	  "Roll a stage back to the selected commit's recorded release")                           \
 	X(REVERT, "revert", "U", ES_REQ_MUTATING, "Create a git revert of the selected commit")    \
 	X(GUARD_ROLLBACK, "guard-rollback", "B", ES_REQ_MUTATING,                                  \
-	  "Roll the stage the error-rate guard found breaching back to its previous release")
+	  "Roll the stage the error-rate guard found breaching back to its previous release")      \
+	X(PIPE_REJECT, "pipeline-reject", "J", ES_REQ_MUTATING,                                    \
+	  "In the pipeline view: reject the waiting approval (A approves)")                        \
+	X(PIPE_RETRY, "pipeline-retry", "T", ES_REQ_MUTATING,                                      \
+	  "In the pipeline view: retry the failed stage")                                          \
+	X(PIPE_START, "pipeline-start", "E", ES_REQ_MUTATING,                                      \
+	  "In the pipeline view: execute the pipeline on its newest source")                       \
+	X(PIPE_STOP, "pipeline-stop", "S", ES_REQ_MUTATING,                                        \
+	  "In the pipeline view: stop the running execution")
 
 enum es_request {
 	ES_REQ_NONE = 0,

@@ -8,7 +8,7 @@ from . import cloudfront_ext, edges, metrics_ext, ops_ext, pipeline_ext, replica
 from .state import SIM
 
 TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step",
-           "replica_cleanup", "metric_period")
+           "replica_cleanup", "metric_period", "pipeline_job_timeout")
 
 
 class Control:
@@ -125,4 +125,14 @@ class Control:
         if path == "/pipeline/fail" and method == "POST":
             pipeline_ext.FAIL_ACTIONS[body["action"]] = int(body.get("count", 1))
             return 200, {"fail": dict(pipeline_ext.FAIL_ACTIONS)}
+        if path == "/pipeline/job-result" and method == "POST":
+            # what the simulator's @aws-sdk/client-codepipeline sends
+            op = body.get("operation")
+            if op not in ("PutJobSuccessResult", "PutJobFailureResult"):
+                return 400, {"code": "ValidationException", "message": f"unknown operation {op}"}
+            try:
+                with pipeline_ext.COND:
+                    return 200, pipeline_ext.job_result(body.get("input") or {}, op == "PutJobSuccessResult")
+            except pipeline_ext.PipelineError as e:
+                return 400, {"code": e.code, "message": e.message}
         return 404, {"error": f"no such control path {method} {path}"}

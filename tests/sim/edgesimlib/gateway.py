@@ -14,7 +14,7 @@ import uuid
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from . import pipeline_ext, protocol, sigv4
+from . import lambda_ext, pipeline_ext, protocol, sigv4
 from .state import ACCOUNT_ID, SIM
 
 FAULT_KINDS = (
@@ -317,6 +317,8 @@ class Gateway:
                 status, headers, out = protocol.server_error_response(service, int(fault["kind"][-3:]))
             if status is None and service == "codepipeline" and operation in pipeline_ext.OPS:
                 status, headers, out = self._pipeline(operation, body, region, akid)
+            if status is None and service == "lambda" and _is_invoke(environ):
+                status, headers, out = self._invoke(environ, body, region)
             if status is None:
                 status, headers, out = self._moto(environ)
                 if kind == "conflict_after" and status < 300:
@@ -386,6 +388,21 @@ class Gateway:
             return protocol.error_response("codepipeline", 400, e.code, e.message)
         data = json.dumps(result).encode()
         return 200, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", str(uuid.uuid4()))], data
+
+
+    def _invoke(self, environ, body, region):
+        hdrs = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        try:
+            return lambda_ext.invoke_api(ACCOUNT_ID, region or SIM.region, environ.get("PATH_INFO", ""),
+                                         environ.get("QUERY_STRING", ""), body, hdrs)
+        except lambda_ext.LambdaError as e:
+            return protocol.error_response("lambda", e.status, e.code, e.message)
+
+
+def _is_invoke(environ):
+    parts = environ.get("PATH_INFO", "").split("/")
+    return (environ.get("REQUEST_METHOD") == "POST" and len(parts) == 5 and parts[1] == "2015-03-31"
+            and parts[2] == "functions" and parts[4] == "invocations")
 
 
 def _reason(status):

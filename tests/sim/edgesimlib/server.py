@@ -83,6 +83,7 @@ def main(argv=None):
     ctl = gateway.make_server(args.control_port, control.Control(faults, log, info))
 
     endpoint = f"http://127.0.0.1:{aws.server_port}"
+    SIM.control_url = f"http://127.0.0.1:{ctl.server_port}"
     info.update(
         endpoint=endpoint,
         control=f"http://127.0.0.1:{ctl.server_port}",

@@ -21,6 +21,7 @@ PROFILES = {
         "pipeline_step": 0.3,  # per non-approval pipeline action
         "replica_cleanup": 0.0,  # Lambda@Edge replicas stay after the last association
         "metric_period": 2.0,  # CloudWatch resolution of the edges' metrics (60 on AWS)
+        "pipeline_job_timeout": 60.0,  # a Lambda invoke action's job without a result fails
     },
     "demo": {
         "stack_step": 2.0,
@@ -31,6 +32,7 @@ PROFILES = {
         "pipeline_step": 4.0,
         "replica_cleanup": 60.0,
         "metric_period": 5.0,
+        "pipeline_job_timeout": 1200.0,
     },
 }
 
@@ -61,6 +63,7 @@ class Sim:
         self.cfn_wait_deployed = False
         self.verify_signatures = True
         self.node = "node"
+        self.control_url = None  # set by server: Lambda functions post job results there
         # Cleared by POST /stacks/hold: stack operations stop at their next
         # resource step (still *_IN_PROGRESS) until the gate is set again.
         self.stack_gate = threading.Event()
