@@ -131,7 +131,13 @@ class Terminal:
         self.tmux("kill-server")
         if self.control:
             self.control.stdin.close()
-            self.control.wait(10)
+            try:
+                self.control.wait(30)
+            except subprocess.TimeoutExpired:
+                # its server is gone; a loaded machine may not have let the
+                # client notice yet
+                self.control.kill()
+                self.control.wait()
             self.control = None
 
 
