@@ -19,14 +19,15 @@
 #include "identity.h"
 #include "ledger.h"
 #include "model.h"
+#include "model_pace.h"
 #include "repo.h"
 #include "release.h"
 #include "resolve.h"
 #include "stage_records.h"
 
 #define ACTIVITY_MAX   500
-#define FAST_MS        2000L
-#define SLOW_MS        30000L
+#define FAST_MS        ES_MODEL_PACE_MOVING_MS
+#define SLOW_MS        ES_MODEL_PACE_SETTLED_MS
 #define MAX_BACKOFF_MS 60000L
 /* How often new ledger records are looked for. */
 #define LEDGER_EVERY_MS 15000L
@@ -47,6 +48,7 @@ struct es_model {
 	bool round_failed;
 	char round_error[256];
 	long backoff_ms;
+	int looks; /* rounds since something was first seen moving */
 	char connection[320];
 	uint64_t timer;
 	uint64_t ledger_timer;
@@ -160,7 +162,8 @@ static bool anything_moving(const struct es_model *m)
 {
 	for (size_t i = 0; i < m->n_stages; i++) {
 		const struct es_stage_view *s = &m->stages[i];
-		if (s->busy || s->propagation == ES_PROP_IN_PROGRESS)
+		if (s->busy || s->propagation == ES_PROP_IN_PROGRESS ||
+		    s->invalidations_in_progress)
 			return true;
 		/* A distribution just learnt of: its status comes next round. */
 		if (s->distribution_id[0] && s->propagation == ES_PROP_UNKNOWN)
@@ -282,7 +285,7 @@ static void end_round(struct es_model *m)
 	} else {
 		m->backoff_ms = 0;
 		m->connection[0] = '\0';
-		next = anything_moving(m) ? FAST_MS : SLOW_MS;
+		next = es_model_pace(&m->looks, anything_moving(m));
 	}
 	if (m->again) {
 		m->again = false;

@@ -84,13 +84,18 @@ def uploads(sim, since):
 
 
 def edge_answers(sim, app, text, path):
+    """Every edge answers text for a path of its own on each round: an edge
+    asked before the new function reached it caches the old answer, and a
+    path asked again would keep it until the cache expires."""
     domain = app.status("staging")["outputs"]["DistributionDomainName"]
     seen = []
+    rounds = [0]
 
     def all_new():
         seen.clear()
+        rounds[0] += 1
         for e in sim.edges:
-            st, _, body = sim.edge_get(e, domain, path)
+            st, _, body = sim.edge_get(e, domain, f"{path}-{rounds[0]}")
             seen.append((st, body))
         return all(st == 200 and text in body for st, body in seen)
     return wait_until(all_new, 60, 0.3), seen

@@ -6,7 +6,6 @@ is pressed, before any question, and whole errors can be opened."""
 
 import os
 import subprocess
-import time
 
 import release
 from release import BLOCKED, EDGESHIP, run_script, screen
@@ -28,8 +27,8 @@ def start_script(app, name, text, cols=140, lines=40):
 def dumped(app, name, timeout=120):
     """Wait until the running script wrote screen name."""
     path = os.path.join(app.sim.tmp, name)
-    release.wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout, 0.05)
-    time.sleep(0.05)  # the dump is written in one go; let it close
+    # a dump is renamed into place whole
+    release.wait_until(lambda: os.path.exists(path), timeout, 0.05)
     return screen(app, name)
 
 
@@ -54,9 +53,10 @@ def history_follows(tap, sim, app):
     switch too; R reloads."""
     p = start_script(app, "hist", """:wait-idle
 :dump-screen {tmp}/hist0.txt
-:sleep 5000
+:wait-text made while the dashboard runs
+:wait-text the repository changed
 :dump-screen {tmp}/hist1.txt
-:sleep 5000
+:wait-text on the side branch
 :dump-screen {tmp}/hist2.txt
 R
 :wait-idle
@@ -150,9 +150,10 @@ def refusals_come_first(tap, sim, app):
     tap.eq(app.distribution("staging")["Status"], "InProgress", "the distribution is InProgress")
     queued_oid = change(app, "queued")
     start = last_seq(sim)
-    # The distribution's status comes with the model's second round.
+    # The distribution's status comes with the model's second round: the
+    # script waits until the screen shows it.
     p = start_script(app, "queue", """:wait-idle
-:sleep 3000
+:wait-text InProgress
 :wait-idle
 V
 :wait-dialog
@@ -167,7 +168,6 @@ D
 <Enter>
 :wait-idle
 :dump-screen {tmp}/q-queued.txt
-:sleep 1000
 :wait-dialog
 :dump-screen {tmp}/q-started.txt
 n
@@ -199,7 +199,7 @@ q
 
     # Promotion of a release nobody validated: refused at A, V offered.
     rc, out, err = run_script(app, "promote", """:wait-idle
-:sleep 3000
+:wait-text Deployed
 :wait-idle
 A
 :wait-dialog
@@ -222,7 +222,7 @@ q
     rc, out, err = app.run("deploy", "--stage", "staging", "--yes", "--poll-interval", "300")
     tap.ok(rc == 0, "a newer release goes to staging", err[-1500:])
     rc, out, err = run_script(app, "stale", """:wait-idle
-:sleep 3000
+:wait-text InProgress
 :wait-idle
 :dump-screen {tmp}/stale.txt
 q
@@ -245,7 +245,7 @@ def errors_open_whole(tap, sim, app):
     app.commit_change("template.yaml", "!Ref LambdaEdgeFunctionSample.Version",
                       "!GetAtt LambdaEdgeFunctionSample.Arn", "associate an unversioned ARN")
     rc, out, err = run_script(app, "fail", """:wait-idle
-:sleep 3000
+:wait-text Deployed
 :wait-idle
 D
 :wait-dialog

@@ -190,7 +190,9 @@ def main(tap, sim, app):
     # 7b. Killed before ExecuteChangeSet: the lock holds the stage until unlocked.
     app.wait_deployed("staging")
     app.commit_change("src/index.js", "const RELEASE = 'r7b';", "const RELEASE = 'r7c';", "handler r7c")
-    sim.fault("delay", service="cloudformation", operation="CreateChangeSet", seconds=3)
+    # CreateChangeSet is held until the console is dead, however slowly a
+    # loaded machine lets the test read its output.
+    sim.fault("delay", service="cloudformation", operation="CreateChangeSet", seconds=120)
     p = app.popen("deploy", "--yes", "--poll-interval", "300")
     seen = ""
     while True:
@@ -201,6 +203,7 @@ def main(tap, sim, app):
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     sim.ctl("DELETE", "/faults")
+    sim.ctl("POST", "/faults/release")
     rc, out, err = app.run("deploy", "--yes")
     tap.ok(rc == 3 and "already running" in err and "edgeship unlock" in err,
            "the dead console's lock refuses the next deploy and says how to clear it", err)

@@ -95,11 +95,11 @@ def main(tap, sim, app):
            "watch names the cached edges and the command that makes r2 live", out)
 
     # 3. The dashboard's Propagation pane: the grid and the hint.
-    # The first round learns the distribution, the next its status and edges
-    # (the model's own 2 s timer fires before the script's 2.5 s one).
+    # The first round learns the distribution, the next its status and edges:
+    # the script waits until the hint is on the screen.
     rc, out, err = release.run_script(app, "cached", """\
 :wait-idle
-:sleep 2500
+:wait-text I invalidates
 :wait-idle
 :dump-screen {tmp}/cached.txt
 q

@@ -166,15 +166,26 @@ def main(tap, sim, app):
     # 4. Ctrl-C before ExecuteChangeSet: cancelled, nothing changed.
     app.wait_deployed("staging")
     change(app, "cancel")
-    sim.fault("delay", service="cloudformation", operation="DescribeChangeSet", seconds=2)
+    # DescribeChangeSet is held until the deploy has taken the Ctrl-C (it
+    # says it is stopping), however slowly a loaded machine lets the test
+    # read the output; the deploy waits for that answer, then cancels.
+    sim.fault("delay", service="cloudformation", operation="DescribeChangeSet", seconds=120)
     p = app.popen("deploy", "--yes", "--poll-interval", "300")
     while True:
         line = p.stdout.readline()
         if "waiting for CloudFormation" in line or not line:
             break
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=60)
+    said = ""
+    while True:
+        line = p.stderr.readline()
+        said += line
+        if "stopping" in line or not line:
+            break
     sim.ctl("DELETE", "/faults")
+    sim.ctl("POST", "/faults/release")
+    out, err = p.communicate(timeout=60)
+    err = said + err
     intent, outs = last_outcome(app)
     tap.ok(p.returncode == 4 and [o["result"] for o in outs] == ["cancelled"] and not lock_held(sim)
            and app.status("staging")["stack_status"] == "UPDATE_COMPLETE",

@@ -8,8 +8,10 @@ import re
 import release
 from release import BLOCKED, run_script, screen
 
+# The distributions' status comes with the model's second round: A is
+# pressed once the screen shows it.
 ASK = """:wait-idle
-:sleep 3000
+:wait-text Deployed
 :wait-idle
 A
 :wait-dialog

@@ -38,17 +38,19 @@ def outcome(fn):
 
 
 def race(tap, sim, s3, key, first, second, what):
-    """Start `first` with a delay injected so it is still in flight when
-    `second` arrives; return both outcomes."""
-    sim.fault("delay", "s3", "PutObject", seconds=1.0)
+    """Start `first` held by a delay so it is still in flight when `second`
+    arrives (it is released once the second is answered, however long a
+    loaded machine took to send it); return both outcomes."""
+    sim.fault("delay", "s3", "PutObject", seconds=60)
     got = {}
     t = threading.Thread(target=lambda: got.update(first=outcome(first)))
     t.start()
     # the delay rule is used up once the first request is inside the gateway
-    arrived = simtest.wait_until(lambda: not sim.ctl("GET", "/faults")["faults"], timeout=5)
+    arrived = simtest.wait_until(lambda: not sim.ctl("GET", "/faults")["faults"], timeout=30)
     tap.ok(arrived, f"{what}: the first conditional put is in flight")
     got["second"] = outcome(second)
-    t.join(10)
+    sim.ctl("POST", "/faults/release")
+    t.join(30)
     return got.get("first"), got.get("second")
 
 
@@ -86,15 +88,16 @@ def main(tap, sim):
 
     # only conditional puts on the same key conflict: an unconditional put on
     # it goes through (and then the delayed If-None-Match put finds the object)
-    sim.fault("delay", "s3", "PutObject", seconds=0.6)
+    sim.fault("delay", "s3", "PutObject", seconds=60)
     got = {}
     t = threading.Thread(target=lambda: got.update(c=outcome(
         lambda: s3.put_object(Bucket=BUCKET, Key="other.json", Body=b"c", IfNoneMatch="*"))))
     t.start()
-    simtest.wait_until(lambda: not sim.ctl("GET", "/faults")["faults"], timeout=5)
+    simtest.wait_until(lambda: not sim.ctl("GET", "/faults")["faults"], timeout=30)
     plain = outcome(lambda: s3.put_object(Bucket=BUCKET, Key="other.json", Body=b"p"))
     elsewhere = outcome(lambda: s3.put_object(Bucket=BUCKET, Key="elsewhere.json", Body=b"e", IfNoneMatch="*"))
-    t.join(10)
+    sim.ctl("POST", "/faults/release")
+    t.join(30)
     tap.ok(plain == (200, None) and elsewhere == (200, None),
            "an unconditional put on the key and a conditional one on another key are no conflict", (plain, elsewhere))
     tap.eq(got.get("c"), (412, "PreconditionFailed"), "the delayed If-None-Match put then finds the object: 412")

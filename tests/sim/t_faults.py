@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -90,6 +91,19 @@ def main(tap, sim):
     t0 = time.time()
     cfn1.list_stacks()
     tap.ok(time.time() - t0 >= 1.0, f"a delayed call takes the delay ({time.time() - t0:.2f}s)")
+    # POST /faults/release ends a delay under way: a request held as long as a test needs
+    sim.fault("delay", "cloudformation", "ListStacks", seconds=120)
+    held = {}
+    t = threading.Thread(target=lambda: held.update(r=err_of(lambda: cfn1.list_stacks())))
+    t0 = time.time()
+    t.start()
+    taken = simtest.wait_until(lambda: not sim.ctl("GET", "/faults")["faults"], timeout=30)
+    time.sleep(0.2)  # it is now waiting out its delay; nothing is answered without the release
+    tap.ok(taken and t.is_alive(), "a request held by a long delay is still waiting")
+    tap.eq(sim.ctl("POST", "/faults/release"), {"released": True}, "POST /faults/release answers")
+    t.join(30)
+    tap.ok(not t.is_alive() and held.get("r") is None and time.time() - t0 < 60,
+           f"and the held request is answered at once ({time.time() - t0:.1f}s)", held)
 
     # ---- malformed and truncated bodies
     sim.fault("malformed", "cloudfront", "ListDistributions")

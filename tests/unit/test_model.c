@@ -21,6 +21,7 @@
 #include "base/error.h"
 #include "base/timefmt.h"
 #include "model.h"
+#include "model_pace.h"
 #include "world.h"
 
 #define DIST "E1STAGING"
@@ -547,7 +548,8 @@ static void deployed_with_cached_edges_is_not_live(void **state)
 	assert_non_null(hint);
 	size_t hints = 0;
 	for (size_t i = 0; i < es_model_activity_count(e->m); i++)
-		hints += strstr(es_model_activity(e->m, i)->text, "still answer from cache") != NULL;
+		hints +=
+		        strstr(es_model_activity(e->m, i)->text, "still answer from cache") != NULL;
 	assert_int_equal(hints, 1); /* said once, not every round */
 
 	char *text = es_model_stage_json(s);
@@ -714,6 +716,23 @@ static void model_without_stages(void **state)
 	assert_int_equal(fake_count_matching(e->w->fake, "GET", "ListDistributions"), 1);
 }
 
+/* Something moving is looked at again soon, then less often up to every 2 s;
+ * once settled, every 30 s, and the next movement is looked at soon again. */
+static void rounds_come_soon_then_back_off(void **state)
+{
+	int looks = 0;
+	const long moving[] = {250, 500, 1000, 2000, 2000, 2000};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(moving) / sizeof(moving[0]); i++)
+		assert_int_equal(es_model_pace(&looks, true), moving[i]);
+	assert_int_equal(es_model_pace(&looks, false), 30000);
+	assert_int_equal(looks, 0);
+	assert_int_equal(es_model_pace(&looks, true), 250);
+	for (int i = 0; i < 100; i++)
+		assert_true(es_model_pace(&looks, true) <= 2000);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -737,6 +756,7 @@ int main(void)
 	        T(activity_keeps_the_newest_500_lines),
 	        T(freed_with_answers_due_drops_them),
 	        T(model_without_stages),
+	        cmocka_unit_test(rounds_come_soon_then_back_off),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -541,19 +541,28 @@ static bool script_step(struct es_dash *d)
 		return true;
 	if (!it)
 		return false;
+	if (it->kind == ES_SCRIPT_WAIT_TEXT && d->dirty)
+		draw(d);
 	ready = it->kind == ES_SCRIPT_WAIT_DIALOG ? dialog_shown(d)
+	        : it->kind == ES_SCRIPT_WAIT_TEXT ? es_scr_shows(it->path)
 	        : script_waits(it)                ? settled(d)
 	                                          : true;
 	if (!ready) {
 		/* never wait forever: a stuck request is reported, not hung on */
 		if (!d->script_idle_since)
 			d->script_idle_since = now;
-		if (now - d->script_idle_since < 60000)
+		if (now - d->script_idle_since < it->ms)
 			return true;
-		fprintf(stderr, "%s:%d: %s after 60s; going on\n", d->script->file, it->line,
-		        it->kind == ES_SCRIPT_WAIT_DIALOG ? "no dialog on the screen"
-		                                          : "still busy");
-		if (it->kind == ES_SCRIPT_WAIT_DIALOG)
+		if (it->kind == ES_SCRIPT_WAIT_TEXT)
+			fprintf(stderr, "%s:%d: \"%s\" not on the screen after %ld ms; going on\n",
+			        d->script->file, it->line, it->path, it->ms);
+		else
+			fprintf(stderr, "%s:%d: %s after %ld ms; going on\n", d->script->file,
+			        it->line,
+			        it->kind == ES_SCRIPT_WAIT_DIALOG ? "no dialog on the screen"
+			                                          : "still busy",
+			        it->ms);
+		if (it->kind == ES_SCRIPT_WAIT_DIALOG || it->kind == ES_SCRIPT_WAIT_TEXT)
 			d->exit_code = ES_EXIT_FAILURE;
 	}
 	d->script_idle_since = 0;
@@ -570,7 +579,8 @@ static bool script_step(struct es_dash *d)
 		handle_key(d, it->key);
 		break;
 	case ES_SCRIPT_WAIT_IDLE:
-	case ES_SCRIPT_WAIT_DIALOG: break;
+	case ES_SCRIPT_WAIT_DIALOG:
+	case ES_SCRIPT_WAIT_TEXT: break;
 	case ES_SCRIPT_SLEEP: d->script_wait_until = now + it->ms; break;
 	case ES_SCRIPT_DUMP:
 		draw(d);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include "screen.h"
@@ -300,15 +301,46 @@ int es_scr_dump(FILE *f)
 
 int es_scr_dump_path(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	/* written aside and renamed: whoever waits for the file reads it whole */
+	size_t n = strlen(path) + sizeof(".part");
+	char *part = malloc(n);
+	FILE *f;
 	int rc;
 
-	if (!f)
+	if (!part)
 		return -1;
+	snprintf(part, n, "%s.part", path);
+	if (!(f = fopen(part, "w"))) {
+		free(part);
+		return -1;
+	}
 	rc = es_scr_dump(f);
 	if (fclose(f) != 0)
 		rc = -1;
+	if (rc == 0 && rename(part, path) != 0)
+		rc = -1;
+	if (rc != 0)
+		unlink(part);
+	free(part);
 	return rc;
+}
+
+bool es_scr_shows(const char *text)
+{
+	char *dump = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&dump, &len);
+	bool found;
+	int rc;
+
+	if (!m)
+		return false;
+	rc = es_scr_dump(m);
+	if (fclose(m) != 0)
+		rc = -1;
+	found = rc == 0 && dump && strstr(dump, text);
+	free(dump);
+	return found;
 }
 
 /* "red on default, bold reverse": what a cell looks like. */

@@ -60,7 +60,10 @@ int es_scr_dump(FILE *f);
  * then "--" and one line per row with each character's code, blank for
  * plain text, trailing blanks trimmed. */
 int es_scr_dump_attrs(FILE *f, const char *(*name_of)(attr_t attr, void *ud), void *ud);
-/* Dump into path (created or truncated). Returns 0 or -1 with errno. */
+/* Dump into path, replaced whole (written aside, then renamed). Returns 0
+ * or -1 with errno. */
 int es_scr_dump_path(const char *path);
+/* Whether text is on the visible screen, within one row of the dump. */
+bool es_scr_shows(const char *text);
 
 #endif

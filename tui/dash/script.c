@@ -21,10 +21,12 @@ static int add(struct es_script *s, struct es_script_item it)
 	return 0;
 }
 
-/* Parse state: the :nowait section and the :now lines seen so far. */
+/* Parse state: the :nowait section, the :now lines seen so far and the
+ * limit on waits (:timeout). */
 struct parse {
 	bool nowait;
 	int bursts;
+	long limit_ms;
 };
 
 static int parse_keys(struct es_script *s, const struct parse *ps, int burst, const char *l,
@@ -34,6 +36,7 @@ static int parse_keys(struct es_script *s, const struct parse *ps, int burst, co
 		struct es_script_item it = {.kind = ES_SCRIPT_KEY,
 		                            .line = lineno,
 		                            .burst = burst,
+		                            .ms = ps->limit_ms,
 		                            .nowait = ps->nowait};
 		if (*l == '<') {
 			const char *end = strchr(l, '>');
@@ -70,7 +73,7 @@ static int parse_keys(struct es_script *s, const struct parse *ps, int burst, co
 static int parse_command(struct es_script *s, struct parse *ps, char *l, int lineno, char *err,
                          size_t errlen)
 {
-	struct es_script_item it = {.line = lineno, .nowait = ps->nowait};
+	struct es_script_item it = {.line = lineno, .ms = ps->limit_ms, .nowait = ps->nowait};
 	char *arg = strchr(l, ' ');
 
 	if (arg) {
@@ -100,6 +103,14 @@ static int parse_command(struct es_script *s, struct parse *ps, char *l, int lin
 		it.kind = ES_SCRIPT_WAIT_IDLE;
 	} else if (strcmp(l, ":wait-dialog") == 0) {
 		it.kind = ES_SCRIPT_WAIT_DIALOG;
+	} else if (strcmp(l, ":wait-text") == 0 && arg && *arg) {
+		it.kind = ES_SCRIPT_WAIT_TEXT;
+		it.path = strdup(arg);
+		if (!it.path)
+			return -1;
+	} else if (strcmp(l, ":timeout") == 0 && arg && atol(arg) > 0) {
+		ps->limit_ms = atol(arg);
+		return 0;
 	} else if (strcmp(l, ":sleep") == 0 && arg) {
 		it.kind = ES_SCRIPT_SLEEP;
 		it.ms = atol(arg);
@@ -112,10 +123,13 @@ static int parse_command(struct es_script *s, struct parse *ps, char *l, int lin
 	           sscanf(arg, "%dx%d", &it.cols, &it.lines) == 2 && it.cols > 0 && it.lines > 0) {
 		it.kind = ES_SCRIPT_RESIZE;
 	} else {
-		snprintf(err, errlen,
-		         "%s:%d: unknown command '%s' (use :wait-idle, :wait-dialog, :sleep MS, "
-		         ":dump-screen PATH, :resize COLSxLINES, :now KEYS, :nowait, :wait)",
-		         s->file, lineno, l);
+		snprintf(
+		        err, errlen,
+		        "%s:%d: unknown command '%s' (use :wait-idle, :wait-dialog, :wait-text "
+		        "TEXT, "
+		        ":timeout MS, :sleep MS, :dump-screen PATH, :resize COLSxLINES, :now KEYS, "
+		        ":nowait, :wait)",
+		        s->file, lineno, l);
 		return -1;
 	}
 	return add(s, it);
@@ -127,7 +141,7 @@ int es_script_load(const char *path, struct es_script **out, char *err, size_t e
 	struct es_script *s;
 	char line[4096];
 	int lineno = 0, rc = 0;
-	struct parse ps = {false, 0};
+	struct parse ps = {false, 0, ES_SCRIPT_LIMIT_MS};
 
 	*out = NULL;
 	if (!f) {

@@ -5,6 +5,10 @@
  *   :wait-idle          wait until the loop has settled
  *   :wait-dialog        wait until a dialog is on the screen (drawn, so it
  *                       takes keys)
+ *   :wait-text TEXT     wait until TEXT is on the screen (within one row)
+ *   :timeout MS         limit the waits that follow to MS (default 60000);
+ *                       a wait for a dialog or text that runs out fails the
+ *                       run, saying so, and the script goes on
  *   :sleep MS           wait MS milliseconds
  *   :dump-screen PATH   write the screen as text (line drawing as ASCII)
  *   :resize COLSxLINES  resize the virtual terminal
@@ -40,15 +44,19 @@ enum es_script_kind {
 	ES_SCRIPT_SLEEP,
 	ES_SCRIPT_DUMP,
 	ES_SCRIPT_RESIZE,
-	ES_SCRIPT_WAIT_DIALOG
+	ES_SCRIPT_WAIT_DIALOG,
+	ES_SCRIPT_WAIT_TEXT
 };
+
+/* How long a wait lasts before it is reported (:timeout changes it). */
+#define ES_SCRIPT_LIMIT_MS 60000L
 
 struct es_script_item {
 	enum es_script_kind kind;
 	int key;
-	long ms;
+	long ms; /* :sleep's time; for the others, the limit on their wait */
 	int cols, lines;
-	char *path;
+	char *path;  /* :dump-screen's file, :wait-text's text */
 	int line;    /* in the script file, for messages */
 	int burst;   /* keys of one :now line share a number (0: none) */
 	bool nowait; /* in a :nowait section */

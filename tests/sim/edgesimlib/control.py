@@ -57,6 +57,9 @@ class Control:
             if method == "DELETE":
                 self.faults.clear()
                 return 200, {"cleared": True}
+        if path == "/faults/release" and method == "POST":
+            self.faults.release()
+            return 200, {"released": True}
         if path == "/clock" and method == "POST":
             SIM.clock_offset = float(body.get("offset", 0))
             return 200, {"clock_offset": SIM.clock_offset}

@@ -37,6 +37,21 @@ class Faults:
     def __init__(self):
         self.lock = threading.Lock()
         self.rules = []
+        # Requests waiting out a delay; POST /faults/release ends every
+        # wait under way (a test that holds a request until it is done).
+        self.released = threading.Condition()
+        self.releases = 0
+
+    def wait_delay(self, seconds):
+        """Wait seconds, or until release() is called meanwhile."""
+        with self.released:
+            start = self.releases
+            self.released.wait_for(lambda: self.releases != start, timeout=seconds)
+
+    def release(self):
+        with self.released:
+            self.releases += 1
+            self.released.notify_all()
 
     def add(self, kind, service=None, operation=None, count=1, seconds=0.0):
         if kind not in FAULT_KINDS:
@@ -297,7 +312,7 @@ class Gateway:
         status, headers, out = None, None, b""
         try:
             if fault and fault["kind"] == "delay":
-                time.sleep(fault["seconds"])
+                self.faults.wait_delay(fault["seconds"])
             if fault and fault["kind"] == "reset":
                 entry["status"] = 0
                 _mark(environ, "reset")

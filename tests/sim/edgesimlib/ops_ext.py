@@ -148,7 +148,8 @@ def describe_stack_drift_detection_status(self):
     d = DETECTIONS.get(det_id)
     if d is None:
         raise ValidationError(det_id, message=f"Drift detection {det_id} does not exist")
-    done = SIM.now() >= d["ready_at"]
+    # A detection held by POST /stacks/hold stays in progress too.
+    done = SIM.now() >= d["ready_at"] and SIM.stack_gate.is_set()
     out = {"StackId": d["stack_id"], "StackDriftDetectionId": det_id, "Timestamp": cm.utcnow(),
            "DetectionStatus": "DETECTION_COMPLETE" if done else "DETECTION_IN_PROGRESS"}
     if done:
