@@ -215,10 +215,7 @@ q
     # the dashboard with every GetMetricData throttled: stale, still answering keys
     sim.fault("throttle", "monitoring", "GetMetricData", count=100000)
     rc, out, err = run_script(app, "stale", """:wait-idle
-:sleep 2000
-:wait-idle
-:sleep 2000
-:wait-idle
+:wait-text stale figures
 :dump-screen {tmp}/guard-stale.txt
 ?
 :wait-idle
