@@ -20,10 +20,11 @@
 #include "conf.h"
 #include "base/error.h"
 #include "pathcheck.h"
+#include "conf_accounts.h"
 
 enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
 
-enum section { S_APP, S_STAGE, S_CHECK };
+enum section { S_APP, S_STAGE, S_CHECK, S_LEDGER };
 
 struct key {
 	enum section section;
@@ -83,6 +84,31 @@ static const struct key keys[] = {
         {S_CHECK, "header", K_STR, CHK(header), 0, "expected header, e.g. header = x-cache: Hit"},
         {S_CHECK, "timeout", K_MS, CHK(timeout_ms), 0, "per request, e.g. timeout = 5s"},
         {S_CHECK, "samples", K_LONG, CHK(samples), 0, "requests per run, e.g. samples = 3"},
+        /* Stages in AWS accounts of their own (core/conf_accounts.c). */
+        {S_STAGE, "profile", K_STR, STG(creds.profile), 0,
+         "AWS profile whose credentials reach this stage's account, e.g. profile = prod"},
+        {S_STAGE, "role-arn", K_STR, STG(creds.role_arn), 0,
+         "role assumed from the default credentials for this stage, e.g. role-arn = "
+         "arn:aws:iam::222222222222:role/edgeship-deploy"},
+        {S_STAGE, "external-id", K_STR, STG(creds.external_id), 0,
+         "external ID the role's trust policy asks for, e.g. external-id = web-team"},
+        {S_STAGE, "session-name", K_STR, STG(creds.session_name), 0,
+         "role session name shown in CloudTrail, e.g. session-name = edgeship-prod"},
+        {S_STAGE, "bucket", K_STR, STG(bucket), 0,
+         "this stage's artifact bucket (default: [app] bucket), e.g. bucket = "
+         "my-site-prod-artifacts"},
+        {S_LEDGER, "bucket", K_STR, APP(ledger_bucket), 0,
+         "the ledger's one home every stage's console reads (default: [app] bucket), "
+         "e.g. bucket = my-site-ledger"},
+        {S_LEDGER, "profile", K_STR, APP(ledger_creds.profile), 0,
+         "AWS profile that reaches the ledger's bucket, e.g. profile = tools"},
+        {S_LEDGER, "role-arn", K_STR, APP(ledger_creds.role_arn), 0,
+         "role assumed from the default credentials for the ledger, e.g. role-arn = "
+         "arn:aws:iam::111111111111:role/edgeship-ledger"},
+        {S_LEDGER, "external-id", K_STR, APP(ledger_creds.external_id), 0,
+         "external ID for the ledger's role, e.g. external-id = web-team"},
+        {S_LEDGER, "session-name", K_STR, APP(ledger_creds.session_name), 0,
+         "role session name for the ledger, e.g. session-name = edgeship-ledger"},
 };
 
 struct loader {
@@ -344,19 +370,21 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 
 	if (strcmp(section, "app") == 0)
 		s = S_APP;
+	else if (strcmp(section, "ledger") == 0)
+		s = S_LEDGER;
 	else if (strcmp(section, "stage") == 0)
 		s = S_STAGE;
 	else if (strcmp(section, "check") == 0)
 		s = S_CHECK;
 	else
 		return conf_fail(l, find_line(l->text, section, *sub ? sub : NULL, NULL),
-		                 "unknown section [%s]; edgeship.conf has [app], [stage \"NAME\"] "
-		                 "and [check \"NAME\"]",
+		                 "unknown section [%s]; edgeship.conf has [app], [stage \"NAME\"], "
+		                 "[check \"NAME\"] and [ledger]",
 		                 section);
 	line = find_line(l->text, section, *sub ? sub : NULL, key);
-	if (s == S_APP && *sub)
-		return conf_fail(l, line, "[app] takes no name; write [app]");
-	if (s != S_APP && !*sub)
+	if ((s == S_APP || s == S_LEDGER) && *sub)
+		return conf_fail(l, line, "[%s] takes no name; write [%s]", section, section);
+	if (s != S_APP && s != S_LEDGER && !*sub)
 		return conf_fail(l, line, "[%s] needs a name, e.g. [%s \"staging\"]", section,
 		                 section);
 	k = lookup_key(s, key, &near);
@@ -369,7 +397,7 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 	}
 	if (!value)
 		return conf_fail(l, line, "'%s' has no value: %s", key, k->help);
-	obj = s == S_APP     ? (void *)l->cfg
+	obj = s == S_APP || s == S_LEDGER ? (void *)l->cfg
 	      : s == S_STAGE ? (void *)stage_for(l, sub)
 	                     : (void *)check_for(l, sub);
 	if (!obj)
@@ -578,12 +606,22 @@ static int check_names(struct loader *l)
 	return ES_OK;
 }
 
+int es_conf_find_line(const char *text, const char *section, const char *sub, const char *key)
+{
+	return find_line(text, section, sub, key);
+}
+
+const char *es_conf_bad_bucket(const char *name)
+{
+	return bad_bucket(name);
+}
+
 /* ------------------------------------------------------------ checks */
 
 static int validate(struct loader *l)
 {
 	struct es_config *c = l->cfg;
-	int first = 0;
+	int first = 0, rc;
 
 	if (!c->template_path && !(c->template_path = strdup("template.yaml")))
 		return es_fail(ES_ENOMEM, "out of memory");
@@ -687,7 +725,9 @@ static int validate(struct loader *l)
 			return conf_fail(l, find_line(l->text, "check", k->name, "status"),
 			                 "status = %ld is not an HTTP status", k->status);
 	}
-	return check_names(l);
+	if ((rc = check_names(l)))
+		return rc;
+	return es_conf_accounts_check(c, l->text);
 }
 
 /* ------------------------------------------------------------ public */
@@ -870,6 +910,7 @@ void es_config_free(struct es_config *c)
 		free_strs(s->probes, s->n_probes);
 		free(s->marker_header);
 		free(s->probe_bypass);
+		es_conf_accounts_free_stage(s);
 	}
 	for (size_t i = 0; i < c->n_checks; i++) {
 		struct es_check_conf *k = &c->checks[i];
@@ -895,6 +936,7 @@ void es_config_free(struct es_config *c)
 	free_strs(c->build_env, c->n_build_env);
 	free_strs(c->capabilities, c->n_capabilities);
 	free_strs(c->excludes, c->n_excludes);
+	es_conf_accounts_free(c);
 	free(c);
 }
 
@@ -983,7 +1025,7 @@ int es_config_write_starter(const char *path, const char *app, const char *templ
 bool es_config_key_doc(size_t i, struct es_config_key_doc *out)
 {
 	static const char *const sections[] = {
-	        [S_APP] = "app", [S_STAGE] = "stage", [S_CHECK] = "check"};
+	        [S_APP] = "app", [S_STAGE] = "stage", [S_CHECK] = "check", [S_LEDGER] = "ledger"};
 
 	if (i >= sizeof(keys) / sizeof(keys[0]))
 		return false;

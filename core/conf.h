@@ -18,6 +18,16 @@
 /* A build that runs longer is killed (build-timeout's default: 10m). */
 #define ES_BUILD_TIMEOUT_MS (10L * 60 * 1000)
 
+/* Whose credentials an account is reached with (core/conf_accounts.c):
+ * a profile of ~/.aws/config, or a role assumed from the default chain;
+ * all NULL: the default chain itself. */
+struct es_creds_conf {
+	char *profile;
+	char *role_arn;
+	char *external_id;
+	char *session_name;
+};
+
 struct es_stage_conf {
 	char *name;
 	char *stack;              /* CloudFormation stack name */
@@ -32,6 +42,8 @@ struct es_stage_conf {
 	char *marker_header; /* response header carrying the release marker */
 	char *probe_bypass;  /* path and/or ?query the cache never answers (NULL: none) */
 	int line;            /* line of the [stage] header */
+	struct es_creds_conf creds; /* profile / role-arn: the stage's account */
+	char *bucket;               /* its artifact bucket ([app] bucket when not set) */
 };
 
 struct es_check_conf {
@@ -73,6 +85,10 @@ struct es_config {
 	size_t n_stages;
 	struct es_check_conf *checks;
 	size_t n_checks;
+	/* [ledger]: the one home of the release ledger every stage's console
+	 * reads (bucket: [app] bucket when not set; creds: the default chain). */
+	struct es_creds_conf ledger_creds;
+	char *ledger_bucket;
 };
 
 /* Load and validate path. ES_ENOTFOUND when the file does not exist;
@@ -92,7 +108,7 @@ int es_config_print_starter(FILE *f, const char *app_name, const char *template_
 
 /* One key edgeship.conf accepts, for its documentation (man page). */
 struct es_config_key_doc {
-	const char *section; /* "app", "stage" or "check" */
+	const char *section; /* "app", "stage", "check" or "ledger" */
 	const char *name;
 	const char *value; /* what its value is: TEXT, KEY=VALUE, NUMBER or DURATION */
 	bool repeatable;   /* may be given more than once */

@@ -270,6 +270,10 @@ static const struct {
          "Validation checks, run by edgeship validate and the dashboard's V key against a "
          "stage's URL and sampled edges. A check passes only when every sample answered "
          "and matched; by default it applies to every stage."},
+        {"ledger", "[ledger]",
+         "Where the release ledger lives when stages are in separate AWS accounts: one "
+         "bucket every stage's console reads, reached with its own profile or role. "
+         "Without it the ledger is kept in the [app] bucket with the default credentials."},
 };
 
 static void conf_section(FILE *out, const char *section, const char *heading, const char *text)
