@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "aws/cloudfront.h"
 #include "deploy_int.h"
 #include "job.h"
@@ -251,8 +252,10 @@ static int upload_packaged(struct es_aws_client *aws, struct es_deploy *d,
 	return rc;
 }
 
-/* A recorded release: no rebuild, the template comes from the bucket. */
-static int use_release(struct es_aws_client *aws, struct es_deploy *d,
+/* A recorded release: no rebuild, the template comes from the bucket
+ * (copied first from the stage it comes from when that stage keeps its
+ * artifacts in another bucket). */
+static int use_release(struct es_aws_client *base, struct es_aws_client *aws, struct es_deploy *d,
                        const struct es_release_ref *r)
 {
 	struct es_buf body = ES_BUF_INIT;
@@ -267,7 +270,9 @@ static int use_release(struct es_aws_client *aws, struct es_deploy *d,
 	                  "cache", "off", "reason", "a recorded release: its artifacts are reused");
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
 	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
-	rc = es_s3_get_object(aws, d->conf->bucket, r->template_key, &body);
+	rc = es_dp_fetch_release(base, aws, d);
+	if (!rc)
+		rc = es_s3_get_object(aws, d->conf->bucket, d->res.template_key, &body);
 	if (rc)
 		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
 		                      d->conf->bucket, r->template_key);
@@ -368,7 +373,7 @@ static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d)
  * the bucket, the stage lock, uploads and the ledger intent. */
 static int start_remote(struct es_job *job, struct es_deploy *d, const struct es_packaged *pk)
 {
-	struct es_aws_client *aws = es_job_aws(job);
+	struct es_aws_client *aws = es_accounts_client(es_job_aws(job), d->conf, d->stage);
 	const struct es_stage_conf *stage = d->stage;
 	const struct es_config *conf = d->conf;
 	struct es_stack st;
@@ -434,7 +439,7 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	if (es_job_cancelled(job))
 		rc = es_fail(ES_ECANCELLED, "cancelled before anything changed");
 	if (!rc)
-		rc = d->prep.has_release ? use_release(aws, d, &d->prep.ref)
+		rc = d->prep.has_release ? use_release(es_job_aws(job), aws, d, &d->prep.ref)
 		                         : upload_packaged(aws, d, pk);
 	if (rc) {
 		drop_lock_sync(d, es_job_loop(job));
@@ -471,10 +476,12 @@ static int prep_job(struct es_job *job, void *arg)
 	bool packed = false;
 	int rc;
 
+	if (!es_accounts_client(aws, d->conf, d->stage))
+		return es_fail_prefix("stage %s", d->stage->name);
 	d->prep_job = job;
 	es_dp_preparing(d);
 	memset(&pk, 0, sizeof(pk));
-	rc = es_ledger_open(aws, d->conf->bucket, d->conf->prefix, &d->prep_ledger);
+	rc = es_ledger_open_home(aws, d->conf, d->stage, &d->prep_ledger);
 	if (!rc && d->prep.check) {
 		rc = d->prep.check(aws, d->conf, d->prep.check_arg, &d->prep.rel, &d->prep.already);
 		d->prep.has_release = !rc && !d->prep.already;
@@ -580,7 +587,7 @@ int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, co
 	rc = es_lock_break(aws, conf, sc->name, &was);
 	if (rc)
 		return rc;
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(aws, conf, NULL, &l);
 	if (rc)
 		return rc;
 	snprintf(msg, sizeof(msg), "removed the %s lock of a %s by %s taken at %s%s", sc->name,
@@ -612,10 +619,17 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return es_fail(ES_ENOMEM, "out of memory");
-	d->aws = aws;
+	/* The stage's own account and bucket (core/accounts.h). */
+	d->aws = es_accounts_client(aws, req->conf, stage);
 	d->loop = es_aws_loop(aws);
-	d->conf = req->conf;
+	d->conf_view = *req->conf;
+	d->conf_view.bucket = stage->bucket ? stage->bucket : req->conf->bucket;
+	d->conf = &d->conf_view;
 	d->stage = stage;
+	if (!d->aws) {
+		free(d);
+		return es_fail_prefix("stage %s", stage->name);
+	}
 	d->fn = fn;
 	d->ud = ud;
 	d->yes = req->yes;
@@ -650,7 +664,8 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		snprintf(d->prep.repo_root, sizeof(d->prep.repo_root), "%s",
 		         es_repo_root(req->repo));
 	snprintf(d->prep.rev, sizeof(d->prep.rev), "%s", req->rev ? req->rev : "HEAD");
-	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
+	snprintf(d->prep.from, sizeof(d->prep.from), "%s", req->from ? req->from : "");
+	rc = es_ledger_open_home(aws, req->conf, stage, &d->ledger);
 	if (rc) {
 		es_deploy_free(d);
 		return rc;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
 #include "aws/s3.h"
@@ -1028,7 +1029,7 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	m->detail_modified = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->detail_modified));
 	m->lock_reading = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->lock_reading));
 	m->force = true;
-	es_ledger_open(aws, conf->bucket, conf->prefix, &m->ledger);
+	es_ledger_open_home(aws, conf, NULL, &m->ledger);
 	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx || !m->stack_polled ||
 	    !m->detail_modified || !m->lock_reading) {
 		es_model_free(m);

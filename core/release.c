@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
 #include "ledger.h"
@@ -68,7 +69,7 @@ static int read_records(struct es_aws_client *aws, const struct es_config *conf,
                         struct es_record_list *recs)
 {
 	struct es_ledger *l;
-	int rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	int rc = es_ledger_open_home(aws, conf, NULL, &l);
 
 	if (rc)
 		return rc;
@@ -128,10 +129,14 @@ static int promote_check(struct es_aws_client *aws, const struct es_config *conf
 	int rc;
 
 	*already = false;
-	rc = es_stage_now_read(aws, src, &from_now);
+	struct es_aws_client *src_aws = es_accounts_client(aws, conf, src);
+	struct es_aws_client *dst_aws = es_accounts_client(aws, conf, dst);
+	if (!src_aws || !dst_aws)
+		return es_fail_prefix("promoting to %s", dst->name);
+	rc = es_stage_now_read(src_aws, src, &from_now);
 	if (rc)
 		return rc;
-	rc = es_stage_now_read(aws, dst, &to_now);
+	rc = es_stage_now_read(dst_aws, dst, &to_now);
 	if (rc) {
 		es_stage_now_free(&from_now);
 		return rc;
@@ -220,6 +225,7 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	        .check = promote_check,
 	        .check_arg = a,
 	        .check_free = free,
+	        .from = dst->promotes_from,
 	};
 	rc = es_deploy_start(aws, &req, fn, ud, out);
 	if (rc)
@@ -262,7 +268,9 @@ static int rollback_check(struct es_aws_client *aws, const struct es_config *con
 		               a->commit, a->commit,
 		               sc->promotes_from ? sc->promotes_from : sc->name);
 	snprintf(out->commit, sizeof(out->commit), "%s", a->commit);
-	rc = es_stage_now_read(aws, sc, &now);
+	if (!es_accounts_client(aws, conf, sc))
+		return es_fail_prefix("stage %s", sc->name);
+	rc = es_stage_now_read(es_accounts_client(aws, conf, sc), sc, &now);
 	if (rc)
 		return rc;
 	if (now.exists && strcmp(now.release, out->release) == 0) {
@@ -379,6 +387,9 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 	rc = es_invalidation_check_paths(paths, n_paths);
 	if (rc)
 		return rc;
+	struct es_aws_client *base = aws;
+	if (!(aws = es_accounts_client(base, conf, sc)))
+		return es_fail_prefix("stage %s", sc->name);
 	rc = es_stage_now_read(aws, sc, &now);
 	if (rc)
 		return rc;
@@ -393,7 +404,7 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:i}", "kind", "invalidation", "phase",
 	                "intent", "stage", sc->name, "commit", now.commit, "release", now.release,
 	                "distribution_id", now.distribution_id, "paths", jpaths, "intent_seq", 0);
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(base, conf, sc, &l);
 	if (!rc)
 		rc = es_ledger_append(l, rec, &seq);
 	if (rc)

@@ -38,6 +38,7 @@ struct es_aws_client {
 	struct es_loop *loop;
 	struct es_aws_settings settings;
 	char *profile_override;
+	char *role_arn, *external_id, *session_name; /* es_aws_options.role, owned */
 	struct es_credentials creds;
 	bool creds_ready;
 	struct es_error creds_error;
@@ -335,7 +336,9 @@ static int refresh_credentials(struct es_aws_client *c)
 {
 	if (c->refresh)
 		return ES_OK;
-	return es_cred_refresh_start(c->loop, c, c->settings.profile, es_aws_region(c),
+	struct es_cred_role role = {c->role_arn, c->external_id, c->session_name};
+
+	return es_cred_refresh_start(c->loop, c, c->settings.profile, &role, es_aws_region(c),
 	                             c->assume_role, refreshed, c, &c->refresh);
 }
 
@@ -370,6 +373,14 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 		es_settings_free(&c->settings);
 		free(c);
 		return rc;
+	}
+	if (o && o->role.role_arn &&
+	    (!(c->role_arn = strdup(o->role.role_arn)) ||
+	     (o->role.external_id && !(c->external_id = strdup(o->role.external_id))) ||
+	     (o->role.session_name && !(c->session_name = strdup(o->role.session_name))))) {
+		c->max_attempts = 1; /* freed below, with what was copied */
+		es_aws_client_free(c);
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	c->max_attempts = c->settings.max_attempts > 0 ? c->settings.max_attempts : 3;
 	c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
@@ -407,6 +418,9 @@ void es_aws_client_free(struct es_aws_client *c)
 	for (size_t i = 0; i < c->n_endpoints; i++)
 		es_endpoint_free(&c->endpoints[i].ep);
 	es_settings_free(&c->settings);
+	free(c->role_arn);
+	free(c->external_id);
+	free(c->session_name);
 	free(c);
 }
 

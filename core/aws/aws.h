@@ -95,6 +95,9 @@ struct es_aws_options {
 	bool lazy_credentials; /* do not resolve until the first request */
 	/* NULL: role profiles fail. es_aws_open() passes STS AssumeRole. */
 	const struct es_assume_role_ops *assume_role;
+	/* A role assumed with the chain's credentials (refreshed before it
+	 * expires); role.role_arn NULL: the chain's own credentials. */
+	struct es_cred_role role;
 };
 
 /* Create a client on loop. Credentials are resolved now (waiting for
