@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "aws.h"
+#include "explain.h"
 #include "cred_refresh.h"
 #include "sigv4.h"
 
@@ -39,6 +40,7 @@ struct es_aws_client {
 	struct es_aws_settings settings;
 	char *profile_override;
 	char *role_arn, *external_id, *session_name; /* es_aws_options.role, owned */
+	char *principal; /* caller ARN of these credentials, when known (explain.c) */
 	struct es_credentials creds;
 	bool creds_ready;
 	struct es_error creds_error;
@@ -419,9 +421,25 @@ void es_aws_client_free(struct es_aws_client *c)
 		es_endpoint_free(&c->endpoints[i].ep);
 	es_settings_free(&c->settings);
 	free(c->role_arn);
+	free(c->principal);
 	free(c->external_id);
 	free(c->session_name);
 	free(c);
+}
+
+void es_aws_set_principal(struct es_aws_client *c, const char *arn)
+{
+	char *p = arn ? strdup(arn) : NULL;
+
+	if (p || !arn) {
+		free(c->principal);
+		c->principal = p;
+	}
+}
+
+const char *es_aws_role_arn(const struct es_aws_client *c)
+{
+	return c->role_arn;
 }
 
 const struct es_aws_settings *es_aws_settings_of(const struct es_aws_client *c)
@@ -677,6 +695,7 @@ static void on_http(const struct es_http_response *resp, void *ud)
 	} else {
 		trace(p, resp->status, err.code, -1);
 	}
+	es_aws_explain(p->call, resp, c->role_arn, c->principal, &err);
 	if (p->attempt > 1 && err.status == ES_ENET) {
 		size_t n = strlen(err.message);
 		snprintf(err.message + n, sizeof(err.message) - n, " (after %d attempts)",
