@@ -59,6 +59,26 @@ static void s3_resource(const struct es_aws_call *call, char *out, size_t len)
 			out[i] = '?';
 }
 
+/* The IAM action an S3 operation needs (HeadObject is s3:GetObject, a copy
+ * writes with s3:PutObject); other services name theirs after the
+ * operation. */
+static const char *iam_action(const struct es_aws_call *call)
+{
+	static const struct {
+		const char *op, *action;
+	} s3[] = {
+	        {"HeadObject", "GetObject"},         {"CopyObject", "PutObject"},
+	        {"ListObjectsV2", "ListBucket"},     {"HeadBucket", "ListBucket"},
+	        {"ListObjects", "ListBucket"},
+	};
+
+	if (strcmp(call->service, "s3") == 0)
+		for (size_t i = 0; i < sizeof(s3) / sizeof(s3[0]); i++)
+			if (strcmp(call->operation, s3[i].op) == 0)
+				return s3[i].action;
+	return call->operation;
+}
+
 static void explain_denial(const struct es_aws_call *call, const char *role_arn,
                            const char *principal, struct es_error *err)
 {
@@ -73,7 +93,7 @@ static void explain_denial(const struct es_aws_call *call, const char *role_arn,
 	         "%s%s%s%s%s cannot do %s:%s%s%s (AWS said: %.200s); allow it in %s%s",
 	         account[0] ? "account " : "", account, account[0] ? ", " : "",
 	         role_arn && *role_arn ? "role " : who ? "" : "these credentials",
-	         who ? who : "", call->service, call->operation, resource[0] ? " on " : "",
+	         who ? who : "", call->service, iam_action(call), resource[0] ? " on " : "",
 	         resource, was,
 	         role_arn && *role_arn ? "that role's policy" : "the policy of these credentials",
 	         strcmp(call->service, "s3") == 0 ? " or the bucket's policy" : "");
