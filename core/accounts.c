@@ -108,6 +108,15 @@ struct es_aws_client *es_accounts_client(struct es_aws_client *base, const struc
 	return st ? client_for(base, &st->creds) : base;
 }
 
+struct es_aws_client *es_accounts_stage_client(struct es_aws_client *base,
+                                               const struct es_config *conf, size_t i)
+{
+	struct es_aws_client *c =
+	        i < conf->n_stages ? es_accounts_client(base, conf, &conf->stages[i]) : NULL;
+
+	return c ? c : base;
+}
+
 struct es_aws_client *es_accounts_ledger_client(struct es_aws_client *base,
                                                 const struct es_config *conf)
 {

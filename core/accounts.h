@@ -18,6 +18,12 @@
 struct es_aws_client *es_accounts_client(struct es_aws_client *base, const struct es_config *conf,
                                          const struct es_stage_conf *st);
 
+/* es_accounts_client() of conf's i-th stage, or base when it cannot be
+ * opened (never NULL): for the dashboard's model, which opened every
+ * client at start (es_accounts_open_all) and reported a failure then. */
+struct es_aws_client *es_accounts_stage_client(struct es_aws_client *base,
+                                               const struct es_config *conf, size_t i);
+
 /* The client that reaches the ledger's bucket ([ledger] profile/role-arn),
  * or base when [ledger] names none. Borrowed, as above. */
 struct es_aws_client *es_accounts_ledger_client(struct es_aws_client *base,

@@ -165,6 +165,18 @@ def main(tap, sim, app):
            "the rollback copied and uploaded nothing")
     eq(tap, outcome(app, "rollback").get("account"), B, "the rollback ran in account B")
 
+    # The dashboard reads each stage in its own account and names both.
+    rc, out, err = release.run_script(app, "accounts", """:wait-idle
+:dump-screen {tmp}/accounts.txt
+q
+""", cols=160)
+    scr = release.screen(app, "accounts.txt")
+    title = scr.splitlines()[0] if scr else ""
+    tap.ok(f"staging {A}" in title and f"production {B}" in title,
+           "the dashboard's title bar names each stage's account", scr)
+    prod_line = next((l for l in scr.splitlines() if "production" in l and "COMPLETE" in l), "")
+    tap.ok(c1[:7] in prod_line, "the dashboard reads production's stack in account B", scr)
+
     # A console with only B's credentials reads the same ledger.
     env_b = dict(app.env(), AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
                  AWS_SESSION_TOKEN=token)
