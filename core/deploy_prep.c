@@ -270,9 +270,9 @@ static int use_release(struct es_aws_client *base, struct es_aws_client *aws, st
 	                  "cache", "off", "reason", "a recorded release: its artifacts are reused");
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
 	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
-	rc = es_dp_fetch_release(base, aws, d);
-	if (!rc)
-		rc = es_s3_get_object(aws, d->conf->bucket, d->res.template_key, &body);
+	if ((rc = es_dp_fetch_release(base, aws, d)))
+		return es_fail_prefix("release %s", r->release);
+	rc = es_s3_get_object(aws, d->conf->bucket, d->res.template_key, &body);
 	if (rc)
 		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
 		                      d->conf->bucket, r->template_key);

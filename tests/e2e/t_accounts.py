@@ -5,7 +5,8 @@ and the ledger in one home bucket. Deploy and validate staging; promote:
 the validated artifacts are copied into B's bucket (downloaded and uploaded
 while B may not read A's bucket, copied inside S3 once A's bucket policy
 lets it), checked by digest, nothing built or uploaded from the repository;
-roll back production; status shows each stage's account; a console holding
+roll back production (--read-only refused, a CopyObject whose answer was
+cut sent again); status and the dashboard show each stage's account; a console holding
 only B's credentials reads the same ledger; a missing permission and a
 bucket in another region each get a message that says what to do."""
 
@@ -133,6 +134,9 @@ def main(tap, sim, app):
     tap.ok(f"account    {A}" in out and f"account    {B}" in out, "status shows each stage's account",
            out + err)
     tap.ok(secret not in out + err and token not in out + err, "no credential is shown")
+    ledger_text = json.dumps(app.records())
+    tap.ok(secret not in ledger_text and token not in ledger_text and key not in ledger_text,
+           "no credential is in the ledger")
 
     # A second release, once A's bucket lets B read it: copied inside S3.
     s3a.put_bucket_policy(Bucket=STAGING_BUCKET, Policy=json.dumps({"Statement": [{
@@ -142,9 +146,20 @@ def main(tap, sim, app):
     rc, out, err = app.run("deploy", "--yes", "--stage", "staging")
     eq(tap, rc, 0, "commit 2 deploys to staging", out + err)
     wait_deployed_b(app, sim, (key, secret, token))
+    app.wait_deployed("staging", 60)
+    rc, out, err = app.run("validate", "--stage", "staging")
+    eq(tap, rc, 0, "staging validates commit 2", out + err)
     log_start = sim.log()[-1]["seq"]
-    rc, out, err = promote(app, sim)
+    rc, out, err = app.run("--read-only", "promote", "--to", "production", "--yes")
+    tap.ok(rc == 3 and not [e for e in sim.log(since=log_start) if e.get("mutating")],
+           "--read-only refuses the promotion and copies nothing", f"rc={rc} {out}{err}")
+    # The copy's answer is lost after S3 made it: the retry finds it made.
+    sim.fault("truncate", service="s3", operation="CopyObject", count=1)
+    log_start = sim.log()[-1]["seq"]
+    rc, out, err = app.run("promote", "--to", "production", "--yes", "--poll-interval", "300")
     eq(tap, rc, 0, "commit 2 is promoted", out + err)
+    tap.ok(len([e for e in sim.log(since=log_start) if e.get("operation") == "CopyObject"]) >= 2,
+           "a CopyObject whose answer was cut is sent again")
     copies = [e for e in sim.log(since=log_start) if e.get("operation") == "CopyObject"]
     promo = outcome(app, "promotion")
     new = [a for a in promo.get("artifacts", []) if a["how"] != "present"]
