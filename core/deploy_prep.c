@@ -342,10 +342,10 @@ static void drop_lock_sync(struct es_deploy *d, struct es_loop *loop)
 	es_error_restore(&saved);
 }
 
-/* The artifact bucket, created with --yes when it does not exist. */
-static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d)
+/* The artifact bucket (or the ledger's home), created with --yes when it
+ * does not exist. */
+static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d, const char *bucket)
 {
-	const char *bucket = d->conf->bucket;
 	bool ok;
 	int rc = es_s3_bucket_exists(aws, bucket, &ok);
 
@@ -421,14 +421,20 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	/* A bucket whose ledger this console has read is not asked for: the
 	 * lock's conditional create proves it (NoSuchBucket otherwise). */
 	bool bucket_ok = es_ledger_cached(d->prep_ledger);
-	if (!bucket_ok && (rc = ensure_bucket(aws, d)))
+	if (!bucket_ok && (rc = ensure_bucket(aws, d, d->conf->bucket)))
 		return rc;
+	/* A ledger in a home of its own, reached with its own credentials. */
+	if (!bucket_ok && conf->ledger_bucket && strcmp(conf->ledger_bucket, conf->bucket) != 0) {
+		struct es_aws_client *lc = es_accounts_ledger_client(es_job_aws(job), conf);
+		if (!lc || (rc = ensure_bucket(lc, d, conf->ledger_bucket)))
+			return lc ? rc : es_fail_prefix("the ledger's client");
+	}
 	struct es_lock_info stale;
 	es_dp_log(d, "taking the %s lock", stage->name);
 	rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
 	                  es_dp_lock_event, d, &d->lock, &stale);
 	if (bucket_ok && rc && strcmp(es_error_last()->code, "NoSuchBucket") == 0 &&
-	    !(rc = ensure_bucket(aws, d)))
+	    !(rc = ensure_bucket(aws, d, d->conf->bucket)))
 		rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
 		                  es_dp_lock_event, d, &d->lock, &stale);
 	if (rc)

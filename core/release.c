@@ -414,6 +414,7 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 	snprintf(out->caller_reference, sizeof(out->caller_reference), "edgeship-%s-%ld",
 	         now.release[0] ? now.release : "none", seq);
 	snprintf(out->distribution_id, sizeof(out->distribution_id), "%s", now.distribution_id);
+	out->creds = &sc->creds;
 	rc = es_cf_create_invalidation(aws, now.distribution_id, out->caller_reference, paths,
 	                               n_paths, &id, &status);
 	json_object_set_new(rec, "phase", json_string("outcome"));
@@ -451,7 +452,10 @@ out:
 int es_invalidation_poll(struct es_aws_client *aws, struct es_invalidation *inv)
 {
 	char *status = NULL;
-	int rc = es_cf_get_invalidation(aws, inv->distribution_id, inv->id, &status);
+	struct es_stage_conf st = {.creds = inv->creds ? *inv->creds : (struct es_creds_conf){0}};
+	struct es_aws_client *sa = es_accounts_client(aws, NULL, &st);
+	int rc = sa ? es_cf_get_invalidation(sa, inv->distribution_id, inv->id, &status)
+	            : es_fail_prefix("polling invalidation %s", inv->id);
 
 	if (!rc)
 		snprintf(inv->status, sizeof(inv->status), "%s", status);

@@ -82,7 +82,6 @@ def main(tap, sim, app):
                                          "external_id": "edge-demo-release"})
     sim.ctl("POST", "/accounts/roles", {"arn": LEDGER_ROLE, "trusted": [A, B]})
     s3a = sim.client("s3")
-    s3a.create_bucket(Bucket=LEDGER_BUCKET)
     # B's console reads the ledger in A through the ledger role only.
     two_accounts(app)
     key, secret, token = b_credentials(sim)
@@ -92,6 +91,9 @@ def main(tap, sim, app):
     rc, out, err = app.run("deploy", "--yes", "--stage", "staging")
     eq(tap, rc, 0, "staging deploys in account A", out + err)
     c1 = app.head()
+    owners = {b["Name"] for b in s3a.list_buckets()["Buckets"]}
+    tap.ok(LEDGER_BUCKET in owners and STAGING_BUCKET in owners,
+           "the first deploy made the ledger's home and staging's bucket in account A", owners)
     staging_objs = objects(s3a, STAGING_BUCKET, "edge-demo/artifacts/")
     tap.ok(len(staging_objs) >= 1, "staging's artifacts are in staging's bucket", staging_objs)
 
@@ -179,6 +181,12 @@ def main(tap, sim, app):
            + [e for e in log if e.get("operation") == "CopyObject"], [],
            "the rollback copied and uploaded nothing")
     eq(tap, outcome(app, "rollback").get("account"), B, "the rollback ran in account B")
+
+    # An invalidation of production's distribution, made and followed in B.
+    rc, out, err = app.run("invalidate", "--stage", "production", "/*", "--wait", "--yes",
+                           "--poll-interval", "300")
+    tap.ok(rc == 0 and "Completed" in out + err,
+           "production's cache is invalidated and followed to Completed in account B", out + err)
 
     # The dashboard reads each stage in its own account and names both.
     rc, out, err = release.run_script(app, "accounts", """:wait-idle
