@@ -95,8 +95,8 @@ static struct es_aws_client *client_for(struct es_aws_client *base, const struct
 			es_fail_prefix("edgeship.conf names profile %s", k->profile);
 		return NULL;
 	}
-	a->creds = (struct es_creds_conf){dup0(k->profile), dup0(k->role_arn),
-	                                  dup0(k->external_id), dup0(k->session_name)};
+	a->creds = (struct es_creds_conf){dup0(k->profile), dup0(k->role_arn), dup0(k->external_id),
+	                                  dup0(k->session_name)};
 	t->n++;
 	return a->client;
 }
@@ -175,21 +175,4 @@ const char *es_accounts_role_of(const struct es_aws_client *base, const struct e
 		if (t->items[i].client == c)
 			return t->items[i].creds.role_arn;
 	return NULL;
-}
-
-void es_ledger_note_account(json_t *record, const char *who)
-{
-	const char *p = who;
-
-	if (!record || !who || json_object_get(record, "account"))
-		return;
-	/* arn:PARTITION:sts::ACCOUNT:… (or iam::) */
-	for (int i = 0; i < 4 && p; i++)
-		if ((p = strchr(p, ':')))
-			p++;
-	if (!p)
-		return;
-	size_t n = strcspn(p, ":");
-	if (n == 12)
-		json_object_set_new(record, "account", json_stringn(p, n));
 }

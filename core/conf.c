@@ -398,8 +398,8 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 	if (!value)
 		return conf_fail(l, line, "'%s' has no value: %s", key, k->help);
 	obj = s == S_APP || s == S_LEDGER ? (void *)l->cfg
-	      : s == S_STAGE ? (void *)stage_for(l, sub)
-	                     : (void *)check_for(l, sub);
+	      : s == S_STAGE              ? (void *)stage_for(l, sub)
+	                                  : (void *)check_for(l, sub);
 	if (!obj)
 		return es_fail(ES_ENOMEM, "out of memory");
 	return set_value(l, obj, k, value, line);
@@ -606,16 +606,6 @@ static int check_names(struct loader *l)
 	return ES_OK;
 }
 
-int es_conf_find_line(const char *text, const char *section, const char *sub, const char *key)
-{
-	return find_line(text, section, sub, key);
-}
-
-const char *es_conf_bad_bucket(const char *name)
-{
-	return bad_bucket(name);
-}
-
 /* ------------------------------------------------------------ checks */
 
 static int validate(struct loader *l)
@@ -727,7 +717,7 @@ static int validate(struct loader *l)
 	}
 	if ((rc = check_names(l)))
 		return rc;
-	return es_conf_accounts_check(c, l->text);
+	return es_conf_accounts_check(c, l->text, &(struct es_conf_helpers){find_line, bad_bucket});
 }
 
 /* ------------------------------------------------------------ public */

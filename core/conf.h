@@ -39,9 +39,9 @@ struct es_stage_conf {
 	char *promotes_from; /* stage whose artifact this one receives; NULL: deploys commits */
 	char **probes;       /* probe = HOST:PORT edge addresses (multi) */
 	size_t n_probes;
-	char *marker_header; /* response header carrying the release marker */
-	char *probe_bypass;  /* path and/or ?query the cache never answers (NULL: none) */
-	int line;            /* line of the [stage] header */
+	char *marker_header;        /* response header carrying the release marker */
+	char *probe_bypass;         /* path and/or ?query the cache never answers (NULL: none) */
+	int line;                   /* line of the [stage] header */
 	struct es_creds_conf creds; /* profile / role-arn: the stage's account */
 	char *bucket;               /* its artifact bucket ([app] bucket when not set) */
 };

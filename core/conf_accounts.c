@@ -22,7 +22,8 @@ const char *es_conf_bad_role_arn(const char *arn)
 		return "a role ARN reads arn:aws:iam::ACCOUNT:role/NAME";
 	p = colon + 1;
 	if (strncmp(p, "iam::", 5) != 0)
-		return "a role ARN names the iam service and no region: arn:aws:iam::ACCOUNT:role/NAME";
+		return "a role ARN names the iam service and no region: "
+		       "arn:aws:iam::ACCOUNT:role/NAME";
 	p += 5;
 	while (isdigit((unsigned char)*p)) {
 		p++;
@@ -70,13 +71,13 @@ static bool sts_text(const char *v, size_t min, size_t max, const char *extra)
 }
 
 /* One stage's or the ledger's credentials; section/sub as in the file. */
-static int check_creds(const struct es_config *c, const char *text, const char *section,
-                       const char *sub, const struct es_creds_conf *k)
+static int check_creds(const struct es_config *c, const char *text, const struct es_conf_helpers *h,
+                       const char *section, const char *sub, const struct es_creds_conf *k)
 {
 	const char *why;
 	int line;
 
-#define LINE(key) es_conf_find_line(text, section, sub, key)
+#define LINE(key) h->find_line(text, section, sub, key)
 	if (k->profile && k->role_arn)
 		return es_fail(ES_ECONFIG,
 		               "%s:%d: profile and role-arn are both set; keep one: a profile of "
@@ -95,8 +96,9 @@ static int check_creds(const struct es_config *c, const char *text, const char *
 		               c->path, LINE("role-arn"), k->role_arn, why);
 	if ((k->external_id || k->session_name) && !k->role_arn) {
 		line = LINE(k->external_id ? "external-id" : "session-name");
-		return es_fail(ES_ECONFIG, "%s:%d: %s is used only with role-arn; add role-arn or "
-		                           "remove this line",
+		return es_fail(ES_ECONFIG,
+		               "%s:%d: %s is used only with role-arn; add role-arn or "
+		               "remove this line",
 		               c->path, line, k->external_id ? "external-id" : "session-name");
 	}
 	if (k->external_id && !sts_text(k->external_id, 2, 1224, "+=,.@:/-_"))
@@ -120,27 +122,28 @@ static int own_bucket(char **field, const char *dflt)
 	return *field ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
 }
 
-int es_conf_accounts_check(struct es_config *c, const char *text)
+int es_conf_accounts_check(struct es_config *c, const char *text, const struct es_conf_helpers *h)
 {
 	const char *why;
 	int rc;
 
 	for (size_t i = 0; i < c->n_stages; i++) {
 		struct es_stage_conf *s = &c->stages[i];
-		if ((rc = check_creds(c, text, "stage", s->name, &s->creds)))
+		if ((rc = check_creds(c, text, h, "stage", s->name, &s->creds)))
 			return rc;
-		if (s->bucket && (why = es_conf_bad_bucket(s->bucket)))
-			return es_fail(ES_ECONFIG, "%s:%d: bucket = %s is not a valid S3 bucket name: %s",
-			               c->path, es_conf_find_line(text, "stage", s->name, "bucket"),
+		if (s->bucket && (why = h->bad_bucket(s->bucket)))
+			return es_fail(ES_ECONFIG,
+			               "%s:%d: bucket = %s is not a valid S3 bucket name: %s",
+			               c->path, h->find_line(text, "stage", s->name, "bucket"),
 			               s->bucket, why);
 		if ((rc = own_bucket(&s->bucket, c->bucket)))
 			return rc;
 	}
-	if ((rc = check_creds(c, text, "ledger", NULL, &c->ledger_creds)))
+	if ((rc = check_creds(c, text, h, "ledger", NULL, &c->ledger_creds)))
 		return rc;
-	if (c->ledger_bucket && (why = es_conf_bad_bucket(c->ledger_bucket)))
+	if (c->ledger_bucket && (why = h->bad_bucket(c->ledger_bucket)))
 		return es_fail(ES_ECONFIG, "%s:%d: bucket = %s is not a valid S3 bucket name: %s",
-		               c->path, es_conf_find_line(text, "ledger", NULL, "bucket"),
+		               c->path, h->find_line(text, "ledger", NULL, "bucket"),
 		               c->ledger_bucket, why);
 	return own_bucket(&c->ledger_bucket, c->bucket);
 }

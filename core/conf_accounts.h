@@ -7,14 +7,18 @@
 
 #include "conf.h"
 
-/* conf.c's helpers, for the checks here. */
-int es_conf_find_line(const char *text, const char *section, const char *sub, const char *key);
-const char *es_conf_bad_bucket(const char *name);
+/* conf.c's helpers, handed to the checks here. */
+struct es_conf_helpers {
+	/* Line of key in [section "sub"] of text (0: not found). */
+	int (*find_line)(const char *text, const char *section, const char *sub, const char *key);
+	/* Why name breaks S3's bucket naming rules, or NULL. */
+	const char *(*bad_bucket)(const char *name);
+};
 
 /* Check the account keys of a loaded c (text: the file, for line numbers)
  * and fill the defaults (each stage's bucket, the ledger's bucket).
  * ES_ECONFIG with "FILE:LINE: message". */
-int es_conf_accounts_check(struct es_config *c, const char *text);
+int es_conf_accounts_check(struct es_config *c, const char *text, const struct es_conf_helpers *h);
 
 /* Why arn is not an IAM role ARN, or NULL (also used for the account). */
 const char *es_conf_bad_role_arn(const char *arn);

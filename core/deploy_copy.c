@@ -44,8 +44,7 @@ int es_dp_fetch_release(struct es_aws_client *base, struct es_aws_client *aws, s
 	if (rc)
 		return rc;
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", res.template_key);
-	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s",
-	         res.template_sha256);
+	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", res.template_sha256);
 	d->res.n_artifacts = res.n_objects;
 	json_array_extend(d->artifacts, res.objects);
 	es_release_copy_result_free(&res);

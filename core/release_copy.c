@@ -192,7 +192,8 @@ static int copy_one(struct copy *c, const char *key, const char *want, const cha
 			/* The target's credentials may not read the source bucket:
 			 * each side does its own half. */
 			struct es_buf body = ES_BUF_INIT;
-			say(c, "CopyObject not permitted from s3://%s: downloading and uploading %s",
+			say(c,
+			    "CopyObject not permitted from s3://%s: downloading and uploading %s",
 			    c->from_bucket, key);
 			rc = es_s3_get_object(c->from, c->from_bucket, key, &body);
 			if (rc) {
@@ -216,10 +217,9 @@ static int copy_one(struct copy *c, const char *key, const char *want, const cha
 	}
 	if ((rc = verify(c, key, want, &bytes)))
 		return rc;
-	json_array_append_new(c->out->objects,
-	                      json_pack("{s:s,s:s,s:I,s:s,s:s}", "key", key, "sha256", want,
-	                                "bytes", (json_int_t)bytes, "from",
-	                                c->from_bucket, "how", how));
+	json_array_append_new(c->out->objects, json_pack("{s:s,s:s,s:I,s:s,s:s}", "key", key,
+	                                                 "sha256", want, "bytes", (json_int_t)bytes,
+	                                                 "from", c->from_bucket, "how", how));
 	return ES_OK;
 }
 
@@ -271,17 +271,19 @@ int es_release_copy(struct es_aws_client *from, const char *from_bucket, struct 
 	for (size_t i = 0; i < c.n_keys; i++) {
 		char want[65];
 		if (strstr(c.keys[i], "templates/")) {
-			rc = es_fail(ES_EREFUSED,
-			             "the release names a nested template (%s): copying nested stacks "
-			             "across buckets is not supported; give both stages one bucket",
-			             c.keys[i]);
+			rc = es_fail(
+			        ES_EREFUSED,
+			        "the release names a nested template (%s): copying nested stacks "
+			        "across buckets is not supported; give both stages one bucket",
+			        c.keys[i]);
 			goto done;
 		}
 		if (!key_digest(c.keys[i], want)) {
-			rc = es_fail(ES_EREFUSED,
-			             "s3://%s/%s is not content-addressed: it cannot be checked after a "
-			             "copy",
-			             from_bucket, c.keys[i]);
+			rc = es_fail(
+			        ES_EREFUSED,
+			        "s3://%s/%s is not content-addressed: it cannot be checked after a "
+			        "copy",
+			        from_bucket, c.keys[i]);
 			goto done;
 		}
 		out->n_objects++;

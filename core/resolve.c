@@ -264,8 +264,8 @@ static void on_change_set(int rc, const struct es_http_response *resp, const str
 	    strcmp(op->exec_status, "EXECUTE_FAILED") == 0) {
 		/* Executed and ended: the stack's status says how, whoever
 		 * follows it (a live console writes the same record id). */
-		if (es_cfn_describe_stacks_call(&call, a->stack) == ES_OK &&
-		    stage_aws(op) && es_aws_send(stage_aws(op), &call, on_stack, op) == ES_OK)
+		if (es_cfn_describe_stacks_call(&call, a->stack) == ES_OK && stage_aws(op) &&
+		    es_aws_send(stage_aws(op), &call, on_stack, op) == ES_OK)
 			return;
 		es_aws_call_free(&call);
 		skip(op);

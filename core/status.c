@@ -113,7 +113,8 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 		/* Each stage with the credentials of its own account. */
 		struct es_aws_client *sa = es_accounts_client(aws, conf, &conf->stages[i]);
 		if (!sa) {
-			copy(out->stages[i].stage, sizeof(out->stages[i].stage), conf->stages[i].name);
+			copy(out->stages[i].stage, sizeof(out->stages[i].stage),
+			     conf->stages[i].name);
 			copy(out->stages[i].error, sizeof(out->stages[i].error),
 			     es_error_last()->message);
 		}
@@ -219,7 +220,8 @@ char *es_overview_json(const struct es_overview *st)
 		json_t *o = json_object(), *outs = json_object();
 		json_object_set_new(o, "stage", json_string(s->stage));
 		json_object_set_new(o, "stack", json_string(s->stack));
-		json_object_set_new(o, "account", s->account[0] ? json_string(s->account) : json_null());
+		json_object_set_new(o, "account",
+		                    s->account[0] ? json_string(s->account) : json_null());
 		json_object_set_new(o, "exists", json_boolean(s->exists));
 		json_object_set_new(o, "stack_status", json_string(s->stack_status));
 		json_object_set_new(o, "status_reason", str_or_null(s->status_reason));

@@ -245,8 +245,8 @@ static void *run(void *p)
 
 int es_cred_refresh_start(struct es_loop *loop, struct es_aws_client *client, const char *profile,
                           const struct es_cred_role *role, const char *region,
-                          const struct es_assume_role_ops *ops,
-                          es_cred_refresh_done_fn done, void *ud, struct es_cred_refresh **out)
+                          const struct es_assume_role_ops *ops, es_cred_refresh_done_fn done,
+                          void *ud, struct es_cred_refresh **out)
 {
 	struct es_cred_refresh *r = calloc(1, sizeof(*r));
 	int e;

@@ -67,8 +67,8 @@ static const char *iam_action(const struct es_aws_call *call)
 	static const struct {
 		const char *op, *action;
 	} s3[] = {
-	        {"HeadObject", "GetObject"},         {"CopyObject", "PutObject"},
-	        {"ListObjectsV2", "ListBucket"},     {"HeadBucket", "ListBucket"},
+	        {"HeadObject", "GetObject"},     {"CopyObject", "PutObject"},
+	        {"ListObjectsV2", "ListBucket"}, {"HeadBucket", "ListBucket"},
 	        {"ListObjects", "ListBucket"},
 	};
 
@@ -92,7 +92,9 @@ static void explain_denial(const struct es_aws_call *call, const char *role_arn,
 	snprintf(err->message, sizeof(err->message),
 	         "%s%s%s%s%s cannot do %s:%s%s%s (AWS said: %.200s); allow it in %s%s",
 	         account[0] ? "account " : "", account, account[0] ? ", " : "",
-	         role_arn && *role_arn ? "role " : who ? "" : "these credentials",
+	         role_arn && *role_arn ? "role "
+	         : who                 ? ""
+	                               : "these credentials",
 	         who ? who : "", call->service, iam_action(call), resource[0] ? " on " : "",
 	         resource, was,
 	         role_arn && *role_arn ? "that role's policy" : "the policy of these credentials",
@@ -127,8 +129,8 @@ void es_aws_explain(const struct es_aws_call *call, const struct es_http_respons
 {
 	if (!call || !err || err->status != ES_EAWS)
 		return;
-	if (denial(err) && (err->http_status == 403 || err->http_status == 401 ||
-	                    err->http_status == 400))
+	if (denial(err) &&
+	    (err->http_status == 403 || err->http_status == 401 || err->http_status == 400))
 		explain_denial(call, role_arn, principal, err);
 	else if (strcmp(call->service, "s3") == 0 &&
 	         (err->http_status == 301 || strcmp(err->code, "PermanentRedirect") == 0))

@@ -48,8 +48,9 @@ int es_s3_copy_object(struct es_aws_client *c, const char *src_bucket, const cha
 	if (rc)
 		return rc;
 	if (resp.body.len && memmem(resp.body.data, resp.body.len, "<Error>", 7))
-		rc = es_fail(ES_EAWS, "CopyObject s3://%s/%s: S3 reported an error after accepting "
-		                      "the copy",
+		rc = es_fail(ES_EAWS,
+		             "CopyObject s3://%s/%s: S3 reported an error after accepting "
+		             "the copy",
 		             dst_bucket, dst_key);
 	es_http_response_free(&resp);
 	return rc;

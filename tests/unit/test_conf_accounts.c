@@ -32,14 +32,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const char *head = "[app]\n"                          /* 1 */
-                          "\tname = demo\n"                  /* 2 */
-                          "\tbucket = demo-artifacts\n"      /* 3 */
-                          "[stage \"staging\"]\n"            /* 4 */
-                          "\tstack = demo-staging\n"         /* 5 */
-                          "[stage \"production\"]\n"         /* 6 */
-                          "\tstack = demo-production\n"      /* 7 */
-                          "\tpromotes-from = staging\n";     /* 8 */
+static const char *head = "[app]\n"                      /* 1 */
+                          "\tname = demo\n"              /* 2 */
+                          "\tbucket = demo-artifacts\n"  /* 3 */
+                          "[stage \"staging\"]\n"        /* 4 */
+                          "\tstack = demo-staging\n"     /* 5 */
+                          "[stage \"production\"]\n"     /* 6 */
+                          "\tstack = demo-production\n"  /* 7 */
+                          "\tpromotes-from = staging\n"; /* 8 */
 
 static int load(const char *tail, struct es_config **out)
 {
@@ -123,7 +123,8 @@ static void bad_values_name_their_line(void **state)
 	refused("\texternal-id = team\n", 9, "external-id is used only with role-arn");
 	refused("\trole-arn = arn:aws:iam::222222222222:role/d\n\tsession-name = a b\n", 10,
 	        "a session name has 2 to 64");
-	refused("\tbucket = Prod_Bucket\n", 9, "bucket = Prod_Bucket is not a valid S3 bucket name");
+	refused("\tbucket = Prod_Bucket\n", 9,
+	        "bucket = Prod_Bucket is not a valid S3 bucket name");
 	refused("[ledger]\n\tbucket = x\n", 10, "is not a valid S3 bucket name");
 	refused("[ledger]\n\tprofile = a\n\trole-arn = arn:aws:iam::111111111111:role/l\n", 11,
 	        "profile and role-arn are both set");

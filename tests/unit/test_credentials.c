@@ -1084,8 +1084,9 @@ static void stage_role_over_the_chain(void **state)
 	assert_string_equal(m.external_id, "web-team");
 	assert_string_equal(m.session, "edgeship-prod");
 	assert_string_equal(c1.access_key_id, "ASIAROLE1");
-	assert_string_equal(c1.source,
-	                    "assume role arn:aws:iam::222222222222:role/edgeship-deploy via environment");
+	assert_string_equal(
+	        c1.source,
+	        "assume role arn:aws:iam::222222222222:role/edgeship-deploy via environment");
 	assert_lacks(c1.source, "env-secret");
 	resolve_ok(&o, &c2);
 	assert_int_equal(m.calls, 1); /* kept */

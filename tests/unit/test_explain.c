@@ -39,8 +39,9 @@ static void a_role_denied_s3(void **state)
 	failed(&e, 403, "AccessDenied", "Access Denied");
 	es_aws_explain(&call, NULL, "arn:aws:iam::222222222222:role/edgeship-deploy",
 	               "arn:aws:sts::222222222222:assumed-role/edgeship-deploy/s", &e);
-	expect(e.message, "account 222222222222, role arn:aws:iam::222222222222:role/edgeship-deploy "
-	                  "cannot do s3:PutObject on prod-bucket/app/artifacts/ab c.zip");
+	expect(e.message,
+	       "account 222222222222, role arn:aws:iam::222222222222:role/edgeship-deploy "
+	       "cannot do s3:PutObject on prod-bucket/app/artifacts/ab c.zip");
 	expect(e.message, "AWS said: Access Denied");
 	expect(e.message, "the bucket's policy");
 	assert_string_equal(e.code, "AccessDenied");
