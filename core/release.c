@@ -22,8 +22,8 @@
 
 /* The ledger record (newest first) of a release, for its template key. */
 static bool find_release_record(const struct es_record_list *recs, const char *commit,
-                                const char *release, char *key, size_t klen, char *sha, size_t slen,
-                                char *rel, size_t rlen)
+                                const char *release, const char *want_sha, char *key, size_t klen,
+                                char *sha, size_t slen, char *rel, size_t rlen)
 {
 	for (size_t i = recs->n; i-- > 0;) {
 		const struct es_record *r = &recs->items[i];
@@ -43,7 +43,8 @@ static bool find_release_record(const struct es_record_list *recs, const char *c
 		        json_string_value(json_object_get(json_object_get(o, "template"), "key"));
 		const char *s = json_string_value(
 		        json_object_get(json_object_get(o, "template"), "sha256"));
-		bool ok = k && s;
+		/* One release has a template per bucket it was copied into. */
+		bool ok = k && s && (!want_sha || !*want_sha || strcmp(s, want_sha) == 0);
 		if (ok) {
 			snprintf(key, klen, "%s", k);
 			snprintf(sha, slen, "%s", s);
@@ -61,8 +62,8 @@ bool es_release_recorded(const struct es_record_list *recs, const char *commit, 
 {
 	char key[512], sha[80];
 
-	return find_release_record(recs, commit, NULL, key, sizeof(key), sha, sizeof(sha), release,
-	                           len);
+	return find_release_record(recs, commit, NULL, NULL, key, sizeof(key), sha, sizeof(sha),
+	                           release, len);
 }
 
 static int read_records(struct es_aws_client *aws, const struct es_config *conf,
@@ -168,8 +169,8 @@ static int promote_check(struct es_aws_client *aws, const struct es_config *conf
 		goto out;
 	rc = check_validated(&recs, src, &from_now);
 	if (!rc &&
-	    !find_release_record(&recs, from_now.commit, from_now.release, out->template_key,
-	                         sizeof(out->template_key), out->template_sha256,
+	    !find_release_record(&recs, from_now.commit, from_now.release, from_now.template_sha256,
+	                         out->template_key, sizeof(out->template_key), out->template_sha256,
 	                         sizeof(out->template_sha256), out->release, sizeof(out->release)))
 		rc = es_fail(ES_ENOTFOUND,
 		             "the ledger has no successful deploy of release %s: cannot find its "
@@ -255,7 +256,7 @@ static int rollback_check(struct es_aws_client *aws, const struct es_config *con
 	rc = read_records(aws, conf, &recs);
 	if (rc)
 		return rc;
-	bool found = find_release_record(&recs, a->commit, NULL, out->template_key,
+	bool found = find_release_record(&recs, a->commit, NULL, NULL, out->template_key,
 	                                 sizeof(out->template_key), out->template_sha256,
 	                                 sizeof(out->template_sha256), out->release,
 	                                 sizeof(out->release));

@@ -6,7 +6,8 @@ the validated artifacts are copied into B's bucket (downloaded and uploaded
 while B may not read A's bucket, copied inside S3 once A's bucket policy
 lets it), checked by digest, nothing built or uploaded from the repository;
 roll back production (--read-only refused, a CopyObject whose answer was
-cut sent again); status and the dashboard show each stage's account; a console holding
+cut sent again); status and the dashboard show each stage's account, and
+the dashboard's A key promotes into B too; a console holding
 only B's credentials reads the same ledger; a missing permission and a
 bucket in another region each get a message that says what to do."""
 
@@ -189,8 +190,21 @@ def main(tap, sim, app):
            "production's cache is invalidated and followed to Completed in account B", out + err)
 
     # The dashboard reads each stage in its own account and names both.
+    # From its keys, it promotes commit 2 again into B (staging's
+    # validation of it still stands).
+    wait_deployed_b(app, sim, (key, secret, token))
+    c2 = app.git("rev-parse", "HEAD~0")
     rc, out, err = release.run_script(app, "accounts", """:wait-idle
 :dump-screen {tmp}/accounts.txt
+A
+:wait-idle
+:dump-screen {tmp}/acc-approve.txt
+y
+:wait-idle
+:dump-screen {tmp}/acc-promote.txt
+production<Enter>
+:wait-idle
+:dump-screen {tmp}/acc-promoted.txt
 q
 """, cols=160)
     scr = release.screen(app, "accounts.txt")
@@ -199,6 +213,12 @@ q
            "the dashboard's title bar names each stage's account", scr)
     prod_line = next((l for l in scr.splitlines() if "production" in l and "COMPLETE" in l), "")
     tap.ok(c1[:7] in prod_line, "the dashboard reads production's stack in account B", scr)
+    promo = outcome(app, "promotion")
+    tap.ok(app.status("production")["commit"] == c2 and promo.get("account") == B
+           and promo["commit"] == c2,
+           "the dashboard's promotion ran in account B and production runs commit 2 again",
+           release.screen(app, "acc-promote.txt") + release.screen(app, "acc-promoted.txt"))
+    tap.eq(release.BLOCKED, [], "no dashboard script waited synchronously on the screen's loop")
 
     # A console with only B's credentials reads the same ledger.
     env_b = dict(app.env(), AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
