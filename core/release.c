@@ -168,9 +168,15 @@ static int promote_check(struct es_aws_client *aws, const struct es_config *conf
 	if (rc)
 		goto out;
 	rc = check_validated(&recs, src, &from_now);
+	/* The source stage's own template of the release first (a copy in
+	 * another stage's bucket has its own); else any, which then refuses. */
 	if (!rc &&
 	    !find_release_record(&recs, from_now.commit, from_now.release, from_now.template_sha256,
 	                         out->template_key, sizeof(out->template_key), out->template_sha256,
+	                         sizeof(out->template_sha256), out->release,
+	                         sizeof(out->release)) &&
+	    !find_release_record(&recs, from_now.commit, from_now.release, NULL, out->template_key,
+	                         sizeof(out->template_key), out->template_sha256,
 	                         sizeof(out->template_sha256), out->release, sizeof(out->release)))
 		rc = es_fail(ES_ENOTFOUND,
 		             "the ledger has no successful deploy of release %s: cannot find its "
