@@ -27,6 +27,8 @@ struct es_action {
 	char commit[41];
 	struct es_invalidation inv;
 	struct es_validation v; /* large: this struct lives on the heap */
+	struct es_cleanup_result cleanup;
+	struct es_drift_report drift;
 };
 
 static void action_free(void *p)
@@ -39,6 +41,8 @@ static void action_free(void *p)
 		free(a->paths[i]);
 	free(a->paths);
 	free(a->paths_text);
+	es_cleanup_result_free(&a->cleanup);
+	es_drift_report_free(&a->drift);
 	free(a);
 }
 
@@ -67,6 +71,7 @@ static void on_done(int rc, const struct es_error *err, void *ud)
 	        .stage = a->stage,
 	        .paths = a->paths_text ? a->paths_text : "",
 	        .rev = a->rev,
+	        .cleanup = a->kind == ES_ACTION_CLEANUP ? &a->cleanup : NULL,
 	};
 
 	if (rc == ES_OK) {
@@ -76,6 +81,7 @@ static void on_done(int rc, const struct es_error *err, void *ud)
 		                ? &a->inv
 		                : NULL;
 		o.commit = a->kind == ES_ACTION_REVERT ? a->commit : NULL;
+		o.drift = a->kind == ES_ACTION_DRIFT ? &a->drift : NULL;
 	}
 	/* The job frees a (its arg) once this returns. */
 	if (a->done)
@@ -265,6 +271,53 @@ int es_action_unlock(struct es_aws_client *aws, const struct es_config *conf, co
 	a->conf = conf;
 	snprintf(a->stage, sizeof(a->stage), "%s", stage);
 	return start(es_aws_loop(aws), aws, unlock_fn, a, out);
+}
+
+/* ------------------------------------------------------------ cleanup */
+
+static int cleanup_fn(struct es_job *job, void *arg)
+{
+	struct es_action *a = arg;
+
+	return es_cleanup(es_job_aws(job), a->conf, NULL, NULL, &a->cleanup);
+}
+
+int es_action_cleanup(struct es_aws_client *aws, const struct es_config *conf,
+                      es_action_done_fn done, void *ud, struct es_action **out)
+{
+	struct es_action *a;
+
+	if (out)
+		*out = NULL;
+	if (!(a = action_new(ES_ACTION_CLEANUP, done, ud)))
+		return ES_ENOMEM;
+	a->conf = conf;
+	return start(es_aws_loop(aws), aws, cleanup_fn, a, out);
+}
+
+/* ------------------------------------------------------------ drift */
+
+static int drift_fn(struct es_job *job, void *arg)
+{
+	struct es_action *a = arg;
+
+	return es_drift_check(es_job_aws(job), a->conf, a->stage, 300, &a->drift);
+}
+
+int es_action_drift(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                    es_action_done_fn done, void *ud, struct es_action **out)
+{
+	struct es_action *a;
+
+	if (out)
+		*out = NULL;
+	if (known_stage(conf, stage))
+		return ES_EINVAL;
+	if (!(a = action_new(ES_ACTION_DRIFT, done, ud)))
+		return ES_ENOMEM;
+	a->conf = conf;
+	snprintf(a->stage, sizeof(a->stage), "%s", stage);
+	return start(es_aws_loop(aws), aws, drift_fn, a, out);
 }
 
 /* ------------------------------------------------------------ */

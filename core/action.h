@@ -14,7 +14,9 @@
 #include "base/error.h"
 #include "base/loop.h"
 #include "conf.h"
+#include "ops.h"
 #include "release.h"
+#include "replicas.h"
 #include "repo.h"
 #include "validate.h"
 
@@ -24,6 +26,8 @@ enum es_action_kind {
 	ES_ACTION_POLL_INVALIDATION,
 	ES_ACTION_REVERT,
 	ES_ACTION_UNLOCK,
+	ES_ACTION_CLEANUP,
+	ES_ACTION_DRIFT,
 };
 
 /* How an action ended. Everything here lives until the done callback
@@ -39,6 +43,8 @@ struct es_action_outcome {
 	const struct es_invalidation *invalidation; /* invalidate, poll (ES_OK: filled) */
 	const char *rev;                            /* revert: the revision as given */
 	const char *commit;                         /* revert: the new commit's id (ES_OK) */
+	const struct es_cleanup_result *cleanup;    /* cleanup: what each try did (always) */
+	const struct es_drift_report *drift;        /* drift: what the detection found (ES_OK) */
 };
 
 /* On the caller's loop, once, after the job ended. */
@@ -73,6 +79,17 @@ int es_action_revert(struct es_loop *loop, const struct es_repo *repo, const cha
  * job). */
 int es_action_unlock(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
                      es_action_done_fn done, void *ud, struct es_action **out);
+
+/* Try once to delete the replicated functions a destroy retained
+ * (es_cleanup on the job). The outcome's rc is ES_EBUSY while replicas
+ * remain. */
+int es_action_cleanup(struct es_aws_client *aws, const struct es_config *conf,
+                      es_action_done_fn done, void *ud, struct es_action **out);
+
+/* Run drift detection on stage's stack (es_drift_check on the job, at most
+ * five minutes): read-only, so allowed under --read-only. */
+int es_action_drift(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                    es_action_done_fn done, void *ud, struct es_action **out);
 
 /* What a running action is. */
 enum es_action_kind es_action_kind_of(const struct es_action *a);

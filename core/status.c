@@ -12,6 +12,7 @@
 #include "base/timefmt.h"
 #include "ops.h"
 #include "resolve.h"
+#include "replicas.h"
 #include "status.h"
 #include "validate.h"
 
@@ -194,6 +195,7 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 			copy(s->validation_note, sizeof(s->validation_note), v.why);
 		}
 	}
+	es_replicas_count(&recs, &out->replicas_pending);
 	es_record_list_free(&recs);
 	es_ledger_free(ledger);
 	/* Nothing could be read: fail as the first read failed, so that a
@@ -276,6 +278,8 @@ char *es_overview_json(const struct es_overview *st)
 	json_object_set_new(root, "ledger_offline", json_boolean(st->ledger_offline));
 	json_object_set_new(root, "ledger_bucket_missing", json_boolean(st->ledger_no_bucket));
 	json_object_set_new(root, "outcomes_recorded", json_integer((json_int_t)st->resolved));
+	json_object_set_new(root, "replicas_pending",
+	                    json_integer((json_int_t)st->replicas_pending));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	return text;

@@ -62,7 +62,8 @@ struct es_overview {
 	/* The artifact bucket does not exist yet: no release was ever recorded
 	 * (the first deploy creates it); not a failure to read. */
 	bool ledger_no_bucket;
-	size_t resolved; /* outcomes of abandoned actions recorded by this look */
+	size_t resolved;         /* outcomes of abandoned actions recorded by this look */
+	size_t replicas_pending; /* functions a destroy retained, not yet deleted */
 };
 
 /* Read every stage (one DescribeStacks and DescribeStackResources each), its

@@ -174,4 +174,29 @@ int es_cfn_parse_resource_drifts(const char *xml, size_t len, struct es_drift_pa
 void es_drift_page_free(struct es_drift_page *p);
 void es_resource_drift_free(struct es_resource_drift *r);
 
+/* ------------------------------------------------- teardown (cfn_destroy.c) */
+
+/* An update that submits a template again, keeping every parameter's
+ * previous value. */
+struct es_stack_update {
+	const char *stack;
+	const char *template_body;          /* one of body… */
+	const char *template_url;           /* …or URL (a template over 51,200 bytes, in S3) */
+	const char *const *keep_parameters; /* names sent with UsePreviousValue */
+	size_t n_keep;
+	const char *const *capabilities;
+	size_t n_capabilities;
+	const char *client_token;
+};
+
+/* GetTemplate of stack, as submitted (TemplateStage Original). */
+int es_cfn_get_template_call(struct es_aws_call *call, const char *stack);
+/* Its TemplateBody (malloc'd), NULL with the last error set. */
+char *es_cfn_parse_template_body(const char *xml, size_t len);
+int es_cfn_update_stack_call(struct es_aws_call *call, const struct es_stack_update *u);
+/* DeleteStack keeping the n logical ids in retain (only valid on a stack in
+ * DELETE_FAILED). */
+int es_cfn_delete_stack_retain_call(struct es_aws_call *call, const char *stack,
+                                    const char *const *retain, size_t n, const char *token);
+
 #endif

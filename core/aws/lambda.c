@@ -27,6 +27,14 @@ int es_lambda_get_function_call(struct es_aws_call *call, const char *name)
 	return rc ? rc : es_path_encode(&call->path, name, false);
 }
 
+int es_lambda_delete_function_call(struct es_aws_call *call, const char *name)
+{
+	int rc = es_aws_call_init(call, "lambda", "DeleteFunction", ES_PROTO_REST_JSON, "DELETE",
+	                          LAMBDA_API "/functions/");
+	call->mutating = true;
+	return rc ? rc : es_path_encode(&call->path, name, false);
+}
+
 void es_lambda_function_list_free(struct es_lambda_function_list *l)
 {
 	if (!l)

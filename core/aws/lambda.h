@@ -23,6 +23,8 @@ struct es_lambda_function_list {
 
 int es_lambda_list_functions_call(struct es_aws_call *call, const char *marker);
 int es_lambda_get_function_call(struct es_aws_call *call, const char *name);
+/* DeleteFunction of name without a qualifier: the function and every version. */
+int es_lambda_delete_function_call(struct es_aws_call *call, const char *name);
 /* Add the functions of one ListFunctions answer to out (free with
  * es_lambda_function_list_free even on failure); *marker (malloc'd) names
  * the next page, or is NULL. */

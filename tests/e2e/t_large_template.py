@@ -2,7 +2,8 @@
 """A packaged template over 51,200 bytes (CloudFormation's TemplateBody limit)
 goes to CloudFormation as a TemplateURL on the artifact bucket: against the
 simulator it deploys to staging, is promoted to production and is rolled
-back, and the `aws` CLI's own large-template deploy works there too."""
+back, then destroyed (its template without the associations also by URL), and
+the `aws` CLI's own large-template deploy works there too."""
 
 import json
 import os
@@ -80,6 +81,18 @@ def main(tap, sim, app):
     tap.ok(back["commit"] == c1 and back["release"] == st["release"]
            and back["stack_status"] == "UPDATE_COMPLETE",
            "staging runs the large template's release again", back)
+
+    # destroy sends the template without its associations by URL as well.
+    seq = sim.log()[-1]["seq"]
+    rc, out, err = app.run("destroy", "--stage", "staging", "--force", "--yes",
+                           "--poll-interval", "300")
+    log = sim.log(since=seq)
+    ops = [e["operation"] for e in log if e.get("mutating") and e.get("status", 0) < 300]
+    tap.ok(rc == 0 and "removing 1 Lambda@Edge association" in out
+           and release.mutating_puts(log, "/templates/") and "UpdateStack" in ops
+           and ops.index("PutObject") < ops.index("UpdateStack") < ops.index("DeleteStack"),
+           "destroy uploads the large template without its associations, then updates and "
+           "deletes", f"rc={rc} {ops} {out}{err}")
 
     # The aws CLI's deploy of a large template (path-style URL on the endpoint) works too.
     tpl = os.path.join(sim.tmp, "large-cli.yaml")

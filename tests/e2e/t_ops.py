@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drift and recovery: a property changed outside CloudFormation shows as
-drift with its expected and actual values (exit 7, --json too) and an
-in-sync stack says so (exit 0), also under --read-only; a deploy into the
+drift with its expected and actual values (exit 7, --json too, and in the
+dashboard on f) and an in-sync stack says so (exit 0), also under
+--read-only; a deploy into the
 drifted stage shows the drift and asks (--yes accepts); a stack forced into
 UPDATE_ROLLBACK_FAILED shows the failing resource and reason in status,
 `recover --skip X --yes` brings it to UPDATE_ROLLBACK_COMPLETE and the
@@ -65,6 +66,20 @@ def main(tap, sim, app):
                 "difference": "NOT_EQUAL"} in fn["properties"],
            "drift --json lists the resource and the property", js or err)
 
+    # The dashboard: f checks the selected stage on a background job, also
+    # under --read-only; the Stages pane shows the badge, the activity strip
+    # the property.
+    seq = sim.log()[-1]["seq"]
+    rc, out, err = release.run_script(app, "drift", ":wait-idle\nf\n:wait-idle\n"
+                                      ":dump-screen {tmp}/drift.txt\nq\n", "--read-only")
+    scr = release.screen(app, "drift.txt")
+    line = next((l for l in scr.splitlines() if "staging" in l and "drifted" in l), "")
+    tap.ok(rc == 0 and line and "/MemorySize: expected 128, actual 512" in scr,
+           "the dashboard's f shows a drifted badge and the property (--read-only)", scr)
+    tap.ok([e for e in sim.log() if e["seq"] > seq and e["operation"] == "DetectStackDrift"]
+           and not release.BLOCKED, "it ran DetectStackDrift without waiting on the screen's loop",
+           release.BLOCKED)
+
     # A deploy into the drifted stage shows the drift and asks first.
     rc, out, err = app.run("deploy", "--stage", "staging")
     tap.ok(rc == 4 and "last drift detection found" in out + err
@@ -84,6 +99,10 @@ def main(tap, sim, app):
            and "Function could not be restored" in out and "edgeship recover --stage staging" in out,
            "status shows UPDATE_ROLLBACK_FAILED with the resource, the reason and what to do",
            out + err)
+    rc, out, err = app.run("watch", "--stage", "staging", timeout=60)
+    tap.ok(rc == 0 and "UPDATE_ROLLBACK_FAILED" in out and f"failed     {FN}: " in out
+           and "Function could not be restored" in out and "edgeship recover --stage staging" in out,
+           "watch shows the failing resource, the reason and the recover command", out + err)
     st = app.status("staging")
     tap.ok(st["failed_resource"] == FN and "could not be restored" in st["failed_reason"],
            "status --json has the failed resource and reason", st)

@@ -15,9 +15,10 @@ ALLOWED = {
     "core/base": set(),
     "core/aws": {"core/base"},
     "core": {"core/base", "core/aws"},
+    "core/pipegen": {"core", "core/base", "core/aws"},
     "tui/dash": {"core", "core/base", "core/aws"},
-    "tui/cli": {"core", "core/base", "core/aws", "tui/dash"},
-    "tui": {"core", "core/base", "core/aws", "tui/dash", "tui/cli"},
+    "tui/cli": {"core", "core/base", "core/aws", "core/pipegen", "tui/dash"},
+    "tui": {"core", "core/base", "core/aws", "core/pipegen", "tui/dash", "tui/cli"},
 }
 
 

@@ -52,7 +52,8 @@ def commands():
 def own_options(path):
     """The options a command's own parser (cmd_package.c) compares with."""
     text = read(path)
-    return set(re.findall(r'strn?cmp\(\s*[a-z]+\s*,\s*"(-[A-Za-z-]+)=?"', text))
+    opts = set(re.findall(r'strn?cmp\(\s*[a-z]+\s*,\s*"(-[A-Za-z-]+)=?"', text))
+    return opts | set(re.findall(r'value_of\([^"]*"(-[A-Za-z-]+)"', text))
 
 
 def parser_options():
@@ -96,6 +97,12 @@ def lint(page, name):
                        text=True)
     ok(p.returncode == 0 and not p.stderr.strip(), f"{name}: groff -man -ww -z says nothing",
        p.stderr)
+    # man on a terminal without UTF-8 renders with the ASCII device, which
+    # has no glyph for most characters beyond ASCII.
+    p = subprocess.run(["groff", "-man", "-ww", "-z", "-Tascii"], input=page,
+                       capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
+    ok(p.returncode == 0 and not p.stderr.strip(),
+       f"{name}: groff -Tascii in the C locale says nothing", p.stderr)
     p = subprocess.run(["mandoc", "-T", "lint", "-W", "all"], input=page, capture_output=True,
                        text=True)
     ok(p.returncode == 0 and not (p.stdout + p.stderr).strip(),
@@ -138,6 +145,13 @@ def main():
     ok("--no-upload" in own, "package's own options read from cmd_package.c", sorted(own))
     missing = sorted(own - documented(out) - {"--help", "-h"})
     ok(not missing, "help package documents every option cmd_package.c accepts",
+       "undocumented: " + " ".join(missing))
+    rc, out, err = run("help", "init")
+    own = own_options("tui/cli/cmd_init_pipeline.c")
+    ok({"--pipeline", "--source", "--force"} <= own, "init --pipeline's options read from "
+       "cmd_init_pipeline.c", sorted(own))
+    missing = sorted(own - documented(out) - {"--help", "-h"})
+    ok(not missing, "help init documents every option cmd_init_pipeline.c accepts",
        "undocumented: " + " ".join(missing))
 
     rc, out, err = run("help", "NOPE")

@@ -62,6 +62,8 @@ static int cmd_version(struct es_cli *cli);
 	X("unlock", es_cmd_unlock)                                                                 \
 	X("drift", es_cmd_drift)                                                                   \
 	X("recover", es_cmd_recover)                                                               \
+	X("destroy", es_cmd_destroy)                                                               \
+	X("cleanup", es_cmd_cleanup)                                                               \
 	X("log", es_cmd_log)                                                                       \
 	X("whoami", cmd_whoami)                                                                    \
 	X("help", cmd_help)                                                                        \
@@ -238,6 +240,10 @@ int es_cli_main(int argc, char **argv)
 	for (int i = 1; i < cli.argc; i++)
 		if (strcmp(cli.argv[i], "--help") == 0 || strcmp(cli.argv[i], "-h") == 0)
 			return help_main(2, (char *[]){"help", (char *)name, NULL});
+	/* init --pipeline reads options of its own (cmd_init_pipeline.c). */
+	bool init_pipeline = false;
+	for (int i = 1; i < cli.argc && strcmp(name, "init") == 0; i++)
+		init_pipeline |= strcmp(cli.argv[i], "--pipeline") == 0;
 	/* Subcommand options, shared by all commands that take them. */
 	for (int i = 1; i < cli.argc; i++) {
 		const char *a = cli.argv[i];
@@ -286,8 +292,12 @@ int es_cli_main(int argc, char **argv)
 			i++; /* read by cmd_ops.c */
 		} else if (strcmp(name, "recover") == 0 && strncmp(a, "--skip=", 7) == 0) {
 			continue;
+		} else if (strcmp(name, "destroy") == 0 && strcmp(a, "--force") == 0) {
+			continue; /* read by cmd_destroy.c */
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */
+		} else if (init_pipeline && a[0] == '-' && a[1]) {
+			continue; /* init --pipeline's options, read by cmd_init_pipeline.c */
 		} else {
 			es_fprintf(stderr,
 			           "edgeship %s: unknown option '%s' (see edgeship help %s)\n",

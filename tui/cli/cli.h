@@ -72,6 +72,7 @@ void es_table_print(FILE *f, int width, const struct es_column *cols, size_t n_c
 
 /* Subcommands implemented in cmd_*.c. */
 int es_cmd_init(struct es_cli *cli);
+int es_cmd_init_pipeline(struct es_cli *cli); /* init --pipeline (cmd_init_pipeline.c) */
 int es_cmd_status(struct es_cli *cli);
 int es_cmd_deploy(struct es_cli *cli);
 int es_cmd_log(struct es_cli *cli);
@@ -85,6 +86,8 @@ int es_cmd_unlock(struct es_cli *cli);
 int es_cmd_package(struct es_cli *cli);
 int es_cmd_drift(struct es_cli *cli);
 int es_cmd_recover(struct es_cli *cli);
+int es_cmd_destroy(struct es_cli *cli);
+int es_cmd_cleanup(struct es_cli *cli);
 
 /* Run the program; returns the process exit code. */
 int es_cli_main(int argc, char **argv);

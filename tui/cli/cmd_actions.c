@@ -13,6 +13,8 @@
 #include "base/error.h"
 #include "lock.h"
 #include "model.h"
+#include "ops.h"
+#include "replicas.h"
 #include "release.h"
 #include "report.h"
 #include "base/timefmt.h"
@@ -372,7 +374,62 @@ struct watch {
 	const char *stage;
 	size_t printed;
 	bool changed;
+	char failure_told[32][64]; /* per stage: the *_FAILED status explained */
 };
+
+/* A stack that reached a *_FAILED status: the resource that failed and
+ * why (its newest failed event), once per status, and what to do. */
+static void print_failure(struct watch *w, struct ctx *c, size_t i, bool json)
+{
+	const struct es_stage_view *v = es_model_stage(w->m, i);
+	size_t n = strlen(v->stack_status);
+	char resource[128], reason[512];
+	/* The call below turns the loop, and the model may change meanwhile. */
+	struct es_stage_view *s = malloc(sizeof(*s));
+
+	if (!s)
+		return;
+	*s = *v;
+	if (i >= 32 || n < 7 || strcmp(s->stack_status + n - 7, "_FAILED") != 0 ||
+	    strcmp(w->failure_told[i], s->stack_status) == 0) {
+		free(s);
+		return;
+	}
+	snprintf(w->failure_told[i], sizeof(w->failure_told[i]), "%s", s->stack_status);
+	if (es_stack_failure(c->aws, s->stack, resource, sizeof(resource), reason,
+	                     sizeof(reason)) != ES_OK ||
+	    !resource[0]) {
+		free(s);
+		return;
+	}
+	if (json) {
+		const char *kv[] = {"stage",
+		                    s->name,
+		                    "stack_status",
+		                    s->stack_status,
+		                    "failed_resource",
+		                    resource,
+		                    "failed_reason",
+		                    reason,
+		                    NULL};
+		char *j = es_report_ok_json("watch", kv);
+		if (j)
+			puts(j);
+		free(j);
+		free(s);
+		return;
+	}
+	es_printf("  failed     %s: %s\n", resource, reason);
+	if (strcmp(s->stack_status, "UPDATE_ROLLBACK_FAILED") == 0)
+		es_printf("  recover    the rollback failed: `edgeship recover --stage %s [--skip "
+		          "%s]`\n",
+		          s->name, resource);
+	else if (es_replicas_error_is_replicated(reason))
+		es_printf("  destroy    its edge replicas remain: `edgeship destroy --stage %s` "
+		          "retains the function and finishes the delete\n",
+		          s->name);
+	free(s);
+}
 
 static void on_model(struct es_model *m, unsigned what, void *ud)
 {
@@ -517,6 +574,7 @@ int es_cmd_watch(struct es_cli *cli)
 					if (j)
 						puts(j);
 					free(j);
+					print_failure(&w, &c, i, true);
 					continue;
 				}
 				es_printf("%-12s stack %-22s release %-18s", s->name,
@@ -552,6 +610,7 @@ int es_cmd_watch(struct es_cli *cli)
 				if (s->error[0])
 					es_printf(" error: %s", s->error);
 				es_printf("\n");
+				print_failure(&w, &c, i, false);
 			}
 			if (es_model_connection(w.m)[0] && !cli->json)
 				es_printf("%s\n", es_model_connection(w.m));

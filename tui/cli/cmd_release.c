@@ -149,9 +149,12 @@ int es_cmd_init(struct es_cli *cli)
 	struct es_repo *repo;
 	char path[4096], app[128];
 	const char *root, *base;
-	int rc = open_repo(&repo);
+	int rc;
 
-	if (rc)
+	for (int i = 1; i < cli->argc; i++)
+		if (strcmp(cli->argv[i], "--pipeline") == 0)
+			return es_cmd_init_pipeline(cli);
+	if ((rc = open_repo(&repo)))
 		return es_cli_fail(cli, "init", rc);
 	root = es_repo_root(repo);
 	base = strrchr(root, '/');
@@ -308,6 +311,10 @@ int es_cmd_status(struct es_cli *cli)
 			es_printf("ledger offline (%s): showing the local cache\n", ov.ledger_note);
 		else if (ov.ledger_no_bucket)
 			print_no_bucket(c.conf);
+		if (ov.replicas_pending)
+			es_printf("replicas pending cleanup: %zu (`edgeship cleanup` deletes the "
+			          "functions once CloudFront has removed their replicas)\n",
+			          ov.replicas_pending);
 		if (ov.resolved)
 			es_printf("recorded how %zu abandoned action%s ended (see edgeship log)\n",
 			          ov.resolved, ov.resolved == 1 ? "" : "s");

@@ -107,15 +107,50 @@ static const struct es_help_option global_opts[] = {
 
 /* ------------------------------------------------------------ commands */
 
-static const struct es_help_option init_opts[] = {OPT_JSON, END_OPTS};
+static const struct es_help_option init_opts[] = {
+        OPT_JSON,
+        {"--pipeline", NULL, NULL, ES_VAL_NONE,
+         "write instead the CloudFormation template of a CodePipeline that releases the "
+         "stages of edgeship.conf (pipeline.yaml at the root)"},
+        {"--source", NULL, "s3|codestar", ES_VAL_TEXT,
+         "the pipeline's source: a zip in a versioned S3 bucket the template makes (default), "
+         "or a repository through a CodeStar connection"},
+        {"--connection-arn", NULL, "ARN", ES_VAL_TEXT,
+         "with --source codestar: the connection (arn:aws:codestar-connections:…)"},
+        {"--repository", NULL, "OWNER/NAME", ES_VAL_TEXT, "with --source codestar: the repository"},
+        {"--branch", NULL, "BRANCH", ES_VAL_TEXT,
+         "with --source codestar: the branch that is released (default main)"},
+        {"--deploy-mode", NULL, "change-set|create-update", ES_VAL_TEXT,
+         "deploy each stage through a change set, replaced then executed (default), or with "
+         "one CREATE_UPDATE action"},
+        {"--name", NULL, "NAME", ES_VAL_TEXT,
+         "the pipeline's name (default: the app's name and -pipeline)"},
+        {"--output", NULL, "FILE", ES_VAL_FILE,
+         "write the template to FILE instead of pipeline.yaml; - prints it"},
+        {"--force", NULL, NULL, ES_VAL_NONE, "replace the template file if it exists"},
+        END_OPTS};
 static const struct es_help_exit init_exits[] = {
         EXIT(0),
-        {1, "edgeship.conf already exists, or cannot be written"},
+        {1, "the file already exists (--pipeline: unless --force), or cannot be written"},
         EXIT(2),
-        {5, "not inside a git repository"},
+        {5, "not inside a git repository; --pipeline: edgeship.conf is missing, or holds "
+            "something a pipeline cannot carry (the message says what)"},
         END_EXITS};
 static const struct es_help_example init_examples[] = {
         {"cd my-site && edgeship init", "write my-site/edgeship.conf, then edit its bucket"},
+        {"edgeship init --pipeline",
+         "write pipeline.yaml: S3 source, change sets, the validator, an approval before the "
+         "last stage"},
+        {"edgeship init --pipeline --source codestar --connection-arn \"$CONNECTION\" "
+         "--repository acme/site --branch main",
+         "the same pipeline, its source a GitHub repository through the connection whose ARN "
+         "is in $CONNECTION"},
+        {"edgeship init --pipeline --output - | cfn-lint", "print the template and lint it"},
+        {"aws cloudformation deploy --template-file pipeline.yaml --stack-name my-site-pipeline "
+         "--capabilities CAPABILITY_IAM --parameter-overrides "
+         "StagingUrl=https://staging.example.com/",
+         "deploy it (a stage without url needs its URL given); or commit it in a repository "
+         "of its own whose edgeship.conf names it, and edgeship deploy"},
         END_EXAMPLES};
 
 static const struct es_help_option status_opts[] = {OPT_JSON, OPT_READ_ONLY, END_OPTS};
@@ -301,6 +336,43 @@ static const struct es_help_example recover_examples[] = {
          "continue, leaving that resource as it is"},
         END_EXAMPLES};
 
+static const struct es_help_option destroy_opts[] = {
+        OPT_STAGE("the stage whose stack to delete (required)"),
+        {"--force", NULL, NULL, ES_VAL_NONE, "destroy a stage that another stage promotes from"},
+        {"--yes", "-y", NULL, ES_VAL_NONE,
+         "do not ask for the stage name to be typed (for scripts and CI)"},
+        OPT_TIMEOUT,
+        OPT_POLL,
+        OPT_JSON,
+        END_OPTS};
+static const struct es_help_exit destroy_exits[] = {
+        {0, "the stack is deleted (replicated functions retained are printed), or there was "
+            "none"},
+        {1, "a step failed (the stack is left where it got to; run it again)"},
+        EXIT(2),
+        {3, "refused: --read-only, the stage is locked, another stage promotes from it "
+            "(--force), or the stack is in UPDATE_ROLLBACK_FAILED"},
+        EXIT(4),
+        EXIT(5),
+        END_EXITS};
+static const struct es_help_example destroy_examples[] = {
+        {"edgeship destroy --stage preview", "asks for the stage name to be typed"},
+        {"edgeship destroy --stage staging --force --yes",
+         "a stage production promotes from, in a script"},
+        END_EXAMPLES};
+
+static const struct es_help_option cleanup_opts[] = {OPT_JSON, END_OPTS};
+static const struct es_help_exit cleanup_exits[] = {
+        {0, "no retained function is left"},
+        {1, "a deletion failed otherwise (AWS's error is printed)"},
+        {3, "some functions still have edge replicas: run it again later (or --read-only)"},
+        EXIT(5),
+        END_EXITS};
+static const struct es_help_example cleanup_examples[] = {
+        {"edgeship cleanup", "delete the functions a destroy retained, if their replicas are gone"},
+        {"edgeship cleanup --json", "the same for a script; exit 3 while replicas remain"},
+        END_EXAMPLES};
+
 static const struct es_help_option log_opts[] = {OPT_STAGE("this stage's records only"), OPT_JSON,
                                                  END_OPTS};
 static const struct es_help_exit log_exits[] = {EXIT(0), EXIT(1), EXIT(2), EXIT(5), END_EXITS};
@@ -340,11 +412,26 @@ static const struct es_help_example version_examples[] = {
 	}
 
 static const struct es_help_command commands[] = {
-        CMD(init, "", "write a commented edgeship.conf for this repository",
+        CMD(init,
+            "[--pipeline [--source s3|codestar] [--connection-arn ARN --repository OWNER/NAME "
+            "--branch BRANCH] [--deploy-mode MODE] [--name NAME] [--output FILE] [--force]]",
+            "write a commented edgeship.conf, or with --pipeline a CodePipeline template",
             "Write a commented starter edgeship.conf at the root of the git repository "
             "(named after its directory, with a staging and a production stage); it is never "
             "overwritten. Set its bucket and stages, then run edgeship status. "
-            "edgeship.conf(5) describes every key."),
+            "edgeship.conf(5) describes every key.\n\n"
+            "With --pipeline, write instead the CloudFormation template (YAML) of the "
+            "CodePipeline this console replaces, from edgeship.conf: a source (a zip in a "
+            "versioned S3 bucket, started by each new version, or a CodeStar connection), a "
+            "CloudFormation deploy of each stage's stack with Stage and its parameters and the "
+            "app's capabilities, the validator Lambda after every stage but the last (it fetches "
+            "the stage's URL and reports PutJobSuccessResult when the first [check] that applies "
+            "answers its status with its body-contains text, else PutJobFailureResult), a manual "
+            "approval before the last stage linking to the stage before, an artifact bucket and "
+            "one role each for the pipeline, CloudFormation and the validator, granting what "
+            "each does. The stage URLs are parameters (defaults from edgeship.conf). Names "
+            "that cannot be CodePipeline identifiers and values too long for it are refused "
+            "with what to change; the file is never replaced without --force."),
         CMD(status, "[--json]",
             "each stage's stack, commit, release, distribution, lock and last action",
             "For each stage: its stack status, the commit and release it runs, the stack's "
@@ -429,6 +516,22 @@ static const struct es_help_command commands[] = {
             "and why, and asks for the stage name to be typed; it takes the stage lock and "
             "is recorded in the ledger. A skipped resource is left as it is: check it by "
             "hand afterwards."),
+        CMD(destroy, "--stage NAME [--force] [--yes] [--timeout DURATION] [--json]",
+            "delete a stage's stack, its Lambda@Edge associations first",
+            "Delete the stage's stack. First an update removes the Lambda@Edge associations "
+            "from its distribution and edgeship waits for it to be Deployed; then the stack "
+            "is deleted. A function whose edge replicas remain (CloudFront removes them "
+            "hours after the last association goes) is retained so the delete completes, "
+            "and recorded in the ledger for edgeship cleanup. It asks for the stage name to "
+            "be typed, takes the stage lock, and is refused for a stage another stage "
+            "promotes from unless --force. Run it again after any failure: it goes on from "
+            "where the stack is."),
+        CMD(cleanup, "[--json]", "delete the replicated functions a destroy retained",
+            "Try to delete each Lambda@Edge function a destroy retained (every version), "
+            "and record each deletion in the ledger. While CloudFront still holds a "
+            "function's replicas Lambda refuses, and cleanup says so and exits 3: run it "
+            "again later. The dashboard retries every 10 minutes; status shows how many "
+            "are pending."),
         CMD(log, "[--stage NAME] [--json]", "the release ledger, oldest first",
             "Print the release ledger, oldest first: who did what, when, the outcome and "
             "why. Columns fit the terminal (80 columns, or COLUMNS, when stdout is not one); "

@@ -11,6 +11,28 @@
 #include "conf.h"
 #include "help.h"
 
+/* The characters the help texts use, as groff glyphs that every output
+ * device has (an ASCII terminal renders \[u2026] as nothing and warns). */
+static const char *ascii_glyph(unsigned cp)
+{
+	switch (cp) {
+	case 0x2026: return "...";
+	case 0x2014: return "\\(em";
+	case 0x2013: return "\\(en";
+	case 0x2018: return "\\(oq";
+	case 0x2019: return "\\(cq";
+	case 0x201C: return "\\(lq";
+	case 0x201D: return "\\(rq";
+	case 0x2192: return "\\(->";
+	case 0x2190: return "\\(<-";
+	case 0x2264: return "\\(<=";
+	case 0x2265: return "\\(>=";
+	case 0x00D7: return "\\(mu";
+	case 0x2022: return "\\(bu";
+	default: return NULL;
+	}
+}
+
 /* Text for a roff text line: backslashes, dashes starting an option and
  * characters beyond ASCII escaped; a line that starts with '.' or '\''
  * would read as a request, so it gets a zero-width \&. With wrap, spaces
@@ -65,7 +87,11 @@ static void roff_lines(FILE *out, const char *s, bool line_start, bool wrap)
 			p++;
 			while (more-- > 0 && (*p & 0xC0) == 0x80)
 				cp = (cp << 6) | (*p++ & 0x3F);
-			col += fprintf(out, "\\[u%04X]", cp);
+			const char *glyph = ascii_glyph(cp);
+			if (glyph)
+				col += fprintf(out, "%s", glyph);
+			else
+				col += fprintf(out, "\\[u%04X]", cp);
 		}
 	}
 }

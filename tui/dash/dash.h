@@ -110,6 +110,17 @@ struct es_dash {
 		char oid[41];
 		double since;
 	} queued;
+	/* The low-rate retry of `edgeship cleanup` (cleanup.c). */
+	struct es_action *cleanup;
+	uint64_t cleanup_timer;
+	bool cleanup_first;            /* the first try has not started yet */
+	long long cleanup_first_until; /* when it starts, ready or not (loop ms) */
+	size_t cleanup_said;           /* functions last said to be waiting (not said again) */
+	/* Drift checks (drift.c): one at a time, on f and every half hour. */
+	struct es_action *drift_job;
+	int drift_stage; /* the stage it checks */
+	uint64_t drift_timer;
+	size_t drift_next; /* the periodic round's next stage */
 };
 
 /* A line in the Activity strip (through the model when there is one). */
@@ -135,6 +146,17 @@ void es_dash_reload_history(struct es_dash *d);
 /* Reload the history when HEAD or the refs changed since the last load
  * (a commit, pull, reset or branch switch in another terminal). */
 void es_dash_watch_history(struct es_dash *d);
+
+/* Retry deleting the functions a destroy retained now and every ten
+ * minutes, on a background job (never under --read-only); and stop. */
+void es_dash_cleanup_start(struct es_dash *d);
+void es_dash_cleanup_free(struct es_dash *d);
+
+/* Check stage (index in the configuration) for drift now, on a background
+ * job; start the periodic checks; stop. */
+void es_dash_drift_check(struct es_dash *d, size_t stage);
+void es_dash_drift_start(struct es_dash *d);
+void es_dash_drift_free(struct es_dash *d);
 
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);

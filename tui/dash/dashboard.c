@@ -205,6 +205,8 @@ static void after_first_frame(struct es_loop *loop, void *ud)
 			d->conf_stages = NULL;
 			d->n_conf_stages = 0;
 			es_model_on_change(d->model, on_model, d);
+			es_dash_cleanup_start(d);
+			es_dash_drift_start(d);
 		} else {
 			es_dash_log(d, ES_ACT_ERROR, "cannot follow the stages: %s",
 			            es_error_format(es_error_last(), line, sizeof(line)));
@@ -433,6 +435,7 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 			                d->conf ? "no AWS client" : "no edgeship.conf");
 		}
 		return ES_REDRAW | ES_REFRESH;
+	case ES_REQ_DRIFT: es_dash_drift_check(d, d->ui.stage_sel); return ES_REDRAW;
 	case ES_REQ_REDRAW: clearok(curscr, TRUE); return ES_REDRAW;
 	case ES_REQ_HELP:
 		es_pager_free(d->pager);
@@ -536,7 +539,8 @@ static bool settled(struct es_dash *d)
 {
 	/* Background jobs (validations, invalidations) count as work. */
 	return es_loop_is_idle(d->loop) && (!d->model || !es_model_busy(d->model)) &&
-	       !d->history.loading && (!d->deploy || d->n_dialogs) && d->n_jobs == 0;
+	       !d->history.loading && (!d->deploy || d->n_dialogs) && d->n_jobs == 0 &&
+	       !d->cleanup && !d->cleanup_first && !d->drift_job;
 }
 
 /* A dialog is on the screen (drawn, so it takes keys). */
@@ -810,6 +814,8 @@ static void wire_ui(struct es_dash *d)
 static void close_all(struct es_dash *d)
 {
 	es_actions_free(d);
+	es_dash_cleanup_free(d);
+	es_dash_drift_free(d);
 	es_attn_free(d);
 	for (int i = 0; i < d->n_dialogs; i++)
 		es_dialog_free(d->dialogs[i]);

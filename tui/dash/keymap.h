@@ -39,6 +39,7 @@ enum es_req_flags {
 	  "In the ledger: all stages or the selected one")                                         \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
+	X(DRIFT, "drift", "f", 0, "Check the selected stage's stack for drift now (read-only)")    \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
 	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                                  \
 	  "Deploy the selected commit (to the first stage, or choose)")                            \

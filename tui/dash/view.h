@@ -110,6 +110,8 @@ struct es_ui_source {
 };
 
 /* Everything the screen shows. Pointers are borrowed. */
+#define ES_UI_DRIFT_STAGES 16
+
 struct es_ui {
 	/* data */
 	struct es_ui_source source;
@@ -139,6 +141,9 @@ struct es_ui {
 	bool stages_full;
 	char search[128];
 	const struct es_keymap *keymap;
+	/* Per stage (configuration order), the last drift check: "drifted",
+	 * "in sync", "checking", or "" when not checked. */
+	char drift[ES_UI_DRIFT_STAGES][12];
 };
 
 extern const struct es_view_ops es_history_ops;

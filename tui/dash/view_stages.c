@@ -318,6 +318,15 @@ static void draw_stage_line(struct es_view *v, const struct es_stage_view *s, in
 		        over ? over
 		             : es_theme_attr(s->error[0] ? ES_AREA_ACT_ERROR : ES_AREA_ACT_WARN),
 		        "!");
+	col += 2;
+	/* the last drift check, when there was one */
+	if (i < ES_UI_DRIFT_STAGES && ui->drift[i][0] && col + 8 <= w)
+		es_scr_text(y, x + col, w - col,
+		            over ? over
+		                 : es_theme_attr(strcmp(ui->drift[i], "drifted") == 0
+		                                         ? ES_AREA_ACT_WARN
+		                                         : ES_AREA_HINT),
+		            ui->drift[i]);
 }
 
 static void draw_row(struct es_view *v, size_t row, int y, int x, int w, bool cursor)

@@ -4,10 +4,11 @@ state. JSON over HTTP on its own loopback port (never subject to faults)."""
 import json
 import urllib.parse
 
-from . import accounts, cloudfront_ext, edges, ops_ext, pipeline_ext
+from . import accounts, cloudfront_ext, edges, ops_ext, pipeline_ext, replicas
 from .state import SIM
 
-TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step")
+TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step",
+           "replica_cleanup")
 
 
 class Control:
@@ -115,6 +116,10 @@ class Control:
             return 200, ops_ext.require_capabilities(body)
         if path == "/stacks/rollback-failed" and method == "POST":
             return 200, ops_ext.force_rollback_failed(body)
+        if path == "/replicas/release" and method == "POST":
+            return 200, replicas.release(body)
+        if path == "/replicas":
+            return 200, replicas.listing()
         if path == "/accounts" and method == "GET":
             return 200, accounts.snapshot()
         if path == "/accounts/roles" and method == "POST":

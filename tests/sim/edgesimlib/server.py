@@ -58,7 +58,9 @@ def main(argv=None):
     # The extensions patch moto when imported.
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import cfn_ext, cloudfront_ext, control, edges, gateway, ops_ext, resources  # noqa: F401
+    from . import (  # noqa: F401
+        cfn_ext, cloudfront_ext, control, edges, gateway, ops_ext, pipeline_cfn, replicas,
+        resources)
     from .sigv4 import Keys
 
     resources.register()

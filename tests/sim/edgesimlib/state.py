@@ -19,6 +19,7 @@ PROFILES = {
         "propagation_max": 1.2,  # last edge applies it; then Deployed
         "invalidation": 0.8,  # InProgress -> Completed
         "pipeline_step": 0.3,  # per non-approval pipeline action
+        "replica_cleanup": 0.0,  # Lambda@Edge replicas stay after the last association
     },
     "demo": {
         "stack_step": 2.0,
@@ -27,6 +28,7 @@ PROFILES = {
         "propagation_max": 45.0,
         "invalidation": 15.0,
         "pipeline_step": 4.0,
+        "replica_cleanup": 60.0,
     },
 }
 
