@@ -22,10 +22,11 @@
 #include "base/error.h"
 #include "guard_conf.h"
 #include "pathcheck.h"
+#include "conf_accounts.h"
 
 enum kind { K_STR, K_MULTI, K_KV, K_LONG, K_MS };
 
-enum section { S_APP, S_STAGE, S_CHECK, S_PIPELINE };
+enum section { S_APP, S_STAGE, S_CHECK, S_PIPELINE, S_LEDGER };
 
 struct key {
 	enum section section;
@@ -104,6 +105,31 @@ static const struct key keys[] = {
          "that pipeline's stage deploying it, e.g. pipeline-stage = Staging"},
         {S_PIPELINE, "name", K_STR, PIP(pipeline), 0,
          "the CodePipeline's name, e.g. name = my-site-release"},
+        /* Stages in AWS accounts of their own (core/conf_accounts.c). */
+        {S_STAGE, "profile", K_STR, STG(creds.profile), 0,
+         "AWS profile whose credentials reach this stage's account, e.g. profile = prod"},
+        {S_STAGE, "role-arn", K_STR, STG(creds.role_arn), 0,
+         "role assumed from the default credentials for this stage, e.g. role-arn = "
+         "arn:aws:iam::222222222222:role/edgeship-deploy"},
+        {S_STAGE, "external-id", K_STR, STG(creds.external_id), 0,
+         "external ID the role's trust policy asks for, e.g. external-id = web-team"},
+        {S_STAGE, "session-name", K_STR, STG(creds.session_name), 0,
+         "role session name shown in CloudTrail, e.g. session-name = edgeship-prod"},
+        {S_STAGE, "bucket", K_STR, STG(bucket), 0,
+         "this stage's artifact bucket (default: [app] bucket), e.g. bucket = "
+         "my-site-prod-artifacts"},
+        {S_LEDGER, "bucket", K_STR, APP(ledger_bucket), 0,
+         "the ledger's one home every stage's console reads (default: [app] bucket), "
+         "e.g. bucket = my-site-ledger"},
+        {S_LEDGER, "profile", K_STR, APP(ledger_creds.profile), 0,
+         "AWS profile that reaches the ledger's bucket, e.g. profile = tools"},
+        {S_LEDGER, "role-arn", K_STR, APP(ledger_creds.role_arn), 0,
+         "role assumed from the default credentials for the ledger, e.g. role-arn = "
+         "arn:aws:iam::111111111111:role/edgeship-ledger"},
+        {S_LEDGER, "external-id", K_STR, APP(ledger_creds.external_id), 0,
+         "external ID for the ledger's role, e.g. external-id = web-team"},
+        {S_LEDGER, "session-name", K_STR, APP(ledger_creds.session_name), 0,
+         "role session name for the ledger, e.g. session-name = edgeship-ledger"},
 };
 
 struct loader {
@@ -365,6 +391,8 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 
 	if (strcmp(section, "app") == 0)
 		s = S_APP;
+	else if (strcmp(section, "ledger") == 0)
+		s = S_LEDGER;
 	else if (strcmp(section, "stage") == 0)
 		s = S_STAGE;
 	else if (strcmp(section, "check") == 0)
@@ -374,12 +402,12 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 	else
 		return conf_fail(l, find_line(l->text, section, *sub ? sub : NULL, NULL),
 		                 "unknown section [%s]; edgeship.conf has [app], [stage \"NAME\"], "
-		                 "[check \"NAME\"] and [pipeline \"NAME\"]",
+		                 "[check \"NAME\"], [pipeline \"NAME\"] and [ledger]",
 		                 section);
 	line = find_line(l->text, section, *sub ? sub : NULL, key);
-	if (s == S_APP && *sub)
-		return conf_fail(l, line, "[app] takes no name; write [app]");
-	if (s != S_APP && !*sub)
+	if ((s == S_APP || s == S_LEDGER) && *sub)
+		return conf_fail(l, line, "[%s] takes no name; write [%s]", section, section);
+	if (s != S_APP && s != S_LEDGER && !*sub)
 		return conf_fail(l, line, "[%s] needs a name, e.g. [%s \"staging\"]", section,
 		                 section);
 	k = lookup_key(s, key, &near);
@@ -392,11 +420,11 @@ static int take_entry(struct loader *l, const char *name, const char *value)
 	}
 	if (!value)
 		return conf_fail(l, line, "'%s' has no value: %s", key, k->help);
-	obj = s == S_APP     ? (void *)l->cfg
-	      : s == S_STAGE ? (void *)stage_for(l, sub)
-	      : s == S_CHECK ? (void *)check_for(l, sub)
-	                     : (void *)es_conf_pipeline_for(l->cfg, sub,
-	                                                    find_line(l->text, section, sub, NULL));
+	obj = s == S_APP || s == S_LEDGER ? (void *)l->cfg
+	      : s == S_STAGE              ? (void *)stage_for(l, sub)
+	      : s == S_CHECK              ? (void *)check_for(l, sub)
+	                                  : (void *)es_conf_pipeline_for(l->cfg, sub,
+	                                                                 find_line(l->text, section, sub, NULL));
 	if (!obj)
 		return es_fail(ES_ENOMEM, "out of memory");
 	return set_value(l, obj, k, value, line);
@@ -608,7 +636,7 @@ static int check_names(struct loader *l)
 static int validate(struct loader *l)
 {
 	struct es_config *c = l->cfg;
-	int first = 0;
+	int first = 0, rc;
 	const char *bad;
 	char msg[256];
 
@@ -719,7 +747,9 @@ static int validate(struct loader *l)
 	}
 	if (es_conf_pipeline_validate(c, l->text, find_line))
 		return ES_ECONFIG;
-	return check_names(l);
+	if ((rc = check_names(l)))
+		return rc;
+	return es_conf_accounts_check(c, l->text, &(struct es_conf_helpers){find_line, bad_bucket});
 }
 
 /* ------------------------------------------------------------ public */
@@ -904,6 +934,7 @@ void es_config_free(struct es_config *c)
 		free(s->probe_bypass);
 		free(s->guard_error_rate);
 		free(s->guard_action);
+		es_conf_accounts_free_stage(s);
 	}
 	for (size_t i = 0; i < c->n_checks; i++) {
 		struct es_check_conf *k = &c->checks[i];
@@ -930,6 +961,7 @@ void es_config_free(struct es_config *c)
 	free_strs(c->build_env, c->n_build_env);
 	free_strs(c->capabilities, c->n_capabilities);
 	free_strs(c->excludes, c->n_excludes);
+	es_conf_accounts_free(c);
 	free(c);
 }
 
@@ -1020,7 +1052,8 @@ bool es_config_key_doc(size_t i, struct es_config_key_doc *out)
 	static const char *const sections[] = {[S_APP] = "app",
 	                                       [S_STAGE] = "stage",
 	                                       [S_CHECK] = "check",
-	                                       [S_PIPELINE] = "pipeline"};
+	                                       [S_PIPELINE] = "pipeline",
+	                                       [S_LEDGER] = "ledger"};
 
 	if (i >= sizeof(keys) / sizeof(keys[0]))
 		return false;

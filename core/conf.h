@@ -18,6 +18,16 @@
 /* A build that runs longer is killed (build-timeout's default: 10m). */
 #define ES_BUILD_TIMEOUT_MS (10L * 60 * 1000)
 
+/* Whose credentials an account is reached with (core/conf_accounts.c):
+ * a profile of ~/.aws/config, or a role assumed from the default chain;
+ * all NULL: the default chain itself. */
+struct es_creds_conf {
+	char *profile;
+	char *role_arn;
+	char *external_id;
+	char *session_name;
+};
+
 struct es_stage_conf {
 	char *name;
 	char *stack;              /* CloudFormation stack name */
@@ -39,9 +49,11 @@ struct es_stage_conf {
 	long guard_period_ms;   /* metric period (0: 60 s) */
 	/* Pipeline mode (conf_pipeline.c): a CodePipeline deploys this stage;
 	 * edgeship's own deploy and promote refuse it. */
-	char *pipeline;       /* [pipeline "NAME"] that deploys it, or NULL */
-	char *pipeline_stage; /* that pipeline's stage deploying it */
-	int line;             /* line of the [stage] header */
+	char *pipeline;             /* [pipeline "NAME"] that deploys it, or NULL */
+	char *pipeline_stage;       /* that pipeline's stage deploying it */
+	int line;                   /* line of the [stage] header */
+	struct es_creds_conf creds; /* profile / role-arn: the stage's account */
+	char *bucket;               /* its artifact bucket ([app] bucket when not set) */
 };
 
 /* [pipeline "NAME"]: a CodePipeline the console watches and drives. */
@@ -93,6 +105,10 @@ struct es_config {
 	size_t n_checks;
 	struct es_pipeline_conf *pipelines;
 	size_t n_pipelines;
+	/* [ledger]: the one home of the release ledger every stage's console
+	 * reads (bucket: [app] bucket when not set; creds: the default chain). */
+	struct es_creds_conf ledger_creds;
+	char *ledger_bucket;
 };
 
 /* Load and validate path. ES_ENOTFOUND when the file does not exist;
@@ -119,7 +135,7 @@ int es_config_refuse_pipeline_stage(const struct es_config *c, const char *stage
 
 /* One key edgeship.conf accepts, for its documentation (man page). */
 struct es_config_key_doc {
-	const char *section; /* "app", "stage", "check" or "pipeline" */
+	const char *section; /* "app", "stage", "check", "pipeline" or "ledger" */
 	const char *name;
 	const char *value; /* what its value is: TEXT, KEY=VALUE, NUMBER or DURATION */
 	bool repeatable;   /* may be given more than once */

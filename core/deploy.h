@@ -73,6 +73,7 @@ struct es_deploy_request {
 	es_deploy_check_fn check; /* promotion, rollback: names the release (on the job) */
 	void *check_arg;          /* owned by the deploy once started */
 	void (*check_free)(void *arg); /* frees check_arg (may be NULL) */
+	const char *from; /* promotion: the stage promoted from (its bucket, its account) */
 };
 
 struct es_deploy_result {

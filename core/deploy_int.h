@@ -90,9 +90,17 @@ struct es_deploy {
 		char repo_root[4096];
 		char rev[256];
 		char who[256];
+		char from[64]; /* promotion: the stage whose bucket holds the release */
 	} prep;
+	/* The configuration as this stage sees it: its own bucket in place of
+	 * [app] bucket (conf points here). */
+	struct es_config conf_view;
 	bool zombie; /* freed by its owner: free once it is done */
 };
+
+/* deploy_copy.c: on the job, a release from another stage's bucket copied
+ * into this stage's (base: the job's client; aws: this stage's). */
+int es_dp_fetch_release(struct es_aws_client *base, struct es_aws_client *aws, struct es_deploy *d);
 
 /* deploy.c */
 void es_dp_log(struct es_deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "aws/cloudfront.h"
 #include "deploy_int.h"
 #include "job.h"
@@ -251,8 +252,10 @@ static int upload_packaged(struct es_aws_client *aws, struct es_deploy *d,
 	return rc;
 }
 
-/* A recorded release: no rebuild, the template comes from the bucket. */
-static int use_release(struct es_aws_client *aws, struct es_deploy *d,
+/* A recorded release: no rebuild, the template comes from the bucket
+ * (copied first from the stage it comes from when that stage keeps its
+ * artifacts in another bucket). */
+static int use_release(struct es_aws_client *base, struct es_aws_client *aws, struct es_deploy *d,
                        const struct es_release_ref *r)
 {
 	struct es_buf body = ES_BUF_INIT;
@@ -267,7 +270,9 @@ static int use_release(struct es_aws_client *aws, struct es_deploy *d,
 	                  "cache", "off", "reason", "a recorded release: its artifacts are reused");
 	snprintf(d->res.template_key, sizeof(d->res.template_key), "%s", r->template_key);
 	snprintf(d->res.template_sha256, sizeof(d->res.template_sha256), "%s", r->template_sha256);
-	rc = es_s3_get_object(aws, d->conf->bucket, r->template_key, &body);
+	if ((rc = es_dp_fetch_release(base, aws, d)))
+		return es_fail_prefix("release %s", r->release);
+	rc = es_s3_get_object(aws, d->conf->bucket, d->res.template_key, &body);
 	if (rc)
 		return es_fail_prefix("release %s: its packaged template s3://%s/%s", r->release,
 		                      d->conf->bucket, r->template_key);
@@ -337,10 +342,10 @@ static void drop_lock_sync(struct es_deploy *d, struct es_loop *loop)
 	es_error_restore(&saved);
 }
 
-/* The artifact bucket, created with --yes when it does not exist. */
-static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d)
+/* The artifact bucket (or the ledger's home), created with --yes when it
+ * does not exist. */
+static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d, const char *bucket)
 {
-	const char *bucket = d->conf->bucket;
 	bool ok;
 	int rc = es_s3_bucket_exists(aws, bucket, &ok);
 
@@ -368,7 +373,7 @@ static int ensure_bucket(struct es_aws_client *aws, struct es_deploy *d)
  * the bucket, the stage lock, uploads and the ledger intent. */
 static int start_remote(struct es_job *job, struct es_deploy *d, const struct es_packaged *pk)
 {
-	struct es_aws_client *aws = es_job_aws(job);
+	struct es_aws_client *aws = es_accounts_client(es_job_aws(job), d->conf, d->stage);
 	const struct es_stage_conf *stage = d->stage;
 	const struct es_config *conf = d->conf;
 	struct es_stack st;
@@ -416,14 +421,20 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	/* A bucket whose ledger this console has read is not asked for: the
 	 * lock's conditional create proves it (NoSuchBucket otherwise). */
 	bool bucket_ok = es_ledger_cached(d->prep_ledger);
-	if (!bucket_ok && (rc = ensure_bucket(aws, d)))
+	if (!bucket_ok && (rc = ensure_bucket(aws, d, d->conf->bucket)))
 		return rc;
+	/* A ledger in a home of its own, reached with its own credentials. */
+	if (!bucket_ok && conf->ledger_bucket && strcmp(conf->ledger_bucket, conf->bucket) != 0) {
+		struct es_aws_client *lc = es_accounts_ledger_client(es_job_aws(job), conf);
+		if (!lc || (rc = ensure_bucket(lc, d, conf->ledger_bucket)))
+			return lc ? rc : es_fail_prefix("the ledger's client");
+	}
 	struct es_lock_info stale;
 	es_dp_log(d, "taking the %s lock", stage->name);
 	rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
 	                  es_dp_lock_event, d, &d->lock, &stale);
 	if (bucket_ok && rc && strcmp(es_error_last()->code, "NoSuchBucket") == 0 &&
-	    !(rc = ensure_bucket(aws, d)))
+	    !(rc = ensure_bucket(aws, d, d->conf->bucket)))
 		rc = es_lock_take(aws, conf, stage->name, d->kind, who, d->action_id, action_ended,
 		                  es_dp_lock_event, d, &d->lock, &stale);
 	if (rc)
@@ -434,7 +445,7 @@ static int start_remote(struct es_job *job, struct es_deploy *d, const struct es
 	if (es_job_cancelled(job))
 		rc = es_fail(ES_ECANCELLED, "cancelled before anything changed");
 	if (!rc)
-		rc = d->prep.has_release ? use_release(aws, d, &d->prep.ref)
+		rc = d->prep.has_release ? use_release(es_job_aws(job), aws, d, &d->prep.ref)
 		                         : upload_packaged(aws, d, pk);
 	if (rc) {
 		drop_lock_sync(d, es_job_loop(job));
@@ -471,10 +482,12 @@ static int prep_job(struct es_job *job, void *arg)
 	bool packed = false;
 	int rc;
 
+	if (!es_accounts_client(aws, d->conf, d->stage))
+		return es_fail_prefix("stage %s", d->stage->name);
 	d->prep_job = job;
 	es_dp_preparing(d);
 	memset(&pk, 0, sizeof(pk));
-	rc = es_ledger_open(aws, d->conf->bucket, d->conf->prefix, &d->prep_ledger);
+	rc = es_ledger_open_home(aws, d->conf, d->stage, &d->prep_ledger);
 	if (!rc && d->prep.check) {
 		rc = d->prep.check(aws, d->conf, d->prep.check_arg, &d->prep.rel, &d->prep.already);
 		d->prep.has_release = !rc && !d->prep.already;
@@ -580,7 +593,7 @@ int es_deploy_unlock(struct es_aws_client *aws, const struct es_config *conf, co
 	rc = es_lock_break(aws, conf, sc->name, &was);
 	if (rc)
 		return rc;
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(aws, conf, NULL, &l);
 	if (rc)
 		return rc;
 	snprintf(msg, sizeof(msg), "removed the %s lock of a %s by %s taken at %s%s", sc->name,
@@ -614,10 +627,17 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return es_fail(ES_ENOMEM, "out of memory");
-	d->aws = aws;
+	/* The stage's own account and bucket (core/accounts.h). */
+	d->aws = es_accounts_client(aws, req->conf, stage);
 	d->loop = es_aws_loop(aws);
-	d->conf = req->conf;
+	d->conf_view = *req->conf;
+	d->conf_view.bucket = stage->bucket ? stage->bucket : req->conf->bucket;
+	d->conf = &d->conf_view;
 	d->stage = stage;
+	if (!d->aws) {
+		free(d);
+		return es_fail_prefix("stage %s", stage->name);
+	}
 	d->fn = fn;
 	d->ud = ud;
 	d->yes = req->yes;
@@ -652,7 +672,8 @@ int es_deploy_start(struct es_aws_client *aws, const struct es_deploy_request *r
 		snprintf(d->prep.repo_root, sizeof(d->prep.repo_root), "%s",
 		         es_repo_root(req->repo));
 	snprintf(d->prep.rev, sizeof(d->prep.rev), "%s", req->rev ? req->rev : "HEAD");
-	rc = es_ledger_open(aws, req->conf->bucket, req->conf->prefix, &d->ledger);
+	snprintf(d->prep.from, sizeof(d->prep.from), "%s", req->from ? req->from : "");
+	rc = es_ledger_open_home(aws, req->conf, stage, &d->ledger);
 	if (rc) {
 		es_deploy_free(d);
 		return rc;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "base/error.h"
 #include "base/loop.h"
 #include "base/timefmt.h"
@@ -657,7 +658,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 		note(&r, "%s does not exist: there is nothing to delete", r.sc->stack);
 		return ES_OK;
 	}
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &r.l);
+	rc = es_ledger_open_home(aws, conf, NULL, &r.l);
 	if (rc)
 		return rc;
 	const char *who = es_ledger_who(r.l);

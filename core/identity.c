@@ -149,6 +149,7 @@ static void on_caller_identity(int rc, const struct es_http_response *resp,
 		if (k->id.user_id)
 			es_sanitize(k->id.user_id, false);
 		k->known = true;
+		es_aws_set_principal(k->aws, k->id.arn);
 	} else {
 		k->rc = rc;
 		es_error_save(&k->err);
@@ -234,6 +235,7 @@ int es_identity_seed(struct es_aws_client *c, const struct es_caller_identity *i
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	k->known = true;
+	es_aws_set_principal(c, k->id.arn);
 	return ES_OK;
 }
 

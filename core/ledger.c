@@ -50,6 +50,7 @@ struct sync_op {
 
 struct es_ledger {
 	struct es_aws_client *aws;
+	struct es_aws_client *actor; /* whose identity acts: aws unless set */
 	struct es_loop *loop;
 	char *bucket;
 	char *prefix; /* "" or "x/" form: always ends with '/' when non-empty */
@@ -195,7 +196,7 @@ int es_ledger_open(struct es_aws_client *c, const char *bucket, const char *pref
 	*out = NULL;
 	if (!l)
 		return es_fail(ES_ENOMEM, "out of memory");
-	l->aws = c;
+	l->aws = l->actor = c;
 	l->loop = es_aws_loop(c);
 	l->bucket = strdup(bucket);
 	l->endpoint = strdup(ep ? ep->url : "unknown-endpoint");
@@ -257,6 +258,11 @@ void es_ledger_set_who(struct es_ledger *l, const char *arn)
 	choose_cache(l, account[0] ? account : "unknown-account");
 }
 
+void es_ledger_set_actor(struct es_ledger *l, struct es_aws_client *actor)
+{
+	l->actor = actor;
+}
+
 bool es_ledger_knows_who(const struct es_ledger *l)
 {
 	return l->who != NULL;
@@ -271,7 +277,7 @@ bool es_ledger_knows_who(const struct es_ledger *l)
 static char *who_path(struct es_ledger *l)
 {
 	const struct es_credentials *cr =
-	        es_identity_cached(l->aws) ? NULL : es_aws_credentials(l->aws);
+	        es_identity_cached(l->actor) ? NULL : es_aws_credentials(l->actor);
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char *ident = NULL, *path = NULL, hex[65];
 
@@ -340,7 +346,7 @@ const char *es_ledger_who(struct es_ledger *l)
 		free(path);
 		return l->who;
 	}
-	if (es_identity_wait(l->aws, &id) != ES_OK) {
+	if (es_identity_wait(l->actor, &id) != ES_OK) {
 		free(path);
 		return NULL;
 	}
@@ -797,6 +803,7 @@ static void on_who(int rc, const struct es_caller_identity *id, const struct es_
 	if (!l->who)
 		es_ledger_set_who(l, id->arn);
 	json_object_set_new(op->record, "who", json_string(l->who));
+	es_ledger_note_account(op->record, l->who);
 	if (append_start(op) != ES_OK)
 		append_end(op, ES_ENOMEM);
 }
@@ -834,10 +841,11 @@ int es_ledger_append_async(struct es_ledger *l, json_t *record, bool unique,
 	json_object_set_new(op->record, "record_id", json_string(op->record_id));
 	if (!json_object_get(op->record, "when"))
 		json_object_set_new(op->record, "when", json_string(es_ledger_now(when)));
-	if (!l->who && es_identity_cached(l->aws))
-		es_ledger_set_who(l, es_identity_cached(l->aws)->arn);
+	if (!l->who && es_identity_cached(l->actor))
+		es_ledger_set_who(l, es_identity_cached(l->actor)->arn);
 	if (l->who) {
 		json_object_set_new(op->record, "who", json_string(l->who));
+		es_ledger_note_account(op->record, l->who);
 		if (append_start(op) == ES_OK)
 			return ES_OK;
 	} else {
@@ -845,7 +853,7 @@ int es_ledger_append_async(struct es_ledger *l, json_t *record, bool unique,
 		if (r) {
 			*r = (struct req){.l = l, .op = op};
 			l->pending++;
-			if (es_identity_get(l->aws, on_who, r) == ES_OK)
+			if (es_identity_get(l->actor, on_who, r) == ES_OK)
 				return ES_OK;
 			l->pending--;
 			free(r);

@@ -68,6 +68,13 @@ const char *es_ledger_who(struct es_ledger *l);
 /* The caller ARN, when the caller already knows it: it also names the
  * account, which picks the local cache. */
 void es_ledger_set_who(struct es_ledger *l, const char *arn);
+/* Whose caller identity acts on l (who, account) when it is not the client
+ * that reads and writes it: a ledger in another account (core/accounts.h).
+ * actor must outlive l. */
+void es_ledger_set_actor(struct es_ledger *l, struct es_aws_client *actor);
+/* Set "account" in record from who, a caller ARN (arn:aws:sts::ACCOUNT:…),
+ * unless the record names one: which account the action ran in. */
+void es_ledger_note_account(struct json_t *record, const char *who);
 bool es_ledger_knows_who(const struct es_ledger *l);
 
 /* A new random id (32 hex digits) for an action. */

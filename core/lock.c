@@ -253,6 +253,13 @@ static void busy_message(const struct es_lock_info *h, const char *stage)
 
 static void schedule_renew(struct es_lock *lk, long ms);
 
+const char *es_lock_bucket(const struct es_config *conf, const char *stage)
+{
+	const struct es_stage_conf *sc = es_config_stage(conf, stage);
+
+	return sc && sc->bucket ? sc->bucket : conf->bucket;
+}
+
 int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
                  const char *kind, const char *who, const char *action_id, es_lock_ended_fn ended,
                  es_lock_event_fn fn, void *ud, struct es_lock **out,
@@ -264,7 +271,7 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
 	*out = NULL;
 	if (took_over)
 		memset(took_over, 0, sizeof(*took_over));
-	if (!lk || !(lk->bucket = strdup(conf->bucket))) {
+	if (!lk || !(lk->bucket = strdup(es_lock_bucket(conf, stage)))) {
 		free(lk);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
@@ -292,7 +299,7 @@ int es_lock_take(struct es_aws_client *aws, const struct es_config *conf, const 
 		}
 		/* Taken, or raced: read who holds it. It may be us, when the
 		 * answer to our own create was lost and its retry met it. */
-		rc = read_lock(aws, conf->bucket, lk->key, &held);
+		rc = read_lock(aws, es_lock_bucket(conf, stage), lk->key, &held);
 		if (rc) {
 			es_fail_prefix("reading the %s lock", stage);
 			break;
@@ -546,7 +553,7 @@ int es_lock_read(struct es_aws_client *aws, const struct es_config *conf, const 
 	char key[600];
 
 	es_lock_key(conf, stage, key, sizeof(key));
-	return read_lock(aws, conf->bucket, key, out);
+	return read_lock(aws, es_lock_bucket(conf, stage), key, out);
 }
 
 int es_lock_break(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
@@ -558,13 +565,13 @@ int es_lock_break(struct es_aws_client *aws, const struct es_config *conf, const
 	int rc;
 
 	es_lock_key(conf, stage, key, sizeof(key));
-	rc = read_lock(aws, conf->bucket, key, was);
+	rc = read_lock(aws, es_lock_bucket(conf, stage), key, was);
 	if (rc)
 		return rc;
 	if (!was->held)
 		return es_fail(ES_ENOTFOUND, "stage %s is not locked", stage);
 	/* Only the version read: a holder that renewed meanwhile is alive. */
-	if (es_s3_delete_object_call(&call, conf->bucket, key, was->etag)) {
+	if (es_s3_delete_object_call(&call, es_lock_bucket(conf, stage), key, was->etag)) {
 		es_aws_call_free(&call);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}

@@ -50,6 +50,9 @@ typedef bool (*es_lock_ended_fn)(const char *action_id, void *ud);
 
 /* The object key of a stage's lock. */
 void es_lock_key(const struct es_config *conf, const char *stage, char *key, size_t len);
+/* The bucket a stage's lock lives in: that stage's bucket, beside its
+ * artifacts ([app] bucket when the stage names none). */
+const char *es_lock_bucket(const struct es_config *conf, const char *stage);
 
 /* Parse a lock object's body and metadata (S3's clock). */
 int es_lock_parse(const char *body, size_t len, double last_modified, double server_date,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
 #include "aws/s3.h"
@@ -383,7 +384,8 @@ static void on_stack(int rc, const struct es_http_response *resp, const struct e
 			if (r2 && es_cfn_describe_stack_resources_call(&call, s->stack) == ES_OK) {
 				*r2 = *r;
 				m->outstanding++;
-				es_aws_send(m->aws, &call, on_resources, r2);
+				es_aws_send(es_accounts_stage_client(m->aws, m->conf, r->stage),
+				            &call, on_resources, r2);
 			} else {
 				free(r2);
 			}
@@ -492,7 +494,8 @@ static void want_detail(struct es_model *m)
 		r->m = m;
 		r->stage = i;
 		m->outstanding++;
-		es_aws_send(m->aws, &call, on_distribution_detail, r);
+		es_aws_send(es_accounts_stage_client(m->aws, m->conf, i), &call,
+		            on_distribution_detail, r);
 	}
 }
 
@@ -565,7 +568,7 @@ static void start_round(struct es_model *m)
 		}
 		r->m = m;
 		r->stage = i;
-		es_aws_send(m->aws, &call, on_stack, r);
+		es_aws_send(es_accounts_stage_client(m->aws, m->conf, i), &call, on_stack, r);
 	}
 	if (es_cf_list_distributions_call(&call, NULL) == ES_OK) {
 		es_aws_send(m->aws, &call, on_distributions, m);
@@ -815,7 +818,8 @@ static void read_locks(struct es_model *m)
 			continue;
 		struct req *r = malloc(sizeof(*r));
 		es_lock_key(m->conf, m->stages[i].name, key, sizeof(key));
-		if (!r || es_s3_get_object_call(&call, m->conf->bucket, key) != ES_OK) {
+		if (!r || es_s3_get_object_call(&call, es_lock_bucket(m->conf, m->stages[i].name),
+		                                key) != ES_OK) {
 			free(r);
 			es_aws_call_free(&call);
 			continue;
@@ -823,7 +827,7 @@ static void read_locks(struct es_model *m)
 		*r = (struct req){.m = m, .stage = i};
 		m->lock_reading[i] = true;
 		m->locks_pending++;
-		es_aws_send(m->aws, &call, on_lock, r);
+		es_aws_send(es_accounts_stage_client(m->aws, m->conf, i), &call, on_lock, r);
 	}
 }
 
@@ -1031,7 +1035,7 @@ int es_model_new(struct es_aws_client *aws, const struct es_config *conf, struct
 	m->detail_modified = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->detail_modified));
 	m->lock_reading = calloc(m->n_stages ? m->n_stages : 1, sizeof(*m->lock_reading));
 	m->force = true;
-	es_ledger_open(aws, conf->bucket, conf->prefix, &m->ledger);
+	es_ledger_open_home(aws, conf, NULL, &m->ledger);
 	if (!m->activity || !m->stages || !m->sampling || !m->edge_ctx || !m->stack_polled ||
 	    !m->detail_modified || !m->lock_reading) {
 		es_model_free(m);

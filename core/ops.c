@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "base/error.h"
 #include "base/loop.h"
 #include "base/timefmt.h"
@@ -395,7 +396,7 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 		        "%s is %s, not UPDATE_ROLLBACK_FAILED: there is no failed rollback to "
 		        "continue",
 		        sc->stack, res->stack_status);
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(aws, conf, NULL, &l);
 	if (rc)
 		return rc;
 	const char *who = es_ledger_who(l);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "aws/cloudformation.h"
 #include "aws/cloudfront.h"
 #include "ledger.h"
@@ -21,8 +22,8 @@
 
 /* The ledger record (newest first) of a release, for its template key. */
 static bool find_release_record(const struct es_record_list *recs, const char *commit,
-                                const char *release, char *key, size_t klen, char *sha, size_t slen,
-                                char *rel, size_t rlen)
+                                const char *release, const char *want_sha, char *key, size_t klen,
+                                char *sha, size_t slen, char *rel, size_t rlen)
 {
 	for (size_t i = recs->n; i-- > 0;) {
 		const struct es_record *r = &recs->items[i];
@@ -42,7 +43,8 @@ static bool find_release_record(const struct es_record_list *recs, const char *c
 		        json_string_value(json_object_get(json_object_get(o, "template"), "key"));
 		const char *s = json_string_value(
 		        json_object_get(json_object_get(o, "template"), "sha256"));
-		bool ok = k && s;
+		/* One release has a template per bucket it was copied into. */
+		bool ok = k && s && (!want_sha || !*want_sha || strcmp(s, want_sha) == 0);
 		if (ok) {
 			snprintf(key, klen, "%s", k);
 			snprintf(sha, slen, "%s", s);
@@ -60,15 +62,15 @@ bool es_release_recorded(const struct es_record_list *recs, const char *commit, 
 {
 	char key[512], sha[80];
 
-	return find_release_record(recs, commit, NULL, key, sizeof(key), sha, sizeof(sha), release,
-	                           len);
+	return find_release_record(recs, commit, NULL, NULL, key, sizeof(key), sha, sizeof(sha),
+	                           release, len);
 }
 
 static int read_records(struct es_aws_client *aws, const struct es_config *conf,
                         struct es_record_list *recs)
 {
 	struct es_ledger *l;
-	int rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	int rc = es_ledger_open_home(aws, conf, NULL, &l);
 
 	if (rc)
 		return rc;
@@ -128,10 +130,14 @@ static int promote_check(struct es_aws_client *aws, const struct es_config *conf
 	int rc;
 
 	*already = false;
-	rc = es_stage_now_read(aws, src, &from_now);
+	struct es_aws_client *src_aws = es_accounts_client(aws, conf, src);
+	struct es_aws_client *dst_aws = es_accounts_client(aws, conf, dst);
+	if (!src_aws || !dst_aws)
+		return es_fail_prefix("promoting to %s", dst->name);
+	rc = es_stage_now_read(src_aws, src, &from_now);
 	if (rc)
 		return rc;
-	rc = es_stage_now_read(aws, dst, &to_now);
+	rc = es_stage_now_read(dst_aws, dst, &to_now);
 	if (rc) {
 		es_stage_now_free(&from_now);
 		return rc;
@@ -162,8 +168,14 @@ static int promote_check(struct es_aws_client *aws, const struct es_config *conf
 	if (rc)
 		goto out;
 	rc = check_validated(&recs, src, &from_now);
+	/* The source stage's own template of the release first (a copy in
+	 * another stage's bucket has its own); else any, which then refuses. */
 	if (!rc &&
-	    !find_release_record(&recs, from_now.commit, from_now.release, out->template_key,
+	    !find_release_record(&recs, from_now.commit, from_now.release, from_now.template_sha256,
+	                         out->template_key, sizeof(out->template_key), out->template_sha256,
+	                         sizeof(out->template_sha256), out->release,
+	                         sizeof(out->release)) &&
+	    !find_release_record(&recs, from_now.commit, from_now.release, NULL, out->template_key,
 	                         sizeof(out->template_key), out->template_sha256,
 	                         sizeof(out->template_sha256), out->release, sizeof(out->release)))
 		rc = es_fail(ES_ENOTFOUND,
@@ -222,6 +234,7 @@ int es_promote_start(struct es_aws_client *aws, const struct es_config *conf, co
 	        .check = promote_check,
 	        .check_arg = a,
 	        .check_free = free,
+	        .from = dst->promotes_from,
 	};
 	rc = es_deploy_start(aws, &req, fn, ud, out);
 	if (rc)
@@ -251,7 +264,7 @@ static int rollback_check(struct es_aws_client *aws, const struct es_config *con
 	rc = read_records(aws, conf, &recs);
 	if (rc)
 		return rc;
-	bool found = find_release_record(&recs, a->commit, NULL, out->template_key,
+	bool found = find_release_record(&recs, a->commit, NULL, NULL, out->template_key,
 	                                 sizeof(out->template_key), out->template_sha256,
 	                                 sizeof(out->template_sha256), out->release,
 	                                 sizeof(out->release));
@@ -264,7 +277,9 @@ static int rollback_check(struct es_aws_client *aws, const struct es_config *con
 		               a->commit, a->commit,
 		               sc->promotes_from ? sc->promotes_from : sc->name);
 	snprintf(out->commit, sizeof(out->commit), "%s", a->commit);
-	rc = es_stage_now_read(aws, sc, &now);
+	if (!es_accounts_client(aws, conf, sc))
+		return es_fail_prefix("stage %s", sc->name);
+	rc = es_stage_now_read(es_accounts_client(aws, conf, sc), sc, &now);
 	if (rc)
 		return rc;
 	if (now.exists && strcmp(now.release, out->release) == 0) {
@@ -381,6 +396,9 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 	rc = es_invalidation_check_paths(paths, n_paths);
 	if (rc)
 		return rc;
+	struct es_aws_client *base = aws;
+	if (!(aws = es_accounts_client(base, conf, sc)))
+		return es_fail_prefix("stage %s", sc->name);
 	rc = es_stage_now_read(aws, sc, &now);
 	if (rc)
 		return rc;
@@ -395,7 +413,7 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:i}", "kind", "invalidation", "phase",
 	                "intent", "stage", sc->name, "commit", now.commit, "release", now.release,
 	                "distribution_id", now.distribution_id, "paths", jpaths, "intent_seq", 0);
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(base, conf, sc, &l);
 	if (!rc)
 		rc = es_ledger_append(l, rec, &seq);
 	if (rc)
@@ -405,6 +423,7 @@ int es_invalidate(struct es_aws_client *aws, const struct es_config *conf, const
 	snprintf(out->caller_reference, sizeof(out->caller_reference), "edgeship-%s-%ld",
 	         now.release[0] ? now.release : "none", seq);
 	snprintf(out->distribution_id, sizeof(out->distribution_id), "%s", now.distribution_id);
+	out->creds = &sc->creds;
 	rc = es_cf_create_invalidation(aws, now.distribution_id, out->caller_reference, paths,
 	                               n_paths, &id, &status);
 	json_object_set_new(rec, "phase", json_string("outcome"));
@@ -442,7 +461,10 @@ out:
 int es_invalidation_poll(struct es_aws_client *aws, struct es_invalidation *inv)
 {
 	char *status = NULL;
-	int rc = es_cf_get_invalidation(aws, inv->distribution_id, inv->id, &status);
+	struct es_stage_conf st = {.creds = inv->creds ? *inv->creds : (struct es_creds_conf){0}};
+	struct es_aws_client *sa = es_accounts_client(aws, NULL, &st);
+	int rc = sa ? es_cf_get_invalidation(sa, inv->distribution_id, inv->id, &status)
+	            : es_fail_prefix("polling invalidation %s", inv->id);
 
 	if (!rc)
 		snprintf(inv->status, sizeof(inv->status), "%s", status);

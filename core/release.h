@@ -45,6 +45,9 @@ struct es_invalidation {
 	char status[24]; /* InProgress | Completed */
 	char caller_reference[128];
 	char distribution_id[64];
+	/* The stage's credentials, for polling in its account (borrowed from
+	 * the configuration es_invalidate was given; NULL: the caller's). */
+	const struct es_creds_conf *creds;
 };
 
 /* Check invalidation paths by CloudFront's rules; ES_EINVAL with the

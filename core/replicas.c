@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "base/error.h"
 #include "aws/lambda.h"
 #include "replicas.h"
@@ -171,7 +172,7 @@ int es_cleanup(struct es_aws_client *aws, const struct es_config *conf, es_clean
 	size_t replicated = 0;
 
 	memset(res, 0, sizeof(*res));
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(aws, conf, NULL, &l);
 	if (rc)
 		return rc;
 	rc = es_ledger_read(l, &recs);

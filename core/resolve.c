@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "aws/cloudformation.h"
 #include "aws/s3.h"
 #include "lock.h"
@@ -199,6 +200,19 @@ static void on_lock(int rc, const struct es_http_response *resp, const struct es
 		       a->kind, a->change_set, op->exec_status);
 }
 
+/* The action's stage, and the client of its account. */
+static const struct es_stage_conf *stage_of(struct resolve_op *op)
+{
+	const struct es_stage_conf *sc = es_config_stage(op->conf, op->actions[op->i].stage);
+
+	return sc ? sc : &op->conf->stages[0];
+}
+
+static struct es_aws_client *stage_aws(struct resolve_op *op)
+{
+	return es_accounts_client(op->aws, op->conf, stage_of(op));
+}
+
 /* Not executed: whether it was abandoned depends on its console, which
  * holds the stage lock while it lives. */
 static void check_lock(struct resolve_op *op)
@@ -207,8 +221,10 @@ static void check_lock(struct resolve_op *op)
 	char key[600];
 
 	es_lock_key(op->conf, op->actions[op->i].stage, key, sizeof(key));
-	if (es_s3_get_object_call(&call, op->conf->bucket, key) == ES_OK &&
-	    es_aws_send(op->aws, &call, on_lock, op) == ES_OK)
+	if (es_s3_get_object_call(&call,
+	                          stage_of(op)->bucket ? stage_of(op)->bucket : op->conf->bucket,
+	                          key) == ES_OK &&
+	    stage_aws(op) && es_aws_send(stage_aws(op), &call, on_lock, op) == ES_OK)
 		return;
 	es_aws_call_free(&call);
 	skip(op);
@@ -248,8 +264,8 @@ static void on_change_set(int rc, const struct es_http_response *resp, const str
 	    strcmp(op->exec_status, "EXECUTE_FAILED") == 0) {
 		/* Executed and ended: the stack's status says how, whoever
 		 * follows it (a live console writes the same record id). */
-		if (es_cfn_describe_stacks_call(&call, a->stack) == ES_OK &&
-		    es_aws_send(op->aws, &call, on_stack, op) == ES_OK)
+		if (es_cfn_describe_stacks_call(&call, a->stack) == ES_OK && stage_aws(op) &&
+		    es_aws_send(stage_aws(op), &call, on_stack, op) == ES_OK)
 			return;
 		es_aws_call_free(&call);
 		skip(op);
@@ -280,7 +296,7 @@ static void next_action(struct resolve_op *op)
 		return;
 	}
 	if (es_cfn_describe_change_set_call(&call, a->stack, a->change_set, NULL) == ES_OK &&
-	    es_aws_send(op->aws, &call, on_change_set, op) == ES_OK)
+	    stage_aws(op) && es_aws_send(stage_aws(op), &call, on_change_set, op) == ES_OK)
 		return;
 	es_aws_call_free(&call);
 	skip(op);

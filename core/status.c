@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "aws/cloudfront.h"
 #include "aws/services.h"
 #include "base/timefmt.h"
@@ -110,16 +111,26 @@ int es_overview_collect(struct es_aws_client *aws, const struct es_config *conf,
 		return es_fail(ES_ENOMEM, "out of memory");
 	out->n = conf->n_stages;
 	for (size_t i = 0; i < conf->n_stages; i++) {
-		if (read_stage(aws, &conf->stages[i], &out->stages[i]) != ES_OK) {
+		/* Each stage with the credentials of its own account. */
+		struct es_aws_client *sa = es_accounts_client(aws, conf, &conf->stages[i]);
+		if (!sa) {
+			copy(out->stages[i].stage, sizeof(out->stages[i].stage),
+			     conf->stages[i].name);
+			copy(out->stages[i].error, sizeof(out->stages[i].error),
+			     es_error_last()->message);
+		}
+		if (!sa || read_stage(sa, &conf->stages[i], &out->stages[i]) != ES_OK) {
 			if (!unreadable++)
 				es_error_save(&first);
-		} else if (es_lock_read(aws, conf, conf->stages[i].name, &out->stages[i].lock)) {
+		} else if (es_lock_read(sa, conf, conf->stages[i].name, &out->stages[i].lock)) {
 			memset(&out->stages[i].lock, 0, sizeof(out->stages[i].lock));
 		}
 		out->stages[i].lock_age_s = lock_age(&out->stages[i].lock);
+		if (sa)
+			es_accounts_account(sa, out->stages[i].account);
 	}
 	/* Offline, the cached records still say what was last seen. */
-	int lrc = es_ledger_open(aws, conf->bucket, conf->prefix, &ledger);
+	int lrc = es_ledger_open_home(aws, conf, NULL, &ledger);
 	if (lrc == ES_OK)
 		lrc = es_ledger_read(ledger, &recs);
 	/* Actions whose consoles stopped: record how they ended, once. */
@@ -211,6 +222,8 @@ char *es_overview_json(const struct es_overview *st)
 		json_t *o = json_object(), *outs = json_object();
 		json_object_set_new(o, "stage", json_string(s->stage));
 		json_object_set_new(o, "stack", json_string(s->stack));
+		json_object_set_new(o, "account",
+		                    s->account[0] ? json_string(s->account) : json_null());
 		json_object_set_new(o, "exists", json_boolean(s->exists));
 		json_object_set_new(o, "stack_status", json_string(s->stack_status));
 		json_object_set_new(o, "status_reason", str_or_null(s->status_reason));

@@ -16,6 +16,7 @@
 struct es_stage_status {
 	char stage[64];
 	char stack[128];
+	char account[13]; /* the AWS account its credentials reach ("" unknown) */
 	bool exists;
 	char stack_status[64];
 	char status_reason[256];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "base/timefmt.h"
 #include "edges.h"
 #include "repo.h"
@@ -395,7 +396,10 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 	memset(out, 0, sizeof(*out));
 	if (!sc)
 		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
-	rc = es_stage_now_read(aws, sc, &now);
+	struct es_aws_client *sa = es_accounts_client(aws, conf, sc);
+	if (!sa)
+		return es_fail_prefix("stage %s", sc->name);
+	rc = es_stage_now_read(sa, sc, &now);
 	if (!rc)
 		rc = es_validation_may_run(sc->name, now.exists, now.status, now.release);
 	if (rc) {
@@ -445,7 +449,7 @@ int es_validate(struct es_aws_client *aws, const struct es_config *conf, const c
 	                  "result", out->passed ? "passed" : "failed", "message", msg);
 	state_fields(rec, out);
 	json_object_set_new(rec, "checks", checks_json(out, true));
-	rc = es_ledger_open(aws, conf->bucket, conf->prefix, &l);
+	rc = es_ledger_open_home(aws, conf, sc, &l);
 	if (!rc)
 		rc = es_ledger_append(l, rec, &out->seq);
 	es_ledger_free(l);

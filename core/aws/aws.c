@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "aws.h"
+#include "explain.h"
 #include "cred_refresh.h"
 #include "sigv4.h"
 
@@ -38,6 +39,8 @@ struct es_aws_client {
 	struct es_loop *loop;
 	struct es_aws_settings settings;
 	char *profile_override;
+	char *role_arn, *external_id, *session_name; /* es_aws_options.role, owned */
+	char *principal; /* caller ARN of these credentials, when known (explain.c) */
 	struct es_credentials creds;
 	bool creds_ready;
 	struct es_error creds_error;
@@ -335,7 +338,9 @@ static int refresh_credentials(struct es_aws_client *c)
 {
 	if (c->refresh)
 		return ES_OK;
-	return es_cred_refresh_start(c->loop, c, c->settings.profile, es_aws_region(c),
+	struct es_cred_role role = {c->role_arn, c->external_id, c->session_name};
+
+	return es_cred_refresh_start(c->loop, c, c->settings.profile, &role, es_aws_region(c),
 	                             c->assume_role, refreshed, c, &c->refresh);
 }
 
@@ -370,6 +375,14 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 		es_settings_free(&c->settings);
 		free(c);
 		return rc;
+	}
+	if (o && o->role.role_arn &&
+	    (!(c->role_arn = strdup(o->role.role_arn)) ||
+	     (o->role.external_id && !(c->external_id = strdup(o->role.external_id))) ||
+	     (o->role.session_name && !(c->session_name = strdup(o->role.session_name))))) {
+		c->max_attempts = 1; /* freed below, with what was copied */
+		es_aws_client_free(c);
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	c->max_attempts = c->settings.max_attempts > 0 ? c->settings.max_attempts : 3;
 	c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
@@ -407,7 +420,26 @@ void es_aws_client_free(struct es_aws_client *c)
 	for (size_t i = 0; i < c->n_endpoints; i++)
 		es_endpoint_free(&c->endpoints[i].ep);
 	es_settings_free(&c->settings);
+	free(c->role_arn);
+	free(c->principal);
+	free(c->external_id);
+	free(c->session_name);
 	free(c);
+}
+
+void es_aws_set_principal(struct es_aws_client *c, const char *arn)
+{
+	char *p = arn ? strdup(arn) : NULL;
+
+	if (p || !arn) {
+		free(c->principal);
+		c->principal = p;
+	}
+}
+
+const char *es_aws_role_arn(const struct es_aws_client *c)
+{
+	return c->role_arn;
 }
 
 const struct es_aws_settings *es_aws_settings_of(const struct es_aws_client *c)
@@ -663,6 +695,7 @@ static void on_http(const struct es_http_response *resp, void *ud)
 	} else {
 		trace(p, resp->status, err.code, -1);
 	}
+	es_aws_explain(p->call, resp, c->role_arn, c->principal, &err);
 	if (p->attempt > 1 && err.status == ES_ENET) {
 		size_t n = strlen(err.message);
 		snprintf(err.message + n, sizeof(err.message) - n, " (after %d attempts)",

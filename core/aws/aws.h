@@ -95,6 +95,9 @@ struct es_aws_options {
 	bool lazy_credentials; /* do not resolve until the first request */
 	/* NULL: role profiles fail. es_aws_open() passes STS AssumeRole. */
 	const struct es_assume_role_ops *assume_role;
+	/* A role assumed with the chain's credentials (refreshed before it
+	 * expires); role.role_arn NULL: the chain's own credentials. */
+	struct es_cred_role role;
 };
 
 /* Create a client on loop. Credentials are resolved now (waiting for
@@ -111,6 +114,11 @@ int es_aws_client_new(struct es_loop *loop, const struct es_aws_options *o,
 void es_aws_client_free(struct es_aws_client *c);
 
 const struct es_aws_settings *es_aws_settings_of(const struct es_aws_client *c);
+/* Who these credentials are (the caller ARN STS gave), so a denial can say
+ * "account X, ARN cannot do …"; copied. */
+void es_aws_set_principal(struct es_aws_client *c, const char *arn);
+/* The role the client assumes over its chain (es_aws_options.role), or NULL. */
+const char *es_aws_role_arn(const struct es_aws_client *c);
 /* Credentials, or NULL with the reason left as the last error. Resolves
  * them first when needed, waiting in quiet turns of the loop: headless
  * commands only (on the screen's loop, that wait is a freeze). */

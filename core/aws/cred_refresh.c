@@ -35,6 +35,7 @@ struct es_cred_refresh {
 	es_cred_refresh_done_fn done;
 	void *ud;
 	char *profile, *region;
+	char *role_arn, *external_id, *session_name;
 	/* under mu */
 	bool finished; /* the chain returned; on_finished is posted */
 	bool orphan;   /* the client let go: the thread frees all */
@@ -61,6 +62,9 @@ static void refresh_free(struct es_cred_refresh *r)
 	es_credentials_free(&r->creds);
 	free(r->profile);
 	free(r->region);
+	free(r->role_arn);
+	free(r->external_id);
+	free(r->session_name);
 	pthread_cond_destroy(&r->answered);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -216,6 +220,7 @@ static void *run(void *p)
 	        .assume_role = r->ops ? assume_via_loop : NULL,
 	        .assume_ctx = r,
 	        .region = r->region,
+	        .role = {r->role_arn, r->external_id, r->session_name},
 	};
 	struct es_credentials creds;
 	bool orphan;
@@ -239,8 +244,9 @@ static void *run(void *p)
 }
 
 int es_cred_refresh_start(struct es_loop *loop, struct es_aws_client *client, const char *profile,
-                          const char *region, const struct es_assume_role_ops *ops,
-                          es_cred_refresh_done_fn done, void *ud, struct es_cred_refresh **out)
+                          const struct es_cred_role *role, const char *region,
+                          const struct es_assume_role_ops *ops, es_cred_refresh_done_fn done,
+                          void *ud, struct es_cred_refresh **out)
 {
 	struct es_cred_refresh *r = calloc(1, sizeof(*r));
 	int e;
@@ -257,7 +263,13 @@ int es_cred_refresh_start(struct es_loop *loop, struct es_aws_client *client, co
 	r->ud = ud;
 	r->profile = dup_or_null(profile);
 	r->region = dup_or_null(region);
-	if ((profile && !r->profile) || (region && !r->region)) {
+	r->role_arn = dup_or_null(role ? role->role_arn : NULL);
+	r->external_id = dup_or_null(role ? role->external_id : NULL);
+	r->session_name = dup_or_null(role ? role->session_name : NULL);
+	if ((profile && !r->profile) || (region && !r->region) ||
+	    (role && role->role_arn && !r->role_arn) ||
+	    (role && role->external_id && !r->external_id) ||
+	    (role && role->session_name && !r->session_name)) {
 		refresh_free(r);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}

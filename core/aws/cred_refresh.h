@@ -21,8 +21,9 @@ typedef void (*es_cred_refresh_done_fn)(const struct es_credentials *creds,
  * AWS config files afresh; roles are assumed through ops with client, on
  * loop, the client's (ops NULL: role profiles fail). */
 int es_cred_refresh_start(struct es_loop *loop, struct es_aws_client *client, const char *profile,
-                          const char *region, const struct es_assume_role_ops *ops,
-                          es_cred_refresh_done_fn done, void *ud, struct es_cred_refresh **out);
+                          const struct es_cred_role *role, const char *region,
+                          const struct es_assume_role_ops *ops, es_cred_refresh_done_fn done,
+                          void *ud, struct es_cred_refresh **out);
 
 /* The client is going: done is never called, an AssumeRole in flight is
  * cancelled, and the thread frees what is left when it ends. On the loop's

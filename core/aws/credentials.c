@@ -383,6 +383,51 @@ static int from_profile(struct chain *ch, const char *profile, bool as_source,
 	return ES_ENOTFOUND;
 }
 
+/* The role of o->role assumed with base (what the chain found), kept in the
+ * cache like a role profile's; base is replaced by the role's credentials. */
+static int assume_on_top(const struct es_cred_options *o, struct es_credentials *base)
+{
+	const struct es_cred_role *r = &o->role;
+	struct es_credentials out = {0};
+	struct es_buf key = ES_BUF_INIT;
+	char session[64];
+	int rc;
+
+	if (!o->assume_role)
+		return es_fail(ES_ECREDS, "role %s cannot be assumed: no STS client was given",
+		               r->role_arn);
+	if (r->session_name && *r->session_name)
+		snprintf(session, sizeof(session), "%s", r->session_name);
+	else
+		snprintf(session, sizeof(session), "edgeship-%lld", (long long)time(NULL));
+	/* Keyed by the role and by who assumes it (never by a secret). */
+	es_buf_printf(&key, "role-on-top\n%s\n%s\n%s\n%s\n%s", r->role_arn,
+	              r->external_id ? r->external_id : "", r->session_name ? r->session_name : "",
+	              base->access_key_id ? base->access_key_id : "", o->region ? o->region : "");
+	if (cache_get(es_buf_str(&key), &out)) {
+		es_buf_free(&key);
+		es_credentials_free(base);
+		*base = out;
+		return ES_OK;
+	}
+	rc = o->assume_role(o->assume_ctx, base, o->region, r->role_arn, session,
+	                    r->external_id && *r->external_id ? r->external_id : NULL, 0, &out);
+	if (!rc && (!out.access_key_id || !out.secret_access_key))
+		rc = es_fail(ES_ECREDS, "assuming %s gave no credentials", r->role_arn);
+	if (rc) {
+		es_credentials_free(&out);
+		es_buf_free(&key);
+		return rc;
+	}
+	snprintf(out.source, sizeof(out.source), "assume role %s via %.100s", r->role_arn,
+	         base->source);
+	cache_put(es_buf_str(&key), &out);
+	es_buf_free(&key);
+	es_credentials_free(base);
+	*base = out;
+	return ES_OK;
+}
+
 /* ------------------------------------------------------------ the chain */
 
 int es_credentials_resolve(const struct es_cred_options *o, struct es_credentials *out)
@@ -458,6 +503,8 @@ int es_credentials_resolve(const struct es_cred_options *o, struct es_credential
 	             "no AWS credentials found: tried %s. Set AWS_PROFILE or run `aws configure`.",
 	             es_buf_str(&tried));
 done:
+	if (!rc && o->role.role_arn && *o->role.role_arn)
+		rc = assume_on_top(o, out);
 	if (rc)
 		es_credentials_free(out);
 	es_buf_free(&tried);

@@ -28,6 +28,14 @@ typedef int (*es_assume_role_fn)(void *ctx, const struct es_credentials *source,
                                  const char *external_id, long duration_seconds,
                                  struct es_credentials *out);
 
+/* A role assumed on top of whatever the chain found (a stage in an account
+ * of its own); role_arn NULL: none. */
+struct es_cred_role {
+	const char *role_arn;
+	const char *external_id;  /* NULL: none */
+	const char *session_name; /* NULL: edgeship-TIME */
+};
+
 struct es_cred_options {
 	const char *profile;               /* NULL: $AWS_PROFILE, else "default" */
 	const struct es_awsconfig *config; /* NULL: load the default files */
@@ -36,6 +44,7 @@ struct es_cred_options {
 	const char *region;       /* passed to assume_role */
 	long metadata_timeout_ms; /* container/IMDS per-attempt timeout; 0 = 1000 */
 	long process_timeout_ms;  /* credential_process limit; 0 = 60000 */
+	struct es_cred_role role; /* assumed with what the chain found */
 };
 
 /* Walk the chain and fill out (which the caller then owns: free it with

@@ -1060,11 +1060,57 @@ static void expiring_copy_and_free(void **state)
 	es_credentials_free(NULL);
 }
 
+/* A stage's role-arn: assumed with whatever the chain found, kept until
+ * shortly before it expires, and a failure said as such. */
+static void stage_role_over_the_chain(void **state)
+{
+	struct mock m = {0};
+	struct es_cred_options o = {
+	        .assume_role = mock_assume,
+	        .assume_ctx = &m,
+	        .region = "us-east-1",
+	        .role = {"arn:aws:iam::222222222222:role/edgeship-deploy", "web-team",
+	                 "edgeship-prod"},
+	};
+	struct es_credentials c1, c2;
+
+	(void)state;
+	setenv("AWS_ACCESS_KEY_ID", "AKIAENVKEY", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "env-secret", 1);
+	resolve_ok(&o, &c1);
+	assert_int_equal(m.calls, 1);
+	assert_string_equal(m.source_akid, "AKIAENVKEY");
+	assert_string_equal(m.role_arn, "arn:aws:iam::222222222222:role/edgeship-deploy");
+	assert_string_equal(m.external_id, "web-team");
+	assert_string_equal(m.session, "edgeship-prod");
+	assert_string_equal(c1.access_key_id, "ASIAROLE1");
+	assert_string_equal(
+	        c1.source,
+	        "assume role arn:aws:iam::222222222222:role/edgeship-deploy via environment");
+	assert_lacks(c1.source, "env-secret");
+	resolve_ok(&o, &c2);
+	assert_int_equal(m.calls, 1); /* kept */
+	assert_string_equal(c2.access_key_id, "ASIAROLE1");
+	es_credentials_free(&c1);
+	es_credentials_free(&c2);
+	/* Without the role: the chain's own keys. */
+	struct es_cred_options plain = {.assume_role = mock_assume, .assume_ctx = &m};
+	resolve_ok(&plain, &c1);
+	assert_string_equal(c1.access_key_id, "AKIAENVKEY");
+	es_credentials_free(&c1);
+	/* Refused by STS: the chain's keys are not handed out instead. */
+	es_credentials_cache_clear();
+	m.fail = 1;
+	resolve_fails(&o, ES_EAWS);
+	assert_int_equal(m.calls, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	        T(env_keys),
+	        T(stage_role_over_the_chain),
 	        T(env_keys_with_token),
 	        T(env_legacy_names),
 	        T(env_half_set),

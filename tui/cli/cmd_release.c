@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "aws/aws.h"
 #include "aws/client.h"
 #include "cli.h"
@@ -104,7 +105,9 @@ int ctx_open_aws(struct es_cli *cli, struct ctx *c)
 		int status = es_error_last()->status;
 		return status ? status : es_fail(ES_ECREDS, "no AWS credentials found");
 	}
-	return ES_OK;
+	/* Stages in accounts of their own: a profile edgeship.conf names
+	 * must exist before anything is asked of AWS. */
+	return es_accounts_open_all(c->aws, c->conf);
 }
 
 int ctx_open(struct es_cli *cli, struct ctx *c, bool need_aws)
@@ -260,6 +263,8 @@ int es_cmd_status(struct es_cli *cli)
 			const struct es_stage_status *s = &ov.stages[i];
 			char ago[64];
 			es_printf("%-12s %-28s %s\n", s->stage, s->stack, s->stack_status);
+			if (s->account[0])
+				es_printf("  account    %s\n", s->account);
 			if (s->error[0])
 				es_printf("  error      %s\n", s->error);
 			if (s->failed_resource[0])
@@ -689,7 +694,7 @@ int es_cmd_log(struct es_cli *cli)
 		ctx_free(&c);
 		return es_cli_fail(cli, "log", rc);
 	}
-	rc = es_ledger_open(c.aws, c.conf->bucket, c.conf->prefix, &ledger);
+	rc = es_ledger_open_home(c.aws, c.conf, NULL, &ledger);
 	if (!rc && es_ledger_read(ledger, &recs) != ES_OK && !recs.offline)
 		rc = es_error_last()->status ? es_error_last()->status : ES_ERR;
 	if (rc) {

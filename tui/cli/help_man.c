@@ -303,6 +303,10 @@ static const struct {
          "pipeline = NAME, each from the pipeline stage named by pipeline-stage. edgeship "
          "deploy and promote refuse those stages; edgeship pipeline status, approve, reject, "
          "retry, start and stop watch and drive the pipeline instead."},
+        {"ledger", "[ledger]",
+         "Where the release ledger lives when stages are in separate AWS accounts: one "
+         "bucket every stage's console reads, reached with its own profile or role. "
+         "Without it the ledger is kept in the [app] bucket with the default credentials."},
 };
 
 static void conf_section(FILE *out, const char *section, const char *heading, const char *text)

@@ -87,7 +87,8 @@ struct es_dash {
 	struct es_activity early_log[ES_DASH_ACTIVITY];
 	size_t n_early_log;
 	/* status line strings */
-	char app[128], identity[256], account[32], region[48], endpoint[256];
+	/* account: the one account, or each stage's when they differ */
+	char app[128], identity[256], account[192], region[48], endpoint[256];
 	char credentials[512], conf_note[1400];
 	int sig_pipe[2];
 	bool quit, dirty, resized;

@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "dash.h"
 #include "job.h"
 #include "dashboard.h"
@@ -94,6 +95,44 @@ static void on_model(struct es_model *m, unsigned what, void *ud)
 	d->dirty = true;
 }
 
+/* Stages in more than one account: the title bar names each stage's
+ * ("staging 111111111111 production 222222222222"), from the caller
+ * identity of that stage's credentials; else the one account stays. */
+static void stage_accounts(struct es_dash *d)
+{
+	char line[sizeof(d->account)] = "";
+	const char *first = NULL;
+	bool differ = false;
+	size_t len = 0;
+
+	for (size_t i = 0; d->conf && i < d->conf->n_stages; i++) {
+		const struct es_caller_identity *id =
+		        es_identity_cached(es_accounts_stage_client(d->aws, d->conf, i));
+		const char *acct = id && id->account ? id->account : "?";
+		differ = differ || (first && strcmp(first, acct) != 0);
+		first = first ? first : acct;
+		if (len < sizeof(line))
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s",
+			                        i ? " " : "", d->conf->stages[i].name, acct);
+	}
+	if (differ)
+		snprintf(d->account, sizeof(d->account), "%s", line);
+}
+
+static void on_stage_identity(int rc, const struct es_caller_identity *id,
+                              const struct es_error *err, void *ud)
+{
+	struct es_dash *d = ud;
+	char line[1400];
+
+	(void)id;
+	if (rc)
+		es_dash_log(d, ES_ACT_WARN, "who am I in a stage's account (STS): %s",
+		            es_error_format(err, line, sizeof(line)));
+	stage_accounts(d);
+	d->dirty = true;
+}
+
 /* The client's shared caller identity: the model's ledger and every action
  * use the same answer, so the console asks STS once. */
 static void on_identity(int rc, const struct es_caller_identity *id, const struct es_error *err,
@@ -105,6 +144,7 @@ static void on_identity(int rc, const struct es_caller_identity *id, const struc
 	if (rc == ES_OK) {
 		snprintf(d->identity, sizeof(d->identity), "%s", id->arn);
 		snprintf(d->account, sizeof(d->account), "%s", id->account);
+		stage_accounts(d);
 	} else {
 		snprintf(d->identity, sizeof(d->identity), "identity unknown");
 		es_dash_log(d, ES_ACT_WARN, "who am I (STS): %s",
@@ -127,6 +167,12 @@ static void on_credentials(const struct es_credentials *cr, const struct es_erro
 		snprintf(d->credentials, sizeof(d->credentials), "credentials: %s", cr->source);
 		if (es_identity_get(d->aws, on_identity, d) == ES_OK)
 			snprintf(d->identity, sizeof(d->identity), "asking STS who we are\u2026");
+		/* A stage in an account of its own: who we are there. */
+		for (size_t i = 0; d->conf && i < d->conf->n_stages; i++) {
+			struct es_aws_client *sc = es_accounts_stage_client(d->aws, d->conf, i);
+			if (sc != d->aws)
+				es_identity_get(sc, on_stage_identity, d);
+		}
 	}
 	d->dirty = true;
 }
@@ -726,6 +772,11 @@ static int open_sources(struct es_dash *d)
 		d->aws = NULL;
 	} else {
 		snprintf(d->region, sizeof(d->region), "%s", es_aws_region(d->aws));
+		/* Stages in accounts of their own: a profile edgeship.conf
+		 * names that does not exist is said now. */
+		if (d->conf && es_accounts_open_all(d->aws, d->conf) != ES_OK)
+			es_dash_log(d, ES_ACT_ERROR, "%s",
+			            es_error_format(es_error_last(), line, sizeof(line)));
 	}
 	return ES_OK;
 }

@@ -4,7 +4,7 @@ state. JSON over HTTP on its own loopback port (never subject to faults)."""
 import json
 import urllib.parse
 
-from . import cloudfront_ext, edges, metrics_ext, ops_ext, pipeline_ext, replicas
+from . import accounts, cloudfront_ext, edges, metrics_ext, ops_ext, pipeline_ext, replicas
 from .state import SIM
 
 TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step",
@@ -125,6 +125,17 @@ class Control:
             return 200, replicas.listing()
         if path == "/traffic":
             return metrics_ext.control(method, path, body or {})
+        if path == "/accounts" and method == "GET":
+            return 200, accounts.snapshot()
+        if path == "/accounts/roles" and method == "POST":
+            accounts.add_role(body["arn"], body.get("trusted"), body.get("external_id"))
+            return 200, accounts.snapshot()
+        if path == "/accounts/deny" and method == "POST":
+            accounts.add_deny(body["principal"], body["action"], body["resource"])
+            return 200, accounts.snapshot()
+        if path == "/accounts/reset" and method == "POST":
+            accounts.reset()
+            return 200, accounts.snapshot()
         if path == "/pipeline/fail" and method == "POST":
             pipeline_ext.FAIL_ACTIONS[body["action"]] = int(body.get("count", 1))
             return 200, {"fail": dict(pipeline_ext.FAIL_ACTIONS)}

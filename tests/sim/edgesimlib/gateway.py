@@ -14,7 +14,7 @@ import uuid
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from . import lambda_ext, pipeline_ext, protocol, sigv4
+from . import accounts, lambda_ext, pipeline_ext, protocol, sigv4
 from .state import ACCOUNT_ID, SIM
 
 FAULT_KINDS = (
@@ -330,6 +330,11 @@ class Gateway:
                 status, headers, out = protocol.throttle_response(service)
             elif status is None and fault and fault["kind"] in ("error500", "error503"):
                 status, headers, out = protocol.server_error_response(service, int(fault["kind"][-3:]))
+            if status is None:
+                refused = accounts.check(environ, body, service, region, operation, akid,
+                                         sigv4.raw_path_and_query(environ)[0])
+                if refused:
+                    status, headers, out = refused
             if status is None and service == "codepipeline" and operation in pipeline_ext.OPS:
                 status, headers, out = self._pipeline(operation, body, region, akid)
             if status is None and service == "lambda" and _is_invoke(environ):
