@@ -107,9 +107,13 @@ const struct es_pipeline_conf *es_config_pipeline(const struct es_config *c, con
 int es_config_refuse_pipeline_stage(const struct es_config *c, const char *stage,
                                     const char *command)
 {
-	const struct es_stage_conf *s = es_config_stage(c, stage);
+	const struct es_stage_conf *s = NULL;
 	const struct es_pipeline_conf *p;
 
+	/* not es_config_stage(): conf.c calls into this file, not the other way */
+	for (size_t i = 0; c && stage && i < c->n_stages; i++)
+		if (strcmp(c->stages[i].name, stage) == 0)
+			s = &c->stages[i];
 	if (!s || !s->pipeline)
 		return ES_OK;
 	p = es_config_pipeline(c, s->pipeline);

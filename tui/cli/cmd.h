@@ -1,4 +1,4 @@
-/* Shared plumbing of the headless commands (cmd_release.c, cmd_actions.c). */
+/* Shared plumbing of the headless commands (cmd.c). */
 #ifndef ES_CMD_H
 #define ES_CMD_H
 
@@ -21,6 +21,9 @@ struct ctx {
 	struct es_aws_client *aws;
 };
 
+/* The repository around the current directory; outside one, a
+ * configuration error (exit 5), as a missing edgeship.conf. */
+int ctx_open_repo(struct es_repo **out);
 /* The repository and edgeship.conf (checking --stage), then, with
  * need_aws, a client whose credentials were found. The status; c is freed
  * by ctx_free() either way. */

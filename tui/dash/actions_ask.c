@@ -470,33 +470,36 @@ void es_actions_rollback_to(struct es_dash *d, int stage, const char *oid)
 	stage_chosen(d);
 }
 
-void es_actions_request(struct es_dash *d, enum es_request req)
+bool es_actions_allowed(struct es_dash *d, enum es_request req)
 {
-	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
-
 	if (d->cli->read_only) {
 		es_dash_message(d, true, "%s is off: edgeship was started with --read-only",
 		                req_name(req));
-		return;
+		return false;
 	}
 	if (req != ES_REQ_REVERT && !d->conf) {
 		es_dash_message(d, true, "%s needs edgeship.conf: %s", req_name(req),
 		                d->conf_note[0] ? d->conf_note : "run `edgeship init`");
-		return;
+		return false;
 	}
 	if (req != ES_REQ_REVERT && !d->aws) {
 		es_dash_message(d, true, "%s needs AWS: %s", req_name(req), d->credentials);
-		return;
+		return false;
 	}
 	if (d->deploy) {
 		es_dash_message(d, true, "a %s to %s is still running", d->deploy_kind,
 		                d->deploy_stage);
-		return;
+		return false;
 	}
-	if (req == ES_REQ_GUARD_ROLLBACK) {
-		es_dash_guard_rollback(d);
+	return true;
+}
+
+void es_actions_request(struct es_dash *d, enum es_request req)
+{
+	const struct es_hist_commit *c = es_ui_selected_commit(&d->ui);
+
+	if (!es_actions_allowed(d, req))
 		return;
-	}
 	if (req == ES_REQ_DEPLOY && d->queued.active) {
 		ask_queue_cancel(d);
 		return;

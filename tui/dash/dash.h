@@ -172,6 +172,9 @@ unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req);
 void es_pipeline_view_stop(struct es_dash *d);
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
+/* Whether a mutating request may run now (not --read-only, edgeship.conf
+ * and AWS there, no action running); says why not on the status line. */
+bool es_actions_allowed(struct es_dash *d, enum es_request req);
 /* Every second: start a queued deploy once its stage has settled. */
 void es_actions_tick(struct es_dash *d);
 /* Free the finished deploy (called from the main loop, never from its

@@ -444,6 +444,11 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 		return ES_REDRAW;
 	default: break;
 	}
+	if (req == ES_REQ_GUARD_ROLLBACK) {
+		if (es_actions_allowed(d, req))
+			es_dash_guard_rollback(d);
+		return ES_REDRAW;
+	}
 	if (ri->flags & ES_REQ_MUTATING) {
 		es_actions_request(d, req);
 		return ES_REDRAW;
