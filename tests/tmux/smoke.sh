@@ -1,7 +1,8 @@
 #!/bin/sh
 # Real-terminal smoke test in tmux: first frame, resize (larger, narrow,
 # below the minimum and back), colours and NO_COLOR, help, escape key,
-# typeahead that must not answer a question, quit.
+# typeahead that must not answer a question, quit; the demo's story
+# handing the console over.
 # TAP output; skipped when tmux is missing.
 build="${ES_BUILDDIR:-.}"
 src="${ES_SRCDIR:-.}"
@@ -42,14 +43,17 @@ eventually() {
 	done
 	return 1
 }
+# the console is still running: the shell has not printed its marker
+running() { ! screen | grep -q edgeship-exited; }
 # wait until the screen contains $1
 wait_for() { eventually "screen | grep -qF -- '$1'"; }
 
-start() {
+start() { # start ENV [ARGS]
 	T kill-session -t es 2>/dev/null
 	T new-session -d -s es -x 120 -y 36 -c "$tmp/app" \
 		"env $1 TERM=xterm-256color AWS_EC2_METADATA_DISABLED=true HOME=$tmp \
-		 AWS_ACCESS_KEY_ID= AWS_PROFILE= ES_THEMES_DIR=$src/themes $bin; sleep 30"
+		 AWS_ACCESS_KEY_ID= AWS_PROFILE= ES_THEMES_DIR=$src/themes $bin ${2:-}; \
+		 echo edgeship-exited; sleep 30"
 }
 
 start ""
@@ -82,13 +86,35 @@ check "the typed-ahead key is reported as ignored" "wait_for 'typed before this 
 T send-keys -t es 'n'
 check "the question then takes n: nothing was sent" "wait_for 'nothing was sent'"
 T send-keys -t es 'q'
-check "q quits" "eventually \"! T list-panes -t es -F '#{pane_current_command}' | grep -q edgeship\""
+check "q quits" "eventually '! running'"
 
 start "NO_COLOR=1"
 wait_for 'Initial sample app' >/dev/null
 check "NO_COLOR: no colour sequences" \
 	"! T capture-pane -p -e -t es | grep -q '\[3[0-7]m\|\[38;5;\|\[4[0-7]m'"
 T send-keys -t es 'q'
+
+# The demo's story (ES_SCRIPT_HANDOVER): a key typed during the script
+# stops it and is the person's; the end of a script hands the keys over.
+printf ':sleep 600000\n' >"$tmp/long.keys"
+start "ES_SCRIPT_HANDOVER=1" "--script $tmp/long.keys"
+wait_for 'Initial sample app' >/dev/null
+T send-keys -t es 'j'
+check "story: a key typed during the script stops it" "wait_for 'story stopped: the console is yours'"
+T send-keys -t es '?'
+check "story: the keys are then the person's (? opens the help)" "wait_for 'move-down'"
+T send-keys -t es Escape
+wait_for 'Validation' >/dev/null
+T send-keys -t es 'q'
+check "story: q then quits at once" "eventually '! running'"
+printf ':sleep 100\n' >"$tmp/short.keys"
+start "ES_SCRIPT_HANDOVER=1" "--script $tmp/short.keys"
+check "story: at its end the console is handed over" "wait_for 'the story is over: the console is yours'"
+check "story: and keeps running" "running"
+T send-keys -t es 'q'
+check "story: q quits it" "eventually '! running'"
+start "" "--script $tmp/short.keys"
+check "without ES_SCRIPT_HANDOVER a script on a terminal ends the console" "eventually '! running'"
 
 echo "1..$n"
 exit $fail

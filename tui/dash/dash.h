@@ -60,6 +60,9 @@ struct es_dash {
 	struct es_script *script;
 	int64_t script_wait_until;
 	int64_t script_idle_since;
+	/* The demo's story (ES_SCRIPT_HANDOVER on a terminal): a key typed
+	 * during it, or its end, hands the console to the person watching. */
+	bool script_handover;
 	struct es_pending pending;
 	/* the running deploy (deploy, promotion, rollback) */
 	struct es_deploy *deploy;

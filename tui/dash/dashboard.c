@@ -497,6 +497,19 @@ static void handle_key(struct es_dash *d, int key)
 		d->quit = true;
 }
 
+/* End a story played on a terminal: from here on the keys are the
+ * person's, as if the console had been opened without a script. */
+static void script_hand_over(struct es_dash *d, const char *why)
+{
+	es_script_free(d->script);
+	d->script = NULL;
+	d->script_wait_until = 0;
+	d->script_idle_since = 0;
+	es_dash_log(d, ES_ACT_INFO, "%s: the console is yours", why);
+	es_dash_message(d, false, "%s: the console is yours (? lists the keys, q quits)", why);
+	d->dirty = true;
+}
+
 static void on_stdin(struct es_loop *loop, int fd, short revents, void *ud)
 {
 	struct es_dash *d = ud;
@@ -514,6 +527,8 @@ static void on_stdin(struct es_loop *loop, int fd, short revents, void *ud)
 			d->resize_undrawn = d->timing != NULL; /* not typed: no key-drawn */
 		else
 			note_key(d);
+		if (d->script) /* only a story reads the keyboard while scripted */
+			script_hand_over(d, "story stopped");
 		handle_key(d, key);
 		if (d->quit)
 			break;
@@ -883,6 +898,9 @@ int es_dashboard_main(struct es_cli *cli)
 		free(d);
 		return ES_EXIT_USAGE;
 	}
+	d->script_handover = d->script && getenv("ES_SCRIPT_HANDOVER") &&
+	                     *getenv("ES_SCRIPT_HANDOVER") && isatty(STDIN_FILENO) &&
+	                     isatty(STDOUT_FILENO);
 	es_keymap_defaults(&d->keymap);
 	if (open_sources(d) != ES_OK) {
 		close_all(d);
@@ -915,7 +933,7 @@ int es_dashboard_main(struct es_cli *cli)
 		sigaction(SIGHUP, &sa, NULL);
 		es_loop_watch_fd(d->loop, d->sig_pipe[0], POLLIN, on_sigpipe, d);
 	}
-	if (!d->script)
+	if (!d->script || d->script_handover)
 		es_loop_watch_fd(d->loop, STDIN_FILENO, POLLIN, on_stdin, d);
 	es_dash_reload_history(d);
 	es_loop_timer(d->loop, 0, after_first_frame, d);
@@ -935,8 +953,11 @@ int es_dashboard_main(struct es_cli *cli)
 			break;
 		if (d->script) {
 			/* a script that ends while quitting waits like q does */
-			if (!script_step(d) && !d->quitting)
-				break;
+			if (!script_step(d) && !d->quitting) {
+				if (!d->script_handover)
+					break;
+				script_hand_over(d, "the story is over");
+			}
 			if (d->dirty)
 				draw(d);
 		}
