@@ -63,6 +63,12 @@ static void note(struct run *r, const char *fmt, ...)
 }
 
 /* Let the loop run for ms (renewing the held lock meanwhile). */
+/* The stage's artifact bucket ([app] bucket unless it names its own). */
+static const char *stage_bucket(const struct run *r)
+{
+	return r->sc->bucket ? r->sc->bucket : r->conf->bucket;
+}
+
 static void pause_ms(struct es_aws_client *aws, long ms)
 {
 	double until = es_time_now() + ms / 1000.0;
@@ -278,14 +284,14 @@ static int upload_template(struct run *r, const char *text, char *url, size_t le
 	/* Idempotency: the key is the content's digest; a second put writes the
 	 * same bytes. */
 	rc = send(r, &call,
-	          es_s3_put_object_call(&call, r->conf->bucket, key, text, strlen(text), &put),
+	          es_s3_put_object_call(&call, stage_bucket(r), key, text, strlen(text), &put),
 	          "PutObject");
 	if (rc)
 		return rc;
 	if (ep->path_style)
-		snprintf(url, len, "%s/%s/%s", ep->url, r->conf->bucket, key);
+		snprintf(url, len, "%s/%s/%s", ep->url, stage_bucket(r), key);
 	else
-		snprintf(url, len, "https://%s.%s/%s", r->conf->bucket, ep->host, key);
+		snprintf(url, len, "https://%s.%s/%s", stage_bucket(r), ep->host, key);
 	return ES_OK;
 }
 
@@ -647,6 +653,9 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 	if (rc)
 		return rc;
 	r.sc = es_config_stage(conf, stage);
+	/* The stage's stack, lock and bucket are in its own account. */
+	if (!(r.aws = es_accounts_client(aws, conf, r.sc)))
+		return es_fail_prefix("stage %s", r.sc->name);
 	r.poll_ms = poll_ms > 0 ? poll_ms : 2000;
 	r.deadline = es_time_now() + (timeout_s > 0 ? timeout_s : 7200);
 	rc = stack_status(&r, status, sizeof(status));
@@ -658,7 +667,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 		note(&r, "%s does not exist: there is nothing to delete", r.sc->stack);
 		return ES_OK;
 	}
-	rc = es_ledger_open_home(aws, conf, NULL, &r.l);
+	rc = es_ledger_open_home(aws, conf, r.sc, &r.l);
 	if (rc)
 		return rc;
 	const char *who = es_ledger_who(r.l);
@@ -668,7 +677,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 	}
 	es_ledger_new_id(res->action_id);
 	note(&r, "taking the %s lock", r.sc->name);
-	rc = es_lock_take(aws, conf, r.sc->name, "destroy", who, res->action_id, NULL, NULL, NULL,
+	rc = es_lock_take(r.aws, conf, r.sc->name, "destroy", who, res->action_id, NULL, NULL, NULL,
 	                  &lk, NULL);
 	if (rc) {
 		es_ledger_free(r.l);
@@ -681,7 +690,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 	json_decref(o);
 	if (!rc)
 		rc = outcome(&r, run(&r));
-	drop_lock(aws, lk);
+	drop_lock(r.aws, lk);
 	es_ledger_free(r.l);
 	return rc;
 }

@@ -109,6 +109,8 @@ int es_drift_check(struct es_aws_client *aws, const struct es_config *conf, cons
 	memset(out, 0, sizeof(*out));
 	if (!sc)
 		return ES_EINVAL;
+	if (!(aws = es_accounts_client(aws, conf, sc))) /* the stack is in its account */
+		return es_fail_prefix("stage %s", sc->name);
 	copy(out->stage, sizeof(out->stage), sc->name);
 	copy(out->stack, sizeof(out->stack), sc->stack);
 	if (es_cfn_detect_stack_drift_call(&call, sc->stack)) {
@@ -180,6 +182,8 @@ int es_drift_last(struct es_aws_client *aws, const struct es_config *conf, const
 	memset(out, 0, sizeof(*out));
 	if (!sc)
 		return ES_EINVAL;
+	if (!(aws = es_accounts_client(aws, conf, sc))) /* the stack is in its account */
+		return es_fail_prefix("stage %s", sc->name);
 	copy(out->stage, sizeof(out->stage), sc->name);
 	copy(out->stack, sizeof(out->stack), sc->stack);
 	if (es_cfn_describe_stacks_call(&call, sc->stack)) {
@@ -382,6 +386,10 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 	memset(res, 0, sizeof(*res));
 	if (!sc)
 		return ES_EINVAL;
+	/* The stack and the lock are in the stage's account; the ledger in its home. */
+	struct es_aws_client *base = aws;
+	if (!(aws = es_accounts_client(base, conf, sc)))
+		return es_fail_prefix("stage %s", sc->name);
 	rc = es_cfn_describe_stack(aws, sc->stack, &st);
 	if (rc == ES_ENOTFOUND)
 		return es_fail(ES_ENOTFOUND, "stack %s does not exist: nothing to recover",
@@ -396,7 +404,7 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 		        "%s is %s, not UPDATE_ROLLBACK_FAILED: there is no failed rollback to "
 		        "continue",
 		        sc->stack, res->stack_status);
-	rc = es_ledger_open_home(aws, conf, NULL, &l);
+	rc = es_ledger_open_home(base, conf, sc, &l);
 	if (rc)
 		return rc;
 	const char *who = es_ledger_who(l);

@@ -102,6 +102,17 @@ static void note(es_cleanup_note_fn fn, void *ud, const char *fmt, ...)
 	fn(line, ud);
 }
 
+/* The client of the account stage lived in: its function is there (the
+ * command's own when the stage is no longer configured). */
+static struct es_aws_client *stage_client(struct es_aws_client *aws, const struct es_config *conf,
+                                          const char *stage)
+{
+	const struct es_stage_conf *sc = es_config_stage(conf, stage);
+	struct es_aws_client *c = sc ? es_accounts_client(aws, conf, sc) : NULL;
+
+	return c ? c : aws;
+}
+
 /* One DeleteFunction; item->result says how it went. */
 static void delete_one(struct es_aws_client *aws, struct es_cleanup_item *item)
 {
@@ -190,7 +201,7 @@ int es_cleanup(struct es_aws_client *aws, const struct es_config *conf, es_clean
 		item->fn = pending[i];
 		note(fn, ud, "deleting %s (retained from %s on %s)", item->fn.name, item->fn.stage,
 		     item->fn.when);
-		delete_one(aws, item);
+		delete_one(stage_client(aws, conf, item->fn.stage), item);
 		note(fn, ud, "%s", item->message);
 		if (strcmp(item->result, "deleted") == 0 || strcmp(item->result, "gone") == 0) {
 			res->deleted++;

@@ -260,6 +260,40 @@ q
            "a bucket in another region: the message names its region and what to change", out + err)
     tap.diag("the message: " + next((l for l in (out + err).splitlines() if "eu-west-1" in l), ""))
 
+    # Drift, destroy and cleanup reach production's stack, lock and function in B.
+    creds_b = dict(key_id=key, secret=secret, token=token)
+    rc, out, err = app.run("drift", "--stage", "production", "--json")
+    try:
+        drift = json.loads(out)
+    except ValueError:
+        drift = {}
+    tap.ok(rc == 0 and "edge-demo-production" in out,
+           "drift reads production's stack in account B (in sync)", out + err)
+    sim.config(replica_cleanup=86400)
+    lam_b = sim.client("lambda", **creds_b)
+    fns_before = {f["FunctionName"] for f in lam_b.list_functions()["Functions"]}
+    rc, out, err = app.run("destroy", "--stage", "production", "--yes", "--poll-interval", "300",
+                           timeout=300)
+    try:
+        sim.client("cloudformation", **creds_b).describe_stacks(StackName="edge-demo-production")
+        gone = False
+    except Exception as e:  # noqa: BLE001 - boto3's ClientError: the stack is gone
+        gone = "does not exist" in str(e)
+    tap.ok(rc == 0 and gone, "destroy deletes production's stack in account B", out + err)
+    retained = [r for r in app.records("production") if r.get("kind") == "destroy"
+                and r.get("step") == "function-retained"]
+    tap.ok(retained and all(r.get("account") == B for r in retained)
+           and all(r.get("function") in fns_before for r in retained),
+           "the replicated function is retained in B and recorded as B's",
+           json.dumps(retained)[:800] + out + err)
+    rc, out, err = app.run("cleanup")
+    eq(tap, rc, 3, "cleanup waits while B's function keeps its replicas", out + err)
+    sim.ctl("POST", "/replicas/release", {})
+    rc, out, err = app.run("cleanup")
+    fns_after = {f["FunctionName"] for f in lam_b.list_functions()["Functions"]}
+    tap.ok(rc == 0 and retained and not {r.get("function") for r in retained} & fns_after,
+           "cleanup deletes the retained function in account B", out + err)
+
 
 if __name__ == "__main__":
     release.run(main)

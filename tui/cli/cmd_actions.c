@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "action.h"
 #include "cmd.h"
 #include "base/error.h"
@@ -397,8 +398,8 @@ static void print_failure(struct watch *w, struct ctx *c, size_t i, bool json)
 		return;
 	}
 	snprintf(w->failure_told[i], sizeof(w->failure_told[i]), "%s", s->stack_status);
-	if (es_stack_failure(c->aws, s->stack, resource, sizeof(resource), reason,
-	                     sizeof(reason)) != ES_OK ||
+	if (es_stack_failure(es_accounts_stage_client(c->aws, c->conf, i), s->stack, resource,
+	                     sizeof(resource), reason, sizeof(reason)) != ES_OK ||
 	    !resource[0]) {
 		free(s);
 		return;

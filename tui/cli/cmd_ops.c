@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "cmd.h"
 #include "base/error.h"
 #include "ops.h"
@@ -120,9 +121,9 @@ int es_cmd_recover(struct es_cli *cli)
 	if (!cli->yes) {
 		const struct es_stage_conf *sc = es_config_stage(c.conf, cli->stage);
 		int len;
-		if (sc &&
-		    es_stack_failure(c.aws, sc->stack, resource, sizeof(resource), reason,
-		                     sizeof(reason)) == ES_OK &&
+		if (sc && es_accounts_client(c.aws, c.conf, sc) &&
+		    es_stack_failure(es_accounts_client(c.aws, c.conf, sc), sc->stack, resource,
+		                     sizeof(resource), reason, sizeof(reason)) == ES_OK &&
 		    resource[0])
 			es_fprintf(progress(cli), "%s failed: %s\n", resource, reason);
 		len = snprintf(q, sizeof(q), "Continue the rollback of %s", cli->stage);
