@@ -114,7 +114,7 @@ def no_leak_check(env):
     return env
 
 
-def run_script(app, name, text, *options, cols=140, lines=40, leaks=True):
+def run_script(app, name, text, *options, cols=140, lines=40, leaks=True, extra_env=None):
     """Run the dashboard on a key script ({tmp} is the simulator's folder);
     a synchronous wait on the screen's loop aborts it and is noted in BLOCKED.
     leaks=False turns off the leak check for a run that detaches."""
@@ -122,7 +122,7 @@ def run_script(app, name, text, *options, cols=140, lines=40, leaks=True):
     with open(path, "w") as f:
         f.write(text.replace("{tmp}", app.sim.tmp))
     env = dict(app.env(), COLUMNS=str(cols), LINES=str(lines), TERM="xterm-256color",
-               ES_ASSERT_NO_UI_BLOCK="1")
+               ES_ASSERT_NO_UI_BLOCK="1", **(extra_env or {}))
     if not leaks:
         no_leak_check(env)
     p = subprocess.run([EDGESHIP, *options, "--script", path], cwd=app.dir, env=env,

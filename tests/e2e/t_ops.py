@@ -79,6 +79,16 @@ def main(tap, sim, app):
     tap.ok([e for e in sim.log() if e["seq"] > seq and e["operation"] == "DetectStackDrift"]
            and not release.BLOCKED, "it ran DetectStackDrift without waiting on the screen's loop",
            release.BLOCKED)
+    # And without a key: the periodic round (half an hour; shortened here).
+    seq = sim.log()[-1]["seq"]
+    rc, out, err = release.run_script(app, "drift-round", ":wait-text drifted\n"
+                                      ":dump-screen {tmp}/drift-round.txt\nq\n", "--read-only",
+                                      extra_env={"ES_DRIFT_EVERY_MS": "300"})
+    scr = release.screen(app, "drift-round.txt")
+    line = next((l for l in scr.splitlines() if "staging" in l and "drifted" in l), "")
+    tap.ok(rc == 0 and line and [e for e in sim.log() if e["seq"] > seq
+                                 and e["operation"] == "DetectStackDrift"],
+           "the dashboard's periodic round finds the drift without a key", scr + err[-600:])
 
     # A deploy into the drifted stage shows the drift and asks first.
     rc, out, err = app.run("deploy", "--stage", "staging")

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "action.h"
@@ -13,6 +14,21 @@
 #include "model.h"
 
 #define DRIFT_EVERY_MS (30L * 60 * 1000)
+
+/* The round's period: half an hour (ES_DRIFT_EVERY_MS shortens it for
+ * tests); between two stages of a round a minute, or the period if less. */
+static long every_ms(void)
+{
+	const char *e = getenv("ES_DRIFT_EVERY_MS");
+	long v = e ? strtol(e, NULL, 10) : 0;
+
+	return v > 0 ? v : DRIFT_EVERY_MS;
+}
+
+static long gap_ms(void)
+{
+	return every_ms() < 60000 ? every_ms() : 60000;
+}
 
 static void periodic(struct es_loop *loop, void *ud);
 
@@ -110,17 +126,17 @@ static void periodic(struct es_loop *loop, void *ud)
 			continue;
 		if (!check(d, i, false))
 			d->drift_next--; /* busy: this stage on the next turn */
-		d->drift_timer = es_loop_timer(d->loop, 60000, periodic, d);
+		d->drift_timer = es_loop_timer(d->loop, gap_ms(), periodic, d);
 		return;
 	}
 	d->drift_next = 0;
-	d->drift_timer = es_loop_timer(d->loop, DRIFT_EVERY_MS, periodic, d);
+	d->drift_timer = es_loop_timer(d->loop, every_ms(), periodic, d);
 }
 
 void es_dash_drift_start(struct es_dash *d)
 {
 	if (!d->drift_timer)
-		d->drift_timer = es_loop_timer(d->loop, DRIFT_EVERY_MS, periodic, d);
+		d->drift_timer = es_loop_timer(d->loop, every_ms(), periodic, d);
 }
 
 void es_dash_drift_free(struct es_dash *d)
