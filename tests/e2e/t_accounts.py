@@ -183,6 +183,21 @@ def main(tap, sim, app):
            "the rollback copied and uploaded nothing")
     eq(tap, outcome(app, "rollback").get("account"), B, "the rollback ran in account B")
 
+    # whoami names the identity each stage with an account of its own acts as.
+    rc, out, err = app.run("whoami", "--json")
+    try:
+        who = json.loads(out)
+    except ValueError:
+        who = {}
+    st = who.get("stages") or []
+    tap.ok(rc == 0 and who.get("account") == A and len(st) == 1
+           and st[0].get("stage") == "production" and st[0].get("account") == B
+           and st[0].get("arn", "").startswith(f"arn:aws:sts::{B}:assumed-role/edgeship-deploy/"),
+           "whoami --json: the default identity in A, production's role session in B", out + err)
+    rc, out, err = app.run("whoami")
+    tap.ok(rc == 0 and f"account {B}" in out and "stage production" in out,
+           "whoami names production's account", out + err)
+
     # An invalidation of production's distribution, made and followed in B.
     rc, out, err = app.run("invalidate", "--stage", "production", "/*", "--wait", "--yes",
                            "--poll-interval", "300")

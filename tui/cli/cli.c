@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "base/loop.h"
 #include "dash/dashboard.h"
 #include "help.h"
+#include "whoami_stages.h"
 
 typedef int (*cmd_fn)(struct es_cli *cli);
 
@@ -161,10 +163,21 @@ static int cmd_whoami(struct es_cli *cli)
 		code = es_cli_fail(cli, "whoami", rc);
 	} else if (cli->json) {
 		char *j = es_identity_json(&id);
-		if (j)
-			puts(j);
+		json_t *o = j ? json_loads(j, 0, NULL) : NULL;
+		json_t *stages = json_array();
+		char *out = NULL;
+		rc = es_whoami_stages(cli, aws, stages);
+		if (o && stages && json_array_size(stages))
+			json_object_set(o, "stages", stages);
+		if (o)
+			out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (out)
+			puts(out);
+		free(out);
+		json_decref(stages);
+		json_decref(o);
 		free(j);
-		code = j ? ES_EXIT_OK : ES_EXIT_FAILURE;
+		code = !out ? ES_EXIT_FAILURE : rc ? ES_EXIT_FAILURE : ES_EXIT_OK;
 	} else {
 		es_printf("arn         %s\n", id.arn);
 		es_printf("account     %s\n", id.account);
@@ -173,7 +186,7 @@ static int cmd_whoami(struct es_cli *cli)
 		es_printf("endpoint    %s (%s)\n", id.endpoint, id.endpoint_source);
 		es_printf("credentials %s, key %s%s\n", id.credential_source, id.access_key_hint,
 		          id.temporary ? ", temporary" : "");
-		code = ES_EXIT_OK;
+		code = es_whoami_stages(cli, aws, NULL) ? ES_EXIT_FAILURE : ES_EXIT_OK;
 	}
 	es_identity_free(&id);
 	es_aws_client_free(aws);

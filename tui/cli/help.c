@@ -609,7 +609,9 @@ static const struct es_help_command commands[] = {
         CMD(whoami, "[--json]",
             "show the AWS identity, account, region, endpoint and credential source",
             "Show the AWS caller ARN, account, profile, region, endpoint and where the "
-            "credentials came from (never the secret)."),
+            "credentials came from (never the secret). Inside a repository whose "
+            "edgeship.conf gives stages accounts of their own (profile or role-arn), also the "
+            "account and ARN each such stage acts as (exit 1 when one cannot be reached)."),
         CMD(help, "[COMMAND | --man | --man-conf | --completion SHELL]",
             "show the commands, or what COMMAND takes and does",
             "Without a command, list the commands and the global options; with one, its "
