@@ -321,25 +321,12 @@ static bool action_ended(const char *action_id, void *ud)
 }
 
 /* Release a lock taken on the job's loop before the job ends. */
-static void released_sync(int rc, void *ud)
-{
-	(void)rc;
-	*(bool *)ud = true;
-}
-
 static void drop_lock_sync(struct es_deploy *d, struct es_loop *loop)
 {
-	bool done = false;
-	struct es_error saved;
-
 	if (!d->lock)
 		return;
-	es_error_save(&saved);
-	es_lock_release(d->lock, released_sync, &done);
+	es_lock_release_wait(loop, d->lock);
 	d->lock = NULL;
-	while (!done && es_loop_turn_quiet(loop, 1000) == ES_OK)
-		;
-	es_error_restore(&saved);
 }
 
 /* The artifact bucket (or the ledger's home), created with --yes when it

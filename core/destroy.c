@@ -62,21 +62,10 @@ static void note(struct run *r, const char *fmt, ...)
 	r->fn(line, r->ud);
 }
 
-/* Let the loop run for ms (renewing the held lock meanwhile). */
 /* The stage's artifact bucket ([app] bucket unless it names its own). */
 static const char *stage_bucket(const struct run *r)
 {
 	return r->sc->bucket ? r->sc->bucket : r->conf->bucket;
-}
-
-static void pause_ms(struct es_aws_client *aws, long ms)
-{
-	double until = es_time_now() + ms / 1000.0;
-	double left;
-
-	while ((left = until - es_time_now()) > 0)
-		if (es_loop_turn_quiet(es_aws_loop(aws), (long)(left * 1000) + 1) != ES_OK)
-			break;
 }
 
 int es_destroy_check(const struct es_config *conf, const char *stage, bool force)
@@ -208,7 +197,7 @@ static int follow(struct run *r, char *status, size_t len)
 			               "%s is still %s: follow it with `edgeship watch`, then run "
 			               "`edgeship destroy --stage %s` again",
 			               r->sc->stack, status, r->sc->name);
-		pause_ms(r->aws, r->poll_ms);
+		es_loop_pause(es_aws_loop(r->aws), r->poll_ms);
 	}
 }
 
@@ -258,7 +247,7 @@ static int wait_deployed(struct run *r)
 			               "distribution %s is still InProgress: run `edgeship destroy "
 			               "--stage %s` again later",
 			               id, r->sc->name);
-		pause_ms(r->aws, r->poll_ms);
+		es_loop_pause(es_aws_loop(r->aws), r->poll_ms);
 	}
 }
 
@@ -588,24 +577,6 @@ static int run(struct run *r)
 	               r->sc->name);
 }
 
-static void released(int rc, void *ud)
-{
-	(void)rc;
-	*(bool *)ud = true;
-}
-
-static void drop_lock(struct es_aws_client *aws, struct es_lock *lk)
-{
-	bool done = false;
-	struct es_error saved;
-
-	es_error_save(&saved);
-	es_lock_release(lk, released, &done);
-	while (!done && es_loop_turn_quiet(es_aws_loop(aws), 1000) == ES_OK)
-		;
-	es_error_restore(&saved);
-}
-
 static int outcome(struct run *r, int rc)
 {
 	struct es_error saved;
@@ -690,7 +661,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 	json_decref(o);
 	if (!rc)
 		rc = outcome(&r, run(&r));
-	drop_lock(r.aws, lk);
+	es_lock_release_wait(es_aws_loop(r.aws), lk);
 	es_ledger_free(r.l);
 	return rc;
 }

@@ -589,3 +589,21 @@ int es_lock_break(struct es_aws_client *aws, const struct es_config *conf, const
 		               stage);
 	return rc;
 }
+
+static void released_wait(int rc, void *ud)
+{
+	(void)rc;
+	*(bool *)ud = true;
+}
+
+void es_lock_release_wait(struct es_loop *loop, struct es_lock *lk)
+{
+	bool done = false;
+	struct es_error saved;
+
+	es_error_save(&saved);
+	es_lock_release(lk, released_wait, &done);
+	while (!done && es_loop_turn_quiet(loop, 1000) == ES_OK)
+		;
+	es_error_restore(&saved);
+}

@@ -82,6 +82,9 @@ void es_lock_resume(struct es_lock *lk, struct es_aws_client *aws);
  * alone. */
 typedef void (*es_lock_released_fn)(int rc, void *ud);
 void es_lock_release(struct es_lock *lk, es_lock_released_fn done, void *ud);
+/* es_lock_release() for a synchronous command: turns loop until it is
+ * done, keeping the error that was last before it. */
+void es_lock_release_wait(struct es_loop *loop, struct es_lock *lk);
 
 /* Read a stage's lock (blocking). out->held false when there is none. */
 int es_lock_read(struct es_aws_client *aws, const struct es_config *conf, const char *stage,

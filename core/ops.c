@@ -21,17 +21,6 @@ static void copy(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* Let the loop run for ms (renewing a held lock meanwhile). */
-static void pause_ms(struct es_aws_client *aws, long ms)
-{
-	double until = es_time_now() + ms / 1000.0;
-	double left;
-
-	while ((left = until - es_time_now()) > 0)
-		if (es_loop_turn_quiet(es_aws_loop(aws), (long)(left * 1000) + 1) != ES_OK)
-			break;
-}
-
 static const struct es_stage_conf *stage_of(const struct es_config *conf, const char *stage)
 {
 	const struct es_stage_conf *sc = es_config_stage(conf, stage);
@@ -160,7 +149,7 @@ int es_drift_check(struct es_aws_client *aws, const struct es_config *conf, cons
 			             sc->stack, timeout_s > 0 ? timeout_s : 300);
 			break;
 		}
-		pause_ms(aws, wait_ms);
+		es_loop_pause(es_aws_loop(aws), wait_ms);
 		wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
 	}
 	free(id);
@@ -324,24 +313,6 @@ static json_t *record(const char *phase, const struct es_stage_conf *sc, const c
 	return r;
 }
 
-static void released(int rc, void *ud)
-{
-	(void)rc;
-	*(bool *)ud = true;
-}
-
-static void drop_lock(struct es_aws_client *aws, struct es_lock *lk)
-{
-	bool done = false;
-	struct es_error saved;
-
-	es_error_save(&saved);
-	es_lock_release(lk, released, &done);
-	while (!done && es_loop_turn_quiet(es_aws_loop(aws), 1000) == ES_OK)
-		;
-	es_error_restore(&saved);
-}
-
 /* Follow the stack until it leaves *_IN_PROGRESS; its status into res. */
 static int follow(struct es_aws_client *aws, const char *stack, long poll_ms, long timeout_s,
                   es_recover_note_fn fn, void *ud, struct es_recover_result *res)
@@ -366,7 +337,7 @@ static int follow(struct es_aws_client *aws, const char *stack, long poll_ms, lo
 			        ES_ERR,
 			        "%s is still %s after %ld s: follow it with `edgeship watch`",
 			        stack, res->stack_status, timeout_s > 0 ? timeout_s : 3600);
-		pause_ms(aws, poll_ms > 0 ? poll_ms : 2000);
+		es_loop_pause(es_aws_loop(aws), poll_ms > 0 ? poll_ms : 2000);
 	}
 }
 
@@ -470,7 +441,7 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 		if (!rc && wrc)
 			rc = wrc;
 	}
-	drop_lock(aws, lk);
+	es_lock_release_wait(es_aws_loop(aws), lk);
 	es_ledger_free(l);
 	return rc;
 }

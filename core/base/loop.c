@@ -524,3 +524,13 @@ bool es_loop_stopped(const struct es_loop *loop)
 {
 	return loop->stopped;
 }
+
+void es_loop_pause(struct es_loop *loop, long ms)
+{
+	int64_t until = es_loop_now_ms() + ms;
+	int64_t left;
+
+	while ((left = until - es_loop_now_ms()) > 0)
+		if (es_loop_turn_quiet(loop, (long)left) != ES_OK)
+			break;
+}

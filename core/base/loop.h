@@ -54,6 +54,9 @@ int es_loop_turn(struct es_loop *loop, long max_wait_ms);
  * transfers and timers run, but descriptors (the keyboard) and idle slices
  * wait, so no key is handled in the middle of an action. */
 int es_loop_turn_quiet(struct es_loop *loop, long max_wait_ms);
+/* Quiet turns for ms milliseconds (transfers and timers, such as a held
+ * lock's renewal, go on); earlier when a turn fails. */
+void es_loop_pause(struct es_loop *loop, long ms);
 
 /* Mark the loop that draws the screen: every es_loop_turn_quiet() on it
  * (what a synchronous call waits with, freezing the screen meanwhile) is
