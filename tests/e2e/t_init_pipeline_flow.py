@@ -161,8 +161,10 @@ def main(tap, sim, app):
     app.commit_change("src/index.js", "const RELEASE = 'r2';", "const RELEASE = 'r3';", "release r3")
     publish()
     # The validator fetches the same URL each time, and the edge's copy of
-    # r2 would still be fresh (max-age=300): empty the edge caches so it
-    # sees what staging serves now.
+    # r2 would still be fresh (max-age=300): it would pass r3 on that copy,
+    # as it would on CloudFront, since the generated pipeline invalidates
+    # nothing after a deploy. Empty the edge caches so it sees what staging
+    # serves now.
     sim.ctl("DELETE", "/edges/cache")
     rc, js, err = app.json("pipeline", "start", "--yes")
     ex2 = (js or {}).get("execution_id")
