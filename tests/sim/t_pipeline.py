@@ -3,7 +3,8 @@
 (a zip with a template), CloudFormation deploys of a staging and a
 production stack, a validator Lambda reporting through PutJob*Result, a
 manual approval. Then failures, stop, retry, superseded executions, and
-Lambda Invoke for an ordinary function."""
+Lambda Invoke for an ordinary function, which reaches a simulated
+distribution by its domain or alias."""
 
 import io
 import json
@@ -59,6 +60,50 @@ PLAIN = """exports.handler = async (event, context) => {
   if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep * 1000));
   return { echo: event, fn: context.functionName, region: process.env.AWS_REGION };
 };
+"""
+
+# Fetches each URL with fetch and with https.get; answers what came back.
+FETCHER = """const https = require('https');
+function get(url) {
+  return new Promise((resolve) => {
+    https.get(url, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', (e) => resolve({ error: e.code || e.message }));
+  });
+}
+exports.handler = async (event) => {
+  const out = [];
+  for (const url of event.urls) {
+    let f;
+    try {
+      const r = await fetch(url);
+      f = { status: r.status, body: await r.text(), pop: r.headers.get('x-amz-cf-pop') };
+    } catch (e) {
+      f = { error: (e.cause && e.cause.code) || e.message };
+    }
+    out.push({ fetch: f, get: await get(url) });
+  }
+  return out;
+};
+"""
+
+DIST = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  Dist:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Aliases: [app.routes.example.com]
+        Origins: [{Id: o, DomainName: origin.routes.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+        DefaultCacheBehavior:
+          TargetOriginId: o
+          ViewerProtocolPolicy: allow-all
+          ForwardedValues: {QueryString: false}
+Outputs:
+  Domain: {Value: !GetAtt Dist.DomainName}
 """
 
 
@@ -180,6 +225,26 @@ def main(tap, sim):
            "past the function's Timeout: an Unhandled timeout error", body)
     tap.eq(code(lambda: lam.invoke(FunctionName="nope", Payload=b"{}")), "ResourceNotFoundException",
            "Invoke of an unknown function: ResourceNotFoundException")
+
+    # -- a function reaches a distribution by its domain or alias (routed to
+    # an edge with the Host header); other hosts are not routed
+    sim.config(cfn_wait_deployed=True)
+    cfn.create_stack(StackName="routes", TemplateBody=DIST)
+    simtest.wait_until(lambda: cfn.describe_stacks(StackName="routes")["Stacks"][0]["StackStatus"]
+                       != "CREATE_IN_PROGRESS", 30, 0.1)
+    sim.config(cfn_wait_deployed=False)
+    domain = cfn.describe_stacks(StackName="routes")["Stacks"][0]["Outputs"][0]["OutputValue"]
+    lam.create_function(FunctionName="fetcher", Runtime="nodejs20.x", Role=role, Handler="index.handler",
+                        Code={"ZipFile": zip_of({"index.js": FETCHER})}, Timeout=10)
+    urls = [f"https://{domain}/a/b?x=1", "https://APP.routes.example.com/c", "https://unrouted.invalid/"]
+    got = json.loads(lam.invoke(FunctionName="fetcher", Payload=json.dumps({"urls": urls}))["Payload"].read())
+    want = "origin origin.routes.example.com answered "
+    tap.ok(got[0]["fetch"] == {"status": 200, "body": want + "/a/b\n", "pop": sim.edges[0]["pop"]}
+           and got[0]["get"] == {"status": 200, "body": want + "/a/b\n"},
+           "fetch and https.get of the distribution's domain reach the first edge", got[0])
+    tap.ok(got[1]["fetch"].get("body") == want + "/c\n" and got[1]["get"].get("body") == want + "/c\n",
+           "…and of its alias, whatever its case", got[1])
+    tap.ok("error" in got[2]["fetch"] and "error" in got[2]["get"], "another host is not routed", got[2])
 
     cp.create_pipeline(pipeline=pipeline(role))
     st = cp.get_pipeline_state(name="edge-app")

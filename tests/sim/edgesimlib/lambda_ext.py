@@ -8,6 +8,11 @@ AWS_REGION and AWS_LAMBDA_FUNCTION_NAME; EDGESIM_CONTROL points at the
 control endpoint, which the simulator's @aws-sdk/client-codepipeline
 (tests/sim/edgesimlib/node, on NODE_PATH and beside the unpacked code) posts
 job results to.
+
+The function reaches the simulated distributions by name: EDGESIM_ROUTES
+maps each distribution's domain and aliases to the first edge, and
+node/edgesim-routes.js, preloaded with --require, sends fetch and
+http(s).request for those hosts to that edge with the Host header set.
 """
 
 import json
@@ -22,6 +27,7 @@ from .state import SIM
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "lambda_runner.js")
 NODE_MODULES = os.path.join(HERE, "node")
+ROUTES_JS = os.path.join(NODE_MODULES, "edgesim-routes.js")
 
 
 class LambdaError(Exception):
@@ -64,6 +70,22 @@ def _function(account, region, name, qualifier):
         }
 
 
+def _routes():
+    """{host: edge URL} for every distribution's domain and aliases."""
+    from . import cloudfront_ext
+
+    if not SIM.edges:
+        return {}
+    edge = SIM.edges[0].url
+    out = {}
+    with SIM.lock:
+        for dist in cloudfront_ext.all_distributions():
+            snap = cloudfront_ext.snapshot(dist)
+            for host in [snap["domain"]] + snap["aliases"]:
+                out[host.lower()] = edge
+    return out
+
+
 def _node_modules_beside(code_dir):
     # ES modules ignore NODE_PATH: a node_modules in a parent directory of
     # the unpacked code is found by both import and require.
@@ -97,11 +119,12 @@ def invoke(account, region, name, payload, qualifier=None):
         EDGESIM_FUNCTION_ARN=fn["arn"],
         EDGESIM_REQUEST_ID=str(uuid.uuid4()),
         EDGESIM_CONTROL=SIM.control_url or "",
+        EDGESIM_ROUTES=json.dumps(_routes()),
         NODE_PATH=NODE_MODULES + (os.pathsep + env["NODE_PATH"] if env.get("NODE_PATH") else ""),
     )
     try:
         p = subprocess.run(
-            [SIM.node, RUNNER, code_dir, fn["handler"], str(fn["timeout"])],
+            [SIM.node, "--require", ROUTES_JS, RUNNER, code_dir, fn["handler"], str(fn["timeout"])],
             input=json.dumps(payload).encode(),
             capture_output=True,
             timeout=fn["timeout"] + 10,

@@ -1,5 +1,6 @@
 """CloudFormation resource types moto lacks: AWS::CloudFront::Distribution
-and AWS::Lambda::Alias, plus Ref/GetAtt for AWS::Lambda::Version. Each one
+and AWS::Lambda::Alias, plus Ref/GetAtt for AWS::Lambda::Version, and the
+VersioningConfiguration of an AWS::S3::Bucket (moto's drops it). Each one
 works through moto's own backend, so the service APIs see what a stack made.
 """
 
@@ -9,6 +10,7 @@ from moto.awslambda import models as lm
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
+from moto.s3 import models as s3m
 
 from . import cloudfront_ext
 
@@ -50,6 +52,21 @@ lm.LambdaVersion.create_from_cloudformation_json = classmethod(_version_create)
 lm.LambdaVersion.get_cfn_attribute = _version_attr
 lm.LambdaVersion.has_cfn_attr = classmethod(lambda cls, a: a in ("Version", "FunctionArn"))
 lm.LambdaVersion.delete = _version_delete
+
+
+# ---------------------------------------------------------------- S3 bucket versioning
+_bucket_create = s3m.FakeBucket.create_from_cloudformation_json.__func__
+
+
+def _bucket_create_versioned(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    bucket = _bucket_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    status = ((cloudformation_json.get("Properties") or {}).get("VersioningConfiguration") or {}).get("Status")
+    if status in ("Enabled", "Suspended"):
+        bucket.versioning_status = status
+    return bucket
+
+
+s3m.FakeBucket.create_from_cloudformation_json = classmethod(_bucket_create_versioned)
 
 
 # ---------------------------------------------------------------- Lambda alias
