@@ -472,10 +472,29 @@ static int validate_action(struct pg *g, size_t i, int run_order, json_t **out)
 		return es_fail(ES_ECONFIG, "[check \"%s\"] body-contains is not UTF-8 text",
 		               k ? k->name : "");
 	}
-	es_buf_printf(&b, "{\"url\":\"${%sUrl}\",\"text\":%s,\"status\":%ld,\"timeoutMs\":%ld}",
+	es_buf_printf(&b, "{\"url\":\"${%sUrl}\",\"text\":%s,\"status\":%ld,\"timeoutMs\":%ld",
 	              g->logical[i], text_sub, k && k->status ? k->status : 200L,
 	              k && k->timeout_ms > 0 ? k->timeout_ms : 5000L);
 	free(text_sub);
+	/* The stage's probe-bypass: the validator asks there, past the cache,
+	 * as edgeship's own probe does (without it, a cached answer fails). */
+	const char *bypass =
+	        g->stages[i]->probe_bypass ? g->stages[i]->probe_bypass : g->conf->probe_bypass;
+	if (bypass) {
+		json_t *bj = json_string(bypass);
+		char *b_json = bj ? json_dumps(bj, JSON_ENCODE_ANY) : NULL;
+		char *b_sub = b_json ? sub_escape(b_json) : NULL;
+		json_decref(bj);
+		free(b_json);
+		if (!b_sub) {
+			es_buf_free(&b);
+			return es_fail(ES_ECONFIG, "[stage \"%s\"] probe-bypass is not UTF-8 text",
+			               g->stages[i]->name);
+		}
+		es_buf_printf(&b, ",\"bypass\":%s", b_sub);
+		free(b_sub);
+	}
+	es_buf_puts(&b, "}");
 	url_ref = strlen(g->logical[i]) + 6; /* ${NAMEUrl} */
 	if (b.len - url_ref + URL_MAX > CONF_VALUE_MAX) {
 		rc = es_fail(ES_ECONFIG,

@@ -5,8 +5,10 @@ uploaded to its source bucket, `edgeship pipeline start` → staging deployed �
 the generated validator (core/pipegen/validator.js, fetching the staging
 URL through the simulator's edges) passes → `pipeline status --json` shows
 the approval waiting → `pipeline approve` → production deployed and serving
-the release at every edge. Then a release that breaks the expected text: the
-generated validator fails it, the execution stops, production is unchanged.
+the release at every edge. Then a release that breaks the expected text:
+first the edges still hold r2's page, and the validator refuses that cached
+answer; then, with the stage's probe-bypass, it asks past the cache and
+fails the broken text. Each time the execution stops, production unchanged.
 
 The simulator has no EventBridge: the template's SourceTrigger rule does
 not start the pipeline on an upload, so `edgeship pipeline start` does."""
@@ -52,6 +54,8 @@ def main(tap, sim, app):
     path = os.path.join(sim.tmp, "pipeline.yaml")
     rc, out, err = app.run("init", "--pipeline", "--output", path)
     tap.ok(rc == 0, "init --pipeline writes the template", err)
+    tap.ok("without probe-bypass (staging)" in err,
+           "…and notes that staging's validator has no way past the cache", err)
     p = sim.aws("cloudformation", "deploy", "--template-file", path, "--stack-name", PIPELINE,
                 "--capabilities", "CAPABILITY_IAM")
     tap.ok(p.returncode == 0, "aws cloudformation deploy of it succeeds", p.stdout + p.stderr)
@@ -160,20 +164,42 @@ def main(tap, sim, app):
                       "release r3: a broken banner")
     app.commit_change("src/index.js", "const RELEASE = 'r2';", "const RELEASE = 'r3';", "release r3")
     publish()
-    # The validator fetches the same URL each time, and the edge's copy of
-    # r2 would still be fresh (max-age=300): it would pass r3 on that copy,
-    # as it would on CloudFront, since the generated pipeline invalidates
-    # nothing after a deploy. Empty the edge caches so it sees what staging
-    # serves now.
-    sim.ctl("DELETE", "/edges/cache")
+    # The validator asks the same URL each time, and the edges' copy of r2
+    # is still fresh (max-age=300): that answer comes from the cache, proves
+    # nothing about r3, and fails the check rather than passing r3 on it.
     rc, js, err = app.json("pipeline", "start", "--yes")
     ex2 = (js or {}).get("execution_id")
     tap.ok(rc == 0 and wait_ex(ex2, ("Failed", "Succeeded")) and ex_status(ex2) == "Failed",
-           "the broken release: the execution fails", js or err)
+           "the broken release with the cached copy of r2 at the edges: the execution fails", js or err)
     st = status()
     tap.ok(st["validator"] and st["validator"]["status"] == "Failed"
-           and f"{STAGING_URL} answered 200 without the text \"{EXPECT}\"" == st["validator"]["summary"],
-           "the generated validator says why", st["validator"])
+           and "answered from CloudFront's cache (X-Cache: Hit from cloudfront)" in st["validator"]["summary"]
+           and "probe-bypass" in st["validator"]["summary"],
+           "the generated validator refuses the cached answer and says what to do", st["validator"])
+
+    # With a probe-bypass (its query part of the cache key) the validator
+    # asks past the cache, as edgeship's own probe does, and sees r3.
+    app.commit_change("template.yaml", "QueryString: false", "QueryString: true",
+                      "query strings are part of the cache key")
+    conf = open(app.conf_path).read()
+    open(app.conf_path, "w").write(conf.replace('[stage "staging"]\n', '[stage "staging"]\n\tprobe-bypass = ?fresh\n', 1))
+    app.git("commit", "-q", "-am", "staging's validator asks past the cache")
+    rc, out, err = app.run("init", "--pipeline", "--output", path, "--force")
+    p = sim.aws("cloudformation", "deploy", "--template-file", path, "--stack-name", PIPELINE,
+                "--capabilities", "CAPABILITY_IAM")
+    tap.ok(rc == 0 and p.returncode == 0 and "probe-bypass" not in err,
+           "the pipeline written again with the probe-bypass is deployed", err + p.stdout + p.stderr)
+    publish()
+    rc, js, err = app.json("pipeline", "start", "--yes")
+    ex3 = (js or {}).get("execution_id")
+    tap.ok(rc == 0 and wait_ex(ex3, ("Failed", "Succeeded")) and ex_status(ex3) == "Failed",
+           "the broken release asked past the cache: the execution fails", js or err)
+    st = status()
+    summary = (st["validator"] or {}).get("summary") or ""
+    tap.ok(st["validator"] and st["validator"]["status"] == "Failed"
+           and summary.startswith(f"{STAGING_URL}?fresh&edgeship-probe=")
+           and f"answered 200 without the text \"{EXPECT}\"" in summary,
+           "the generated validator asked past the cache and says why", st["validator"])
     stages = {s["name"]: s for s in st["stages"]}
     tap.ok(st["approval"] is None and stages["production"]["execution_id"] == ex1,
            "nothing reached the approval or production", st["stages"])
@@ -184,7 +210,6 @@ def main(tap, sim, app):
            "production unchanged: r2 at every edge", answers)
     rc, out, err = app.run("pipeline", "status")
     tap.ok("without the text" in out, "pipeline status prints why", out + err)
-
 
 if __name__ == "__main__":
     release.run(main)

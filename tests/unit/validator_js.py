@@ -3,8 +3,9 @@
 node against a local HTTP server, with a stub @aws-sdk/client-codepipeline on
 NODE_PATH that records the calls: 200 with the text reports
 PutJobSuccessResult; the wrong text, a 500, no answer in time, a refused
-connection and bad UserParameters report PutJobFailureResult with the
-reason; the job's credentials never reach the reason."""
+connection, bad UserParameters and an answer from CloudFront's cache report
+PutJobFailureResult with the reason; with a probe-bypass it asks past the
+cache; the job's credentials never reach the reason."""
 
 import http.server
 import json
@@ -45,6 +46,7 @@ v.handler(event).then(() => process.exit(0), (e) => { console.error(e); process.
 """
 
 release = threading.Event()
+seen = []  # the paths the server was asked, in order
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -52,13 +54,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/hang":
             release.wait(30)
             return
+        seen.append(self.path)
+        if self.path.startswith("/fresh-only"):
+            # what a cache-bypassing request reaches: the function's answer
+            fresh = "edgeship-probe=" in self.path
+            data = (f"<h1>{TEXT}</h1>" if fresh else "stale").encode()
+            self.send_response(200)
+            self.send_header("X-Cache", "Miss from cloudfront" if fresh else "Hit from cloudfront")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         status, body = {
             "/ok": (200, f"<h1>{TEXT}</h1>"),
             "/wrong": (200, "<h1>Lambda@Edge is broken</h1>"),
             "/error": (500, f"<h1>{TEXT}</h1>"),
+            "/cached": (200, f"<h1>{TEXT}</h1>"),
         }.get(self.path, (404, "no"))
         data = body.encode()
         self.send_response(status)
+        if self.path == "/cached":
+            self.send_header("X-Cache", "Hit from cloudfront")
+            self.send_header("Age", "42")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -135,6 +152,9 @@ def main():
              "could not be fetched"),
             ("notjson", "{not json", "ConfigurationError", "UserParameters is not JSON"),
             ("nourl", {"text": TEXT}, "ConfigurationError", "no http(s) \"url\""),
+            # the right page, but CloudFront's cached copy: it proves nothing
+            ("cached", {"url": base + "/cached", "text": TEXT}, "JobFailed",
+             "answered from CloudFront's cache (X-Cache: Hit from cloudfront)"),
         ]
         for name, params, kind, reason in cases:
             p, calls = run(params, job_id=f"job-{name}")
@@ -145,6 +165,24 @@ def main():
             tap.ok(reason in fd.get("message", ""), f"{name}: the reason says '{reason}'", fd)
             no_secret(p, calls, name)
 
+        # With a probe-bypass it asks past the cache, as edgeship's probe
+        # does: "?query" on the URL's path, or a path of its own.
+        del seen[:]
+        p, calls = run({"url": base + "/fresh-only", "text": TEXT, "bypass": "?fresh"},
+                       job_id="job-bypass-q")
+        inp = one_call(p, calls, "PutJobSuccessResultCommand",
+                       "bypass ?fresh: the function's answer passes")
+        tap.eq(seen, ["/fresh-only?fresh&edgeship-probe=job-bypass-q"],
+               "bypass ?fresh: one request, the query and a unique edgeship-probe on the path")
+        tap.ok("edgeship-probe=job-bypass-q answered 200"
+               in inp.get("executionDetails", {}).get("summary", ""),
+               "bypass: the summary names what was asked", inp)
+        del seen[:]
+        p, calls = run({"url": base + "/", "text": TEXT, "bypass": "/fresh-only/probe"},
+                       job_id="job-bypass-p")
+        one_call(p, calls, "PutJobSuccessResultCommand", "bypass /PATH: the function's answer passes")
+        tap.eq(seen, ["/fresh-only/probe?edgeship-probe=job-bypass-p"],
+               "bypass /PATH: the path replaces the URL's, with a unique edgeship-probe")
         # A status other than 200 can be expected ([check] status = 500).
         p, calls = run({"url": base + "/error", "text": TEXT, "status": 500}, job_id="job-500")
         one_call(p, calls, "PutJobSuccessResultCommand", "an expected 500 with the text passes")

@@ -172,6 +172,47 @@ static int open_config(struct es_config **conf)
 	return rc;
 }
 
+/* Whether the pipeline validates stage i: a stage another promotes from,
+ * or, when no stage promotes from another, every stage but the last. */
+static bool validated(const struct es_config *conf, size_t i)
+{
+	bool chain = false;
+
+	for (size_t k = 0; k < conf->n_stages; k++) {
+		const char *from = conf->stages[k].promotes_from;
+		if (!from)
+			continue;
+		chain = true;
+		if (strcmp(from, conf->stages[i].name) == 0)
+			return true;
+	}
+	return !chain && i + 1 < conf->n_stages;
+}
+
+/* The validator refuses an answer from CloudFront's cache (an older copy
+ * proves nothing about the release): say so for validated stages that give
+ * it no probe-bypass to ask past the cache. */
+static void note_cache(const struct es_config *conf)
+{
+	char names[512] = "";
+	size_t len = 0;
+
+	if (conf->probe_bypass)
+		return;
+	for (size_t i = 0; i < conf->n_stages && len < sizeof(names); i++)
+		if (validated(conf, i) && !conf->stages[i].probe_bypass)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+			                        len ? ", " : "", conf->stages[i].name);
+	if (names[0])
+		es_fprintf(
+		        stderr,
+		        "note: without probe-bypass (%s), a validator fails when CloudFront "
+		        "answers it from its cache, since a cached copy may be an older release: "
+		        "give those stages a probe-bypass (a path or query the cache never "
+		        "answers), or invalidate after each deploy\n",
+		        names);
+}
+
 int es_cmd_init_pipeline(struct es_cli *cli)
 {
 	struct init_args a;
@@ -190,6 +231,7 @@ int es_cmd_init_pipeline(struct es_cli *cli)
 		snprintf(path, sizeof(path), "%s/pipeline.yaml", conf->root);
 	if ((rc = es_pipegen_yaml(conf, &a.gen, &yaml)))
 		goto fail;
+	note_cache(conf);
 	if (!strcmp(path, "-")) {
 		fputs(yaml, stdout);
 	} else if ((rc = write_file(path, yaml, a.force))) {
