@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 
 import boto3
@@ -74,6 +75,11 @@ def main():
               aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
               aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
     s3, iam, lam, cp = (boto3.client(s, **kw) for s in ("s3", "iam", "lambda", "codepipeline"))
+    # As on AWS, a stack with a distribution completes once it is Deployed,
+    # so the validator that follows finds every edge serving the release.
+    urllib.request.urlopen(urllib.request.Request(
+        info["control"] + "/config", data=json.dumps({"cfn_wait_deployed": True}).encode(),
+        method="POST"), timeout=30).read()
 
     conf = os.path.join(app, "edgeship.conf")
     text = open(conf).read()
@@ -132,12 +138,14 @@ def main():
     while time.time() < deadline:
         st = cp.get_pipeline_state(name=PIPELINE)
         for s in st["stageStates"]:
-            le = (s.get("actionStates") or [{}])[0].get("latestExecution") or {}
-            if s["stageName"] == "Approval" and le.get("token"):
-                return 0
-            if le.get("status") == "Failed":
-                sys.stderr.write(f"demo pipeline: {s['stageName']} failed: {le.get('errorDetails')}\n")
-                return 1
+            for a in s.get("actionStates") or []:
+                le = a.get("latestExecution") or {}
+                if s["stageName"] == "Approval" and le.get("token"):
+                    return 0
+                if le.get("status") == "Failed":
+                    sys.stderr.write(f"demo pipeline: {s['stageName']} {a['actionName']} failed: "
+                                     f"{le.get('errorDetails')}\n")
+                    return 1
         time.sleep(1)
     sys.stderr.write("demo pipeline: no approval after 10 minutes\n")
     return 1
