@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,35 +158,7 @@ static int cmd_whoami(struct es_cli *cli)
 	rc = es_aws_open(loop, &opt, &aws);
 	if (!rc)
 		rc = es_identity_fetch(aws, &id);
-	if (rc) {
-		code = es_cli_fail(cli, "whoami", rc);
-	} else if (cli->json) {
-		char *j = es_identity_json(&id);
-		json_t *o = j ? json_loads(j, 0, NULL) : NULL;
-		json_t *stages = json_array();
-		char *out = NULL;
-		rc = es_whoami_stages(cli, aws, stages);
-		if (o && stages && json_array_size(stages))
-			json_object_set(o, "stages", stages);
-		if (o)
-			out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (out)
-			puts(out);
-		free(out);
-		json_decref(stages);
-		json_decref(o);
-		free(j);
-		code = !out ? ES_EXIT_FAILURE : rc ? ES_EXIT_FAILURE : ES_EXIT_OK;
-	} else {
-		es_printf("arn         %s\n", id.arn);
-		es_printf("account     %s\n", id.account);
-		es_printf("profile     %s\n", id.profile);
-		es_printf("region      %s (%s)\n", id.region, id.region_source);
-		es_printf("endpoint    %s (%s)\n", id.endpoint, id.endpoint_source);
-		es_printf("credentials %s, key %s%s\n", id.credential_source, id.access_key_hint,
-		          id.temporary ? ", temporary" : "");
-		code = es_whoami_stages(cli, aws, NULL) ? ES_EXIT_FAILURE : ES_EXIT_OK;
-	}
+	code = rc ? es_cli_fail(cli, "whoami", rc) : es_whoami_print(cli, aws, &id);
 	es_identity_free(&id);
 	es_aws_client_free(aws);
 	es_loop_free(loop);
