@@ -10,20 +10,9 @@
 #include "services.h"
 #include "xml.h"
 
-#define CFN_VERSION "2010-05-15"
-#define FORM        "application/x-www-form-urlencoded; charset=utf-8"
-
-static int query_call(struct es_aws_call *call, const char *action)
-{
-	if (es_aws_call_init(call, "cloudformation", action, ES_PROTO_QUERY, "POST", "/"))
-		return ES_ENOMEM;
-	call->content_type = FORM;
-	return es_query_start(&call->body, action, CFN_VERSION);
-}
-
 int es_cfn_get_template_call(struct es_aws_call *call, const char *stack)
 {
-	int rc = query_call(call, "GetTemplate");
+	int rc = es_cfn_query_call(call, "GetTemplate");
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack);
 	/* The template as submitted (before transforms), which is what an
@@ -52,7 +41,7 @@ char *es_cfn_parse_template_body(const char *xml, size_t len)
 
 int es_cfn_update_stack_call(struct es_aws_call *call, const struct es_stack_update *u)
 {
-	int rc = query_call(call, "UpdateStack");
+	int rc = es_cfn_query_call(call, "UpdateStack");
 	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", u->stack);

@@ -10,20 +10,9 @@
 #include "services.h"
 #include "xml.h"
 
-#define CFN_VERSION "2010-05-15"
-#define FORM        "application/x-www-form-urlencoded; charset=utf-8"
-
-static int query_call(struct es_aws_call *call, const char *action)
-{
-	if (es_aws_call_init(call, "cloudformation", action, ES_PROTO_QUERY, "POST", "/"))
-		return ES_ENOMEM;
-	call->content_type = FORM;
-	return es_query_start(&call->body, action, CFN_VERSION);
-}
-
 int es_cfn_detect_stack_drift_call(struct es_aws_call *call, const char *stack)
 {
-	int rc = query_call(call, "DetectStackDrift");
+	int rc = es_cfn_query_call(call, "DetectStackDrift");
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack);
 	return rc;
@@ -31,7 +20,7 @@ int es_cfn_detect_stack_drift_call(struct es_aws_call *call, const char *stack)
 
 int es_cfn_drift_status_call(struct es_aws_call *call, const char *detection_id)
 {
-	int rc = query_call(call, "DescribeStackDriftDetectionStatus");
+	int rc = es_cfn_query_call(call, "DescribeStackDriftDetectionStatus");
 	if (!rc)
 		rc = es_query_param(&call->body, "StackDriftDetectionId", detection_id);
 	return rc;
@@ -39,7 +28,7 @@ int es_cfn_drift_status_call(struct es_aws_call *call, const char *detection_id)
 
 int es_cfn_resource_drifts_call(struct es_aws_call *call, const char *stack, const char *next_token)
 {
-	int rc = query_call(call, "DescribeStackResourceDrifts");
+	int rc = es_cfn_query_call(call, "DescribeStackResourceDrifts");
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack);
 	if (!rc)
@@ -52,7 +41,7 @@ int es_cfn_resource_drifts_call(struct es_aws_call *call, const char *stack, con
 int es_cfn_continue_rollback_call(struct es_aws_call *call, const char *stack,
                                   const char *const *skip, size_t n, const char *client_token)
 {
-	int rc = query_call(call, "ContinueUpdateRollback");
+	int rc = es_cfn_query_call(call, "ContinueUpdateRollback");
 	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack);

@@ -12,7 +12,7 @@
 #define CFN_VERSION "2010-05-15"
 #define FORM        "application/x-www-form-urlencoded; charset=utf-8"
 
-static int query_call(struct es_aws_call *call, const char *action)
+int es_cfn_query_call(struct es_aws_call *call, const char *action)
 {
 	if (es_aws_call_init(call, "cloudformation", action, ES_PROTO_QUERY, "POST", "/"))
 		return ES_ENOMEM;
@@ -22,7 +22,7 @@ static int query_call(struct es_aws_call *call, const char *action)
 
 int es_cfn_describe_stacks_call(struct es_aws_call *call, const char *stack_name)
 {
-	int rc = query_call(call, "DescribeStacks");
+	int rc = es_cfn_query_call(call, "DescribeStacks");
 	if (!rc && stack_name)
 		rc = es_query_param(&call->body, "StackName", stack_name);
 	return rc;
@@ -31,7 +31,7 @@ int es_cfn_describe_stacks_call(struct es_aws_call *call, const char *stack_name
 int es_cfn_describe_stack_events_call(struct es_aws_call *call, const char *stack_name,
                                       const char *next_token)
 {
-	int rc = query_call(call, "DescribeStackEvents");
+	int rc = es_cfn_query_call(call, "DescribeStackEvents");
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack_name);
 	if (!rc && next_token && *next_token)
@@ -159,7 +159,7 @@ void es_stack_free(struct es_stack *s)
 int es_cfn_create_change_set_call(struct es_aws_call *call, const struct es_change_set_request *r)
 {
 	struct es_buf *b = &call->body;
-	int rc = query_call(call, "CreateChangeSet");
+	int rc = es_cfn_query_call(call, "CreateChangeSet");
 
 	if (rc)
 		return rc;
@@ -194,7 +194,7 @@ int es_cfn_create_change_set_call(struct es_aws_call *call, const struct es_chan
 int es_cfn_describe_change_set_call(struct es_aws_call *call, const char *stack,
                                     const char *change_set, const char *next_token)
 {
-	int rc = query_call(call, "DescribeChangeSet");
+	int rc = es_cfn_query_call(call, "DescribeChangeSet");
 	if (!rc)
 		rc = es_query_param(&call->body, "ChangeSetName", change_set);
 	if (!rc && stack)
@@ -207,7 +207,7 @@ int es_cfn_describe_change_set_call(struct es_aws_call *call, const char *stack,
 int es_cfn_execute_change_set_call(struct es_aws_call *call, const char *stack,
                                    const char *change_set, const char *client_token)
 {
-	int rc = query_call(call, "ExecuteChangeSet");
+	int rc = es_cfn_query_call(call, "ExecuteChangeSet");
 	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "ChangeSetName", change_set);
@@ -221,7 +221,7 @@ int es_cfn_execute_change_set_call(struct es_aws_call *call, const char *stack,
 int es_cfn_delete_change_set_call(struct es_aws_call *call, const char *stack,
                                   const char *change_set)
 {
-	int rc = query_call(call, "DeleteChangeSet");
+	int rc = es_cfn_query_call(call, "DeleteChangeSet");
 	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "ChangeSetName", change_set);
@@ -232,7 +232,7 @@ int es_cfn_delete_change_set_call(struct es_aws_call *call, const char *stack,
 
 int es_cfn_delete_stack_call(struct es_aws_call *call, const char *stack, const char *token)
 {
-	int rc = query_call(call, "DeleteStack");
+	int rc = es_cfn_query_call(call, "DeleteStack");
 	call->mutating = true;
 	if (!rc)
 		rc = es_query_param(&call->body, "StackName", stack);
@@ -243,7 +243,7 @@ int es_cfn_delete_stack_call(struct es_aws_call *call, const char *stack, const 
 
 int es_cfn_describe_stack_resources_call(struct es_aws_call *call, const char *stack)
 {
-	int rc = query_call(call, "DescribeStackResources");
+	int rc = es_cfn_query_call(call, "DescribeStackResources");
 	return rc ? rc : es_query_param(&call->body, "StackName", stack);
 }
 

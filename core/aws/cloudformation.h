@@ -114,6 +114,9 @@ int es_cfn_stack_distribution(struct es_aws_client *c, const char *stack, char *
 bool es_cfn_status_in_progress(const char *status);
 bool es_cfn_status_failed(const char *status);
 
+/* A CloudFormation query-protocol call of action (POST, form body with
+ * Action and Version), for the builders to add their parameters to. */
+int es_cfn_query_call(struct es_aws_call *call, const char *action);
 int es_cfn_describe_stacks_call(struct es_aws_call *call, const char *stack_name);
 int es_cfn_describe_stack_events_call(struct es_aws_call *call, const char *stack_name,
                                       const char *next_token);
