@@ -648,14 +648,21 @@ static void apply_locks(struct es_model *m, const struct es_record_list *recs)
 		                      (s->busy && !open->detached));
 		if (s->running || es_stage_locked(s))
 			s->interrupted = s->detached = false;
-		if (s->busy)
+		if (s->busy) {
 			s->validated = s->validation_passed = false;
+			snprintf(s->validation_why, sizeof(s->validation_why),
+			         "%s's stack is %s: validate once it is done", s->name,
+			         s->stack_status);
+		}
 		if (s->running) {
 			say_running(s, open);
 			/* A release on its way in (a rollback to one validated
 			 * before, too) is not validated until a check of it,
 			 * taken after the action, passes. */
 			s->validated = s->validation_passed = false;
+			snprintf(s->validation_why, sizeof(s->validation_why),
+			         "a %s is running on %s: validate its release once it is done",
+			         open->kind, s->name);
 		}
 	}
 }
@@ -949,12 +956,11 @@ int es_model_check(struct es_model *m, const char *action, const char *stage, co
 		/* The verdict of es_validation_judge, as the stage view keeps it. */
 		if (from && m->first_look && !from->validation_passed)
 			return say(ES_EREFUSED, why, len,
-			           "%s's release %s is not validated%s: promotion takes only a "
-			           "release whose checks passed after it reached every edge",
+			           "%s's release %s is not validated: promotion takes only a "
+			           "release whose checks passed after it reached every edge (%s)",
 			           from->name, from->release,
-			           from->validated && from->n_checks
-			                   ? " (its last checks failed or ran while InProgress)"
-			                   : "");
+			           from->validation_why[0] ? from->validation_why
+			                                   : "no validation of it is recorded");
 	}
 	if (strcmp(action, "rollback") == 0 && commit && m->ledger) {
 		struct es_record_list recs;

@@ -90,6 +90,7 @@ struct es_stage_view {
 	bool validation_passed;
 	char validated_at[32];
 	char validated_release[80]; /* the release the checks shown were taken for */
+	char validation_why[512];   /* why the newest validation does not stand ("" when it does) */
 	char last_action[256];      /* "deploy success by alice, 3m ago" */
 	double last_action_at;      /* when it was recorded (epoch), 0 unknown */
 	bool busy;                  /* CloudFormation is working on the stack */

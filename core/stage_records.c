@@ -38,6 +38,8 @@ void es_stage_records_apply(struct es_stage_view *stages, size_t n_stages,
 		es_validation_judge(list, s->name, &now, &v);
 		s->validated = v.state >= ES_VALIDATION_IN_PROGRESS;
 		s->validation_passed = v.state == ES_VALIDATION_PASSED;
+		snprintf(s->validation_why, sizeof(s->validation_why), "%s",
+		         s->validation_passed ? "" : v.why);
 		s->n_checks = 0;
 		s->validated_at[0] = '\0';
 		s->validated_release[0] = '\0';
