@@ -6,16 +6,17 @@ production), package the newest commit as its source and start it; return
 once the release waits for approval.
 usage: demo-pipeline.py SIMULATOR_INFO_JSON APP_DIR EDGESHIP"""
 
-import io
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 
 import boto3
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "sim"))
+from simtest import pipeline_action, zip_of  # noqa: E402
 
 PIPELINE = "edge-demo-release"
 EXPECT = "Lambda@Edge is awesome!"
@@ -49,24 +50,6 @@ exports.handler = async (event) => {
       type: 'JobFailed', message: `${p.host} answered ${r.status} without "${p.expect}"` } }));
 };
 """
-
-
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def action(name, category, provider, run_order=1, **cfg):
-    a = {"name": name, "actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
-                                        "version": "1"}, "runOrder": run_order, "configuration": cfg}
-    if category == "Source":
-        a["outputArtifacts"] = [{"name": "src"}]
-    elif category != "Approval":
-        a["inputArtifacts"] = [{"name": "src"}]
-    return a
 
 
 def main():
@@ -106,22 +89,22 @@ def main():
     cp.create_pipeline(pipeline={
         "name": PIPELINE, "roleArn": role, "artifactStore": {"type": "S3", "location": "edge-demo-artifacts"},
         "stages": [
-            {"name": "Source", "actions": [action("Source", "Source", "S3", S3Bucket="edge-demo-source",
+            {"name": "Source", "actions": [pipeline_action("Source", "Source", "S3", S3Bucket="edge-demo-source",
                                                   S3ObjectKey="release.zip", PollForSourceChanges="false")]},
             {"name": "Staging", "actions": [
-                action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
+                pipeline_action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
                        StackName="edge-demo-staging", TemplatePath="src::packaged.json",
                        ParameterOverrides='{"Stage": "staging"}'),
-                action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="edge-demo-validator",
+                pipeline_action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="edge-demo-validator",
                        UserParameters=user)]},
-            {"name": "Approval", "actions": [action("Promote", "Approval", "Manual",
+            {"name": "Approval", "actions": [pipeline_action("Promote", "Approval", "Manual",
                                                     CustomData="Check https://staging.edge.example.com/ first",
                                                     ExternalEntityLink="https://staging.edge.example.com/")]},
             {"name": "Production", "actions": [
-                action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
+                pipeline_action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
                        StackName="edge-demo-production", ChangeSetName="pipeline",
                        TemplatePath="src::packaged.json", ParameterOverrides='{"Stage": "production"}'),
-                action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2,
+                pipeline_action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2,
                        ActionMode="CHANGE_SET_EXECUTE", StackName="edge-demo-production",
                        ChangeSetName="pipeline")]},
         ]})

@@ -6,11 +6,10 @@ reason, an answer outside the contract fails saying so, a missing function
 fails naming it; the results sit beside the HTTP check's, in the ledger
 too, and a failed lambda check blocks promotion like any other."""
 
-import io
 import json
-import zipfile
 
 import release
+from simtest import zip_of
 
 FUNCTION = "edge-demo-check"
 
@@ -25,14 +24,6 @@ exports.handler = async (event) => {
   return { ok: true, message: 'banner present: ' + seen };
 };
 """
-
-
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def main(tap, sim, app):

@@ -13,13 +13,12 @@ fails the broken text. Each time the execution stops, production unchanged.
 The simulator has no EventBridge: the template's SourceTrigger rule does
 not start the pipeline on an upload, so `edgeship pipeline start` does."""
 
-import io
 import json
 import os
 import uuid
-import zipfile
 
 import release
+from simtest import zip_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("ES_SRCDIR", os.path.dirname(os.path.dirname(HERE)))
@@ -27,14 +26,6 @@ VALIDATOR_JS = open(os.path.join(SRC, "core", "pipegen", "validator.js")).read()
 PIPELINE = "edge-demo-pipeline"
 STAGING_URL = "https://staging.edge.example.com/"
 EXPECT = "Lambda@Edge is awesome!"
-
-
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def main(tap, sim, app):
@@ -66,7 +57,7 @@ def main(tap, sim, app):
     bucket = outs["SourceBucketName"]
     cp = sim.client("codepipeline")
     fn = sim.client("lambda").get_function(FunctionName=outs["ValidatorFunctionName"])
-    tap.eq(fn["Configuration"]["CodeSize"], len(zip_of({"index.js": VALIDATOR_JS})),
+    tap.eq(fn["Configuration"]["CodeSize"], len(zip_of({"index.js": VALIDATOR_JS}, deflate=True)),
            "the pipeline's validator is the generated one (validator.js inline)")
 
     def publish():
@@ -78,7 +69,7 @@ def main(tap, sim, app):
             raise RuntimeError("package failed: " + err)
         subject = app.git("log", "-1", "--format=%s")
         return s3.put_object(Bucket=bucket, Key="edge-demo/source.zip",
-                             Body=zip_of({"template.yaml": open(packaged).read()}),
+                             Body=zip_of({"template.yaml": open(packaged).read()}, deflate=True),
                              Metadata={"codepipeline-artifact-revision-summary": f"{app.head()} {subject}"}
                              )["VersionId"]
 

@@ -12,15 +12,14 @@ stop, --read-only refusing all of them, no terminal and no --yes changing
 nothing, edgeship's own deploy and promote refused for pipeline stages, a
 lost answer to PutApprovalResult, and the ledger's records."""
 
-import io
 import json
 import os
 import subprocess
 import time
 import uuid
-import zipfile
 
 import release
+from simtest import pipeline_action, zip_of
 
 PIPELINE = "edge-demo-release"
 EXPECT = "Lambda@Edge is awesome!"
@@ -69,46 +68,28 @@ exports.handler = async (event) => {
 """
 
 
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def action(name, category, provider, run_order=1, **cfg):
-    a = {"name": name, "actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
-                                        "version": "1"}, "runOrder": run_order, "configuration": cfg}
-    if category == "Source":
-        a["outputArtifacts"] = [{"name": "src"}]
-    elif category != "Approval":
-        a["inputArtifacts"] = [{"name": "src"}]
-    return a
-
-
 def definition(role, edge):
     user = json.dumps({"edge": edge, "host": "staging.edge.example.com", "expect": EXPECT})
     return {
         "name": PIPELINE, "roleArn": role,
         "artifactStore": {"type": "S3", "location": "edge-demo-artifacts"},
         "stages": [
-            {"name": "Source", "actions": [action("Source", "Source", "S3", S3Bucket="edge-demo-source",
+            {"name": "Source", "actions": [pipeline_action("Source", "Source", "S3", S3Bucket="edge-demo-source",
                                                   S3ObjectKey="release.zip", PollForSourceChanges="false")]},
             {"name": "Staging", "actions": [
-                action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
+                pipeline_action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
                        StackName="edge-demo-staging", TemplatePath="src::packaged.json",
                        ParameterOverrides='{"Stage": "staging"}', Capabilities="CAPABILITY_IAM,CAPABILITY_AUTO_EXPAND"),
-                action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="edge-demo-validator",
+                pipeline_action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="edge-demo-validator",
                        UserParameters=user)]},
-            {"name": "Approval", "actions": [action("Promote", "Approval", "Manual",
+            {"name": "Approval", "actions": [pipeline_action("Promote", "Approval", "Manual",
                                                     CustomData="Check staging before production",
                                                     ExternalEntityLink="https://staging.edge.example.com/")]},
             {"name": "Production", "actions": [
-                action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
+                pipeline_action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
                        StackName="edge-demo-production", ChangeSetName="pipeline",
                        TemplatePath="src::packaged.json", ParameterOverrides='{"Stage": "production"}'),
-                action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2,
+                pipeline_action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2,
                        ActionMode="CHANGE_SET_EXECUTE", StackName="edge-demo-production",
                        ChangeSetName="pipeline")]},
         ],

@@ -22,6 +22,32 @@ KEY_ID = "AKIAEDGESIMTEST00001"
 SECRET = "edgesim-test-secret-for-the-suite-only"
 
 
+def zip_of(files, deflate=False):
+    """A zip archive's bytes holding files ({name: text or bytes}); deflated
+    with deflate, as CloudFormation zips inline code."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def pipeline_action(name, category, provider, run_order=1, inputs=("src",), outputs=None, **cfg):
+    """A CodePipeline action declaration: a Source action outputs "src"
+    (unless outputs says otherwise), others but an Approval take inputs."""
+    a = {"name": name, "actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
+                                        "version": "1"}, "runOrder": run_order, "configuration": cfg}
+    if outputs is None:
+        outputs = ("src",) if category == "Source" else ()
+    if outputs:
+        a["outputArtifacts"] = [{"name": n} for n in outputs]
+    if inputs and category not in ("Source", "Approval"):
+        a["inputArtifacts"] = [{"name": n} for n in inputs]
+    return a
+
+
 def require_moto():
     try:
         import moto.server  # noqa: F401

@@ -6,14 +6,13 @@ manual approval. Then failures, stop, retry, superseded executions, and
 Lambda Invoke for an ordinary function, which reaches a simulated
 distribution by its domain or alias."""
 
-import io
 import json
 import os
 import sys
-import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simtest  # noqa: E402
+from simtest import pipeline_action, zip_of  # noqa: E402
 
 try:
     from botocore.exceptions import ClientError
@@ -107,45 +106,27 @@ Outputs:
 """
 
 
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, text in files.items():
-            z.writestr(name, text)
-    return buf.getvalue()
-
-
-def action(name, category, provider, run_order=1, inputs=("src",), outputs=(), **cfg):
-    a = {"name": name, "actionTypeId": {"category": category, "owner": "AWS", "provider": provider, "version": "1"},
-         "runOrder": run_order, "configuration": cfg}
-    if outputs:
-        a["outputArtifacts"] = [{"name": n} for n in outputs]
-    if inputs and category not in ("Source", "Approval"):
-        a["inputArtifacts"] = [{"name": n} for n in inputs]
-    return a
-
-
 def pipeline(role):
     return {
         "name": "edge-app",
         "roleArn": role,
         "artifactStore": {"type": "S3", "location": "edge-artifacts"},
         "stages": [
-            {"name": "Source", "actions": [action("Source", "Source", "S3", outputs=("src",), S3Bucket="edge-src",
+            {"name": "Source", "actions": [pipeline_action("Source", "Source", "S3", outputs=("src",), S3Bucket="edge-src",
                                                   S3ObjectKey="app.zip", PollForSourceChanges="false")]},
             {"name": "Staging", "actions": [
-                action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
+                pipeline_action("DeployStaging", "Deploy", "CloudFormation", ActionMode="CREATE_UPDATE",
                        StackName="app-staging", TemplatePath="src::template.yaml",
                        ParameterOverrides='{"Stage": "staging"}', TemplateConfiguration="src::release.json"),
-                action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="validator",
+                pipeline_action("Validate", "Invoke", "Lambda", run_order=2, FunctionName="validator",
                        UserParameters="https://staging.example/")]},
-            {"name": "Approval", "actions": [action("Promote", "Approval", "Manual", CustomData="check staging",
+            {"name": "Approval", "actions": [pipeline_action("Promote", "Approval", "Manual", CustomData="check staging",
                                                     ExternalEntityLink="https://staging.example/")]},
             {"name": "Production", "actions": [
-                action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
+                pipeline_action("CreateChangeSet", "Deploy", "CloudFormation", ActionMode="CHANGE_SET_REPLACE",
                        StackName="app-production", ChangeSetName="release", TemplatePath="src::template.yaml",
                        ParameterOverrides='{"Stage": "production"}', TemplateConfiguration="src::release.json"),
-                action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2, ActionMode="CHANGE_SET_EXECUTE",
+                pipeline_action("ExecuteChangeSet", "Deploy", "CloudFormation", run_order=2, ActionMode="CHANGE_SET_EXECUTE",
                        StackName="app-production", ChangeSetName="release")]},
         ],
     }
