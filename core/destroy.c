@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "base/text.h"
 #include "base/error.h"
 #include "base/loop.h"
 #include "base/timefmt.h"
@@ -46,20 +47,6 @@ struct run {
 static void copy(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src ? src : "");
-}
-
-static void note(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct run *r, const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-
-	if (!r->fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	r->fn(line, r->ud);
 }
 
 /* The stage's artifact bucket ([app] bucket unless it names its own). */
@@ -187,7 +174,8 @@ static int follow(struct run *r, char *status, size_t len)
 		if (rc)
 			return rc;
 		if (strcmp(last, status) != 0)
-			note(r, "%s %s", r->sc->stack, status[0] ? status : "deleted");
+			es_notef(r->fn, r->ud, "%s %s", r->sc->stack,
+			         status[0] ? status : "deleted");
 		copy(last, sizeof(last), status);
 		if (!status[0] || !es_cfn_status_in_progress(status) ||
 		    strcmp(status, "REVIEW_IN_PROGRESS") == 0)
@@ -232,15 +220,16 @@ static int wait_deployed(struct run *r)
 		bool deployed = d.status && strcmp(d.status, "Deployed") == 0;
 		es_distribution_free(&d);
 		if (deployed) {
-			note(r, "distribution %s is Deployed: no edge runs the function any more",
-			     id);
+			es_notef(r->fn, r->ud,
+			         "distribution %s is Deployed: no edge runs the function any more",
+			         id);
 			return ES_OK;
 		}
 		if (!said)
-			note(r,
-			     "waiting for distribution %s to be Deployed without the "
-			     "associations…",
-			     id);
+			es_notef(r->fn, r->ud,
+			         "waiting for distribution %s to be Deployed without the "
+			         "associations…",
+			         id);
 		said = true;
 		if (es_time_now() > r->deadline)
 			return es_fail(ES_ERR,
@@ -315,7 +304,7 @@ static int strip_associations(struct run *r)
 	r->res->associations_removed = n;
 	if (n == 0) {
 		json_decref(tpl);
-		note(r, "%s has no Lambda@Edge associations left", r->sc->stack);
+		es_notef(r->fn, r->ud, "%s has no Lambda@Edge associations left", r->sc->stack);
 		return ES_OK;
 	}
 	text = es_template_dump(tpl);
@@ -344,8 +333,9 @@ static int strip_associations(struct run *r)
 		        .n_capabilities = r->conf->n_capabilities,
 		        .client_token = token,
 		};
-		note(r, "removing %d Lambda@Edge association%s from %s (UpdateStack)", n,
-		     n == 1 ? "" : "s", r->sc->stack);
+		es_notef(r->fn, r->ud,
+		         "removing %d Lambda@Edge association%s from %s (UpdateStack)", n,
+		         n == 1 ? "" : "s", r->sc->stack);
 		rc = send(r, &call, es_cfn_update_stack_call(&call, &u), "UpdateStack");
 		const struct es_error *e = es_error_last();
 		if (rc == ES_EAWS && strstr(e->message, "No updates are to be performed"))
@@ -482,18 +472,19 @@ static int retain_and_delete(struct run *r)
 		               r->sc->stack, r->sc->name);
 	for (size_t i = first; i < r->res->n_retained; i++) {
 		const struct es_retained_function *f = &r->res->retained[i];
-		note(r,
-		     "%s (%s) cannot be deleted yet: it is a replicated Lambda@Edge function, and "
-		     "CloudFront still holds its replicas at edge locations.",
-		     f->logical_id, f->name);
+		es_notef(r->fn, r->ud,
+		         "%s (%s) cannot be deleted yet: it is a replicated Lambda@Edge function, "
+		         "and "
+		         "CloudFront still holds its replicas at edge locations.",
+		         f->logical_id, f->name);
 	}
-	note(r,
-	     "CloudFront removes replicas on its own once the last association is gone, "
-	     "typically within a few hours (reports range from half an hour to a day); they "
-	     "cannot be removed by hand. The stack is deleted now without %s; `edgeship "
-	     "cleanup` deletes %s once the replicas are gone.",
-	     r->res->n_retained - first == 1 ? "that function" : "those functions",
-	     r->res->n_retained - first == 1 ? "it" : "them");
+	es_notef(r->fn, r->ud,
+	         "CloudFront removes replicas on its own once the last association is gone, "
+	         "typically within a few hours (reports range from half an hour to a day); they "
+	         "cannot be removed by hand. The stack is deleted now without %s; `edgeship "
+	         "cleanup` deletes %s once the replicas are gone.",
+	         r->res->n_retained - first == 1 ? "that function" : "those functions",
+	         r->res->n_retained - first == 1 ? "it" : "them");
 	/* Recorded before the delete is asked for: after a lost answer the
 	 * function is still known, and cleanup may delete it either way. */
 	for (size_t i = first; i < r->res->n_retained; i++) {
@@ -513,8 +504,10 @@ static int retain_and_delete(struct run *r)
 	}
 	/* Idempotency: one token per retention round of this action. */
 	snprintf(token, sizeof(token), "%s-retain-%zu", r->res->action_id, first);
-	note(r, "deleting %s again, retaining %zu function%s (DeleteStack RetainResources)",
-	     r->sc->stack, r->res->n_retained - first, r->res->n_retained - first == 1 ? "" : "s");
+	es_notef(r->fn, r->ud,
+	         "deleting %s again, retaining %zu function%s (DeleteStack RetainResources)",
+	         r->sc->stack, r->res->n_retained - first,
+	         r->res->n_retained - first == 1 ? "" : "s");
 	return send(r, &call,
 	            es_cfn_delete_stack_retain_call(&call, r->sc->stack, ids,
 	                                            r->res->n_retained - first, token),
@@ -567,7 +560,7 @@ static int run(struct run *r)
 		}
 		/* Idempotency: the client request token is per action. */
 		snprintf(token, sizeof(token), "%s-delete", r->res->action_id);
-		note(r, "deleting %s (DeleteStack)", r->sc->stack);
+		es_notef(r->fn, r->ud, "deleting %s (DeleteStack)", r->sc->stack);
 		rc = send(r, &call, es_cfn_delete_stack_call(&call, r->sc->stack, token),
 		          "DeleteStack");
 		if (rc)
@@ -635,7 +628,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 	if (!status[0]) {
 		res->already_gone = true;
 		copy(res->stack_status, sizeof(res->stack_status), "DELETE_COMPLETE");
-		note(&r, "%s does not exist: there is nothing to delete", r.sc->stack);
+		es_notef(r.fn, r.ud, "%s does not exist: there is nothing to delete", r.sc->stack);
 		return ES_OK;
 	}
 	rc = es_ledger_open_home(aws, conf, r.sc, &r.l);
@@ -647,7 +640,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 		return es_fail_prefix("ledger: cannot tell who is acting");
 	}
 	es_ledger_new_id(res->action_id);
-	note(&r, "taking the %s lock", r.sc->name);
+	es_notef(r.fn, r.ud, "taking the %s lock", r.sc->name);
 	rc = es_lock_take(r.aws, conf, r.sc->name, "destroy", who, res->action_id, NULL, NULL, NULL,
 	                  &lk, NULL);
 	if (rc) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "base/text.h"
 #include "base/error.h"
 #include "base/loop.h"
 #include "base/timefmt.h"
@@ -286,21 +287,6 @@ int es_stack_failure(struct es_aws_client *aws, const char *stack, char *resourc
 	return ES_OK;
 }
 
-static void note(es_recover_note_fn fn, void *ud, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void note(es_recover_note_fn fn, void *ud, const char *fmt, ...)
-{
-	char line[700];
-	va_list ap;
-
-	if (!fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fn(line, ud);
-}
-
 static json_t *record(const char *phase, const struct es_stage_conf *sc, const char *action_id,
                       const char *const *skip, size_t n)
 {
@@ -328,7 +314,7 @@ static int follow(struct es_aws_client *aws, const char *stack, long poll_ms, lo
 		copy(res->stack_status, sizeof(res->stack_status), st.status);
 		es_stack_free(&st);
 		if (strcmp(last, res->stack_status) != 0)
-			note(fn, ud, "%s %s", stack, res->stack_status);
+			es_notef(fn, ud, "%s %s", stack, res->stack_status);
 		copy(last, sizeof(last), res->stack_status);
 		if (!es_cfn_status_in_progress(res->stack_status))
 			return ES_OK;
@@ -384,7 +370,7 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 		return es_fail_prefix("ledger: cannot tell who is acting");
 	}
 	es_ledger_new_id(res->action_id);
-	note(fn, ud, "taking the %s lock", sc->name);
+	es_notef(fn, ud, "taking the %s lock", sc->name);
 	rc = es_lock_take(aws, conf, sc->name, "recover", who, res->action_id, NULL, NULL, NULL,
 	                  &lk, NULL);
 	if (rc) {
@@ -396,8 +382,8 @@ int es_recover(struct es_aws_client *aws, const struct es_config *conf, const ch
 	rc = es_ledger_append(l, r, &res->intent_seq);
 	json_decref(r);
 	if (!rc) {
-		note(fn, ud, "ContinueUpdateRollback on %s%s", sc->stack,
-		     n ? ", skipping the resources given" : "");
+		es_notef(fn, ud, "ContinueUpdateRollback on %s%s", sc->stack,
+		         n ? ", skipping the resources given" : "");
 		/* Idempotency: the client request token is the action id, so a
 		 * retry after a lost answer is the same request. */
 		rc = es_cfn_continue_rollback_call(&call, sc->stack, skip, n, res->action_id);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "base/text.h"
 #include "base/error.h"
 #include "aws/lambda.h"
 #include "replicas.h"
@@ -85,21 +86,6 @@ void es_replicas_count(const struct es_record_list *recs, size_t *n)
 	if (es_replicas_pending(recs, &all, n))
 		*n = 0;
 	free(all);
-}
-
-static void note(es_cleanup_note_fn fn, void *ud, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void note(es_cleanup_note_fn fn, void *ud, const char *fmt, ...)
-{
-	char line[900];
-	va_list ap;
-
-	if (!fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fn(line, ud);
 }
 
 /* The client of the account stage lived in: its function is there (the
@@ -199,10 +185,10 @@ int es_cleanup(struct es_aws_client *aws, const struct es_config *conf, es_clean
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct es_cleanup_item *item = &res->items[res->n++];
 		item->fn = pending[i];
-		note(fn, ud, "deleting %s (retained from %s on %s)", item->fn.name, item->fn.stage,
-		     item->fn.when);
+		es_notef(fn, ud, "deleting %s (retained from %s on %s)", item->fn.name,
+		         item->fn.stage, item->fn.when);
 		delete_one(stage_client(aws, conf, item->fn.stage), item);
-		note(fn, ud, "%s", item->message);
+		es_notef(fn, ud, "%s", item->message);
 		if (strcmp(item->result, "deleted") == 0 || strcmp(item->result, "gone") == 0) {
 			res->deleted++;
 			rc = record_removal(l, item);

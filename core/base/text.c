@@ -2,6 +2,8 @@
  * and base64 for what is sent to it on purpose. */
 #include "config.h"
 
+#include <stdarg.h>
+
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -80,4 +82,17 @@ int es_hex_digit(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+void es_notef(es_note_fn fn, void *ud, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fn(line, ud);
 }

@@ -19,4 +19,10 @@ char *es_base64(const void *data, size_t len);
 /* The value of one hexadecimal digit (either case), or -1. */
 int es_hex_digit(char c);
 
+/* A progress line for a synchronous command's note callback: fmt
+ * formatted (at most 1,199 bytes) and handed to fn with ud; nothing
+ * without fn. */
+typedef void (*es_note_fn)(const char *text, void *ud);
+void es_notef(es_note_fn fn, void *ud, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
