@@ -35,7 +35,7 @@ moto_start() {
 	fi
 	port=$(free_port)
 	moto_log="${TMPDIR:-/tmp}/es-moto-$$.log"
-	"${PYTHON3:-python3}" -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+	"${PYTHON3:-python3}" "${ES_SRCDIR:-.}/tests/integration/moto_serve.py" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
 	MOTO_PID=$!
 	trap 'kill $MOTO_PID 2>/dev/null; wait $MOTO_PID 2>/dev/null; rm -f "$moto_log"' EXIT
 	MOTO_URL="http://127.0.0.1:$port"
