@@ -51,4 +51,40 @@ int es_lambda_invoke(struct es_aws_client *c, const char *name, const char *payl
                      long timeout_ms, struct es_lambda_result *out);
 void es_lambda_result_free(struct es_lambda_result *r);
 
+/* A function's configuration, as GetFunctionConfiguration answers. */
+struct es_lambda_config {
+	char *name;
+	char *arn;
+	char *role;
+	char *runtime;
+	char *handler;
+	char *code_sha256;
+	char *version;            /* "$LATEST" or the version number */
+	char *state;              /* Pending | Active | Inactive | Failed */
+	char *last_update_status; /* InProgress | Successful | Failed */
+	char *state_reason;
+	int timeout_s;
+	int memory_mb;
+};
+
+/* GetFunctionConfiguration of name (or name:qualifier); ES_ENOTFOUND when
+ * there is no such function. */
+int es_lambda_get_config(struct es_aws_client *c, const char *name, struct es_lambda_config *out);
+/* CreateFunction from code in S3 (us-east-1 for Lambda@Edge) with Publish:
+ * true, copying role, runtime, handler, timeout and memory from like;
+ * *version_arn (malloc'd) is the published version's ARN. */
+int es_lambda_create_from(struct es_aws_client *c, const char *name,
+                          const struct es_lambda_config *like, const char *s3_bucket,
+                          const char *s3_key, char **version_arn);
+/* UpdateFunctionCode from S3 with Publish: true; waits while the function's
+ * LastUpdateStatus is InProgress (poll_ms apart, at most timeout_s); the
+ * published version's ARN in *version_arn (malloc'd). */
+int es_lambda_update_code_publish(struct es_aws_client *c, const char *name, const char *s3_bucket,
+                                  const char *s3_key, long poll_ms, long timeout_s,
+                                  char **version_arn);
+/* UpdateFunctionConfiguration of role, runtime, handler, timeout and memory to like's. */
+int es_lambda_update_config_like(struct es_aws_client *c, const char *name,
+                                 const struct es_lambda_config *like);
+void es_lambda_config_free(struct es_lambda_config *cfg);
+
 #endif
