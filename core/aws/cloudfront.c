@@ -73,6 +73,7 @@ void es_distribution_free(struct es_distribution *d)
 	free(d->comment);
 	free(d->etag);
 	free(d->lambda_arn);
+	free(d->cd_policy_id);
 	for (size_t i = 0; i < d->n_aliases; i++)
 		free(d->aliases[i]);
 	free(d->aliases);
@@ -90,6 +91,21 @@ void es_distribution_list_free(struct es_distribution_list *l)
 	l->n = 0;
 }
 
+/* Staging and ContinuousDeploymentPolicyId of a summary or a config; an
+ * empty policy id is none. */
+static void read_cd_fields(const xmlNode *n, struct es_distribution *d)
+{
+	char *s = es_xml_path_text(n, "Staging");
+
+	d->staging = s && strcmp(s, "true") == 0;
+	free(s);
+	d->cd_policy_id = es_xml_path_text(n, "ContinuousDeploymentPolicyId");
+	if (d->cd_policy_id && !*d->cd_policy_id) {
+		free(d->cd_policy_id);
+		d->cd_policy_id = NULL;
+	}
+}
+
 static int read_summary(xmlNode *s, struct es_distribution_list *out)
 {
 	struct es_distribution *d = realloc(out->items, (out->n + 1) * sizeof(*d));
@@ -103,6 +119,7 @@ static int read_summary(xmlNode *s, struct es_distribution_list *out)
 	d->domain_name = es_xml_path_text(s, "DomainName");
 	d->last_modified = es_xml_path_text(s, "LastModifiedTime");
 	d->comment = es_xml_path_text(s, "Comment");
+	read_cd_fields(s, d);
 	d->lambda_arn = es_xml_path_text(s, "DefaultCacheBehavior/LambdaFunctionAssociations/Items/"
 	                                    "LambdaFunctionAssociation/LambdaFunctionARN");
 	for (xmlNode *a = es_xml_path(s, "Aliases/Items/CNAME"); a; a = es_xml_next(a)) {
@@ -188,6 +205,7 @@ int es_cf_parse_distribution(const char *xml, size_t len, const char *etag,
 	out->lambda_arn = es_xml_path_text(root, "DistributionConfig/DefaultCacheBehavior/"
 	                                         "LambdaFunctionAssociations/Items/"
 	                                         "LambdaFunctionAssociation/LambdaFunctionARN");
+	read_cd_fields(es_xml_child(root, "DistributionConfig"), out);
 	char *inv = es_xml_path_text(root, "InProgressInvalidationBatches");
 	out->invalidations_in_progress = inv ? atoi(inv) : 0;
 	free(inv);

@@ -3,6 +3,7 @@
 #ifndef ES_CLOUDFRONT_H
 #define ES_CLOUDFRONT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "aws.h"
@@ -21,6 +22,8 @@ struct es_distribution {
 	int invalidations_in_progress; /* from GetDistribution only */
 	char **aliases;                /* CNAMEs */
 	size_t n_aliases;
+	bool staging;       /* a continuous deployment staging distribution */
+	char *cd_policy_id; /* the attached continuous deployment policy, NULL when none */
 };
 
 struct es_distribution_list {

@@ -63,16 +63,27 @@ struct es_lambda_config {
 	char *state;              /* Pending | Active | Inactive | Failed */
 	char *last_update_status; /* InProgress | Successful | Failed */
 	char *state_reason;
+	char *last_update_reason;      /* LastUpdateStatusReason */
+	char *last_update_reason_code; /* LastUpdateStatusReasonCode */
 	int timeout_s;
 	int memory_mb;
 };
 
+/* Read a FunctionConfiguration answer (GetFunctionConfiguration and the
+ * changes that answer one); ES_EPARSE without FunctionName or FunctionArn. */
+int es_lambda_parse_config(const struct json_t *root, struct es_lambda_config *out);
+/* GetFunctionConfiguration of name (or a version ARN) until it is neither
+ * Pending nor InProgress (poll_ms apart, at most timeout_s); ES_ERR when
+ * the change Failed, the error carrying Lambda's reason (and its reason
+ * code as the error code). */
+int es_lambda_wait_ready(struct es_aws_client *c, const char *name, long poll_ms, long timeout_s);
 /* GetFunctionConfiguration of name (or name:qualifier); ES_ENOTFOUND when
  * there is no such function. */
 int es_lambda_get_config(struct es_aws_client *c, const char *name, struct es_lambda_config *out);
 /* CreateFunction from code in S3 (us-east-1 for Lambda@Edge) with Publish:
  * true, copying role, runtime, handler, timeout and memory from like;
- * *version_arn (malloc'd) is the published version's ARN. */
+ * *version_arn (malloc'd) is the published version's ARN, returned once
+ * that version is no longer Pending (checked every second, at most 5 min). */
 int es_lambda_create_from(struct es_aws_client *c, const char *name,
                           const struct es_lambda_config *like, const char *s3_bucket,
                           const char *s3_key, char **version_arn);
@@ -82,7 +93,9 @@ int es_lambda_create_from(struct es_aws_client *c, const char *name,
 int es_lambda_update_code_publish(struct es_aws_client *c, const char *name, const char *s3_bucket,
                                   const char *s3_key, long poll_ms, long timeout_s,
                                   char **version_arn);
-/* UpdateFunctionConfiguration of role, runtime, handler, timeout and memory to like's. */
+/* UpdateFunctionConfiguration of role, runtime, handler, timeout and memory
+ * to like's; returns once the update is in (Lambda refuses a code update
+ * meanwhile), checked every second, at most 5 min. */
 int es_lambda_update_config_like(struct es_aws_client *c, const char *name,
                                  const struct es_lambda_config *like);
 void es_lambda_config_free(struct es_lambda_config *cfg);

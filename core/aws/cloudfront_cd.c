@@ -1,0 +1,705 @@
+/* CloudFront continuous deployment: the staging copy, policies, the
+ * primary's config sent back as edited, and promotion. Request bodies are
+ * built in botocore's member order with every value escaped; the answers'
+ * NoSuch* codes become ES_ENOTFOUND with the AWS fields kept. */
+#include "config.h"
+
+#include <libxml/parser.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cloudfront_cd.h"
+#include "xml.h"
+
+#define CD_PATH ES_CF_API "/continuous-deployment-policy"
+
+int es_cd_traffic_check(const struct es_cd_traffic *t)
+{
+	if (!t)
+		return es_fail(ES_EINVAL, "no traffic configuration for the policy");
+	if (t->header_based) {
+		size_t plen = strlen(ES_CD_HEADER_PREFIX);
+		if (strncasecmp(t->header, ES_CD_HEADER_PREFIX, plen) != 0 || !t->header[plen])
+			return es_fail(ES_EINVAL,
+			               "the staging header must be " ES_CD_HEADER_PREFIX
+			               "NAME, not '%s'",
+			               t->header);
+		if (!t->value[0])
+			return es_fail(ES_EINVAL, "the staging header %s needs a value", t->header);
+		return ES_OK;
+	}
+	/* A small tolerance so that 0.15 typed by a person (not exactly
+	 * representable) passes, while 0.1501 does not. */
+	if (!(t->weight >= 0) || isnan(t->weight) || t->weight > ES_CD_MAX_WEIGHT + 1e-9)
+		return es_fail(ES_EINVAL, "the staging weight must be from 0 to %g (%g%%), not %g",
+		               ES_CD_MAX_WEIGHT, ES_CD_MAX_WEIGHT * 100, t->weight);
+	if (t->idle_ttl == 0 && t->max_ttl == 0)
+		return ES_OK;
+	if (t->idle_ttl < ES_CD_MIN_TTL || t->idle_ttl > ES_CD_MAX_TTL || t->max_ttl < ES_CD_MIN_TTL ||
+	    t->max_ttl > ES_CD_MAX_TTL)
+		return es_fail(ES_EINVAL,
+		               "session stickiness TTLs must be from %d to %d seconds (idle %d, "
+		               "maximum %d)",
+		               ES_CD_MIN_TTL, ES_CD_MAX_TTL, t->idle_ttl, t->max_ttl);
+	if (t->idle_ttl > t->max_ttl)
+		return es_fail(ES_EINVAL,
+		               "the idle TTL (%d s) must not be longer than the maximum TTL (%d s)",
+		               t->idle_ttl, t->max_ttl);
+	return ES_OK;
+}
+
+/* ------------------------------------------------------------ sending */
+
+/* A CloudFront call on path prefix + encoded id + suffix. */
+static int cd_call(struct es_aws_call *call, const char *op, const char *method,
+                   const char *prefix, const char *id, const char *suffix)
+{
+	int rc = es_aws_call_init(call, "cloudfront", op, ES_PROTO_REST_XML, method, prefix);
+	if (!rc && id)
+		rc = es_path_encode(&call->path, id, false);
+	if (!rc && suffix)
+		rc = es_buf_puts(&call->path, suffix);
+	return rc ? es_fail(ES_ENOMEM, "out of memory") : ES_OK;
+}
+
+/* "NoSuchDistribution", "NoSuchContinuousDeploymentPolicy": an answer
+ * about something that is not there, which callers branch on. */
+static int not_found_or(int rc)
+{
+	const struct es_error *e = es_error_last();
+
+	if (rc == ES_EAWS && strncmp(e->code, "NoSuch", 6) == 0) {
+		struct es_error copy = *e;
+		copy.status = ES_ENOTFOUND;
+		es_error_restore(&copy);
+		return ES_ENOTFOUND;
+	}
+	return rc;
+}
+
+/* Send call (consumed); *resp is the answer on ES_OK. */
+static int cd_send(struct es_aws_client *c, struct es_aws_call *call, struct es_http_response *resp)
+{
+	return not_found_or(es_aws_send_sync(c, call, resp));
+}
+
+static char *etag_of(const struct es_http_response *resp)
+{
+	const char *e = es_http_header(resp, "ETag");
+	return e ? strdup(e) : NULL;
+}
+
+/* ------------------------------------------------------------ the staging copy */
+
+int es_cf_copy_distribution(struct es_aws_client *c, const char *primary_id,
+                            const char *primary_etag, const char *caller_reference,
+                            struct es_distribution *staging_out)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	struct es_buf *b = &call.body;
+	int rc;
+
+	memset(staging_out, 0, sizeof(*staging_out));
+	rc = cd_call(&call, "CopyDistribution", "POST", ES_CF_API "/distribution/", primary_id,
+	             "/copy");
+	call.mutating = true;
+	/* Idempotency: caller_reference; CloudFront refuses a second copy
+	 * with the same reference (DistributionAlreadyExists). */
+	if (!rc)
+		rc = es_aws_call_header(&call, "Staging", "true");
+	if (!rc && primary_etag)
+		rc = es_aws_call_header(&call, "If-Match", primary_etag);
+	if (!rc) {
+		es_buf_puts(b, "<CopyDistributionRequest xmlns=\"" ES_CF_XMLNS
+		               "\"><CallerReference>");
+		es_xml_escape(b, caller_reference);
+		rc = es_buf_puts(b, "</CallerReference><Enabled>true</Enabled>"
+		                    "</CopyDistributionRequest>");
+	}
+	if (rc) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = cd_send(c, &call, &resp);
+	if (rc)
+		return rc;
+	rc = es_cf_parse_distribution(resp.body.data, resp.body.len, es_http_header(&resp, "ETag"),
+	                              staging_out);
+	es_http_response_free(&resp);
+	return rc ? es_fail_prefix("CopyDistribution") : ES_OK;
+}
+
+/* ------------------------------------------------------------ policies */
+
+void es_cd_policy_free(struct es_cd_policy *p)
+{
+	if (!p)
+		return;
+	free(p->id);
+	free(p->etag);
+	free(p->staging_dns);
+	memset(p, 0, sizeof(*p));
+}
+
+static int policy_body(struct es_buf *b, const char *staging_dns, bool enabled,
+                       const struct es_cd_traffic *t)
+{
+	es_buf_puts(b, "<ContinuousDeploymentPolicyConfig xmlns=\"" ES_CF_XMLNS "\">"
+	               "<StagingDistributionDnsNames><Quantity>1</Quantity><Items><DnsName>");
+	es_xml_escape(b, staging_dns);
+	es_buf_printf(b, "</DnsName></Items></StagingDistributionDnsNames><Enabled>%s</Enabled>",
+	              enabled ? "true" : "false");
+	es_buf_puts(b, "<TrafficConfig>");
+	if (t->header_based) {
+		es_buf_puts(b, "<SingleHeaderConfig><Header>");
+		es_xml_escape(b, t->header);
+		es_buf_puts(b, "</Header><Value>");
+		es_xml_escape(b, t->value);
+		es_buf_puts(b, "</Value></SingleHeaderConfig><Type>SingleHeader</Type>");
+	} else {
+		es_buf_printf(b, "<SingleWeightConfig><Weight>%.6g</Weight>", t->weight);
+		if (t->idle_ttl || t->max_ttl)
+			es_buf_printf(b,
+			              "<SessionStickinessConfig><IdleTTL>%d</IdleTTL>"
+			              "<MaximumTTL>%d</MaximumTTL></SessionStickinessConfig>",
+			              t->idle_ttl, t->max_ttl);
+		es_buf_puts(b, "</SingleWeightConfig><Type>SingleWeight</Type>");
+	}
+	return es_buf_puts(b, "</TrafficConfig></ContinuousDeploymentPolicyConfig>");
+}
+
+static int int_at(const xmlNode *n, const char *path)
+{
+	char *s = es_xml_path_text(n, path);
+	int v = s ? atoi(s) : 0;
+	free(s);
+	return v;
+}
+
+static void copy_at(const xmlNode *n, const char *path, char *dst, size_t size)
+{
+	char *s = es_xml_path_text(n, path);
+	snprintf(dst, size, "%s", s ? s : "");
+	free(s);
+}
+
+/* A <ContinuousDeploymentPolicy> answer (Create, Get, Update). */
+static int parse_policy(const char *op, const struct es_http_response *resp,
+                        struct es_cd_policy *out)
+{
+	xmlDoc *doc = es_xml_parse(resp->body.data, resp->body.len);
+
+	memset(out, 0, sizeof(*out));
+	if (!doc)
+		return es_fail_prefix("%s", op);
+	xmlNode *root = xmlDocGetRootElement(doc);
+	xmlNode *cfg = es_xml_child(root, "ContinuousDeploymentPolicyConfig");
+	xmlNode *tc = es_xml_child(cfg, "TrafficConfig");
+	char *s;
+
+	out->id = es_xml_path_text(root, "Id");
+	out->etag = etag_of(resp);
+	s = es_xml_path_text(cfg, "Enabled");
+	out->enabled = s && strcmp(s, "true") == 0;
+	free(s);
+	out->staging_dns = es_xml_path_text(cfg, "StagingDistributionDnsNames/Items/DnsName");
+	s = es_xml_path_text(tc, "Type");
+	out->traffic.header_based = s && strcmp(s, "SingleHeader") == 0;
+	free(s);
+	s = es_xml_path_text(tc, "SingleWeightConfig/Weight");
+	out->traffic.weight = s ? strtod(s, NULL) : 0;
+	free(s);
+	out->traffic.idle_ttl = int_at(tc, "SingleWeightConfig/SessionStickinessConfig/IdleTTL");
+	out->traffic.max_ttl = int_at(tc, "SingleWeightConfig/SessionStickinessConfig/MaximumTTL");
+	copy_at(tc, "SingleHeaderConfig/Header", out->traffic.header, sizeof(out->traffic.header));
+	copy_at(tc, "SingleHeaderConfig/Value", out->traffic.value, sizeof(out->traffic.value));
+	xmlFreeDoc(doc);
+	if (!out->id || !cfg) {
+		es_cd_policy_free(out);
+		return es_fail(ES_EPARSE, "%s: the answer has no policy Id or config", op);
+	}
+	return ES_OK;
+}
+
+/* Send a policy call and read the policy it answers. */
+static int policy_exchange(struct es_aws_client *c, struct es_aws_call *call,
+                           struct es_cd_policy *out)
+{
+	struct es_http_response resp;
+	char op[64];
+	int rc;
+
+	snprintf(op, sizeof(op), "%s", call->operation);
+	memset(out, 0, sizeof(*out));
+	rc = cd_send(c, call, &resp);
+	if (rc)
+		return rc;
+	rc = parse_policy(op, &resp, out);
+	es_http_response_free(&resp);
+	return rc;
+}
+
+int es_cf_create_cd_policy(struct es_aws_client *c, const char *staging_dns, bool enabled,
+                           const struct es_cd_traffic *t, struct es_cd_policy *out)
+{
+	struct es_aws_call call;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = es_cd_traffic_check(t)))
+		return rc;
+	/* Not idempotent by itself: a second create for the same staging
+	 * domain answers StagingDistributionInUse; the caller looks the
+	 * policy up from the primary before creating. */
+	rc = cd_call(&call, "CreateContinuousDeploymentPolicy", "POST", CD_PATH, NULL, NULL);
+	call.mutating = true;
+	if (!rc)
+		rc = policy_body(&call.body, staging_dns, enabled, t);
+	if (rc) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	return policy_exchange(c, &call, out);
+}
+
+int es_cf_get_cd_policy(struct es_aws_client *c, const char *id, struct es_cd_policy *out)
+{
+	struct es_aws_call call;
+
+	memset(out, 0, sizeof(*out));
+	if (cd_call(&call, "GetContinuousDeploymentPolicy", "GET", CD_PATH "/", id, NULL)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	return policy_exchange(c, &call, out);
+}
+
+int es_cf_update_cd_policy(struct es_aws_client *c, const char *id, const char *etag,
+                           const char *staging_dns, bool enabled, const struct es_cd_traffic *t,
+                           struct es_cd_policy *out)
+{
+	struct es_aws_call call;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* Disabling (discard) must work whatever the traffic says. */
+	if (enabled && (rc = es_cd_traffic_check(t)))
+		return rc;
+	/* Idempotency: the whole config is sent; If-Match etag refuses a
+	 * policy changed since it was read (412 PreconditionFailed). */
+	rc = cd_call(&call, "UpdateContinuousDeploymentPolicy", "PUT", CD_PATH "/", id, NULL);
+	call.mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(&call, "If-Match", etag);
+	if (!rc)
+		rc = policy_body(&call.body, staging_dns, enabled, t);
+	if (rc) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	return policy_exchange(c, &call, out);
+}
+
+int es_cf_delete_cd_policy(struct es_aws_client *c, const char *id, const char *etag)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	rc = cd_call(&call, "DeleteContinuousDeploymentPolicy", "DELETE", CD_PATH "/", id, NULL);
+	call.mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(&call, "If-Match", etag);
+	if (rc) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = cd_send(c, &call, &resp);
+	if (!rc)
+		es_http_response_free(&resp);
+	return rc;
+}
+
+/* ------------------------------------------------------------ whole configs */
+
+int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char **xml,
+                                  char **etag)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	*xml = *etag = NULL;
+	if (cd_call(&call, "GetDistributionConfig", "GET", ES_CF_API "/distribution/", id,
+	            "/config")) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = cd_send(c, &call, &resp);
+	if (rc)
+		return rc;
+	xmlDoc *doc = es_xml_parse(resp.body.data, resp.body.len);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || strcmp((const char *)root->name, "DistributionConfig") != 0)
+		rc = doc ? es_fail(ES_EPARSE, "GetDistributionConfig: the answer is not a "
+		                              "DistributionConfig")
+		         : es_fail_prefix("GetDistributionConfig");
+	if (doc)
+		xmlFreeDoc(doc);
+	if (!rc) {
+		*xml = strndup(resp.body.data, resp.body.len);
+		*etag = etag_of(&resp);
+		if (!*xml)
+			rc = es_fail(ES_ENOMEM, "out of memory");
+	}
+	es_http_response_free(&resp);
+	if (rc) {
+		free(*xml);
+		free(*etag);
+		*xml = *etag = NULL;
+	}
+	return rc;
+}
+
+int es_cf_update_distribution_config(struct es_aws_client *c, const char *id, const char *etag,
+                                     const char *xml, char **new_etag)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc;
+
+	if (new_etag)
+		*new_etag = NULL;
+	/* Idempotency: the whole config is sent; If-Match etag refuses a
+	 * distribution changed since it was read (412 PreconditionFailed). */
+	rc = cd_call(&call, "UpdateDistribution", "PUT", ES_CF_API "/distribution/", id, "/config");
+	call.mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(&call, "If-Match", etag);
+	if (!rc)
+		rc = es_buf_puts(&call.body, xml);
+	if (rc) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	rc = cd_send(c, &call, &resp);
+	if (rc)
+		return rc;
+	if (new_etag)
+		*new_etag = etag_of(&resp);
+	es_http_response_free(&resp);
+	return ES_OK;
+}
+
+/* ------------------------------------------------------------ promotion and lookup */
+
+int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id,
+                          const char *primary_etag, const char *staging_id,
+                          const char *staging_etag, char **new_etag)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	struct es_buf match = ES_BUF_INIT;
+	int rc;
+
+	if (new_etag)
+		*new_etag = NULL;
+	/* Idempotency: If-Match of both ETags; a second promotion of the
+	 * same pair fails with PreconditionFailed once the primary changed. */
+	rc = cd_call(&call, "UpdateDistributionWithStagingConfig", "PUT", ES_CF_API "/distribution/",
+	             primary_id, "/promote-staging-config");
+	call.mutating = true;
+	if (!rc && (es_buf_puts(&call.query, "StagingDistributionId=") ||
+	            es_path_encode(&call.query, staging_id, false)))
+		rc = ES_ENOMEM;
+	if (!rc && es_buf_printf(&match, "%s,%s", primary_etag ? primary_etag : "",
+	                         staging_etag ? staging_etag : ""))
+		rc = ES_ENOMEM;
+	if (!rc)
+		rc = es_aws_call_header(&call, "If-Match", es_buf_str(&match));
+	es_buf_free(&match);
+	if (rc) {
+		es_aws_call_free(&call);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	rc = cd_send(c, &call, &resp);
+	if (rc)
+		return rc;
+	if (new_etag)
+		*new_etag = etag_of(&resp);
+	es_http_response_free(&resp);
+	return ES_OK;
+}
+
+/* DNS names compare without case and without a final dot. */
+static bool same_domain(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la && a[la - 1] == '.')
+		la--;
+	if (lb && b[lb - 1] == '.')
+		lb--;
+	return la == lb && la && strncasecmp(a, b, la) == 0;
+}
+
+int es_cf_find_distribution_by_domain(struct es_aws_client *c, const char *domain, char **id)
+{
+	struct es_distribution_list l;
+	int rc;
+
+	*id = NULL;
+	rc = es_cf_list_distributions(c, &l);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < l.n && !*id; i++)
+		if (l.items[i].domain_name && same_domain(l.items[i].domain_name, domain))
+			*id = strdup(l.items[i].id);
+	es_distribution_list_free(&l);
+	return *id ? ES_OK : es_fail(ES_ENOTFOUND, "no distribution has the domain %s", domain);
+}
+
+/* ------------------------------------------------------------ editing a DistributionConfig
+ *
+ * The document is parsed as it came (blanks kept, no entities loaded, no
+ * network), one node is changed, and the root element is written back, so
+ * every element edgeship does not know about goes back to CloudFront as it
+ * was. */
+
+static xmlDoc *config_parse(const char *xml)
+{
+	xmlDoc *doc;
+
+	if (!xml)
+		return NULL;
+	size_t len = strlen(xml);
+	if (len > (size_t)0x7fffffff) {
+		es_fail(ES_EPARSE, "the distribution config is too large");
+		return NULL;
+	}
+	doc = xmlReadMemory(xml, (int)len, "DistributionConfig.xml", NULL,
+	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || strcmp((const char *)root->name, "DistributionConfig") != 0) {
+		if (doc)
+			xmlFreeDoc(doc);
+		es_fail(ES_EPARSE, "not a CloudFront DistributionConfig document");
+		return NULL;
+	}
+	return doc;
+}
+
+/* The root element as text (malloc'd into *out); frees doc. */
+static int config_dump(xmlDoc *doc, char **out)
+{
+	xmlBuffer *buf = xmlBufferCreate();
+	int rc = ES_OK;
+
+	*out = NULL;
+	if (!buf || xmlNodeDump(buf, doc, xmlDocGetRootElement(doc), 0, 0) < 0)
+		rc = es_fail(ES_ENOMEM, "out of memory writing the distribution config");
+	else if (!(*out = strdup((const char *)xmlBufferContent(buf))))
+		rc = es_fail(ES_ENOMEM, "out of memory");
+	if (buf)
+		xmlBufferFree(buf);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* Replace n's content with text, taken literally (no entity references). */
+static int set_text(xmlNode *n, const char *text)
+{
+	while (n->children) {
+		xmlNode *c = n->children;
+		xmlUnlinkNode(c);
+		xmlFreeNode(c);
+	}
+	if (*text)
+		xmlNodeAddContent(n, (const xmlChar *)text);
+	return *text && !n->children ? es_fail(ES_ENOMEM, "out of memory") : ES_OK;
+}
+
+/* DistributionConfig members that come after ContinuousDeploymentPolicyId
+ * in the model's order, which CloudFront's schema enforces. */
+static const char *const after_policy_id[] = {
+        "Staging",          "AnycastIpListId",
+        "TenantConfig",     "ConnectionMode",
+        "ViewerMtlsConfig", "ConnectionFunctionAssociation",
+        "CacheTagConfig",
+};
+
+static xmlNode *first_after_policy_id(xmlNode *root)
+{
+	for (xmlNode *c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		for (size_t i = 0; i < sizeof(after_policy_id) / sizeof(*after_policy_id); i++)
+			if (strcmp((const char *)c->name, after_policy_id[i]) == 0)
+				return c;
+	}
+	return NULL;
+}
+
+int es_cf_config_set_policy(const char *xml, const char *policy_id, char **out)
+{
+	xmlDoc *doc = config_parse(xml);
+
+	*out = NULL;
+	if (!doc)
+		return ES_EPARSE;
+	xmlNode *root = xmlDocGetRootElement(doc);
+	xmlNode *n = es_xml_child(root, "ContinuousDeploymentPolicyId");
+	if (!n) {
+		/* Present even when empty: an absent element keeps the
+		 * current policy, an empty one detaches it. */
+		n = xmlNewDocNode(doc, root->ns, (const xmlChar *)"ContinuousDeploymentPolicyId",
+		                  NULL);
+		xmlNode *before = n ? first_after_policy_id(root) : NULL;
+		if (!n || !(before ? xmlAddPrevSibling(before, n) : xmlAddChild(root, n))) {
+			xmlFreeNode(n);
+			xmlFreeDoc(doc);
+			return es_fail(ES_ENOMEM, "out of memory");
+		}
+	}
+	if (set_text(n, policy_id ? policy_id : "")) {
+		xmlFreeDoc(doc);
+		return ES_ENOMEM;
+	}
+	return config_dump(doc, out);
+}
+
+int es_cf_config_policy(const char *xml, char **policy_id)
+{
+	xmlDoc *doc = config_parse(xml);
+
+	*policy_id = NULL;
+	if (!doc)
+		return ES_EPARSE;
+	char *t = es_xml_path_text(xmlDocGetRootElement(doc), "ContinuousDeploymentPolicyId");
+	xmlFreeDoc(doc);
+	*policy_id = t ? t : strdup("");
+	return *policy_id ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
+}
+
+/* Length of arn without its version or alias: a function ARN is
+ * arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]. */
+static size_t function_part(const char *arn)
+{
+	const char *p = arn;
+	int colons = 0;
+
+	for (; *p; p++)
+		if (*p == ':' && ++colons == 7)
+			break;
+	return (size_t)(p - arn);
+}
+
+/* Calls fn on every LambdaFunctionARN under n, in document order. */
+typedef int (*arn_fn)(xmlNode *n, void *ud);
+static int each_arn(xmlNode *n, arn_fn fn, void *ud)
+{
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		int rc = strcmp((const char *)c->name, "LambdaFunctionARN") == 0 ? fn(c, ud)
+		                                                                 : each_arn(c, fn, ud);
+		if (rc)
+			return rc;
+	}
+	return ES_OK;
+}
+
+struct replace {
+	const char *from;
+	size_t from_len;
+	const char *to;
+	int n;
+};
+
+static int replace_one(xmlNode *n, void *ud)
+{
+	struct replace *r = ud;
+	char *arn = es_xml_text(n);
+	int rc = ES_OK;
+
+	if (!arn)
+		return es_fail(ES_ENOMEM, "out of memory");
+	if (function_part(arn) == r->from_len && strncmp(arn, r->from, r->from_len) == 0) {
+		rc = set_text(n, r->to);
+		r->n++;
+	}
+	free(arn);
+	return rc;
+}
+
+int es_cf_config_replace_lambda(const char *xml, const char *from_function_arn,
+                                const char *to_version_arn, int *replaced, char **out)
+{
+	/* Given with a version or without, only the function part counts. */
+	struct replace r = {.from = from_function_arn,
+	                    .from_len = function_part(from_function_arn),
+	                    .to = to_version_arn};
+	xmlDoc *doc;
+	int rc;
+
+	*out = NULL;
+	if (replaced)
+		*replaced = 0;
+	if (!from_function_arn[0] || !to_version_arn[0])
+		return es_fail(ES_EINVAL, "replacing a Lambda ARN needs both ARNs");
+	if (!(doc = config_parse(xml)))
+		return ES_EPARSE;
+	rc = each_arn(xmlDocGetRootElement(doc), replace_one, &r);
+	if (rc) {
+		xmlFreeDoc(doc);
+		return rc;
+	}
+	if (replaced)
+		*replaced = r.n;
+	return config_dump(doc, out);
+}
+
+struct collect {
+	char **v;
+	size_t n;
+};
+
+static int collect_one(xmlNode *n, void *ud)
+{
+	struct collect *c = ud;
+	char **v = realloc(c->v, (c->n + 1) * sizeof(*v));
+
+	if (!v)
+		return es_fail(ES_ENOMEM, "out of memory");
+	c->v = v;
+	if (!(v[c->n] = es_xml_text(n)))
+		return es_fail(ES_ENOMEM, "out of memory");
+	c->n++;
+	return ES_OK;
+}
+
+int es_cf_config_lambdas(const char *xml, char ***arns, size_t *n)
+{
+	struct collect c = {0};
+	xmlDoc *doc = config_parse(xml);
+	int rc;
+
+	*arns = NULL;
+	*n = 0;
+	if (!doc)
+		return ES_EPARSE;
+	rc = each_arn(xmlDocGetRootElement(doc), collect_one, &c);
+	xmlFreeDoc(doc);
+	if (rc) {
+		for (size_t i = 0; i < c.n; i++)
+			free(c.v[i]);
+		free(c.v);
+		return rc;
+	}
+	*arns = c.v;
+	*n = c.n;
+	return ES_OK;
+}
