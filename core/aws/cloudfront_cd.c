@@ -1,10 +1,10 @@
-/* CloudFront continuous deployment: the staging copy, policies, the
- * primary's config sent back as edited, and promotion. Request bodies are
- * built in botocore's member order with every value escaped; the answers'
- * NoSuch* codes become ES_ENOTFOUND with the AWS fields kept. */
+/* CloudFront continuous deployment requests: the staging copy, policies, a
+ * distribution's whole config (edited in cloudfront_cd_config.c) and
+ * promotion. Request bodies are built in botocore's member order with every
+ * value escaped; the answers' NoSuch* codes become ES_ENOTFOUND with the
+ * AWS fields kept. */
 #include "config.h"
 
-#include <libxml/parser.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,35 +93,39 @@ static char *etag_of(const struct es_http_response *resp)
 
 /* ------------------------------------------------------------ the staging copy */
 
+int es_cf_copy_distribution_call(struct es_aws_call *call, const char *primary_id,
+                                 const char *primary_etag, const char *caller_reference)
+{
+	struct es_buf *b = &call->body;
+	int rc = cd_call(call, "CopyDistribution", "POST", ES_CF_API "/distribution/", primary_id,
+	                 "/copy");
+
+	call->mutating = true;
+	if (!rc)
+		rc = es_aws_call_header(call, "Staging", "true");
+	if (!rc && primary_etag)
+		rc = es_aws_call_header(call, "If-Match", primary_etag);
+	if (rc)
+		return rc;
+	es_buf_puts(b, "<CopyDistributionRequest xmlns=\"" ES_CF_XMLNS "\"><CallerReference>");
+	es_xml_escape(b, caller_reference);
+	return es_buf_puts(b, "</CallerReference><Enabled>true</Enabled></CopyDistributionRequest>");
+}
+
 int es_cf_copy_distribution(struct es_aws_client *c, const char *primary_id,
                             const char *primary_etag, const char *caller_reference,
                             struct es_distribution *staging_out)
 {
 	struct es_aws_call call;
 	struct es_http_response resp;
-	struct es_buf *b = &call.body;
 	int rc;
 
 	memset(staging_out, 0, sizeof(*staging_out));
-	rc = cd_call(&call, "CopyDistribution", "POST", ES_CF_API "/distribution/", primary_id,
-	             "/copy");
-	call.mutating = true;
 	/* Idempotency: caller_reference; CloudFront refuses a second copy
 	 * with the same reference (DistributionAlreadyExists). */
-	if (!rc)
-		rc = es_aws_call_header(&call, "Staging", "true");
-	if (!rc && primary_etag)
-		rc = es_aws_call_header(&call, "If-Match", primary_etag);
-	if (!rc) {
-		es_buf_puts(b, "<CopyDistributionRequest xmlns=\"" ES_CF_XMLNS
-		               "\"><CallerReference>");
-		es_xml_escape(b, caller_reference);
-		rc = es_buf_puts(b, "</CallerReference><Enabled>true</Enabled>"
-		                    "</CopyDistributionRequest>");
-	}
-	if (rc) {
+	if (es_cf_copy_distribution_call(&call, primary_id, primary_etag, caller_reference)) {
 		es_aws_call_free(&call);
-		return ES_ENOMEM;
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	rc = cd_send(c, &call, &resp);
 	if (rc)
@@ -152,6 +156,8 @@ static int policy_body(struct es_buf *b, const char *staging_dns, bool enabled,
 	es_xml_escape(b, staging_dns);
 	es_buf_printf(b, "</DnsName></Items></StagingDistributionDnsNames><Enabled>%s</Enabled>",
 	              enabled ? "true" : "false");
+	if (!t) /* optional: a policy being disabled may leave it out */
+		return es_buf_puts(b, "</ContinuousDeploymentPolicyConfig>");
 	es_buf_puts(b, "<TrafficConfig>");
 	if (t->header_based) {
 		es_buf_puts(b, "<SingleHeaderConfig><Header>");
@@ -242,6 +248,37 @@ static int policy_exchange(struct es_aws_client *c, struct es_aws_call *call,
 	return rc;
 }
 
+int es_cf_create_cd_policy_call(struct es_aws_call *call, const char *staging_dns, bool enabled,
+                                const struct es_cd_traffic *t)
+{
+	int rc = cd_call(call, "CreateContinuousDeploymentPolicy", "POST", CD_PATH, NULL, NULL);
+
+	call->mutating = true;
+	return rc ? rc : policy_body(&call->body, staging_dns, enabled, t);
+}
+
+int es_cf_update_cd_policy_call(struct es_aws_call *call, const char *id, const char *etag,
+                                const char *staging_dns, bool enabled,
+                                const struct es_cd_traffic *t)
+{
+	int rc = cd_call(call, "UpdateContinuousDeploymentPolicy", "PUT", CD_PATH "/", id, NULL);
+
+	call->mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(call, "If-Match", etag);
+	return rc ? rc : policy_body(&call->body, staging_dns, enabled, t);
+}
+
+int es_cf_delete_cd_policy_call(struct es_aws_call *call, const char *id, const char *etag)
+{
+	int rc = cd_call(call, "DeleteContinuousDeploymentPolicy", "DELETE", CD_PATH "/", id, NULL);
+
+	call->mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(call, "If-Match", etag);
+	return rc;
+}
+
 int es_cf_create_cd_policy(struct es_aws_client *c, const char *staging_dns, bool enabled,
                            const struct es_cd_traffic *t, struct es_cd_policy *out)
 {
@@ -254,13 +291,9 @@ int es_cf_create_cd_policy(struct es_aws_client *c, const char *staging_dns, boo
 	/* Not idempotent by itself: a second create for the same staging
 	 * domain answers StagingDistributionInUse; the caller looks the
 	 * policy up from the primary before creating. */
-	rc = cd_call(&call, "CreateContinuousDeploymentPolicy", "POST", CD_PATH, NULL, NULL);
-	call.mutating = true;
-	if (!rc)
-		rc = policy_body(&call.body, staging_dns, enabled, t);
-	if (rc) {
+	if (es_cf_create_cd_policy_call(&call, staging_dns, enabled, t)) {
 		es_aws_call_free(&call);
-		return ES_ENOMEM;
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	return policy_exchange(c, &call, out);
 }
@@ -290,15 +323,9 @@ int es_cf_update_cd_policy(struct es_aws_client *c, const char *id, const char *
 		return rc;
 	/* Idempotency: the whole config is sent; If-Match etag refuses a
 	 * policy changed since it was read (412 PreconditionFailed). */
-	rc = cd_call(&call, "UpdateContinuousDeploymentPolicy", "PUT", CD_PATH "/", id, NULL);
-	call.mutating = true;
-	if (!rc && etag)
-		rc = es_aws_call_header(&call, "If-Match", etag);
-	if (!rc)
-		rc = policy_body(&call.body, staging_dns, enabled, t);
-	if (rc) {
+	if (es_cf_update_cd_policy_call(&call, id, etag, staging_dns, enabled, t)) {
 		es_aws_call_free(&call);
-		return ES_ENOMEM;
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	return policy_exchange(c, &call, out);
 }
@@ -309,13 +336,9 @@ int es_cf_delete_cd_policy(struct es_aws_client *c, const char *id, const char *
 	struct es_http_response resp;
 	int rc;
 
-	rc = cd_call(&call, "DeleteContinuousDeploymentPolicy", "DELETE", CD_PATH "/", id, NULL);
-	call.mutating = true;
-	if (!rc && etag)
-		rc = es_aws_call_header(&call, "If-Match", etag);
-	if (rc) {
+	if (es_cf_delete_cd_policy_call(&call, id, etag)) {
 		es_aws_call_free(&call);
-		return ES_ENOMEM;
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	rc = cd_send(c, &call, &resp);
 	if (!rc)
@@ -364,6 +387,18 @@ int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char 
 	return rc;
 }
 
+int es_cf_update_distribution_config_call(struct es_aws_call *call, const char *id,
+                                          const char *etag, const char *xml)
+{
+	int rc = cd_call(call, "UpdateDistribution", "PUT", ES_CF_API "/distribution/", id,
+	                 "/config");
+
+	call->mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(call, "If-Match", etag);
+	return rc ? rc : es_buf_puts(&call->body, xml);
+}
+
 int es_cf_update_distribution_config(struct es_aws_client *c, const char *id, const char *etag,
                                      const char *xml, char **new_etag)
 {
@@ -375,15 +410,9 @@ int es_cf_update_distribution_config(struct es_aws_client *c, const char *id, co
 		*new_etag = NULL;
 	/* Idempotency: the whole config is sent; If-Match etag refuses a
 	 * distribution changed since it was read (412 PreconditionFailed). */
-	rc = cd_call(&call, "UpdateDistribution", "PUT", ES_CF_API "/distribution/", id, "/config");
-	call.mutating = true;
-	if (!rc && etag)
-		rc = es_aws_call_header(&call, "If-Match", etag);
-	if (!rc)
-		rc = es_buf_puts(&call.body, xml);
-	if (rc) {
+	if (es_cf_update_distribution_config_call(&call, id, etag, xml)) {
 		es_aws_call_free(&call);
-		return ES_ENOMEM;
+		return es_fail(ES_ENOMEM, "out of memory");
 	}
 	rc = cd_send(c, &call, &resp);
 	if (rc)
@@ -396,32 +425,40 @@ int es_cf_update_distribution_config(struct es_aws_client *c, const char *id, co
 
 /* ------------------------------------------------------------ promotion and lookup */
 
+int es_cf_promote_staging_call(struct es_aws_call *call, const char *primary_id,
+                               const char *primary_etag, const char *staging_id,
+                               const char *staging_etag)
+{
+	struct es_buf match = ES_BUF_INIT;
+	int rc = cd_call(call, "UpdateDistributionWithStagingConfig", "PUT",
+	                 ES_CF_API "/distribution/", primary_id, "/promote-staging-config");
+
+	call->mutating = true;
+	if (!rc && (es_buf_puts(&call->query, "StagingDistributionId=") ||
+	            es_path_encode(&call->query, staging_id, false)))
+		rc = ES_ENOMEM;
+	if (!rc && es_buf_printf(&match, "%s,%s", primary_etag ? primary_etag : "",
+	                         staging_etag ? staging_etag : ""))
+		rc = ES_ENOMEM;
+	if (!rc)
+		rc = es_aws_call_header(call, "If-Match", es_buf_str(&match));
+	es_buf_free(&match);
+	return rc;
+}
+
 int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id,
                           const char *primary_etag, const char *staging_id,
                           const char *staging_etag, char **new_etag)
 {
 	struct es_aws_call call;
 	struct es_http_response resp;
-	struct es_buf match = ES_BUF_INIT;
 	int rc;
 
 	if (new_etag)
 		*new_etag = NULL;
 	/* Idempotency: If-Match of both ETags; a second promotion of the
 	 * same pair fails with PreconditionFailed once the primary changed. */
-	rc = cd_call(&call, "UpdateDistributionWithStagingConfig", "PUT", ES_CF_API "/distribution/",
-	             primary_id, "/promote-staging-config");
-	call.mutating = true;
-	if (!rc && (es_buf_puts(&call.query, "StagingDistributionId=") ||
-	            es_path_encode(&call.query, staging_id, false)))
-		rc = ES_ENOMEM;
-	if (!rc && es_buf_printf(&match, "%s,%s", primary_etag ? primary_etag : "",
-	                         staging_etag ? staging_etag : ""))
-		rc = ES_ENOMEM;
-	if (!rc)
-		rc = es_aws_call_header(&call, "If-Match", es_buf_str(&match));
-	es_buf_free(&match);
-	if (rc) {
+	if (es_cf_promote_staging_call(&call, primary_id, primary_etag, staging_id, staging_etag)) {
 		es_aws_call_free(&call);
 		return es_fail(ES_ENOMEM, "out of memory");
 	}
@@ -460,246 +497,4 @@ int es_cf_find_distribution_by_domain(struct es_aws_client *c, const char *domai
 			*id = strdup(l.items[i].id);
 	es_distribution_list_free(&l);
 	return *id ? ES_OK : es_fail(ES_ENOTFOUND, "no distribution has the domain %s", domain);
-}
-
-/* ------------------------------------------------------------ editing a DistributionConfig
- *
- * The document is parsed as it came (blanks kept, no entities loaded, no
- * network), one node is changed, and the root element is written back, so
- * every element edgeship does not know about goes back to CloudFront as it
- * was. */
-
-static xmlDoc *config_parse(const char *xml)
-{
-	xmlDoc *doc;
-
-	if (!xml)
-		return NULL;
-	size_t len = strlen(xml);
-	if (len > (size_t)0x7fffffff) {
-		es_fail(ES_EPARSE, "the distribution config is too large");
-		return NULL;
-	}
-	doc = xmlReadMemory(xml, (int)len, "DistributionConfig.xml", NULL,
-	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (!root || strcmp((const char *)root->name, "DistributionConfig") != 0) {
-		if (doc)
-			xmlFreeDoc(doc);
-		es_fail(ES_EPARSE, "not a CloudFront DistributionConfig document");
-		return NULL;
-	}
-	return doc;
-}
-
-/* The root element as text (malloc'd into *out); frees doc. */
-static int config_dump(xmlDoc *doc, char **out)
-{
-	xmlBuffer *buf = xmlBufferCreate();
-	int rc = ES_OK;
-
-	*out = NULL;
-	if (!buf || xmlNodeDump(buf, doc, xmlDocGetRootElement(doc), 0, 0) < 0)
-		rc = es_fail(ES_ENOMEM, "out of memory writing the distribution config");
-	else if (!(*out = strdup((const char *)xmlBufferContent(buf))))
-		rc = es_fail(ES_ENOMEM, "out of memory");
-	if (buf)
-		xmlBufferFree(buf);
-	xmlFreeDoc(doc);
-	return rc;
-}
-
-/* Replace n's content with text, taken literally (no entity references). */
-static int set_text(xmlNode *n, const char *text)
-{
-	while (n->children) {
-		xmlNode *c = n->children;
-		xmlUnlinkNode(c);
-		xmlFreeNode(c);
-	}
-	if (*text)
-		xmlNodeAddContent(n, (const xmlChar *)text);
-	return *text && !n->children ? es_fail(ES_ENOMEM, "out of memory") : ES_OK;
-}
-
-/* DistributionConfig members that come after ContinuousDeploymentPolicyId
- * in the model's order, which CloudFront's schema enforces. */
-static const char *const after_policy_id[] = {
-        "Staging",          "AnycastIpListId",
-        "TenantConfig",     "ConnectionMode",
-        "ViewerMtlsConfig", "ConnectionFunctionAssociation",
-        "CacheTagConfig",
-};
-
-static xmlNode *first_after_policy_id(xmlNode *root)
-{
-	for (xmlNode *c = root->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		for (size_t i = 0; i < sizeof(after_policy_id) / sizeof(*after_policy_id); i++)
-			if (strcmp((const char *)c->name, after_policy_id[i]) == 0)
-				return c;
-	}
-	return NULL;
-}
-
-int es_cf_config_set_policy(const char *xml, const char *policy_id, char **out)
-{
-	xmlDoc *doc = config_parse(xml);
-
-	*out = NULL;
-	if (!doc)
-		return ES_EPARSE;
-	xmlNode *root = xmlDocGetRootElement(doc);
-	xmlNode *n = es_xml_child(root, "ContinuousDeploymentPolicyId");
-	if (!n) {
-		/* Present even when empty: an absent element keeps the
-		 * current policy, an empty one detaches it. */
-		n = xmlNewDocNode(doc, root->ns, (const xmlChar *)"ContinuousDeploymentPolicyId",
-		                  NULL);
-		xmlNode *before = n ? first_after_policy_id(root) : NULL;
-		if (!n || !(before ? xmlAddPrevSibling(before, n) : xmlAddChild(root, n))) {
-			xmlFreeNode(n);
-			xmlFreeDoc(doc);
-			return es_fail(ES_ENOMEM, "out of memory");
-		}
-	}
-	if (set_text(n, policy_id ? policy_id : "")) {
-		xmlFreeDoc(doc);
-		return ES_ENOMEM;
-	}
-	return config_dump(doc, out);
-}
-
-int es_cf_config_policy(const char *xml, char **policy_id)
-{
-	xmlDoc *doc = config_parse(xml);
-
-	*policy_id = NULL;
-	if (!doc)
-		return ES_EPARSE;
-	char *t = es_xml_path_text(xmlDocGetRootElement(doc), "ContinuousDeploymentPolicyId");
-	xmlFreeDoc(doc);
-	*policy_id = t ? t : strdup("");
-	return *policy_id ? ES_OK : es_fail(ES_ENOMEM, "out of memory");
-}
-
-/* Length of arn without its version or alias: a function ARN is
- * arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]. */
-static size_t function_part(const char *arn)
-{
-	const char *p = arn;
-	int colons = 0;
-
-	for (; *p; p++)
-		if (*p == ':' && ++colons == 7)
-			break;
-	return (size_t)(p - arn);
-}
-
-/* Calls fn on every LambdaFunctionARN under n, in document order. */
-typedef int (*arn_fn)(xmlNode *n, void *ud);
-static int each_arn(xmlNode *n, arn_fn fn, void *ud)
-{
-	for (xmlNode *c = n->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		int rc = strcmp((const char *)c->name, "LambdaFunctionARN") == 0 ? fn(c, ud)
-		                                                                 : each_arn(c, fn, ud);
-		if (rc)
-			return rc;
-	}
-	return ES_OK;
-}
-
-struct replace {
-	const char *from;
-	size_t from_len;
-	const char *to;
-	int n;
-};
-
-static int replace_one(xmlNode *n, void *ud)
-{
-	struct replace *r = ud;
-	char *arn = es_xml_text(n);
-	int rc = ES_OK;
-
-	if (!arn)
-		return es_fail(ES_ENOMEM, "out of memory");
-	if (function_part(arn) == r->from_len && strncmp(arn, r->from, r->from_len) == 0) {
-		rc = set_text(n, r->to);
-		r->n++;
-	}
-	free(arn);
-	return rc;
-}
-
-int es_cf_config_replace_lambda(const char *xml, const char *from_function_arn,
-                                const char *to_version_arn, int *replaced, char **out)
-{
-	/* Given with a version or without, only the function part counts. */
-	struct replace r = {.from = from_function_arn,
-	                    .from_len = function_part(from_function_arn),
-	                    .to = to_version_arn};
-	xmlDoc *doc;
-	int rc;
-
-	*out = NULL;
-	if (replaced)
-		*replaced = 0;
-	if (!from_function_arn[0] || !to_version_arn[0])
-		return es_fail(ES_EINVAL, "replacing a Lambda ARN needs both ARNs");
-	if (!(doc = config_parse(xml)))
-		return ES_EPARSE;
-	rc = each_arn(xmlDocGetRootElement(doc), replace_one, &r);
-	if (rc) {
-		xmlFreeDoc(doc);
-		return rc;
-	}
-	if (replaced)
-		*replaced = r.n;
-	return config_dump(doc, out);
-}
-
-struct collect {
-	char **v;
-	size_t n;
-};
-
-static int collect_one(xmlNode *n, void *ud)
-{
-	struct collect *c = ud;
-	char **v = realloc(c->v, (c->n + 1) * sizeof(*v));
-
-	if (!v)
-		return es_fail(ES_ENOMEM, "out of memory");
-	c->v = v;
-	if (!(v[c->n] = es_xml_text(n)))
-		return es_fail(ES_ENOMEM, "out of memory");
-	c->n++;
-	return ES_OK;
-}
-
-int es_cf_config_lambdas(const char *xml, char ***arns, size_t *n)
-{
-	struct collect c = {0};
-	xmlDoc *doc = config_parse(xml);
-	int rc;
-
-	*arns = NULL;
-	*n = 0;
-	if (!doc)
-		return ES_EPARSE;
-	rc = each_arn(xmlDocGetRootElement(doc), collect_one, &c);
-	xmlFreeDoc(doc);
-	if (rc) {
-		for (size_t i = 0; i < c.n; i++)
-			free(c.v[i]);
-		free(c.v);
-		return rc;
-	}
-	*arns = c.v;
-	*n = c.n;
-	return ES_OK;
 }

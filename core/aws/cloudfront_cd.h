@@ -89,4 +89,20 @@ int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id,
  * malloc'd; ES_ENOTFOUND when none. */
 int es_cf_find_distribution_by_domain(struct es_aws_client *c, const char *domain, char **id);
 
+/* The requests of the mutating calls above, built but not sent (each
+ * marked mutating, so --read-only refuses them); for tests and traces. */
+int es_cf_copy_distribution_call(struct es_aws_call *call, const char *primary_id,
+                                 const char *primary_etag, const char *caller_reference);
+int es_cf_create_cd_policy_call(struct es_aws_call *call, const char *staging_dns, bool enabled,
+                                const struct es_cd_traffic *t);
+int es_cf_update_cd_policy_call(struct es_aws_call *call, const char *id, const char *etag,
+                                const char *staging_dns, bool enabled,
+                                const struct es_cd_traffic *t);
+int es_cf_delete_cd_policy_call(struct es_aws_call *call, const char *id, const char *etag);
+int es_cf_update_distribution_config_call(struct es_aws_call *call, const char *id,
+                                          const char *etag, const char *xml);
+int es_cf_promote_staging_call(struct es_aws_call *call, const char *primary_id,
+                               const char *primary_etag, const char *staging_id,
+                               const char *staging_etag);
+
 #endif

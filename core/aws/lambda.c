@@ -258,7 +258,7 @@ static int function_call(struct es_aws_call *call, const char *op, const char *m
 		rc = es_buf_puts(&call->path, suffix);
 	if (!rc && body) {
 		call->content_type = "application/json";
-		text = json_dumps(body, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		text = json_dumps(body, JSON_PRESERVE_ORDER);
 		rc = text ? es_buf_puts(&call->body, text) : ES_ENOMEM;
 	}
 	free(text);
@@ -405,23 +405,18 @@ static int publish_exchange(struct es_aws_client *c, struct es_aws_call *call, l
 	return rc;
 }
 
-int es_lambda_create_from(struct es_aws_client *c, const char *name,
-                          const struct es_lambda_config *like, const char *s3_bucket,
-                          const char *s3_key, char **version_arn)
+int es_lambda_create_function_call(struct es_aws_call *call, const char *name,
+                                   const struct es_lambda_config *like, const char *s3_bucket,
+                                   const char *s3_key)
 {
-	struct es_aws_call call;
-	json_t *body, *code;
+	json_t *body = json_object(), *code = json_object();
 
-	*version_arn = NULL;
-	if (!like->role)
-		return es_fail(ES_EINVAL, "CreateFunction %s: no role to copy", name);
-	body = json_object();
-	code = json_object();
 	/* Members in botocore's order, as the AWS CLI sends them. */
 	json_object_set_new(body, "FunctionName", json_string(name));
 	if (like->runtime)
 		json_object_set_new(body, "Runtime", json_string(like->runtime));
-	json_object_set_new(body, "Role", json_string(like->role));
+	if (like->role)
+		json_object_set_new(body, "Role", json_string(like->role));
 	if (like->handler)
 		json_object_set_new(body, "Handler", json_string(like->handler));
 	json_object_set_new(code, "S3Bucket", json_string(s3_bucket));
@@ -432,44 +427,28 @@ int es_lambda_create_from(struct es_aws_client *c, const char *name,
 	if (like->memory_mb > 0)
 		json_object_set_new(body, "MemorySize", json_integer(like->memory_mb));
 	json_object_set_new(body, "Publish", json_true());
-	/* Idempotency: the function name; a second create answers
-	 * ResourceConflictException and the caller updates instead. */
-	if (function_call(&call, "CreateFunction", "POST", NULL, NULL, body)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	call.mutating = true;
-	return publish_exchange(c, &call, LAMBDA_POLL_MS, LAMBDA_SETTLE_S, version_arn);
+	int rc = function_call(call, "CreateFunction", "POST", NULL, NULL, body);
+	call->mutating = true;
+	return rc;
 }
 
-int es_lambda_update_code_publish(struct es_aws_client *c, const char *name, const char *s3_bucket,
-                                  const char *s3_key, long poll_ms, long timeout_s,
-                                  char **version_arn)
+int es_lambda_update_code_call(struct es_aws_call *call, const char *name, const char *s3_bucket,
+                               const char *s3_key)
 {
-	struct es_aws_call call;
 	json_t *body = json_object();
 
-	*version_arn = NULL;
 	json_object_set_new(body, "S3Bucket", json_string(s3_bucket));
 	json_object_set_new(body, "S3Key", json_string(s3_key));
 	json_object_set_new(body, "Publish", json_true());
-	/* Idempotency: Lambda publishes no new version when neither code nor
-	 * configuration changed since the last one; it answers that one. */
-	if (function_call(&call, "UpdateFunctionCode", "PUT", name, "/code", body)) {
-		es_aws_call_free(&call);
-		return ES_ENOMEM;
-	}
-	call.mutating = true;
-	return publish_exchange(c, &call, poll_ms, timeout_s, version_arn);
+	int rc = function_call(call, "UpdateFunctionCode", "PUT", name, "/code", body);
+	call->mutating = true;
+	return rc;
 }
 
-int es_lambda_update_config_like(struct es_aws_client *c, const char *name,
+int es_lambda_update_config_call(struct es_aws_call *call, const char *name,
                                  const struct es_lambda_config *like)
 {
-	struct es_aws_call call;
-	struct es_lambda_config cfg;
 	json_t *body = json_object();
-	int rc;
 
 	if (like->role)
 		json_object_set_new(body, "Role", json_string(like->role));
@@ -481,14 +460,59 @@ int es_lambda_update_config_like(struct es_aws_client *c, const char *name,
 		json_object_set_new(body, "MemorySize", json_integer(like->memory_mb));
 	if (like->runtime)
 		json_object_set_new(body, "Runtime", json_string(like->runtime));
-	/* Idempotency: the whole configuration is set; sending it twice
-	 * leaves the same function. */
-	if (function_call(&call, "UpdateFunctionConfiguration", "PUT", name, "/configuration",
-	                  body)) {
+	int rc = function_call(call, "UpdateFunctionConfiguration", "PUT", name, "/configuration",
+	                       body);
+	call->mutating = true;
+	return rc;
+}
+
+int es_lambda_create_from(struct es_aws_client *c, const char *name,
+                          const struct es_lambda_config *like, const char *s3_bucket,
+                          const char *s3_key, char **version_arn)
+{
+	struct es_aws_call call;
+
+	*version_arn = NULL;
+	if (!like->role)
+		return es_fail(ES_EINVAL, "CreateFunction %s: no role to copy", name);
+	/* Idempotency: the function name; a second create answers
+	 * ResourceConflictException and the caller updates instead. */
+	if (es_lambda_create_function_call(&call, name, like, s3_bucket, s3_key)) {
 		es_aws_call_free(&call);
 		return ES_ENOMEM;
 	}
-	call.mutating = true;
+	return publish_exchange(c, &call, LAMBDA_POLL_MS, LAMBDA_SETTLE_S, version_arn);
+}
+
+int es_lambda_update_code_publish(struct es_aws_client *c, const char *name, const char *s3_bucket,
+                                  const char *s3_key, long poll_ms, long timeout_s,
+                                  char **version_arn)
+{
+	struct es_aws_call call;
+
+	*version_arn = NULL;
+	/* Idempotency: Lambda publishes no new version when neither code nor
+	 * configuration changed since the last one; it answers that one. */
+	if (es_lambda_update_code_call(&call, name, s3_bucket, s3_key)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
+	return publish_exchange(c, &call, poll_ms, timeout_s, version_arn);
+}
+
+int es_lambda_update_config_like(struct es_aws_client *c, const char *name,
+                                 const struct es_lambda_config *like)
+{
+	struct es_aws_call call;
+	struct es_lambda_config cfg;
+	int rc;
+
+	/* Idempotency: the whole configuration is set; sending it twice
+	 * leaves the same function. */
+	if (es_lambda_update_config_call(&call, name, like)) {
+		es_aws_call_free(&call);
+		return ES_ENOMEM;
+	}
 	rc = config_exchange(c, &call, &cfg);
 	if (rc)
 		return rc;
