@@ -37,8 +37,8 @@ int es_cd_traffic_check(const struct es_cd_traffic *t)
 		               ES_CD_MAX_WEIGHT, ES_CD_MAX_WEIGHT * 100, t->weight);
 	if (t->idle_ttl == 0 && t->max_ttl == 0)
 		return ES_OK;
-	if (t->idle_ttl < ES_CD_MIN_TTL || t->idle_ttl > ES_CD_MAX_TTL || t->max_ttl < ES_CD_MIN_TTL ||
-	    t->max_ttl > ES_CD_MAX_TTL)
+	if (t->idle_ttl < ES_CD_MIN_TTL || t->idle_ttl > ES_CD_MAX_TTL ||
+	    t->max_ttl < ES_CD_MIN_TTL || t->max_ttl > ES_CD_MAX_TTL)
 		return es_fail(ES_EINVAL,
 		               "session stickiness TTLs must be from %d to %d seconds (idle %d, "
 		               "maximum %d)",
@@ -53,8 +53,8 @@ int es_cd_traffic_check(const struct es_cd_traffic *t)
 /* ------------------------------------------------------------ sending */
 
 /* A CloudFront call on path prefix + encoded id + suffix. */
-static int cd_call(struct es_aws_call *call, const char *op, const char *method,
-                   const char *prefix, const char *id, const char *suffix)
+static int cd_call(struct es_aws_call *call, const char *op, const char *method, const char *prefix,
+                   const char *id, const char *suffix)
 {
 	int rc = es_aws_call_init(call, "cloudfront", op, ES_PROTO_REST_XML, method, prefix);
 	if (!rc && id)
@@ -109,7 +109,8 @@ int es_cf_copy_distribution_call(struct es_aws_call *call, const char *primary_i
 		return rc;
 	es_buf_puts(b, "<CopyDistributionRequest xmlns=\"" ES_CF_XMLNS "\"><CallerReference>");
 	es_xml_escape(b, caller_reference);
-	return es_buf_puts(b, "</CallerReference><Enabled>true</Enabled></CopyDistributionRequest>");
+	return es_buf_puts(b,
+	                   "</CallerReference><Enabled>true</Enabled></CopyDistributionRequest>");
 }
 
 int es_cf_copy_distribution(struct es_aws_client *c, const char *primary_id,
@@ -348,8 +349,7 @@ int es_cf_delete_cd_policy(struct es_aws_client *c, const char *id, const char *
 
 /* ------------------------------------------------------------ whole configs */
 
-int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char **xml,
-                                  char **etag)
+int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char **xml, char **etag)
 {
 	struct es_aws_call call;
 	struct es_http_response resp;
@@ -446,9 +446,8 @@ int es_cf_promote_staging_call(struct es_aws_call *call, const char *primary_id,
 	return rc;
 }
 
-int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id,
-                          const char *primary_etag, const char *staging_id,
-                          const char *staging_etag, char **new_etag)
+int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id, const char *primary_etag,
+                          const char *staging_id, const char *staging_etag, char **new_etag)
 {
 	struct es_aws_call call;
 	struct es_http_response resp;

@@ -13,9 +13,9 @@
 #include "cloudfront.h"
 
 /* CloudFront's limits on a policy's traffic. */
-#define ES_CD_MAX_WEIGHT 0.15
-#define ES_CD_MIN_TTL    300
-#define ES_CD_MAX_TTL    3600
+#define ES_CD_MAX_WEIGHT    0.15
+#define ES_CD_MIN_TTL       300
+#define ES_CD_MAX_TTL       3600
 #define ES_CD_HEADER_PREFIX "aws-cf-cd-"
 
 /* Which requests the staging distribution gets. */
@@ -60,8 +60,7 @@ void es_cd_policy_free(struct es_cd_policy *p);
 
 /* GetDistributionConfig: the <DistributionConfig> document as sent (malloc'd)
  * and its ETag, to edit with the functions below and send back. */
-int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char **xml,
-                                  char **etag);
+int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char **xml, char **etag);
 /* UpdateDistribution with xml (If-Match etag); *new_etag (malloc'd, may be NULL). */
 int es_cf_update_distribution_config(struct es_aws_client *c, const char *id, const char *etag,
                                      const char *xml, char **new_etag);
@@ -81,9 +80,8 @@ int es_cf_config_lambdas(const char *xml, char ***arns, size_t *n);
 
 /* UpdateDistributionWithStagingConfig: primary takes staging's config
  * (If-Match "primary_etag,staging_etag"); *new_etag is the primary's. */
-int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id,
-                          const char *primary_etag, const char *staging_id,
-                          const char *staging_etag, char **new_etag);
+int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id, const char *primary_etag,
+                          const char *staging_id, const char *staging_etag, char **new_etag);
 
 /* The distribution whose DomainName is domain (ListDistributions pages), id
  * malloc'd; ES_ENOTFOUND when none. */

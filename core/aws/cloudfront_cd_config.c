@@ -71,9 +71,8 @@ static int set_text(xmlNode *n, const char *text)
 /* DistributionConfig members that come after ContinuousDeploymentPolicyId
  * in the model's order, which CloudFront's schema enforces. */
 static const char *const after_policy_id[] = {
-        "Staging",          "AnycastIpListId",
-        "TenantConfig",     "ConnectionMode",
-        "ViewerMtlsConfig", "ConnectionFunctionAssociation",
+        "Staging",        "AnycastIpListId",  "TenantConfig",
+        "ConnectionMode", "ViewerMtlsConfig", "ConnectionFunctionAssociation",
         "CacheTagConfig",
 };
 
@@ -150,8 +149,9 @@ static int each_arn(xmlNode *n, arn_fn fn, void *ud)
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		int rc = strcmp((const char *)c->name, "LambdaFunctionARN") == 0 ? fn(c, ud)
-		                                                                 : each_arn(c, fn, ud);
+		int rc = strcmp((const char *)c->name, "LambdaFunctionARN") == 0
+		                 ? fn(c, ud)
+		                 : each_arn(c, fn, ud);
 		if (rc)
 			return rc;
 	}

@@ -165,8 +165,8 @@ void es_lambda_result_free(struct es_lambda_result *r)
  * LastUpdateStatus InProgress), and refuses the next change until then. */
 
 /* How often and how long create and configuration updates wait. */
-#define LAMBDA_POLL_MS   1000
-#define LAMBDA_SETTLE_S  300
+#define LAMBDA_POLL_MS  1000
+#define LAMBDA_SETTLE_S 300
 
 void es_lambda_config_free(struct es_lambda_config *cfg)
 {
@@ -368,7 +368,8 @@ static int version_arn_of(const char *op, const struct es_lambda_config *cfg, ch
 		if (*p == ':' && ++colons == 7)
 			q = p + 1;
 	if (q && strcmp(q, v) != 0)
-		return es_fail(ES_EPARSE, "%s: the answer's ARN %s is not of version %s", op, arn, v);
+		return es_fail(ES_EPARSE, "%s: the answer's ARN %s is not of version %s", op, arn,
+		               v);
 	if (q) {
 		*out = strdup(arn);
 	} else {

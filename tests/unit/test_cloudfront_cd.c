@@ -21,10 +21,10 @@
 #include "base/error.h"
 #include "fakeaws.h"
 
-#define XMLNS "xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\""
+#define XMLNS   "xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\""
 #define FN_EDGE "arn:aws:lambda:us-east-1:123456789012:function:site-edge"
 #define FN_AUTH "arn:aws:lambda:us-east-1:123456789012:function:site-edge-auth"
-#define CANARY "arn:aws:lambda:us-east-1:123456789012:function:es-canary-site-edge-1a2b3c4d:3"
+#define CANARY  "arn:aws:lambda:us-east-1:123456789012:function:es-canary-site-edge-1a2b3c4d:3"
 
 struct env {
 	struct es_loop *loop;
@@ -73,67 +73,67 @@ static const char *call_header(const struct es_aws_call *c, const char *name)
  * behaviour for /api/ paths running FN_EDGE:7 again, one for /static/ running
  * FN_EDGE:6 (an older version), and text with escaped characters. POLICY
  * is what stands between IsIPV6Enabled and Staging. */
-#define CONFIG(POLICY, STAGING)                                                                   \
-	"<DistributionConfig " XMLNS ">"                                                          \
-	"<CallerReference>site-staging-cdn</CallerReference>"                                     \
-	"<Aliases><Quantity>1</Quantity><Items><CNAME>www.example.com</CNAME></Items></Aliases>"  \
-	"<DefaultRootObject>index.html</DefaultRootObject>"                                       \
-	"<Origins><Quantity>1</Quantity><Items><Origin><Id>site</Id>"                             \
-	"<DomainName>site.s3.us-east-1.amazonaws.com</DomainName><OriginPath/>"                   \
-	"<CustomHeaders><Quantity>1</Quantity><Items><OriginCustomHeader>"                        \
-	"<HeaderName>x-token</HeaderName><HeaderValue>a&amp;b&lt;c&gt;</HeaderValue>"             \
-	"</OriginCustomHeader></Items></CustomHeaders>"                                           \
-	"<S3OriginConfig><OriginAccessIdentity/></S3OriginConfig>"                                \
-	"<ConnectionAttempts>3</ConnectionAttempts><ConnectionTimeout>10</ConnectionTimeout>"     \
-	"</Origin></Items></Origins>"                                                             \
-	"<DefaultCacheBehavior><TargetOriginId>site</TargetOriginId>"                             \
-	"<ViewerProtocolPolicy>redirect-to-https</ViewerProtocolPolicy>"                          \
-	"<LambdaFunctionAssociations><Quantity>2</Quantity><Items>"                               \
-	"<LambdaFunctionAssociation><LambdaFunctionARN>" FN_EDGE ":7</LambdaFunctionARN>"         \
-	"<EventType>viewer-request</EventType><IncludeBody>false</IncludeBody>"                   \
-	"</LambdaFunctionAssociation>"                                                            \
-	"<LambdaFunctionAssociation><LambdaFunctionARN>" FN_AUTH ":2</LambdaFunctionARN>"         \
-	"<EventType>origin-request</EventType><IncludeBody>false</IncludeBody>"                   \
-	"</LambdaFunctionAssociation></Items></LambdaFunctionAssociations>"                       \
-	"<CachePolicyId>658327ea-f89d-4fab-a63d-7e88639e58f6</CachePolicyId>"                     \
-	"</DefaultCacheBehavior>"                                                                 \
-	"<CacheBehaviors><Quantity>2</Quantity><Items>"                                           \
-	"<CacheBehavior><PathPattern>/api/*</PathPattern><TargetOriginId>site</TargetOriginId>"   \
-	"<ViewerProtocolPolicy>https-only</ViewerProtocolPolicy>"                                 \
-	"<LambdaFunctionAssociations><Quantity>1</Quantity><Items><LambdaFunctionAssociation>"    \
-	"<LambdaFunctionARN>" FN_EDGE ":7</LambdaFunctionARN>"                                    \
-	"<EventType>origin-request</EventType></LambdaFunctionAssociation></Items>"               \
-	"</LambdaFunctionAssociations></CacheBehavior>"                                           \
+#define CONFIG(POLICY, STAGING)                                                                    \
+	"<DistributionConfig " XMLNS ">"                                                           \
+	"<CallerReference>site-staging-cdn</CallerReference>"                                      \
+	"<Aliases><Quantity>1</Quantity><Items><CNAME>www.example.com</CNAME></Items></Aliases>"   \
+	"<DefaultRootObject>index.html</DefaultRootObject>"                                        \
+	"<Origins><Quantity>1</Quantity><Items><Origin><Id>site</Id>"                              \
+	"<DomainName>site.s3.us-east-1.amazonaws.com</DomainName><OriginPath/>"                    \
+	"<CustomHeaders><Quantity>1</Quantity><Items><OriginCustomHeader>"                         \
+	"<HeaderName>x-token</HeaderName><HeaderValue>a&amp;b&lt;c&gt;</HeaderValue>"              \
+	"</OriginCustomHeader></Items></CustomHeaders>"                                            \
+	"<S3OriginConfig><OriginAccessIdentity/></S3OriginConfig>"                                 \
+	"<ConnectionAttempts>3</ConnectionAttempts><ConnectionTimeout>10</ConnectionTimeout>"      \
+	"</Origin></Items></Origins>"                                                              \
+	"<DefaultCacheBehavior><TargetOriginId>site</TargetOriginId>"                              \
+	"<ViewerProtocolPolicy>redirect-to-https</ViewerProtocolPolicy>"                           \
+	"<LambdaFunctionAssociations><Quantity>2</Quantity><Items>"                                \
+	"<LambdaFunctionAssociation><LambdaFunctionARN>" FN_EDGE ":7</LambdaFunctionARN>"          \
+	"<EventType>viewer-request</EventType><IncludeBody>false</IncludeBody>"                    \
+	"</LambdaFunctionAssociation>"                                                             \
+	"<LambdaFunctionAssociation><LambdaFunctionARN>" FN_AUTH ":2</LambdaFunctionARN>"          \
+	"<EventType>origin-request</EventType><IncludeBody>false</IncludeBody>"                    \
+	"</LambdaFunctionAssociation></Items></LambdaFunctionAssociations>"                        \
+	"<CachePolicyId>658327ea-f89d-4fab-a63d-7e88639e58f6</CachePolicyId>"                      \
+	"</DefaultCacheBehavior>"                                                                  \
+	"<CacheBehaviors><Quantity>2</Quantity><Items>"                                            \
+	"<CacheBehavior><PathPattern>/api/*</PathPattern><TargetOriginId>site</TargetOriginId>"    \
+	"<ViewerProtocolPolicy>https-only</ViewerProtocolPolicy>"                                  \
+	"<LambdaFunctionAssociations><Quantity>1</Quantity><Items><LambdaFunctionAssociation>"     \
+	"<LambdaFunctionARN>" FN_EDGE ":7</LambdaFunctionARN>"                                     \
+	"<EventType>origin-request</EventType></LambdaFunctionAssociation></Items>"                \
+	"</LambdaFunctionAssociations></CacheBehavior>"                                            \
 	"<CacheBehavior><PathPattern>/static/*</PathPattern><TargetOriginId>site</TargetOriginId>" \
-	"<ViewerProtocolPolicy>allow-all</ViewerProtocolPolicy>"                                  \
-	"<LambdaFunctionAssociations><Quantity>1</Quantity><Items><LambdaFunctionAssociation>"    \
-	"<LambdaFunctionARN>" FN_EDGE ":6</LambdaFunctionARN>"                                    \
-	"<EventType>viewer-response</EventType></LambdaFunctionAssociation></Items>"              \
-	"</LambdaFunctionAssociations></CacheBehavior></Items></CacheBehaviors>"                  \
-	"<CustomErrorResponses><Quantity>0</Quantity></CustomErrorResponses>"                     \
-	"<Comment>site &amp; co &lt;staging&gt;</Comment>"                                        \
-	"<Logging><Enabled>false</Enabled><IncludeCookies>false</IncludeCookies><Bucket/>"        \
-	"<Prefix/></Logging>"                                                                     \
-	"<PriceClass>PriceClass_100</PriceClass><Enabled>true</Enabled>"                          \
-	"<ViewerCertificate><CloudFrontDefaultCertificate>true</CloudFrontDefaultCertificate>"    \
-	"</ViewerCertificate>"                                                                    \
-	"<Restrictions><GeoRestriction><RestrictionType>none</RestrictionType>"                   \
-	"<Quantity>0</Quantity></GeoRestriction></Restrictions>"                                  \
-	"<WebACLId/><HttpVersion>http2</HttpVersion><IsIPV6Enabled>true</IsIPV6Enabled>" POLICY   \
-	STAGING "</DistributionConfig>"
+	"<ViewerProtocolPolicy>allow-all</ViewerProtocolPolicy>"                                   \
+	"<LambdaFunctionAssociations><Quantity>1</Quantity><Items><LambdaFunctionAssociation>"     \
+	"<LambdaFunctionARN>" FN_EDGE ":6</LambdaFunctionARN>"                                     \
+	"<EventType>viewer-response</EventType></LambdaFunctionAssociation></Items>"               \
+	"</LambdaFunctionAssociations></CacheBehavior></Items></CacheBehaviors>"                   \
+	"<CustomErrorResponses><Quantity>0</Quantity></CustomErrorResponses>"                      \
+	"<Comment>site &amp; co &lt;staging&gt;</Comment>"                                         \
+	"<Logging><Enabled>false</Enabled><IncludeCookies>false</IncludeCookies><Bucket/>"         \
+	"<Prefix/></Logging>"                                                                      \
+	"<PriceClass>PriceClass_100</PriceClass><Enabled>true</Enabled>"                           \
+	"<ViewerCertificate><CloudFrontDefaultCertificate>true</CloudFrontDefaultCertificate>"     \
+	"</ViewerCertificate>"                                                                     \
+	"<Restrictions><GeoRestriction><RestrictionType>none</RestrictionType>"                    \
+	"<Quantity>0</Quantity></GeoRestriction></Restrictions>"                                   \
+	"<WebACLId/><HttpVersion>http2</HttpVersion><IsIPV6Enabled>true</IsIPV6Enabled>" POLICY    \
+	        STAGING "</DistributionConfig>"
 
 #define STAGING_FALSE "<Staging>false</Staging>"
 
 /* A Distribution answer around a config. */
-#define DISTRIBUTION(ID, STATUS, DOMAIN, CFG)                                                     \
+#define DISTRIBUTION(ID, STATUS, DOMAIN, CFG)                                                      \
 	"<?xml version=\"1.0\"?>\n<Distribution " XMLNS "><Id>" ID "</Id>"                         \
-	"<ARN>arn:aws:cloudfront::123456789012:distribution/" ID "</ARN>"                         \
+	"<ARN>arn:aws:cloudfront::123456789012:distribution/" ID "</ARN>"                          \
 	"<Status>" STATUS "</Status><LastModifiedTime>2026-12-02T10:00:00.123Z</LastModifiedTime>" \
-	"<InProgressInvalidationBatches>0</InProgressInvalidationBatches>"                        \
-	"<DomainName>" DOMAIN "</DomainName>"                                                     \
-	"<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity>"                    \
-	"</ActiveTrustedSigners>"                                                                 \
-	"<ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity>"                  \
+	"<InProgressInvalidationBatches>0</InProgressInvalidationBatches>"                         \
+	"<DomainName>" DOMAIN "</DomainName>"                                                      \
+	"<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity>"                     \
+	"</ActiveTrustedSigners>"                                                                  \
+	"<ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity>"                   \
 	"</ActiveTrustedKeyGroups>" CFG "</Distribution>"
 
 /* ------------------------------------------------------------ traffic limits */
@@ -175,8 +175,8 @@ static void traffic_limits(void **state)
 	assert_int_equal(es_cd_traffic_check(&t), ES_EINVAL);
 
 	/* Header: aws-cf-cd-NAME and a value; the weight is not looked at. */
-	struct es_cd_traffic h = {.header_based = true, .weight = 0.9,
-	                          .header = "aws-cf-cd-canary", .value = "yes"};
+	struct es_cd_traffic h = {
+	        .header_based = true, .weight = 0.9, .header = "aws-cf-cd-canary", .value = "yes"};
 	assert_int_equal(es_cd_traffic_check(&h), ES_OK);
 	snprintf(h.header, sizeof(h.header), "x-canary");
 	assert_int_equal(es_cd_traffic_check(&h), ES_EINVAL);
@@ -196,8 +196,8 @@ static void request_bodies_and_headers(void **state)
 	(void)state;
 	struct es_aws_call c;
 	struct es_cd_traffic w = {.weight = 0.05, .idle_ttl = 300, .max_ttl = 600};
-	struct es_cd_traffic h = {.header_based = true, .header = "aws-cf-cd-team",
-	                          .value = "a&b<c>\"d'"};
+	struct es_cd_traffic h = {
+	        .header_based = true, .header = "aws-cf-cd-team", .value = "a&b<c>\"d'"};
 
 	assert_int_equal(es_cf_copy_distribution_call(&c, "E1PRIMARY", "E3ETAG", "canary<&>1"),
 	                 ES_OK);
@@ -206,7 +206,8 @@ static void request_bodies_and_headers(void **state)
 	assert_string_equal(call_header(&c, "Staging"), "true");
 	assert_string_equal(call_header(&c, "If-Match"), "E3ETAG");
 	assert_string_equal(es_buf_str(&c.body),
-	                    "<CopyDistributionRequest " XMLNS "><CallerReference>canary&lt;&amp;&gt;1"
+	                    "<CopyDistributionRequest " XMLNS
+	                    "><CallerReference>canary&lt;&amp;&gt;1"
 	                    "</CallerReference><Enabled>true</Enabled></CopyDistributionRequest>");
 	assert_true(c.mutating);
 	es_aws_call_free(&c);
@@ -229,11 +230,12 @@ static void request_bodies_and_headers(void **state)
 	/* No stickiness: no SessionStickinessConfig at all. */
 	w.idle_ttl = w.max_ttl = 0;
 	w.weight = 0.15;
-	assert_int_equal(es_cf_update_cd_policy_call(&c, "cdp/1", "E9", "d111.cloudfront.net",
-	                                             false, &w),
-	                 ES_OK);
+	assert_int_equal(
+	        es_cf_update_cd_policy_call(&c, "cdp/1", "E9", "d111.cloudfront.net", false, &w),
+	        ES_OK);
 	assert_string_equal(c.method, "PUT");
-	assert_string_equal(es_buf_str(&c.path), "/2020-05-31/continuous-deployment-policy/cdp%2F1");
+	assert_string_equal(es_buf_str(&c.path),
+	                    "/2020-05-31/continuous-deployment-policy/cdp%2F1");
 	assert_string_equal(call_header(&c, "If-Match"), "E9");
 	assert_non_null(strstr(es_buf_str(&c.body), "<Enabled>false</Enabled><TrafficConfig>"
 	                                            "<SingleWeightConfig><Weight>0.15</Weight>"
@@ -321,15 +323,15 @@ static void copy_makes_a_staging_distribution(void **state)
 	assert_null(d.id);
 }
 
-#define POLICY_ANSWER(ENABLED, TRAFFIC)                                                           \
+#define POLICY_ANSWER(ENABLED, TRAFFIC)                                                            \
 	"<?xml version=\"1.0\"?>\n<ContinuousDeploymentPolicy " XMLNS ">"                          \
-	"<Id>cdp-1234</Id><LastModifiedTime>2026-12-02T10:00:00Z</LastModifiedTime>"              \
-	"<ContinuousDeploymentPolicyConfig><StagingDistributionDnsNames><Quantity>1</Quantity>"   \
-	"<Items><DnsName>d222.cloudfront.net</DnsName></Items></StagingDistributionDnsNames>"     \
-	"<Enabled>" ENABLED "</Enabled><TrafficConfig>" TRAFFIC "</TrafficConfig>"                \
+	"<Id>cdp-1234</Id><LastModifiedTime>2026-12-02T10:00:00Z</LastModifiedTime>"               \
+	"<ContinuousDeploymentPolicyConfig><StagingDistributionDnsNames><Quantity>1</Quantity>"    \
+	"<Items><DnsName>d222.cloudfront.net</DnsName></Items></StagingDistributionDnsNames>"      \
+	"<Enabled>" ENABLED "</Enabled><TrafficConfig>" TRAFFIC "</TrafficConfig>"                 \
 	"</ContinuousDeploymentPolicyConfig></ContinuousDeploymentPolicy>"
 
-#define WEIGHT_TRAFFIC                                                                            \
+#define WEIGHT_TRAFFIC                                                                             \
 	"<SingleWeightConfig><Weight>0.05</Weight><SessionStickinessConfig><IdleTTL>300</IdleTTL>" \
 	"<MaximumTTL>900</MaximumTTL></SessionStickinessConfig></SingleWeightConfig>"              \
 	"<Type>SingleWeight</Type>"
@@ -346,7 +348,8 @@ static void policies_round_trip(void **state)
 	                               "2020-05-31/continuous-deployment-policy/cdp-1234",
 	                               POLICY_ANSWER("true", WEIGHT_TRAFFIC)),
 	                   "<Weight>0.05</Weight>");
-	assert_int_equal(es_cf_create_cd_policy(e->aws, "d222.cloudfront.net", true, &w, &p), ES_OK);
+	assert_int_equal(es_cf_create_cd_policy(e->aws, "d222.cloudfront.net", true, &w, &p),
+	                 ES_OK);
 	assert_string_equal(p.id, "cdp-1234");
 	assert_string_equal(p.etag, "E1POL");
 	assert_true(p.enabled);
@@ -389,14 +392,14 @@ static void policies_round_trip(void **state)
 	/* Widen: a higher weight, If-Match the policy's ETag. */
 	w.weight = 0.1;
 	fake_rule_body_has(
-	        fake_rule_header_is(fake_expect(e->fake, "PUT",
-	                                        "/2020-05-31/continuous-deployment-policy/cdp-1234",
-	                                        200, "ETag: E3POL",
-	                                        POLICY_ANSWER("true",
-	                                                      "<SingleWeightConfig><Weight>0.1"
-	                                                      "</Weight></SingleWeightConfig>"
-	                                                      "<Type>SingleWeight</Type>")),
-	                            "If-Match", "E2POL"),
+	        fake_rule_header_is(
+	                fake_expect(e->fake, "PUT",
+	                            "/2020-05-31/continuous-deployment-policy/cdp-1234", 200,
+	                            "ETag: E3POL",
+	                            POLICY_ANSWER("true", "<SingleWeightConfig><Weight>0.1"
+	                                                  "</Weight></SingleWeightConfig>"
+	                                                  "<Type>SingleWeight</Type>")),
+	                "If-Match", "E2POL"),
 	        "<Weight>0.1</Weight>");
 	assert_int_equal(es_cf_update_cd_policy(e->aws, "cdp-1234", "E2POL", "d222.cloudfront.net",
 	                                        true, &w, &p),
@@ -461,13 +464,13 @@ static void config_read_and_sent_back(void **state)
 	assert_string_equal(xml, "<?xml version=\"1.0\"?>\n" CONFIG("", STAGING_FALSE));
 
 	assert_int_equal(es_cf_config_set_policy(xml, "cdp-1234", &edited), ES_OK);
-	fake_rule_header_is(fake_expect(e->fake, "PUT", "UpdateDistribution", 200, "ETag: E6CFG",
-	                                DISTRIBUTION("E1PRIMARY", "InProgress",
-	                                             "d111.cloudfront.net", "")),
-	                    "If-Match", "E5CFG");
-	assert_int_equal(es_cf_update_distribution_config(e->aws, "E1PRIMARY", etag, edited,
-	                                                  &new_etag),
-	                 ES_OK);
+	fake_rule_header_is(
+	        fake_expect(e->fake, "PUT", "UpdateDistribution", 200, "ETag: E6CFG",
+	                    DISTRIBUTION("E1PRIMARY", "InProgress", "d111.cloudfront.net", "")),
+	        "If-Match", "E5CFG");
+	assert_int_equal(
+	        es_cf_update_distribution_config(e->aws, "E1PRIMARY", etag, edited, &new_etag),
+	        ES_OK);
 	assert_string_equal(new_etag, "E6CFG");
 	assert_string_equal(fake_last(e->fake)->body, edited);
 	free(xml);
@@ -545,8 +548,8 @@ static void finding_staging_by_domain(void **state)
 	fake_rule_times(fake_expect(e->fake, "GET", "/2020-05-31/distribution", 200, NULL, page1),
 	                2);
 	/* DNS names: no case, no final dot. */
-	assert_int_equal(es_cf_find_distribution_by_domain(e->aws, "E2staging.CloudFront.net.", &id),
-	                 ES_OK);
+	assert_int_equal(
+	        es_cf_find_distribution_by_domain(e->aws, "E2staging.CloudFront.net.", &id), ES_OK);
 	assert_string_equal(id, "E2STAGING");
 	free(id);
 	assert_int_equal(es_cf_find_distribution_by_domain(e->aws, "d999.cloudfront.net", &id),
@@ -622,7 +625,8 @@ static void setting_and_detaching_the_policy(void **state)
 
 	/* Absent, Staging present: inserted right before Staging, the rest
 	 * as it was (escaped text stays escaped). */
-	assert_int_equal(es_cf_config_set_policy(CONFIG("", STAGING_FALSE), "cdp-1234", &out), ES_OK);
+	assert_int_equal(es_cf_config_set_policy(CONFIG("", STAGING_FALSE), "cdp-1234", &out),
+	                 ES_OK);
 	assert_string_equal(out, CONFIG(POLICY_EL("cdp-1234"), STAGING_FALSE));
 	assert_int_equal(es_cf_config_policy(out, &id), ES_OK);
 	assert_string_equal(id, "cdp-1234");
@@ -642,9 +646,9 @@ static void setting_and_detaching_the_policy(void **state)
 	free(out);
 
 	/* Detach: an empty element, present or not before (absent would keep). */
-	assert_int_equal(es_cf_config_set_policy(CONFIG(POLICY_EL("cdp-old"), STAGING_FALSE), "",
-	                                         &out),
-	                 ES_OK);
+	assert_int_equal(
+	        es_cf_config_set_policy(CONFIG(POLICY_EL("cdp-old"), STAGING_FALSE), "", &out),
+	        ES_OK);
 	assert_string_equal(out, CONFIG("<ContinuousDeploymentPolicyId/>", STAGING_FALSE));
 	assert_int_equal(es_cf_config_policy(out, &id), ES_OK);
 	assert_string_equal(id, "");
@@ -682,7 +686,7 @@ static void edits_keep_the_document_as_it_came(void **state)
 	                         "  <Comment>  two  spaces  </Comment>\n"
 	                         "  <FutureThing a=\"1\"><X>y</X></FutureThing>\n"
 	                         "  " POLICY_EL("cdp-9") "<Staging>false</Staging>\n"
-	                         "</DistributionConfig>");
+	                                                 "</DistributionConfig>");
 	free(out);
 
 	/* Not a DistributionConfig, or not XML. */

@@ -58,21 +58,19 @@ static int teardown(void **state)
 
 /* A FunctionConfiguration answer: name, ARN (with the version's
  * qualifier or not), Version, State, LastUpdateStatus and its reason. */
-static char *config_json(const char *name, const char *arn, const char *version,
-                         const char *state, const char *lus, const char *reason,
-                         const char *reason_code)
+static char *config_json(const char *name, const char *arn, const char *version, const char *state,
+                         const char *lus, const char *reason, const char *reason_code)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s, "
-	                      "s:{s:s}, s:s, s:s, s:s, s:s, s:[s]}",
-	                      "FunctionName", name, "FunctionArn", arn, "Runtime", "nodejs20.x",
-	                      "Role", ROLE, "Handler", "index.handler", "CodeSize", 308,
-	                      "Description", "", "Timeout", 5, "MemorySize", 128, "LastModified",
-	                      "2026-12-02T10:00:00.000+0000", "CodeSha256",
-	                      "PFn4S+er27qk+UuZSTKEQfNKG/XNn7QJs90mJgq6oH8=", "Version", version,
-	                      "TracingConfig", "Mode", "PassThrough", "RevisionId",
-	                      "873282ed-xmpl-4dc8-a069-d0c647e470c6", "State", state,
-	                      "LastUpdateStatus", lus, "PackageType", "Zip", "Architectures",
-	                      "x86_64");
+	json_t *o = json_pack(
+	        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s, "
+	        "s:{s:s}, s:s, s:s, s:s, s:s, s:[s]}",
+	        "FunctionName", name, "FunctionArn", arn, "Runtime", "nodejs20.x", "Role", ROLE,
+	        "Handler", "index.handler", "CodeSize", 308, "Description", "", "Timeout", 5,
+	        "MemorySize", 128, "LastModified", "2026-12-02T10:00:00.000+0000", "CodeSha256",
+	        "PFn4S+er27qk+UuZSTKEQfNKG/XNn7QJs90mJgq6oH8=", "Version", version, "TracingConfig",
+	        "Mode", "PassThrough", "RevisionId", "873282ed-xmpl-4dc8-a069-d0c647e470c6",
+	        "State", state, "LastUpdateStatus", lus, "PackageType", "Zip", "Architectures",
+	        "x86_64");
 	assert_non_null(o);
 	if (reason)
 		json_object_set_new(o, "LastUpdateStatusReason", json_string(reason));
@@ -140,12 +138,13 @@ static void request_bodies(void **state)
 	assert_string_equal(c.method, "POST");
 	assert_string_equal(es_buf_str(&c.path), "/2015-03-31/functions");
 	assert_string_equal(c.content_type, "application/json");
-	assert_string_equal(es_buf_str(&c.body),
-	                    "{\"FunctionName\": \"es-canary-site-edge-1a2b3c4d\", "
-	                    "\"Runtime\": \"nodejs20.x\", \"Role\": \"" ROLE "\", "
-	                    "\"Handler\": \"index.handler\", \"Code\": {\"S3Bucket\": \"artifacts\", "
-	                    "\"S3Key\": \"site/\\\"x\\\".zip\"}, \"Timeout\": 5, \"MemorySize\": 128, "
-	                    "\"Publish\": true}");
+	assert_string_equal(
+	        es_buf_str(&c.body),
+	        "{\"FunctionName\": \"es-canary-site-edge-1a2b3c4d\", "
+	        "\"Runtime\": \"nodejs20.x\", \"Role\": \"" ROLE "\", "
+	        "\"Handler\": \"index.handler\", \"Code\": {\"S3Bucket\": \"artifacts\", "
+	        "\"S3Key\": \"site/\\\"x\\\".zip\"}, \"Timeout\": 5, \"MemorySize\": 128, "
+	        "\"Publish\": true}");
 	assert_true(c.mutating);
 	es_aws_call_free(&c);
 
@@ -175,8 +174,10 @@ static void request_bodies(void **state)
 static void creates_a_published_function(void **state)
 {
 	struct env *e = *state;
-	struct es_lambda_config like = {.role = (char *)ROLE, .runtime = (char *)"nodejs20.x",
-	                                .handler = (char *)"index.handler", .timeout_s = 5,
+	struct es_lambda_config like = {.role = (char *)ROLE,
+	                                .runtime = (char *)"nodejs20.x",
+	                                .handler = (char *)"index.handler",
+	                                .timeout_s = 5,
 	                                .memory_mb = 128};
 	char *arn;
 	char *json = config_json("es-canary-x", FN "es-canary-x:1", "1", "Active", "Successful",
@@ -241,8 +242,9 @@ static void update_waits_until_successful(void **state)
 
 	fake_expect(e->fake, "PUT", "/2015-03-31/functions/es-canary-x/code", 200, NULL, changing);
 	/* The version is what is waited for: its ARN is the name asked. */
-	fake_rule_times(fake_expect(e->fake, "GET", "/2015-03-31/functions/*es-canary-x*4/configuration",
-	                            200, NULL, changing),
+	fake_rule_times(fake_expect(e->fake, "GET",
+	                            "/2015-03-31/functions/*es-canary-x*4/configuration", 200, NULL,
+	                            changing),
 	                2);
 	fake_expect(e->fake, "GET", "/2015-03-31/functions/*/configuration", 200, NULL, done);
 
@@ -251,8 +253,8 @@ static void update_waits_until_successful(void **state)
 	                 ES_OK);
 	assert_string_equal(arn, FN "es-canary-x:4");
 	free(arn);
-	assert_int_equal(fake_count_matching(e->fake, "GET", "/2015-03-31/functions/*/configuration"),
-	                 3);
+	assert_int_equal(
+	        fake_count_matching(e->fake, "GET", "/2015-03-31/functions/*/configuration"), 3);
 	/* Polls come after the change, never before it, and ask for the
 	 * published version (what CloudFront will run), not $LATEST. */
 	assert_string_equal(fake_request_at(e->fake, 0)->method, "PUT");
@@ -307,8 +309,8 @@ static void waiting_gives_up_after_its_timeout(void **state)
 {
 	struct env *e = *state;
 	char *arn;
-	char *changing = config_json("es-canary-x", FN "es-canary-x:6", "6", "Pending", "InProgress",
-	                             NULL, NULL);
+	char *changing = config_json("es-canary-x", FN "es-canary-x:6", "6", "Pending",
+	                             "InProgress", NULL, NULL);
 
 	fake_expect(e->fake, "PUT", "/2015-03-31/functions/es-canary-x/code", 200, NULL, changing);
 	fake_rule_times(fake_expect(e->fake, "GET", "/2015-03-31/functions/*/configuration", 200,
@@ -327,8 +329,10 @@ static void waiting_gives_up_after_its_timeout(void **state)
 static void configuration_update_waits_too(void **state)
 {
 	struct env *e = *state;
-	struct es_lambda_config like = {.role = (char *)ROLE, .runtime = (char *)"nodejs20.x",
-	                                .handler = (char *)"index.handler", .timeout_s = 5,
+	struct es_lambda_config like = {.role = (char *)ROLE,
+	                                .runtime = (char *)"nodejs20.x",
+	                                .handler = (char *)"index.handler",
+	                                .timeout_s = 5,
 	                                .memory_mb = 128};
 	char *done = config_json("es-canary-x", FN "es-canary-x", "$LATEST", "Active", "Successful",
 	                         NULL, NULL);
@@ -358,7 +362,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(update_waits_until_successful, setup, teardown),
 	        cmocka_unit_test_setup_teardown(a_failed_update_is_an_error_with_lambda_s_reason,
 	                                        setup, teardown),
-	        cmocka_unit_test_setup_teardown(waiting_gives_up_after_its_timeout, setup, teardown),
+	        cmocka_unit_test_setup_teardown(waiting_gives_up_after_its_timeout, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(configuration_update_waits_too, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
