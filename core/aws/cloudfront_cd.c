@@ -193,22 +193,20 @@ static void copy_at(const xmlNode *n, const char *path, char *dst, size_t size)
 	free(s);
 }
 
-/* A <ContinuousDeploymentPolicy> answer (Create, Get, Update). */
-static int parse_policy(const char *op, const struct es_http_response *resp,
-                        struct es_cd_policy *out)
+int es_cf_parse_cd_policy(const char *xml, size_t len, const char *etag, struct es_cd_policy *out)
 {
-	xmlDoc *doc = es_xml_parse(resp->body.data, resp->body.len);
+	xmlDoc *doc = es_xml_parse(xml, len);
 
 	memset(out, 0, sizeof(*out));
 	if (!doc)
-		return es_fail_prefix("%s", op);
+		return ES_EPARSE;
 	xmlNode *root = xmlDocGetRootElement(doc);
 	xmlNode *cfg = es_xml_child(root, "ContinuousDeploymentPolicyConfig");
 	xmlNode *tc = es_xml_child(cfg, "TrafficConfig");
 	char *s;
 
 	out->id = es_xml_path_text(root, "Id");
-	out->etag = etag_of(resp);
+	out->etag = etag ? strdup(etag) : NULL;
 	s = es_xml_path_text(cfg, "Enabled");
 	out->enabled = s && strcmp(s, "true") == 0;
 	free(s);
@@ -226,7 +224,7 @@ static int parse_policy(const char *op, const struct es_http_response *resp,
 	xmlFreeDoc(doc);
 	if (!out->id || !cfg) {
 		es_cd_policy_free(out);
-		return es_fail(ES_EPARSE, "%s: the answer has no policy Id or config", op);
+		return es_fail(ES_EPARSE, "the answer has no policy Id or config");
 	}
 	return ES_OK;
 }
@@ -244,9 +242,10 @@ static int policy_exchange(struct es_aws_client *c, struct es_aws_call *call,
 	rc = cd_send(c, call, &resp);
 	if (rc)
 		return rc;
-	rc = parse_policy(op, &resp, out);
+	rc = es_cf_parse_cd_policy(resp.body.data, resp.body.len, es_http_header(&resp, "ETag"),
+	                           out);
 	es_http_response_free(&resp);
-	return rc;
+	return rc ? es_fail_prefix("%s", op) : ES_OK;
 }
 
 int es_cf_create_cd_policy_call(struct es_aws_call *call, const char *staging_dns, bool enabled,

@@ -57,6 +57,9 @@ int es_cf_update_cd_policy(struct es_aws_client *c, const char *id, const char *
 /* DeleteContinuousDeploymentPolicy (If-Match etag). */
 int es_cf_delete_cd_policy(struct es_aws_client *c, const char *id, const char *etag);
 void es_cd_policy_free(struct es_cd_policy *p);
+/* A ContinuousDeploymentPolicy answer (Create, Get, Update); etag (the
+ * answer's ETag header, may be NULL) is copied into out. */
+int es_cf_parse_cd_policy(const char *xml, size_t len, const char *etag, struct es_cd_policy *out);
 
 /* GetDistributionConfig: the <DistributionConfig> document as sent (malloc'd)
  * and its ETag, to edit with the functions below and send back. */

@@ -11,7 +11,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-30}
-targets=${FUZZ_TARGETS:-template xml json conf awsconfig sigv4 records}
+targets=${FUZZ_TARGETS:-template xml json conf awsconfig sigv4 records cdconfig}
 
 case $seconds in
 '' | *[!0-9]*)
@@ -25,7 +25,7 @@ esac
 max_len() {
 	case $1 in
 	template) echo 32768 ;;
-	xml | records) echo 16384 ;;
+	xml | records | cdconfig) echo 16384 ;;
 	sigv4) echo 4096 ;;
 	*) echo 8192 ;;
 	esac

@@ -694,6 +694,12 @@ static void edits_keep_the_document_as_it_came(void **state)
 	assert_null(out);
 	assert_int_equal(es_cf_config_set_policy("<DistributionConfig>", "x", &out), ES_EPARSE);
 	assert_int_equal(es_cf_config_replace_lambda("", FN_EDGE, CANARY, NULL, &out), ES_EPARSE);
+	/* A DOCTYPE could define entities the edited root would lose. */
+	assert_int_equal(es_cf_config_set_policy("<!DOCTYPE DistributionConfig [<!ENTITY e \"x\">]>"
+	                                         "<DistributionConfig><Comment>&e;</Comment>"
+	                                         "</DistributionConfig>",
+	                                         "x", &out),
+	                 ES_EPARSE);
 }
 
 #define ASSOC(ARN) "<LambdaFunctionARN>" ARN "</LambdaFunctionARN>"
