@@ -21,7 +21,7 @@ int es_cd_traffic_check(const struct es_cd_traffic *t)
 		return es_fail(ES_EINVAL, "no traffic configuration for the policy");
 	if (t->header_based) {
 		size_t plen = strlen(ES_CD_HEADER_PREFIX);
-		if (strncasecmp(t->header, ES_CD_HEADER_PREFIX, plen) != 0 || !t->header[plen])
+		if (strncmp(t->header, ES_CD_HEADER_PREFIX, plen) != 0 || !t->header[plen])
 			return es_fail(ES_EINVAL,
 			               "the staging header must be " ES_CD_HEADER_PREFIX
 			               "NAME, not '%s'",
@@ -149,6 +149,45 @@ void es_cd_policy_free(struct es_cd_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* The weight as text whatever the locale (the dashboard sets LC_ALL, and
+ * a decimal comma would be refused): up to six decimals, no trailing zeros. */
+static void weight_text(double w, char *buf, size_t size)
+{
+	double a = w < 0 ? -w : w;
+	long long v = isfinite(w) && a < 1e12 ? (long long)(a * 1e6 + 0.5) : 0;
+	size_t len;
+
+	snprintf(buf, size, "%s%lld.%06lld", w < 0 && v ? "-" : "", v / 1000000, v % 1000000);
+	len = strlen(buf);
+	while (len && buf[len - 1] == '0')
+		buf[--len] = '\0';
+	if (len && buf[len - 1] == '.')
+		buf[--len] = '\0';
+}
+
+/* A weight as CloudFront writes it ("0.05", or "5.0E-2" from Java), read
+ * without the locale's decimal point. */
+static double weight_value(const char *s)
+{
+	double v = 0, scale = 1, sign = 1;
+
+	if (*s == '-' || *s == '+')
+		sign = *s++ == '-' ? -1 : 1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			v += (*s - '0') * (scale /= 10);
+	if (*s == 'e' || *s == 'E') {
+		int e = atoi(s + 1);
+		for (; e > 0 && e < 30; e--)
+			v *= 10;
+		for (; e < 0 && e > -30; e++)
+			v /= 10;
+	}
+	return sign * v;
+}
+
 static int policy_body(struct es_buf *b, const char *staging_dns, bool enabled,
                        const struct es_cd_traffic *t)
 {
@@ -167,7 +206,9 @@ static int policy_body(struct es_buf *b, const char *staging_dns, bool enabled,
 		es_xml_escape(b, t->value);
 		es_buf_puts(b, "</Value></SingleHeaderConfig><Type>SingleHeader</Type>");
 	} else {
-		es_buf_printf(b, "<SingleWeightConfig><Weight>%.6g</Weight>", t->weight);
+		char w[48];
+		weight_text(t->weight, w, sizeof(w));
+		es_buf_printf(b, "<SingleWeightConfig><Weight>%s</Weight>", w);
 		if (t->idle_ttl || t->max_ttl)
 			es_buf_printf(b,
 			              "<SessionStickinessConfig><IdleTTL>%d</IdleTTL>"
@@ -215,7 +256,7 @@ int es_cf_parse_cd_policy(const char *xml, size_t len, const char *etag, struct 
 	out->traffic.header_based = s && strcmp(s, "SingleHeader") == 0;
 	free(s);
 	s = es_xml_path_text(tc, "SingleWeightConfig/Weight");
-	out->traffic.weight = s ? strtod(s, NULL) : 0;
+	out->traffic.weight = s ? weight_value(s) : 0;
 	free(s);
 	out->traffic.idle_ttl = int_at(tc, "SingleWeightConfig/SessionStickinessConfig/IdleTTL");
 	out->traffic.max_ttl = int_at(tc, "SingleWeightConfig/SessionStickinessConfig/MaximumTTL");

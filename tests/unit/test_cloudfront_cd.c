@@ -5,6 +5,7 @@
  * canary branches on; through the fake AWS where a request goes out. */
 #include "config.h"
 
+#include <locale.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,11 @@ static int teardown(void **state)
 	es_loop_free(e->loop);
 	free(e);
 	return 0;
+}
+
+static bool near(double a, double b)
+{
+	return a - b < 1e-9 && b - a < 1e-9;
 }
 
 static const char *call_header(const struct es_aws_call *c, const char *name)
@@ -183,6 +189,9 @@ static void traffic_limits(void **state)
 	assert_non_null(strstr(es_error_last()->message, "aws-cf-cd-"));
 	snprintf(h.header, sizeof(h.header), "aws-cf-cd-");
 	assert_int_equal(es_cd_traffic_check(&h), ES_EINVAL);
+	/* Spelled as CloudFront spells it, lower case. */
+	snprintf(h.header, sizeof(h.header), "AWS-CF-CD-canary");
+	assert_int_equal(es_cd_traffic_check(&h), ES_EINVAL);
 	snprintf(h.header, sizeof(h.header), "aws-cf-cd-canary");
 	h.value[0] = '\0';
 	assert_int_equal(es_cd_traffic_check(&h), ES_EINVAL);
@@ -272,6 +281,11 @@ static void request_bodies_and_headers(void **state)
 	assert_true(c.mutating);
 	es_aws_call_free(&c);
 
+	w.weight = 0;
+	assert_int_equal(es_cf_create_cd_policy_call(&c, "d1.net", true, &w), ES_OK);
+	assert_non_null(strstr(es_buf_str(&c.body), "<Weight>0</Weight>"));
+	es_aws_call_free(&c);
+
 	assert_int_equal(es_cf_promote_staging_call(&c, "E1PRIMARY", "E3P", "E2STAGING", "E4S"),
 	                 ES_OK);
 	assert_string_equal(c.method, "PUT");
@@ -282,6 +296,40 @@ static void request_bodies_and_headers(void **state)
 	assert_int_equal(c.body.len, 0);
 	assert_true(c.mutating);
 	es_aws_call_free(&c);
+}
+
+/* The dashboard sets LC_ALL from the environment: a decimal comma must
+ * reach neither the wire nor the reading of an answer. Skipped where no
+ * such locale is installed. */
+static void weights_ignore_the_locale(void **state)
+{
+	(void)state;
+	static const char *const comma[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+	                                    "fr_FR.utf8", "nl_NL.UTF-8"};
+	const char *set = NULL;
+	struct es_aws_call c;
+	struct es_cd_traffic w = {.weight = 0.125};
+	struct es_cd_policy p;
+	const char *answer = "<ContinuousDeploymentPolicy " XMLNS "><Id>cdp-1</Id>"
+	                     "<ContinuousDeploymentPolicyConfig><Enabled>true</Enabled>"
+	                     "<TrafficConfig><SingleWeightConfig><Weight>5.0E-2</Weight>"
+	                     "</SingleWeightConfig><Type>SingleWeight</Type></TrafficConfig>"
+	                     "</ContinuousDeploymentPolicyConfig></ContinuousDeploymentPolicy>";
+
+	for (size_t i = 0; i < sizeof(comma) / sizeof(*comma) && !set; i++)
+		set = setlocale(LC_NUMERIC, comma[i]);
+	if (!set)
+		skip();
+	char probe[16];
+	snprintf(probe, sizeof(probe), "%.1f", 0.5);
+	assert_string_equal(probe, "0,5"); /* the locale really has a comma */
+	assert_int_equal(es_cf_create_cd_policy_call(&c, "d1.net", true, &w), ES_OK);
+	assert_non_null(strstr(es_buf_str(&c.body), "<Weight>0.125</Weight>"));
+	es_aws_call_free(&c);
+	assert_int_equal(es_cf_parse_cd_policy(answer, strlen(answer), NULL, &p), ES_OK);
+	assert_true(near(p.traffic.weight, 0.05));
+	es_cd_policy_free(&p);
+	setlocale(LC_NUMERIC, "C");
 }
 
 /* ------------------------------------------------------------ through the fake */
@@ -355,7 +403,7 @@ static void policies_round_trip(void **state)
 	assert_true(p.enabled);
 	assert_string_equal(p.staging_dns, "d222.cloudfront.net");
 	assert_false(p.traffic.header_based);
-	assert_true(fabs(p.traffic.weight - 0.05) < 1e-9);
+	assert_true(near(p.traffic.weight, 0.05));
 	assert_int_equal(p.traffic.idle_ttl, 300);
 	assert_int_equal(p.traffic.max_ttl, 900);
 	es_cd_policy_free(&p);
@@ -405,7 +453,7 @@ static void policies_round_trip(void **state)
 	                                        true, &w, &p),
 	                 ES_OK);
 	assert_string_equal(p.etag, "E3POL");
-	assert_true(fabs(p.traffic.weight - 0.1) < 1e-9);
+	assert_true(near(p.traffic.weight, 0.1));
 	es_cd_policy_free(&p);
 
 	/* Someone changed it since: 412, the caller rereads. */
@@ -781,6 +829,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(traffic_limits),
 	        cmocka_unit_test(request_bodies_and_headers),
+	        cmocka_unit_test(weights_ignore_the_locale),
 	        cmocka_unit_test_setup_teardown(copy_makes_a_staging_distribution, setup, teardown),
 	        cmocka_unit_test_setup_teardown(policies_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(deleting_a_policy, setup, teardown),
