@@ -315,10 +315,14 @@ static int settle(struct es_aws_client *c, const char *name, const struct es_lam
 {
 	int64_t deadline;
 	struct es_lambda_config now;
+	char state[32], update[32];
 	int rc;
 
 	if ((rc = failed(name, cfg)) || !settling(cfg))
 		return rc;
+	snprintf(state, sizeof(state), "%s", cfg->state ? cfg->state : "-");
+	snprintf(update, sizeof(update), "%s",
+	         cfg->last_update_status ? cfg->last_update_status : "-");
 	if (timeout_s <= 0)
 		timeout_s = LAMBDA_SETTLE_S;
 	deadline = es_loop_now_ms() + (int64_t)timeout_s * 1000;
@@ -327,14 +331,16 @@ static int settle(struct es_aws_client *c, const char *name, const struct es_lam
 			return es_fail(ES_ERR,
 			               "Lambda function %s is still being changed after %ld s "
 			               "(State %s, LastUpdateStatus %s)",
-			               name, timeout_s, cfg->state ? cfg->state : "-",
-			               cfg->last_update_status ? cfg->last_update_status : "-");
+			               name, timeout_s, state, update);
 		es_loop_pause(es_aws_loop(c), poll_ms > 0 ? poll_ms : LAMBDA_POLL_MS);
 		rc = es_lambda_get_config(c, name, &now);
 		if (rc)
 			return es_fail_prefix("waiting for Lambda function %s", name);
 		rc = failed(name, &now);
 		bool more = settling(&now);
+		snprintf(state, sizeof(state), "%s", now.state ? now.state : "-");
+		snprintf(update, sizeof(update), "%s",
+		         now.last_update_status ? now.last_update_status : "-");
 		es_lambda_config_free(&now);
 		if (rc || !more)
 			return rc;

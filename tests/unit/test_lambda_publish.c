@@ -321,6 +321,7 @@ static void waiting_gives_up_after_its_timeout(void **state)
 	                 ES_ERR);
 	assert_null(arn);
 	assert_non_null(strstr(es_error_last()->message, "still being changed"));
+	assert_non_null(strstr(es_error_last()->message, "State Pending"));
 	size_t polls = fake_count_matching(e->fake, "GET", "/2015-03-31/functions/*/configuration");
 	assert_true(polls >= 1 && polls <= 5);
 	free(changing);
