@@ -531,9 +531,14 @@ int es_cf_find_distribution_by_domain(struct es_aws_client *c, const char *domai
 	rc = es_cf_list_distributions(c, &l);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < l.n && !*id; i++)
+	const char *found = NULL;
+	for (size_t i = 0; i < l.n && !found; i++)
 		if (l.items[i].domain_name && same_domain(l.items[i].domain_name, domain))
-			*id = strdup(l.items[i].id);
+			found = l.items[i].id;
+	if (found && !(*id = strdup(found)))
+		rc = es_fail(ES_ENOMEM, "out of memory");
+	else if (!found)
+		rc = es_fail(ES_ENOTFOUND, "no distribution has the domain %s", domain);
 	es_distribution_list_free(&l);
-	return *id ? ES_OK : es_fail(ES_ENOTFOUND, "no distribution has the domain %s", domain);
+	return rc;
 }
