@@ -45,12 +45,17 @@ int es_cf_copy_distribution(struct es_aws_client *c, const char *primary_id,
                             const char *primary_etag, const char *caller_reference,
                             struct es_distribution *staging_out);
 
-/* CreateContinuousDeploymentPolicy for staging_dns. */
+/* CreateContinuousDeploymentPolicy for staging_dns; t is checked first
+ * (ES_EINVAL, nothing sent). A policy answer's ETag is in out->etag;
+ * NoSuch* answers are ES_ENOTFOUND, other AWS errors ES_EAWS with the
+ * code (PreconditionFailed, ContinuousDeploymentPolicyInUse, …). */
 int es_cf_create_cd_policy(struct es_aws_client *c, const char *staging_dns, bool enabled,
                            const struct es_cd_traffic *t, struct es_cd_policy *out);
 /* GetContinuousDeploymentPolicy: ES_ENOTFOUND when there is none by that id. */
 int es_cf_get_cd_policy(struct es_aws_client *c, const char *id, struct es_cd_policy *out);
-/* UpdateContinuousDeploymentPolicy (If-Match etag); out gets the new state. */
+/* UpdateContinuousDeploymentPolicy (If-Match etag); out gets the new state.
+ * t is checked (es_cd_traffic_check) only when enabled; disabling may pass
+ * t NULL, which leaves TrafficConfig out. */
 int es_cf_update_cd_policy(struct es_aws_client *c, const char *id, const char *etag,
                            const char *staging_dns, bool enabled, const struct es_cd_traffic *t,
                            struct es_cd_policy *out);
@@ -90,8 +95,8 @@ int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id, const
  * malloc'd; ES_ENOTFOUND when none. */
 int es_cf_find_distribution_by_domain(struct es_aws_client *c, const char *domain, char **id);
 
-/* The requests of the mutating calls above, built but not sent (each
- * marked mutating, so --read-only refuses them); for tests and traces. */
+/* The requests of the mutating calls above, built but not sent, each
+ * marked mutating (aws.h); for tests and traces. */
 int es_cf_copy_distribution_call(struct es_aws_call *call, const char *primary_id,
                                  const char *primary_etag, const char *caller_reference);
 int es_cf_create_cd_policy_call(struct es_aws_call *call, const char *staging_dns, bool enabled,

@@ -100,9 +100,9 @@ int es_lambda_update_config_like(struct es_aws_client *c, const char *name,
                                  const struct es_lambda_config *like);
 void es_lambda_config_free(struct es_lambda_config *cfg);
 
-/* The requests of the three changes above, built but not sent (marked
- * mutating, so --read-only refuses them): JSON bodies in botocore's
- * member order, Publish true where it applies. */
+/* The requests of the three changes above, built but not sent, marked
+ * mutating (aws.h): JSON bodies in botocore's member order, Publish true
+ * where it applies. */
 int es_lambda_create_function_call(struct es_aws_call *call, const char *name,
                                    const struct es_lambda_config *like, const char *s3_bucket,
                                    const char *s3_key);
