@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "conf_pipeline.h"
 #include "base/error.h"
+#include "canary_conf.h"
 #include "guard_conf.h"
 #include "pathcheck.h"
 #include "conf_accounts.h"
@@ -84,6 +85,9 @@ static const struct key keys[] = {
          "what a breach does: alert (default) or rollback, e.g. guard-action = rollback"},
         {S_STAGE, "guard-period", K_MS, STG(guard_period_ms), 0,
          "CloudWatch metric period (default 60s), e.g. guard-period = 1m"},
+        {S_STAGE, "canary", K_STR, STG(canary), 0,
+         "roll out through a staging distribution first, e.g. canary = weight 5% or canary = "
+         "header aws-cf-cd-canary: yes"},
         {S_APP, "probe-bypass", K_STR, APP(probe_bypass), 0,
          "every stage's probe-bypass, e.g. probe-bypass = ?edgeship-nocache"},
         {S_CHECK, "stage", K_MULTI, CHK(stages), CHK(n_stages),
@@ -681,6 +685,8 @@ static int validate(struct loader *l)
 			                 s->probe_bypass);
 		if ((bad = es_guard_conf_check(s, msg, sizeof(msg))))
 			return conf_fail(l, find_line(l->text, "stage", s->name, bad), "%s", msg);
+		if ((bad = es_canary_conf_check(s, msg, sizeof(msg))))
+			return conf_fail(l, find_line(l->text, "stage", s->name, bad), "%s", msg);
 		if (!s->probe_bypass && c->probe_bypass &&
 		    !(s->probe_bypass = strdup(c->probe_bypass)))
 			return es_fail(ES_ENOMEM, "out of memory");
@@ -934,6 +940,7 @@ void es_config_free(struct es_config *c)
 		free(s->probe_bypass);
 		free(s->guard_error_rate);
 		free(s->guard_action);
+		free(s->canary);
 		es_conf_accounts_free_stage(s);
 	}
 	for (size_t i = 0; i < c->n_checks; i++) {

@@ -47,6 +47,9 @@ struct es_stage_conf {
 	long guard_window_ms;   /* how long the rate must stay above it (0: one period) */
 	long guard_watch_ms;    /* how long after Deployed the watch lasts (0: 10 minutes) */
 	long guard_period_ms;   /* metric period (0: 60 s) */
+	/* A canary through CloudFront continuous deployment (canary_conf.h):
+	 * "weight 5%" or "header aws-cf-cd-NAME: VALUE"; NULL: none. */
+	char *canary;
 	/* Pipeline mode (conf_pipeline.c): a CodePipeline deploys this stage;
 	 * edgeship's own deploy and promote refuse it. */
 	char *pipeline;             /* [pipeline "NAME"] that deploys it, or NULL */
