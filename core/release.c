@@ -297,9 +297,47 @@ static int rollback_check(struct es_aws_client *aws, const struct es_config *con
 	return rc;
 }
 
+int es_promote_release(struct es_aws_client *aws, const struct es_config *conf, const char *to,
+                       struct es_release_buf *out, bool *already)
+{
+	const struct es_stage_conf *dst = es_config_stage(conf, to);
+	struct promote_arg a;
+
+	memset(out, 0, sizeof(*out));
+	*already = false;
+	if (!dst || !dst->promotes_from || !es_config_stage(conf, dst->promotes_from))
+		return es_fail(ES_EREFUSED, "stage %s receives commits, not promotions",
+		               to ? to : "");
+	snprintf(a.to, sizeof(a.to), "%s", dst->name);
+	return promote_check(aws, conf, &a, out, already);
+}
+
+int es_recorded_release(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                        const char *commit, struct es_release_buf *out, bool *already)
+{
+	struct rollback_arg a;
+
+	memset(out, 0, sizeof(*out));
+	*already = false;
+	if (!es_config_stage(conf, stage))
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
+	snprintf(a.stage, sizeof(a.stage), "%s", stage);
+	snprintf(a.commit, sizeof(a.commit), "%s", commit);
+	return rollback_check(aws, conf, &a, out, already);
+}
+
 int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
                       const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
                       es_deploy_event_fn fn, void *ud, struct es_deploy **out)
+{
+	return es_redeploy_start(aws, conf, repo, stage, rev, "rollback", yes, poll_ms, timeout_s,
+	                         fn, ud, out);
+}
+
+int es_redeploy_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
+                      const char *stage, const char *rev, const char *kind, bool yes,
+                      long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
+                      struct es_deploy **out)
 {
 	const struct es_stage_conf *sc = es_config_stage(conf, stage);
 	struct rollback_arg *a;
@@ -321,7 +359,7 @@ int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, s
 	struct es_deploy_request req = {
 	        .conf = conf,
 	        .stage = sc->name,
-	        .kind = "rollback",
+	        .kind = kind,
 	        .yes = yes,
 	        .poll_ms = poll_ms,
 	        .timeout_s = timeout_s,

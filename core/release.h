@@ -36,6 +36,22 @@ int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, s
                       const char *stage, const char *rev, bool yes, long poll_ms, long timeout_s,
                       es_deploy_event_fn fn, void *ud, struct es_deploy **out);
 
+/* The release a promotion to `to` would deploy, every rule of the
+ * promotion checked (the canary's way in); *already: `to` runs it. */
+int es_promote_release(struct es_aws_client *aws, const struct es_config *conf, const char *to,
+                       struct es_release_buf *out, bool *already);
+/* The recorded release of commit (a full id) for stage, as a rollback finds
+ * it: ES_EREFUSED when no release of it was ever deployed. */
+int es_recorded_release(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                        const char *commit, struct es_release_buf *out, bool *already);
+
+/* The same redeploy recorded under kind (a canary's promotion deploys the
+ * release it tried as a "deploy"). */
+int es_redeploy_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
+                      const char *stage, const char *rev, const char *kind, bool yes,
+                      long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
+                      struct es_deploy **out);
+
 /* Create a git revert commit of rev on the current branch (clean tree
  * required); new_oid receives the new commit's id. */
 int es_revert_commit(struct es_repo *repo, const char *rev, char new_oid[41]);

@@ -202,6 +202,14 @@ static void summarise(struct es_check_run *run)
 int es_validation_run(struct es_loop *loop, const struct es_config *conf,
                       const struct es_stage_conf *sc, const char *domain, struct es_validation *out)
 {
+	return es_validation_run_with(loop, conf, sc, domain, NULL, out);
+}
+
+int es_validation_run_with(struct es_loop *loop, const struct es_config *conf,
+                           const struct es_stage_conf *sc, const char *domain,
+                           const char *header, struct es_validation *out)
+{
+	const char *const headers[] = {header, NULL};
 	struct probe *probes = calloc(ES_MODEL_MAX_CHECKS, sizeof(*probes));
 	size_t np = 0;
 	long longest = 0;
@@ -254,6 +262,7 @@ int es_validation_run(struct es_loop *loop, const struct es_config *conf,
 			        .timeout_ms = p->k->timeout_ms,
 			        .connect_timeout_ms = p->k->timeout_ms,
 			        .connect_to = p->connect_to[0] ? p->connect_to : NULL,
+			        .headers = header ? headers : NULL,
 			};
 			sl->p = p;
 			sl->i = s;

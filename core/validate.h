@@ -77,6 +77,12 @@ bool es_check_judge(const struct es_check_conf *k, const regex_t *re,
 int es_validation_run(struct es_loop *loop, const struct es_config *conf,
                       const struct es_stage_conf *sc, const char *domain,
                       struct es_validation *out);
+/* The same with one more request header ("Name: value", or NULL): a
+ * header canary's checks carry its header to reach the staging
+ * distribution. */
+int es_validation_run_with(struct es_loop *loop, const struct es_config *conf,
+                           const struct es_stage_conf *sc, const char *domain,
+                           const char *header, struct es_validation *out);
 
 /* Validate stage now: read what it runs, refuse as es_validation_may_run
  * says, run the checks, and append the outcome to the ledger (out->seq).
