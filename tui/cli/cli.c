@@ -66,6 +66,7 @@ static int cmd_version(struct es_cli *cli);
 	X("destroy", es_cmd_destroy)                                                               \
 	X("cleanup", es_cmd_cleanup)                                                               \
 	X("pipeline", es_cmd_pipeline)                                                             \
+	X("canary", es_cmd_canary)                                                                 \
 	X("log", es_cmd_log)                                                                       \
 	X("whoami", cmd_whoami)                                                                    \
 	X("help", cmd_help)                                                                        \
@@ -174,7 +175,9 @@ static bool takes_value(const char *command, const char *a)
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(a, with_value[i]) == 0)
 			return true;
-	/* pipeline's own (init --pipeline is a flag there) */
+	/* pipeline's and canary's own (init --pipeline is a flag there) */
+	if (strcmp(command, "canary") == 0)
+		return strcmp(a, "--weight") == 0 || strcmp(a, "--header") == 0;
 	return strcmp(command, "pipeline") == 0 &&
 	       (strcmp(a, "--comment") == 0 || strcmp(a, "--pipeline") == 0 ||
 	        strcmp(a, "--execution") == 0);
@@ -293,6 +296,13 @@ int es_cli_main(int argc, char **argv)
 		           (strcmp(a, "--abandon") == 0 || strncmp(a, "--comment=", 10) == 0 ||
 		            strncmp(a, "--pipeline=", 11) == 0 ||
 		            strncmp(a, "--execution=", 12) == 0)) {
+			continue;
+		} else if (strcmp(name, "canary") == 0 &&
+		           (strcmp(a, "--weight") == 0 || strcmp(a, "--header") == 0) &&
+		           i + 1 < cli.argc) {
+			i++; /* read by cmd_canary.c */
+		} else if (strcmp(name, "canary") == 0 &&
+		           (strncmp(a, "--weight=", 9) == 0 || strncmp(a, "--header=", 9) == 0)) {
 			continue;
 		} else if (strcmp(name, "package") == 0 && a[0] == '-' && a[1]) {
 			continue; /* its own options, read by cmd_package.c */

@@ -90,6 +90,7 @@ int es_cmd_recover(struct es_cli *cli);
 int es_cmd_destroy(struct es_cli *cli);
 int es_cmd_cleanup(struct es_cli *cli);
 int es_cmd_pipeline(struct es_cli *cli);
+int es_cmd_canary(struct es_cli *cli);
 
 /* Run the program; returns the process exit code. */
 int es_cli_main(int argc, char **argv);

@@ -417,6 +417,41 @@ static const struct es_help_example pipeline_examples[] = {
          "stop the running execution at once"},
         END_EXAMPLES};
 
+static const struct es_help_option canary_opts[] = {
+        {"SUBCOMMAND", NULL, NULL, ES_VAL_TEXT,
+         "status (default), start [REV], widen PERCENT, check, promote or discard"},
+        OPT_STAGE("the stage whose canary it is (required)"),
+        {"--weight", NULL, "PERCENT", ES_VAL_TEXT,
+         "start: the share of requests staging gets instead of the stage's canary key (at most "
+         "15%); widen: the new share"},
+        {"--header", NULL, "'aws-cf-cd-NAME: VALUE'", ES_VAL_TEXT,
+         "start: staging gets the requests carrying this header instead"},
+        OPT_YES,
+        OPT_READ_ONLY,
+        OPT_JSON,
+        END_OPTS};
+static const struct es_help_exit canary_exits[] = {
+        {0, "status shown, or the change made (and recorded in the ledger)"},
+        {1, "AWS refused or could not be reached (its error is printed), or a check failed"},
+        EXIT(2),
+        {3, "refused: --read-only, the stage is locked, a promotion rule, no canary to widen, "
+            "promote or discard, or staging not Deployed yet"},
+        EXIT(4),
+        EXIT(5),
+        END_EXITS};
+static const struct es_help_example canary_examples[] = {
+        {"edgeship canary start --stage production",
+         "staging gets what a promotion would deploy, with the stage's canary key"},
+        {"edgeship canary status --stage production --json",
+         "primary and staging side by side: status, functions, policy"},
+        {"edgeship canary widen 10% --stage production", "send more requests to it"},
+        {"edgeship canary check --stage production",
+         "a header canary: the checks, with its header, against staging"},
+        {"edgeship canary promote --stage production",
+         "the primary takes the staging config, then the stack is deployed with that release"},
+        {"edgeship canary discard --stage production", "every request goes to the primary again"},
+        END_EXAMPLES};
+
 static const struct es_help_option log_opts[] = {OPT_STAGE("this stage's records only"), OPT_JSON,
                                                  END_OPTS};
 static const struct es_help_exit log_exits[] = {EXIT(0), EXIT(1), EXIT(2), EXIT(5), END_EXITS};
@@ -602,6 +637,29 @@ static const struct es_help_command commands[] = {
             "finish unless --abandon. Each asks first (approve asks for the name of the stage "
             "it releases into to be typed; the others y/N), is refused under --read-only and "
             "is recorded in the ledger: what, who, the execution and the comment."),
+        CMD(canary,
+            "[status|start [REV]|widen PERCENT|check|promote|discard] --stage NAME [--weight "
+            "PERCENT | --header 'aws-cf-cd-NAME: VALUE'] [--yes] [--json]",
+            "try a release on a share of a stage's requests (CloudFront continuous deployment)",
+            "A canary puts a release on a staging distribution of the stage's primary "
+            "distribution and sends it a share of the requests: a weight (at most 15%, "
+            "optionally sticky per viewer) or those carrying a header whose name begins with "
+            "aws-cf-cd-. The stage's canary key in edgeship.conf gives the default.\n\n"
+            "start takes, for a stage that promotes, the release a promotion would deploy "
+            "(every promotion rule checked); for a stage that deploys commits, the recorded "
+            "release of REV. Each function whose code the release changes gets a canary "
+            "function (es-canary-…, made from the stack function's configuration with the new "
+            "code); the staging distribution, a copy of the primary made once, runs its "
+            "versions; the continuous deployment policy is created or updated and attached to "
+            "the primary. The stack's own functions and template are not changed.\n\n"
+            "check sends the stage's checks with a header canary's header, so they reach the "
+            "staging distribution, and records the result (a weight canary cannot be asked on "
+            "purpose: watch its figures in status). "
+            "widen raises the weight; discard disables the policy, so every request goes to "
+            "the primary again. promote (once staging is Deployed) makes the primary take the "
+            "staging config (UpdateDistributionWithStagingConfig, which disables the policy), "
+            "then deploys the release to the stack, so its template says what the primary "
+            "serves. Each takes the stage lock and is recorded in the ledger (kind canary)."),
         CMD(log, "[--stage NAME] [--json]", "the release ledger, oldest first",
             "Print the release ledger, oldest first: who did what, when, the outcome and "
             "why. Columns fit the terminal (80 columns, or COLUMNS, when stdout is not one); "
