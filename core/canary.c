@@ -15,6 +15,7 @@
 #include "aws/sigv4.h"
 #include "base/error.h"
 #include "base/text.h"
+#include "base/timefmt.h"
 #include "canary.h"
 #include "canary_conf.h"
 #include "guard.h"
@@ -951,6 +952,65 @@ int es_canary_check(struct es_aws_client *aws, const struct es_config *conf, con
 	memset(res, 0, sizeof(*res));
 	memset(out, 0, sizeof(*out));
 	return with_stage(aws, conf, stage, "check", fn, ud, res, do_check, &a);
+}
+
+struct adopt {
+	es_canary_note_fn fn;
+	void *ud;
+};
+
+static void adopt_event(const struct es_deploy_event *ev, void *ud)
+{
+	struct adopt *a = ud;
+
+	if (ev->kind == ES_DEPLOY_LOG && ev->text)
+		es_notef(a->fn, a->ud, "%s", ev->text);
+}
+
+int es_canary_adopt(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                    const struct es_canary_result *res, long poll_ms, long timeout_s,
+                    es_canary_note_fn fn, void *ud)
+{
+	const struct es_stage_conf *sc = es_config_stage(conf, stage);
+	double deadline = es_time_now() + (timeout_s > 0 ? timeout_s : 3600);
+	struct adopt a = {.fn = fn, .ud = ud};
+	bool said = false;
+
+	if (!sc)
+		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
+	for (;;) {
+		struct es_deploy *d = NULL;
+		int rc = sc->promotes_from
+		                 ? es_promote_start(aws, conf, sc->name, true, poll_ms, timeout_s,
+		                                    adopt_event, &a, &d)
+		                 : es_redeploy_start(aws, conf, NULL, sc->name, res->commit, "deploy",
+		                                     true, poll_ms, timeout_s, adopt_event, &a, &d);
+		if (rc)
+			return rc;
+		while (!es_deploy_done(d))
+			if (es_loop_turn(es_aws_loop(aws), 500))
+				break;
+		const struct es_deploy_result *r = es_deploy_result(d);
+		bool busy = !r->intent_seq && r->status == ES_EBUSY;
+		if (busy && es_time_now() < deadline) {
+			if (!said)
+				es_notef(fn, ud, "waiting for %s to settle before deploying %s", sc->name,
+				         res->release);
+			said = true;
+			es_deploy_free(d);
+			es_loop_pause(es_aws_loop(aws), poll_ms > 0 ? poll_ms : 2000);
+			continue;
+		}
+		bool ok = r->status == ES_OK && (strcmp(r->result, "success") == 0 ||
+		                                 strcmp(r->result, "no-changes") == 0);
+		rc = ok ? ES_OK
+		        : es_fail(r->status ? r->status : ES_ERR, "deploying %s to %s: %s",
+		                  res->release, sc->name, r->message);
+		if (ok)
+			es_notef(fn, ud, "%s", r->message);
+		es_deploy_free(d);
+		return rc;
+	}
 }
 
 /* ------------------------------------------------------------ status */

@@ -107,6 +107,15 @@ int es_canary_check(struct es_aws_client *aws, const struct es_config *conf, con
                     es_canary_note_fn fn, void *ud, struct es_validation *out,
                     struct es_canary_result *res);
 
+/* After es_canary_promote: deploy res's release to the stage's stack (a
+ * promotion for a stage that promotes, else a deploy of the recorded
+ * release), waiting while the stage is busy with the promotion's change,
+ * at most timeout_s (<= 0: an hour). Blocking; progress lines through fn.
+ * The deploy's own records are its outcome. */
+int es_canary_adopt(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
+                    const struct es_canary_result *res, long poll_ms, long timeout_s,
+                    es_canary_note_fn fn, void *ud);
+
 /* A distribution's CloudWatch figures over the periods the guard keeps. */
 struct es_canary_figures {
 	bool have; /* CloudWatch answered */

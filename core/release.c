@@ -349,8 +349,14 @@ int es_redeploy_start(struct es_aws_client *aws, const struct es_config *conf, s
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return es_fail(ES_ENOMEM, "out of memory");
-	/* Naming the commit is local and quick; the rest runs on the job. */
-	rc = es_repo_resolve(repo, rev, a->commit);
+	/* Naming the commit is local and quick; the rest runs on the job. A
+	 * full id needs no repository (a background job has none). */
+	if (!repo && rev && strlen(rev) == 40 && strspn(rev, "0123456789abcdef") == 40) {
+		snprintf(a->commit, sizeof(a->commit), "%s", rev);
+		rc = ES_OK;
+	} else {
+		rc = es_repo_resolve(repo, rev, a->commit);
+	}
 	if (rc) {
 		free(a);
 		return rc;

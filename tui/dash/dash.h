@@ -80,6 +80,9 @@ struct es_dash {
 	struct es_job *pl_job;     /* reading or changing the pipeline (view_pipeline.c) */
 	bool pl_loading;
 	struct es_pl_status *pl_status; /* what the pipeline view shows, NULL before */
+	struct es_job *cn_job;          /* reading or changing a canary (view_canary.c) */
+	bool cn_loading;
+	char cn_stage[64]; /* the stage the canary view shows */
 	size_t n_jobs;
 	/* The panes read the model through ui.source. Until it exists (and
 	 * when it cannot: no edgeship.conf, no AWS) they read these instead:
@@ -173,6 +176,10 @@ void es_dash_drift_free(struct es_dash *d);
 unsigned es_pipeline_view_request(struct es_dash *d, enum es_request req);
 /* Forget a pipeline read still running (the dashboard is closing). */
 void es_pipeline_view_stop(struct es_dash *d);
+/* The canary view (c, view_canary.c) and its keys (C starts; in the view A
+ * promotes, W widens, K checks, Z discards): 0 when req is not its own. */
+unsigned es_canary_view_request(struct es_dash *d, enum es_request req);
+void es_canary_view_stop(struct es_dash *d);
 /* Mutating requests (D A I V X U): asks, then runs. */
 void es_actions_request(struct es_dash *d, enum es_request req);
 /* Whether a mutating request may run now (not --read-only, edgeship.conf

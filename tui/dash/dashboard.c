@@ -378,7 +378,8 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 
 	if (!ri)
 		return 0;
-	if ((r = es_attn_request(d, req)) || (r = es_pipeline_view_request(d, req)))
+	if ((r = es_attn_request(d, req)) || (r = es_pipeline_view_request(d, req)) ||
+	    (r = es_canary_view_request(d, req)))
 		return r;
 	if (ri->flags & ES_REQ_MOVE && req != ES_REQ_SEARCH && req != ES_REQ_FIND_NEXT &&
 	    req != ES_REQ_FIND_PREV)
@@ -561,7 +562,8 @@ static bool settled(struct es_dash *d)
 	/* Background jobs (validations, invalidations) count as work. */
 	return es_loop_is_idle(d->loop) && (!d->model || !es_model_busy(d->model)) &&
 	       !d->history.loading && (!d->deploy || d->n_dialogs) && d->n_jobs == 0 &&
-	       !d->cleanup && !d->cleanup_first && !d->drift_job && !d->pl_loading;
+	       !d->cleanup && !d->cleanup_first && !d->drift_job && !d->pl_loading &&
+	       !d->cn_loading;
 }
 
 /* A dialog is on the screen (drawn, so it takes keys). */
@@ -851,6 +853,7 @@ static void close_all(struct es_dash *d)
 	for (int i = 0; i < d->n_dialogs; i++)
 		es_dialog_free(d->dialogs[i]);
 	es_pipeline_view_stop(d);
+	es_canary_view_stop(d);
 	es_pager_free(d->pager);
 	es_dash_guard_free(d);
 	if (d->hist_iter)

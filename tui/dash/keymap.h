@@ -39,6 +39,8 @@ enum es_req_flags {
 	  "In the ledger: all stages or the selected one")                                         \
 	X(PIPELINE, "pipeline", "P", ES_REQ_VIEW,                                                  \
 	  "The pipeline deploying the stages (pipeline mode); P again reloads it")                 \
+	X(CANARY, "canary", "c", ES_REQ_VIEW,                                                      \
+	  "The selected stage's canary: primary and staging side by side; c again reloads it")     \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(DRIFT, "drift", "f", 0, "Check the selected stage's stack for drift now (read-only)")    \
@@ -62,7 +64,15 @@ enum es_req_flags {
 	X(PIPE_START, "pipeline-start", "E", ES_REQ_MUTATING,                                      \
 	  "In the pipeline view: execute the pipeline on its newest source")                       \
 	X(PIPE_STOP, "pipeline-stop", "S", ES_REQ_MUTATING,                                        \
-	  "In the pipeline view: stop the running execution")
+	  "In the pipeline view: stop the running execution")                                      \
+	X(CANARY_START, "canary-start", "C", ES_REQ_MUTATING,                                      \
+	  "Start a canary on the selected stage (its canary key; A promotes in the canary view)")  \
+	X(CANARY_WIDEN, "canary-widen", "W", ES_REQ_MUTATING,                                      \
+	  "In the canary view: send a larger share of requests to the canary")                     \
+	X(CANARY_CHECK, "canary-check", "K", ES_REQ_MUTATING,                                      \
+	  "In the canary view: run the checks through a header canary's header")                   \
+	X(CANARY_DISCARD, "canary-discard", "Z", ES_REQ_MUTATING,                                  \
+	  "In the canary view: discard the canary (every request to the primary)")
 
 enum es_request {
 	ES_REQ_NONE = 0,
