@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 
 import release
-from release import App, EDGESHIP, run, wait_until  # noqa: F401
+from release import App, EDGESHIP, run, run_script, screen, wait_until  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FLAKY = os.path.join(os.path.dirname(HERE), "apps", "flaky-edge", "index.js")
@@ -218,6 +218,50 @@ def main(tap, sim, app):
     tap.ok(staging in out, "canary check names the staging distribution it reached", out)
     rc, out, err = app.run("canary", "widen", "10%", "--stage", "production")
     tap.ok(rc == 3 and "header" in err, "a header canary cannot be widened", err[-300:])
+
+    # ---- the dashboard: c shows both sides, Z discards (asked first), read-only refuses
+    rc, out, err = run_script(app, "canary-ro", """:wait-idle
+<Tab>
+j
+c
+:wait-text canary on
+Z
+:wait-idle
+:dump-screen {tmp}/canary-ro.txt
+q
+q
+""", "--read-only")
+    tap.ok(rc == 0 and "--read-only" in screen(app, "canary-ro.txt"),
+           "a --read-only dashboard refuses Z and says why", screen(app, "canary-ro.txt") + err[-600:])
+    tap.ok(policy_of(sim, js.get("policy"))["config"]["Enabled"], "and the canary still runs")
+    rc, out, err = run_script(app, "canary-dash", """:wait-idle
+<Tab>
+j
+c
+:wait-text canary on
+:dump-screen {tmp}/canary-view.txt
+Z
+:wait-dialog
+:dump-screen {tmp}/canary-discard.txt
+y
+:wait-text canary off
+:wait-idle
+:dump-screen {tmp}/canary-off.txt
+q
+q
+""")
+    view = screen(app, "canary-view.txt")
+    tap.ok(rc == 0, "the dashboard script ran to the end", err[-1500:])
+    tap.ok("Canary production" in view and primary in view and staging in view,
+           "c shows production's primary and staging distributions side by side", view)
+    tap.ok("header aws-cf-cd-canary: yes" in view and flaky[:7] in view,
+           "the view says which requests go to staging and the release it runs", view)
+    tap.ok("Discard production's canary" in screen(app, "canary-discard.txt"),
+           "Z asks before discarding", screen(app, "canary-discard.txt"))
+    tap.ok("canary off" in screen(app, "canary-off.txt")
+           and not policy_of(sim, js.get("policy"))["config"]["Enabled"],
+           "Z discarded the canary and the view shows it off", screen(app, "canary-off.txt"))
+    tap.ok(not release.BLOCKED, "the screen never waited on the canary's calls", str(release.BLOCKED)[:1500])
 
     # ---- a second console holding the stage lock
     # The first console is held inside its locked section (a delayed Lambda
