@@ -101,6 +101,11 @@ def snapshot(dist):
         "default": _behaviour_snapshot(cfg.DefaultCacheBehavior),
         "behaviours": behaviours,
         "origin": origins[0] if origins else "",
+        # continuous deployment (cd_ext): a staging distribution is not
+        # served by its own domain; a primary's attached policy takes
+        # effect at an edge with the generation that attached it
+        "staging": bool(cfg.__dict__.get("Staging")),
+        "policy": cfg.__dict__.get("ContinuousDeploymentPolicyId") or "",
     }
 
 
@@ -387,6 +392,12 @@ def all_distributions():
                 continue
             out.extend(backend.distributions.values())
     return out
+
+
+def is_staging(dist):
+    """A staging distribution (CopyDistribution with Staging, or
+    DistributionConfig.Staging at create)."""
+    return bool(dist.distribution_config.__dict__.get("Staging"))
 
 
 def backend(account_id):
