@@ -228,6 +228,22 @@ def _dcb_init(self, config):
 
 cfm.DefaultCacheBehaviour.__init__ = _dcb_init
 
+# A custom origin without ports (CloudFormation allows it) reads back with
+# CloudFront's 80 and 443, so a GetDistributionConfig -> UpdateDistribution
+# round trip passes botocore's validation (moto leaves them out).
+_orig_coc_init = cfm.CustomOriginConfig.__init__
+
+
+def _coc_init(self, config):
+    _orig_coc_init(self, config)
+    if self.http_port in (None, ""):
+        self.http_port = 80
+    if self.https_port in (None, ""):
+        self.https_port = 443
+
+
+cfm.CustomOriginConfig.__init__ = _coc_init
+
 
 def validate_lambda_associations(config_obj, account_id):
     """What CloudFront checks on Lambda@Edge associations, with its words."""
