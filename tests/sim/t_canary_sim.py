@@ -10,6 +10,9 @@ the control endpoint, never raced."""
 import http.client
 import http.cookies
 import json
+import os
+import subprocess
+import sys
 import time
 
 import simtest
@@ -392,6 +395,14 @@ def main(tap, sim):
     rest = cf.list_continuous_deployment_policies(Marker=page["NextMarker"])["ContinuousDeploymentPolicyList"]
     tap.ok(page["Quantity"] == 15 and rest["Quantity"] == 5 and "NextMarker" not in rest,
            "ListContinuousDeploymentPolicies pages with MaxItems and Marker", (page["Quantity"], rest["Quantity"]))
+
+    # ---- edgesim-ctl
+    p = subprocess.run([sys.executable, os.path.join(simtest.HERE, "edgesim-ctl"), "--control", sim.control,
+                        "canary", "--seed", "5", "--peak", "on"], capture_output=True, text=True, timeout=30)
+    out = json.loads(p.stdout or "{}")
+    tap.ok(p.returncode == 0 and out.get("seed") == 5 and out.get("peak") is True
+           and len(out.get("policies", [])) == 20 and out.get("cookie") == "edgesim-cd-session",
+           "edgesim-ctl canary seeds, sets peak and shows the policies", p.stderr or out.get("seed"))
 
 
 def sim_domain(cf, dist_id):

@@ -101,6 +101,8 @@ class Control:
                     out[d.distribution_id] = {
                         "domain": d.domain_name,
                         "status": d.status,
+                        "staging": cloudfront_ext.is_staging(d),
+                        "policy": d.distribution_config.__dict__.get("ContinuousDeploymentPolicyId") or "",
                         "generations": [
                             {"number": g.number, "edges_applied": sum(1 for t in g.apply_at if t <= now),
                              "deployed_in": max(0.0, round(g.deployed_at - now, 3)),
