@@ -101,6 +101,11 @@ def snapshot(dist):
         "default": _behaviour_snapshot(cfg.DefaultCacheBehavior),
         "behaviours": behaviours,
         "origin": origins[0] if origins else "",
+        # continuous deployment (cd_ext): a staging distribution is not
+        # served by its own domain; a primary's attached policy takes
+        # effect at an edge with the generation that attached it
+        "staging": bool(cfg.__dict__.get("Staging")),
+        "policy": cfg.__dict__.get("ContinuousDeploymentPolicyId") or "",
     }
 
 
@@ -222,6 +227,22 @@ def _dcb_init(self, config):
 
 
 cfm.DefaultCacheBehaviour.__init__ = _dcb_init
+
+# A custom origin without ports (CloudFormation allows it) reads back with
+# CloudFront's 80 and 443, so a GetDistributionConfig -> UpdateDistribution
+# round trip passes botocore's validation (moto leaves them out).
+_orig_coc_init = cfm.CustomOriginConfig.__init__
+
+
+def _coc_init(self, config):
+    _orig_coc_init(self, config)
+    if self.http_port in (None, ""):
+        self.http_port = 80
+    if self.https_port in (None, ""):
+        self.https_port = 443
+
+
+cfm.CustomOriginConfig.__init__ = _coc_init
 
 
 def validate_lambda_associations(config_obj, account_id):
@@ -387,6 +408,12 @@ def all_distributions():
                 continue
             out.extend(backend.distributions.values())
     return out
+
+
+def is_staging(dist):
+    """A staging distribution (CopyDistribution with Staging, or
+    DistributionConfig.Staging at create)."""
+    return bool(dist.distribution_config.__dict__.get("Staging"))
 
 
 def backend(account_id):

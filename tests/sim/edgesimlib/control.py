@@ -4,7 +4,7 @@ state. JSON over HTTP on its own loopback port (never subject to faults)."""
 import json
 import urllib.parse
 
-from . import accounts, cloudfront_ext, edges, metrics_ext, ops_ext, pipeline_ext, replicas
+from . import accounts, cd_ext, cloudfront_ext, edges, metrics_ext, ops_ext, pipeline_ext, replicas
 from .state import SIM
 
 TUNABLE = ("stack_step", "changeset_delay", "propagation_min", "propagation_max", "invalidation", "pipeline_step",
@@ -101,6 +101,8 @@ class Control:
                     out[d.distribution_id] = {
                         "domain": d.domain_name,
                         "status": d.status,
+                        "staging": cloudfront_ext.is_staging(d),
+                        "policy": d.distribution_config.__dict__.get("ContinuousDeploymentPolicyId") or "",
                         "generations": [
                             {"number": g.number, "edges_applied": sum(1 for t in g.apply_at if t <= now),
                              "deployed_in": max(0.0, round(g.deployed_at - now, 3)),
@@ -123,6 +125,8 @@ class Control:
             return 200, replicas.release(body)
         if path == "/replicas":
             return 200, replicas.listing()
+        if path == "/canary" or path.startswith("/canary/"):
+            return cd_ext.control(method, path, body or {})
         if path == "/traffic":
             return metrics_ext.control(method, path, body or {})
         if path == "/accounts" and method == "GET":

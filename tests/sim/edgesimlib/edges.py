@@ -171,10 +171,13 @@ class Edge:
         threading.Thread(target=self.server.serve_forever, daemon=True, name=f"edge-{self.code}").start()
 
     def _find(self, host):
+        """The distribution this edge serves for Host, by its active
+        generation. A staging distribution is never found by its own
+        domain: CloudFront gives no direct access to staging."""
         with SIM.lock:
             for dist in cloudfront_ext.all_distributions():
                 gen = cloudfront_ext.active_generation(dist.distribution_id, self.index)
-                if gen is None:
+                if gen is None or gen.snapshot.get("staging"):
                     continue
                 snap = gen.snapshot
                 if host == snap["domain"] or host in [a.lower() for a in snap["aliases"]]:
@@ -182,8 +185,27 @@ class Edge:
         return None, None
 
     def __call__(self, environ, start_response):
-        cfid = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()[:56]
+        """Find the distribution, decide once whether its staging
+        distribution serves this request (ROUTER), then serve. The decision
+        is kept in environ["edgesim.served"] for the metrics; every answer
+        carries X-Edgesim-Distribution with the id that served."""
         host = (environ.get("HTTP_HOST") or "").split(":")[0].lower()
+        dist_id, gen = self._find(host)
+        added = []
+        if gen is not None and ROUTER is not None:
+            dist_id, gen, added = ROUTER(self, environ, dist_id, gen)
+        environ["edgesim.served"] = dist_id if gen is not None else None
+        if dist_id and gen is not None:
+            added = [("X-Edgesim-Distribution", dist_id)] + list(added)
+
+        def sr(status_line, headers, exc_info=None):
+            headers = list(headers) + added
+            return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
+
+        return self._serve(environ, sr, host, dist_id, gen)
+
+    def _serve(self, environ, start_response, host, dist_id, gen):
+        cfid = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()[:56]
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO") or "/"
         query = environ.get("QUERY_STRING", "")
@@ -193,7 +215,6 @@ class Edge:
             ("Via", f"1.1 {secrets.token_hex(16)}.cloudfront.net (CloudFront)"),
             ("Server", "CloudFront"),
         ]
-        dist_id, gen = self._find(host)
         if gen is None or not gen.snapshot["enabled"]:
             body = _error_page(403, "Bad request. We can't connect to the server for this app or website at this time.", self.pop, cfid)
             start_response("403 Forbidden", [("Content-Type", "text/html"), ("X-Cache", "Error from cloudfront")] + base)
@@ -327,6 +348,11 @@ class Edge:
 
 
 SIM_LOG = []  # Lambda@Edge errors, newest last (control: GET /edges)
+
+# Set by cd_ext: ROUTER(edge, environ, dist_id, gen) -> (dist_id, gen,
+# [extra headers]) picks the distribution that serves a request (the
+# primary or its staging distribution), once per request.
+ROUTER = None
 
 # POST /edges/cache {"pin": true}: cached objects stop expiring (only an
 # invalidation or a flush removes them), so a test that needs an edge to

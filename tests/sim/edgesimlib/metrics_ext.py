@@ -72,8 +72,9 @@ def _edge_call(self, environ, start_response):
 
     out = _orig_call(self, environ, sr)
     hdrs = {k.lower(): v for k, v in seen.get("headers", [])}
-    host = (environ.get("HTTP_HOST") or "").split(":")[0].lower()
-    dist, _ = self._find(host)
+    # the distribution that served (the edge decided once: a primary's
+    # request served by its staging distribution counts for staging)
+    dist = environ.get("edgesim.served")
     if dist:
         arn = hdrs.get("x-edgesim-function") or ""
         name = arn.split(":")[6] if arn.count(":") >= 6 else ""
@@ -221,6 +222,8 @@ class Generator:
         with SIM.lock:
             out = []
             for d in cloudfront_ext.all_distributions():
+                if cloudfront_ext.is_staging(d):
+                    continue  # no direct access: its share comes through the primary
                 if self.dist in (None, d.distribution_id):
                     out.append(d.domain_name)
             return out

@@ -61,7 +61,7 @@ def main(argv=None):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from . import (  # noqa: F401
-        cfn_ext, cloudfront_ext, control, edges, gateway, metrics_ext, ops_ext, pipeline_cfn,
+        cd_ext, cfn_ext, cloudfront_ext, control, edges, gateway, metrics_ext, ops_ext, pipeline_cfn,
         replicas, resources)
     from .sigv4 import Keys
 
