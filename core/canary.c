@@ -118,7 +118,7 @@ static int outcome(struct run *r, int rc)
 	snprintf(rid, sizeof(rid), "%s:outcome", r->res->action_id);
 	json_object_set_new(o, "record_id", json_string(rid));
 	json_object_set_new(o, "result",
-	                    json_string(rc == ES_EREFUSED                 ? "refused"
+	                    json_string(rc == ES_EREFUSED            ? "refused"
 	                                : rc || r->res->check_failed ? "failed"
 	                                                             : "success"));
 	if (!rc && strcmp(r->action, "check") == 0)
@@ -294,18 +294,20 @@ static int changed_functions(struct run *r, const struct es_release_buf *rel, co
 		goto out;
 	const char *logical;
 	json_t *res;
-	json_object_foreach(json_object_get(next, "Resources"), logical, res) {
+	json_object_foreach(json_object_get(next, "Resources"), logical, res)
+	{
 		char nb[128], nk[512], ob[128], ok[512];
 		if (!code_location(res, nb, sizeof(nb), nk, sizeof(nk)))
 			continue;
 		json_t *old = json_object_get(json_object_get(now, "Resources"), logical);
 		const char *physical = es_kv_get(ids, n_res, logical);
 		if (!old || !physical) {
-			rc = es_fail(ES_EREFUSED,
-			             "release %s adds function %s, which %s does not have yet: a "
-			             "canary can only try new code of existing functions; deploy it "
-			             "without the canary (--no-canary)",
-			             rel->release, logical, r->sc->stack);
+			rc = es_fail(
+			        ES_EREFUSED,
+			        "release %s adds function %s, which %s does not have yet: a "
+			        "canary can only try new code of existing functions; deploy it "
+			        "without the canary (--no-canary)",
+			        rel->release, logical, r->sc->stack);
 			goto out;
 		}
 		if (code_location(old, ob, sizeof(ob), ok, sizeof(ok)) && strcmp(ob, nb) == 0 &&
@@ -582,9 +584,10 @@ static int the_policy(struct run *r, struct dists *d)
 	if (rc)
 		return rc;
 	if (!d->have_pol || !d->staging[0])
-		return es_fail(ES_EREFUSED,
-		               "%s has no canary: start one with `edgeship canary start --stage %s`",
-		               r->sc->name, r->sc->name);
+		return es_fail(
+		        ES_EREFUSED,
+		        "%s has no canary: start one with `edgeship canary start --stage %s`",
+		        r->sc->name, r->sc->name);
 	copy(r->res->staging_id, sizeof(r->res->staging_id), d->staging);
 	copy(r->res->policy_id, sizeof(r->res->policy_id), d->pol.id);
 	return ES_OK;
@@ -608,8 +611,8 @@ static int widen(struct run *r, double weight)
 		             r->sc->name);
 	else if (!rc && weight <= d.pol.traffic.weight)
 		rc = es_fail(ES_EREFUSED,
-		             "%s's canary already gets %g%%: widen to more, or discard it", r->sc->name,
-		             d.pol.traffic.weight * 100);
+		             "%s's canary already gets %g%%: widen to more, or discard it",
+		             r->sc->name, d.pol.traffic.weight * 100);
 	if (!rc) {
 		struct es_cd_traffic t = d.pol.traffic;
 		t.weight = weight;
@@ -642,8 +645,8 @@ static int discard(struct run *r)
 		                            &d.pol.traffic, &pol);
 		if (!rc)
 			snprintf(r->res->message, sizeof(r->res->message),
-			         "discarded: every request goes to %s's primary %s again", r->sc->name,
-			         d.primary);
+			         "discarded: every request goes to %s's primary %s again",
+			         r->sc->name, d.primary);
 		es_cd_policy_free(&pol);
 	}
 	dists_free(&d);
@@ -699,10 +702,11 @@ static int promote(struct run *r)
 		     json_string_value(json_object_get(o, "template_sha256")));
 		const char *sid = json_string_value(json_object_get(o, "staging_distribution"));
 		if (!sid || strcmp(sid, d.staging) != 0)
-			rc = es_fail(ES_EREFUSED,
-			             "staging distribution %s is not the one the latest canary start "
-			             "recorded (%s): start the canary again",
-			             d.staging, sid ? sid : "none");
+			rc = es_fail(
+			        ES_EREFUSED,
+			        "staging distribution %s is not the one the latest canary start "
+			        "recorded (%s): start the canary again",
+			        d.staging, sid ? sid : "none");
 		json_decref(o);
 	}
 	es_record_list_free(&recs);
@@ -738,11 +742,10 @@ static int promote(struct run *r)
 /* The stage, its account, the ledger and the lock; then f; then the outcome. */
 static int with_stage(struct es_aws_client *aws, const struct es_config *conf, const char *stage,
                       const char *action, es_canary_note_fn fn, void *ud,
-                      struct es_canary_result *res, int (*f)(struct run *r, void *arg),
-                      void *arg)
+                      struct es_canary_result *res, int (*f)(struct run *r, void *arg), void *arg)
 {
-	struct run r = {.base = aws, .conf = conf, .fn = fn, .ud = ud, .action = action,
-	                .res = res};
+	struct run r = {
+	        .base = aws, .conf = conf, .fn = fn, .ud = ud, .action = action, .res = res};
 	struct es_lock *lk = NULL;
 	int rc;
 
@@ -855,8 +858,9 @@ int es_canary_widen(struct es_aws_client *aws, const struct es_config *conf, con
 {
 	memset(res, 0, sizeof(*res));
 	if (weight <= 0 || weight > ES_CD_MAX_WEIGHT)
-		return es_fail(ES_EINVAL,
-		               "a canary's weight is above 0 and at most 15%% (CloudFront's limit)");
+		return es_fail(
+		        ES_EINVAL,
+		        "a canary's weight is above 0 and at most 15%% (CloudFront's limit)");
 	return with_stage(aws, conf, stage, "widen", fn, ud, res, do_widen, &weight);
 }
 
@@ -906,10 +910,11 @@ static int check(struct run *r, struct check_arg *a)
 	if (!rc)
 		rc = es_cf_get_distribution(r->aws, d.staging, &st);
 	if (!rc && (!st.status || strcmp(st.status, "Deployed") != 0))
-		rc = es_fail(ES_EBUSY,
-		             "staging distribution %s is %s: some edges would still answer from the "
-		             "primary; check once it is Deployed",
-		             d.staging, st.status ? st.status : "in an unknown state");
+		rc = es_fail(
+		        ES_EBUSY,
+		        "staging distribution %s is %s: some edges would still answer from the "
+		        "primary; check once it is Deployed",
+		        d.staging, st.status ? st.status : "in an unknown state");
 	if (!rc)
 		rc = es_cf_get_distribution(r->aws, d.primary, &pr);
 	if (!rc) {
@@ -926,9 +931,10 @@ static int check(struct run *r, struct check_arg *a)
 		size_t ok = 0;
 		for (size_t i = 0; i < a->v->n_checks; i++)
 			ok += a->v->checks[i].result.passed;
-		snprintf(r->res->message, sizeof(r->res->message),
-		         "canary check %s: %zu of %zu checks passed against staging distribution %s",
-		         a->v->passed ? "passed" : "FAILED", ok, a->v->n_checks, d.staging);
+		snprintf(
+		        r->res->message, sizeof(r->res->message),
+		        "canary check %s: %zu of %zu checks passed against staging distribution %s",
+		        a->v->passed ? "passed" : "FAILED", ok, a->v->n_checks, d.staging);
 		r->res->check_failed = !a->v->passed;
 		r->res->traffic = d.pol.traffic;
 	}
@@ -980,11 +986,11 @@ int es_canary_adopt(struct es_aws_client *aws, const struct es_config *conf, con
 		return es_fail(ES_EINVAL, "no stage \"%s\" in %s", stage ? stage : "", conf->path);
 	for (;;) {
 		struct es_deploy *d = NULL;
-		int rc = sc->promotes_from
-		                 ? es_promote_start(aws, conf, sc->name, true, poll_ms, timeout_s,
-		                                    adopt_event, &a, &d)
-		                 : es_redeploy_start(aws, conf, NULL, sc->name, res->commit, "deploy",
-		                                     true, poll_ms, timeout_s, adopt_event, &a, &d);
+		int rc = sc->promotes_from ? es_promote_start(aws, conf, sc->name, true, poll_ms,
+		                                              timeout_s, adopt_event, &a, &d)
+		                           : es_redeploy_start(aws, conf, NULL, sc->name,
+		                                               res->commit, "deploy", true, poll_ms,
+		                                               timeout_s, adopt_event, &a, &d);
 		if (rc)
 			return rc;
 		while (!es_deploy_done(d))
@@ -994,8 +1000,8 @@ int es_canary_adopt(struct es_aws_client *aws, const struct es_config *conf, con
 		bool busy = !r->intent_seq && r->status == ES_EBUSY;
 		if (busy && es_time_now() < deadline) {
 			if (!said)
-				es_notef(fn, ud, "waiting for %s to settle before deploying %s", sc->name,
-				         res->release);
+				es_notef(fn, ud, "waiting for %s to settle before deploying %s",
+				         sc->name, res->release);
 			said = true;
 			es_deploy_free(d);
 			es_loop_pause(es_aws_loop(aws), poll_ms > 0 ? poll_ms : 2000);
@@ -1144,9 +1150,8 @@ static json_t *figures_json(const struct es_canary_figures *f)
 {
 	if (!f || !f->have)
 		return json_null();
-	return json_pack("{s:f,s:f,s:f,s:f}", "requests", f->requests, "errors_5xx",
-	                 f->errors_5xx, "rate_5xx", f->rate_5xx, "lambda_errors",
-	                 f->lambda_errors);
+	return json_pack("{s:f,s:f,s:f,s:f}", "requests", f->requests, "errors_5xx", f->errors_5xx,
+	                 "rate_5xx", f->rate_5xx, "lambda_errors", f->lambda_errors);
 }
 
 static json_t *str_or_null(const char *s)
@@ -1173,22 +1178,21 @@ char *es_canary_status_json(const struct es_canary_status *st,
 	return text;
 }
 
-char *es_canary_result_json(const char *stage, const char *action,
-                            const struct es_canary_result *r)
+char *es_canary_result_json(const char *stage, const char *action, const struct es_canary_result *r)
 {
 	json_t *o = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "ok", 1, "command",
-	                      "canary", "stage", stage, "action", action, "action_id",
-	                      r->action_id, "release", str_or_null(r->release), "commit",
-	                      str_or_null(r->commit), "staging", str_or_null(r->staging_id),
-	                      "policy", str_or_null(r->policy_id), "message", r->message);
+	                      "canary", "stage", stage, "action", action, "action_id", r->action_id,
+	                      "release", str_or_null(r->release), "commit", str_or_null(r->commit),
+	                      "staging", str_or_null(r->staging_id), "policy",
+	                      str_or_null(r->policy_id), "message", r->message);
 	if (o && (r->traffic.header_based || r->traffic.weight > 0))
 		json_object_set_new(o, "traffic", traffic_json(&r->traffic));
 	if (o && r->n_functions) {
 		json_t *fs = json_array();
 		for (size_t i = 0; i < r->n_functions; i++)
-			json_array_append_new(fs, json_pack("{s:s,s:s}", "function",
-			                                    r->functions[i], "version",
-			                                    r->versions[i]));
+			json_array_append_new(fs,
+			                      json_pack("{s:s,s:s}", "function", r->functions[i],
+			                                "version", r->versions[i]));
 		json_object_set_new(o, "functions", fs);
 	}
 	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;

@@ -59,8 +59,8 @@ struct es_canary_result {
 	char policy_id[64];
 	struct es_cd_traffic traffic;
 	size_t n_functions;
-	char functions[ES_CANARY_MAX_FUNCTIONS][160];     /* the stack functions changed */
-	char versions[ES_CANARY_MAX_FUNCTIONS][300];      /* the canary versions staging runs */
+	char functions[ES_CANARY_MAX_FUNCTIONS][160]; /* the stack functions changed */
+	char versions[ES_CANARY_MAX_FUNCTIONS][300];  /* the canary versions staging runs */
 	char message[512];
 	bool check_failed; /* check: a check did not pass */
 };

@@ -103,7 +103,8 @@ static int parse_weight_spec(const char *p, struct es_cd_traffic *out, char *msg
 		}
 		out->idle_ttl = (int)idle;
 		/* CloudFront asks for both; the longest it allows when not given. */
-		out->max_ttl = slash ? (int)max : (idle > ES_CD_MAX_TTL ? (int)idle : ES_CD_MAX_TTL);
+		out->max_ttl =
+		        slash ? (int)max : (idle > ES_CD_MAX_TTL ? (int)idle : ES_CD_MAX_TTL);
 	}
 	return ES_OK;
 }

@@ -335,9 +335,8 @@ int es_rollback_start(struct es_aws_client *aws, const struct es_config *conf, s
 }
 
 int es_redeploy_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
-                      const char *stage, const char *rev, const char *kind, bool yes,
-                      long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
-                      struct es_deploy **out)
+                      const char *stage, const char *rev, const char *kind, bool yes, long poll_ms,
+                      long timeout_s, es_deploy_event_fn fn, void *ud, struct es_deploy **out)
 {
 	const struct es_stage_conf *sc = es_config_stage(conf, stage);
 	struct rollback_arg *a;

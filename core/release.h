@@ -48,9 +48,8 @@ int es_recorded_release(struct es_aws_client *aws, const struct es_config *conf,
 /* The same redeploy recorded under kind (a canary's promotion deploys the
  * release it tried as a "deploy"). */
 int es_redeploy_start(struct es_aws_client *aws, const struct es_config *conf, struct es_repo *repo,
-                      const char *stage, const char *rev, const char *kind, bool yes,
-                      long poll_ms, long timeout_s, es_deploy_event_fn fn, void *ud,
-                      struct es_deploy **out);
+                      const char *stage, const char *rev, const char *kind, bool yes, long poll_ms,
+                      long timeout_s, es_deploy_event_fn fn, void *ud, struct es_deploy **out);
 
 /* Create a git revert commit of rev on the current branch (clean tree
  * required); new_oid receives the new commit's id. */

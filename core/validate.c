@@ -206,8 +206,8 @@ int es_validation_run(struct es_loop *loop, const struct es_config *conf,
 }
 
 int es_validation_run_with(struct es_loop *loop, const struct es_config *conf,
-                           const struct es_stage_conf *sc, const char *domain,
-                           const char *header, struct es_validation *out)
+                           const struct es_stage_conf *sc, const char *domain, const char *header,
+                           struct es_validation *out)
 {
 	const char *const headers[] = {header, NULL};
 	struct probe *probes = calloc(ES_MODEL_MAX_CHECKS, sizeof(*probes));

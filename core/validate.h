@@ -81,8 +81,8 @@ int es_validation_run(struct es_loop *loop, const struct es_config *conf,
  * header canary's checks carry its header to reach the staging
  * distribution. */
 int es_validation_run_with(struct es_loop *loop, const struct es_config *conf,
-                           const struct es_stage_conf *sc, const char *domain,
-                           const char *header, struct es_validation *out);
+                           const struct es_stage_conf *sc, const char *domain, const char *header,
+                           struct es_validation *out);
 
 /* Validate stage now: read what it runs, refuse as es_validation_may_run
  * says, run the checks, and append the outcome to the ledger (out->seq).

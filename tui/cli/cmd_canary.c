@@ -80,8 +80,8 @@ static int show_status(struct es_cli *cli, struct ctx *c)
 	es_printf("%s primary   %s  %s  %s\n", st.stage, st.primary_id, or_dash(st.primary_status),
 	          or_dash(st.primary_lambda));
 	if (!st.staging_id[0]) {
-		es_printf("%s has no canary: `edgeship canary start --stage %s` makes one\n", st.stage,
-		          st.stage);
+		es_printf("%s has no canary: `edgeship canary start --stage %s` makes one\n",
+		          st.stage, st.stage);
 		return ES_EXIT_OK;
 	}
 	es_printf("%s staging   %s  %s  %s\n", st.stage, st.staging_id, or_dash(st.staging_status),
@@ -121,8 +121,8 @@ static int start_adopt(struct es_cli *cli, struct ctx *c, struct deploy_ui *ui, 
 	const struct es_stage_conf *sc = es_config_stage(c->conf, cli->stage);
 
 	if (sc->promotes_from)
-		return es_promote_start(c->aws, c->conf, sc->name, true, cli->poll_ms, cli->timeout_s,
-		                        on_deploy_event, ui, &ui->d);
+		return es_promote_start(c->aws, c->conf, sc->name, true, cli->poll_ms,
+		                        cli->timeout_s, on_deploy_event, ui, &ui->d);
 	return es_redeploy_start(c->aws, c->conf, c->repo, sc->name, r->commit, "deploy", true,
 	                         cli->poll_ms, cli->timeout_s, on_deploy_event, ui, &ui->d);
 }
@@ -136,8 +136,10 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 	int rc;
 
 	if (cli->read_only) {
-		es_fail(ES_EREFUSED, "--read-only: canary %s changes the stage; run without "
-		                     "--read-only", sub);
+		es_fail(ES_EREFUSED,
+		        "--read-only: canary %s changes the stage; run without "
+		        "--read-only",
+		        sub);
 		return es_cli_fail(cli, "canary", ES_EREFUSED);
 	}
 	if (o->weight || o->header) {
@@ -160,8 +162,9 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 		const char *w = o->weight ? o->weight : cli->n_args > 1 ? cli->args[1] : NULL;
 		double weight = es_canary_parse_weight(w);
 		if (weight < 0) {
-			es_fail(ES_EINVAL, "canary widen needs a weight, e.g. edgeship canary widen 10%% "
-			                   "--stage production");
+			es_fail(ES_EINVAL,
+			        "canary widen needs a weight, e.g. edgeship canary widen 10%% "
+			        "--stage production");
 			return es_cli_fail(cli, "canary", ES_EINVAL);
 		}
 		rc = es_canary_widen(c->aws, c->conf, cli->stage, weight, print_note, progress(cli),
@@ -170,10 +173,12 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 		struct es_validation *v = calloc(1, sizeof(*v));
 		if (!v)
 			return es_cli_fail(cli, "canary", es_fail(ES_ENOMEM, "out of memory"));
-		rc = es_canary_check(c->aws, c->conf, cli->stage, print_note, progress(cli), v, &res);
+		rc = es_canary_check(c->aws, c->conf, cli->stage, print_note, progress(cli), v,
+		                     &res);
 		if (!rc && !cli->json)
 			for (size_t i = 0; i < v->n_checks; i++)
-				es_printf("  %s %s: %s\n", v->checks[i].result.passed ? "ok  " : "FAIL",
+				es_printf("  %s %s: %s\n",
+				          v->checks[i].result.passed ? "ok  " : "FAIL",
 				          v->checks[i].result.name, v->checks[i].result.detail);
 		free(v);
 		if (!rc) {
@@ -181,7 +186,8 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 			return res.check_failed ? ES_EXIT_FAILURE : ES_EXIT_OK;
 		}
 	} else if (strcmp(sub, "discard") == 0) {
-		rc = es_canary_discard(c->aws, c->conf, cli->stage, print_note, progress(cli), &res);
+		rc = es_canary_discard(c->aws, c->conf, cli->stage, print_note, progress(cli),
+		                       &res);
 	} else if (strcmp(sub, "start") == 0) {
 		char commit[41] = "";
 		if (cli->n_args > 1 && (rc = es_repo_resolve(c->repo, cli->args[1], commit)))
@@ -197,7 +203,8 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 			es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", cli->stage);
 			return es_cli_fail(cli, "canary", ES_ECANCELLED);
 		}
-		rc = es_canary_promote(c->aws, c->conf, cli->stage, print_note, progress(cli), &res);
+		rc = es_canary_promote(c->aws, c->conf, cli->stage, print_note, progress(cli),
+		                       &res);
 		if (!rc) {
 			struct deploy_ui ui = {.cli = cli, .out = progress(cli)};
 			if (!cli->json)
@@ -206,8 +213,9 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 			 * waits for it to be Deployed, as --wait does. */
 			cli->wait = true;
 			cli->yes = true;
-			es_fprintf(progress(cli), "deploying release %s to %s so its template owns "
-			                          "the primary again\n",
+			es_fprintf(progress(cli),
+			           "deploying release %s to %s so its template owns "
+			           "the primary again\n",
 			           res.release, cli->stage);
 			*freed = true;
 			return start_and_run(cli, c, &ui, "canary", "deploy", start_adopt, &res);
@@ -221,8 +229,8 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 
 int es_cmd_canary(struct es_cli *cli)
 {
-	static const char *const subs[] = {"status", "start", "widen", "check", "promote",
-	                                   "discard"};
+	static const char *const subs[] = {"status", "start",   "widen",
+	                                   "check",  "promote", "discard"};
 	struct ctx c;
 	struct cn_opts o;
 	const char *sub = cli->n_args ? cli->args[0] : "status";
@@ -233,7 +241,8 @@ int es_cmd_canary(struct es_cli *cli)
 		known = known || strcmp(sub, subs[i]) == 0;
 	if (!known) {
 		es_fail(ES_EINVAL,
-		        "canary: unknown subcommand '%s'; use status, start, widen, check, promote or "
+		        "canary: unknown subcommand '%s'; use status, start, widen, check, promote "
+		        "or "
 		        "discard",
 		        sub);
 		return es_cli_fail(cli, "canary", ES_EINVAL);

@@ -78,8 +78,9 @@ static struct es_pager *render(struct es_dash *d, const struct cn_load *l)
 	         l->figures);
 	if (!s->staging_id[0]) {
 		es_pager_add(p, ES_AREA_NORMAL, "");
-		es_pager_addf(p, ES_AREA_HINT, "%s has no canary: C starts one (its canary key: %s)",
-		              s->stage, "see edgeship.conf");
+		es_pager_addf(p, ES_AREA_HINT,
+		              "%s has no canary: C starts one (its canary key: %s)", s->stage,
+		              "see edgeship.conf");
 		return p;
 	}
 	add_side(p, "staging", s->staging_id, s->staging_status, s->staging_lambda, &l->sf,
@@ -201,8 +202,7 @@ static int act(struct es_job *job, void *arg)
 		if (!(a->v = calloc(1, sizeof(*a->v))))
 			return es_fail(ES_ENOMEM, "out of memory");
 		return es_canary_check(aws, a->conf, a->stage, act_note, job, a->v, &a->res);
-	case CN_DISCARD:
-		return es_canary_discard(aws, a->conf, a->stage, act_note, job, &a->res);
+	case CN_DISCARD: return es_canary_discard(aws, a->conf, a->stage, act_note, job, &a->res);
 	case CN_PROMOTE: {
 		int rc = es_canary_promote(aws, a->conf, a->stage, act_note, job, &a->res);
 		if (rc)
@@ -294,8 +294,9 @@ static void confirm(struct es_dash *d, struct cn_act *a)
 		es_canary_describe(&t, desc, sizeof(desc));
 	switch (a->op) {
 	case CN_START:
-		snprintf(q, sizeof(q), "Start a canary on %s: %s goes to a staging distribution running "
-		                       "the release a promotion would deploy?",
+		snprintf(q, sizeof(q),
+		         "Start a canary on %s: %s goes to a staging distribution running "
+		         "the release a promotion would deploy?",
 		         a->stage, desc[0] ? desc : "its canary key");
 		break;
 	case CN_WIDEN:
@@ -303,8 +304,9 @@ static void confirm(struct es_dash *d, struct cn_act *a)
 		         a->stage);
 		break;
 	case CN_PROMOTE:
-		snprintf(q, sizeof(q), "Promote %s's canary: the primary takes the staging config, then "
-		                       "the stack is deployed with that release?",
+		snprintf(q, sizeof(q),
+		         "Promote %s's canary: the primary takes the staging config, then "
+		         "the stack is deployed with that release?",
 		         a->stage);
 		break;
 	default:
@@ -378,9 +380,9 @@ static unsigned change(struct es_dash *d, enum cn_op op, const char *stage)
 	a->op = op;
 	snprintf(a->stage, sizeof(a->stage), "%s", stage);
 	if (op == CN_WIDEN) {
-		struct es_dialog *dlg = es_dialog_new(ES_DLG_PROMPT, "Canary",
-		                                      "New share for the canary (at most 15%):",
-		                                      on_weight, a);
+		struct es_dialog *dlg =
+		        es_dialog_new(ES_DLG_PROMPT, "Canary",
+		                      "New share for the canary (at most 15%):", on_weight, a);
 		if (!dlg) {
 			free(a);
 			return ES_HANDLED;
@@ -427,8 +429,7 @@ unsigned es_canary_view_request(struct es_dash *d, enum es_request req)
 		              : req == ES_REQ_PROMOTE      ? CN_PROMOTE
 		                                           : CN_DISCARD,
 		              d->cn_stage);
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
