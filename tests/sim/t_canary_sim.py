@@ -336,6 +336,14 @@ def main(tap, sim):
     advance(prim)
     tap.eq(served(edges[1], ALIAS, "/s", {"Cookie": f"edgesim-cd-session={s_cookie}"}), stg,
            "and the stack's new generation still routes to staging")
+    for enabled in (False, True):
+        g = cf.get_continuous_deployment_policy(Id=pid)
+        cf.update_continuous_deployment_policy(Id=pid, IfMatch=g["ETag"], ContinuousDeploymentPolicyConfig=weight_config(
+            stg_dns, 0.15, (300, 600), enabled=enabled))
+    _, h, _ = get(edges[1], ALIAS, "/s", {"Cookie": f"edgesim-cd-session={s_cookie}"})
+    fresh = session(h) or ""
+    tap.ok(fresh.split("~")[4:] != s_cookie.split("~")[4:] and fresh.split("~")[0] == pid,
+           "disabling and enabling the policy ends the sessions", (s_cookie, fresh))
 
     # ---- promote
     pe, se = cf.get_distribution(Id=prim)["ETag"], cf.get_distribution(Id=stg)["ETag"]

@@ -566,7 +566,7 @@ def _sticky(environ, pol, weight, ttl):
         with _lock:
             choice = "S" if RNG.random() < weight else "P"
     age = max(0, min(ttl["IdleTTL"], ttl["MaximumTTL"] - (now - issued)))
-    cookie = f"{COOKIE}={pol.id}~{choice}~{issued}~{now}~{pol.epoch}; Path=/; Max-Age={age}; Secure; HttpOnly"
+    cookie = f"{COOKIE}={pol.id}~{choice}~{issued}~{now}~{pol.epoch}; Path=/; Max-Age={age}; HttpOnly"
     return choice == "S", [("Set-Cookie", cookie)]
 
 
