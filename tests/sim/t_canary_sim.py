@@ -237,6 +237,13 @@ def main(tap, sim):
                            DistributionConfig=dict(g["DistributionConfig"], ContinuousDeploymentPolicyId=pid))
     tap.eq(cf.get_distribution_config(Id=prim)["DistributionConfig"]["ContinuousDeploymentPolicyId"], pid,
            "UpdateDistribution attaches the policy")
+    g = cf.get_distribution_config(Id=stg)
+    extra = {"Quantity": 1, "Items": [{"PathPattern": "/extra/*", "TargetOriginId": "o",
+                                       "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
+                                       "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}}]}
+    err = error_of(lambda: cf.update_distribution(Id=stg, IfMatch=g["ETag"], DistributionConfig=dict(
+        g["DistributionConfig"], CacheBehaviors=extra)))
+    tap.eq(err.get("Code"), "IllegalUpdate", "while attached, staging cannot have a path pattern the primary lacks")
     hdr = {"aws-cf-cd-canary": "yes"}
     tap.ok(all(served(e, ALIAS, "/h", hdr) == prim for e in edges),
            "until the attachment propagates, the header changes nothing")
