@@ -600,7 +600,7 @@ def route(edge, environ, dist_id, gen):
     """Primary or staging for this request, decided once."""
     target, served, headers = dist_id, gen, []
     policy_id = gen.snapshot.get("policy")
-    if policy_id:
+    if policy_id and gen.snapshot["enabled"]:
         with SIM.lock:
             pol = find_policy(policy_id)
             tc = (pol.config.get("TrafficConfig") if pol is not None and pol.config["Enabled"] else None)
