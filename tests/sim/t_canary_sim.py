@@ -237,6 +237,13 @@ def main(tap, sim):
                            DistributionConfig=dict(g["DistributionConfig"], ContinuousDeploymentPolicyId=pid))
     tap.eq(cf.get_distribution_config(Id=prim)["DistributionConfig"]["ContinuousDeploymentPolicyId"], pid,
            "UpdateDistribution attaches the policy")
+    g = cf.get_distribution_config(Id=stg)
+    extra = {"Quantity": 1, "Items": [{"PathPattern": "/extra/*", "TargetOriginId": "o",
+                                       "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
+                                       "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}}]}
+    err = error_of(lambda: cf.update_distribution(Id=stg, IfMatch=g["ETag"], DistributionConfig=dict(
+        g["DistributionConfig"], CacheBehaviors=extra)))
+    tap.eq(err.get("Code"), "IllegalUpdate", "while attached, staging cannot have a path pattern the primary lacks")
     hdr = {"aws-cf-cd-canary": "yes"}
     tap.ok(all(served(e, ALIAS, "/h", hdr) == prim for e in edges),
            "until the attachment propagates, the header changes nothing")
@@ -336,6 +343,14 @@ def main(tap, sim):
     advance(prim)
     tap.eq(served(edges[1], ALIAS, "/s", {"Cookie": f"edgesim-cd-session={s_cookie}"}), stg,
            "and the stack's new generation still routes to staging")
+    for enabled in (False, True):
+        g = cf.get_continuous_deployment_policy(Id=pid)
+        cf.update_continuous_deployment_policy(Id=pid, IfMatch=g["ETag"], ContinuousDeploymentPolicyConfig=weight_config(
+            stg_dns, 0.15, (300, 600), enabled=enabled))
+    _, h, _ = get(edges[1], ALIAS, "/s", {"Cookie": f"edgesim-cd-session={s_cookie}"})
+    fresh = session(h) or ""
+    tap.ok(fresh.split("~")[4:] != s_cookie.split("~")[4:] and fresh.split("~")[0] == pid,
+           "disabling and enabling the policy ends the sessions", (s_cookie, fresh))
 
     # ---- promote
     pe, se = cf.get_distribution(Id=prim)["ETag"], cf.get_distribution(Id=stg)["ETag"]

@@ -329,7 +329,33 @@ def resolve_update(backend, dist, dist_config):
             raise illegal_update()
     if staging and _aliases(dist_config):
         raise invalid("A staging distribution can't have alternate domain names (CNAMEs).")
+    if staging:
+        # while a primary routes to it, staging's path patterns must be the
+        # primary's or a subset of them
+        mine = set(_patterns(dist_config.get("CacheBehaviors")))
+        for prim in attached_primaries(dist):
+            theirs = set(_patterns(prim.distribution_config.__dict__.get("CacheBehaviors")))
+            if not mine <= theirs:
+                raise illegal_update("The staging distribution's cache behavior path patterns must be the same "
+                                     "as, or a subset of, the primary distribution's.")
     dist_config["ContinuousDeploymentPolicyId"] = want
+
+
+def _patterns(cbs):
+    out = []
+    for cb in _items((cbs or {}).get("Items")):
+        out.append(cb.get("PathPattern") if isinstance(cb, dict) else getattr(cb, "path_pattern", ""))
+    return out
+
+
+def attached_primaries(staging):
+    """Distributions with a policy attached that names this staging distribution."""
+    out = []
+    for d in cloudfront_ext.all_distributions():
+        pol = find_policy(d.distribution_config.__dict__.get("ContinuousDeploymentPolicyId") or "")
+        if pol is not None and staging.domain_name in pol.dns_names:
+            out.append(d)
+    return out
 
 
 def staging_in_use(dist):
@@ -566,7 +592,7 @@ def _sticky(environ, pol, weight, ttl):
         with _lock:
             choice = "S" if RNG.random() < weight else "P"
     age = max(0, min(ttl["IdleTTL"], ttl["MaximumTTL"] - (now - issued)))
-    cookie = f"{COOKIE}={pol.id}~{choice}~{issued}~{now}~{pol.epoch}; Path=/; Max-Age={age}; Secure; HttpOnly"
+    cookie = f"{COOKIE}={pol.id}~{choice}~{issued}~{now}~{pol.epoch}; Path=/; Max-Age={age}; HttpOnly"
     return choice == "S", [("Set-Cookie", cookie)]
 
 
@@ -574,7 +600,7 @@ def route(edge, environ, dist_id, gen):
     """Primary or staging for this request, decided once."""
     target, served, headers = dist_id, gen, []
     policy_id = gen.snapshot.get("policy")
-    if policy_id:
+    if policy_id and gen.snapshot["enabled"]:
         with SIM.lock:
             pol = find_policy(policy_id)
             tc = (pol.config.get("TrafficConfig") if pol is not None and pol.config["Enabled"] else None)

@@ -202,9 +202,9 @@ class Edge:
             headers = list(headers) + added
             return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
 
-        return self._serve(environ, sr, host, dist_id, gen)
+        return self._serve(environ, sr, dist_id, gen)
 
-    def _serve(self, environ, start_response, host, dist_id, gen):
+    def _serve(self, environ, start_response, dist_id, gen):
         cfid = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()[:56]
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO") or "/"
