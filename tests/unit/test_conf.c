@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "canary_conf.h"
 #include "conf.h"
 #include "testutil.h"
 
@@ -419,6 +420,61 @@ static void pipeline_mode(void **state)
 	expect_error(text, 6, "lambda = ");
 }
 
+/* The canary key: each form read as written, CloudFront's limits refused at
+ * the line with what to write. */
+static void canary_key(void **state)
+{
+	struct es_cd_traffic t;
+	char msg[300], text[2048];
+	struct es_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(es_canary_parse("weight 5%", &t, msg, sizeof(msg)), ES_OK);
+	assert_false(t.header_based);
+	assert_true(t.weight > 0.0499 && t.weight < 0.0501);
+	assert_int_equal(t.idle_ttl, 0);
+	assert_int_equal(es_canary_parse("weight 15% sticky 10m", &t, msg, sizeof(msg)), ES_OK);
+	assert_int_equal(t.idle_ttl, 600);
+	assert_int_equal(t.max_ttl, 3600);
+	assert_int_equal(es_canary_parse("weight 2.5% sticky 5m/30m", &t, msg, sizeof(msg)), ES_OK);
+	assert_true(t.weight > 0.0249 && t.weight < 0.0251);
+	assert_int_equal(t.idle_ttl, 300);
+	assert_int_equal(t.max_ttl, 1800);
+	assert_int_equal(es_canary_parse("header aws-cf-cd-canary:  yes ", &t, msg, sizeof(msg)),
+	                 ES_OK);
+	assert_true(t.header_based);
+	assert_string_equal(t.header, "aws-cf-cd-canary");
+	assert_string_equal(t.value, "yes");
+
+	assert_int_equal(es_canary_parse("weight 16%", &t, msg, sizeof(msg)), ES_EINVAL);
+	assert_non_null(strstr(msg, "at most 15%"));
+	assert_int_equal(es_canary_parse("weight 5", &t, msg, sizeof(msg)), ES_EINVAL);
+	assert_int_equal(es_canary_parse("weight 5% sticky 1m", &t, msg, sizeof(msg)), ES_EINVAL);
+	assert_non_null(strstr(msg, "between 5m and 1h"));
+	assert_int_equal(es_canary_parse("weight 5% sticky 30m/10m", &t, msg, sizeof(msg)),
+	                 ES_EINVAL);
+	assert_int_equal(es_canary_parse("weight 5% fast", &t, msg, sizeof(msg)), ES_EINVAL);
+	assert_int_equal(es_canary_parse("header x-canary: yes", &t, msg, sizeof(msg)), ES_EINVAL);
+	assert_non_null(strstr(msg, "aws-cf-cd-"));
+	assert_int_equal(es_canary_parse("header aws-cf-cd-canary", &t, msg, sizeof(msg)),
+	                 ES_EINVAL);
+	assert_int_equal(es_canary_parse("half", &t, msg, sizeof(msg)), ES_EINVAL);
+	assert_non_null(strstr(msg, "weight 5%"));
+
+	/* In a file: read onto the stage, a mistake names its line. */
+	snprintf(text, sizeof(text), "%s", good);
+	char *p = strstr(text, "\tpromotes-from = staging\n");
+	assert_non_null(p);
+	memmove(p + strlen("\tcanary = weight 10%\n"), p, strlen(p) + 1);
+	memcpy(p, "\tcanary = weight 10%\n", strlen("\tcanary = weight 10%\n"));
+	assert_int_equal(load_text(text, &c), ES_OK);
+	assert_string_equal(es_config_stage(c, "production")->canary, "weight 10%");
+	assert_null(es_config_stage(c, "staging")->canary);
+	es_config_free(c);
+	memcpy(p, "\tcanary = weight 20%\n", strlen("\tcanary = weight 20%\n"));
+	expect_error(text, 19, "at most 15%");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +503,7 @@ int main(void)
 	        cmocka_unit_test(probe_bypass_per_app_and_stage),
 	        cmocka_unit_test(includes_are_never_followed),
 	        cmocka_unit_test(only_a_small_regular_file),
+	        cmocka_unit_test(canary_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
