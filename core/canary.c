@@ -1019,6 +1019,134 @@ int es_canary_adopt(struct es_aws_client *aws, const struct es_config *conf, con
 	}
 }
 
+/* ------------------------------------------------------------ teardown */
+
+/* The canary functions the stage's canary records name (ARNs without a
+ * version), each once; false when the stage never had a canary. */
+static bool canary_functions(const struct es_record_list *recs, const char *stage, char (*out)[300],
+                             size_t max, size_t *n)
+{
+	bool any = false;
+
+	*n = 0;
+	for (size_t i = 0; i < recs->n; i++) {
+		const struct es_record *x = &recs->items[i];
+		if (strcmp(x->kind, "canary") != 0 || strcmp(x->stage, stage) != 0)
+			continue;
+		any = true;
+		json_t *o = json_loads(x->json, 0, NULL);
+		size_t k;
+		json_t *f;
+		json_array_foreach(json_object_get(o, "functions"), k, f)
+		{
+			char arn[300];
+			bool seen = false;
+			unqualified(json_string_value(json_object_get(f, "version")) ?: "", arn,
+			            sizeof(arn));
+			for (size_t j = 0; j < *n && !seen; j++)
+				seen = strcmp(out[j], arn) == 0;
+			if (arn[0] && !seen && *n < max)
+				copy(out[(*n)++], sizeof(out[0]), arn);
+		}
+		json_decref(o);
+	}
+	return any;
+}
+
+static int delete_staging(struct run *r, const char *id, long poll_ms, double deadline)
+{
+	char *xml = NULL, *etag = NULL, *off = NULL;
+	int rc = es_cf_get_distribution_config(r->aws, id, &xml, &etag);
+
+	if (rc == ES_ENOTFOUND)
+		return ES_OK;
+	if (!rc && strstr(xml, "<Enabled>true</Enabled>")) {
+		es_notef(r->fn, r->ud, "disabling staging distribution %s", id);
+		rc = es_cf_config_set_enabled(xml, false, &off);
+		if (!rc)
+			rc = es_cf_update_distribution_config(r->aws, id, etag, off, NULL);
+	}
+	free(xml);
+	free(etag);
+	free(off);
+	for (bool said = false; !rc;) {
+		struct es_distribution st = {0};
+		rc = es_cf_get_distribution(r->aws, id, &st);
+		bool deployed = !rc && st.status && strcmp(st.status, "Deployed") == 0;
+		if (deployed) {
+			es_notef(r->fn, r->ud, "deleting staging distribution %s", id);
+			rc = es_cf_delete_distribution(r->aws, id, st.etag);
+		}
+		es_distribution_free(&st);
+		if (rc == ES_ENOTFOUND)
+			return ES_OK;
+		if (rc || deployed)
+			return rc;
+		if (es_time_now() > deadline)
+			return es_fail(ES_ERR,
+			               "staging distribution %s is still InProgress: run `edgeship "
+			               "destroy --stage %s` again later",
+			               id, r->sc->name);
+		if (!said)
+			es_notef(r->fn, r->ud, "waiting for staging distribution %s to be Deployed",
+			         id);
+		said = true;
+		es_loop_pause(es_aws_loop(r->aws), poll_ms);
+	}
+	return rc;
+}
+
+int es_canary_teardown(struct es_aws_client *aws, const struct es_config *conf,
+                       const struct es_stage_conf *sc, struct es_ledger *l, long poll_ms,
+                       double deadline, es_canary_note_fn fn, void *ud, char (*functions)[300],
+                       size_t max, size_t *n)
+{
+	struct es_canary_result scratch = {0};
+	struct run r = {.aws = aws,
+	                .base = aws,
+	                .conf = conf,
+	                .sc = sc,
+	                .l = l,
+	                .fn = fn,
+	                .ud = ud,
+	                .action = "teardown",
+	                .res = &scratch};
+	struct es_record_list recs = {0};
+	struct dists d = {0};
+	char primary[64];
+	int rc;
+
+	*n = 0;
+	rc = es_ledger_read(l, &recs);
+	bool had = !rc && canary_functions(&recs, sc->name, functions, max, n);
+	es_record_list_free(&recs);
+	if (rc || !had)
+		return rc;
+	rc = es_cfn_stack_distribution(aws, sc->stack, primary, sizeof(primary));
+	if (rc || !primary[0])
+		return rc;
+	rc = read_dists(&r, &d);
+	if (!rc && d.policy && d.policy[0]) {
+		char *xml = NULL;
+		es_notef(fn, ud, "detaching canary policy %s from %s", d.policy, d.primary);
+		rc = es_cf_config_set_policy(d.primary_xml, "", &xml);
+		if (!rc)
+			rc = es_cf_update_distribution_config(aws, d.primary, d.primary_etag, xml,
+			                                      NULL);
+		free(xml);
+	}
+	if (!rc && d.have_pol) {
+		es_notef(fn, ud, "deleting canary policy %s", d.pol.id);
+		rc = es_cf_delete_cd_policy(aws, d.pol.id, d.pol.etag);
+		if (rc == ES_ENOTFOUND)
+			rc = ES_OK;
+	}
+	if (!rc && d.staging[0])
+		rc = delete_staging(&r, d.staging, poll_ms > 0 ? poll_ms : 2000, deadline);
+	dists_free(&d);
+	return rc;
+}
+
 /* ------------------------------------------------------------ status */
 
 int es_canary_status(struct es_aws_client *aws, const struct es_config *conf, const char *stage,

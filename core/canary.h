@@ -116,6 +116,19 @@ int es_canary_adopt(struct es_aws_client *aws, const struct es_config *conf, con
                     const struct es_canary_result *res, long poll_ms, long timeout_s,
                     es_canary_note_fn fn, void *ud);
 
+struct es_ledger;
+
+/* Before a stage's stack is deleted (edgeship destroy): when the ledger
+ * says the stage had a canary, detach and delete its policy, disable and
+ * delete its staging distribution (waiting for Deployed, poll_ms apart,
+ * until the epoch deadline), and name in functions (ARNs, at most max) the
+ * canary functions staging ran: their edge replicas outlive it, so the
+ * caller records them for cleanup. ES_OK with *n 0 when there was none. */
+int es_canary_teardown(struct es_aws_client *aws, const struct es_config *conf,
+                       const struct es_stage_conf *sc, struct es_ledger *l, long poll_ms,
+                       double deadline, es_canary_note_fn fn, void *ud, char (*functions)[300],
+                       size_t max, size_t *n);
+
 /* A distribution's CloudWatch figures over the periods the guard keeps. */
 struct es_canary_figures {
 	bool have; /* CloudWatch answered */

@@ -22,6 +22,7 @@
 #include "aws/endpoints.h"
 #include "aws/s3.h"
 #include "aws/sigv4.h"
+#include "canary.h"
 #include "destroy.h"
 #include "ledger.h"
 #include "lock.h"
@@ -514,6 +515,39 @@ static int retain_and_delete(struct run *r)
 	            "DeleteStack");
 }
 
+/* The stage's canary first (canary.h): its policy and staging distribution
+ * are not the stack's, and its functions keep edge replicas as the stack's
+ * do, so they are recorded for cleanup like a retained function. */
+static int canary_teardown(struct run *r)
+{
+	char fns[ES_DESTROY_MAX_RETAINED][300];
+	size_t n = 0, room = ES_DESTROY_MAX_RETAINED - r->res->n_retained;
+	int rc = es_canary_teardown(r->aws, r->conf, r->sc, r->l, r->poll_ms, r->deadline, r->fn,
+	                            r->ud, fns, room, &n);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct es_retained_function *f = &r->res->retained[r->res->n_retained++];
+		const char *name = strstr(fns[i], ":function:");
+		memset(f, 0, sizeof(*f));
+		copy(f->logical_id, sizeof(f->logical_id), "canary");
+		copy(f->name, sizeof(f->name), name ? name + 10 : fns[i]);
+		copy(f->arn, sizeof(f->arn), fns[i]);
+		copy(f->region, sizeof(f->region), "us-east-1");
+		copy(f->stage, sizeof(f->stage), r->sc->name);
+		json_t *x = json_pack("{s:s,s:s,s:s,s:s}", "logical_id", f->logical_id, "function",
+		                      f->name, "arn", f->arn, "region", f->region);
+		char msg[600];
+		snprintf(
+		        msg, sizeof(msg),
+		        "canary function %s retained: its edge replicas remain; `edgeship cleanup` "
+		        "deletes it once they are gone",
+		        f->name);
+		rc = step(r, "function-retained", f->name, x, msg);
+		json_decref(x);
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------ the run */
 
 static bool create_failed(const char *s)
@@ -653,7 +687,7 @@ int es_destroy(struct es_aws_client *aws, const struct es_config *conf, const ch
 	rc = es_ledger_append(r.l, o, &res->intent_seq);
 	json_decref(o);
 	if (!rc)
-		rc = outcome(&r, run(&r));
+		rc = outcome(&r, canary_teardown(&r) ?: run(&r));
 	es_lock_release_wait(es_aws_loop(r.aws), lk);
 	es_ledger_free(r.l);
 	return rc;

@@ -387,6 +387,26 @@ int es_cf_delete_cd_policy(struct es_aws_client *c, const char *id, const char *
 	return rc;
 }
 
+int es_cf_delete_distribution(struct es_aws_client *c, const char *id, const char *etag)
+{
+	struct es_aws_call call;
+	struct es_http_response resp;
+	int rc = cd_call(&call, "DeleteDistribution", "DELETE", ES_CF_API "/distribution/", id,
+	                 NULL);
+
+	call.mutating = true;
+	if (!rc && etag)
+		rc = es_aws_call_header(&call, "If-Match", etag);
+	if (rc) {
+		es_aws_call_free(&call);
+		return es_fail(ES_ENOMEM, "out of memory");
+	}
+	rc = cd_send(c, &call, &resp);
+	if (!rc)
+		es_http_response_free(&resp);
+	return rc;
+}
+
 /* ------------------------------------------------------------ whole configs */
 
 int es_cf_get_distribution_config(struct es_aws_client *c, const char *id, char **xml, char **etag)

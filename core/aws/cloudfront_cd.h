@@ -76,6 +76,8 @@ int es_cf_update_distribution_config(struct es_aws_client *c, const char *id, co
 /* Edits of a <DistributionConfig> document; *out is a new document (malloc'd). */
 /* Set ContinuousDeploymentPolicyId (adding the element when missing); "" detaches. */
 int es_cf_config_set_policy(const char *xml, const char *policy_id, char **out);
+/* Set Enabled (a distribution is disabled before CloudFront deletes it). */
+int es_cf_config_set_enabled(const char *xml, bool enabled, char **out);
 /* The policy id the config names ("" when none; malloc'd). */
 int es_cf_config_policy(const char *xml, char **policy_id);
 /* Replace every LambdaFunctionARN whose function (the ARN without its
@@ -90,6 +92,10 @@ int es_cf_config_lambdas(const char *xml, char ***arns, size_t *n);
  * (If-Match "primary_etag,staging_etag"); *new_etag is the primary's. */
 int es_cf_promote_staging(struct es_aws_client *c, const char *primary_id, const char *primary_etag,
                           const char *staging_id, const char *staging_etag, char **new_etag);
+
+/* DeleteDistribution (If-Match etag): CloudFront deletes only a disabled,
+ * Deployed distribution. */
+int es_cf_delete_distribution(struct es_aws_client *c, const char *id, const char *etag);
 
 /* The distribution whose DomainName is domain (ListDistributions pages), id
  * malloc'd; ES_ENOTFOUND when none. */

@@ -119,6 +119,25 @@ int es_cf_config_set_policy(const char *xml, const char *policy_id, char **out)
 	return config_dump(doc, out);
 }
 
+int es_cf_config_set_enabled(const char *xml, bool enabled, char **out)
+{
+	xmlDoc *doc = config_parse(xml);
+
+	*out = NULL;
+	if (!doc)
+		return ES_EPARSE;
+	xmlNode *n = es_xml_child(xmlDocGetRootElement(doc), "Enabled");
+	if (!n) {
+		xmlFreeDoc(doc);
+		return es_fail(ES_EPARSE, "the distribution's config has no Enabled element");
+	}
+	if (set_text(n, enabled ? "true" : "false")) {
+		xmlFreeDoc(doc);
+		return ES_ENOMEM;
+	}
+	return config_dump(doc, out);
+}
+
 int es_cf_config_policy(const char *xml, char **policy_id)
 {
 	xmlDoc *doc = config_parse(xml);

@@ -297,5 +297,24 @@ q
     tap.ok(deploys and deploys[-1].get("result") == "success",
            "the deploy after the promotion is recorded", str(deploys[-1:]))
 
+    # ---- destroy takes the canary's own resources with the stage
+    canary_fn = fns[0]["version"].split(":")[6] if fns else "?"
+    rc, out, err = app.run("destroy", "--stage", "production", "--yes", timeout=600)
+    tap.ok(rc == 0, "destroying production succeeds", out[-1500:] + err[-1500:])
+    left = [d["Id"] for d in sim.client("cloudfront").list_distributions()["DistributionList"].get("Items", [])
+            if d.get("Staging")]
+    tap.ok(not left, "its staging distribution is deleted", str(left))
+    tap.ok(not [p for p in sim.ctl("GET", "/canary")["policies"] if p["id"] == js.get("policy")],
+           "its canary policy is deleted", str(sim.ctl("GET", "/canary")["policies"]))
+    retained = [r for r in app.records() if r.get("kind") == "destroy" and r.get("step") == "function-retained"]
+    tap.ok(any(r.get("function") == canary_fn for r in retained),
+           "the canary function is recorded for cleanup (its replicas outlive staging)",
+           str([r.get("function") for r in retained]))
+    sim.ctl("POST", "/replicas/release", {})
+    rc, out, err = app.run("cleanup")
+    fn_names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    tap.ok(rc == 0 and canary_fn not in fn_names, "cleanup deletes the canary function",
+           f"rc={rc} {out}{err}")
+
 
 run(main)
