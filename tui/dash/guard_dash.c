@@ -10,16 +10,24 @@
 #include "guard_dash.h"
 #include "guard_model.h"
 #include "guard_record.h"
+#include "guard_where.h"
+#include "lock.h"
 #include "notify.h"
 
 struct dash_guard {
 	struct es_guard *g;
 	struct es_guard_follow follow;
 	bool announced[ES_GUARD_MAX_STAGES];
+	/* guard-action = rollback on a breach that cannot be acted on yet (the
+	 * failing release still propagating, a question open): the guard acts
+	 * once that settles, still once for the breach. */
+	bool waiting[ES_GUARD_MAX_STAGES];
 	/* the breach B acts on */
 	int offer; /* guard stage index, -1 none */
 	char commit[41];
 	char release[80];
+	int last_breach; /* the breach w shows: guard stage index, -1 none */
+	struct guard_where *where;
 };
 
 static void on_guard(struct es_guard *g, size_t i, unsigned what, void *ud)
@@ -47,35 +55,184 @@ static struct dash_guard *start(struct es_dash *d)
 		return NULL;
 	}
 	dg->offer = -1;
+	dg->last_breach = -1;
 	es_guard_on_change(dg->g, on_guard, d);
 	d->ui.guard = dg->g;
 	return dg;
+}
+
+/* The guard's ledger record of s's breach; a --read-only console records
+ * nothing. */
+static void record(struct es_dash *d, const struct es_guard_stage *s, const char *decision,
+                   const char *decided_by, const char *note)
+{
+	if (d->cli->read_only)
+		return;
+	if (es_guard_record_async(d->aws, d->conf, s, decision, decided_by, d->identity, note))
+		es_dash_log(d, ES_ACT_WARN, "guard: the ledger did not take the breach");
+}
+
+static int conf_stage(const struct es_dash *d, const char *name)
+{
+	for (size_t k = 0; d->conf && k < d->conf->n_stages; k++)
+		if (strcmp(d->conf->stages[k].name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
+enum verdict { ACT, WAIT, REFUSE };
+
+/* Whether the guard may start its rollback of stage now: another action on
+ * the stage (this console's, another console's lock, CloudFormation at work
+ * on its stack) refuses it for this breach; the stage's distribution still
+ * InProgress, or a question open on the screen, makes it wait. */
+static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char *stage, char *why,
+                            size_t len)
+{
+	const struct es_stage_view *v = NULL;
+
+	for (size_t i = 0; d->model && i < es_model_stage_count(d->model); i++)
+		if (strcmp(es_model_stage(d->model, i)->name, stage) == 0)
+			v = es_model_stage(d->model, i);
+	if (d->deploy && !d->deploy_done) {
+		snprintf(why, len, "a %s to %s is running in this console", d->deploy_kind,
+		         d->deploy_stage);
+		return REFUSE;
+	}
+	if (d->queued.active && d->conf &&
+	    strcmp(d->conf->stages[d->queued.stage].name, stage) == 0) {
+		snprintf(why, len, "a deploy of %.7s to %s is queued in this console",
+		         d->queued.oid, stage);
+		return REFUSE;
+	}
+	if (v && v->busy) {
+		snprintf(why, len, "%s's stack is %s: another action is running on it", stage,
+		         v->stack_status);
+		return REFUSE;
+	}
+	if (v && es_stage_locked(v) && !es_lock_held_here(v->lock.action_id)) {
+		const char *who = strrchr(v->lock.who, '/');
+		snprintf(why, len, "%s is locked for a %s by %s: another action is running on it",
+		         stage, v->lock.kind[0] ? v->lock.kind : "action",
+		         who ? who + 1 : v->lock.who);
+		return REFUSE;
+	}
+	if (d->n_dialogs) {
+		snprintf(why, len, "a question is open on the screen");
+		return WAIT;
+	}
+	int rc = d->model ? es_model_check(d->model, "rollback", stage, dg->commit, why, len)
+	                  : ES_OK;
+	return rc == ES_OK ? ACT : rc == ES_EBUSY ? WAIT : REFUSE;
+}
+
+/* guard-action = rollback: the rollback B would start, started by the
+ * guard, and recorded as deploy --guard records it. */
+static void roll_back(struct es_dash *d, struct dash_guard *dg, size_t i)
+{
+	const struct es_guard_stage *s = es_guard_stage(dg->g, i);
+	int k = conf_stage(d, s->name);
+	char note[160];
+
+	dg->waiting[i] = false;
+	if (k < 0)
+		return;
+	snprintf(note, sizeof(note), "back to %.12s (release %s)", dg->commit, dg->release);
+	record(d, s, "rollback", "guard", note);
+	es_dash_log(d, ES_ACT_WARN, "guard: guard-action = rollback: rolling %s back to %.7s (%s)",
+	            s->name, dg->commit, dg->release);
+	dg->offer = -1;
+	memset(&d->pending, 0, sizeof(d->pending));
+	d->pending.req = ES_REQ_ROLLBACK;
+	d->pending.stage = k;
+	d->pending.by_guard = true;
+	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", dg->commit);
+	es_act_run(d);
+	es_dash_message(d, true,
+	                "guard: %s breached; the guard rolls it back to %.7s (%s); w shows where "
+	                "it fails",
+	                s->name, dg->commit, dg->release);
+}
+
+/* The guard did not act on a rollback breach: say why, keep B offered. */
+static void not_acting(struct es_dash *d, struct dash_guard *dg, size_t i, const char *why)
+{
+	const struct es_guard_stage *s = es_guard_stage(dg->g, i);
+	char note[600];
+
+	dg->waiting[i] = false;
+	snprintf(note, sizeof(note), "guard-action = rollback, not acted on: %s", why);
+	record(d, s, "alert", "guard", note);
+	es_dash_log(d, ES_ACT_WARN, "guard: %s: the guard did not roll back: %s", s->name, why);
+	es_dash_message(d, true,
+	                "guard: %s breached; not rolled back: %s; %sw shows where it fails",
+	                s->name, why, dg->offer >= 0 ? "B rolls back, " : "");
+}
+
+/* A breach waiting for the stage to settle: act, wait on, or give up. */
+static void retry(struct es_dash *d, struct dash_guard *dg, size_t i)
+{
+	char why[512];
+
+	switch (may_act(d, dg, es_guard_stage(dg->g, i)->name, why, sizeof(why))) {
+	case ACT: roll_back(d, dg, i); break;
+	case REFUSE: not_acting(d, dg, i, why); break;
+	case WAIT: break;
+	}
 }
 
 static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 {
 	const struct es_guard_stage *s = es_guard_stage(dg->g, i);
 	unsigned long gen = 0;
-	char text[256];
+	char text[256], why[512];
+	bool earlier;
 
 	es_guard_breach_text(s, text, sizeof(text));
 	es_dash_log(d, ES_ACT_ERROR, "guard: breach in %s: %s", s->name, text);
-	if (es_guard_previous_in(es_model_records(d->model, &gen), s->name, dg->commit,
-	                         dg->release)) {
-		dg->offer = (int)i;
-		es_dash_message(d, true, "guard: %s breached (%s); B rolls it back to %.7s (%s)",
-		                s->name, text, dg->commit, dg->release);
-	} else {
-		dg->offer = -1;
-		es_dash_message(d, true,
-		                "guard: %s breached (%s); no earlier release to roll back to",
-		                s->name, text);
-	}
 	es_attn_alert(d, s->name, text);
-	if (es_guard_record_async(d->aws, d->conf, s, "alert", "guard", d->identity,
-	                          dg->offer >= 0 ? "the console offers the rollback (B)"
-	                                         : "no earlier release"))
-		es_dash_log(d, ES_ACT_WARN, "guard: the ledger did not take the breach");
+	dg->last_breach = (int)i;
+	earlier = es_guard_previous_in(es_model_records(d->model, &gen), s->name, dg->commit,
+	                               dg->release);
+	dg->offer = earlier && !d->cli->read_only ? (int)i : -1;
+	if (s->set.action == ES_GUARD_ROLLBACK && earlier && !d->cli->read_only) {
+		switch (may_act(d, dg, s->name, why, sizeof(why))) {
+		case ACT: roll_back(d, dg, i); return;
+		case REFUSE: not_acting(d, dg, i, why); return;
+		case WAIT:
+			dg->waiting[i] = true;
+			es_dash_log(d, ES_ACT_WARN, "guard: %s: rolling back once it settles: %s",
+			            s->name, why);
+			es_dash_message(d, true,
+			                "guard: %s breached (%s); the guard rolls it back once it "
+			                "settles (%s); w shows where it fails",
+			                s->name, text, why);
+			return;
+		}
+	}
+	if (d->cli->read_only) {
+		es_dash_message(
+		        d, true,
+		        "guard: %s breached (%s); --read-only: this console does not act%s; "
+		        "w shows where it fails",
+		        s->name, text,
+		        s->set.action == ES_GUARD_ROLLBACK ? " (guard-action = rollback)" : "");
+		return;
+	}
+	if (earlier)
+		es_dash_message(
+		        d, true,
+		        "guard: %s breached (%s); B rolls it back to %.7s (%s); w shows where "
+		        "it fails",
+		        s->name, text, dg->commit, dg->release);
+	else
+		es_dash_message(
+		        d, true,
+		        "guard: %s breached (%s); no earlier release to roll back to; w shows "
+		        "where it fails",
+		        s->name, text);
+	record(d, s, "alert", "guard",
+	       earlier ? "the console offers the rollback (B)" : "no earlier release");
 }
 
 void es_dash_guard_poll(struct es_dash *d)
@@ -92,11 +249,14 @@ void es_dash_guard_poll(struct es_dash *d)
 		const struct es_guard_stage *s = es_guard_stage(dg->g, i);
 		if (!s->breached) {
 			dg->announced[i] = false;
+			dg->waiting[i] = false;
 			continue;
 		}
 		if (!dg->announced[i]) {
 			dg->announced[i] = true;
 			announce(d, dg, i);
+		} else if (dg->waiting[i]) {
+			retry(d, dg, i);
 		}
 	}
 }
@@ -105,20 +265,42 @@ void es_dash_guard_rollback(struct es_dash *d)
 {
 	struct dash_guard *dg = d->guard;
 	const struct es_guard_stage *s;
+	int k;
 
 	if (!dg || dg->offer < 0 || !(s = es_guard_stage(dg->g, (size_t)dg->offer))) {
 		es_dash_message(d, false, "guard: no breach to roll back");
 		return;
 	}
-	for (size_t k = 0; d->conf && k < d->conf->n_stages; k++) {
-		if (strcmp(d->conf->stages[k].name, s->name) != 0)
-			continue;
-		es_guard_record_async(d->aws, d->conf, s, "rollback", d->identity, d->identity,
-		                      "the operator asked for the rollback (B)");
-		dg->offer = -1;
-		es_actions_rollback_to(d, (int)k, dg->commit);
+	if ((k = conf_stage(d, s->name)) < 0)
+		return;
+	/* the operator decides now: the guard no longer waits to */
+	dg->waiting[dg->offer] = false;
+	es_guard_record_async(d->aws, d->conf, s, "rollback", d->identity, d->identity,
+	                      "the operator asked for the rollback (B)");
+	dg->offer = -1;
+	es_actions_rollback_to(d, k, dg->commit);
+}
+
+void es_dash_guard_errors(struct es_dash *d)
+{
+	struct dash_guard *dg = d->guard;
+	const struct es_guard_stage *s;
+	char footer[256] = "";
+
+	if (!dg || dg->last_breach < 0 || !(s = es_guard_stage(dg->g, (size_t)dg->last_breach))) {
+		es_dash_message(d, false,
+		                "guard: no breach: w shows where a breaching stage fails");
 		return;
 	}
+	if (dg->offer == dg->last_breach)
+		snprintf(footer, sizeof(footer), "B rolls %s back to %.7s (release %s).", s->name,
+		         dg->commit, dg->release);
+	es_guard_where_open(d, &dg->where, s, footer);
+}
+
+bool es_dash_guard_busy(const struct es_dash *d)
+{
+	return d->guard && es_guard_where_busy(d->guard->where);
 }
 
 void es_dash_guard_free(struct es_dash *d)
@@ -126,6 +308,7 @@ void es_dash_guard_free(struct es_dash *d)
 	if (!d->guard)
 		return;
 	d->ui.guard = NULL;
+	es_guard_where_free(&d->guard->where);
 	es_guard_free(d->guard->g);
 	free(d->guard);
 	d->guard = NULL;

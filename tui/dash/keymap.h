@@ -42,6 +42,8 @@ enum es_req_flags {
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(DRIFT, "drift", "f", 0, "Check the selected stage's stack for drift now (read-only)")    \
+	X(GUARD_ERRORS, "guard-errors", "w", ES_REQ_VIEW,                                          \
+	  "Where it fails: the guard breach's recent function errors (CloudWatch Logs)")           \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
 	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                                  \
 	  "Deploy the selected commit (to the first stage, or choose)")                            \
