@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/timefmt.h"
 #include "dash.h"
 #include "guard.h"
 #include "guard_dash.h"
@@ -22,11 +23,15 @@ struct dash_guard {
 	 * failing release still propagating, a question open): the guard acts
 	 * once that settles, still once for the breach. */
 	bool waiting[ES_GUARD_MAX_STAGES];
+	double retry_at; /* the next look at a waiting breach (once a second) */
 	/* the breach B acts on */
 	int offer; /* guard stage index, -1 none */
 	char commit[41];
 	char release[80];
-	int last_breach; /* the breach w shows: guard stage index, -1 none */
+	/* the breach w shows, as it was seen (a rollout after it clears the
+	 * guard's own): last_breach false when there was none */
+	bool last_breach;
+	struct es_guard_stage last;
 	struct guard_where *where;
 };
 
@@ -55,10 +60,19 @@ static struct dash_guard *start(struct es_dash *d)
 		return NULL;
 	}
 	dg->offer = -1;
-	dg->last_breach = -1;
 	es_guard_on_change(dg->g, on_guard, d);
 	d->ui.guard = dg->g;
 	return dg;
+}
+
+/* The status line is narrow: the breach in short there (the Activity strip
+ * has it whole), and the key that shows where it fails. */
+#define WHERE_HINT "w: where it fails"
+
+static const char *brief(const struct es_guard_stage *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "5xx %.1f%% > %g%%", s->breach.rate_5xx, s->breach.threshold);
+	return buf;
 }
 
 /* The guard's ledger record of s's breach; a --read-only console records
@@ -105,12 +119,16 @@ static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char
 		         d->queued.oid, stage);
 		return REFUSE;
 	}
-	if (v && v->busy) {
+	if (!v || !v->lock_known || strcmp(v->stack_status, "UNKNOWN") == 0) {
+		snprintf(why, len, "%s's stack and lock are not read yet", stage);
+		return WAIT;
+	}
+	if (v->busy) {
 		snprintf(why, len, "%s's stack is %s: another action is running on it", stage,
 		         v->stack_status);
 		return REFUSE;
 	}
-	if (v && es_stage_locked(v) && !es_lock_held_here(v->lock.action_id)) {
+	if (es_stage_locked(v) && !es_lock_held_here(v->lock.action_id)) {
 		const char *who = strrchr(v->lock.who, '/');
 		snprintf(why, len, "%s is locked for a %s by %s: another action is running on it",
 		         stage, v->lock.kind[0] ? v->lock.kind : "action",
@@ -132,7 +150,7 @@ static void roll_back(struct es_dash *d, struct dash_guard *dg, size_t i)
 {
 	const struct es_guard_stage *s = es_guard_stage(dg->g, i);
 	int k = conf_stage(d, s->name);
-	char note[160];
+	char note[160], text[64];
 
 	dg->waiting[i] = false;
 	if (k < 0)
@@ -148,25 +166,23 @@ static void roll_back(struct es_dash *d, struct dash_guard *dg, size_t i)
 	d->pending.by_guard = true;
 	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", dg->commit);
 	es_act_run(d);
-	es_dash_message(d, true,
-	                "guard: %s breached; the guard rolls it back to %.7s (%s); w shows where "
-	                "it fails",
-	                s->name, dg->commit, dg->release);
+	es_dash_message(d, true, "guard: %s breached, %s; the guard rolls it back to %.7s; %s",
+	                s->name, brief(s, text, sizeof(text)), dg->commit, WHERE_HINT);
 }
 
 /* The guard did not act on a rollback breach: say why, keep B offered. */
 static void not_acting(struct es_dash *d, struct dash_guard *dg, size_t i, const char *why)
 {
 	const struct es_guard_stage *s = es_guard_stage(dg->g, i);
-	char note[600];
+	char note[600], text[64];
 
 	dg->waiting[i] = false;
 	snprintf(note, sizeof(note), "guard-action = rollback, not acted on: %s", why);
 	record(d, s, "alert", "guard", note);
 	es_dash_log(d, ES_ACT_WARN, "guard: %s: the guard did not roll back: %s", s->name, why);
-	es_dash_message(d, true,
-	                "guard: %s breached; not rolled back: %s; %sw shows where it fails",
-	                s->name, why, dg->offer >= 0 ? "B rolls back, " : "");
+	es_dash_message(d, true, "guard: %s breached, %s; the guard did not roll back%s; %s",
+	                s->name, brief(s, text, sizeof(text)), dg->offer >= 0 ? " (B does)" : "",
+	                WHERE_HINT);
 }
 
 /* A breach waiting for the stage to settle: act, wait on, or give up. */
@@ -191,7 +207,8 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 	es_guard_breach_text(s, text, sizeof(text));
 	es_dash_log(d, ES_ACT_ERROR, "guard: breach in %s: %s", s->name, text);
 	es_attn_alert(d, s->name, text);
-	dg->last_breach = (int)i;
+	dg->last_breach = true;
+	dg->last = *s;
 	earlier = es_guard_previous_in(es_model_records(d->model, &gen), s->name, dg->commit,
 	                               dg->release);
 	dg->offer = earlier && !d->cli->read_only ? (int)i : -1;
@@ -204,33 +221,28 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 			es_dash_log(d, ES_ACT_WARN, "guard: %s: rolling back once it settles: %s",
 			            s->name, why);
 			es_dash_message(d, true,
-			                "guard: %s breached (%s); the guard rolls it back once it "
-			                "settles (%s); w shows where it fails",
-			                s->name, text, why);
+			                "guard: %s breached, %s; the guard rolls it back once the "
+			                "stage settles; %s",
+			                s->name, brief(s, text, sizeof(text)), WHERE_HINT);
 			return;
 		}
 	}
 	if (d->cli->read_only) {
-		es_dash_message(
-		        d, true,
-		        "guard: %s breached (%s); --read-only: this console does not act%s; "
-		        "w shows where it fails",
-		        s->name, text,
-		        s->set.action == ES_GUARD_ROLLBACK ? " (guard-action = rollback)" : "");
+		if (s->set.action == ES_GUARD_ROLLBACK)
+			es_dash_log(d, ES_ACT_WARN,
+			            "guard: %s: guard-action = rollback, but this console is "
+			            "--read-only: it does not act",
+			            s->name);
+		es_dash_message(d, true, "guard: %s breached, %s; read-only: does not act; %s",
+		                s->name, brief(s, text, sizeof(text)), WHERE_HINT);
 		return;
 	}
 	if (earlier)
-		es_dash_message(
-		        d, true,
-		        "guard: %s breached (%s); B rolls it back to %.7s (%s); w shows where "
-		        "it fails",
-		        s->name, text, dg->commit, dg->release);
+		es_dash_message(d, true, "guard: %s breached, %s; B rolls it back to %.7s; %s",
+		                s->name, brief(s, text, sizeof(text)), dg->commit, WHERE_HINT);
 	else
-		es_dash_message(
-		        d, true,
-		        "guard: %s breached (%s); no earlier release to roll back to; w shows "
-		        "where it fails",
-		        s->name, text);
+		es_dash_message(d, true, "guard: %s breached, %s; no earlier release; %s", s->name,
+		                brief(s, text, sizeof(text)), WHERE_HINT);
 	record(d, s, "alert", "guard",
 	       earlier ? "the console offers the rollback (B)" : "no earlier release");
 }
@@ -255,7 +267,8 @@ void es_dash_guard_poll(struct es_dash *d)
 		if (!dg->announced[i]) {
 			dg->announced[i] = true;
 			announce(d, dg, i);
-		} else if (dg->waiting[i]) {
+		} else if (dg->waiting[i] && es_time_now() >= dg->retry_at) {
+			dg->retry_at = es_time_now() + 1.0;
 			retry(d, dg, i);
 		}
 	}
@@ -286,13 +299,27 @@ void es_dash_guard_errors(struct es_dash *d)
 	struct dash_guard *dg = d->guard;
 	const struct es_guard_stage *s;
 	char footer[256] = "";
+	int i;
 
-	if (!dg || dg->last_breach < 0 || !(s = es_guard_stage(dg->g, (size_t)dg->last_breach))) {
+	if (!dg || !dg->last_breach) {
 		es_dash_message(d, false,
 		                "guard: no breach: w shows where a breaching stage fails");
 		return;
 	}
-	if (dg->offer == dg->last_breach)
+	s = &dg->last;
+	i = es_guard_find(dg->g, s->name);
+	/* the function's name may have been read after the breach was seen */
+	if (i >= 0 && strcmp(s->function, "us-east-1.") == 0)
+		snprintf(dg->last.function, sizeof(dg->last.function), "%s",
+		         es_guard_stage(dg->g, (size_t)i)->function);
+	if (strcmp(s->function, "us-east-1.") == 0) {
+		es_dash_message(d, true,
+		                "where it fails: %s's function is not known yet (its stack is read "
+		                "first): w again in a moment",
+		                s->name);
+		return;
+	}
+	if (i >= 0 && dg->offer == i)
 		snprintf(footer, sizeof(footer), "B rolls %s back to %.7s (release %s).", s->name,
 		         dg->commit, dg->release);
 	es_guard_where_open(d, &dg->where, s, footer);

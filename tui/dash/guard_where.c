@@ -122,30 +122,38 @@ static struct es_pager *render(struct guard_where *w, const struct where_read *r
 		return NULL;
 	es_guard_breach_text(s, text, sizeof(text));
 	region_list(w, regions, sizeof(regions));
-	es_pager_addf(p, ES_AREA_PANE_TITLE, "%s: guard breach: %s", s->name, text);
-	es_pager_addf(p, ES_AREA_HINT,
-	              "Recent errors of %s from CloudWatch Logs (FilterLogEvents on "
-	              "/aws/lambda/%s, at most %d) in %s, since the rollout began",
-	              s->function, s->function, ERRORS_SHOWN, regions);
+	snprintf(line, sizeof(line), "%s: guard breach: %s", s->name, text);
+	es_pager_add_wrapped(p, ES_AREA_PANE_TITLE, line, width, 2);
+	snprintf(line, sizeof(line),
+	         "Recent errors of %s from CloudWatch Logs (FilterLogEvents on /aws/lambda/%s, at "
+	         "most %d) in %s, since the rollout began",
+	         s->function, s->function, ERRORS_SHOWN, regions);
+	es_pager_add_wrapped(p, ES_AREA_HINT, line, width, 2);
 	es_pager_add(p, ES_AREA_NORMAL, "");
 	if (!r && !err) {
 		es_pager_add(p, ES_AREA_ACT_INFO, "Reading CloudWatch Logs\u2026");
 	} else if (rc != ES_OK) {
-		es_pager_addf(p, ES_AREA_ACT_ERROR, "CloudWatch Logs could not be read: %s",
-		              es_error_format(err, line, sizeof(line)));
+		char why[1200];
+		snprintf(line, sizeof(line), "CloudWatch Logs could not be read: %s",
+		         es_error_format(err, why, sizeof(why)));
+		es_pager_add_wrapped(p, ES_AREA_ACT_ERROR, line, width, 2);
 		es_pager_add(p, ES_AREA_NORMAL, "");
 		es_pager_add(p, ES_AREA_LABEL, "What to do:");
 		es_pager_addf(p, ES_AREA_NORMAL,
 		              "  - w reads again (a throttled or failed read often passes the "
 		              "next time);");
-		es_pager_addf(p, ES_AREA_NORMAL,
-		              "  - the console's credentials need logs:FilterLogEvents on "
-		              "/aws/lambda/%s in %s;",
-		              s->function, regions);
-		es_pager_addf(p, ES_AREA_NORMAL,
-		              "  - from a shell: aws logs filter-log-events --region %s "
-		              "--log-group-name /aws/lambda/%s --filter-pattern ERROR",
-		              w->regions[0], s->function);
+		snprintf(
+		        line, sizeof(line),
+		        "  - the console's credentials need logs:FilterLogEvents on /aws/lambda/%s "
+		        "in %s;",
+		        s->function, regions);
+		es_pager_add_wrapped(p, ES_AREA_NORMAL, line, width, 4);
+		snprintf(
+		        line, sizeof(line),
+		        "  - from a shell: aws logs filter-log-events --region %s --log-group-name "
+		        "/aws/lambda/%s --filter-pattern ERROR",
+		        w->regions[0], s->function);
+		es_pager_add_wrapped(p, ES_AREA_NORMAL, line, width, 4);
 	} else {
 		for (size_t i = 0; i < r->n_regions; i++) {
 			const struct region_figures *f = &r->fig[i];
