@@ -24,6 +24,9 @@ struct dash_guard {
 	 * once that settles, still once for the breach. */
 	bool waiting[ES_GUARD_MAX_STAGES];
 	double retry_at; /* the next look at a waiting breach (once a second) */
+	/* The commit each stage ran when the guard rolled it back: a breach of
+	 * the release it went back to never sends it forward to that one. */
+	char rolled_from[ES_GUARD_MAX_STAGES][41];
 	/* the breach B acts on */
 	int offer; /* guard stage index, -1 none */
 	char commit[41];
@@ -109,9 +112,11 @@ static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char
 		if (strcmp(es_model_stage(d->model, i)->name, stage) == 0)
 			v = es_model_stage(d->model, i);
 	if (d->deploy && !d->deploy_done) {
+		/* one action at a time in a console: another stage's ends first */
+		bool here = strcmp(d->deploy_stage, stage) == 0;
 		snprintf(why, len, "a %s to %s is running in this console", d->deploy_kind,
 		         d->deploy_stage);
-		return REFUSE;
+		return here ? REFUSE : WAIT;
 	}
 	if (d->queued.active && d->conf &&
 	    strcmp(d->conf->stages[d->queued.stage].name, stage) == 0) {
@@ -155,6 +160,10 @@ static void roll_back(struct es_dash *d, struct dash_guard *dg, size_t i)
 	dg->waiting[i] = false;
 	if (k < 0)
 		return;
+	for (size_t j = 0; d->model && j < es_model_stage_count(d->model); j++)
+		if (strcmp(es_model_stage(d->model, j)->name, s->name) == 0)
+			snprintf(dg->rolled_from[i], sizeof(dg->rolled_from[i]), "%s",
+			         es_model_stage(d->model, j)->commit);
 	snprintf(note, sizeof(note), "back to %.12s (release %s)", dg->commit, dg->release);
 	record(d, s, "rollback", "guard", note);
 	es_dash_log(d, ES_ACT_WARN, "guard: guard-action = rollback: rolling %s back to %.7s (%s)",
@@ -213,6 +222,13 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 	                               dg->release);
 	dg->offer = earlier && !d->cli->read_only ? (int)i : -1;
 	if (s->set.action == ES_GUARD_ROLLBACK && earlier && !d->cli->read_only) {
+		if (dg->rolled_from[i][0] && strcmp(dg->rolled_from[i], dg->commit) == 0) {
+			snprintf(why, sizeof(why),
+			         "the release before is %.7s, the one the guard rolled back from",
+			         dg->commit);
+			not_acting(d, dg, i, why);
+			return;
+		}
 		switch (may_act(d, dg, s->name, why, sizeof(why))) {
 		case ACT: roll_back(d, dg, i); return;
 		case REFUSE: not_acting(d, dg, i, why); return;
