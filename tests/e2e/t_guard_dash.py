@@ -11,6 +11,8 @@ and its CloudWatch figures (metric period 2 s), with traffic flowing:
   guard does not roll back, and says why;
 - with guard-action = rollback the dashboard rolls the stage back by itself,
   once, and the ledger says the guard decided, as deploy --guard records it;
+  a failing release deployed from the dashboard itself (D) is rolled back
+  once its deploy has ended;
 - a handler returning an invalid response is counted as
   LambdaValidationError (the edge answers 502 as CloudFront does).
 
@@ -168,6 +170,39 @@ q
     tap.ok("cannot read properties of undefined" in screen(app, "gd-auto-where.txt"),
            "w still shows where the breach failed after the rollback",
            screen(app, "gd-auto-where.txt"))
+
+    # ---- the dashboard's own deploy of a failing release (D): the guard waits
+    # for it to end and rolls back once it is Deployed. Staging runs a
+    # rolled-back-to release now: a breach of that is never "rolled back"
+    # forward to what the rollback took away.
+    n_back, n_guard = len(rollbacks(app)), len(guard_records(app))
+    flaky3 = app.commit_change("src/index.js", "const RELEASE = 'flaky';", "const RELEASE = 'flaky3';",
+                               "flaky3: throws on every fifth request")
+    rc, out, err = run_script(app, "gd-deploy", """:timeout 150000
+:wait-idle
+D
+y
+:wait-dialog
+y<Enter>
+:wait-text deploy to staging: success
+:dump-screen {tmp}/gd-deployed.txt
+:wait-text rollback to staging: success
+:dump-screen {tmp}/gd-deploy-rolledback.txt
+q
+""")
+    deploys = [r for r in app.records("staging") if r.get("kind") == "deploy" and r.get("phase") == "outcome"]
+    tap.ok(rc == 0 and deploys and deploys[-1].get("commit") == flaky3 and deploys[-1].get("result") == "success",
+           "D deploys the failing release from the dashboard",
+           str(deploys[-1:]) + screen(app, "gd-deployed.txt") + err[-800:])
+    backs = rollbacks(app)[n_back:]
+    tap.ok(len(backs) == 1 and backs[0].get("commit") == good and backs[0].get("result") == "success",
+           "once it is Deployed the guard rolls it back, once, to the release before",
+           str(backs) + screen(app, "gd-deploy-rolledback.txt"))
+    recs = guard_records(app)[n_guard:]
+    tap.ok(recs and recs[-1].get("decision") == "rollback" and recs[-1].get("decided_by") == "guard"
+           and all(r.get("decision") != "rollback" or good[:12] in r.get("message", "") for r in recs),
+           "the ledger says the guard decided; no rollback forward to a rolled-back release",
+           str(recs))
 
     # ---- an invalid response is a LambdaValidationError
     with open(os.path.join(app.dir, "src", "index.js"), "w") as f:

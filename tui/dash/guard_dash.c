@@ -100,8 +100,9 @@ static int conf_stage(const struct es_dash *d, const char *name)
 enum verdict { ACT, WAIT, REFUSE };
 
 /* Whether the guard may start its rollback of stage now: another action on
- * the stage (this console's, another console's lock, CloudFormation at work
- * on its stack) refuses it for this breach; the stage's distribution still
+ * the stage (a rollback in this console, a queued deploy, another console's
+ * lock, CloudFormation at work on its stack) refuses it for this breach;
+ * this console's deploy still running, the stage's distribution still
  * InProgress, or a question open on the screen, makes it wait. */
 static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char *stage, char *why,
                             size_t len)
@@ -112,11 +113,15 @@ static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char
 		if (strcmp(es_model_stage(d->model, i)->name, stage) == 0)
 			v = es_model_stage(d->model, i);
 	if (d->deploy && !d->deploy_done) {
-		/* one action at a time in a console: another stage's ends first */
-		bool here = strcmp(d->deploy_stage, stage) == 0;
+		/* One action at a time in a console: the guard waits for this
+		 * console's deploy or promotion (of the breaching release itself,
+		 * or another stage's); a rollback of the stage is already what
+		 * the guard would do. */
+		bool rollback_here = strcmp(d->deploy_stage, stage) == 0 &&
+		                     strcmp(d->deploy_kind, "rollback") == 0;
 		snprintf(why, len, "a %s to %s is running in this console", d->deploy_kind,
 		         d->deploy_stage);
-		return here ? REFUSE : WAIT;
+		return rollback_here ? REFUSE : WAIT;
 	}
 	if (d->queued.active && d->conf &&
 	    strcmp(d->conf->stages[d->queued.stage].name, stage) == 0) {
@@ -206,6 +211,23 @@ static void retry(struct es_dash *d, struct dash_guard *dg, size_t i)
 	}
 }
 
+/* Whether the release stage runs now came from a rollback, by the ledger:
+ * its previous release is then the one that rollback replaced. */
+static bool runs_a_rollback(const struct es_record_list *recs, const char *stage)
+{
+	for (size_t k = recs ? recs->n : 0; k-- > 0;) {
+		const struct es_record *r = &recs->items[k];
+		if (strcmp(r->stage, stage) != 0 || strcmp(r->phase, "outcome") != 0 ||
+		    strcmp(r->result, "success") != 0 || !r->commit[0])
+			continue;
+		if (strcmp(r->kind, "rollback") == 0)
+			return true;
+		if (strcmp(r->kind, "deploy") == 0 || strcmp(r->kind, "promotion") == 0)
+			return false;
+	}
+	return false;
+}
+
 static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 {
 	const struct es_guard_stage *s = es_guard_stage(dg->g, i);
@@ -218,14 +240,19 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 	es_attn_alert(d, s->name, text);
 	dg->last_breach = true;
 	dg->last = *s;
-	earlier = es_guard_previous_in(es_model_records(d->model, &gen), s->name, dg->commit,
-	                               dg->release);
+	const struct es_record_list *recs = es_model_records(d->model, &gen);
+	earlier = es_guard_previous_in(recs, s->name, dg->commit, dg->release);
 	dg->offer = earlier && !d->cli->read_only ? (int)i : -1;
 	if (s->set.action == ES_GUARD_ROLLBACK && earlier && !d->cli->read_only) {
-		if (dg->rolled_from[i][0] && strcmp(dg->rolled_from[i], dg->commit) == 0) {
+		/* Never forward again to what a rollback took away (ours, just
+		 * now, before the ledger shows it; or any in the ledger): a person
+		 * decides that, with B. */
+		if ((dg->rolled_from[i][0] && strcmp(dg->rolled_from[i], dg->commit) == 0) ||
+		    runs_a_rollback(recs, s->name)) {
 			snprintf(why, sizeof(why),
-			         "the release before is %.7s, the one the guard rolled back from",
-			         dg->commit);
+			         "%s runs a rolled-back-to release; the one before, %.7s, is what "
+			         "the rollback took away",
+			         s->name, dg->commit);
 			not_acting(d, dg, i, why);
 			return;
 		}
