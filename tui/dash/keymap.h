@@ -43,7 +43,7 @@ enum es_req_flags {
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(DRIFT, "drift", "f", 0, "Check the selected stage's stack for drift now (read-only)")    \
 	X(GUARD_ERRORS, "guard-errors", "w", ES_REQ_VIEW,                                          \
-	  "Where it fails: the guard breach's recent function errors (CloudWatch Logs)")           \
+	  "Where it fails: a guard breach's recent function errors")                               \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
 	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                                  \
 	  "Deploy the selected commit (to the first stage, or choose)")                            \
