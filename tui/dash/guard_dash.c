@@ -27,10 +27,11 @@ struct dash_guard {
 	/* The commit each stage ran when the guard rolled it back: a breach of
 	 * the release it went back to never sends it forward to that one. */
 	char rolled_from[ES_GUARD_MAX_STAGES][41];
-	/* the breach B acts on */
-	int offer; /* guard stage index, -1 none */
-	char commit[41];
-	char release[80];
+	/* the release before the current one of each breaching stage: what a
+	 * rollback goes back to */
+	char commit[ES_GUARD_MAX_STAGES][41];
+	char release[ES_GUARD_MAX_STAGES][80];
+	int offer; /* the breach B acts on: guard stage index, -1 none */
 	/* the breach w shows, as it was seen (a rollout after it clears the
 	 * guard's own): last_breach false when there was none */
 	bool last_breach;
@@ -104,7 +105,7 @@ enum verdict { ACT, WAIT, REFUSE };
  * lock, CloudFormation at work on its stack) refuses it for this breach;
  * this console's deploy still running, the stage's distribution still
  * InProgress, or a question open on the screen, makes it wait. */
-static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char *stage, char *why,
+static enum verdict may_act(struct es_dash *d, const char *stage, const char *commit, char *why,
                             size_t len)
 {
 	const struct es_stage_view *v = NULL;
@@ -149,8 +150,7 @@ static enum verdict may_act(struct es_dash *d, struct dash_guard *dg, const char
 		snprintf(why, len, "a question is open on the screen");
 		return WAIT;
 	}
-	int rc = d->model ? es_model_check(d->model, "rollback", stage, dg->commit, why, len)
-	                  : ES_OK;
+	int rc = d->model ? es_model_check(d->model, "rollback", stage, commit, why, len) : ES_OK;
 	return rc == ES_OK ? ACT : rc == ES_EBUSY ? WAIT : REFUSE;
 }
 
@@ -169,19 +169,19 @@ static void roll_back(struct es_dash *d, struct dash_guard *dg, size_t i)
 		if (strcmp(es_model_stage(d->model, j)->name, s->name) == 0)
 			snprintf(dg->rolled_from[i], sizeof(dg->rolled_from[i]), "%s",
 			         es_model_stage(d->model, j)->commit);
-	snprintf(note, sizeof(note), "back to %.12s (release %s)", dg->commit, dg->release);
+	snprintf(note, sizeof(note), "back to %.12s (release %s)", dg->commit[i], dg->release[i]);
 	record(d, s, "rollback", "guard", note);
 	es_dash_log(d, ES_ACT_WARN, "guard: guard-action = rollback: rolling %s back to %.7s (%s)",
-	            s->name, dg->commit, dg->release);
+	            s->name, dg->commit[i], dg->release[i]);
 	dg->offer = -1;
 	memset(&d->pending, 0, sizeof(d->pending));
 	d->pending.req = ES_REQ_ROLLBACK;
 	d->pending.stage = k;
 	d->pending.by_guard = true;
-	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", dg->commit);
+	snprintf(d->pending.oid, sizeof(d->pending.oid), "%s", dg->commit[i]);
 	es_act_run(d);
 	es_dash_message(d, true, "guard: %s breached, %s; the guard rolls it back to %.7s; %s",
-	                s->name, brief(s, text, sizeof(text)), dg->commit, WHERE_HINT);
+	                s->name, brief(s, text, sizeof(text)), dg->commit[i], WHERE_HINT);
 }
 
 /* The guard did not act on a rollback breach: say why, keep B offered. */
@@ -204,7 +204,7 @@ static void retry(struct es_dash *d, struct dash_guard *dg, size_t i)
 {
 	char why[512];
 
-	switch (may_act(d, dg, es_guard_stage(dg->g, i)->name, why, sizeof(why))) {
+	switch (may_act(d, es_guard_stage(dg->g, i)->name, dg->commit[i], why, sizeof(why))) {
 	case ACT: roll_back(d, dg, i); break;
 	case REFUSE: not_acting(d, dg, i, why); break;
 	case WAIT: break;
@@ -241,22 +241,22 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 	dg->last_breach = true;
 	dg->last = *s;
 	const struct es_record_list *recs = es_model_records(d->model, &gen);
-	earlier = es_guard_previous_in(recs, s->name, dg->commit, dg->release);
+	earlier = es_guard_previous_in(recs, s->name, dg->commit[i], dg->release[i]);
 	dg->offer = earlier && !d->cli->read_only ? (int)i : -1;
 	if (s->set.action == ES_GUARD_ROLLBACK && earlier && !d->cli->read_only) {
 		/* Never forward again to what a rollback took away (ours, just
 		 * now, before the ledger shows it; or any in the ledger): a person
 		 * decides that, with B. */
-		if ((dg->rolled_from[i][0] && strcmp(dg->rolled_from[i], dg->commit) == 0) ||
+		if ((dg->rolled_from[i][0] && strcmp(dg->rolled_from[i], dg->commit[i]) == 0) ||
 		    runs_a_rollback(recs, s->name)) {
 			snprintf(why, sizeof(why),
 			         "%s runs a rolled-back-to release; the one before, %.7s, is what "
 			         "the rollback took away",
-			         s->name, dg->commit);
+			         s->name, dg->commit[i]);
 			not_acting(d, dg, i, why);
 			return;
 		}
-		switch (may_act(d, dg, s->name, why, sizeof(why))) {
+		switch (may_act(d, s->name, dg->commit[i], why, sizeof(why))) {
 		case ACT: roll_back(d, dg, i); return;
 		case REFUSE: not_acting(d, dg, i, why); return;
 		case WAIT:
@@ -282,7 +282,7 @@ static void announce(struct es_dash *d, struct dash_guard *dg, size_t i)
 	}
 	if (earlier)
 		es_dash_message(d, true, "guard: %s breached, %s; B rolls it back to %.7s; %s",
-		                s->name, brief(s, text, sizeof(text)), dg->commit, WHERE_HINT);
+		                s->name, brief(s, text, sizeof(text)), dg->commit[i], WHERE_HINT);
 	else
 		es_dash_message(d, true, "guard: %s breached, %s; no earlier release; %s", s->name,
 		                brief(s, text, sizeof(text)), WHERE_HINT);
@@ -329,12 +329,13 @@ void es_dash_guard_rollback(struct es_dash *d)
 	}
 	if ((k = conf_stage(d, s->name)) < 0)
 		return;
+	int i = dg->offer;
 	/* the operator decides now: the guard no longer waits to */
-	dg->waiting[dg->offer] = false;
+	dg->waiting[i] = false;
 	es_guard_record_async(d->aws, d->conf, s, "rollback", d->identity, d->identity,
 	                      "the operator asked for the rollback (B)");
 	dg->offer = -1;
-	es_actions_rollback_to(d, k, dg->commit);
+	es_actions_rollback_to(d, k, dg->commit[i]);
 }
 
 void es_dash_guard_errors(struct es_dash *d)
@@ -364,7 +365,7 @@ void es_dash_guard_errors(struct es_dash *d)
 	}
 	if (i >= 0 && dg->offer == i)
 		snprintf(footer, sizeof(footer), "B rolls %s back to %.7s (release %s).", s->name,
-		         dg->commit, dg->release);
+		         dg->commit[i], dg->release[i]);
 	es_guard_where_open(d, &dg->where, s, footer);
 }
 
