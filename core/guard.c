@@ -1,11 +1,13 @@
 /* The error-rate guard: one GetMetricData per poll for every guarded stage
- * (Requests, 4xxErrorRate, 5xxErrorRate and LambdaExecutionError of its
- * distribution, us-east-1, Region=Global), the figures per period, and the
- * breach test. */
+ * (Requests, 4xxErrorRate, 5xxErrorRate and, with the distribution's
+ * additional metrics, LambdaExecutionError, LambdaValidationError and
+ * LambdaLimitExceededErrors; us-east-1, Region=Global), the figures per
+ * period, and the breach test. */
 #include "config.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +18,23 @@
 #include "base/timefmt.h"
 #include "guard.h"
 
-#define N_METRICS 4
+#define N_METRICS 6
 
-/* The figures of one stage, one query each; ids are "<metric><stage index>". */
+/* The figures of one stage, one query each; ids are "<metric><stage index>".
+ * The Lambda ones exist only where the distribution has additional metrics
+ * on: elsewhere CloudWatch answers no points and they stay 0. */
 static const struct metric {
 	const char *prefix;
 	const char *name;
 	const char *stat;
+	size_t field; /* in struct es_guard_point */
 } metrics[N_METRICS] = {
-        {"req", "Requests", "Sum"},
-        {"e4x", "4xxErrorRate", "Average"},
-        {"e5x", "5xxErrorRate", "Average"},
-        {"lam", "LambdaExecutionError", "Sum"},
+        {"req", "Requests", "Sum", offsetof(struct es_guard_point, requests)},
+        {"e4x", "4xxErrorRate", "Average", offsetof(struct es_guard_point, rate_4xx)},
+        {"e5x", "5xxErrorRate", "Average", offsetof(struct es_guard_point, rate_5xx)},
+        {"lam", "LambdaExecutionError", "Sum", offsetof(struct es_guard_point, lambda_errors)},
+        {"lva", "LambdaValidationError", "Sum", offsetof(struct es_guard_point, validation_errors)},
+        {"lle", "LambdaLimitExceededErrors", "Sum", offsetof(struct es_guard_point, limit_errors)},
 };
 
 struct es_guard {
@@ -221,14 +228,7 @@ static void take_series(struct es_guard *g, const struct es_cw_series *sr)
 			if (!p)
 				continue;
 			double v = isfinite(sr->v[k]) ? sr->v[k] : 0;
-			if (m == 0)
-				p->requests = v;
-			else if (m == 1)
-				p->rate_4xx = v;
-			else if (m == 2)
-				p->rate_5xx = v;
-			else
-				p->lambda_errors = v;
+			*(double *)((char *)p + metrics[m].field) = v;
 		}
 		return;
 	}
@@ -239,7 +239,7 @@ static void take_series(struct es_guard *g, const struct es_cw_series *sr)
 static bool check_breach(struct es_guard_stage *s, double now)
 {
 	int run = 0;
-	double req = 0, lam = 0;
+	double req = 0, lam = 0, lva = 0, lle = 0;
 	double watch_end = s->deployed_at ? s->deployed_at + (double)s->set.watch_s : 0;
 
 	if (s->breached || !s->rollout_start || (s->after_breach && !s->deployed_at))
@@ -251,18 +251,17 @@ static bool check_breach(struct es_guard_stage *s, double now)
 		          (!s->after_breach || (double)p->t >= s->deployed_at);
 		bool above = in && p->requests > 0 && p->rate_5xx > s->set.threshold;
 		bool next = run > 0 && p->t == s->pts[i - 1].t + s->set.period_s;
-		if (!above) {
+		if (!above || !next) {
 			run = 0;
-			req = lam = 0;
+			req = lam = lva = lle = 0;
+		}
+		if (!above)
 			continue;
-		}
-		if (!next) {
-			run = 0;
-			req = lam = 0;
-		}
 		run++;
 		req += p->requests;
 		lam += p->lambda_errors;
+		lva += p->validation_errors;
+		lle += p->limit_errors;
 		if (run >= s->set.window_periods) {
 			s->breached = true;
 			s->breach = (struct es_guard_breach){
@@ -271,6 +270,8 @@ static bool check_breach(struct es_guard_stage *s, double now)
 			        .rate_5xx = p->rate_5xx,
 			        .requests = req,
 			        .lambda_errors = lam,
+			        .validation_errors = lva,
+			        .limit_errors = lle,
 			        .threshold = s->set.threshold,
 			        .detected_at = now,
 			};
@@ -301,7 +302,7 @@ static void on_answer(int rc, const struct es_http_response *resp, const struct 
 		if (rc)
 			err = es_error_last();
 	}
-	free(token); /* 30 periods of 4 metrics per stage fit in one page */
+	free(token); /* 30 periods of 6 metrics per stage fit in one page */
 	if (rc) {
 		snprintf(g->stale, sizeof(g->stale), "GetMetricData: %s%s%s",
 		         err && err->code[0] ? err->code : "", err && err->code[0] ? ": " : "",
@@ -429,11 +430,17 @@ void es_guard_line(const struct es_guard *g, size_t i, char *out, size_t len)
 void es_guard_breach_text(const struct es_guard_stage *s, char *out, size_t len)
 {
 	const struct es_guard_breach *b = &s->breach;
+	char more[96] = "";
 
+	/* the rarer Lambda errors only when there are some: the line stays short */
+	if (b->validation_errors > 0 || b->limit_errors > 0)
+		snprintf(more, sizeof(more),
+		         ", %.0f LambdaValidationError, %.0f LambdaLimitExceeded",
+		         b->validation_errors, b->limit_errors);
 	snprintf(out, len,
-	         "5xx %.1f%% > %g%% in %d period%s of %ds (%.0f requests, %.0f Lambda errors)",
+	         "5xx %.1f%% > %g%% in %d period%s of %ds (%.0f requests, %.0f Lambda errors%s)",
 	         b->rate_5xx, b->threshold, b->periods, b->periods == 1 ? "" : "s", s->set.period_s,
-	         b->requests, b->lambda_errors);
+	         b->requests, b->lambda_errors, more);
 }
 
 json_t *es_guard_stage_json(const struct es_guard *g, size_t i)
@@ -444,10 +451,12 @@ json_t *es_guard_stage_json(const struct es_guard *g, size_t i)
 
 	for (size_t k = 0; k < s->n; k++)
 		json_array_append_new(
-		        pts,
-		        json_pack("{s:I,s:f,s:f,s:f,s:f}", "t", (json_int_t)s->pts[k].t, "requests",
-		                  s->pts[k].requests, "rate_4xx", s->pts[k].rate_4xx, "rate_5xx",
-		                  s->pts[k].rate_5xx, "lambda_errors", s->pts[k].lambda_errors));
+		        pts, json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "t",
+		                       (json_int_t)s->pts[k].t, "requests", s->pts[k].requests,
+		                       "rate_4xx", s->pts[k].rate_4xx, "rate_5xx",
+		                       s->pts[k].rate_5xx, "lambda_errors", s->pts[k].lambda_errors,
+		                       "validation_errors", s->pts[k].validation_errors,
+		                       "limit_errors", s->pts[k].limit_errors));
 	json_object_set_new(o, "period", json_integer(s->set.period_s));
 	json_object_set_new(o, "threshold", json_real(s->set.threshold));
 	json_object_set_new(o, "action",
@@ -456,19 +465,23 @@ json_t *es_guard_stage_json(const struct es_guard *g, size_t i)
 	json_object_set_new(o, "rate_4xx", p ? json_real(p->rate_4xx) : json_null());
 	json_object_set_new(o, "rate_5xx", p ? json_real(p->rate_5xx) : json_null());
 	json_object_set_new(o, "lambda_errors", p ? json_real(p->lambda_errors) : json_null());
+	json_object_set_new(o, "validation_errors",
+	                    p ? json_real(p->validation_errors) : json_null());
+	json_object_set_new(o, "limit_errors", p ? json_real(p->limit_errors) : json_null());
 	json_object_set_new(o, "latest_period", p ? json_integer((json_int_t)p->t) : json_null());
 	json_object_set_new(o, "stale", json_boolean(g->stale[0] != '\0'));
 	if (g->stale[0])
 		json_object_set_new(o, "stale_reason", json_string(g->stale));
 	json_object_set_new(o, "breached", json_boolean(s->breached));
 	if (s->breached)
-		json_object_set_new(o, "breach",
-		                    json_pack("{s:I,s:i,s:f,s:f,s:f,s:f}", "period",
-		                              (json_int_t)s->breach.period, "periods",
-		                              s->breach.periods, "rate_5xx", s->breach.rate_5xx,
-		                              "requests", s->breach.requests, "lambda_errors",
-		                              s->breach.lambda_errors, "threshold",
-		                              s->breach.threshold));
+		json_object_set_new(
+		        o, "breach",
+		        json_pack("{s:I,s:i,s:f,s:f,s:f,s:f,s:f,s:f}", "period",
+		                  (json_int_t)s->breach.period, "periods", s->breach.periods,
+		                  "rate_5xx", s->breach.rate_5xx, "requests", s->breach.requests,
+		                  "lambda_errors", s->breach.lambda_errors, "validation_errors",
+		                  s->breach.validation_errors, "limit_errors",
+		                  s->breach.limit_errors, "threshold", s->breach.threshold));
 	json_object_set_new(o, "points", pts);
 	return o;
 }

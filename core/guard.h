@@ -23,17 +23,21 @@ struct json_t; /* jansson's */
 struct es_guard_point {
 	time_t t; /* period start */
 	double requests;
-	double rate_4xx; /* percent */
-	double rate_5xx; /* percent */
-	double lambda_errors;
+	double rate_4xx;          /* percent */
+	double rate_5xx;          /* percent */
+	double lambda_errors;     /* LambdaExecutionError: the function threw or timed out */
+	double validation_errors; /* LambdaValidationError: it returned an invalid response */
+	double limit_errors;      /* LambdaLimitExceededErrors: throttled by Lambda */
 };
 
 struct es_guard_breach {
-	time_t period;   /* start of the last period of the window */
-	int periods;     /* how many periods were above the threshold */
-	double rate_5xx; /* in that period */
-	double requests; /* in the window */
-	double lambda_errors;
+	time_t period;        /* start of the last period of the window */
+	int periods;          /* how many periods were above the threshold */
+	double rate_5xx;      /* in that period */
+	double requests;      /* in the window */
+	double lambda_errors; /* the window's sums of the three Lambda errors */
+	double validation_errors;
+	double limit_errors;
 	double threshold;
 	double detected_at; /* local clock */
 };

@@ -20,15 +20,17 @@ static json_t *record_of(const struct es_guard_stage *s, const char *decision,
 	snprintf(msg, sizeof(msg), "breach: %s; decision: %s by %s%s%s", text, decision,
 	         decided_by && *decided_by ? decided_by : "someone", note && *note ? "; " : "",
 	         note ? note : "");
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:I,s:s,s:f}}",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:I,s:s,"
+	                 "s:f}}",
 	                 "kind", "guard", "phase", "outcome", "stage", s->name, "result", "breach",
 	                 "message", msg, "decision", decision, "decided_by",
 	                 decided_by ? decided_by : "", "figures", "rate_5xx", s->breach.rate_5xx,
 	                 "threshold", s->breach.threshold, "requests", s->breach.requests,
-	                 "lambda_errors", s->breach.lambda_errors, "periods", s->breach.periods,
-	                 "period_s", s->set.period_s, "period_start", (json_int_t)s->breach.period,
-	                 "distribution_id", s->distribution_id, "detected_at",
-	                 s->breach.detected_at);
+	                 "lambda_errors", s->breach.lambda_errors, "validation_errors",
+	                 s->breach.validation_errors, "limit_errors", s->breach.limit_errors,
+	                 "periods", s->breach.periods, "period_s", s->set.period_s, "period_start",
+	                 (json_int_t)s->breach.period, "distribution_id", s->distribution_id,
+	                 "detected_at", s->breach.detected_at);
 }
 
 int es_guard_record(struct es_aws_client *aws, const struct es_config *conf,

@@ -164,6 +164,12 @@ static void sparkline_marks_the_rollout(void **state)
 	es_guard_breach_text(&s, line, sizeof(line));
 	assert_string_equal(line,
 	                    "5xx 20.0% > 5% in 1 period of 60s (30 requests, 6 Lambda errors)");
+	/* the rarer Lambda errors are said when there are some */
+	s.breach.validation_errors = 4;
+	es_guard_breach_text(&s, line, sizeof(line));
+	assert_string_equal(line,
+	                    "5xx 20.0% > 5% in 1 period of 60s (30 requests, 6 Lambda errors, "
+	                    "4 LambdaValidationError, 0 LambdaLimitExceeded)");
 }
 
 static void previous_release(void **state)

@@ -265,8 +265,9 @@ static void run_promote(struct es_dash *d)
 static void run_rollback(struct es_dash *d)
 {
 	const struct es_stage_conf *sc = es_act_pending_stage(d);
-	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid, false, 0, 0,
-	                           on_deploy_event, d, &d->deploy);
+	/* the guard's own rollback asks nobody (guard_dash.c decided it) */
+	int rc = es_rollback_start(d->aws, d->conf, d->repo, sc->name, d->pending.oid,
+	                           d->pending.by_guard, 0, 0, on_deploy_event, d, &d->deploy);
 
 	started(d, rc, "rollback", sc->name);
 }

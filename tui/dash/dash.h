@@ -37,6 +37,7 @@ struct es_pending {
 	char oid[41];
 	char paths[512]; /* invalidation paths, space separated */
 	int offer;       /* what a refusal offers instead (actions_ask.c) */
+	bool by_guard;   /* the error-rate guard decided it: no question */
 };
 
 struct es_dash {

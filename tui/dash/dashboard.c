@@ -438,6 +438,7 @@ static unsigned handle_request(struct es_dash *d, enum es_request req)
 		}
 		return ES_REDRAW | ES_REFRESH;
 	case ES_REQ_DRIFT: es_dash_drift_check(d, d->ui.stage_sel); return ES_REDRAW;
+	case ES_REQ_GUARD_ERRORS: es_dash_guard_errors(d); return ES_REDRAW;
 	case ES_REQ_REDRAW: clearok(curscr, TRUE); return ES_REDRAW;
 	case ES_REQ_HELP:
 		es_pager_free(d->pager);
@@ -563,7 +564,7 @@ static bool settled(struct es_dash *d)
 	return es_loop_is_idle(d->loop) && (!d->model || !es_model_busy(d->model)) &&
 	       !d->history.loading && (!d->deploy || d->n_dialogs) && d->n_jobs == 0 &&
 	       !d->cleanup && !d->cleanup_first && !d->drift_job && !d->pl_loading &&
-	       !d->cn_loading;
+	       !d->cn_loading && !es_dash_guard_busy(d);
 }
 
 /* A dialog is on the screen (drawn, so it takes keys). */

@@ -40,10 +40,12 @@ enum es_req_flags {
 	X(PIPELINE, "pipeline", "P", ES_REQ_VIEW,                                                  \
 	  "The pipeline deploying the stages (pipeline mode); P again reloads it")                 \
 	X(CANARY, "canary", "c", ES_REQ_VIEW,                                                      \
-	  "The selected stage's canary: primary and staging side by side; c again reloads it")     \
+	  "The selected stage's canary: its primary beside its staging")                           \
 	X(COPY, "copy", "y", 0, "Copy the selected commit id (History) or stage URL (OSC 52)")     \
 	X(OPEN_URL, "open-url", "o", 0, "Open the selected stage's URL (xdg-open)")                \
 	X(DRIFT, "drift", "f", 0, "Check the selected stage's stack for drift now (read-only)")    \
+	X(GUARD_ERRORS, "guard-errors", "w", ES_REQ_VIEW,                                          \
+	  "Where it fails: a guard breach's recent function errors")                               \
 	X(QUIT, "quit", "q", ES_REQ_VIEW, "Close the open view; quit from the dashboard")          \
 	X(DEPLOY, "deploy", "D", ES_REQ_MUTATING,                                                  \
 	  "Deploy the selected commit (to the first stage, or choose)")                            \

@@ -41,8 +41,8 @@ void es_ui_guard_draw(const struct es_ui *ui, const char *stage, int y, int x, i
 	col += es_scr_text(y, x + col, w - col, label, "guard   ");
 	if (s.breached)
 		col += es_scr_printf(y, x + col, w - col, bad,
-		                     "BREACH 5xx %.1f%% > %g%%, B rolls back  ", s.breach.rate_5xx,
-		                     s.set.threshold);
+		                     "BREACH 5xx %.1f%% > %g%%, B rolls back, w errors  ",
+		                     s.breach.rate_5xx, s.set.threshold);
 	else if (es_guard_stale(ui->guard))
 		col += es_scr_text(y, x + col, w - col, es_theme_attr(ES_AREA_ACT_WARN),
 		                   "stale figures  ");

@@ -7,7 +7,9 @@ CloudWatch GetMetricData then answers for:
 
 - AWS/CloudFront (us-east-1, dimensions DistributionId + Region=Global):
   Requests (Sum), 4xxErrorRate / 5xxErrorRate / TotalErrorRate (Average,
-  percent of the period's requests), LambdaExecutionError (Sum);
+  percent of the period's requests), LambdaExecutionError,
+  LambdaValidationError and LambdaLimitExceededErrors (Sum; the simulated
+  Lambda never throttles, so the last is 0);
 - AWS/Lambda in the region an edge reports to (dimension FunctionName =
   us-east-1.NAME): Invocations, Errors, Throttles (Sum), Duration (Average).
 
@@ -15,6 +17,11 @@ Values come in buckets of max(Period, metric_period) seconds, aligned to the
 epoch; a bucket is answered once it has ended (CloudWatch publishes a period
 after it closes) and only when it saw requests (empty periods are absent).
 Other namespaces go to moto's own PutMetricData store.
+
+A handler that returns an invalid response (a status that is not a 3-digit
+HTTP status, a body over CloudFront's size limit, a body or bodyEncoding of
+the wrong kind) gets 502 `LambdaValidationError from cloudfront`, as
+CloudFront answers, and counts as LambdaValidationError.
 
 A handler that throws also writes its error to CloudWatch Logs in the edge's
 region, group /aws/lambda/us-east-1.NAME, as Lambda@Edge does, so moto's
@@ -47,6 +54,8 @@ EDGE_REGIONS = {
     "SYD": "ap-southeast-2", "LHR": "eu-west-2", "BOM": "ap-south-1", "ORD": "us-east-2",
 }
 
+# lambda_error: the per-request error kind ("" none, else the CloudFront
+# metric it counts in: LambdaExecutionError, LambdaValidationError).
 Hit = collections.namedtuple("Hit", "ts dist region status function lambda_error duration_ms")
 TRAFFIC = collections.deque(maxlen=500000)
 _lock = threading.Lock()
@@ -54,6 +63,75 @@ _lock = threading.Lock()
 
 def edge_region(edge):
     return EDGE_REGIONS.get(edge.code, "us-east-1")
+
+
+# ------------------------------------------------------------ invalid responses
+# CloudFront's limits on a response a function generates: the body of an
+# origin-request answer (a viewer-request one has 40 KB; the simulator does
+# not tell them apart here and uses the larger).
+MAX_GENERATED_BODY = 1024 * 1024
+INVALID_HEADER = "X-Edgesim-Lambda-Invalid"
+_orig_response_from_lambda = edges._response_from_lambda
+
+
+def invalid_response(res):
+    """Why CloudFront would refuse a function's generated response, or None."""
+    status = res.get("status")
+    if not (isinstance(status, (str, int)) and not isinstance(status, bool)
+            and len(str(status)) == 3 and str(status).isdigit() and 100 <= int(status) <= 599):
+        return f"status {str(status)[:40]!r} is not a 3-digit HTTP status"
+    body = res.get("body")
+    if body is not None and not isinstance(body, str):
+        return "body is not a string"
+    if res.get("bodyEncoding") not in (None, "text", "base64"):
+        return f"bodyEncoding {str(res.get('bodyEncoding'))[:40]!r} is neither text nor base64"
+    if body and len(body.encode("utf-8")) > MAX_GENERATED_BODY:
+        return f"body of {len(body.encode('utf-8'))} bytes is over {MAX_GENERATED_BODY}"
+    headers = res.get("headers")
+    if headers is not None and not (isinstance(headers, dict)
+                                    and all(isinstance(v, list) for v in headers.values())):
+        return "headers are not a map of lists"
+    return None
+
+
+def _response_from_lambda(res):
+    why = invalid_response(res)
+    if why is None:
+        return _orig_response_from_lambda(res)
+    # marked for _answer_invalid, which gives the viewer CloudFront's answer
+    page = edges._error_page(502, "The Lambda function returned an invalid response.", "", "-")
+    return 502, [(INVALID_HEADER, why)], page
+
+
+def _answer_invalid(call):
+    """The edge's answer to an invalid generated response: 502
+    LambdaValidationError (the edge would otherwise call it a generated one)."""
+    def wrapped(self, environ, start_response):
+        def sr(status_line, headers, exc_info=None):
+            why = next((v for k, v in headers if k == INVALID_HEADER), None)
+            if why is None:
+                return start_response(status_line, headers, exc_info)
+            keep = [(k, v) for k, v in headers
+                    if k.lower() not in ("x-cache", "content-type", INVALID_HEADER.lower())]
+            return start_response("502 Bad Gateway",
+                                  [("Content-Type", "text/html"),
+                                   ("X-Cache", "LambdaValidationError from cloudfront")] + keep,
+                                  exc_info)
+
+        return call(self, environ, sr)
+    return wrapped
+
+
+edges._response_from_lambda = _response_from_lambda
+edges.Edge.__call__ = _answer_invalid(edges.Edge.__call__)
+
+
+def _error_kind(hdrs):
+    cache = hdrs.get("x-cache", "")
+    for kind in ("LambdaExecutionError", "LambdaValidationError"):
+        if kind in cache:
+            return kind
+    return ""
 
 
 # ------------------------------------------------------------ recording
@@ -80,7 +158,7 @@ def _edge_call(self, environ, start_response):
         name = arn.split(":")[6] if arn.count(":") >= 6 else ""
         with _lock:
             TRAFFIC.append(Hit(t0, dist, edge_region(self), seen.get("status", 0), name,
-                               "LambdaExecutionError" in hdrs.get("x-cache", ""),
+                               _error_kind(hdrs),
                                (time.time() - t0) * 1000.0))
     return out
 
@@ -125,6 +203,10 @@ def _dims(metric):
     return {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
 
 
+def _count_kind(kind):
+    return lambda hs: float(sum(1 for h in hs if h.lambda_error == kind))
+
+
 def _select(ns, name, dims, region):
     """The recorded hits a metric covers, and how to reduce them."""
     if ns == "AWS/CloudFront":
@@ -137,9 +219,9 @@ def _select(ns, name, dims, region):
             "4xxErrorRate": lambda hs: 100.0 * sum(1 for h in hs if 400 <= h.status < 500) / len(hs),
             "5xxErrorRate": lambda hs: 100.0 * sum(1 for h in hs if h.status >= 500) / len(hs),
             "TotalErrorRate": lambda hs: 100.0 * sum(1 for h in hs if h.status >= 400) / len(hs),
-            "LambdaExecutionError": lambda hs: float(sum(1 for h in hs if h.lambda_error)),
-            "LambdaValidationError": lambda hs: 0.0,
-            "LambdaLimitExceededErrors": lambda hs: 0.0,
+            "LambdaExecutionError": _count_kind("LambdaExecutionError"),
+            "LambdaValidationError": _count_kind("LambdaValidationError"),
+            "LambdaLimitExceededErrors": _count_kind("LambdaLimitExceededErrors"),
         }
         return pick, reducers.get(name)
     if ns == "AWS/Lambda":
@@ -150,7 +232,7 @@ def _select(ns, name, dims, region):
         pick = lambda h: h.function == fname and h.region == region  # noqa: E731
         reducers = {
             "Invocations": lambda hs: float(len(hs)),
-            "Errors": lambda hs: float(sum(1 for h in hs if h.lambda_error)),
+            "Errors": _count_kind("LambdaExecutionError"),
             "Throttles": lambda hs: 0.0,
             "Duration": lambda hs: sum(h.duration_ms for h in hs) / len(hs),
         }
@@ -281,15 +363,18 @@ def stats():
     with _lock:
         hits = list(TRAFFIC)
     for h in hits:
-        d = out.setdefault(h.dist, {"requests": 0, "4xx": 0, "5xx": 0, "lambda_errors": 0, "recent_5xx": []})
+        d = out.setdefault(h.dist, {"requests": 0, "4xx": 0, "5xx": 0, "lambda_errors": 0,
+                                    "validation_errors": 0, "recent_5xx": []})
         d["requests"] += 1
         if 400 <= h.status < 500:
             d["4xx"] += 1
         if h.status >= 500:
             d["5xx"] += 1
             d["recent_5xx"].append(round(h.ts, 3))
-        if h.lambda_error:
+        if h.lambda_error == "LambdaExecutionError":
             d["lambda_errors"] += 1
+        elif h.lambda_error == "LambdaValidationError":
+            d["validation_errors"] += 1
     for d in out.values():
         d["recent_5xx"] = d["recent_5xx"][-200:]
     return out
