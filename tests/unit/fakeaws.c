@@ -245,6 +245,38 @@ struct es_aws_client *fake_client(struct fake_aws *f)
 	return c;
 }
 
+int fake_fixture_setup(void **state)
+{
+	struct fake_fixture *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -1;
+	fake_env();
+	e->loop = es_loop_new();
+	e->fake = e->loop ? fake_new(e->loop) : NULL;
+	if (!e->fake) {
+		es_loop_free(e->loop);
+		free(e);
+		return -1;
+	}
+	e->aws = fake_client(e->fake);
+	es_aws_set_max_attempts(e->aws, 1);
+	*state = e;
+	return 0;
+}
+
+int fake_fixture_teardown(void **state)
+{
+	struct fake_fixture *e = *state;
+
+	assert_int_equal(fake_unmatched(e->fake), 0);
+	es_aws_client_free(e->aws);
+	fake_free(e->fake);
+	es_loop_free(e->loop);
+	free(e);
+	return 0;
+}
+
 bool fake_run_until(struct fake_aws *f, const bool *done, long timeout_ms)
 {
 	int64_t end = es_loop_now_ms() + timeout_ms;

@@ -102,6 +102,19 @@ struct es_loop *fake_loop(const struct fake_aws *f);
  * frees it with es_aws_client_free(). Fails the test (cmocka) if it cannot. */
 struct es_aws_client *fake_client(struct fake_aws *f);
 
+/* The usual fixture of a test against the fake: a loop, the fake on it and
+ * a client that tries each request once. fake_fixture_setup() and
+ * fake_fixture_teardown() are cmocka setup/teardown functions over a
+ * struct fake_fixture in *state; the teardown fails the test when a rule
+ * expected a request that never came. */
+struct fake_fixture {
+	struct es_loop *loop;
+	struct fake_aws *fake;
+	struct es_aws_client *aws;
+};
+int fake_fixture_setup(void **state);
+int fake_fixture_teardown(void **state);
+
 /* Turn the loop until *done is true or timeout_ms of wall time passed (a
  * guard against hanging, not a timing assertion). Returns *done. */
 bool fake_run_until(struct fake_aws *f, const bool *done, long timeout_ms);

@@ -27,38 +27,6 @@
 #define FN_AUTH "arn:aws:lambda:us-east-1:123456789012:function:site-edge-auth"
 #define CANARY  "arn:aws:lambda:us-east-1:123456789012:function:es-canary-site-edge-1a2b3c4d:3"
 
-struct env {
-	struct es_loop *loop;
-	struct fake_aws *fake;
-	struct es_aws_client *aws;
-};
-
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-
-	fake_env();
-	e->loop = es_loop_new();
-	e->fake = fake_new(e->loop);
-	if (!e->loop || !e->fake)
-		return -1;
-	e->aws = fake_client(e->fake);
-	es_aws_set_max_attempts(e->aws, 1);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	assert_int_equal(fake_unmatched(e->fake), 0);
-	es_aws_client_free(e->aws);
-	fake_free(e->fake);
-	es_loop_free(e->loop);
-	free(e);
-	return 0;
-}
 
 static bool near(double a, double b)
 {
@@ -365,7 +333,7 @@ static void weights_ignore_the_locale(void **state)
 
 static void copy_makes_a_staging_distribution(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	struct es_distribution d;
 
 	fake_rule_header_is(
@@ -415,7 +383,7 @@ static void copy_makes_a_staging_distribution(void **state)
 
 static void policies_round_trip(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	struct es_cd_policy p;
 	struct es_cd_traffic w = {.weight = 0.05, .idle_ttl = 300, .max_ttl = 900};
 
@@ -511,7 +479,7 @@ static void policies_round_trip(void **state)
 
 static void deleting_a_policy(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 
 	fake_rule_header_is(fake_expect_error(e->fake, "DELETE",
 	                                      "/2020-05-31/continuous-deployment-policy/cdp-1234",
@@ -530,7 +498,7 @@ static void deleting_a_policy(void **state)
 
 static void config_read_and_sent_back(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	char *xml, *etag, *edited, *new_etag;
 
 	fake_expect(e->fake, "GET", "GetDistributionConfig", 200, "ETag: E5CFG",
@@ -582,7 +550,7 @@ static void config_read_and_sent_back(void **state)
 
 static void promotion(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	char *etag;
 
 	fake_rule_header_is(
@@ -612,7 +580,7 @@ static void promotion(void **state)
 
 static void finding_staging_by_domain(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	char *id;
 	char *page1 = fake_cf_list_xml("E1PRIMARY|Deployed|2026-12-01T00:00:00Z", "E1PRIMARY");
 	char *page2 = fake_cf_list_xml("E2STAGING|Deployed|2026-12-01T00:00:00Z", NULL);
@@ -859,12 +827,12 @@ int main(void)
 	        cmocka_unit_test(traffic_limits),
 	        cmocka_unit_test(request_bodies_and_headers),
 	        cmocka_unit_test(weights_ignore_the_locale),
-	        cmocka_unit_test_setup_teardown(copy_makes_a_staging_distribution, setup, teardown),
-	        cmocka_unit_test_setup_teardown(policies_round_trip, setup, teardown),
-	        cmocka_unit_test_setup_teardown(deleting_a_policy, setup, teardown),
-	        cmocka_unit_test_setup_teardown(config_read_and_sent_back, setup, teardown),
-	        cmocka_unit_test_setup_teardown(promotion, setup, teardown),
-	        cmocka_unit_test_setup_teardown(finding_staging_by_domain, setup, teardown),
+	        cmocka_unit_test_setup_teardown(copy_makes_a_staging_distribution, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(policies_round_trip, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(deleting_a_policy, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(config_read_and_sent_back, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(promotion, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(finding_staging_by_domain, fake_fixture_setup, fake_fixture_teardown),
 	        cmocka_unit_test(distributions_show_staging_and_policy),
 	        cmocka_unit_test(setting_and_detaching_the_policy),
 	        cmocka_unit_test(edits_keep_the_document_as_it_came),

@@ -23,38 +23,6 @@
 #define FN   "arn:aws:lambda:us-east-1:" ACCT ":function:"
 #define ROLE "arn:aws:iam::" ACCT ":role/site-edge-role"
 
-struct env {
-	struct es_loop *loop;
-	struct fake_aws *fake;
-	struct es_aws_client *aws;
-};
-
-static int setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-
-	fake_env();
-	e->loop = es_loop_new();
-	e->fake = fake_new(e->loop);
-	if (!e->loop || !e->fake)
-		return -1;
-	e->aws = fake_client(e->fake);
-	es_aws_set_max_attempts(e->aws, 1);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	assert_int_equal(fake_unmatched(e->fake), 0);
-	es_aws_client_free(e->aws);
-	fake_free(e->fake);
-	es_loop_free(e->loop);
-	free(e);
-	return 0;
-}
 
 /* A FunctionConfiguration answer: name, ARN (with the version's
  * qualifier or not), Version, State, LastUpdateStatus and its reason. */
@@ -84,7 +52,7 @@ static char *config_json(const char *name, const char *arn, const char *version,
 
 static void reads_a_function_s_configuration(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	struct es_lambda_config cfg;
 	char *json = config_json("site-edge", FN "site-edge", "$LATEST", "Active", "Successful",
 	                         NULL, NULL);
@@ -173,7 +141,7 @@ static void request_bodies(void **state)
 
 static void creates_a_published_function(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	struct es_lambda_config like = {.role = (char *)ROLE,
 	                                .runtime = (char *)"nodejs20.x",
 	                                .handler = (char *)"index.handler",
@@ -233,7 +201,7 @@ static void creates_a_published_function(void **state)
 
 static void update_waits_until_successful(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	char *arn;
 	char *changing = config_json("es-canary-x", FN "es-canary-x:4", "4", "Active", "InProgress",
 	                             NULL, NULL);
@@ -276,7 +244,7 @@ static void update_waits_until_successful(void **state)
 
 static void a_failed_update_is_an_error_with_lambda_s_reason(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	char *arn;
 	char *changing = config_json("es-canary-x", FN "es-canary-x:5", "5", "Active", "InProgress",
 	                             NULL, NULL);
@@ -307,7 +275,7 @@ static void a_failed_update_is_an_error_with_lambda_s_reason(void **state)
 
 static void waiting_gives_up_after_its_timeout(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	char *arn;
 	char *changing = config_json("es-canary-x", FN "es-canary-x:6", "6", "Pending",
 	                             "InProgress", NULL, NULL);
@@ -329,7 +297,7 @@ static void waiting_gives_up_after_its_timeout(void **state)
 
 static void configuration_update_waits_too(void **state)
 {
-	struct env *e = *state;
+	struct fake_fixture *e = *state;
 	struct es_lambda_config like = {.role = (char *)ROLE,
 	                                .runtime = (char *)"nodejs20.x",
 	                                .handler = (char *)"index.handler",
@@ -357,15 +325,14 @@ static void configuration_update_waits_too(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup_teardown(reads_a_function_s_configuration, setup, teardown),
+	        cmocka_unit_test_setup_teardown(reads_a_function_s_configuration, fake_fixture_setup, fake_fixture_teardown),
 	        cmocka_unit_test(request_bodies),
-	        cmocka_unit_test_setup_teardown(creates_a_published_function, setup, teardown),
-	        cmocka_unit_test_setup_teardown(update_waits_until_successful, setup, teardown),
+	        cmocka_unit_test_setup_teardown(creates_a_published_function, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(update_waits_until_successful, fake_fixture_setup, fake_fixture_teardown),
 	        cmocka_unit_test_setup_teardown(a_failed_update_is_an_error_with_lambda_s_reason,
-	                                        setup, teardown),
-	        cmocka_unit_test_setup_teardown(waiting_gives_up_after_its_timeout, setup,
-	                                        teardown),
-	        cmocka_unit_test_setup_teardown(configuration_update_waits_too, setup, teardown),
+	                                        fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(waiting_gives_up_after_its_timeout, fake_fixture_setup, fake_fixture_teardown),
+	        cmocka_unit_test_setup_teardown(configuration_update_waits_too, fake_fixture_setup, fake_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
