@@ -923,6 +923,12 @@ static void free_kvs(struct es_kv *kv, size_t n)
 	free(kv);
 }
 
+bool es_config_stage_guarded(const struct es_config *c, const struct es_stage_conf *s)
+{
+	return strstr(s->name, "prod") != NULL || s->promotes_from != NULL ||
+	       (c->n_stages > 1 && s == &c->stages[c->n_stages - 1]);
+}
+
 void es_config_free(struct es_config *c)
 {
 	if (!c)

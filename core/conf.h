@@ -133,6 +133,9 @@ int es_config_print_starter(FILE *f, const char *app_name, const char *template_
 const struct es_pipeline_conf *es_config_pipeline(const struct es_config *c, const char *name);
 /* ES_EREFUSED, saying to use `edgeship pipeline`, when stage is deployed
  * by a pipeline: edgeship's own deploy and promote do not touch it. */
+/* Production, or a stage another promotes into (or the last of several):
+ * an action there asks for the stage's name to be typed. */
+bool es_config_stage_guarded(const struct es_config *c, const struct es_stage_conf *s);
 int es_config_refuse_pipeline_stage(const struct es_config *c, const char *stage,
                                     const char *command);
 

@@ -86,7 +86,7 @@ def main(tap, sim, app):
     r1_commit = prod["commit"]
 
     # ---- the canary needs a release production does not run
-    rc, out, err = app.run("canary", "start", "--stage", "production")
+    rc, out, err = app.run("canary", "start", "--yes", "--stage", "production")
     tap.ok(rc == 3 and "nothing for a canary to try" in err,
            "a canary of a release with production's own function code is refused",
            f"rc={rc} {err[-400:]}")
@@ -103,12 +103,16 @@ def main(tap, sim, app):
     sha_before = lam.get_function_configuration(FunctionName=stack_fn)["CodeSha256"]
 
     # ---- read-only refuses
-    rc, out, err = app.run("--read-only", "canary", "start", "--stage", "production")
+    rc, out, err = app.run("--read-only", "canary", "start", "--yes", "--stage", "production")
     tap.ok(rc == 3 and "read-only" in err, "--read-only refuses canary start", err[-300:])
+    mark = len(sim.log())
+    rc, out, err = app.run("canary", "start", "--stage", "production")
+    tap.ok(rc == 4 and "cancelled" in err and not [e for e in sim.log()[mark:] if e.get("mutating")],
+           "without --yes and no terminal to ask on, canary start changes nothing", f"rc={rc} {err[-300:]}")
 
     # ---- a fault after the staging copy: the rerun reuses it
     sim.fault("error500", "cloudfront", "CreateContinuousDeploymentPolicy", count=10)
-    rc, out, err = app.run("canary", "start", "--stage", "production", timeout=240)
+    rc, out, err = app.run("canary", "start", "--yes", "--stage", "production", timeout=240)
     tap.ok(rc == 1, "a failing CreateContinuousDeploymentPolicy fails the start", f"rc={rc} {err[-600:]}")
     sim.ctl("DELETE", "/faults")
     stagings = [d for d in sim.client("cloudfront").list_distributions()["DistributionList"].get("Items", [])
@@ -118,7 +122,7 @@ def main(tap, sim, app):
     tap.ok(recs and recs[-1].get("phase") == "outcome" and recs[-1].get("result") == "failed",
            "the ledger records the failed start", str(recs[-1:]))
 
-    rc, js, err = app.json("canary", "start", "--stage", "production")
+    rc, js, err = app.json("canary", "start", "--yes", "--stage", "production")
     tap.ok(rc == 0 and js and js.get("staging"), "canary start at 10 % succeeds", err[-1500:])
     js = js or {}
     staging = js.get("staging")
@@ -180,18 +184,18 @@ def main(tap, sim, app):
            "canary status for people: both distributions and the weight", out[-1200:])
 
     # ---- widen
-    rc, out, err = app.run("canary", "widen", "15%", "--stage", "production")
+    rc, out, err = app.run("canary", "widen", "--yes", "15%", "--stage", "production")
     tap.ok(rc == 0, "widen to 15 %", out + err[-400:])
     pol = policy_of(sim, js.get("policy"))
     tap.ok(pol and abs(float(pol["config"]["TrafficConfig"]["SingleWeightConfig"]["Weight"]) - 0.15) < 1e-9,
            "the policy now sends 15 %", str(pol))
-    rc, out, err = app.run("canary", "widen", "20%", "--stage", "production")
+    rc, out, err = app.run("canary", "widen", "--yes", "20%", "--stage", "production")
     tap.ok(rc != 0 and "15%" in err, "widening beyond CloudFront's 15 % is refused", f"rc={rc} {err[-300:]}")
-    rc, out, err = app.run("canary", "widen", "5%", "--stage", "production")
+    rc, out, err = app.run("canary", "widen", "--yes", "5%", "--stage", "production")
     tap.ok(rc == 3 and "already gets" in err, "widening to less is refused", f"rc={rc} {err[-300:]}")
 
     # ---- discard
-    rc, out, err = app.run("canary", "discard", "--stage", "production")
+    rc, out, err = app.run("canary", "discard", "--yes", "--stage", "production")
     tap.ok(rc == 0 and "discarded" in out, "discard", out + err[-400:])
     pol = policy_of(sim, js.get("policy"))
     tap.ok(pol and not pol["config"]["Enabled"], "the policy is disabled", str(pol))
@@ -203,7 +207,7 @@ def main(tap, sim, app):
     # ---- a header canary: the header reaches staging, validation with it
     rc, out, err = app.run("canary", "check", "--stage", "production")
     tap.ok(rc == 3, "canary check is refused while the canary is off", f"rc={rc} {err[-300:]}")
-    rc, js2, err = app.json("canary", "start", "--stage", "production", "--header", "aws-cf-cd-canary: yes")
+    rc, js2, err = app.json("canary", "start", "--yes", "--stage", "production", "--header", "aws-cf-cd-canary: yes")
     tap.ok(rc == 0 and js2 and js2.get("staging") == staging, "a header canary on the same staging copy",
            err[-800:])
     deployed(sim, primary, staging)
@@ -216,7 +220,7 @@ def main(tap, sim, app):
     rc, out, err = app.run("canary", "check", "--stage", "production")
     tap.ok(rc == 0 and "canary check passed" in out, "canary check passes against staging", out + err[-600:])
     tap.ok(staging in out, "canary check names the staging distribution it reached", out)
-    rc, out, err = app.run("canary", "widen", "10%", "--stage", "production")
+    rc, out, err = app.run("canary", "widen", "--yes", "10%", "--stage", "production")
     tap.ok(rc == 3 and "header" in err, "a header canary cannot be widened", err[-300:])
 
     # ---- the dashboard: c shows both sides, Z discards (asked first), read-only refuses
@@ -267,9 +271,9 @@ q
     # The first console is held inside its locked section (a delayed Lambda
     # call, released through the control endpoint), not raced by the clock.
     sim.fault("delay", "lambda", "UpdateFunctionConfiguration", count=1, seconds=120)
-    holder = app.popen("canary", "start", "--stage", "production", "--weight", "10%")
+    holder = app.popen("canary", "start", "--yes", "--stage", "production", "--weight", "10%")
     wait_until(lambda: not sim.ctl("GET", "/faults")["faults"], 60, 0.1)
-    rc, out, err = app.run("canary", "discard", "--stage", "production")
+    rc, out, err = app.run("canary", "discard", "--yes", "--stage", "production")
     sim.ctl("POST", "/faults/release")
     hold_out, hold_err = holder.communicate(timeout=240)
     tap.ok(rc == 3 and "lock" in err.lower(), "a second console is refused while the first holds the lock",

@@ -158,15 +158,44 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 		}
 		tp = &t;
 	}
+	double weight = 0;
 	if (strcmp(sub, "widen") == 0) {
 		const char *w = o->weight ? o->weight : cli->n_args > 1 ? cli->args[1] : NULL;
-		double weight = es_canary_parse_weight(w);
+		weight = es_canary_parse_weight(w);
 		if (weight < 0) {
 			es_fail(ES_EINVAL,
 			        "canary widen needs a weight, e.g. edgeship canary widen 10%% "
 			        "--stage production");
 			return es_cli_fail(cli, "canary", ES_EINVAL);
 		}
+		if (weight > ES_CD_MAX_WEIGHT) {
+			es_fail(ES_EINVAL,
+			        "canary widen %s: CloudFront sends at most 15%% of requests "
+			        "to a staging distribution",
+			        w);
+			return es_cli_fail(cli, "canary", ES_EINVAL);
+		}
+	}
+	/* Each change asks first (the answer defaults to no); starting a canary
+	 * on production asks for its name, as a promotion does. */
+	if (strcmp(sub, "check") != 0 && strcmp(sub, "promote") != 0 && !cli->yes) {
+		const struct es_stage_conf *sc = es_config_stage(c->conf, cli->stage);
+		bool typed = strcmp(sub, "start") == 0 && es_config_stage_guarded(c->conf, sc);
+		snprintf(q, sizeof(q), "%s?",
+		         strcmp(sub, "start") == 0
+		                 ? "Start a canary: part of the stage's requests go "
+		                   "to a staging distribution running the release"
+		         : strcmp(sub, "widen") == 0
+		                 ? "Send a larger share of the stage's requests to "
+		                   "its canary"
+		                 : "Discard the canary: every request goes to the "
+		                   "primary");
+		if (!ask(progress(cli), can_ask(), q, typed ? cli->stage : NULL)) {
+			es_fail(ES_ECANCELLED, "cancelled: nothing was changed in %s", cli->stage);
+			return es_cli_fail(cli, "canary", ES_ECANCELLED);
+		}
+	}
+	if (strcmp(sub, "widen") == 0) {
 		rc = es_canary_widen(c->aws, c->conf, cli->stage, weight, print_note, progress(cli),
 		                     &res);
 	} else if (strcmp(sub, "check") == 0) {

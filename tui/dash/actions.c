@@ -18,8 +18,7 @@
 /* Production (or any stage another promotes into) asks for its name. */
 bool es_act_guarded_stage(const struct es_config *c, const struct es_stage_conf *s)
 {
-	return strstr(s->name, "prod") != NULL || s->promotes_from != NULL ||
-	       (c->n_stages > 1 && s == &c->stages[c->n_stages - 1]);
+	return es_config_stage_guarded(c, s);
 }
 
 const struct es_stage_conf *es_act_pending_stage(struct es_dash *d)
