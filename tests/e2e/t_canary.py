@@ -122,9 +122,24 @@ def main(tap, sim, app):
     tap.ok(recs and recs[-1].get("phase") == "outcome" and recs[-1].get("result") == "failed",
            "the ledger records the failed start", str(recs[-1:]))
 
+    # Propagation held (the control endpoint moves it on): attaching the
+    # policy leaves the primary InProgress until then.
+    sim.config(propagation_min=600, propagation_max=600)
     rc, js, err = app.json("canary", "start", "--yes", "--stage", "production")
     tap.ok(rc == 0 and js and js.get("staging"), "canary start at 10 % succeeds", err[-1500:])
     js = js or {}
+    rc, out, err = app.run("canary", "start", "--yes", "--stage", "production")
+    tap.ok(rc == 3 and "InProgress" in err,
+           "another start while the primary takes the attachment is refused as busy", f"rc={rc} {err[-400:]}")
+    mark = len(sim.log())
+    waiter = app.popen("canary", "start", "--yes", "--wait", "--stage", "production")
+    wait_until(lambda: len([e for e in sim.log()[mark:] if e.get("operation") == "GetDistribution"]) >= 2,
+               60, 0.1)
+    sim.config(propagation_min=0.3, propagation_max=1.2)
+    sim.ctl("POST", "/distributions/advance", {})
+    w_out, w_err = waiter.communicate(timeout=240)
+    tap.ok(waiter.returncode == 0 and "waiting:" in w_err + w_out,
+           "with --wait it waits for the primary, then starts", f"rc={waiter.returncode} {w_err[-600:]}")
     staging = js.get("staging")
     tap.ok(stagings and staging == stagings[0]["Id"], "the rerun reused the staging copy",
            f"{staging} vs {[d['Id'] for d in stagings]}")

@@ -196,8 +196,10 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 		}
 	}
 	if (strcmp(sub, "widen") == 0) {
-		rc = es_canary_widen(c->aws, c->conf, cli->stage, weight, print_note, progress(cli),
-		                     &res);
+		do
+			rc = es_canary_widen(c->aws, c->conf, cli->stage, weight, print_note,
+			                     progress(cli), &res);
+		while (wait_and_retry(cli, c, rc, progress(cli)));
 	} else if (strcmp(sub, "check") == 0) {
 		struct es_validation *v = calloc(1, sizeof(*v));
 		if (!v)
@@ -215,14 +217,20 @@ static int act(struct es_cli *cli, struct ctx *c, const char *sub, const struct 
 			return res.check_failed ? ES_EXIT_FAILURE : ES_EXIT_OK;
 		}
 	} else if (strcmp(sub, "discard") == 0) {
-		rc = es_canary_discard(c->aws, c->conf, cli->stage, print_note, progress(cli),
-		                       &res);
+		do
+			rc = es_canary_discard(c->aws, c->conf, cli->stage, print_note,
+			                       progress(cli), &res);
+		while (wait_and_retry(cli, c, rc, progress(cli)));
 	} else if (strcmp(sub, "start") == 0) {
 		char commit[41] = "";
 		if (cli->n_args > 1 && (rc = es_repo_resolve(c->repo, cli->args[1], commit)))
 			return es_cli_fail(cli, "canary", rc);
-		rc = es_canary_start(c->aws, c->conf, cli->stage, commit[0] ? commit : NULL, tp,
-		                     print_note, progress(cli), &res);
+		/* With --wait a busy stage (its distribution still taking the
+		 * last change, or another console's lock) is waited for. */
+		do
+			rc = es_canary_start(c->aws, c->conf, cli->stage, commit[0] ? commit : NULL,
+			                     tp, print_note, progress(cli), &res);
+		while (wait_and_retry(cli, c, rc, progress(cli)));
 	} else {
 		snprintf(q, sizeof(q),
 		         "Promote the canary of %s: its primary distribution takes the staging "

@@ -427,6 +427,7 @@ static const struct es_help_option canary_opts[] = {
         {"--header", NULL, "'aws-cf-cd-NAME: VALUE'", ES_VAL_TEXT,
          "start: staging gets the requests carrying this header instead"},
         OPT_YES,
+        OPT_WAIT,
         OPT_READ_ONLY,
         OPT_JSON,
         END_OPTS};
@@ -639,7 +640,7 @@ static const struct es_help_command commands[] = {
             "is recorded in the ledger: what, who, the execution and the comment."),
         CMD(canary,
             "[status|start [REV]|widen PERCENT|check|promote|discard] --stage NAME [--weight "
-            "PERCENT | --header 'aws-cf-cd-NAME: VALUE'] [--yes] [--json]",
+            "PERCENT | --header 'aws-cf-cd-NAME: VALUE'] [--yes] [--wait] [--json]",
             "try a release on a share of a stage's requests (CloudFront continuous deployment)",
             "A canary puts a release on a staging distribution of the stage's primary "
             "distribution and sends it a share of the requests: a weight (at most 15%, "
