@@ -332,8 +332,8 @@ static int changed_functions(struct run *r, const struct es_release_buf *rel, co
 out:
 	json_decref(next);
 	json_decref(now);
-	free(ids);
-	free(types);
+	es_kv_list_free(ids, n_res);
+	es_kv_list_free(types, n_res);
 	return rc;
 }
 

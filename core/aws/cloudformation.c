@@ -140,6 +140,11 @@ static void free_pairs(struct es_kv *kv, size_t n)
 	free(kv);
 }
 
+void es_kv_list_free(struct es_kv *kv, size_t n)
+{
+	free_pairs(kv, n);
+}
+
 void es_stack_free(struct es_stack *s)
 {
 	if (!s)

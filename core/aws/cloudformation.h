@@ -128,6 +128,8 @@ int es_cfn_describe_stack(struct es_aws_client *c, const char *stack_name, struc
 void es_stack_free(struct es_stack *s);
 /* Value of a tag or output, or NULL. */
 const char *es_kv_get(const struct es_kv *kv, size_t n, const char *key);
+/* Free n pairs (keys and values) and the array. */
+void es_kv_list_free(struct es_kv *kv, size_t n);
 
 /* ------------------------------------------------- drift and recovery */
 
