@@ -316,6 +316,43 @@ q
     tap.ok(deploys and deploys[-1].get("result") == "success",
            "the deploy after the promotion is recorded", str(deploys[-1:]))
 
+    # ---- the dashboard's promote: a fixed release tried, then A in the canary view
+    good = open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples", "lambda-edge-app",
+                             "src", "index.js")).read()
+    open(os.path.join(app.dir, "src", "index.js"), "w").write(
+        good.replace("const RELEASE = 'r1';", "const RELEASE = 'fixed';"))
+    app.git("commit", "-qam", "fixed: the handler no longer throws")
+    fixed = app.head()
+    release_to_staging(tap, app, "the fixed release")
+    rc, out, err = app.run("canary", "start", "--yes", "--wait", "--stage", "production", timeout=300)
+    tap.ok(rc == 0, "a canary of the fixed release starts", out[-800:] + err[-800:])
+    deployed(sim, primary, staging)
+    rc, out, err = run_script(app, "canary-promote", """:wait-idle
+<Tab>
+j
+c
+:wait-text canary on
+A
+:wait-dialog
+:dump-screen {tmp}/canary-promote-ask.txt
+production<Enter>
+:wait-text canary off
+:wait-idle
+:dump-screen {tmp}/canary-promoted.txt
+q
+q
+""")
+    ask = screen(app, "canary-promote-ask.txt")
+    tap.ok(rc == 0 and "Promote production's canary" in ask,
+           "A in the canary view asks before promoting", ask + err[-800:])
+    app.wait_deployed("production", timeout=60)
+    tap.ok(app.status("production")["commit"] == fixed,
+           "the dashboard's promote deployed the tried release to the stack",
+           screen(app, "canary-promoted.txt") + err[-1500:])
+    answers = [ask_edge(sim, primary_host, f"/q/{i}") for i in (1, 2, 3)]
+    tap.ok(all(a[2] == "fixed" for a in answers), "the primary serves it", str(answers))
+    tap.ok(not release.BLOCKED, "the screen never waited on the promotion", str(release.BLOCKED)[:1500])
+
     # ---- destroy takes the canary's own resources with the stage
     canary_fn = fns[0]["version"].split(":")[6] if fns else "?"
     rc, out, err = app.run("destroy", "--stage", "production", "--yes", timeout=600)
