@@ -40,6 +40,10 @@ struct run {
 	void *ud;
 	const char *action; /* start | widen | promote | discard */
 	struct es_canary_result *res;
+	/* The ledger's records, read once for the action (run_records); an
+	 * append of this action drops them, so a later read sees it. */
+	struct es_record_list recs;
+	bool have_recs;
 };
 
 static void copy(char *dst, size_t len, const char *src)
@@ -71,6 +75,29 @@ static void unqualified(const char *arn, char *out, size_t len)
 }
 
 /* ------------------------------------------------------------ ledger */
+
+static void run_records_drop(struct run *r)
+{
+	if (r->have_recs)
+		es_record_list_free(&r->recs);
+	r->have_recs = false;
+}
+
+/* The ledger's records for this action: read (a sync with S3) the first
+ * time they are needed, then kept until this action appends. */
+static int run_records(struct run *r, const struct es_record_list **out)
+{
+	if (!r->have_recs) {
+		int rc = es_ledger_read(r->l, &r->recs);
+		if (rc) {
+			es_record_list_free(&r->recs);
+			return rc;
+		}
+		r->have_recs = true;
+	}
+	*out = &r->recs;
+	return ES_OK;
+}
 
 static json_t *record(struct run *r, const char *phase)
 {
@@ -140,6 +167,7 @@ static int outcome(struct run *r, int rc)
 	}
 	wrc = es_ledger_append(r->l, o, &r->res->outcome_seq);
 	json_decref(o);
+	run_records_drop(r);
 	es_error_restore(&saved);
 	return rc ? rc : wrc;
 }
@@ -159,25 +187,25 @@ static int remember(struct run *r, const char *field, const char *value)
 	json_object_set_new(o, field, json_string(value));
 	rc = es_ledger_append(r->l, o, &seq);
 	json_decref(o);
+	run_records_drop(r);
 	return rc;
 }
 
 /* The newest value of field the stage's canary records hold ("" when none). */
 static int remembered(struct run *r, const char *field, char *out, size_t len)
 {
-	struct es_record_list recs = {0};
-	int rc = es_ledger_read(r->l, &recs);
+	const struct es_record_list *recs;
+	int rc = run_records(r, &recs);
 
 	out[0] = '\0';
-	for (size_t i = recs.n; !rc && i-- > 0 && !out[0];) {
-		const struct es_record *x = &recs.items[i];
+	for (size_t i = rc ? 0 : recs->n; i-- > 0 && !out[0];) {
+		const struct es_record *x = &recs->items[i];
 		if (strcmp(x->kind, "canary") != 0 || strcmp(x->stage, r->sc->name) != 0)
 			continue;
 		json_t *o = json_loads(x->json, 0, NULL);
 		copy(out, len, json_string_value(json_object_get(o, field)));
 		json_decref(o);
 	}
-	es_record_list_free(&recs);
 	return rc;
 }
 
@@ -677,7 +705,7 @@ static int promote(struct run *r)
 {
 	struct dists d = {0};
 	struct es_distribution st = {0}, pr = {0};
-	struct es_record_list recs = {0};
+	const struct es_record_list *recs = NULL;
 	const char *json = NULL;
 	int rc = the_policy(r, &d);
 
@@ -687,8 +715,8 @@ static int promote(struct run *r)
 		             "nothing tried to promote",
 		             r->sc->name);
 	if (!rc)
-		rc = es_ledger_read(r->l, &recs);
-	if (!rc && !latest_start(&recs, r->sc->name, &json))
+		rc = run_records(r, &recs);
+	if (!rc && !latest_start(recs, r->sc->name, &json))
 		rc = es_fail(ES_EREFUSED, "the ledger has no canary start on %s", r->sc->name);
 	if (!rc) {
 		json_t *o = json_loads(json, 0, NULL);
@@ -709,7 +737,6 @@ static int promote(struct run *r)
 			        d.staging, sid ? sid : "none");
 		json_decref(o);
 	}
-	es_record_list_free(&recs);
 	if (!rc)
 		rc = es_cf_get_distribution(r->aws, d.staging, &st);
 	if (!rc && (!st.status || strcmp(st.status, "Deployed") != 0))
@@ -779,6 +806,7 @@ static int with_stage(struct es_aws_client *aws, const struct es_config *conf, c
 	json_decref(o);
 	if (!rc)
 		rc = outcome(&r, f(&r, arg));
+	run_records_drop(&r);
 	es_lock_release_wait(es_aws_loop(r.aws), lk);
 	es_ledger_free(r.l);
 	return rc;
@@ -1111,20 +1139,20 @@ int es_canary_teardown(struct es_aws_client *aws, const struct es_config *conf,
 	                .ud = ud,
 	                .action = "teardown",
 	                .res = &scratch};
-	struct es_record_list recs = {0};
+	const struct es_record_list *recs;
 	struct dists d = {0};
 	char primary[64];
 	int rc;
 
 	*n = 0;
-	rc = es_ledger_read(l, &recs);
-	bool had = !rc && canary_functions(&recs, sc->name, functions, max, n);
-	es_record_list_free(&recs);
-	if (rc || !had)
+	rc = run_records(&r, &recs);
+	bool had = !rc && canary_functions(recs, sc->name, functions, max, n);
+	if (!rc && had)
+		rc = es_cfn_stack_distribution(aws, sc->stack, primary, sizeof(primary));
+	if (rc || !had || !primary[0]) {
+		run_records_drop(&r);
 		return rc;
-	rc = es_cfn_stack_distribution(aws, sc->stack, primary, sizeof(primary));
-	if (rc || !primary[0])
-		return rc;
+	}
 	rc = read_dists(&r, &d);
 	if (!rc && d.policy && d.policy[0]) {
 		char *xml = NULL;
@@ -1144,6 +1172,7 @@ int es_canary_teardown(struct es_aws_client *aws, const struct es_config *conf,
 	if (!rc && d.staging[0])
 		rc = delete_staging(&r, d.staging, poll_ms > 0 ? poll_ms : 2000, deadline);
 	dists_free(&d);
+	run_records_drop(&r);
 	return rc;
 }
 
