@@ -12,10 +12,8 @@ def main(tap, sim, app):
     tap.ok(rc == 0 and "no releases recorded yet" in out,
            "status on a fresh application says no releases recorded yet", out + err[-1500:])
     rc, out, err = run_script(app, "fresh", """:wait-idle
-:sleep 1500
-:wait-idle
 L
-:wait-idle
+:wait-text the artifact bucket does not exist yet
 :dump-screen {tmp}/fresh-ledger.txt
 <Esc>
 q

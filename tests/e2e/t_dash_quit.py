@@ -40,9 +40,10 @@ def main(tap, sim, app):
     queued_oid = change(app, "queued")
     start = last_seq(sim)
 
-    # The distribution's status comes with the model's second round.
+    # The distribution's status comes with the model's second round: the
+    # Stages pane shows InProgress once it has.
     rc, out, err = run_script(app, "quitq", """:wait-idle
-:sleep 3000
+:wait-text InProgress
 :wait-idle
 D
 :wait-dialog

@@ -156,12 +156,8 @@ def main(tap, sim, app):
            "watch says the breach and the rollback command", werr[-1500:])
 
     # ---- the dashboard: the guard line, the breach, B rolls back
-    rc, out, err = run_script(app, "guard", """:wait-idle
-:sleep 1500
-:wait-idle
-:sleep 1500
-:wait-idle
-:sleep 1500
+    rc, out, err = run_script(app, "guard", """:timeout 120000
+:wait-text BREACH
 :wait-idle
 :dump-screen {tmp}/guard-breach.txt
 B

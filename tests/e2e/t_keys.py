@@ -170,7 +170,7 @@ y
 y
 <Enter>
 :nowait
-:sleep 1500
+:wait-text UPDATE_IN_PROGRESS
 q
 :wait-dialog
 :dump-screen {tmp}/quit-ask.txt
